@@ -1,0 +1,392 @@
+//! The one AWS caller: sign, send, retry, map errors. Every AWS request of awsideman,
+//! including the cache's DynamoDB and KMS calls and the credential chain's STS calls, goes
+//! through [`Transport`].
+//!
+//! It knows nothing of caching, commands or output.
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use super::credentials::Credentials;
+use super::endpoint::Endpoint;
+use super::http::{HttpClient, HttpRequest, HttpResponse, HttpSettings};
+use super::ratelimit::RateLimiter;
+use super::retry::{self, FailureClass, RetryPolicy, RetryQuota};
+use super::service::Service;
+use super::sigv4;
+use crate::error::{Error, Result};
+
+/// Settings of the transport, resolved once from config and environment.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    /// Connection settings of the HTTP agent.
+    pub http: HttpSettings,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// Requests per second allowed to Identity Center (identitystore + sso-admin together).
+    pub identity_center_rps: f64,
+    /// Print one line per HTTP request on stderr.
+    pub debug: bool,
+}
+
+impl Default for TransportSettings {
+    fn default() -> TransportSettings {
+        TransportSettings {
+            http: HttpSettings::default(),
+            retry: RetryPolicy::default(),
+            identity_center_rps: 20.0,
+            debug: false,
+        }
+    }
+}
+
+/// What a request is, for logs, errors and pacing.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLabel<'a> {
+    /// The service called.
+    pub service: Service,
+    /// The operation name (`ListUsers`), or a short description for non-API requests.
+    pub operation: &'a str,
+}
+
+/// The shared AWS caller. Cheap to share by reference across threads.
+pub struct Transport {
+    http: HttpClient,
+    settings: TransportSettings,
+    quota: RetryQuota,
+    identity_center: RateLimiter,
+}
+
+impl Transport {
+    /// Builds the transport and its HTTP agent.
+    pub fn new(settings: TransportSettings) -> Result<Transport> {
+        Ok(Transport {
+            http: HttpClient::new(&settings.http)?,
+            identity_center: RateLimiter::new(settings.identity_center_rps),
+            quota: RetryQuota::default(),
+            settings,
+        })
+    }
+
+    /// The underlying agent, for single unretried requests (IMDS probes).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Whether `--debug` is on.
+    pub fn debug_enabled(&self) -> bool {
+        self.settings.debug
+    }
+
+    /// Prints a debug line on stderr when `--debug` is on. Never pass secrets.
+    pub fn debug(&self, line: impl FnOnce() -> String) {
+        if self.settings.debug {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "awsideman: debug: {}", line());
+        }
+    }
+
+    /// Sends the request `build` makes (afresh for each attempt, so it is signed anew),
+    /// retrying throttling, transient errors and connection failures per the retry policy.
+    ///
+    /// Returns the last response, successful or not; an error only when no response came.
+    /// `error_code` extracts the AWS error code from a failed response for classification.
+    pub fn send(
+        &self,
+        label: CallLabel<'_>,
+        build: &dyn Fn() -> Result<HttpRequest>,
+        error_code: fn(&HttpResponse) -> Option<String>,
+    ) -> Result<HttpResponse> {
+        let max_attempts = self.settings.retry.max_attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if label.service.is_identity_center() {
+                self.identity_center.acquire();
+            }
+            let request = build()?;
+            let started = Instant::now();
+            let outcome = self.http.send(&request);
+            let elapsed = started.elapsed();
+            let (class, retry_after, failure) = match &outcome {
+                Ok(response) if response.is_success() => {
+                    self.log(label, &response.status.to_string(), attempt, elapsed);
+                    self.quota.success();
+                    return outcome.map_err(|_| unreachable_error());
+                }
+                Ok(response) => {
+                    let code = error_code(response);
+                    self.log(
+                        label,
+                        &format!("{} {}", response.status, code.as_deref().unwrap_or("")),
+                        attempt,
+                        elapsed,
+                    );
+                    (
+                        retry::classify(response.status, code.as_deref()),
+                        retry_after(response),
+                        None,
+                    )
+                }
+                Err(e) => {
+                    self.log(label, "no response", attempt, elapsed);
+                    let class = if e.timed_out {
+                        FailureClass::Timeout
+                    } else {
+                        FailureClass::Transient
+                    };
+                    (class, None, Some(e.message.clone()))
+                }
+            };
+            let give_up = class == FailureClass::Fatal
+                || attempt >= max_attempts
+                || !self.quota.acquire(class);
+            if give_up {
+                return match (outcome, failure) {
+                    (Ok(response), _) => Ok(response),
+                    (Err(_), Some(message)) => Err(Error::runtime(format!(
+                        "{} {}: {message} (after {attempt} attempt{})",
+                        label.service.name(),
+                        label.operation,
+                        if attempt == 1 { "" } else { "s" }
+                    ))),
+                    (Err(_), None) => Err(unreachable_error()),
+                };
+            }
+            let delay = self
+                .settings
+                .retry
+                .backoff(attempt, class, retry::jitter(), retry_after);
+            self.debug(|| {
+                format!(
+                    "{} {}: retrying in {} ms ({class:?})",
+                    label.service.name(),
+                    label.operation,
+                    delay.as_millis()
+                )
+            });
+            std::thread::sleep(delay);
+        }
+    }
+
+    /// Calls a JSON-protocol operation and returns its parsed reply.
+    ///
+    /// Errors read `"<service> <Operation>: <ErrorCode>: <message>"`.
+    pub fn call_json(
+        &self,
+        service: Service,
+        operation: &str,
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        input: &Value,
+    ) -> Result<Value> {
+        let prefix = service.target_prefix().ok_or_else(|| {
+            Error::runtime(format!("{} is not a JSON-protocol service", service.name()))
+        })?;
+        let body = serde_json::to_vec(input)
+            .map_err(|e| Error::runtime(format!("encoding {operation} request: {e}")))?;
+        let url = format!("{}/", endpoint.url);
+        let target = format!("{prefix}.{operation}");
+        let build = || {
+            let mut request = HttpRequest::new("POST", url.as_str())
+                .header("content-type", service.json_content_type())
+                .header("x-amz-target", target.as_str())
+                .body(body.clone());
+            sigv4::sign_request(
+                &mut request,
+                credentials,
+                service.signing_name(),
+                &endpoint.signing_region,
+                SystemTime::now(),
+            )?;
+            Ok(request)
+        };
+        let label = CallLabel { service, operation };
+        let response = self.send(label, &build, json_error_code)?;
+        if !response.is_success() {
+            return Err(json_error(label, &response));
+        }
+        if response.body.is_empty() {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| {
+            Error::runtime(format!(
+                "{} {operation}: unreadable reply ({e})",
+                service.name()
+            ))
+        })
+    }
+
+    fn log(&self, label: CallLabel<'_>, status: &str, attempt: u32, elapsed: Duration) {
+        self.debug(|| {
+            format!(
+                "{} {} status={} attempt={attempt} ms={}",
+                label.service.name(),
+                label.operation,
+                status.trim(),
+                elapsed.as_millis()
+            )
+        });
+    }
+}
+
+fn unreachable_error() -> Error {
+    Error::runtime("internal error: response lost")
+}
+
+/// How long the server asked us to wait: `RetryAfterSeconds` in a JSON body,
+/// `x-amz-retry-after` (milliseconds) or `Retry-After` (seconds).
+fn retry_after(response: &HttpResponse) -> Option<Duration> {
+    if let Some(ms) = response
+        .header("x-amz-retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Some(Duration::from_millis(ms));
+    }
+    if let Some(s) = response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Some(Duration::from_secs(s));
+    }
+    let body: Value = serde_json::from_slice(&response.body).ok()?;
+    body.get("RetryAfterSeconds")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs)
+}
+
+/// The error code of a JSON-protocol error reply: the `X-Amzn-ErrorType` header or the
+/// body's `__type` / `code`, with any `namespace#` prefix and `:uri` suffix removed.
+pub fn json_error_code(response: &HttpResponse) -> Option<String> {
+    let raw = response
+        .header("x-amzn-errortype")
+        .map(str::to_string)
+        .or_else(|| {
+            let body: Value = serde_json::from_slice(&response.body).ok()?;
+            body.get("__type")
+                .or_else(|| body.get("code"))
+                .or_else(|| body.get("Code"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })?;
+    let code = raw.split(':').next().unwrap_or(&raw);
+    let code = code.rsplit('#').next().unwrap_or(code).trim();
+    (!code.is_empty()).then(|| code.to_string())
+}
+
+/// Turns a failed JSON-protocol reply into an [`Error`] naming service, operation and code.
+pub fn json_error(label: CallLabel<'_>, response: &HttpResponse) -> Error {
+    let code = json_error_code(response);
+    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let message = body
+        .as_ref()
+        .and_then(|b| b.get("message").or_else(|| b.get("Message")))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let prefix = format!("{} {}", label.service.name(), label.operation);
+    match (code, message) {
+        (Some(code), Some(message)) => Error::aws(
+            format!("{prefix}: {code}: {message}"),
+            code,
+            response.status,
+        ),
+        (Some(code), None) => Error::aws(format!("{prefix}: {code}"), code, response.status),
+        (None, _) => Error::aws(
+            format!(
+                "{prefix}: HTTP {} without an AWS error{}",
+                response.status,
+                if body.is_none() && !response.body.is_empty() {
+                    " (the endpoint returned a non-AWS page; is the operation supported there?)"
+                } else {
+                    ""
+                }
+            ),
+            format!("Http{}", response.status),
+            response.status,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const LABEL: CallLabel<'static> = CallLabel {
+        service: Service::IdentityStore,
+        operation: "DescribeUser",
+    };
+
+    #[test]
+    fn error_codes_in_every_spelling() {
+        let r = response(
+            400,
+            &[],
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no"}"#,
+        );
+        assert_eq!(
+            json_error_code(&r).as_deref(),
+            Some("ResourceNotFoundException")
+        );
+        let r = response(
+            400,
+            &[("x-amzn-errortype", "ThrottlingException:http://internal")],
+            "{}",
+        );
+        assert_eq!(json_error_code(&r).as_deref(), Some("ThrottlingException"));
+        let r = response(
+            400,
+            &[],
+            r#"{"__type":"ValidationException","Message":"bad"}"#,
+        );
+        let e = json_error(LABEL, &r);
+        assert_eq!(
+            e.to_string(),
+            "identitystore DescribeUser: ValidationException: bad"
+        );
+        assert_eq!(e.aws_code(), Some("ValidationException"));
+    }
+
+    #[test]
+    fn html_500_is_a_clear_error() {
+        let r = response(
+            500,
+            &[],
+            "<!doctype html><title>500 Internal Server Error</title>",
+        );
+        let e = json_error(LABEL, &r);
+        assert!(
+            e.to_string()
+                .starts_with("identitystore DescribeUser: HTTP 500")
+        );
+        assert!(e.to_string().contains("non-AWS page"));
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn retry_after_sources() {
+        let r = response(
+            400,
+            &[],
+            r#"{"__type":"ThrottlingException","RetryAfterSeconds":2}"#,
+        );
+        assert_eq!(retry_after(&r), Some(Duration::from_secs(2)));
+        let r = response(429, &[("x-amz-retry-after", "1500")], "");
+        assert_eq!(retry_after(&r), Some(Duration::from_millis(1500)));
+        let r = response(503, &[("retry-after", "3")], "");
+        assert_eq!(retry_after(&r), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&response(500, &[], "")), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! awsideman: a fast, cached command-line manager for AWS IAM Identity Center.
+
+pub mod aws;
+pub mod env;
+pub mod error;
