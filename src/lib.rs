@@ -1,5 +1,8 @@
 //! awsideman: a fast, cached command-line manager for AWS IAM Identity Center.
 
 pub mod aws;
+pub mod cli;
+pub mod commands;
 pub mod env;
 pub mod error;
+pub mod output;

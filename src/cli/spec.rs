@@ -1,0 +1,169 @@
+//! The shape of the command table: groups, commands, flags and positional arguments.
+//!
+//! One table (`cli::table::GROUPS`) written with these types drives the parser, `--help`,
+//! the man page and the shell completions, so they cannot drift apart.
+
+use crate::cli::matches::Matches;
+use crate::commands::Context;
+use crate::error::Result;
+use crate::output::Report;
+
+/// The function that runs a command, given the parsed arguments.
+pub type Runner = fn(&mut Context, &Matches) -> Result<Report>;
+
+/// What a command does to AWS, which decides caching (reads) and `cache warm` eligibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads AWS only.
+    Read,
+    /// Changes something in AWS.
+    Write,
+    /// Touches only local files (config, cache).
+    Local,
+}
+
+/// A command group (`user`, `group`, `cache`, ...).
+#[derive(Debug)]
+pub struct Group {
+    /// The group's name on the command line.
+    pub name: &'static str,
+    /// One line saying what it is for.
+    pub about: &'static str,
+    /// Its commands, in the order help lists them.
+    pub commands: &'static [Command],
+}
+
+/// One command (`user list`).
+#[derive(Debug)]
+pub struct Command {
+    /// The command's name on the command line.
+    pub name: &'static str,
+    /// One line saying what it does.
+    pub about: &'static str,
+    /// A longer description for `--help` and the man page (may be empty).
+    pub doc: &'static str,
+    /// Positional arguments, in order.
+    pub args: &'static [Positional],
+    /// Flags, besides the global ones.
+    pub flags: &'static [Flag],
+    /// Copy-pasteable example invocations (without the leading `awsideman`).
+    pub examples: &'static [&'static str],
+    /// What the command does to AWS.
+    pub access: Access,
+    /// A description of the `--output json` document (for the man page).
+    pub json: &'static str,
+    /// The function that runs it.
+    pub run: Runner,
+}
+
+/// A positional argument.
+#[derive(Debug)]
+pub struct Positional {
+    /// Its name in help (`USER`).
+    pub name: &'static str,
+    /// What it is.
+    pub about: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+    /// Whether it takes all remaining arguments (only the last positional may).
+    pub multiple: bool,
+}
+
+/// A flag (`--username NAME`, `--yes`).
+#[derive(Debug)]
+pub struct Flag {
+    /// The long name, without dashes.
+    pub long: &'static str,
+    /// An optional one-letter short name.
+    pub short: Option<char>,
+    /// The value's name in help (`NAME`); `None` for a switch that takes no value.
+    pub value: Option<&'static str>,
+    /// What it does.
+    pub about: &'static str,
+    /// Whether it must be given.
+    pub required: bool,
+    /// Whether it may be given more than once (values accumulate).
+    pub multiple: bool,
+    /// The allowed values, if restricted.
+    pub choices: &'static [&'static str],
+}
+
+impl Flag {
+    /// A switch (no value).
+    pub const fn switch(long: &'static str, short: Option<char>, about: &'static str) -> Flag {
+        Flag {
+            long,
+            short,
+            value: None,
+            about,
+            required: false,
+            multiple: false,
+            choices: &[],
+        }
+    }
+
+    /// An optional flag with a value.
+    pub const fn value(long: &'static str, value: &'static str, about: &'static str) -> Flag {
+        Flag {
+            long,
+            short: None,
+            value: Some(value),
+            about,
+            required: false,
+            multiple: false,
+            choices: &[],
+        }
+    }
+
+    /// The same flag, required.
+    pub const fn required(mut self) -> Flag {
+        self.required = true;
+        self
+    }
+
+    /// The same flag, repeatable.
+    pub const fn multiple(mut self) -> Flag {
+        self.multiple = true;
+        self
+    }
+
+    /// The same flag, with a short name.
+    pub const fn short(mut self, short: char) -> Flag {
+        self.short = Some(short);
+        self
+    }
+
+    /// The same flag, restricted to `choices`.
+    pub const fn choices(mut self, choices: &'static [&'static str]) -> Flag {
+        self.choices = choices;
+        self
+    }
+}
+
+impl Positional {
+    /// A required positional argument.
+    pub const fn required(name: &'static str, about: &'static str) -> Positional {
+        Positional {
+            name,
+            about,
+            required: true,
+            multiple: false,
+        }
+    }
+
+    /// An optional positional argument.
+    pub const fn optional(name: &'static str, about: &'static str) -> Positional {
+        Positional {
+            name,
+            about,
+            required: false,
+            multiple: false,
+        }
+    }
+
+    /// The same argument, taking all remaining values.
+    pub const fn multiple(mut self) -> Positional {
+        self.multiple = true;
+        self
+    }
+}
