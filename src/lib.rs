@@ -2,7 +2,9 @@
 
 pub mod aws;
 pub mod cli;
+pub mod client;
 pub mod commands;
+pub mod config;
 pub mod env;
 pub mod error;
 pub mod output;

@@ -1,1 +1,51 @@
-fn main() {}
+//! The awsideman binary: parse, run, print, and map the outcome to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use awsideman::cli::parse::{self, Parsed};
+use awsideman::cli::table::GROUPS;
+use awsideman::commands::Context;
+use awsideman::env::Env;
+use awsideman::error::Result;
+use awsideman::output;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "awsideman: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let parsed = parse::parse(GROUPS, std::env::args_os().skip(1))?;
+    let (command, globals, matches) = match parsed {
+        Parsed::Help(text) => return print(&text),
+        Parsed::Version => return print(&format!("awsideman {}\n", env!("CARGO_PKG_VERSION"))),
+        Parsed::Run {
+            command,
+            globals,
+            matches,
+            ..
+        } => (command, globals, matches),
+    };
+    let env = Env::capture();
+    let color = std::io::stdout().is_terminal() && env.get("NO_COLOR").is_none();
+    let mut ctx = Context::new(env, globals)?;
+    let report = (command.run)(&mut ctx, &matches)?;
+    print(&output::render(&report, ctx.output, color))
+}
+
+/// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => {
+            other.map_err(|e| awsideman::error::Error::runtime(format!("writing output: {e}")))
+        }
+    }
+}

@@ -23,7 +23,9 @@ impl std::str::FromStr for OutputFormat {
             "table" => Ok(OutputFormat::Table),
             "json" => Ok(OutputFormat::Json),
             "text" => Ok(OutputFormat::Text),
-            other => Err(format!("unknown output format {other:?} (allowed: table, json, text)")),
+            other => Err(format!(
+                "unknown output format {other:?} (allowed: table, json, text)"
+            )),
         }
     }
 }
@@ -67,4 +69,276 @@ pub struct Report {
     pub data: Value,
     /// How the document is shown as a table or text.
     pub view: View,
+}
+
+impl Report {
+    /// A report whose table form is a list of records.
+    pub fn list(data: Value, path: &'static str, columns: &'static [Column]) -> Report {
+        Report {
+            data,
+            view: View::List { path, columns },
+        }
+    }
+
+    /// A report whose table form is one record.
+    pub fn record(data: Value, path: &'static str, fields: &'static [Column]) -> Report {
+        Report {
+            data,
+            view: View::Record { path, fields },
+        }
+    }
+
+    /// A report whose table form is a sentence.
+    pub fn message(data: Value, message: impl Into<String>) -> Report {
+        Report {
+            data,
+            view: View::Message(message.into()),
+        }
+    }
+}
+
+/// Renders a report in `format`. `color` allows bold headers (a terminal without `NO_COLOR`).
+pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
+    match format {
+        OutputFormat::Json => {
+            let mut out = serde_json::to_string_pretty(&report.data)
+                .unwrap_or_else(|e| format!("{{\"error\": \"unprintable result: {e}\"}}"));
+            out.push('\n');
+            out
+        }
+        OutputFormat::Table => render_view(&report.data, &report.view, Style::Table { color }),
+        OutputFormat::Text => render_view(&report.data, &report.view, Style::Text),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Table { color: bool },
+    Text,
+}
+
+fn render_view(data: &Value, view: &View, style: Style) -> String {
+    match view {
+        View::Message(message) => format!("{message}\n"),
+        View::List { path, columns } => {
+            let empty = Vec::new();
+            let items = lookup(data, path)
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let headers: Vec<String> = columns.iter().map(|c| c.header.to_string()).collect();
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|item| columns.iter().map(|c| cell(item, c.path, style)).collect())
+                .collect();
+            grid(&headers, &rows, style)
+        }
+        View::Record { path, fields } => {
+            let record = lookup(data, path).unwrap_or(&Value::Null);
+            match style {
+                Style::Text => {
+                    let headers: Vec<String> =
+                        fields.iter().map(|c| c.header.to_string()).collect();
+                    let row: Vec<String> =
+                        fields.iter().map(|c| cell(record, c.path, style)).collect();
+                    grid(&headers, &[row], style)
+                }
+                Style::Table { color } => {
+                    let width = fields
+                        .iter()
+                        .map(|c| c.header.chars().count())
+                        .max()
+                        .unwrap_or(0);
+                    let mut out = String::new();
+                    for field in *fields {
+                        let label = format!("{}:", field.header);
+                        let label = format!("{label:<w$}", w = width + 1);
+                        out.push_str(&bold(&label, color));
+                        out.push(' ');
+                        out.push_str(&cell(record, field.path, style));
+                        out.push('\n');
+                    }
+                    out
+                }
+            }
+        }
+        View::Sections(sections) => {
+            let mut out = String::new();
+            for (i, (title, view)) in sections.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                if let Style::Table { color } = style {
+                    out.push_str(&bold(title, color));
+                    out.push('\n');
+                }
+                out.push_str(&render_view(data, view, style));
+            }
+            out
+        }
+    }
+}
+
+fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
+    let mut out = String::new();
+    match style {
+        Style::Text => {
+            out.push_str(&headers.join("\t"));
+            out.push('\n');
+            for row in rows {
+                out.push_str(&row.join("\t"));
+                out.push('\n');
+            }
+        }
+        Style::Table { color } => {
+            let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+            for row in rows {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cells: &[String]| {
+                let mut s = String::new();
+                for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                    if i + 1 == cells.len() {
+                        s.push_str(c);
+                    } else {
+                        s.push_str(c);
+                        s.push_str(&" ".repeat(w - c.chars().count() + 2));
+                    }
+                }
+                s
+            };
+            let header = line(headers).to_uppercase();
+            out.push_str(&bold(&header, color));
+            out.push('\n');
+            for row in rows {
+                out.push_str(&line(row));
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn bold(text: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[1m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Looks up a dotted path (`Name.GivenName`, `Emails.0.Value`); "" is the value itself.
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    path.split('.').try_fold(value, |v, part| match v {
+        Value::Object(map) => map.get(part),
+        Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+fn cell(record: &Value, path: &str, style: Style) -> String {
+    let missing = match style {
+        Style::Table { .. } => "-",
+        Style::Text => "",
+    };
+    let text = match lookup(record, path) {
+        None | Some(Value::Null) => return missing.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+    };
+    if text.is_empty() {
+        return missing.to_string();
+    }
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const COLS: &[Column] = &[
+        Column {
+            header: "User name",
+            path: "UserName",
+        },
+        Column {
+            header: "Email",
+            path: "Emails.0.Value",
+        },
+    ];
+
+    fn users() -> Value {
+        json!({"Users": [
+            {"UserName": "alice", "Emails": [{"Value": "a@x.io"}]},
+            {"UserName": "bob-the-builder", "Emails": []}
+        ]})
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let out = render(
+            &Report::list(users(), "Users", COLS),
+            OutputFormat::Table,
+            false,
+        );
+        assert_eq!(
+            out,
+            "USER NAME        EMAIL\nalice            a@x.io\nbob-the-builder  -\n"
+        );
+    }
+
+    #[test]
+    fn text_is_tab_separated_with_header() {
+        let out = render(
+            &Report::list(users(), "Users", COLS),
+            OutputFormat::Text,
+            false,
+        );
+        assert_eq!(out, "User name\tEmail\nalice\ta@x.io\nbob-the-builder\t\n");
+    }
+
+    #[test]
+    fn json_is_the_document() {
+        let out = render(
+            &Report::list(users(), "Users", COLS),
+            OutputFormat::Json,
+            false,
+        );
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed, users());
+    }
+
+    #[test]
+    fn record_and_lookup() {
+        let data = json!({"User": {"UserName": "al\tice", "Name": {"GivenName": "Al"}}});
+        let fields: &[Column] = &[
+            Column {
+                header: "User name",
+                path: "UserName",
+            },
+            Column {
+                header: "Given",
+                path: "Name.GivenName",
+            },
+        ];
+        let out = render(
+            &Report::record(data, "User", fields),
+            OutputFormat::Table,
+            false,
+        );
+        assert_eq!(out, "User name: al ice\nGiven:     Al\n");
+    }
 }

@@ -4,8 +4,11 @@
 pub mod credentials;
 pub mod endpoint;
 pub mod http;
+pub mod paginate;
 pub mod ratelimit;
 pub mod retry;
 pub mod service;
+pub mod session;
+pub mod shared_config;
 pub mod sigv4;
 pub mod transport;

@@ -30,7 +30,10 @@ impl Matches {
 
     /// The last value of flag `long`.
     pub fn value(&self, long: &str) -> Option<&str> {
-        self.flags.get(long).and_then(|v| v.last()).map(String::as_str)
+        self.flags
+            .get(long)
+            .and_then(|v| v.last())
+            .map(String::as_str)
     }
 
     /// Every value of a repeatable flag, in order.

@@ -1,5 +1,12 @@
 //! The command line: the command table and the parser, help, man page and completions
 //! generated from it.
 
+pub mod complete;
+pub mod doc;
+pub mod help;
+pub mod man;
 pub mod matches;
+pub mod parse;
 pub mod spec;
+pub mod suggest;
+pub mod table;

@@ -1,4 +1,178 @@
 //! The commands: what to ask AWS and how to shape the answer. One file per command group.
+//!
+//! Commands reach AWS only through [`Client`]; they build [`Report`]s and never print
+//! results themselves.
 
-/// Everything a command needs: settings, the cached client, output choices.
-pub struct Context {}
+pub mod config;
+pub mod profile;
+pub mod resolve;
+pub mod sso;
+pub mod user;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::aws::http::HttpSettings;
+use crate::aws::retry::RetryPolicy;
+use crate::aws::session::{ProfileSource, Session, SessionSettings};
+use crate::aws::transport::{Transport, TransportSettings};
+use crate::cli::parse::Globals;
+use crate::client::Client;
+use crate::config::{ConfigFile, ProfileConfig};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::output::OutputFormat;
+
+/// Everything a command needs: settings, the client (built on first use), output choices.
+pub struct Context {
+    /// The environment snapshot.
+    pub env: Env,
+    /// The global options as given.
+    pub globals: Globals,
+    /// The awsideman configuration directory.
+    pub config_dir: PathBuf,
+    /// The configuration file.
+    pub config: ConfigFile,
+    /// The awsideman profile in effect.
+    pub profile_name: String,
+    /// Its settings (empty when the profile is not in the file).
+    pub profile: ProfileConfig,
+    /// Whether the profile was chosen with `--profile`.
+    profile_from_flag: bool,
+    /// The output format.
+    pub output: OutputFormat,
+    client: OnceLock<Client>,
+}
+
+impl Context {
+    /// Reads the configuration and settles the profile and output format. Touches no network.
+    pub fn new(env: Env, globals: Globals) -> Result<Context> {
+        let config_dir = ConfigFile::dir(&env)?;
+        let config = ConfigFile::load(&config_dir)?;
+        let profile_from_flag = globals.profile.is_some();
+        let profile_name = globals
+            .profile
+            .clone()
+            .or_else(|| config.default_profile().map(str::to_string))
+            .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
+            .unwrap_or_else(|| "default".to_string());
+        let profile = config.profile(&profile_name)?.unwrap_or_default();
+        let output = globals
+            .output
+            .unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Json
+            });
+        Ok(Context {
+            env,
+            globals,
+            config_dir,
+            config,
+            profile_name,
+            profile,
+            profile_from_flag,
+            output,
+            client: OnceLock::new(),
+        })
+    }
+
+    /// Whether a person is at the terminal (prompts and progress allowed).
+    pub fn interactive(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Prints a warning on stderr unless `--quiet`.
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        if !self.globals.quiet {
+            eprintln!("awsideman: warning: {message}");
+        }
+    }
+
+    /// The AWS client, built on first use.
+    pub fn client(&self) -> Result<&Client> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = self.build_client()?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    fn build_client(&self) -> Result<Client> {
+        let network = crate::config::network_settings(&self.config, &self.env)?;
+        let transport = Transport::new(TransportSettings {
+            http: HttpSettings {
+                connect_timeout: Duration::from_millis(network.connect_timeout_ms),
+                read_timeout: Duration::from_millis(network.read_timeout_ms),
+                ca_bundle: self.env.get("AWS_CA_BUNDLE").map(PathBuf::from),
+            },
+            retry: RetryPolicy::from_settings(
+                self.env.get("AWS_MAX_ATTEMPTS"),
+                self.env.get("AWS_RETRY_MODE"),
+            )?,
+            identity_center_rps: network.identity_center_rps,
+            debug: self.globals.debug,
+        })?;
+        let (aws_profile, profile_source) = self.aws_profile();
+        let region = self
+            .globals
+            .region
+            .clone()
+            .or_else(|| self.profile.region.clone())
+            .or_else(|| self.env.get("AWS_REGION").map(str::to_string))
+            .or_else(|| self.env.get("AWS_DEFAULT_REGION").map(str::to_string));
+        let session = Session::new(
+            SessionSettings {
+                env: self.env.clone(),
+                aws_profile,
+                profile_source,
+                region,
+                credentials_cache_dir: self.config_dir.join("credentials-cache"),
+                interactive: self.interactive(),
+            },
+            transport,
+        );
+        Ok(Client::new(session))
+    }
+
+    /// The AWS profile behind the awsideman profile, and how it was chosen.
+    fn aws_profile(&self) -> (String, ProfileSource) {
+        if let Some(aws_profile) = &self.profile.aws_profile {
+            return (aws_profile.clone(), ProfileSource::Explicit);
+        }
+        if self.profile_from_flag {
+            return (self.profile_name.clone(), ProfileSource::Flag);
+        }
+        if self.config.default_profile().is_some() {
+            return (self.profile_name.clone(), ProfileSource::Implied);
+        }
+        match self.env.get("AWS_PROFILE") {
+            Some(p) => (p.to_string(), ProfileSource::Explicit),
+            None => ("default".to_string(), ProfileSource::Implied),
+        }
+    }
+
+    /// The identity store id of the profile, or a configuration error saying how to set it.
+    pub fn identity_store_id(&self) -> Result<&str> {
+        self.profile.identity_store_id.as_deref().ok_or_else(|| {
+            Error::config(format!(
+                "profile \"{}\" has no identity_store_id: run 'awsideman sso discover' or \
+                 'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'",
+                self.profile_name
+            ))
+        })
+    }
+
+    /// The Identity Center instance ARN of the profile, or a configuration error.
+    pub fn instance_arn(&self) -> Result<&str> {
+        self.profile.sso_instance_arn.as_deref().ok_or_else(|| {
+            Error::config(format!(
+                "profile \"{}\" has no sso_instance_arn: run 'awsideman sso discover' or \
+                 'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'",
+                self.profile_name
+            ))
+        })
+    }
+}

@@ -1,7 +1,34 @@
 //! AWS credentials and the standard credential chain.
+//!
+//! Order, as in the AWS SDKs: environment keys, web identity from the environment, the shared
+//! config profile (assume-role, web identity, SSO, static keys, `credential_process`),
+//! container credentials, then EC2 instance metadata. The first source configured wins; a
+//! source that is configured but fails is an error (it does not fall through).
+
+pub mod container;
+pub mod disk_cache;
+pub mod imds;
+pub mod process;
+mod profile;
+pub mod sso;
+pub mod sts;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod time;
+mod web_identity;
 
 use std::fmt;
-use std::time::SystemTime;
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use self::disk_cache::DiskCache;
+use super::endpoint::{self, Endpoint};
+use super::service::Service;
+use super::shared_config::SharedConfig;
+use super::transport::Transport;
+use crate::env::Env;
+use crate::error::{Context, Error, Result};
 
 /// A set of AWS credentials. `Debug` never prints the secret or the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,3 +72,221 @@ impl fmt::Debug for Credentials {
             .finish()
     }
 }
+
+/// What the credential chain works from.
+pub struct ChainSettings<'a> {
+    /// The environment snapshot.
+    pub env: &'a Env,
+    /// The shared config and credentials files.
+    pub shared: &'a SharedConfig,
+    /// The AWS profile name to use.
+    pub profile: &'a str,
+    /// The user named the profile explicitly: it is an error if no file defines it.
+    pub profile_required: bool,
+    /// Whether `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` may be used (botocore skips them
+    /// when `--profile` is given on the command line).
+    pub use_env_credentials: bool,
+    /// The region of the command: used for STS when the profile sets none.
+    pub region: Option<&'a str>,
+    /// Where temporary credentials are cached on disk (created 0700, files 0600).
+    pub cache_dir: &'a Path,
+    /// A terminal is present: MFA codes may be asked for.
+    pub interactive: bool,
+}
+
+/// Shows the settings, never the environment or the files' values (they hold secrets).
+impl fmt::Debug for ChainSettings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainSettings")
+            .field("profile", &self.profile)
+            .field("profile_required", &self.profile_required)
+            .field("use_env_credentials", &self.use_env_credentials)
+            .field("region", &self.region)
+            .field("cache_dir", &self.cache_dir)
+            .field("interactive", &self.interactive)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves credentials through the standard chain. MFA codes, when a role needs one and
+/// `interactive` is set, are asked for on stderr and read from stdin.
+pub fn resolve(settings: &ChainSettings<'_>, transport: &Transport) -> Result<Credentials> {
+    resolve_with_prompt(settings, transport, &prompt_on_terminal)
+}
+
+/// [`resolve`] with a custom way of asking for an MFA code (given the device serial).
+pub fn resolve_with_prompt(
+    settings: &ChainSettings<'_>,
+    transport: &Transport,
+    mfa_prompt: &dyn Fn(&str) -> Result<String>,
+) -> Result<Credentials> {
+    let chain = Chain {
+        settings,
+        transport,
+        cache: DiskCache::new(settings.cache_dir),
+        now: SystemTime::now(),
+        mfa_prompt,
+    };
+    let found = |credentials: Credentials, source: &str| {
+        transport.debug(|| format!("credentials: {} from {source}", credentials.access_key_id));
+        Ok(credentials)
+    };
+    let env = settings.env;
+    let profile = settings.profile;
+    let mut tried: Vec<String> = Vec::new();
+
+    if settings.use_env_credentials {
+        match from_environment(env)? {
+            Some(credentials) => return found(credentials, "environment variables"),
+            None => tried.push("environment variables (AWS_ACCESS_KEY_ID not set)".into()),
+        }
+    } else {
+        tried.push("environment variables (skipped: --profile given)".into());
+    }
+
+    match web_identity::from_env(&chain) {
+        Ok(identity) => {
+            let credentials = web_identity::assume(&chain, profile, &identity)
+                .map_err(|e| e.context("web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"))?;
+            return found(credentials, "web identity");
+        }
+        Err(why) => tried.push(format!("web identity ({why})")),
+    }
+
+    let shared = settings.shared;
+    if shared.has_profile(profile) {
+        match profile::resolve(&chain, profile)? {
+            Some(credentials) => return found(credentials, &format!("AWS profile {profile}")),
+            None => tried.push(format!(
+                "AWS profile \"{profile}\" (it sets no credentials)"
+            )),
+        }
+    } else if settings.profile_required {
+        return Err(Error::config(format!(
+            "AWS profile \"{profile}\" not found in {} or {}",
+            shared.config_label(),
+            shared.credentials_label()
+        )));
+    } else {
+        tried.push(format!(
+            "AWS profile \"{profile}\" (not in {} or {})",
+            shared.config_label(),
+            shared.credentials_label()
+        ));
+    }
+
+    match container::fetch(env, transport)? {
+        Some(credentials) => return found(credentials, "the container credentials endpoint"),
+        None => tried.push("container credentials (AWS_CONTAINER_CREDENTIALS_* not set)".into()),
+    }
+
+    match imds::fetch(env, transport) {
+        Ok(credentials) => return found(credentials, "EC2 instance metadata"),
+        Err(why) => tried.push(format!("EC2 instance metadata ({why})")),
+    }
+
+    Err(Error::runtime(format!(
+        "no AWS credentials found. Tried: {}. To fix: run `aws configure` to store keys, set \
+         AWS_PROFILE (or pass --profile) to a profile that has credentials, or run \
+         `aws sso login --profile {profile}` for an IAM Identity Center profile",
+        tried.join("; ")
+    )))
+}
+
+/// One run of the chain: its settings and the shared helpers of the sources.
+struct Chain<'a> {
+    settings: &'a ChainSettings<'a>,
+    transport: &'a Transport,
+    cache: DiskCache<'a>,
+    now: SystemTime,
+    mfa_prompt: &'a dyn Fn(&str) -> Result<String>,
+}
+
+impl Chain<'_> {
+    /// The STS endpoint for a call made on behalf of `profile`: its `region`, else the
+    /// command's, else us-east-1; its `endpoint_url` if set.
+    fn sts_endpoint(&self, profile: &str) -> Result<Endpoint> {
+        let shared = self.settings.shared;
+        let region = shared
+            .profile_value(profile, "region")
+            .or(self.settings.region)
+            .unwrap_or("us-east-1");
+        endpoint::resolve(
+            Service::Sts,
+            region,
+            self.settings.env,
+            shared.profile_value(profile, "endpoint_url"),
+        )
+    }
+
+    /// Credentials from the disk cache, if still good.
+    fn cached(&self, key: &str, what: &str) -> Option<Credentials> {
+        let cached = self.cache.load(key, self.now)?;
+        self.transport
+            .debug(|| format!("credentials: {what} from the disk cache"));
+        Some(cached)
+    }
+
+    /// Stores temporary credentials in the disk cache; a failure only costs a later call.
+    fn store(&self, key: &str, credentials: &Credentials) {
+        if let Err(e) = self.cache.store(key, credentials, self.now) {
+            self.transport
+                .debug(|| format!("credentials: not cached on disk: {e}"));
+        }
+    }
+
+    /// `awsideman-<epoch seconds>`, the session name when none is configured.
+    fn default_session_name(&self) -> String {
+        let seconds = self
+            .now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        format!("awsideman-{seconds}")
+    }
+}
+
+/// Keys from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`
+/// (`AWS_CREDENTIAL_EXPIRATION` if set); `None` when no access key is set.
+pub fn from_environment(env: &Env) -> Result<Option<Credentials>> {
+    let Some(access_key_id) = env.get("AWS_ACCESS_KEY_ID") else {
+        return Ok(None);
+    };
+    let secret = env.get("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
+        Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+    })?;
+    let token = env
+        .get("AWS_SESSION_TOKEN")
+        .or_else(|| env.get("AWS_SECURITY_TOKEN"));
+    let mut credentials = Credentials::new(access_key_id, secret, token.map(str::to_string));
+    credentials.expires_at = env
+        .get("AWS_CREDENTIAL_EXPIRATION")
+        .and_then(time::parse_rfc3339);
+    Ok(Some(credentials))
+}
+
+/// Asks for an MFA code on stderr and reads one line from stdin.
+fn prompt_on_terminal(serial: &str) -> Result<String> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "MFA code for {serial}: ")
+        .and_then(|()| err.flush())
+        .context("asking for the MFA code")?;
+    drop(err);
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the MFA code")?;
+    let code = line.trim();
+    if code.is_empty() {
+        return Err(Error::runtime(format!("no MFA code entered for {serial}")));
+    }
+    Ok(code.to_string())
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+//! The on-disk cache of temporary credentials, so that consecutive runs reuse an assumed
+//! role or SSO role instead of calling STS (or prompting for MFA) every time.
+//!
+//! One JSON file per source, named by the SHA-256 of a description of that source. Files are
+//! written atomically with mode 0600 in a 0700 directory; an unreadable or corrupt file is
+//! treated as absent and replaced. Long-term keys are never written here.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Credentials;
+use super::time::{format_rfc3339, parse_rfc3339};
+use crate::error::{Context, Error, Result};
+
+/// Cached credentials are used only while they have at least this long left.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Files that expired more than this long ago are removed when a new file is written.
+const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// A directory of cached temporary credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskCache<'a> {
+    dir: &'a Path,
+}
+
+impl<'a> DiskCache<'a> {
+    /// The cache in `dir` (created on first write).
+    pub fn new(dir: &'a Path) -> DiskCache<'a> {
+        DiskCache { dir }
+    }
+
+    /// The cache key of a source described by `parts` (kind first, then what identifies it).
+    pub fn key(parts: &[&str]) -> String {
+        let description = Value::from(parts.to_vec()).to_string();
+        super::hex(&Sha256::digest(description.as_bytes()))
+    }
+
+    /// The credentials stored under `key`, if they are still good for [`REFRESH_MARGIN`]
+    /// after `now`.
+    pub fn load(&self, key: &str, now: SystemTime) -> Option<Credentials> {
+        let text = fs::read(self.path(key)).ok()?;
+        let credentials = decode(&text)?;
+        let expires_at = credentials.expires_at?;
+        (expires_at > now + REFRESH_MARGIN).then_some(credentials)
+    }
+
+    /// Stores temporary credentials under `key`. Credentials without an expiry are refused
+    /// (they are long-term or of unknown lifetime).
+    pub fn store(&self, key: &str, credentials: &Credentials, now: SystemTime) -> Result<()> {
+        let Some(expires_at) = credentials.expires_at else {
+            return Err(Error::runtime(
+                "refusing to cache credentials without an expiry",
+            ));
+        };
+        create_private_dir(self.dir)?;
+        let document = json!({
+            "Version": 1,
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token,
+            "Expiration": format_rfc3339(expires_at),
+        });
+        write_private_atomically(self.dir, &self.path(key), document.to_string().as_bytes())?;
+        self.prune(now);
+        Ok(())
+    }
+
+    /// Removes cache files that expired long ago (best effort).
+    fn prune(&self, now: SystemTime) {
+        let Ok(entries) = fs::read_dir(self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if stem.len() != 64 || !stem.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let expired_long_ago = fs::read(entry.path())
+                .ok()
+                .and_then(|text| decode(&text)?.expires_at)
+                .is_some_and(|at| at + PRUNE_AFTER < now);
+            if expired_long_ago {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+}
+
+fn decode(text: &[u8]) -> Option<Credentials> {
+    let value: Value = serde_json::from_slice(text).ok()?;
+    let field = |name: &str| value.get(name).and_then(Value::as_str);
+    let mut credentials = Credentials::new(
+        field("AccessKeyId").filter(|s| !s.is_empty())?,
+        field("SecretAccessKey").filter(|s| !s.is_empty())?,
+        field("SessionToken").map(str::to_string),
+    );
+    credentials.expires_at = Some(parse_rfc3339(field("Expiration")?)?);
+    Some(credentials)
+}
+
+/// Creates `dir` (and its parents) with mode 0700 where it does not exist yet.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Writes `bytes` to `path` through a unique temporary file in `dir` (mode 0600, fsynced,
+/// then renamed over `path`), so readers never see a partial file.
+pub fn write_private_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut random = [0u8; 8];
+    getrandom::getrandom(&mut random)
+        .map_err(|e| Error::runtime(format!("random name for a temporary file: {e}")))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(
+        ".{file_name}.{}.{:016x}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(random)
+    ));
+    let result = write_new_private(&temp, bytes).and_then(|()| {
+        fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    } else {
+        sync_dir(dir);
+    }
+    result
+}
+
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::credentials::test_support::TempDir;
+
+    fn temporary(expires_at: SystemTime) -> Credentials {
+        let mut c = Credentials::new("ASIATEMP", "secret", Some("token".into()));
+        c.expires_at = Some(expires_at);
+        c
+    }
+
+    #[test]
+    fn keys_are_sha256_of_the_description() {
+        let key = DiskCache::key(&["assume-role", "arn:aws:iam::1:role/x"]);
+        assert_eq!(key.len(), 64);
+        assert_ne!(
+            key,
+            DiskCache::key(&["assume-role", "arn:aws:iam::1:role/y"])
+        );
+        // Parts cannot run into each other.
+        assert_ne!(DiskCache::key(&["a", "bc"]), DiskCache::key(&["ab", "c"]));
+    }
+
+    #[test]
+    fn write_reuse_and_expiry_margin() {
+        let dir = TempDir::new("disk-cache");
+        let cache_dir = dir.path().join("nested").join("creds");
+        let cache = DiskCache::new(&cache_dir);
+        let now = SystemTime::now();
+        let key = DiskCache::key(&["test"]);
+        assert_eq!(cache.load(&key, now), None);
+
+        let good = temporary(now + Duration::from_secs(3600));
+        cache.store(&key, &good, now).unwrap();
+        let loaded = cache.load(&key, now).unwrap();
+        assert_eq!(loaded.access_key_id, "ASIATEMP");
+        assert_eq!(loaded.secret_access_key, "secret");
+        assert_eq!(loaded.session_token.as_deref(), Some("token"));
+        // Stored with whole seconds.
+        let diff = good
+            .expires_at
+            .unwrap()
+            .duration_since(loaded.expires_at.unwrap())
+            .unwrap();
+        assert!(diff < Duration::from_secs(1));
+
+        // Within the margin: not reused.
+        let late = now + Duration::from_secs(3600) - REFRESH_MARGIN + Duration::from_secs(1);
+        assert_eq!(cache.load(&key, late), None);
+        let early = now + Duration::from_secs(3600) - REFRESH_MARGIN - Duration::from_secs(2);
+        assert!(cache.load(&key, early).is_some());
+
+        // No temporary files left behind.
+        let names: Vec<_> = fs::read_dir(&cache_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [format!("{key}.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permissions_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("disk-cache-perm");
+        let cache_dir = dir.path().join("creds");
+        let cache = DiskCache::new(&cache_dir);
+        let now = SystemTime::now();
+        let key = DiskCache::key(&["perm"]);
+        cache
+            .store(&key, &temporary(now + Duration::from_secs(3600)), now)
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cache_dir), 0o700);
+        assert_eq!(mode(&cache_dir.join(format!("{key}.json"))), 0o600);
+    }
+
+    #[test]
+    fn corrupt_files_are_ignored_and_replaced() {
+        let dir = TempDir::new("disk-cache-corrupt");
+        let cache = DiskCache::new(dir.path());
+        let now = SystemTime::now();
+        let key = DiskCache::key(&["corrupt"]);
+        let path = dir.path().join(format!("{key}.json"));
+        for junk in ["", "{", "[]", r#"{"AccessKeyId":"A"}"#, "\u{0}\u{1}"] {
+            fs::write(&path, junk).unwrap();
+            assert_eq!(cache.load(&key, now), None, "{junk:?}");
+        }
+        cache
+            .store(&key, &temporary(now + Duration::from_secs(3600)), now)
+            .unwrap();
+        assert!(cache.load(&key, now).is_some());
+    }
+
+    #[test]
+    fn refuses_long_term_keys_and_prunes_old_files() {
+        let dir = TempDir::new("disk-cache-prune");
+        let cache = DiskCache::new(dir.path());
+        let now = SystemTime::now();
+        assert!(
+            cache
+                .store("k", &Credentials::new("AKIA", "s", None), now)
+                .is_err()
+        );
+        let old = DiskCache::key(&["old"]);
+        cache
+            .store(&old, &temporary(now - Duration::from_secs(3 * 86_400)), now)
+            .unwrap();
+        // Writing removes files that expired more than a day ago.
+        let fresh = DiskCache::key(&["fresh"]);
+        cache
+            .store(&fresh, &temporary(now + Duration::from_secs(3600)), now)
+            .unwrap();
+        assert!(!dir.path().join(format!("{old}.json")).exists());
+        assert!(dir.path().join(format!("{fresh}.json")).exists());
+    }
+}

@@ -1,0 +1,173 @@
+//! The reference documentation that is not about one command: configuration keys,
+//! environment variables, exit status and files, assembled with the command table into the
+//! man page. Everything here comes from tables (the config schema, the service table), so
+//! `man/awsideman.1` stays complete when a key or service is added.
+
+use super::man;
+use super::table::GROUPS;
+use crate::aws::service::Service;
+use crate::config::{SCHEMA, SECTIONS};
+
+/// AWS environment variables awsideman honours, with what they do.
+const AWS_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "AWS_PROFILE",
+        "AWS profile for credentials when the awsideman profile names none.",
+    ),
+    (
+        "AWS_REGION, AWS_DEFAULT_REGION",
+        "Region when neither --region nor the awsideman profile sets one.",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+        "Static credentials; first in the chain.",
+    ),
+    (
+        "AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE",
+        "Other paths for ~/.aws/config and ~/.aws/credentials.",
+    ),
+    (
+        "AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME",
+        "Web identity federation (EKS, GitHub Actions).",
+    ),
+    (
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "Container credentials (ECS, EKS Pod Identity).",
+    ),
+    (
+        "AWS_EC2_METADATA_DISABLED",
+        "true skips EC2 instance metadata (IMDSv2, 1 s timeout otherwise).",
+    ),
+    (
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "Another address for the instance metadata service.",
+    ),
+    (
+        "AWS_ENDPOINT_URL",
+        "Endpoint for every service (e.g. a local emulator).",
+    ),
+    (
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "true ignores AWS_ENDPOINT_URL* and profile endpoint_url.",
+    ),
+    (
+        "AWS_MAX_ATTEMPTS",
+        "Attempts per request, the first included (default 3).",
+    ),
+    ("AWS_RETRY_MODE", "standard (default), adaptive or legacy."),
+    ("AWS_CA_BUNDLE", "PEM file replacing the trusted TLS roots."),
+    (
+        "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY",
+        "Proxies (lower-case names too).",
+    ),
+    ("NO_COLOR", "No bold headers in tables."),
+];
+
+/// The whole man page.
+pub fn man_page() -> String {
+    man::render(
+        GROUPS,
+        &[
+            ("CONFIGURATION", configuration()),
+            ("ENVIRONMENT", environment()),
+            ("EXIT STATUS", exit_status()),
+            ("FILES", files()),
+        ],
+    )
+}
+
+fn configuration() -> String {
+    let mut out = String::new();
+    out.push_str(&man::prose(
+        "The configuration file is YAML, with the same schema as the Python awsideman. \
+         Precedence, highest first: command-line flags, AWSIDEMAN_* environment variables, \
+         cache.profiles.<profile>, the cache section, defaults. An invalid value stops every \
+         command with exit status 2 and a message naming the key.",
+    ));
+    out.push('\n');
+    for section in SECTIONS {
+        out.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            man::code(section.key),
+            man::prose(section.doc)
+        ));
+    }
+    out.push_str(".SS Keys\n");
+    for spec in SCHEMA {
+        out.push_str(&format!(".TP\n.B {}\n", man::code(spec.key)));
+        let mut text = format!(
+            "{} Type: {}; default: {}.",
+            spec.doc,
+            spec.ty.doc_name(),
+            spec.default
+        );
+        if !spec.env.is_empty() {
+            text.push_str(&format!(" Environment: {}.", spec.env.join(", ")));
+        }
+        out.push_str(&man::prose(&text));
+        out.push('\n');
+    }
+    out
+}
+
+fn environment() -> String {
+    let mut out = String::new();
+    let endpoint_vars: Vec<String> = Service::ALL
+        .iter()
+        .map(|s| format!("AWS_ENDPOINT_URL_{}", s.endpoint_env_suffix()))
+        .collect();
+    let endpoint_doc = format!(
+        "Endpoint of one service, beating AWS_ENDPOINT_URL: {}.",
+        endpoint_vars.join(", ")
+    );
+    let rows = AWS_ENVIRONMENT
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([
+            ("AWS_ENDPOINT_URL_<SERVICE>".to_string(), endpoint_doc),
+            (
+                "AWSIDEMAN_CONFIG_DIR".to_string(),
+                "Directory of config.yaml and the caches (default ~/.awsideman).".to_string(),
+            ),
+        ]);
+    for (name, doc) in rows {
+        out.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            man::code(&name),
+            man::prose(&doc)
+        ));
+    }
+    out.push_str(&man::prose(
+        "The AWSIDEMAN_* variables that override configuration keys are listed with their keys \
+         under CONFIGURATION.",
+    ));
+    out.push('\n');
+    out
+}
+
+fn exit_status() -> String {
+    [
+        ("0", "Success."),
+        ("1", "A run-time error: AWS refused or failed, something named was not found, the network or credentials failed."),
+        ("2", "A usage or configuration error: bad arguments, an invalid configuration file or environment variable."),
+    ]
+    .iter()
+    .map(|(code, doc)| format!(".TP\n.B {code}\n{}\n", man::prose(doc)))
+    .collect::<String>()
+        + &man::prose(
+            "Errors are printed as one line on standard error. A closed pipe on standard output ends quietly with status 0.",
+        )
+        + "\n"
+}
+
+fn files() -> String {
+    [
+        ("~/.awsideman/config.yaml", "The configuration file (mode 0600, written atomically)."),
+        ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire (mode 0600)."),
+        ("~/.aws/config, ~/.aws/credentials", "AWS profiles, read for credentials, region and endpoint_url."),
+        ("~/.aws/sso/cache/", "IAM Identity Center tokens written by 'aws sso login'."),
+    ]
+    .iter()
+    .map(|(path, doc)| format!(".TP\n.B {}\n{}\n", man::code(path), man::prose(doc)))
+    .collect()
+}

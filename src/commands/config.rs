@@ -1,0 +1,147 @@
+//! `config show|get|set|path|validate`: the awsideman configuration file.
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::cli::matches::Matches;
+use crate::config;
+use crate::error::{Error, Result};
+use crate::output::Report;
+
+/// `config show [--effective]`: the file as written, or the settings in force.
+pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    if m.switch("effective") {
+        let cache = config::cache_settings(
+            &ctx.config,
+            Some(&ctx.profile_name),
+            &ctx.env,
+            &ctx.config_dir,
+        )?;
+        let network = config::network_settings(&ctx.config, &ctx.env)?;
+        let data = json!({
+            "path": ctx.config.path().display().to_string(),
+            "profile": ctx.profile_name,
+            "profileSettings": profile_json(&ctx.profile),
+            "cache": {
+                "enabled": cache.enabled && !ctx.globals.no_cache,
+                "backend_type": cache.backend_type.as_str(),
+                "default_ttl": cache.default_ttl,
+                "operation_ttls": cache.operation_ttls,
+                "max_size_mb": cache.max_size_mb,
+                "file_cache_dir": cache.file_cache_dir.display().to_string(),
+                "dynamodb_table_name": cache.dynamodb_table_name,
+                "dynamodb_region": cache.dynamodb_region,
+                "dynamodb_profile": cache.dynamodb_profile,
+                "encryption_enabled": cache.encryption_enabled,
+                "encryption_type": cache.encryption_type.as_str(),
+                "hybrid_local_ttl": cache.hybrid_local_ttl,
+            },
+            "network": {
+                "connect_timeout_ms": network.connect_timeout_ms,
+                "read_timeout_ms": network.read_timeout_ms,
+                "identity_center_rps": network.identity_center_rps,
+            },
+        });
+        let yaml = serde_saphyr::to_string(&data)
+            .map_err(|e| Error::runtime(format!("rendering settings: {e}")))?;
+        return Ok(Report::message(data, yaml.trim_end()));
+    }
+    let text = if ctx.config.exists() {
+        ctx.config.to_yaml()?
+    } else {
+        format!("# {} does not exist yet", ctx.config.path().display())
+    };
+    Ok(Report::message(
+        ctx.config.document().clone(),
+        text.trim_end(),
+    ))
+}
+
+/// `config get KEY`: one value from the file (exit 1 when unset, like `git config`).
+pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let key = m.required_arg("KEY")?;
+    match ctx.config.get(key) {
+        Some(value) => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Null => "null".to_string(),
+                Value::Object(_) | Value::Array(_) => serde_saphyr::to_string(value)
+                    .map_err(|e| Error::runtime(format!("rendering {key}: {e}")))?
+                    .trim_end()
+                    .to_string(),
+                other => other.to_string(),
+            };
+            Ok(Report::message(json!({"key": key, "value": value}), text))
+        }
+        None => Err(Error::not_found(format!(
+            "{key} is not set in {}",
+            ctx.config.path().display()
+        ))),
+    }
+}
+
+/// `config set KEY VALUE` (or `KEY=VALUE`): a typed, validated change, written atomically.
+pub fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let first = m.required_arg("KEY")?;
+    let (key, value) = match (m.arg("VALUE"), first.split_once('=')) {
+        (Some(value), _) => (first.to_string(), value.to_string()),
+        (None, Some((k, v))) => (k.to_string(), v.to_string()),
+        (None, None) => {
+            return Err(Error::usage(format!(
+                "config set: missing value for {first} (use 'config set KEY VALUE')"
+            )));
+        }
+    };
+    ctx.config.set(&key, &value)?;
+    ctx.config.validate()?;
+    ctx.config.save()?;
+    let stored = ctx.config.get(&key).cloned().unwrap_or(Value::Null);
+    Ok(Report::message(
+        json!({"key": key, "value": stored}),
+        format!("set {key} in {}", ctx.config.path().display()),
+    ))
+}
+
+/// `config path`: where the file is.
+pub fn path(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    let path = ctx.config.path().display().to_string();
+    Ok(Report::message(
+        json!({"path": path, "exists": ctx.config.exists()}),
+        path,
+    ))
+}
+
+/// `config validate`: checks the file and the `AWSIDEMAN_*` variables.
+pub fn validate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    let warnings = ctx.config.validate()?;
+    config::cache_settings(
+        &ctx.config,
+        Some(&ctx.profile_name),
+        &ctx.env,
+        &ctx.config_dir,
+    )?;
+    config::network_settings(&ctx.config, &ctx.env)?;
+    for profile in ctx.config.profiles()?.keys() {
+        config::cache_settings(&ctx.config, Some(profile), &ctx.env, &ctx.config_dir)?;
+    }
+    let path = ctx.config.path().display().to_string();
+    let mut text = format!("{path}: valid");
+    for warning in &warnings {
+        text.push_str(&format!("\nwarning: {warning}"));
+    }
+    Ok(Report::message(
+        json!({"path": path, "valid": true, "warnings": warnings}),
+        text,
+    ))
+}
+
+/// A profile's settings as JSON, with AWS-style key names kept as in the file.
+pub fn profile_json(profile: &config::ProfileConfig) -> Value {
+    json!({
+        "region": profile.region,
+        "sso_instance_arn": profile.sso_instance_arn,
+        "identity_store_id": profile.identity_store_id,
+        "sso_instance_name": profile.sso_instance_name,
+        "aws_profile": profile.aws_profile,
+    })
+}

@@ -1,0 +1,590 @@
+//! awsideman's configuration: `<config dir>/config.yaml`, the same file and schema as the
+//! Python awsideman, plus a `network` section.
+//!
+//! The whole YAML document is kept as a tree, so sections this tool does not know (storage,
+//! backup, rollback, templates) and the order of keys survive a rewrite. Every known key is
+//! described once, in [`SCHEMA`]: validation, `config set`, environment overrides and the man
+//! page all read that table.
+//!
+//! This module never talks to AWS and never reads `std::env`; the environment comes in as an
+//! [`Env`] snapshot.
+
+mod check;
+mod keys;
+mod schema;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+pub use keys::{KeyRef, close_keys, lookup};
+pub use schema::{
+    BACKEND_CHOICES, ENCRYPTION_CHOICES, KeySpec, MAX_PROFILE_NAME_LEN, SCHEMA, SECTIONS,
+    SectionSpec, ValueType, spec, validate_profile_name,
+};
+pub use settings::{
+    BackendType, CacheSettings, DEFAULT_OPERATION_TTLS, EncryptionType, NetworkSettings,
+    OPERATION_TTL_ENV_PREFIX, cache_settings, network_settings,
+};
+
+/// The variable naming the configuration directory (default `~/.awsideman`).
+pub const CONFIG_DIR_ENV: &str = "AWSIDEMAN_CONFIG_DIR";
+/// The file name of the configuration inside its directory.
+pub const CONFIG_FILE_NAME: &str = "config.yaml";
+
+/// The profile keys, in the order they are written for a new profile.
+const PROFILE_FIELDS: [&str; 5] = [
+    "region",
+    "sso_instance_arn",
+    "identity_store_id",
+    "sso_instance_name",
+    "aws_profile",
+];
+
+/// One awsideman profile: where its Identity Center instance is and which credentials to use.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileConfig {
+    /// AWS region of the Identity Center instance.
+    pub region: Option<String>,
+    /// ARN of the Identity Center instance.
+    pub sso_instance_arn: Option<String>,
+    /// ID of the instance's identity store (`d-...`).
+    pub identity_store_id: Option<String>,
+    /// Display name of the instance.
+    pub sso_instance_name: Option<String>,
+    /// AWS CLI profile for credentials; `None` means the profile's own name.
+    pub aws_profile: Option<String>,
+}
+
+impl ProfileConfig {
+    fn field(&self, name: &str) -> Option<&String> {
+        match name {
+            "region" => self.region.as_ref(),
+            "sso_instance_arn" => self.sso_instance_arn.as_ref(),
+            "identity_store_id" => self.identity_store_id.as_ref(),
+            "sso_instance_name" => self.sso_instance_name.as_ref(),
+            "aws_profile" => self.aws_profile.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+        match name {
+            "region" => Some(&mut self.region),
+            "sso_instance_arn" => Some(&mut self.sso_instance_arn),
+            "identity_store_id" => Some(&mut self.identity_store_id),
+            "sso_instance_name" => Some(&mut self.sso_instance_name),
+            "aws_profile" => Some(&mut self.aws_profile),
+            _ => None,
+        }
+    }
+}
+
+/// The configuration file: its path and its whole document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigFile {
+    path: PathBuf,
+    /// Always a mapping (an empty file is an empty mapping).
+    doc: Value,
+    existed: bool,
+}
+
+impl ConfigFile {
+    /// The configuration directory: `AWSIDEMAN_CONFIG_DIR`, else `~/.awsideman`.
+    pub fn dir(env: &Env) -> Result<PathBuf> {
+        if let Some(dir) = env.get(CONFIG_DIR_ENV) {
+            return Ok(PathBuf::from(dir));
+        }
+        env.home()
+            .map(|home| home.join(".awsideman"))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "cannot find the configuration directory: HOME is not set (set HOME or \
+                     {CONFIG_DIR_ENV})"
+                ))
+            })
+    }
+
+    /// Reads `<dir>/config.yaml`; a missing file is an empty document.
+    pub fn load(dir: &Path) -> Result<ConfigFile> {
+        let path = dir.join(CONFIG_FILE_NAME);
+        match fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => ConfigFile::from_yaml(path, &text),
+                Err(_) => Err(Error::config(format!(
+                    "{}: not valid UTF-8",
+                    path.display()
+                ))),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::empty(path)),
+            Err(e) => Err(Error::runtime(format!("reading {}: {e}", path.display()))),
+        }
+    }
+
+    /// An empty document that will be written to `path`.
+    pub fn empty(path: PathBuf) -> ConfigFile {
+        ConfigFile {
+            path,
+            doc: Value::Object(Map::new()),
+            existed: false,
+        }
+    }
+
+    /// Parses YAML text as if read from `path`. Malformed YAML, or a top level that is not a
+    /// mapping, is an [`Error::config`] naming the path (and the line and column).
+    pub fn from_yaml(path: PathBuf, text: &str) -> Result<ConfigFile> {
+        let doc = match parse_yaml(text) {
+            Ok(Value::Null) => Value::Object(Map::new()),
+            Ok(doc @ Value::Object(_)) => doc,
+            Ok(Value::Array(_)) => {
+                return Err(Error::config(format!(
+                    "{}: expected a mapping at the top level, found a list",
+                    path.display()
+                )));
+            }
+            Ok(other) => {
+                return Err(Error::config(format!(
+                    "{}: expected a mapping at the top level, found {other}",
+                    path.display()
+                )));
+            }
+            Err(message) => {
+                return Err(Error::config(format!(
+                    "{}: invalid YAML: {message}",
+                    path.display()
+                )));
+            }
+        };
+        Ok(ConfigFile {
+            path,
+            doc,
+            existed: true,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the document was read from a file (false when the file was missing).
+    pub fn exists(&self) -> bool {
+        self.existed
+    }
+
+    /// Checks every known key against [`SCHEMA`]. The first invalid value is an
+    /// [`Error::config`]; unknown keys in known sections and the like come back as warnings.
+    /// Unknown top-level sections are kept without a word.
+    pub fn validate(&self) -> Result<Vec<String>> {
+        let root = self.root();
+        check::check_document(&root)
+            .map(|warnings| {
+                warnings
+                    .into_iter()
+                    .map(|w| format!("{}: {w}", self.path.display()))
+                    .collect()
+            })
+            .map_err(|message| self.error(message))
+    }
+
+    /// The profile used when none is given on the command line.
+    pub fn default_profile(&self) -> Option<&str> {
+        self.doc.get("default_profile").and_then(Value::as_str)
+    }
+
+    /// Every profile by name (profiles with invalid values are errors).
+    pub fn profiles(&self) -> Result<BTreeMap<String, ProfileConfig>> {
+        let root = self.root();
+        let Some(profiles) = check::section(&root, "profiles").map_err(|m| self.error(m))? else {
+            return Ok(BTreeMap::new());
+        };
+        profiles
+            .iter()
+            .map(|(name, block)| Ok((name.clone(), self.parse_profile(name, block)?)))
+            .collect()
+    }
+
+    /// The profile called `name`, if it is defined (the name itself is not checked, so any
+    /// `AWS_PROFILE` can be looked up).
+    pub fn profile(&self, name: &str) -> Result<Option<ProfileConfig>> {
+        let root = self.root();
+        let Some(profiles) = check::section(&root, "profiles").map_err(|m| self.error(m))? else {
+            return Ok(None);
+        };
+        profiles
+            .get(name)
+            .map(|block| self.parse_profile(name, block))
+            .transpose()
+    }
+
+    /// Writes profile `name`: set fields are written, unset fields removed, other keys of an
+    /// existing profile kept in place.
+    ///
+    /// Nothing is checked here: an invalid name, or a `profiles` entry that is not a mapping
+    /// (left untouched), is reported by [`ConfigFile::validate`], which callers run before
+    /// [`ConfigFile::save`].
+    pub fn put_profile(&mut self, name: &str, profile: &ProfileConfig) {
+        let path = ["profiles".to_string(), name.to_string()];
+        let Ok(block) = self.map_at(&path) else {
+            return;
+        };
+        for field in PROFILE_FIELDS {
+            match profile.field(field) {
+                Some(value) => {
+                    block.insert(field.to_string(), Value::String(value.clone()));
+                }
+                None => {
+                    block.shift_remove(field);
+                }
+            }
+        }
+    }
+
+    /// Removes profile `name` (and `default_profile` when it named it). Returns whether the
+    /// profile existed. Its `cache.profiles.<name>` overrides are left alone.
+    pub fn remove_profile(&mut self, name: &str) -> bool {
+        let root = object_mut(&mut self.doc);
+        let removed = root
+            .get_mut("profiles")
+            .and_then(Value::as_object_mut)
+            .and_then(|profiles| profiles.shift_remove(name))
+            .is_some();
+        if root.get("default_profile").and_then(Value::as_str) == Some(name) {
+            root.shift_remove("default_profile");
+        }
+        removed
+    }
+
+    /// Makes `name` the default profile (the key goes first in a file that lacks it). An
+    /// invalid name is reported by [`ConfigFile::validate`].
+    pub fn set_default_profile(&mut self, name: &str) {
+        let root = object_mut(&mut self.doc);
+        let value = Value::String(name.to_string());
+        match root.get_mut("default_profile") {
+            Some(slot) => *slot = value,
+            None => {
+                root.shift_insert(0, "default_profile".to_string(), value);
+            }
+        }
+    }
+
+    /// The raw value at a dotted path (`cache.default_ttl`, `storage.anything`), if present.
+    /// Mapping keys that contain dots (profile names) are matched whole.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let path = locate(&self.doc, key)?;
+        path.iter().try_fold(&self.doc, |node, seg| node.get(seg))
+    }
+
+    /// Sets a known key from text, typed per [`SCHEMA`]: `true`, `3600`, `dynamodb`, or `null`
+    /// to clear an optional key; `cache.operation_ttls` takes a mapping like
+    /// `{list_users: 600}`. Unknown keys and invalid values are [`Error::config`].
+    pub fn set(&mut self, key: &str, raw: &str) -> Result<()> {
+        let key_ref = lookup(key)?;
+        let value = check::parse_text(
+            &key_ref.dotted(),
+            key_ref.value_type(),
+            key_ref.optional(),
+            raw,
+        )?;
+        let Some((last, parents)) = key_ref.path.split_last() else {
+            return Err(Error::config(format!("empty configuration key {key:?}")));
+        };
+        self.map_at(parents)?.insert(last.clone(), value);
+        Ok(())
+    }
+
+    /// Removes the value at a dotted path (known or not). Returns whether something was removed.
+    pub fn unset(&mut self, key: &str) -> bool {
+        let Some(path) = locate(&self.doc, key) else {
+            return false;
+        };
+        let Some((last, parents)) = path.split_last() else {
+            return false;
+        };
+        let mut node = &mut self.doc;
+        for seg in parents {
+            match node.get_mut(seg) {
+                Some(next) => node = next,
+                None => return false,
+            }
+        }
+        node.as_object_mut()
+            .and_then(|map| map.shift_remove(last))
+            .is_some()
+    }
+
+    /// The whole document (always a mapping).
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
+    /// The document as YAML. Comments of the original file are not kept.
+    pub fn to_yaml(&self) -> Result<String> {
+        serde_saphyr::to_string(&self.doc)
+            .map_err(|e| Error::runtime(format!("writing {} as YAML: {e}", self.path.display())))
+    }
+
+    /// Writes the file atomically: the directory is created (mode 0700) if missing, the text
+    /// goes to a new temporary file in the same directory (mode 0600), is flushed to disk,
+    /// then renamed over the file. A symbolic link at the path is followed, not replaced.
+    pub fn save(&self) -> Result<()> {
+        let text = self.to_yaml()?;
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).map_err(|e| {
+                    Error::runtime(format!("resolving link {}: {e}", self.path.display()))
+                })?
+            }
+            _ => self.path.clone(),
+        };
+        write_atomic(&target, text.as_bytes())
+    }
+
+    /// An [`Error::config`] about this file: `<path>: <message>`.
+    pub(crate) fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::config(format!("{}: {message}", self.path.display()))
+    }
+
+    fn root(&self) -> std::borrow::Cow<'_, Map<String, Value>> {
+        match &self.doc {
+            Value::Object(map) => std::borrow::Cow::Borrowed(map),
+            _ => std::borrow::Cow::Owned(Map::new()),
+        }
+    }
+
+    fn parse_profile(&self, name: &str, block: &Value) -> Result<ProfileConfig> {
+        let at = format!("profiles.{name}");
+        let mut profile = ProfileConfig::default();
+        let Some(block) = check::as_section(block, &at).map_err(|m| self.error(m))? else {
+            return Ok(profile);
+        };
+        for field in PROFILE_FIELDS {
+            let (Some(value), Some(spec), Some(slot)) = (
+                block.get(field),
+                spec(&format!("profiles.<name>.{field}")),
+                profile.field_mut(field),
+            ) else {
+                continue;
+            };
+            let key = format!("{at}.{field}");
+            match check::check_value(&key, spec.ty, spec.optional, value, &mut Vec::new()) {
+                Ok(check::Typed::Text(text)) => *slot = Some(text),
+                Ok(_) => *slot = None,
+                Err(message) => return Err(self.error(message)),
+            }
+        }
+        Ok(profile)
+    }
+
+    /// The mapping at `path`, creating missing (or `null`) levels; a level holding anything
+    /// else is an error.
+    fn map_at(&mut self, path: &[String]) -> Result<&mut Map<String, Value>> {
+        let file = self.path.display().to_string();
+        let mut map = object_mut(&mut self.doc);
+        for (i, seg) in path.iter().enumerate() {
+            let slot = map.entry(seg.clone()).or_insert(Value::Null);
+            if slot.is_null() {
+                *slot = Value::Object(Map::new());
+            }
+            map = match slot {
+                Value::Object(next) => next,
+                Value::Array(_) => {
+                    return Err(Error::config(format!(
+                        "{file}: {}: expected a mapping, found a list",
+                        path[..=i].join(".")
+                    )));
+                }
+                other => {
+                    return Err(Error::config(format!(
+                        "{file}: {}: expected a mapping, found {other}",
+                        path[..=i].join(".")
+                    )));
+                }
+            };
+        }
+        Ok(map)
+    }
+}
+
+/// The document as a mapping, replacing anything else by an empty one.
+fn object_mut(doc: &mut Value) -> &mut Map<String, Value> {
+    if !doc.is_object() {
+        *doc = Value::Object(Map::new());
+    }
+    match doc {
+        Value::Object(map) => map,
+        _ => unreachable!("the document was just made a mapping"),
+    }
+}
+
+/// Splits a dotted key into the document's own keys: at each level the whole rest, else the
+/// longest key followed by a dot (so `profiles.prod.eu.region` finds profile `prod.eu`).
+fn locate(doc: &Value, key: &str) -> Option<Vec<String>> {
+    let mut node = doc;
+    let mut rest = key;
+    let mut path = Vec::new();
+    while !rest.is_empty() {
+        let map = node.as_object()?;
+        if let Some(next) = map.get(rest) {
+            path.push(rest.to_string());
+            node = next;
+            rest = "";
+            continue;
+        }
+        let (k, next) = map
+            .iter()
+            .filter(|(k, _)| {
+                rest.len() > k.len()
+                    && rest.starts_with(k.as_str())
+                    && rest[k.len()..].starts_with('.')
+            })
+            .max_by_key(|(k, _)| k.len())?;
+        path.push(k.clone());
+        node = next;
+        rest = &rest[k.len() + 1..];
+    }
+    (!path.is_empty()).then_some(path)
+}
+
+/// The spellings PyYAML (the Python awsideman's parser) reads as booleans.
+const PYYAML_BOOLEANS: [&str; 18] = [
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF",
+];
+
+/// Parses YAML the way the Python awsideman reads it, as closely as serde-saphyr allows.
+///
+/// Two departures from serde-saphyr's defaults, so values of sections we only carry along keep
+/// their meaning: integers with leading zeros (`012345678901`, an account ID) stay strings, and
+/// `y`/`n` (and odd-case spellings like `yEs`) stay strings, as in PyYAML. The error is
+/// serde-saphyr's one-line message with line and column.
+fn parse_yaml(text: &str) -> std::result::Result<Value, String> {
+    let loose_options = serde_saphyr::options! { leading_zero_numbers_as_strings: true };
+    let strict_options = serde_saphyr::options! {
+        leading_zero_numbers_as_strings: true,
+        strict_booleans: true,
+    };
+    let mut value: Value = serde_saphyr::from_str_with_options(text, loose_options)
+        .map_err(|e| e.without_snippet().to_string())?;
+    if let Ok(strict) = serde_saphyr::from_str_with_options::<Value>(text, strict_options) {
+        keep_non_pyyaml_booleans_as_strings(&mut value, &strict);
+    }
+    Ok(value)
+}
+
+/// Where `loose` read a boolean that YAML 1.2 reads as a string PyYAML does not take for a
+/// boolean either (`y`, `n`, `yEs`), puts the string back.
+fn keep_non_pyyaml_booleans_as_strings(loose: &mut Value, strict: &Value) {
+    if let (Value::Bool(_), Value::String(s)) = (&*loose, strict) {
+        if !PYYAML_BOOLEANS.contains(&s.as_str()) {
+            *loose = Value::String(s.clone());
+        }
+        return;
+    }
+    match (loose, strict) {
+        (Value::Array(items), Value::Array(strict_items)) => {
+            for (item, strict_item) in items.iter_mut().zip(strict_items) {
+                keep_non_pyyaml_booleans_as_strings(item, strict_item);
+            }
+        }
+        (Value::Object(map), Value::Object(strict_map)) => {
+            for (k, v) in map.iter_mut() {
+                if let Some(strict_v) = strict_map.get(k) {
+                    keep_non_pyyaml_booleans_as_strings(v, strict_v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes `bytes` to `target` through a fresh temporary file in the same directory.
+fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_private_dir(&dir)?;
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| CONFIG_FILE_NAME.to_string());
+    let (temp_path, mut file) = create_temp_file(&dir, &file_name)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::runtime(format!("writing {}: {e}", temp_path.display())))
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&temp_path, target)
+                .map_err(|e| Error::runtime(format!("replacing {}: {e}", target.display())))
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp_path);
+        return Err(e);
+    }
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents with mode 0700; an existing directory is left as is.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::runtime(format!("creating {}: {e}", dir.display())))
+}
+
+/// A new file `.<name>.<pid>.<nanos>.<n>.tmp` in `dir`, mode 0600, never an existing one.
+fn create_temp_file(dir: &Path, name: &str) -> Result<(PathBuf, fs::File)> {
+    let pid = std::process::id();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut last_error = None;
+    for attempt in 0..32u32 {
+        let path = dir.join(format!(".{name}.{pid}.{nanos}.{attempt}.tmp"));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) => {
+                return Err(Error::runtime(format!("creating {}: {e}", path.display())));
+            }
+        }
+    }
+    Err(Error::runtime(format!(
+        "creating a temporary file in {}: {}",
+        dir.display(),
+        last_error.map_or_else(|| "no free name".to_string(), |e| e.to_string())
+    )))
+}
+
+/// Flushes the directory entry of a rename to disk (best effort; not possible everywhere).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}

@@ -1,0 +1,106 @@
+//! The command line: help, version, usage errors, suggestions, the man page.
+
+use crate::common::{TestEnv, text};
+
+#[test]
+fn help_and_version_need_no_config_or_network() {
+    let mut t = TestEnv::new();
+    // Point AWS at nothing: help and version must not touch it.
+    t.set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
+    let help = t.ok(&["--help"]);
+    for group in ["user", "sso", "profile", "config"] {
+        assert!(
+            help.contains(group),
+            "top-level help lists {group}:\n{help}"
+        );
+    }
+    assert!(t.ok(&["--version"]).starts_with("awsideman "));
+    let user_help = t.ok(&["user", "--help"]);
+    assert!(user_help.contains("list") && user_help.contains("get"));
+    let cmd_help = t.ok(&["user", "get", "--help"]);
+    assert!(cmd_help.contains("USER"), "{cmd_help}");
+    // Help short-circuits required arguments.
+    assert!(t.ok(&["profile", "add", "--help"]).contains("--region"));
+    assert!(t.ok(&["help", "config", "set"]).contains("KEY"));
+    assert!(
+        !t.config_dir().exists(),
+        "help must not create the config dir"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_suggestions() {
+    let t = TestEnv::new();
+    let err = t.fails(2, &["user", "lst"]);
+    assert!(
+        err.contains("did you mean") && err.contains("list"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let err = t.fails(2, &["usr", "list"]);
+    assert!(err.contains("user"), "{err}");
+    let err = t.fails(2, &["user", "list", "--limt", "3"]);
+    assert!(err.contains("--limit"), "{err}");
+    let err = t.fails(2, &["--output", "xml", "user", "list"]);
+    assert!(err.contains("table") && err.contains("json"), "{err}");
+    let err = t.fails(2, &["user", "get"]);
+    assert!(err.contains("USER"), "{err}");
+    t.fails(2, &["user"]);
+}
+
+#[test]
+fn global_flags_anywhere() {
+    let t = TestEnv::new();
+    let a = t.ok(&["config", "path", "--output", "json"]);
+    let b = t.ok(&["--output", "json", "config", "path"]);
+    let c = t.ok(&["config", "--output=json", "path"]);
+    assert_eq!(a, b);
+    assert_eq!(b, c);
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert!(
+        v["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(".awsideman/config.yaml")
+    );
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let t = TestEnv::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
+        .args(["--help"])
+        .env_clear()
+        .envs(&t.vars)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}, stderr {err}");
+    assert!(err.is_empty(), "no message on a broken pipe: {err}");
+}
+
+#[test]
+fn man_page_is_generated_from_the_command_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/awsideman.1");
+    let generated = awsideman::cli::doc::man_page();
+    if std::env::var_os("AWSIDEMAN_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read(&path).map(|b| text(&b)).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "man/awsideman.1 is stale: regenerate it with AWSIDEMAN_BLESS=1 ./tests/run.sh"
+    );
+}

@@ -1,0 +1,248 @@
+//! Support for the integration tests: a private HOME and AWS account per test, the built
+//! binary run as a user runs it, and a loopback HTTP fixture for answers moto cannot give.
+#![allow(dead_code)]
+
+pub mod fixture;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use awsideman::aws::service::Service;
+use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
+use awsideman::aws::transport::{Transport, TransportSettings};
+use awsideman::env::Env;
+use serde_json::Value;
+
+/// The moto_server the test script started.
+pub fn moto() -> String {
+    std::env::var("AWSIDEMAN_TEST_MOTO").unwrap_or_else(|_| {
+        panic!("AWSIDEMAN_TEST_MOTO is not set: run the suite with ./tests/run.sh")
+    })
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    nanos ^ (u64::from(std::process::id()) << 20) ^ (n << 48) ^ n
+}
+
+/// A test's own world: a temporary HOME with AWS files that assume a role in a fresh
+/// account on moto, so no two tests see each other's users, groups or organization.
+pub struct TestEnv {
+    /// The temporary home directory.
+    pub home: PathBuf,
+    /// The 12-digit account this test's credentials act in.
+    pub account: String,
+    /// Environment variables passed to the binary.
+    pub vars: BTreeMap<String, String>,
+    session: OnceLock<Session>,
+}
+
+impl TestEnv {
+    /// A fresh world on moto: `[default]` assumes a role in a new account.
+    pub fn new() -> TestEnv {
+        let id = unique();
+        let account = format!("{:012}", 100_000_000_000 + id % 800_000_000_000);
+        let home = std::env::temp_dir().join(format!("awsideman-test-{id:x}"));
+        std::fs::create_dir_all(home.join(".aws")).expect("create test home");
+        std::fs::write(
+            home.join(".aws/config"),
+            format!(
+                "[profile base]\nregion = us-east-1\n\n[default]\nrole_arn = \
+                 arn:aws:iam::{account}:role/awsideman-test\nsource_profile = base\nregion = us-east-1\n"
+            ),
+        )
+        .expect("write aws config");
+        std::fs::write(
+            home.join(".aws/credentials"),
+            "[base]\naws_access_key_id = AKIDTESTBASE\naws_secret_access_key = testing-secret\n",
+        )
+        .expect("write aws credentials");
+        let mut vars = BTreeMap::new();
+        vars.insert("HOME".into(), home.display().to_string());
+        vars.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
+        vars.insert("AWS_ENDPOINT_URL".into(), moto());
+        vars.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+        vars.insert("NO_COLOR".into(), "1".into());
+        TestEnv {
+            home,
+            account,
+            vars,
+            session: OnceLock::new(),
+        }
+    }
+
+    /// Sets an environment variable for later runs of the binary.
+    pub fn set_var(&mut self, name: &str, value: impl Into<String>) -> &mut TestEnv {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Removes an environment variable for later runs of the binary.
+    pub fn remove_var(&mut self, name: &str) -> &mut TestEnv {
+        self.vars.remove(name);
+        self
+    }
+
+    /// The awsideman configuration directory.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.join(".awsideman")
+    }
+
+    /// Runs the binary with `args`, stdin closed, in this world.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_awsideman"))
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.home)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run awsideman")
+    }
+
+    /// Runs the binary, asserts success, and parses its stdout as JSON (`--output json`).
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_success(&out, args);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "awsideman {args:?}: stdout is not JSON ({e}):\n{}",
+                text(&out.stdout)
+            )
+        })
+    }
+
+    /// Runs the binary, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(&out, args);
+        text(&out.stdout)
+    }
+
+    /// Runs the binary, asserts it failed with `code`, returns stderr.
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "awsideman {args:?}: expected exit {code}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stderr)
+    }
+
+    /// Calls AWS (moto) directly as this test's account, to seed or inspect data.
+    pub fn aws(&self, service: Service, operation: &str, input: Value) -> Value {
+        self.session()
+            .call(service, operation, &input)
+            .unwrap_or_else(|e| panic!("seeding {operation}: {e}"))
+    }
+
+    fn session(&self) -> &Session {
+        self.session.get_or_init(|| {
+            let env = Env::from_pairs(self.vars.clone());
+            let transport = Transport::new(TransportSettings::default()).expect("transport");
+            Session::new(
+                SessionSettings {
+                    env,
+                    aws_profile: "default".into(),
+                    profile_source: ProfileSource::Implied,
+                    region: Some("us-east-1".into()),
+                    credentials_cache_dir: self.home.join("seed-credentials"),
+                    interactive: false,
+                },
+                transport,
+            )
+        })
+    }
+
+    /// Runs `sso discover` and returns the identity store id it saved.
+    pub fn discover(&self) -> String {
+        let out = self.json(&["sso", "discover"]);
+        out["Instances"][0]["IdentityStoreId"]
+            .as_str()
+            .expect("identity store id")
+            .to_string()
+    }
+
+    /// Creates a user directly in moto and returns its id.
+    pub fn seed_user(&self, store: &str, name: &str, given: &str, family: &str) -> String {
+        let reply = self.aws(
+            Service::IdentityStore,
+            "CreateUser",
+            serde_json::json!({
+                "IdentityStoreId": store,
+                "UserName": name,
+                "DisplayName": format!("{given} {family}"),
+                "Name": {"GivenName": given, "FamilyName": family},
+                "Emails": [{"Value": format!("{name}@example.com"), "Type": "work", "Primary": true}],
+            }),
+        );
+        reply["UserId"].as_str().expect("user id").to_string()
+    }
+
+    /// Writes a file under HOME and returns its path.
+    pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.home.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent");
+        }
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+/// Lossy UTF-8 of process output.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Panics with stdout and stderr unless the process exited 0.
+pub fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "awsideman {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The `--debug` request lines of a run: (service, operation).
+pub fn requests(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("awsideman: debug: "))
+        .filter(|l| l.contains(" status="))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Whether `path` has exactly `mode` permission bits.
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
+}

@@ -1,0 +1,136 @@
+//! `config` and `profile`: the file, its validation, precedence and atomic writes.
+
+use crate::common::{TestEnv, mode};
+
+#[test]
+fn set_get_show_and_keep_unknown_sections() {
+    let t = TestEnv::new();
+    t.write(
+        ".awsideman/config.yaml",
+        "default_profile: prod\nprofiles:\n  prod:\n    region: eu-west-1\nbackup:\n  keep: 7\n  targets: [a, b]\n",
+    );
+    t.ok(&["config", "set", "cache.default_ttl", "7200"]);
+    t.ok(&["config", "set", "cache.backend_type=hybrid"]);
+    assert_eq!(
+        t.ok(&["-o", "text", "config", "get", "cache.default_ttl"])
+            .trim(),
+        "7200"
+    );
+    assert_eq!(
+        t.json(&["config", "get", "cache.default_ttl"])["value"],
+        7200
+    );
+    let doc = t.json(&["config", "show"]);
+    assert_eq!(doc["cache"]["default_ttl"], 7200);
+    assert_eq!(doc["cache"]["backend_type"], "hybrid");
+    assert_eq!(doc["backup"]["keep"], 7, "unknown sections are preserved");
+    assert_eq!(doc["backup"]["targets"][1], "b");
+    assert_eq!(doc["profiles"]["prod"]["region"], "eu-west-1");
+    assert_eq!(mode(&t.config_dir().join("config.yaml")), 0o600);
+    // Unset key: exit 1, like git config.
+    t.fails(1, &["config", "get", "cache.dynamodb_region"]);
+}
+
+#[test]
+fn invalid_values_exit_2_naming_the_key() {
+    let t = TestEnv::new();
+    let err = t.fails(2, &["config", "set", "cache.backend_type", "s3"]);
+    assert!(
+        err.contains("cache.backend_type") && err.contains("dynamodb"),
+        "{err}"
+    );
+    let err = t.fails(2, &["config", "set", "cache.default_ttl", "-5"]);
+    assert!(err.contains("cache.default_ttl"), "{err}");
+    assert!(
+        !t.config_dir().join("config.yaml").exists(),
+        "nothing written"
+    );
+
+    t.write(".awsideman/config.yaml", "cache:\n  default_ttl: forever\n");
+    let err = t.fails(2, &["config", "validate"]);
+    assert!(err.contains("cache.default_ttl"), "{err}");
+    // Every command refuses a broken config the same way.
+    let err = t.fails(2, &["config", "show", "--effective"]);
+    assert!(err.contains("cache.default_ttl"), "{err}");
+
+    t.write(".awsideman/config.yaml", "cache: [unclosed\n");
+    let err = t.fails(2, &["config", "validate"]);
+    assert!(err.contains("config.yaml"), "{err}");
+}
+
+#[test]
+fn env_beats_profile_block_beats_cache_block() {
+    let mut t = TestEnv::new();
+    t.write(
+        ".awsideman/config.yaml",
+        "default_profile: prod\nprofiles:\n  prod: {region: us-east-1}\ncache:\n  backend_type: file\n  default_ttl: 100\n  profiles:\n    prod: {backend_type: dynamodb, default_ttl: 200}\n",
+    );
+    let eff = t.json(&["config", "show", "--effective"]);
+    assert_eq!(eff["cache"]["backend_type"], "dynamodb");
+    assert_eq!(eff["cache"]["default_ttl"], 200);
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "hybrid");
+    t.set_var("AWSIDEMAN_CACHE_TTL_DEFAULT", "300");
+    let eff = t.json(&["config", "show", "--effective"]);
+    assert_eq!(eff["cache"]["backend_type"], "hybrid");
+    assert_eq!(eff["cache"]["default_ttl"], 300);
+    // --no-cache beats everything.
+    assert_eq!(
+        t.json(&["--no-cache", "config", "show", "--effective"])["cache"]["enabled"],
+        false
+    );
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "redis");
+    let err = t.fails(2, &["config", "show", "--effective"]);
+    assert!(err.contains("AWSIDEMAN_CACHE_BACKEND"), "{err}");
+}
+
+#[test]
+fn config_dir_override() {
+    let mut t = TestEnv::new();
+    let dir = t.home.join("elsewhere");
+    t.set_var("AWSIDEMAN_CONFIG_DIR", dir.display().to_string());
+    t.ok(&["config", "set", "cache.enabled", "false"]);
+    assert!(dir.join("config.yaml").exists());
+    assert_eq!(mode(&dir), 0o700);
+}
+
+#[test]
+fn profiles_lifecycle() {
+    let t = TestEnv::new();
+    t.ok(&["profile", "add", "prod", "--region", "us-east-1"]);
+    t.ok(&[
+        "profile",
+        "add",
+        "dev",
+        "--region",
+        "eu-west-1",
+        "--aws-profile",
+        "dev-sso",
+    ]);
+    let list = t.json(&["profile", "list"]);
+    assert_eq!(
+        list["defaultProfile"], "prod",
+        "the first profile becomes the default"
+    );
+    assert_eq!(list["profiles"].as_array().unwrap().len(), 2);
+    t.fails(2, &["profile", "add", "prod", "--region", "us-east-1"]);
+    t.ok(&["profile", "update", "dev", "--region", "eu-central-1"]);
+    t.ok(&["profile", "set-default", "dev"]);
+    let list = t.json(&["profile", "list"]);
+    assert_eq!(list["defaultProfile"], "dev");
+    let dev = list["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "dev")
+        .unwrap()
+        .clone();
+    assert_eq!(dev["region"], "eu-central-1");
+    assert_eq!(dev["aws_profile"], "dev-sso");
+    assert_eq!(dev["default"], true);
+    t.ok(&["profile", "remove", "dev"]);
+    let list = t.json(&["profile", "list"]);
+    assert_eq!(list["profiles"].as_array().unwrap().len(), 1);
+    let err = t.fails(1, &["profile", "remove", "nope"]);
+    assert!(err.contains("nope"), "{err}");
+    t.fails(2, &["profile", "add", "bad name", "--region", "us-east-1"]);
+}
