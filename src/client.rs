@@ -79,7 +79,6 @@ impl Operation {
 }
 
 use Service::{IdentityStore as IS, Organizations as ORG, SsoAdmin as SSO};
-
 /// identitystore ListUsers.
 pub const LIST_USERS: Operation = Operation::list(IS, "ListUsers", &["Users"]);
 /// identitystore DescribeUser.
@@ -112,25 +111,132 @@ pub const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation =
     Operation::list(IS, "ListGroupMembershipsForMember", &["GroupMemberships"]);
 /// identitystore GetGroupMembershipId.
 pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(IS, "GetGroupMembershipId");
+/// identitystore IsMemberInGroups.
+pub const IS_MEMBER_IN_GROUPS: Operation = Operation::read(IS, "IsMemberInGroups");
 /// identitystore CreateGroupMembership.
 pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(IS, "CreateGroupMembership");
 /// identitystore DeleteGroupMembership.
 pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(IS, "DeleteGroupMembership");
-
 /// sso-admin ListInstances.
 pub const LIST_INSTANCES: Operation = Operation::list(SSO, "ListInstances", &["Instances"]);
+/// sso-admin DescribeInstance.
+pub const DESCRIBE_INSTANCE: Operation = Operation::read(SSO, "DescribeInstance");
 /// sso-admin ListPermissionSets.
 pub const LIST_PERMISSION_SETS: Operation =
     Operation::list(SSO, "ListPermissionSets", &["PermissionSets"]);
 /// sso-admin DescribePermissionSet.
 pub const DESCRIBE_PERMISSION_SET: Operation = Operation::read(SSO, "DescribePermissionSet");
-
+/// sso-admin CreatePermissionSet.
+pub const CREATE_PERMISSION_SET: Operation = Operation::write(SSO, "CreatePermissionSet");
+/// sso-admin UpdatePermissionSet.
+pub const UPDATE_PERMISSION_SET: Operation = Operation::write(SSO, "UpdatePermissionSet");
+/// sso-admin DeletePermissionSet.
+pub const DELETE_PERMISSION_SET: Operation = Operation::write(SSO, "DeletePermissionSet");
+/// sso-admin ListManagedPoliciesInPermissionSet.
+pub const LIST_MANAGED_POLICIES_IN_PERMISSION_SET: Operation = Operation::list(
+    SSO,
+    "ListManagedPoliciesInPermissionSet",
+    &["AttachedManagedPolicies"],
+);
+/// sso-admin AttachManagedPolicyToPermissionSet.
+pub const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation =
+    Operation::write(SSO, "AttachManagedPolicyToPermissionSet");
+/// sso-admin DetachManagedPolicyFromPermissionSet.
+pub const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation =
+    Operation::write(SSO, "DetachManagedPolicyFromPermissionSet");
+/// sso-admin ListCustomerManagedPolicyReferencesInPermissionSet.
+pub const LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET: Operation = Operation::list(
+    SSO,
+    "ListCustomerManagedPolicyReferencesInPermissionSet",
+    &["CustomerManagedPolicyReferences"],
+);
+/// sso-admin AttachCustomerManagedPolicyReferenceToPermissionSet.
+pub const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Operation =
+    Operation::write(SSO, "AttachCustomerManagedPolicyReferenceToPermissionSet");
+/// sso-admin DetachCustomerManagedPolicyReferenceFromPermissionSet.
+pub const DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET: Operation =
+    Operation::write(SSO, "DetachCustomerManagedPolicyReferenceFromPermissionSet");
+/// sso-admin GetInlinePolicyForPermissionSet.
+pub const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation =
+    Operation::read(SSO, "GetInlinePolicyForPermissionSet");
+/// sso-admin PutInlinePolicyToPermissionSet.
+pub const PUT_INLINE_POLICY_TO_PERMISSION_SET: Operation =
+    Operation::write(SSO, "PutInlinePolicyToPermissionSet");
+/// sso-admin DeleteInlinePolicyFromPermissionSet.
+pub const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation =
+    Operation::write(SSO, "DeleteInlinePolicyFromPermissionSet");
+/// sso-admin GetPermissionsBoundaryForPermissionSet.
+pub const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation =
+    Operation::read(SSO, "GetPermissionsBoundaryForPermissionSet");
+/// sso-admin PutPermissionsBoundaryToPermissionSet.
+pub const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation =
+    Operation::write(SSO, "PutPermissionsBoundaryToPermissionSet");
+/// sso-admin DeletePermissionsBoundaryFromPermissionSet.
+pub const DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET: Operation =
+    Operation::write(SSO, "DeletePermissionsBoundaryFromPermissionSet");
+/// sso-admin ProvisionPermissionSet.
+pub const PROVISION_PERMISSION_SET: Operation = Operation::write(SSO, "ProvisionPermissionSet");
+/// sso-admin DescribePermissionSetProvisioningStatus.
+pub const DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS: Operation =
+    Operation::read(SSO, "DescribePermissionSetProvisioningStatus");
+/// sso-admin ListPermissionSetsProvisionedToAccount.
+pub const LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT: Operation = Operation::list(
+    SSO,
+    "ListPermissionSetsProvisionedToAccount",
+    &["PermissionSets"],
+);
+/// sso-admin ListAccountsForProvisionedPermissionSet.
+pub const LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET: Operation = Operation::list(
+    SSO,
+    "ListAccountsForProvisionedPermissionSet",
+    &["AccountIds"],
+);
+/// sso-admin ListAccountAssignments.
+pub const LIST_ACCOUNT_ASSIGNMENTS: Operation =
+    Operation::list(SSO, "ListAccountAssignments", &["AccountAssignments"]);
+/// sso-admin ListAccountAssignmentsForPrincipal.
+pub const LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL: Operation = Operation::list(
+    SSO,
+    "ListAccountAssignmentsForPrincipal",
+    &["AccountAssignments"],
+);
+/// sso-admin CreateAccountAssignment.
+pub const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(SSO, "CreateAccountAssignment");
+/// sso-admin DeleteAccountAssignment.
+pub const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(SSO, "DeleteAccountAssignment");
+/// sso-admin DescribeAccountAssignmentCreationStatus.
+pub const DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation =
+    Operation::read(SSO, "DescribeAccountAssignmentCreationStatus");
+/// sso-admin DescribeAccountAssignmentDeletionStatus.
+pub const DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation =
+    Operation::read(SSO, "DescribeAccountAssignmentDeletionStatus");
 /// organizations DescribeOrganization.
 pub const DESCRIBE_ORGANIZATION: Operation = Operation::read(ORG, "DescribeOrganization");
 /// organizations ListRoots.
 pub const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"]);
+/// organizations ListOrganizationalUnitsForParent.
+pub const LIST_ORGANIZATIONAL_UNITS_FOR_PARENT: Operation = Operation::list(
+    ORG,
+    "ListOrganizationalUnitsForParent",
+    &["OrganizationalUnits"],
+);
+/// organizations ListAccountsForParent.
+pub const LIST_ACCOUNTS_FOR_PARENT: Operation =
+    Operation::list(ORG, "ListAccountsForParent", &["Accounts"]);
 /// organizations ListAccounts.
 pub const LIST_ACCOUNTS: Operation = Operation::list(ORG, "ListAccounts", &["Accounts"]);
+/// organizations ListChildren.
+pub const LIST_CHILDREN: Operation = Operation::list(ORG, "ListChildren", &["Children"]);
+/// organizations ListParents.
+pub const LIST_PARENTS: Operation = Operation::list(ORG, "ListParents", &["Parents"]);
+/// organizations DescribeAccount.
+pub const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount");
+/// organizations DescribeOrganizationalUnit.
+pub const DESCRIBE_ORGANIZATIONAL_UNIT: Operation =
+    Operation::read(ORG, "DescribeOrganizationalUnit");
+/// organizations ListTagsForResource.
+pub const LIST_TAGS_FOR_RESOURCE: Operation =
+    Operation::list(ORG, "ListTagsForResource", &["Tags"]);
 
 /// Every operation of the table, for listings and IAM policy generation.
 pub const OPERATIONS: &[Operation] = &[
@@ -149,14 +255,48 @@ pub const OPERATIONS: &[Operation] = &[
     LIST_GROUP_MEMBERSHIPS,
     LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
     GET_GROUP_MEMBERSHIP_ID,
+    IS_MEMBER_IN_GROUPS,
     CREATE_GROUP_MEMBERSHIP,
     DELETE_GROUP_MEMBERSHIP,
     LIST_INSTANCES,
+    DESCRIBE_INSTANCE,
     LIST_PERMISSION_SETS,
     DESCRIBE_PERMISSION_SET,
+    CREATE_PERMISSION_SET,
+    UPDATE_PERMISSION_SET,
+    DELETE_PERMISSION_SET,
+    LIST_MANAGED_POLICIES_IN_PERMISSION_SET,
+    ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
+    DETACH_MANAGED_POLICY_FROM_PERMISSION_SET,
+    LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET,
+    ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
+    DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET,
+    GET_INLINE_POLICY_FOR_PERMISSION_SET,
+    PUT_INLINE_POLICY_TO_PERMISSION_SET,
+    DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
+    GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
+    PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
+    DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET,
+    PROVISION_PERMISSION_SET,
+    DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS,
+    LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
+    LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET,
+    LIST_ACCOUNT_ASSIGNMENTS,
+    LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL,
+    CREATE_ACCOUNT_ASSIGNMENT,
+    DELETE_ACCOUNT_ASSIGNMENT,
+    DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS,
+    DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS,
     DESCRIBE_ORGANIZATION,
     LIST_ROOTS,
+    LIST_ORGANIZATIONAL_UNITS_FOR_PARENT,
+    LIST_ACCOUNTS_FOR_PARENT,
     LIST_ACCOUNTS,
+    LIST_CHILDREN,
+    LIST_PARENTS,
+    DESCRIBE_ACCOUNT,
+    DESCRIBE_ORGANIZATIONAL_UNIT,
+    LIST_TAGS_FOR_RESOURCE,
 ];
 
 /// The client commands use: one call per operation, every page of a list merged.
@@ -217,7 +357,7 @@ mod tests {
             "an operation is listed twice"
         );
         for op in OPERATIONS {
-            let read_name = ["List", "Describe", "Get"]
+            let read_name = ["List", "Describe", "Get", "IsMember"]
                 .iter()
                 .any(|p| op.name.starts_with(p));
             assert_eq!(read_name, op.kind == OpKind::Read, "{} kind", op.name);

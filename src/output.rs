@@ -39,6 +39,13 @@ pub struct Column {
     pub path: &'static str,
 }
 
+impl Column {
+    /// A column showing the field at `path` under `header`.
+    pub const fn new(header: &'static str, path: &'static str) -> Column {
+        Column { header, path }
+    }
+}
+
 /// How a report is shown as a table or text.
 #[derive(Debug, Clone)]
 pub enum View {
@@ -270,14 +277,8 @@ mod tests {
     use serde_json::json;
 
     const COLS: &[Column] = &[
-        Column {
-            header: "User name",
-            path: "UserName",
-        },
-        Column {
-            header: "Email",
-            path: "Emails.0.Value",
-        },
+        Column::new("User name", "UserName"),
+        Column::new("Email", "Emails.0.Value"),
     ];
 
     fn users() -> Value {
@@ -324,18 +325,12 @@ mod tests {
     #[test]
     fn record_and_lookup() {
         let data = json!({"User": {"UserName": "al\tice", "Name": {"GivenName": "Al"}}});
-        let fields: &[Column] = &[
-            Column {
-                header: "User name",
-                path: "UserName",
-            },
-            Column {
-                header: "Given",
-                path: "Name.GivenName",
-            },
+        const FIELDS: &[Column] = &[
+            Column::new("User name", "UserName"),
+            Column::new("Given", "Name.GivenName"),
         ];
         let out = render(
-            &Report::record(data, "User", fields),
+            &Report::record(data, "User", FIELDS),
             OutputFormat::Table,
             false,
         );

@@ -4,6 +4,7 @@
 //! results themselves.
 
 pub mod config;
+pub mod fanout;
 pub mod profile;
 pub mod resolve;
 pub mod sso;
@@ -88,6 +89,29 @@ impl Context {
     pub fn warn(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
             eprintln!("awsideman: warning: {message}");
+        }
+    }
+
+    /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
+    /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
+    pub fn confirm(&self, m: &crate::cli::matches::Matches, action: &str) -> Result<()> {
+        if m.switch("yes") {
+            return Ok(());
+        }
+        if !self.interactive() {
+            return Err(Error::usage(format!(
+                "{action}: refusing without --yes when stdin is not a terminal"
+            )));
+        }
+        eprint!("awsideman: {action}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Error::runtime(format!("reading the answer: {e}")))?;
+        if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            Ok(())
+        } else {
+            Err(Error::runtime(format!("{action}: cancelled")))
         }
     }
 

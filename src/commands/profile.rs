@@ -11,30 +11,12 @@ use crate::error::{Error, Result};
 use crate::output::{Column, Report};
 
 const COLUMNS: &[Column] = &[
-    Column {
-        header: "Name",
-        path: "name",
-    },
-    Column {
-        header: "Default",
-        path: "defaultMark",
-    },
-    Column {
-        header: "Region",
-        path: "region",
-    },
-    Column {
-        header: "Identity store",
-        path: "identity_store_id",
-    },
-    Column {
-        header: "Instance",
-        path: "sso_instance_arn",
-    },
-    Column {
-        header: "AWS profile",
-        path: "aws_profile",
-    },
+    Column::new("Name", "name"),
+    Column::new("Default", "default"),
+    Column::new("Region", "region"),
+    Column::new("Identity store", "identity_store_id"),
+    Column::new("Instance", "sso_instance_arn"),
+    Column::new("AWS profile", "aws_profile"),
 ];
 
 /// `profile list`.
@@ -49,21 +31,11 @@ pub fn list(ctx: &mut Context, _m: &Matches) -> Result<Report> {
             let is_default = default.as_deref() == Some(name.as_str());
             item["name"] = json!(name);
             item["default"] = json!(is_default);
-            item["defaultMark"] = json!(if is_default { "*" } else { "" });
             item
         })
         .collect();
-    let mut data = json!({"defaultProfile": default, "profiles": profiles});
-    let view = Report::list(data.clone(), "profiles", COLUMNS);
-    // `defaultMark` is for the table only; scripts read `default`.
-    if let Some(items) = data["profiles"].as_array_mut() {
-        for item in items {
-            if let Some(obj) = item.as_object_mut() {
-                obj.remove("defaultMark");
-            }
-        }
-    }
-    Ok(Report { data, ..view })
+    let data = json!({"defaultProfile": default, "profiles": profiles});
+    Ok(Report::list(data, "profiles", COLUMNS))
 }
 
 fn apply_flags(profile: &mut ProfileConfig, m: &Matches) {

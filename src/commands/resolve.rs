@@ -69,6 +69,219 @@ pub fn user(ctx: &Context, who: &str) -> Result<Value> {
     }
 }
 
+/// Finds a group by id or display name and returns its DescribeGroup reply.
+pub fn group(ctx: &Context, who: &str) -> Result<Value> {
+    let store = ctx.identity_store_id()?;
+    let client = ctx.client()?;
+    let group_id = if is_identity_store_id(who) {
+        who.to_string()
+    } else {
+        let reply = client.call(
+            &client::GET_GROUP_ID,
+            json!({
+                "IdentityStoreId": store,
+                "AlternateIdentifier": {"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": who}},
+            }),
+        );
+        match reply {
+            Ok(reply) => reply["GroupId"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::runtime("identitystore GetGroupId: reply lacks GroupId"))?,
+            Err(e) if is_not_found(&e) => return Err(group_not_found(who)),
+            Err(e) => return Err(e),
+        }
+    };
+    match client.call(
+        &client::DESCRIBE_GROUP,
+        json!({"IdentityStoreId": store, "GroupId": group_id}),
+    ) {
+        Err(e) if is_not_found(&e) => Err(group_not_found(who)),
+        other => other,
+    }
+}
+
+fn group_not_found(who: &str) -> Error {
+    Error::not_found(format!(
+        "group \"{who}\" not found (by group id or display name)"
+    ))
+}
+
+/// Whether `s` is a permission set ARN.
+pub fn is_permission_set_arn(s: &str) -> bool {
+    s.starts_with("arn:") && s.contains(":permissionSet/")
+}
+
+/// Every permission set of the instance, described: `[{PermissionSetArn, Name, ...}]`.
+pub fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
+    let instance = ctx.instance_arn()?;
+    let client = ctx.client()?;
+    let listed = client.list(
+        &client::LIST_PERMISSION_SETS,
+        json!({"InstanceArn": instance}),
+    )?;
+    let arns: Vec<String> = listed["PermissionSets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let described = super::fanout::parallel(&arns, super::fanout::WORKERS, |arn| {
+        client
+            .call(
+                &client::DESCRIBE_PERMISSION_SET,
+                json!({"InstanceArn": instance, "PermissionSetArn": arn}),
+            )
+            .map(|reply| reply["PermissionSet"].clone())
+    });
+    described.into_iter().collect()
+}
+
+/// Finds a permission set by ARN or name (case-insensitive) and returns its description
+/// (the `PermissionSet` member of DescribePermissionSet).
+pub fn permission_set(ctx: &Context, who: &str) -> Result<Value> {
+    let instance = ctx.instance_arn()?;
+    if is_permission_set_arn(who) {
+        return match ctx.client()?.call(
+            &client::DESCRIBE_PERMISSION_SET,
+            json!({"InstanceArn": instance, "PermissionSetArn": who}),
+        ) {
+            Ok(reply) => Ok(reply["PermissionSet"].clone()),
+            Err(e) if is_not_found(&e) => Err(permission_set_not_found(who)),
+            Err(e) => Err(e),
+        };
+    }
+    permission_sets(ctx)?
+        .into_iter()
+        .find(|ps| {
+            ps["Name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(who))
+        })
+        .ok_or_else(|| permission_set_not_found(who))
+}
+
+fn permission_set_not_found(who: &str) -> Error {
+    Error::not_found(format!(
+        "permission set \"{who}\" not found (by ARN or name)"
+    ))
+}
+
+/// Whether `s` is a 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Finds an account of the organization by 12-digit id or name (case-insensitive) and
+/// returns its Account object (Id, Arn, Name, Email, Status, ...).
+pub fn account(ctx: &Context, who: &str) -> Result<Value> {
+    let client = ctx.client()?;
+    if is_account_id(who) {
+        return match client.call(&client::DESCRIBE_ACCOUNT, json!({"AccountId": who})) {
+            Ok(reply) => Ok(reply["Account"].clone()),
+            Err(e) if is_not_found(&e) => Err(account_not_found(who)),
+            Err(e) => Err(e),
+        };
+    }
+    let accounts = client.list(&client::LIST_ACCOUNTS, json!({}))?;
+    accounts["Accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| {
+            a["Name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(who))
+        })
+        .cloned()
+        .ok_or_else(|| account_not_found(who))
+}
+
+fn account_not_found(who: &str) -> Error {
+    Error::not_found(format!(
+        "account \"{who}\" not found (by 12-digit id or name)"
+    ))
+}
+
+/// Whether a principal is a user or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalType {
+    /// An Identity Store user.
+    User,
+    /// An Identity Store group.
+    Group,
+}
+
+impl PrincipalType {
+    /// The AWS spelling: `USER` or `GROUP`.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            PrincipalType::User => "USER",
+            PrincipalType::Group => "GROUP",
+        }
+    }
+
+    /// Parses `USER`/`GROUP` (any case).
+    pub fn parse(s: &str) -> Result<PrincipalType> {
+        match s.to_ascii_uppercase().as_str() {
+            "USER" => Ok(PrincipalType::User),
+            "GROUP" => Ok(PrincipalType::Group),
+            _ => Err(Error::usage(format!(
+                "invalid principal type {s:?} (allowed: USER, GROUP)"
+            ))),
+        }
+    }
+}
+
+/// A resolved user or group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User or group.
+    pub kind: PrincipalType,
+    /// The Identity Store id.
+    pub id: String,
+    /// The user name or group display name.
+    pub name: String,
+}
+
+/// Finds a user or group by id or name. Without `kind`, a user is tried first, then a
+/// group; a name that is both is an error asking for `--principal-type`.
+pub fn principal(ctx: &Context, who: &str, kind: Option<PrincipalType>) -> Result<Principal> {
+    let as_user = || {
+        user(ctx, who).map(|u| Principal {
+            kind: PrincipalType::User,
+            id: u["UserId"].as_str().unwrap_or_default().to_string(),
+            name: u["UserName"].as_str().unwrap_or_default().to_string(),
+        })
+    };
+    let as_group = || {
+        group(ctx, who).map(|g| Principal {
+            kind: PrincipalType::Group,
+            id: g["GroupId"].as_str().unwrap_or_default().to_string(),
+            name: g["DisplayName"].as_str().unwrap_or_default().to_string(),
+        })
+    };
+    match kind {
+        Some(PrincipalType::User) => as_user(),
+        Some(PrincipalType::Group) => as_group(),
+        None => match (as_user(), as_group()) {
+            (Ok(_), Ok(_)) => Err(Error::usage(format!(
+                "\"{who}\" is both a user and a group: add --principal-type USER or GROUP"
+            ))),
+            (Ok(p), Err(e)) | (Err(e), Ok(p)) if e.kind() == crate::error::Kind::NotFound => Ok(p),
+            (Err(u), Err(g))
+                if u.kind() == crate::error::Kind::NotFound
+                    && g.kind() == crate::error::Kind::NotFound =>
+            {
+                Err(Error::not_found(format!(
+                    "principal \"{who}\" not found (no user or group by that id or name)"
+                )))
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
+    }
+}
+
 fn user_not_found(who: &str) -> Error {
     Error::not_found(format!(
         "user \"{who}\" not found (by user id, user name or email)"

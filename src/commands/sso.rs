@@ -9,49 +9,19 @@ use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
 const INSTANCE_COLUMNS: &[Column] = &[
-    Column {
-        header: "Instance ARN",
-        path: "InstanceArn",
-    },
-    Column {
-        header: "Identity store",
-        path: "IdentityStoreId",
-    },
-    Column {
-        header: "Name",
-        path: "Name",
-    },
-    Column {
-        header: "Status",
-        path: "Status",
-    },
-    Column {
-        header: "Owner account",
-        path: "OwnerAccountId",
-    },
+    Column::new("Instance ARN", "InstanceArn"),
+    Column::new("Identity store", "IdentityStoreId"),
+    Column::new("Name", "Name"),
+    Column::new("Status", "Status"),
+    Column::new("Owner account", "OwnerAccountId"),
 ];
 
 const INFO_FIELDS: &[Column] = &[
-    Column {
-        header: "Profile",
-        path: "profile",
-    },
-    Column {
-        header: "Region",
-        path: "region",
-    },
-    Column {
-        header: "Instance ARN",
-        path: "sso_instance_arn",
-    },
-    Column {
-        header: "Identity store",
-        path: "identity_store_id",
-    },
-    Column {
-        header: "Instance name",
-        path: "sso_instance_name",
-    },
+    Column::new("Profile", "profile"),
+    Column::new("Region", "region"),
+    Column::new("Instance ARN", "sso_instance_arn"),
+    Column::new("Identity store", "identity_store_id"),
+    Column::new("Instance name", "sso_instance_name"),
 ];
 
 /// `sso discover`: lists the instances; with exactly one, saves it into the profile.

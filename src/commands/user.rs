@@ -9,76 +9,28 @@ use crate::error::Result;
 use crate::output::{Column, Report, View};
 
 const LIST_COLUMNS: &[Column] = &[
-    Column {
-        header: "User name",
-        path: "UserName",
-    },
-    Column {
-        header: "Display name",
-        path: "DisplayName",
-    },
-    Column {
-        header: "Email",
-        path: "Emails.0.Value",
-    },
-    Column {
-        header: "User ID",
-        path: "UserId",
-    },
+    Column::new("User name", "UserName"),
+    Column::new("Display name", "DisplayName"),
+    Column::new("Email", "Emails.0.Value"),
+    Column::new("User ID", "UserId"),
 ];
 
 const USER_FIELDS: &[Column] = &[
-    Column {
-        header: "User ID",
-        path: "UserId",
-    },
-    Column {
-        header: "User name",
-        path: "UserName",
-    },
-    Column {
-        header: "Display name",
-        path: "DisplayName",
-    },
-    Column {
-        header: "Given name",
-        path: "Name.GivenName",
-    },
-    Column {
-        header: "Family name",
-        path: "Name.FamilyName",
-    },
-    Column {
-        header: "Email",
-        path: "Emails.0.Value",
-    },
-    Column {
-        header: "Title",
-        path: "Title",
-    },
-    Column {
-        header: "User type",
-        path: "UserType",
-    },
-    Column {
-        header: "Identity store",
-        path: "IdentityStoreId",
-    },
+    Column::new("User ID", "UserId"),
+    Column::new("User name", "UserName"),
+    Column::new("Display name", "DisplayName"),
+    Column::new("Given name", "Name.GivenName"),
+    Column::new("Family name", "Name.FamilyName"),
+    Column::new("Email", "Emails.0.Value"),
+    Column::new("Title", "Title"),
+    Column::new("User type", "UserType"),
+    Column::new("Identity store", "IdentityStoreId"),
 ];
 
 const GROUP_COLUMNS: &[Column] = &[
-    Column {
-        header: "Group",
-        path: "DisplayName",
-    },
-    Column {
-        header: "Group ID",
-        path: "GroupId",
-    },
-    Column {
-        header: "Membership ID",
-        path: "MembershipId",
-    },
+    Column::new("Group", "DisplayName"),
+    Column::new("Group ID", "GroupId"),
+    Column::new("Membership ID", "MembershipId"),
 ];
 
 /// `user list [--limit N]`.

@@ -6,5 +6,6 @@ mod common;
 mod cli;
 mod config;
 mod credentials;
+mod seed_check;
 mod transport;
 mod users;

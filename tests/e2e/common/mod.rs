@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod seed;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,95 @@
+//! The `profile` group of the command table.
+
+use crate::cli::spec::{Access, Command, Flag, Group, Positional};
+use crate::commands::profile;
+
+const YES: Flag = Flag::switch("yes", Some('y'), "Do not ask for confirmation.");
+
+const PROFILE_FLAGS: &[Flag] = &[
+    Flag::value(
+        "region",
+        "REGION",
+        "AWS region of the Identity Center instance.",
+    ),
+    Flag::value("sso-instance-arn", "ARN", "Identity Center instance ARN."),
+    Flag::value(
+        "identity-store-id",
+        "ID",
+        "Identity store id (d-xxxxxxxxxx).",
+    ),
+    Flag::value(
+        "sso-instance-name",
+        "NAME",
+        "A name for the instance, for display.",
+    ),
+    Flag::value(
+        "aws-profile",
+        "NAME",
+        "AWS profile for credentials (default: the profile's own name).",
+    ),
+    Flag::switch("default", None, "Make this the default profile."),
+];
+
+/// The `profile` group.
+pub const GROUP: Group = Group {
+    name: "profile",
+    about: "Named settings: region, instance, AWS profile",
+    commands: &[
+        Command {
+            name: "list",
+            about: "List profiles",
+            doc: "",
+            args: &[],
+            flags: &[],
+            examples: &["profile list"],
+            access: Access::Local,
+            json: "{\"defaultProfile\", \"profiles\": [{name, default, region, \
+                       sso_instance_arn, identity_store_id, sso_instance_name, aws_profile}]}.",
+            run: profile::list,
+        },
+        Command {
+            name: "add",
+            about: "Add a profile",
+            doc: "Adds a profile. The first profile added becomes the default.",
+            args: &[Positional::required("NAME", "Profile name.")],
+            flags: PROFILE_FLAGS,
+            examples: &["profile add prod --region us-east-1 --default"],
+            access: Access::Local,
+            json: "The saved profile: {name, default, region, sso_instance_arn, ...}.",
+            run: profile::add,
+        },
+        Command {
+            name: "update",
+            about: "Change a profile",
+            doc: "Changes the given settings; an empty value removes a setting.",
+            args: &[Positional::required("NAME", "Profile name.")],
+            flags: PROFILE_FLAGS,
+            examples: &["profile update prod --region eu-west-1"],
+            access: Access::Local,
+            json: "The saved profile.",
+            run: profile::update,
+        },
+        Command {
+            name: "remove",
+            about: "Remove a profile",
+            doc: "",
+            args: &[Positional::required("NAME", "Profile name.")],
+            flags: &[YES],
+            examples: &["profile remove old"],
+            access: Access::Local,
+            json: "{\"name\", \"removed\": true}.",
+            run: profile::remove,
+        },
+        Command {
+            name: "set-default",
+            about: "Make a profile the default",
+            doc: "",
+            args: &[Positional::required("NAME", "Profile name.")],
+            flags: &[],
+            examples: &["profile set-default prod"],
+            access: Access::Local,
+            json: "The profile.",
+            run: profile::set_default,
+        },
+    ],
+};
