@@ -8,46 +8,73 @@ use serde_json::Value;
 use crate::aws::paginate::{self, Paging};
 use crate::aws::service::Service;
 use crate::aws::session::Session;
+use crate::cache::key::{self, CacheKey, Namespace};
+use crate::cache::{CacheManager, Invalidation, NewEntry};
 use crate::error::Result;
 
 /// Whether an operation reads or changes AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
-    /// A List*, Describe* or Get*: safe to answer from the cache.
+    /// A List*, Describe* or Get*: answered from the cache when it can be.
     Read,
-    /// Anything that changes state.
+    /// A read of something that changes by itself (request statuses): never cached.
+    Status,
+    /// Anything that changes state: invalidates the cached reads it can change.
     Write,
 }
 
-/// One AWS operation awsideman uses.
+/// One AWS operation awsideman uses: a row of the operation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
     /// The service it belongs to.
     pub service: Service,
     /// The operation name (`ListUsers`).
     pub name: &'static str,
-    /// Read or write.
+    /// Read, status or write.
     pub kind: OpKind,
     /// How it pages, for list operations.
     pub paging: Option<Paging>,
+    /// Cache tags, as templates over the request (`users:{IdentityStoreId}`): for a read,
+    /// the tags its answer is filed under; for a write, the tags whose answers it changes.
+    pub tags: &'static [&'static str],
 }
 
 impl Operation {
-    const fn read(service: Service, name: &'static str) -> Operation {
+    const fn read(
+        service: Service,
+        name: &'static str,
+        tags: &'static [&'static str],
+    ) -> Operation {
         Operation {
             service,
             name,
             kind: OpKind::Read,
             paging: None,
+            tags,
         }
     }
 
-    const fn write(service: Service, name: &'static str) -> Operation {
+    const fn status(service: Service, name: &'static str) -> Operation {
+        Operation {
+            service,
+            name,
+            kind: OpKind::Status,
+            paging: None,
+            tags: &[],
+        }
+    }
+
+    const fn write(
+        service: Service,
+        name: &'static str,
+        tags: &'static [&'static str],
+    ) -> Operation {
         Operation {
             service,
             name,
             kind: OpKind::Write,
             paging: None,
+            tags,
         }
     }
 
@@ -55,20 +82,17 @@ impl Operation {
         service: Service,
         name: &'static str,
         keys: &'static [&'static str],
+        tags: &'static [&'static str],
     ) -> Operation {
-        let max_results = match service {
-            Service::IdentityStore | Service::SsoAdmin => Some(100),
-            Service::Organizations => Some(20),
-            _ => None,
-        };
         Operation {
             service,
             name,
             kind: OpKind::Read,
             paging: Some(Paging {
                 result_keys: keys,
-                max_results,
+                max_results: service.max_page_size(),
             }),
+            tags,
         }
     }
 
@@ -76,167 +100,336 @@ impl Operation {
     pub fn iam_action(&self) -> String {
         format!("{}:{}", self.service.iam_prefix(), self.name)
     }
+
+    /// The operation's name in snake case, as `cache.operation_ttls` spells it
+    /// (`ListUsers` -> `list_users`).
+    pub fn snake_name(&self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.name.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 use Service::{IdentityStore as IS, Organizations as ORG, SsoAdmin as SSO};
 /// identitystore ListUsers.
-pub const LIST_USERS: Operation = Operation::list(IS, "ListUsers", &["Users"]);
+pub const LIST_USERS: Operation =
+    Operation::list(IS, "ListUsers", &["Users"], &["users:{IdentityStoreId}"]);
 /// identitystore DescribeUser.
-pub const DESCRIBE_USER: Operation = Operation::read(IS, "DescribeUser");
+pub const DESCRIBE_USER: Operation =
+    Operation::read(IS, "DescribeUser", &["users:{IdentityStoreId}"]);
 /// identitystore GetUserId.
-pub const GET_USER_ID: Operation = Operation::read(IS, "GetUserId");
+pub const GET_USER_ID: Operation = Operation::read(IS, "GetUserId", &["users:{IdentityStoreId}"]);
 /// identitystore CreateUser.
-pub const CREATE_USER: Operation = Operation::write(IS, "CreateUser");
+pub const CREATE_USER: Operation = Operation::write(IS, "CreateUser", &["users:{IdentityStoreId}"]);
 /// identitystore UpdateUser.
-pub const UPDATE_USER: Operation = Operation::write(IS, "UpdateUser");
+pub const UPDATE_USER: Operation = Operation::write(IS, "UpdateUser", &["users:{IdentityStoreId}"]);
 /// identitystore DeleteUser.
-pub const DELETE_USER: Operation = Operation::write(IS, "DeleteUser");
+pub const DELETE_USER: Operation = Operation::write(
+    IS,
+    "DeleteUser",
+    &[
+        "users:{IdentityStoreId}",
+        "members:{IdentityStoreId}",
+        "memberof:{IdentityStoreId}:{UserId}",
+    ],
+);
 /// identitystore ListGroups.
-pub const LIST_GROUPS: Operation = Operation::list(IS, "ListGroups", &["Groups"]);
+pub const LIST_GROUPS: Operation =
+    Operation::list(IS, "ListGroups", &["Groups"], &["groups:{IdentityStoreId}"]);
 /// identitystore DescribeGroup.
-pub const DESCRIBE_GROUP: Operation = Operation::read(IS, "DescribeGroup");
+pub const DESCRIBE_GROUP: Operation =
+    Operation::read(IS, "DescribeGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore GetGroupId.
-pub const GET_GROUP_ID: Operation = Operation::read(IS, "GetGroupId");
+pub const GET_GROUP_ID: Operation =
+    Operation::read(IS, "GetGroupId", &["groups:{IdentityStoreId}"]);
 /// identitystore CreateGroup.
-pub const CREATE_GROUP: Operation = Operation::write(IS, "CreateGroup");
+pub const CREATE_GROUP: Operation =
+    Operation::write(IS, "CreateGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore UpdateGroup.
-pub const UPDATE_GROUP: Operation = Operation::write(IS, "UpdateGroup");
+pub const UPDATE_GROUP: Operation =
+    Operation::write(IS, "UpdateGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore DeleteGroup.
-pub const DELETE_GROUP: Operation = Operation::write(IS, "DeleteGroup");
+pub const DELETE_GROUP: Operation = Operation::write(
+    IS,
+    "DeleteGroup",
+    &[
+        "groups:{IdentityStoreId}",
+        "members:{IdentityStoreId}:{GroupId}",
+        "memberof:{IdentityStoreId}",
+    ],
+);
 /// identitystore ListGroupMemberships.
-pub const LIST_GROUP_MEMBERSHIPS: Operation =
-    Operation::list(IS, "ListGroupMemberships", &["GroupMemberships"]);
+pub const LIST_GROUP_MEMBERSHIPS: Operation = Operation::list(
+    IS,
+    "ListGroupMemberships",
+    &["GroupMemberships"],
+    &[
+        "members:{IdentityStoreId}:{GroupId}",
+        "members:{IdentityStoreId}",
+    ],
+);
 /// identitystore ListGroupMembershipsForMember.
-pub const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation =
-    Operation::list(IS, "ListGroupMembershipsForMember", &["GroupMemberships"]);
+pub const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation = Operation::list(
+    IS,
+    "ListGroupMembershipsForMember",
+    &["GroupMemberships"],
+    &[
+        "memberof:{IdentityStoreId}:{MemberId.UserId}",
+        "memberof:{IdentityStoreId}",
+    ],
+);
 /// identitystore GetGroupMembershipId.
-pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(IS, "GetGroupMembershipId");
+pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(
+    IS,
+    "GetGroupMembershipId",
+    &[
+        "members:{IdentityStoreId}:{GroupId}",
+        "members:{IdentityStoreId}",
+    ],
+);
 /// identitystore IsMemberInGroups.
-pub const IS_MEMBER_IN_GROUPS: Operation = Operation::read(IS, "IsMemberInGroups");
+pub const IS_MEMBER_IN_GROUPS: Operation = Operation::read(
+    IS,
+    "IsMemberInGroups",
+    &[
+        "memberof:{IdentityStoreId}:{MemberId.UserId}",
+        "memberof:{IdentityStoreId}",
+    ],
+);
 /// identitystore CreateGroupMembership.
-pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(IS, "CreateGroupMembership");
+pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
+    IS,
+    "CreateGroupMembership",
+    &[
+        "members:{IdentityStoreId}:{GroupId}",
+        "memberof:{IdentityStoreId}:{MemberId.UserId}",
+    ],
+);
 /// identitystore DeleteGroupMembership.
-pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(IS, "DeleteGroupMembership");
+pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(
+    IS,
+    "DeleteGroupMembership",
+    &["members:{IdentityStoreId}", "memberof:{IdentityStoreId}"],
+);
 /// sso-admin ListInstances.
-pub const LIST_INSTANCES: Operation = Operation::list(SSO, "ListInstances", &["Instances"]);
+pub const LIST_INSTANCES: Operation =
+    Operation::list(SSO, "ListInstances", &["Instances"], &["instances"]);
 /// sso-admin DescribeInstance.
-pub const DESCRIBE_INSTANCE: Operation = Operation::read(SSO, "DescribeInstance");
+pub const DESCRIBE_INSTANCE: Operation = Operation::read(SSO, "DescribeInstance", &["instances"]);
 /// sso-admin ListPermissionSets.
-pub const LIST_PERMISSION_SETS: Operation =
-    Operation::list(SSO, "ListPermissionSets", &["PermissionSets"]);
+pub const LIST_PERMISSION_SETS: Operation = Operation::list(
+    SSO,
+    "ListPermissionSets",
+    &["PermissionSets"],
+    &["permsets:{InstanceArn}"],
+);
 /// sso-admin DescribePermissionSet.
-pub const DESCRIBE_PERMISSION_SET: Operation = Operation::read(SSO, "DescribePermissionSet");
+pub const DESCRIBE_PERMISSION_SET: Operation = Operation::read(
+    SSO,
+    "DescribePermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin CreatePermissionSet.
-pub const CREATE_PERMISSION_SET: Operation = Operation::write(SSO, "CreatePermissionSet");
+pub const CREATE_PERMISSION_SET: Operation =
+    Operation::write(SSO, "CreatePermissionSet", &["permsets:{InstanceArn}"]);
 /// sso-admin UpdatePermissionSet.
-pub const UPDATE_PERMISSION_SET: Operation = Operation::write(SSO, "UpdatePermissionSet");
+pub const UPDATE_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "UpdatePermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DeletePermissionSet.
-pub const DELETE_PERMISSION_SET: Operation = Operation::write(SSO, "DeletePermissionSet");
+pub const DELETE_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "DeletePermissionSet",
+    &[
+        "permsets:{InstanceArn}",
+        "permset:{InstanceArn}:{PermissionSetArn}",
+        "provisioned:{InstanceArn}",
+        "assignments:{InstanceArn}",
+    ],
+);
 /// sso-admin ListManagedPoliciesInPermissionSet.
 pub const LIST_MANAGED_POLICIES_IN_PERMISSION_SET: Operation = Operation::list(
     SSO,
     "ListManagedPoliciesInPermissionSet",
     &["AttachedManagedPolicies"],
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin AttachManagedPolicyToPermissionSet.
-pub const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation =
-    Operation::write(SSO, "AttachManagedPolicyToPermissionSet");
+pub const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "AttachManagedPolicyToPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DetachManagedPolicyFromPermissionSet.
-pub const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation =
-    Operation::write(SSO, "DetachManagedPolicyFromPermissionSet");
+pub const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "DetachManagedPolicyFromPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin ListCustomerManagedPolicyReferencesInPermissionSet.
 pub const LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET: Operation = Operation::list(
     SSO,
     "ListCustomerManagedPolicyReferencesInPermissionSet",
     &["CustomerManagedPolicyReferences"],
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin AttachCustomerManagedPolicyReferenceToPermissionSet.
-pub const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Operation =
-    Operation::write(SSO, "AttachCustomerManagedPolicyReferenceToPermissionSet");
+pub const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "AttachCustomerManagedPolicyReferenceToPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DetachCustomerManagedPolicyReferenceFromPermissionSet.
 pub const DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET: Operation =
-    Operation::write(SSO, "DetachCustomerManagedPolicyReferenceFromPermissionSet");
+    Operation::write(
+        SSO,
+        "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+        &["permset:{InstanceArn}:{PermissionSetArn}"],
+    );
 /// sso-admin GetInlinePolicyForPermissionSet.
-pub const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation =
-    Operation::read(SSO, "GetInlinePolicyForPermissionSet");
+pub const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation = Operation::read(
+    SSO,
+    "GetInlinePolicyForPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin PutInlinePolicyToPermissionSet.
-pub const PUT_INLINE_POLICY_TO_PERMISSION_SET: Operation =
-    Operation::write(SSO, "PutInlinePolicyToPermissionSet");
+pub const PUT_INLINE_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "PutInlinePolicyToPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DeleteInlinePolicyFromPermissionSet.
-pub const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation =
-    Operation::write(SSO, "DeleteInlinePolicyFromPermissionSet");
+pub const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "DeleteInlinePolicyFromPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin GetPermissionsBoundaryForPermissionSet.
-pub const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation =
-    Operation::read(SSO, "GetPermissionsBoundaryForPermissionSet");
+pub const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation = Operation::read(
+    SSO,
+    "GetPermissionsBoundaryForPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin PutPermissionsBoundaryToPermissionSet.
-pub const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation =
-    Operation::write(SSO, "PutPermissionsBoundaryToPermissionSet");
+pub const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "PutPermissionsBoundaryToPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DeletePermissionsBoundaryFromPermissionSet.
-pub const DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET: Operation =
-    Operation::write(SSO, "DeletePermissionsBoundaryFromPermissionSet");
+pub const DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "DeletePermissionsBoundaryFromPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin ProvisionPermissionSet.
-pub const PROVISION_PERMISSION_SET: Operation = Operation::write(SSO, "ProvisionPermissionSet");
+pub const PROVISION_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "ProvisionPermissionSet",
+    &["provisioned:{InstanceArn}"],
+);
 /// sso-admin DescribePermissionSetProvisioningStatus.
 pub const DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS: Operation =
-    Operation::read(SSO, "DescribePermissionSetProvisioningStatus");
+    Operation::status(SSO, "DescribePermissionSetProvisioningStatus");
 /// sso-admin ListPermissionSetsProvisionedToAccount.
 pub const LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT: Operation = Operation::list(
     SSO,
     "ListPermissionSetsProvisionedToAccount",
     &["PermissionSets"],
+    &["provisioned:{InstanceArn}"],
 );
 /// sso-admin ListAccountsForProvisionedPermissionSet.
 pub const LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET: Operation = Operation::list(
     SSO,
     "ListAccountsForProvisionedPermissionSet",
     &["AccountIds"],
+    &["provisioned:{InstanceArn}"],
 );
 /// sso-admin ListAccountAssignments.
-pub const LIST_ACCOUNT_ASSIGNMENTS: Operation =
-    Operation::list(SSO, "ListAccountAssignments", &["AccountAssignments"]);
+pub const LIST_ACCOUNT_ASSIGNMENTS: Operation = Operation::list(
+    SSO,
+    "ListAccountAssignments",
+    &["AccountAssignments"],
+    &[
+        "assignments:{InstanceArn}:account:{AccountId}",
+        "assignments:{InstanceArn}",
+    ],
+);
 /// sso-admin ListAccountAssignmentsForPrincipal.
 pub const LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL: Operation = Operation::list(
     SSO,
     "ListAccountAssignmentsForPrincipal",
     &["AccountAssignments"],
+    &[
+        "assignments:{InstanceArn}:principal:{PrincipalId}",
+        "assignments:{InstanceArn}",
+    ],
 );
 /// sso-admin CreateAccountAssignment.
-pub const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(SSO, "CreateAccountAssignment");
+pub const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
+    SSO,
+    "CreateAccountAssignment",
+    &[
+        "assignments:{InstanceArn}:account:{TargetId}",
+        "assignments:{InstanceArn}:principal:{PrincipalId}",
+        "provisioned:{InstanceArn}",
+    ],
+);
 /// sso-admin DeleteAccountAssignment.
-pub const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(SSO, "DeleteAccountAssignment");
+pub const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
+    SSO,
+    "DeleteAccountAssignment",
+    &[
+        "assignments:{InstanceArn}:account:{TargetId}",
+        "assignments:{InstanceArn}:principal:{PrincipalId}",
+        "provisioned:{InstanceArn}",
+    ],
+);
 /// sso-admin DescribeAccountAssignmentCreationStatus.
 pub const DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation =
-    Operation::read(SSO, "DescribeAccountAssignmentCreationStatus");
+    Operation::status(SSO, "DescribeAccountAssignmentCreationStatus");
 /// sso-admin DescribeAccountAssignmentDeletionStatus.
 pub const DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation =
-    Operation::read(SSO, "DescribeAccountAssignmentDeletionStatus");
+    Operation::status(SSO, "DescribeAccountAssignmentDeletionStatus");
 /// organizations DescribeOrganization.
-pub const DESCRIBE_ORGANIZATION: Operation = Operation::read(ORG, "DescribeOrganization");
+pub const DESCRIBE_ORGANIZATION: Operation = Operation::read(ORG, "DescribeOrganization", &["org"]);
 /// organizations ListRoots.
-pub const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"]);
+pub const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"], &["org"]);
 /// organizations ListOrganizationalUnitsForParent.
 pub const LIST_ORGANIZATIONAL_UNITS_FOR_PARENT: Operation = Operation::list(
     ORG,
     "ListOrganizationalUnitsForParent",
     &["OrganizationalUnits"],
+    &["org"],
 );
 /// organizations ListAccountsForParent.
 pub const LIST_ACCOUNTS_FOR_PARENT: Operation =
-    Operation::list(ORG, "ListAccountsForParent", &["Accounts"]);
+    Operation::list(ORG, "ListAccountsForParent", &["Accounts"], &["org"]);
 /// organizations ListAccounts.
-pub const LIST_ACCOUNTS: Operation = Operation::list(ORG, "ListAccounts", &["Accounts"]);
+pub const LIST_ACCOUNTS: Operation = Operation::list(ORG, "ListAccounts", &["Accounts"], &["org"]);
 /// organizations ListChildren.
-pub const LIST_CHILDREN: Operation = Operation::list(ORG, "ListChildren", &["Children"]);
+pub const LIST_CHILDREN: Operation = Operation::list(ORG, "ListChildren", &["Children"], &["org"]);
 /// organizations ListParents.
-pub const LIST_PARENTS: Operation = Operation::list(ORG, "ListParents", &["Parents"]);
+pub const LIST_PARENTS: Operation = Operation::list(ORG, "ListParents", &["Parents"], &["org"]);
 /// organizations DescribeAccount.
-pub const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount");
+pub const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount", &["org"]);
 /// organizations DescribeOrganizationalUnit.
 pub const DESCRIBE_ORGANIZATIONAL_UNIT: Operation =
-    Operation::read(ORG, "DescribeOrganizationalUnit");
+    Operation::read(ORG, "DescribeOrganizationalUnit", &["org"]);
 /// organizations ListTagsForResource.
 pub const LIST_TAGS_FOR_RESOURCE: Operation =
-    Operation::list(ORG, "ListTagsForResource", &["Tags"]);
+    Operation::list(ORG, "ListTagsForResource", &["Tags"], &["org"]);
 
 /// Every operation of the table, for listings and IAM policy generation.
 pub const OPERATIONS: &[Operation] = &[
@@ -299,15 +492,31 @@ pub const OPERATIONS: &[Operation] = &[
     LIST_TAGS_FOR_RESOURCE,
 ];
 
-/// The client commands use: one call per operation, every page of a list merged.
+/// The client commands use: one call per operation, every page of a list merged, reads
+/// answered from the cache when they can be, writes invalidating what they change.
 pub struct Client {
     session: Session,
+    cache: Option<CacheManager>,
+    use_cached: bool,
+    profile: String,
 }
 
 impl Client {
-    /// A client over a session.
-    pub fn new(session: Session) -> Client {
-        Client { session }
+    /// A client over a session. `cache` is the cache (None when caching is off);
+    /// `use_cached` false (`--no-cache`) neither reads nor stores answers, but writes still
+    /// invalidate.
+    pub fn new(
+        session: Session,
+        cache: Option<CacheManager>,
+        use_cached: bool,
+        profile: impl Into<String>,
+    ) -> Client {
+        Client {
+            session,
+            cache,
+            use_cached,
+            profile: profile.into(),
+        }
     }
 
     /// The session (region, profile) behind the client.
@@ -315,9 +524,16 @@ impl Client {
         &self.session
     }
 
+    /// The cache, when caching is on.
+    pub fn cache(&self) -> Option<&CacheManager> {
+        self.cache.as_ref()
+    }
+
     /// Calls `op` once with `input`.
     pub fn call(&self, op: &Operation, input: Value) -> Result<Value> {
-        self.session.call(op.service, op.name, &input)
+        self.through_cache(op, &input, || {
+            self.session.call(op.service, op.name, &input)
+        })
     }
 
     /// Calls a list operation until its last page and returns every item in one reply.
@@ -325,20 +541,136 @@ impl Client {
         self.list_limited(op, input, None)
     }
 
-    /// Like [`Client::list`], stopping once `limit` items are collected (the reply then
-    /// carries `"Truncated": true`).
+    /// Like [`Client::list`], with at most `limit` items (the reply then carries
+    /// `"Truncated": true` when items were left out). A complete list is cached; a cut one
+    /// never is, so a `--limit` cannot poison the full list.
     pub fn list_limited(
         &self,
         op: &Operation,
         input: Value,
         limit: Option<usize>,
     ) -> Result<Value> {
-        match &op.paging {
-            Some(paging) => paginate::collect_pages(&input, paging, limit, |page| {
+        let Some(paging) = &op.paging else {
+            return self.call(op, input);
+        };
+        let fetch_all = || {
+            paginate::collect_pages(&input, paging, None, |page| {
                 self.session.call(op.service, op.name, page)
-            }),
-            None => self.call(op, input),
+            })
+        };
+        let mut reply = match limit {
+            None => self.through_cache(op, &input, fetch_all)?,
+            Some(limit) => match self.cached_value(op, &input)? {
+                Some(hit) => hit,
+                None => paginate::collect_pages(&input, paging, Some(limit), |page| {
+                    self.session.call(op.service, op.name, page)
+                })?,
+            },
+        };
+        if let Some(limit) = limit {
+            truncate(&mut reply, paging.result_keys.first().copied(), limit);
         }
+        Ok(reply)
+    }
+
+    /// Answers a read from the cache or from `fetch` (then stores it); runs a write and
+    /// invalidates what it changes.
+    fn through_cache(
+        &self,
+        op: &Operation,
+        input: &Value,
+        fetch: impl FnOnce() -> Result<Value>,
+    ) -> Result<Value> {
+        match op.kind {
+            OpKind::Status => fetch(),
+            OpKind::Write => {
+                let reply = fetch()?;
+                if let Some(cache) = &self.cache {
+                    let tags = key::expand_tags(op.tags, input);
+                    let removed = cache.invalidate(Invalidation::Tags(&tags));
+                    self.debug(|| {
+                        format!(
+                            "cache invalidate {} {} tags={tags:?} removed={removed}",
+                            op.service.name(),
+                            op.name
+                        )
+                    });
+                }
+                Ok(reply)
+            }
+            OpKind::Read => {
+                if let Some(hit) = self.cached_value(op, input)? {
+                    return Ok(hit);
+                }
+                let reply = fetch()?;
+                if let (Some(cache), true) = (&self.cache, self.use_cached) {
+                    let key = self.key(op, input)?;
+                    let ttl = cache.settings().ttl_for(&op.snake_name());
+                    let tags = key::expand_tags(op.tags, input);
+                    cache.put(
+                        &key,
+                        &NewEntry {
+                            service: op.service.name(),
+                            operation: op.name,
+                            profile: &self.profile,
+                            params: &key::without_paging(input),
+                            value: &reply,
+                            ttl,
+                            tags: &tags,
+                        },
+                    );
+                }
+                Ok(reply)
+            }
+        }
+    }
+
+    /// The cached answer of a read, if caching is on and one is there.
+    fn cached_value(&self, op: &Operation, input: &Value) -> Result<Option<Value>> {
+        let Some(cache) = self.cache.as_ref().filter(|_| self.use_cached) else {
+            return Ok(None);
+        };
+        if op.kind != OpKind::Read {
+            return Ok(None);
+        }
+        let key = self.key(op, input)?;
+        let hit = cache.get(&key);
+        self.debug(|| {
+            format!(
+                "cache {} {} {} key={}",
+                if hit.is_some() { "hit" } else { "miss" },
+                op.service.name(),
+                op.name,
+                &key.as_str()[..12]
+            )
+        });
+        Ok(hit)
+    }
+
+    fn key(&self, op: &Operation, input: &Value) -> Result<CacheKey> {
+        let namespace = Namespace {
+            profile: self.profile.clone(),
+            region: self.session.region()?,
+        };
+        Ok(CacheKey::new(&namespace, op.service.name(), op.name, input))
+    }
+
+    fn debug(&self, line: impl FnOnce() -> String) {
+        self.session.transport().debug(line);
+    }
+}
+
+/// Cuts the list member `key` of a reply to `limit` items, marking it `"Truncated": true`.
+fn truncate(reply: &mut Value, key: Option<&str>, limit: usize) {
+    let Some(items) = key
+        .and_then(|k| reply.get_mut(k))
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    if items.len() > limit {
+        items.truncate(limit);
+        reply["Truncated"] = Value::Bool(true);
     }
 }
 
@@ -360,7 +692,10 @@ mod tests {
             let read_name = ["List", "Describe", "Get", "IsMember"]
                 .iter()
                 .any(|p| op.name.starts_with(p));
-            assert_eq!(read_name, op.kind == OpKind::Read, "{} kind", op.name);
+            assert_eq!(read_name, op.kind != OpKind::Write, "{} kind", op.name);
+            if op.kind != OpKind::Status {
+                assert!(!op.tags.is_empty(), "{} has cache tags", op.name);
+            }
             assert_eq!(
                 op.paging.is_some(),
                 op.name.starts_with("List"),
@@ -370,5 +705,31 @@ mod tests {
         }
         assert_eq!(LIST_USERS.iam_action(), "identitystore:ListUsers");
         assert_eq!(LIST_INSTANCES.iam_action(), "sso:ListInstances");
+        assert_eq!(
+            LIST_GROUP_MEMBERSHIPS_FOR_MEMBER.snake_name(),
+            "list_group_memberships_for_member"
+        );
+    }
+
+    /// Every write must invalidate at least one tag some read is filed under, and every
+    /// template must only name members the operation's request has (checked by expanding
+    /// against a request holding every member name used).
+    #[test]
+    fn writes_invalidate_tags_that_reads_use() {
+        let read_tags: Vec<&str> = OPERATIONS
+            .iter()
+            .filter(|o| o.kind == OpKind::Read)
+            .flat_map(|o| o.tags.iter().copied())
+            .collect();
+        let prefix = |t: &str| t.split(':').next().unwrap_or("").to_string();
+        for op in OPERATIONS.iter().filter(|o| o.kind == OpKind::Write) {
+            for tag in op.tags {
+                assert!(
+                    read_tags.iter().any(|r| prefix(r) == prefix(tag)),
+                    "{}: tag {tag} is used by no read",
+                    op.name
+                );
+            }
+        }
     }
 }

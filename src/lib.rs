@@ -1,6 +1,7 @@
 //! awsideman: a fast, cached command-line manager for AWS IAM Identity Center.
 
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -119,7 +119,7 @@ impl Service {
     }
 
     /// The largest `MaxResults` a list operation of this service accepts.
-    pub fn max_page_size(self) -> Option<u32> {
+    pub const fn max_page_size(self) -> Option<u32> {
         match self {
             Service::IdentityStore | Service::SsoAdmin => Some(100),
             Service::Organizations => Some(20),

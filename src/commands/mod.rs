@@ -3,8 +3,13 @@
 //! Commands reach AWS only through [`Client`]; they build [`Report`]s and never print
 //! results themselves.
 
+pub mod assignment;
+pub mod cache;
 pub mod config;
 pub mod fanout;
+pub mod group;
+pub mod org;
+pub mod permission_set;
 pub mod profile;
 pub mod resolve;
 pub mod sso;
@@ -19,6 +24,7 @@ use crate::aws::http::HttpSettings;
 use crate::aws::retry::RetryPolicy;
 use crate::aws::session::{ProfileSource, Session, SessionSettings};
 use crate::aws::transport::{Transport, TransportSettings};
+use crate::cache::CacheManager;
 use crate::cli::parse::Globals;
 use crate::client::Client;
 use crate::config::{ConfigFile, ProfileConfig};
@@ -158,7 +164,38 @@ impl Context {
             },
             transport,
         );
-        Ok(Client::new(session))
+        Ok(Client::new(
+            session,
+            self.open_cache()?,
+            !self.globals.no_cache,
+            self.profile_name.clone(),
+        ))
+    }
+
+    /// The cache settings in force for this profile (config file, environment, defaults).
+    pub fn cache_settings(&self) -> Result<crate::config::CacheSettings> {
+        crate::config::cache_settings(
+            &self.config,
+            Some(&self.profile_name),
+            &self.env,
+            &self.config_dir,
+        )
+    }
+
+    /// The cache, or `None` when caching is disabled. A cache that cannot be opened is a
+    /// warning and no cache, never a failed command.
+    pub fn open_cache(&self) -> Result<Option<CacheManager>> {
+        let settings = self.cache_settings()?;
+        if !settings.enabled {
+            return Ok(None);
+        }
+        match CacheManager::open(&settings, self.globals.quiet) {
+            Ok(cache) => Ok(Some(cache)),
+            Err(e) => {
+                self.warn(format!("cache unavailable, reading from AWS: {e}"));
+                Ok(None)
+            }
+        }
     }
 
     /// The AWS profile behind the awsideman profile, and how it was chosen.

@@ -107,9 +107,9 @@ fn group_not_found(who: &str) -> Error {
     ))
 }
 
-/// Whether `s` is a permission set ARN.
+/// Whether `s` is a permission set ARN rather than a name (names cannot contain `:`).
 pub fn is_permission_set_arn(s: &str) -> bool {
-    s.starts_with("arn:") && s.contains(":permissionSet/")
+    s.starts_with("arn:")
 }
 
 /// Every permission set of the instance, described: `[{PermissionSetArn, Name, ...}]`.

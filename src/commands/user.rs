@@ -1,11 +1,18 @@
 //! `user ...`: Identity Store users.
+//!
+//! Also home of what `group ...` shares with it, written once for both kinds of object
+//! (a [`Resource`]): regex search over a listing (`list --filter`, `find`), names of many ids
+//! fetched in parallel, attribute updates and deletion. Nothing here prints.
 
+use regex_lite::{Regex, RegexBuilder};
 use serde_json::{Value, json};
 
+use super::fanout::{self, WORKERS};
+use super::group::GROUPS;
 use super::{Context, resolve};
 use crate::cli::matches::Matches;
-use crate::client;
-use crate::error::Result;
+use crate::client::{self, Operation};
+use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
 const LIST_COLUMNS: &[Column] = &[
@@ -33,22 +40,36 @@ const GROUP_COLUMNS: &[Column] = &[
     Column::new("Membership ID", "MembershipId"),
 ];
 
-/// `user list [--limit N]`.
+/// Identity Store users, as the shared listing, update and delete code sees them.
+pub const USERS: Resource = Resource {
+    noun: "user",
+    id_key: "UserId",
+    name_key: "UserName",
+    list_key: "Users",
+    list: client::LIST_USERS,
+    describe: client::DESCRIBE_USER,
+    update: client::UPDATE_USER,
+    delete: client::DELETE_USER,
+    searched: &["UserName", "DisplayName", "Emails.*.Value"],
+    columns: LIST_COLUMNS,
+};
+
+/// The simple string attributes `user update` sets: (flag, UpdateUser AttributePath).
+const UPDATABLE: &[(&str, &str)] = &[
+    ("display-name", "displayName"),
+    ("given-name", "name.givenName"),
+    ("family-name", "name.familyName"),
+    ("title", "title"),
+];
+
+/// `user list [--filter REGEX] [--limit N]`.
 pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let store = ctx.identity_store_id()?;
-    let limit: Option<usize> = m.parsed("limit")?;
-    let mut reply = ctx.client()?.list_limited(
-        &client::LIST_USERS,
-        json!({"IdentityStoreId": store}),
-        limit,
-    )?;
-    if let (Some(limit), Some(users)) = (limit, reply["Users"].as_array_mut())
-        && users.len() > limit
-    {
-        users.truncate(limit);
-        reply["Truncated"] = Value::Bool(true);
-    }
-    Ok(Report::list(reply, "Users", LIST_COLUMNS))
+    list_command(ctx, m, &USERS)
+}
+
+/// `user find PATTERN [--limit N]`.
+pub fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    find_command(ctx, m, &USERS)
 }
 
 /// `user get USER`: the user (by id, user name or email) and the groups it belongs to.
@@ -80,32 +101,436 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     })
 }
 
+/// `user groups USER`: `{UserId, UserName, Groups: [{GroupId, DisplayName, MembershipId}]}`.
+pub fn groups(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let user = resolve::user(ctx, m.required_arg("USER")?)?;
+    let groups = groups_of(ctx, &user)?;
+    let data = json!({
+        "UserId": user["UserId"],
+        "UserName": user["UserName"],
+        "Groups": groups,
+    });
+    Ok(Report::list(data, "Groups", GROUP_COLUMNS))
+}
+
+/// `user create --username U --display-name D --email E... [--given-name G --family-name F]`:
+/// prints the new user as DescribeUser returns it.
+pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let store = ctx.identity_store_id()?;
+    let display = m.required_value("display-name")?;
+    let (given, family) = name_parts(display, m.value("given-name"), m.value("family-name"))?;
+    let request = json!({
+        "IdentityStoreId": store,
+        "UserName": m.required_value("username")?,
+        "DisplayName": display,
+        "Name": {"GivenName": given, "FamilyName": family},
+        "Emails": emails(m.values("email")),
+    });
+    let client = ctx.client()?;
+    let created = client.call(&client::CREATE_USER, request)?;
+    let user_id = created["UserId"]
+        .as_str()
+        .ok_or_else(|| Error::runtime("identitystore CreateUser: reply lacks UserId"))?;
+    let user = describe(ctx, &USERS, user_id)?;
+    Ok(Report::record(user, "", USER_FIELDS))
+}
+
+/// `user update USER [--display-name --given-name --family-name --title --email...]`:
+/// one UpdateUser, then the user as DescribeUser returns it.
+pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let operations = update_operations(m);
+    if operations.is_empty() {
+        return Err(Error::usage(
+            "user update: nothing to change: give --display-name, --given-name, \
+             --family-name, --title or --email",
+        ));
+    }
+    let user = resolve::user(ctx, m.required_arg("USER")?)?;
+    let updated = update_and_describe(ctx, &USERS, &user, operations)?;
+    Ok(Report::record(updated, "", USER_FIELDS))
+}
+
+/// `user delete USER [--yes]`.
+pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let user = resolve::user(ctx, m.required_arg("USER")?)?;
+    delete_command(ctx, m, &USERS, &user)
+}
+
+/// The UpdateUser operations for the flags given: the string attributes, then `emails`
+/// (the whole list, since AWS replaces multi-valued attributes as a whole).
+fn update_operations(m: &Matches) -> Vec<Value> {
+    let mut operations = string_operations(m, UPDATABLE);
+    if !m.values("email").is_empty() {
+        operations
+            .push(json!({"AttributePath": "emails", "AttributeValue": emails(m.values("email"))}));
+    }
+    operations
+}
+
+/// The `Emails` list for addresses given on the command line: all of type work, the first
+/// one primary.
+fn emails(addresses: &[String]) -> Value {
+    addresses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json!({"Value": a, "Type": "work", "Primary": i == 0}))
+        .collect()
+}
+
+/// The given and family names of a new user: as given, or else split from the display
+/// name (first word, then the rest). A part that is neither given nor derivable is a
+/// usage error naming the flag to add.
+fn name_parts(
+    display: &str,
+    given: Option<&str>,
+    family: Option<&str>,
+) -> Result<(String, String)> {
+    let mut words = display.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest = words.collect::<Vec<_>>().join(" ");
+    let pick = |flag: &str, given: Option<&str>, derived: &str| match given {
+        Some(value) => Ok(value.to_string()),
+        None if !derived.is_empty() => Ok(derived.to_string()),
+        None => Err(Error::usage(format!(
+            "cannot derive --{flag} from --display-name {display:?}: give --{flag}"
+        ))),
+    };
+    Ok((
+        pick("given-name", given, first)?,
+        pick("family-name", family, &rest)?,
+    ))
+}
+
 /// The groups of a user, with their display names: one ListGroupMembershipsForMember, then
-/// one DescribeGroup per group the user is in (never a scan of every group).
+/// one DescribeGroup per group the user is in, in parallel (never a scan of every group).
+/// A membership of a group deleted meanwhile shows a null DisplayName.
 fn groups_of(ctx: &Context, user: &Value) -> Result<Vec<Value>> {
     let store = ctx.identity_store_id()?;
-    let client = ctx.client()?;
     let user_id = user["UserId"].as_str().unwrap_or_default();
-    let memberships = client.list(
+    let memberships = ctx.client()?.list(
         &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
         json!({"IdentityStoreId": store, "MemberId": {"UserId": user_id}}),
     )?;
-    let mut groups = Vec::new();
-    for membership in memberships["GroupMemberships"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let group_id = membership["GroupId"].as_str().unwrap_or_default();
-        let group = client.call(
-            &client::DESCRIBE_GROUP,
-            json!({"IdentityStoreId": store, "GroupId": group_id}),
-        )?;
-        groups.push(json!({
-            "GroupId": group_id,
-            "DisplayName": group["DisplayName"],
-            "MembershipId": membership["MembershipId"],
-        }));
+    let memberships = items(&memberships, "GroupMemberships");
+    let group_ids: Vec<String> = memberships
+        .iter()
+        .map(|ms| ms["GroupId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let groups = describe_each(ctx, &GROUPS, &group_ids)?;
+    Ok(memberships
+        .iter()
+        .zip(group_ids.iter().zip(groups))
+        .map(|(ms, (group_id, group))| {
+            json!({
+                "GroupId": group_id,
+                "DisplayName": group.map_or(Value::Null, |g| g["DisplayName"].clone()),
+                "MembershipId": ms["MembershipId"],
+            })
+        })
+        .collect())
+}
+
+// ---- Shared with `group ...` ----
+
+/// One kind of Identity Store object (users or groups): its operations and key names, so
+/// listing, search, update and delete are written once for both.
+#[derive(Debug)]
+pub struct Resource {
+    /// The word for one object in messages (`user`).
+    pub noun: &'static str,
+    /// The id member (`UserId`).
+    pub id_key: &'static str,
+    /// The member naming the object for people (`UserName`).
+    pub name_key: &'static str,
+    /// The list member of the List reply (`Users`).
+    pub list_key: &'static str,
+    /// ListUsers / ListGroups.
+    pub list: Operation,
+    /// DescribeUser / DescribeGroup.
+    pub describe: Operation,
+    /// UpdateUser / UpdateGroup.
+    pub update: Operation,
+    /// DeleteUser / DeleteGroup.
+    pub delete: Operation,
+    /// The fields `--filter` and `find` match, as dotted paths (`*` is every array element).
+    pub searched: &'static [&'static str],
+    /// The table columns of a listing.
+    pub columns: &'static [Column],
+}
+
+/// A case-insensitive regular expression over the text fields of an object
+/// (`list --filter REGEX`, `find PATTERN`).
+#[derive(Debug)]
+pub struct Pattern(Regex);
+
+impl Pattern {
+    /// Compiles `source` case-insensitively; an invalid expression is a usage error.
+    pub fn new(source: &str) -> Result<Pattern> {
+        RegexBuilder::new(source)
+            .case_insensitive(true)
+            .build()
+            .map(Pattern)
+            .map_err(|e| Error::usage(format!("invalid regular expression {source:?}: {e}")))
     }
-    Ok(groups)
+
+    /// Whether the expression matches any text value at any of `fields` in `item`.
+    pub fn matches(&self, item: &Value, fields: &[&str]) -> bool {
+        fields
+            .iter()
+            .flat_map(|path| texts(item, path))
+            .any(|text| self.0.is_match(text))
+    }
+}
+
+/// The strings at a dotted path of `value`, where a `*` part stands for every element of
+/// an array (`Emails.*.Value`).
+fn texts<'a>(value: &'a Value, path: &str) -> Vec<&'a str> {
+    let mut found = vec![value];
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        found = found
+            .into_iter()
+            .flat_map(|v| match (part, v) {
+                ("*", Value::Array(items)) => items.iter().collect(),
+                (key, Value::Object(map)) => map.get(key).into_iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+    }
+    found.into_iter().filter_map(Value::as_str).collect()
+}
+
+/// `list [--filter REGEX] [--limit N]` for users or groups.
+pub fn list_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
+    search(ctx, resource, m.value("filter"), m.parsed("limit")?)
+}
+
+/// `find PATTERN [--limit N]` for users or groups: like `list --filter`; no match is an
+/// empty list and exit 0.
+pub fn find_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
+    search(
+        ctx,
+        resource,
+        Some(m.required_arg("PATTERN")?),
+        m.parsed("limit")?,
+    )
+}
+
+/// Lists every object of `resource` (every page), keeps those matching `pattern`, and cuts
+/// the list at `limit` (then `"Truncated": true`). The pattern is checked before any request.
+fn search(
+    ctx: &Context,
+    resource: &Resource,
+    pattern: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Report> {
+    let pattern = pattern.map(Pattern::new).transpose()?;
+    let store = ctx.identity_store_id()?;
+    let input = json!({"IdentityStoreId": store});
+    let client = ctx.client()?;
+    let mut reply = match &pattern {
+        // Without a filter, stop paging once enough objects are in.
+        None => client.list_limited(&resource.list, input, limit)?,
+        Some(_) => client.list(&resource.list, input)?,
+    };
+    if let Some(objects) = reply[resource.list_key].as_array_mut() {
+        if let Some(pattern) = &pattern {
+            objects.retain(|o| pattern.matches(o, resource.searched));
+        }
+        if let Some(limit) = limit.filter(|&l| objects.len() > l) {
+            objects.truncate(limit);
+            reply["Truncated"] = Value::Bool(true);
+        }
+    }
+    Ok(Report::list(reply, resource.list_key, resource.columns))
+}
+
+/// The items of a list member of a reply (none when it is missing or null).
+pub fn items<'a>(reply: &'a Value, key: &str) -> &'a [Value] {
+    reply[key].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Describes one object by id.
+pub fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
+    ctx.client()?.call(
+        &resource.describe,
+        json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
+    )
+}
+
+/// Describes every id in parallel (bounded by [`WORKERS`]), in order; `None` for an id that
+/// no longer exists (a membership can outlive its user or group).
+pub fn describe_each(
+    ctx: &Context,
+    resource: &Resource,
+    ids: &[String],
+) -> Result<Vec<Option<Value>>> {
+    let store = ctx.identity_store_id()?;
+    let client = ctx.client()?;
+    fanout::parallel(ids, WORKERS, |id| {
+        match client.call(
+            &resource.describe,
+            json!({"IdentityStoreId": store, resource.id_key: id}),
+        ) {
+            Ok(object) => Ok(Some(object)),
+            Err(e) if resolve::is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .into_iter()
+    .collect()
+}
+
+/// One `{AttributePath, AttributeValue}` operation per flag of `fields` given on the command
+/// line, in the order of `fields`.
+pub fn string_operations(m: &Matches, fields: &[(&str, &str)]) -> Vec<Value> {
+    fields
+        .iter()
+        .filter_map(|(flag, path)| {
+            m.value(flag)
+                .map(|v| json!({"AttributePath": path, "AttributeValue": v}))
+        })
+        .collect()
+}
+
+/// Applies `operations` to `object` (as described) with UpdateUser / UpdateGroup and
+/// returns the object as described afterwards.
+pub fn update_and_describe(
+    ctx: &Context,
+    resource: &Resource,
+    object: &Value,
+    operations: Vec<Value>,
+) -> Result<Value> {
+    let id = object_id(resource, object)?;
+    ctx.client()?.call(
+        &resource.update,
+        json!({
+            "IdentityStoreId": ctx.identity_store_id()?,
+            resource.id_key: id,
+            "Operations": operations,
+        }),
+    )?;
+    describe(ctx, resource, id)
+}
+
+/// `delete` for users or groups: asks (or requires `--yes`), deletes, and reports
+/// `{UserId|GroupId, UserName|DisplayName, "deleted": true}`.
+pub fn delete_command(
+    ctx: &Context,
+    m: &Matches,
+    resource: &Resource,
+    object: &Value,
+) -> Result<Report> {
+    let id = object_id(resource, object)?;
+    let name = object[resource.name_key].as_str().unwrap_or(id);
+    ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
+    ctx.client()?.call(
+        &resource.delete,
+        json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
+    )?;
+    let data = json!({
+        resource.id_key: id,
+        resource.name_key: object[resource.name_key],
+        "deleted": true,
+    });
+    Ok(Report::message(
+        data,
+        format!("Deleted {} {name} ({id}).", resource.noun),
+    ))
+}
+
+/// The id of a described object, or an error if AWS left it out.
+pub fn object_id<'a>(resource: &Resource, object: &'a Value) -> Result<&'a str> {
+    object[resource.id_key].as_str().ok_or_else(|| {
+        Error::runtime(format!(
+            "identitystore {}: reply lacks {}",
+            resource.describe.name, resource.id_key
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> Value {
+        json!({
+            "UserName": "alice",
+            "DisplayName": "Alice Liddell",
+            "Emails": [{"Value": "a@work.io"}, {"Value": "wonder@home.net"}],
+        })
+    }
+
+    #[test]
+    fn pattern_is_case_insensitive_over_every_searched_field() {
+        let user = alice();
+        for hit in ["ALICE", "^alice$", "liddell", "home\\.net$", "a@WORK"] {
+            let p = Pattern::new(hit).unwrap();
+            assert!(p.matches(&user, USERS.searched), "{hit}");
+        }
+        for miss in ["bob", "^liddell", "example\\.com"] {
+            let p = Pattern::new(miss).unwrap();
+            assert!(!p.matches(&user, USERS.searched), "{miss}");
+        }
+        let p = Pattern::new("liddell").unwrap();
+        assert!(!p.matches(&user, &["UserName"]), "only the fields given");
+    }
+
+    #[test]
+    fn invalid_pattern_is_a_usage_error() {
+        let e = Pattern::new("(unclosed").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message().contains("(unclosed"), "{e}");
+    }
+
+    #[test]
+    fn texts_follow_paths_and_stars() {
+        let v = alice();
+        assert_eq!(texts(&v, "UserName"), ["alice"]);
+        assert_eq!(
+            texts(&v, "Emails.*.Value"),
+            ["a@work.io", "wonder@home.net"]
+        );
+        assert!(texts(&v, "Missing.*.Value").is_empty());
+        assert!(texts(&json!({"Emails": null}), "Emails.*.Value").is_empty());
+    }
+
+    #[test]
+    fn update_operations_in_table_order_with_the_whole_email_list() {
+        let mut m = Matches::default();
+        m.push_flag("email", "new@x.io".into());
+        m.push_flag("title", "Queen".into());
+        m.push_flag("display-name", "Alice L".into());
+        m.push_flag("email", "alt@x.io".into());
+        assert_eq!(
+            update_operations(&m),
+            vec![
+                json!({"AttributePath": "displayName", "AttributeValue": "Alice L"}),
+                json!({"AttributePath": "title", "AttributeValue": "Queen"}),
+                json!({"AttributePath": "emails", "AttributeValue": [
+                    {"Value": "new@x.io", "Type": "work", "Primary": true},
+                    {"Value": "alt@x.io", "Type": "work", "Primary": false},
+                ]}),
+            ]
+        );
+        assert!(update_operations(&Matches::default()).is_empty());
+    }
+
+    #[test]
+    fn names_default_from_the_display_name() {
+        let parts = |d, g, f| name_parts(d, g, f).map_err(|e| e.exit_code());
+        assert_eq!(
+            parts("Mary Ann Evans", None, None),
+            Ok(("Mary".into(), "Ann Evans".into()))
+        );
+        assert_eq!(
+            parts("Mary Ann Evans", Some("George"), None),
+            Ok(("George".into(), "Ann Evans".into()))
+        );
+        assert_eq!(
+            parts("Cher", None, Some("Sarkisian")),
+            Ok(("Cher".into(), "Sarkisian".into()))
+        );
+        assert_eq!(parts("Cher", None, None), Err(2));
+        assert_eq!(parts("  ", None, Some("X")), Err(2));
+    }
 }

@@ -12,7 +12,15 @@ fn assumed_role_credentials_are_cached_on_disk() {
         calls.contains(&("sts".into(), "AssumeRole".into())),
         "{calls:?}"
     );
-    let second = t.run(&["--debug", "--output", "json", "sso", "discover"]);
+    // --no-cache: the answer itself would come from the response cache.
+    let second = t.run(&[
+        "--debug",
+        "--no-cache",
+        "--output",
+        "json",
+        "sso",
+        "discover",
+    ]);
     assert!(second.status.success(), "{}", text(&second.stderr));
     let calls = requests(&text(&second.stderr));
     assert!(

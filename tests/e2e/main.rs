@@ -3,9 +3,14 @@
 
 mod common;
 
+mod assignments;
+mod cache;
 mod cli;
 mod config;
 mod credentials;
+mod groups;
+mod org;
+mod permission_sets;
 mod seed_check;
 mod transport;
 mod users;

@@ -1,9 +1,11 @@
-//! `sso discover`, `user list`, `user get` against moto.
+//! `sso discover` and every `user` command against moto; `user update` (not implemented
+//! by moto) against the loopback fixture.
 
 use awsideman::aws::service::Service;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::common::TestEnv;
+use crate::common::fixture::{Fixture, Reply};
+use crate::common::{TestEnv, requests, text};
 
 /// A world with an instance discovered and three users, one of them in a group.
 fn seeded() -> (TestEnv, String, Vec<String>) {
@@ -128,4 +130,407 @@ fn a_profile_without_instance_is_a_config_error() {
     let t = TestEnv::new();
     let err = t.fails(2, &["user", "list"]);
     assert!(err.contains("sso discover"), "{err}");
+}
+
+// ---- user create / find / groups / delete / update ----
+
+/// A world whose identitystore endpoint is the fixture at `url` (static keys, an instance
+/// set by hand, store [`STORE`]): for operations moto does not implement.
+pub(crate) fn fixture_world(url: &str) -> TestEnv {
+    let mut t = TestEnv::new();
+    std::fs::remove_dir_all(t.home.join(".aws")).expect("remove ~/.aws");
+    t.set_var("AWS_ACCESS_KEY_ID", "AKIDFIXTURE");
+    t.set_var("AWS_SECRET_ACCESS_KEY", "s");
+    t.set_var("AWS_REGION", "us-east-1");
+    t.set_var("AWS_ENDPOINT_URL_IDENTITYSTORE", url);
+    t.ok(&[
+        "sso",
+        "set",
+        "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        STORE,
+    ]);
+    t
+}
+
+/// The identity store of [`fixture_world`].
+pub(crate) const STORE: &str = "d-0123456789";
+
+/// The identitystore operations a `--debug` run called, in order.
+pub(crate) fn identitystore_calls(stderr: &str) -> Vec<String> {
+    requests(stderr)
+        .into_iter()
+        .filter(|(service, _)| service == "identitystore")
+        .map(|(_, op)| op)
+        .collect()
+}
+
+/// The sorted values of `key` in the array `list`.
+pub(crate) fn sorted(list: &Value, key: &str) -> Vec<String> {
+    let mut values: Vec<String> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|v| v[key].as_str().unwrap_or_default().to_string())
+        .collect();
+    values.sort();
+    values
+}
+
+#[test]
+fn user_create_then_get_and_list_reflect_it() {
+    let (t, store, _) = seeded();
+    let created = t.json(&[
+        "user",
+        "create",
+        "--username",
+        "dora",
+        "--display-name",
+        "Dora Maar Markovitch",
+        "--email",
+        "dora@example.com",
+    ]);
+    let id = created["UserId"].as_str().expect("UserId").to_string();
+    assert_eq!(created["UserName"], "dora");
+    assert_eq!(created["DisplayName"], "Dora Maar Markovitch");
+    assert_eq!(
+        created["Name"]["GivenName"], "Dora",
+        "defaulted from the display name"
+    );
+    assert_eq!(created["Name"]["FamilyName"], "Maar Markovitch");
+    assert_eq!(created["Emails"][0]["Value"], "dora@example.com");
+    assert_eq!(created["Emails"][0]["Primary"], true);
+    assert_eq!(created["IdentityStoreId"], store.as_str());
+
+    let got = t.json(&["user", "get", "dora@example.com"]);
+    assert_eq!(got["UserId"], id.as_str());
+    assert_eq!(got["Groups"], json!([]));
+    let listed = t.json(&["user", "list"]);
+    assert_eq!(
+        sorted(&listed["Users"], "UserName"),
+        ["alice", "bob", "carol", "dora"]
+    );
+
+    let explicit = t.json(&[
+        "user",
+        "create",
+        "--username",
+        "cher",
+        "--display-name",
+        "Cher",
+        "--email",
+        "cher@example.com",
+        "--email",
+        "cher@home.example",
+        "--given-name",
+        "Cherilyn",
+        "--family-name",
+        "Sarkisian",
+    ]);
+    assert_eq!(explicit["Name"]["GivenName"], "Cherilyn");
+    assert_eq!(explicit["Name"]["FamilyName"], "Sarkisian");
+    assert_eq!(explicit["Emails"][1]["Value"], "cher@home.example");
+    assert_eq!(explicit["Emails"][1]["Primary"], false);
+}
+
+#[test]
+fn user_create_errors() {
+    let (t, _, _) = seeded();
+    let err = t.fails(
+        2,
+        &["user", "create", "--username", "x", "--display-name", "X Y"],
+    );
+    assert!(err.contains("--email"), "{err}");
+    let err = t.fails(
+        2,
+        &[
+            "user",
+            "create",
+            "--username",
+            "madonna",
+            "--display-name",
+            "Madonna",
+            "--email",
+            "m@example.com",
+        ],
+    );
+    assert!(err.contains("--family-name"), "{err}");
+    let err = t.fails(
+        1,
+        &[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--display-name",
+            "Alice Again",
+            "--email",
+            "alice2@example.com",
+        ],
+    );
+    assert!(
+        err.contains("CreateUser") && err.contains("Conflict"),
+        "{err}"
+    );
+    assert_eq!(
+        t.json(&["user", "list"])["Users"].as_array().unwrap().len(),
+        3,
+        "nothing was created"
+    );
+}
+
+#[test]
+fn user_filter_and_find_match_names_and_emails_case_insensitively() {
+    let (t, _, _) = seeded();
+    let names = |args: &[&str]| sorted(&t.json(args)["Users"], "UserName");
+    assert_eq!(names(&["user", "list", "--filter", "^A"]), ["alice"]);
+    assert_eq!(names(&["user", "list", "--filter", "BUILDER"]), ["bob"]);
+    assert_eq!(
+        names(&["user", "list", "--filter", "^carol@example\\.com$"]),
+        ["carol"]
+    );
+    assert_eq!(names(&["user", "find", "r"]), ["bob", "carol"]);
+    assert_eq!(
+        names(&["user", "find", "DANVERS|liddell"]),
+        ["alice", "carol"]
+    );
+
+    let cut = t.json(&["user", "find", "example", "--limit", "2"]);
+    assert_eq!(cut["Users"].as_array().unwrap().len(), 2);
+    assert_eq!(cut["Truncated"], true);
+    let whole = t.json(&["user", "list", "--filter", "example", "--limit", "5"]);
+    assert_eq!(whole["Users"].as_array().unwrap().len(), 3);
+    assert!(whole.get("Truncated").is_none(), "{whole}");
+
+    let none = t.run(&["--output", "json", "user", "find", "^nobody$"]);
+    assert_eq!(none.status.code(), Some(0), "no match is exit 0");
+    let none: Value = serde_json::from_slice(&none.stdout).unwrap();
+    assert_eq!(none["Users"], json!([]));
+
+    for args in [
+        &["user", "list", "--filter", "(unclosed"][..],
+        &["user", "find", "[z-a]"][..],
+    ] {
+        let err = t.fails(2, args);
+        assert!(err.contains("invalid regular expression"), "{err}");
+    }
+    t.fails(2, &["user", "find"]);
+
+    let tsv = t.ok(&["--output", "text", "user", "find", "^bob$"]);
+    assert_eq!(tsv.lines().count(), 2, "{tsv}");
+    assert!(
+        tsv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("bob\tBob Builder\t")
+    );
+}
+
+#[test]
+fn user_groups_reads_only_the_users_memberships() {
+    let (t, store, ids) = seeded();
+    let admins = t.seed_group(&store, "admins", &[&ids[0]]);
+    let devs = t.seed_group(&store, "devs", &[&ids[0], &ids[1]]);
+    t.seed_group(&store, "ops", &[&ids[2]]);
+
+    let out = t.run(&["--debug", "--output", "json", "user", "groups", "alice"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let groups: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(groups["UserId"], ids[0].as_str());
+    assert_eq!(groups["UserName"], "alice");
+    assert_eq!(sorted(&groups["Groups"], "DisplayName"), ["admins", "devs"]);
+    let mut group_ids = sorted(&groups["Groups"], "GroupId");
+    let mut expected = vec![admins, devs];
+    group_ids.sort();
+    expected.sort();
+    assert_eq!(group_ids, expected);
+    for g in groups["Groups"].as_array().unwrap() {
+        assert!(g["MembershipId"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let mut calls = identitystore_calls(&stderr);
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "DescribeGroup",
+            "DescribeGroup",
+            "DescribeUser",
+            "GetUserId",
+            "ListGroupMembershipsForMember"
+        ],
+        "never a scan of every group: {stderr}"
+    );
+
+    let carol = t.json(&["user", "groups", &ids[2]]);
+    assert_eq!(sorted(&carol["Groups"], "DisplayName"), ["ops"]);
+    let table = t.ok(&["--output", "table", "user", "groups", "bob"]);
+    assert!(
+        table.starts_with("GROUP") && table.contains("devs"),
+        "{table}"
+    );
+    let err = t.fails(1, &["user", "groups", "mallory@example.com"]);
+    assert!(err.contains("mallory@example.com"), "{err}");
+}
+
+#[test]
+fn user_delete_needs_yes_off_a_terminal() {
+    let (t, _, ids) = seeded();
+    let err = t.fails(2, &["user", "delete", "bob"]);
+    assert!(err.contains("--yes") && err.contains("bob"), "{err}");
+    assert_eq!(
+        t.json(&["user", "get", "bob"])["UserId"],
+        ids[1].as_str(),
+        "still there"
+    );
+
+    let deleted = t.json(&["user", "delete", "bob", "--yes"]);
+    assert_eq!(
+        deleted,
+        json!({"UserId": ids[1], "UserName": "bob", "deleted": true})
+    );
+    let err = t.fails(1, &["user", "get", "bob"]);
+    assert!(err.contains("bob") && err.contains("not found"), "{err}");
+    assert_eq!(
+        sorted(&t.json(&["user", "list"])["Users"], "UserName"),
+        ["alice", "carol"]
+    );
+    let message = t.ok(&["--output", "table", "user", "delete", "-y", "carol"]);
+    assert_eq!(message.trim(), format!("Deleted user carol ({}).", ids[2]));
+
+    let err = t.fails(1, &["user", "delete", "mallory", "--yes"]);
+    assert!(
+        err.contains("mallory") && err.contains("not found"),
+        "{err}"
+    );
+}
+
+const ALICE_ID: &str = "906759c6a1-a1b2c3d4-1111-2222-3333-444455556666";
+
+fn alice_reply(display: &str, given: &str, title: Option<&str>, email: &str) -> String {
+    let mut user = json!({
+        "UserName": "alice",
+        "UserId": ALICE_ID,
+        "ExternalIds": [],
+        "Name": {"FamilyName": "Liddell", "GivenName": given},
+        "DisplayName": display,
+        "Emails": [{"Value": email, "Type": "work", "Primary": true}],
+        "IdentityStoreId": STORE,
+    });
+    if let Some(title) = title {
+        user["Title"] = title.into();
+    }
+    user.to_string()
+}
+
+#[test]
+fn user_update_sends_one_update_user_with_the_attributes_given() {
+    let before = alice_reply("Alice Liddell", "Alice", None, "alice@example.com");
+    let after = alice_reply(
+        "Alice P. Liddell",
+        "Alicia",
+        Some("Engineer"),
+        "alice@corp.example.com",
+    );
+    let fixture = Fixture::start(vec![
+        Reply::json(200, &before),
+        Reply::json(200, "{}"),
+        Reply::json(200, &after),
+    ]);
+    let t = fixture_world(&fixture.url);
+    let updated = t.json(&[
+        "user",
+        "update",
+        ALICE_ID,
+        "--display-name",
+        "Alice P. Liddell",
+        "--given-name",
+        "Alicia",
+        "--title",
+        "Engineer",
+        "--email",
+        "alice@corp.example.com",
+    ]);
+    assert_eq!(updated, serde_json::from_str::<Value>(&after).unwrap());
+
+    let seen = fixture.requests();
+    let targets: Vec<_> = seen
+        .iter()
+        .map(|r| r.header("x-amz-target").unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "AWSIdentityStore.DescribeUser",
+            "AWSIdentityStore.UpdateUser",
+            "AWSIdentityStore.DescribeUser"
+        ]
+    );
+    let body: Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "IdentityStoreId": STORE,
+            "UserId": ALICE_ID,
+            "Operations": [
+                {"AttributePath": "displayName", "AttributeValue": "Alice P. Liddell"},
+                {"AttributePath": "name.givenName", "AttributeValue": "Alicia"},
+                {"AttributePath": "title", "AttributeValue": "Engineer"},
+                {"AttributePath": "emails", "AttributeValue": [
+                    {"Value": "alice@corp.example.com", "Type": "work", "Primary": true}
+                ]},
+            ],
+        })
+    );
+    let describe: Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(
+        describe,
+        json!({"IdentityStoreId": STORE, "UserId": ALICE_ID})
+    );
+}
+
+#[test]
+fn user_update_family_name_only_and_aws_errors() {
+    let before = alice_reply("Alice Liddell", "Alice", None, "alice@example.com");
+    let fixture = Fixture::start(vec![
+        Reply::json(200, &before),
+        Reply::json(
+            400,
+            r#"{"__type":"com.amazonaws.identitystore#ValidationException","Message":"familyName is too long"}"#,
+        ),
+    ]);
+    let t = fixture_world(&fixture.url);
+    let err = t.fails(
+        1,
+        &["user", "update", ALICE_ID, "--family-name", "Pleasance"],
+    );
+    assert_eq!(
+        err.trim(),
+        "awsideman: error: identitystore UpdateUser: ValidationException: familyName is too long"
+    );
+    let seen = fixture.requests();
+    assert_eq!(seen.len(), 2, "no describe after a failed update");
+    let body: Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(
+        body["Operations"],
+        json!([{"AttributePath": "name.familyName", "AttributeValue": "Pleasance"}])
+    );
+}
+
+#[test]
+fn user_update_usage_errors_touch_no_network() {
+    let t = fixture_world("http://127.0.0.1:1");
+    let err = t.fails(2, &["user", "update", ALICE_ID]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = t.fails(2, &["user", "update", "--title", "X"]);
+    assert!(err.contains("USER"), "{err}");
+}
+
+#[test]
+fn user_update_of_an_unknown_user_exits_1() {
+    let (t, _, _) = seeded();
+    let err = t.fails(1, &["user", "update", "mallory", "--title", "Spy"]);
+    assert!(
+        err.contains("mallory") && err.contains("not found"),
+        "{err}"
+    );
 }

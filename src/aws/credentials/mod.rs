@@ -128,7 +128,7 @@ pub fn resolve_with_prompt(
         mfa_prompt,
     };
     let found = |credentials: Credentials, source: &str| {
-        transport.debug(|| format!("credentials: {} from {source}", credentials.access_key_id));
+        transport.debug(|| format!("credentials from {source}"));
         Ok(credentials)
     };
     let env = settings.env;

@@ -3,7 +3,12 @@
 //! The parser, `--help`, the man page and the completions are all generated from this table.
 //! Each group lives in its own file.
 
+mod assignment;
+mod cache;
 mod config;
+mod group;
+mod org;
+mod permission_set;
 mod profile;
 mod sso;
 mod user;
@@ -11,7 +16,17 @@ mod user;
 use super::spec::Group;
 
 /// Every command group, in the order help lists them.
-pub const GROUPS: &[Group] = &[user::GROUP, sso::GROUP, profile::GROUP, config::GROUP];
+pub const GROUPS: &[Group] = &[
+    user::GROUP,
+    group::GROUP,
+    permission_set::GROUP,
+    assignment::GROUP,
+    org::GROUP,
+    sso::GROUP,
+    profile::GROUP,
+    cache::GROUP,
+    config::GROUP,
+];
 
 #[cfg(test)]
 mod tests {

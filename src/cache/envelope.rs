@@ -1,0 +1,218 @@
+//! The stored form of a cache entry: one JSON header line, then the payload bytes.
+//!
+//! The header says what the entry is (format version, key, service, operation, creation and
+//! expiry times, encryption, tags, payload length and digest), so every backend can check
+//! expiry and integrity before using it and tools can list entries without decoding them.
+//! It is data only: reading an entry never executes anything.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::key::hex;
+
+/// The envelope format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The largest header accepted (a guard against reading garbage as a header).
+const MAX_HEADER: usize = 64 * 1024;
+
+/// The header line of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Envelope format version.
+    pub v: u32,
+    /// The cache key (hex).
+    pub key: String,
+    /// The service (`identitystore`).
+    pub service: String,
+    /// The operation (`ListUsers`).
+    pub operation: String,
+    /// The awsideman profile the entry was cached for.
+    #[serde(default)]
+    pub profile: String,
+    /// When it was written (Unix seconds).
+    pub created_at: u64,
+    /// When it stops being valid (Unix seconds).
+    pub expires_at: u64,
+    /// `none` or the encryption scheme of the payload.
+    pub encryption: String,
+    /// The id of the key that encrypted the payload, if encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Invalidation tags the entry is filed under.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Length of the payload in bytes.
+    pub len: u64,
+    /// SHA-256 of the payload (hex), checked on every read.
+    pub sha256: String,
+}
+
+/// A decoded entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The header.
+    pub header: Header,
+    /// The payload, still encrypted if the header says so.
+    pub payload: Vec<u8>,
+}
+
+/// Why stored bytes are not a usable entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// No header line, or it is not the expected JSON.
+    BadHeader(String),
+    /// A format version this build does not read.
+    Version(u32),
+    /// The payload is shorter or longer than the header says.
+    Length {
+        /// The length the header declares.
+        expected: u64,
+        /// The length found.
+        found: u64,
+    },
+    /// The payload does not match its digest.
+    Digest,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::BadHeader(why) => write!(f, "unreadable header: {why}"),
+            DecodeError::Version(v) => write!(f, "unknown format version {v}"),
+            DecodeError::Length { expected, found } => {
+                write!(f, "truncated: {found} of {expected} payload bytes")
+            }
+            DecodeError::Digest => f.write_str("payload does not match its digest"),
+        }
+    }
+}
+
+impl Envelope {
+    /// A new envelope around `payload`, computing its length and digest.
+    pub fn seal(mut header: Header, payload: Vec<u8>) -> Envelope {
+        header.v = FORMAT_VERSION;
+        header.len = payload.len() as u64;
+        header.sha256 = digest(&payload);
+        Envelope { header, payload }
+    }
+
+    /// The stored bytes: header JSON, a newline, the payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&self.header).unwrap_or_default();
+        out.push(b'\n');
+        out.extend_from_slice(&self.payload);
+        out
+    }
+
+    /// Reads stored bytes, checking version, length and digest.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+        let header = Envelope::decode_header(bytes)?;
+        let start = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        let payload = &bytes[start..];
+        if payload.len() as u64 != header.len {
+            return Err(DecodeError::Length {
+                expected: header.len,
+                found: payload.len() as u64,
+            });
+        }
+        if digest(payload) != header.sha256 {
+            return Err(DecodeError::Digest);
+        }
+        Ok(Envelope {
+            header,
+            payload: payload.to_vec(),
+        })
+    }
+
+    /// Reads only the header (for listings), checking its version.
+    pub fn decode_header(bytes: &[u8]) -> Result<Header, DecodeError> {
+        let end = bytes
+            .iter()
+            .take(MAX_HEADER)
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| DecodeError::BadHeader("no header line".into()))?;
+        let header: Header = serde_json::from_slice(&bytes[..end])
+            .map_err(|e| DecodeError::BadHeader(e.to_string()))?;
+        if header.v != FORMAT_VERSION {
+            return Err(DecodeError::Version(header.v));
+        }
+        Ok(header)
+    }
+}
+
+fn digest(payload: &[u8]) -> String {
+    hex(&Sha256::digest(payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Envelope {
+        Envelope::seal(
+            Header {
+                v: 0,
+                key: "k".repeat(64),
+                service: "identitystore".into(),
+                operation: "ListUsers".into(),
+                profile: "prod".into(),
+                created_at: 100,
+                expires_at: 200,
+                encryption: "none".into(),
+                key_id: None,
+                tags: vec!["users:d-1".into()],
+                len: 0,
+                sha256: String::new(),
+            },
+            br#"{"value":{"Users":[]}}"#.to_vec(),
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let e = sample();
+        assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
+        assert_eq!(Envelope::decode_header(&e.encode()).unwrap(), e.header);
+    }
+
+    #[test]
+    fn every_truncation_is_detected() {
+        let bytes = sample().encode();
+        for cut in 0..bytes.len() {
+            assert!(Envelope::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn every_payload_byte_flip_is_detected() {
+        let bytes = sample().encode();
+        let start = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        for i in start..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            assert_eq!(Envelope::decode(&bad), Err(DecodeError::Digest), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn other_versions_and_garbage_are_refused() {
+        let mut e = sample();
+        e.header.v = 99;
+        let mut bytes = serde_json::to_vec(&e.header).unwrap();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&e.payload);
+        assert_eq!(Envelope::decode(&bytes), Err(DecodeError::Version(99)));
+        assert!(matches!(
+            Envelope::decode(b"\x80\x04pickle"),
+            Err(DecodeError::BadHeader(_))
+        ));
+        assert!(matches!(
+            Envelope::decode(b""),
+            Err(DecodeError::BadHeader(_))
+        ));
+    }
+}

@@ -1,0 +1,15 @@
+//! The response cache: keys, the entry envelope, the backends and the manager that applies
+//! expiry, integrity and the failure policy.
+//!
+//! The cache never opens a socket of its own for the file backend and knows nothing of
+//! commands: it knows operations, keys and tags.
+
+pub mod backend;
+pub mod envelope;
+pub mod file;
+pub mod key;
+pub mod manager;
+
+pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+pub use key::{CacheKey, Namespace};
+pub use manager::{CacheManager, Counters, Decoded, NewEntry};

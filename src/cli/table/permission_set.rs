@@ -1,0 +1,184 @@
+//! The `permission-set` group of the command table.
+
+use crate::cli::spec::{Access, Command, Flag, Group, Positional};
+use crate::commands::permission_set;
+
+const PERMISSION_SET: Positional =
+    Positional::required("PERMISSION_SET", "Permission set name or ARN.");
+
+const DESCRIPTION: Flag = Flag::value("description", "TEXT", "What the permission set is for.");
+
+const SESSION_DURATION: Flag = Flag::value(
+    "session-duration",
+    "DURATION",
+    "Session length, an ISO 8601 duration from PT1H to PT12H (e.g. PT8H).",
+);
+
+const RELAY_STATE: Flag = Flag::value(
+    "relay-state",
+    "URL",
+    "Where the console sends users after sign-in.",
+);
+
+const INLINE_POLICY: Flag = Flag::value(
+    "inline-policy",
+    "FILE",
+    "Inline policy: a JSON policy document file, or - for stdin.",
+);
+
+/// The document `get`, `create` and `update` print.
+const DETAILS_JSON: &str = "The DescribePermissionSet PermissionSet (PermissionSetArn, Name, \
+    Description, SessionDuration as ISO 8601, CreatedDate, RelayState) plus \
+    \"ManagedPolicies\": [{Arn, Name}], \"CustomerManagedPolicies\": [{Name, Path}], \
+    \"InlinePolicy\": the policy document or null, \"PermissionsBoundary\": \
+    {ManagedPolicyArn} or {CustomerManagedPolicyReference: {Name, Path}} or null, \
+    \"ProvisionedAccounts\": [account id, ...].";
+
+/// The `permission-set` group.
+pub const GROUP: Group = Group {
+    name: "permission-set",
+    about: "Permission sets: policies, session settings, provisioning",
+    commands: &[
+        Command {
+            name: "list",
+            about: "List permission sets",
+            doc: "Lists every permission set of the instance with its description, sorted by \
+                  name. --filter keeps those whose name or description matches a regular \
+                  expression (case-insensitive).",
+            args: &[],
+            flags: &[Flag::value(
+                "filter",
+                "REGEX",
+                "Only sets whose name or description matches REGEX (case-insensitive).",
+            )],
+            examples: &[
+                "permission-set list",
+                "permission-set list --filter '^admin' --output json | jq -r '.PermissionSets[].Name'",
+            ],
+            access: Access::Read,
+            json: "{\"PermissionSets\": [{PermissionSetArn, Name, Description, SessionDuration, \
+                   CreatedDate, RelayState}, ...]}, sorted by Name.",
+            run: permission_set::list,
+        },
+        Command {
+            name: "get",
+            about: "Show a permission set with its policies and accounts",
+            doc: "Shows a permission set (by name, case-insensitive, or ARN) with its AWS \
+                  managed policies, customer-managed policy references, inline policy, \
+                  permissions boundary and the accounts it is provisioned to. When the \
+                  endpoint cannot answer for the permissions boundary, it is shown as null \
+                  with a warning.",
+            args: &[PERMISSION_SET],
+            flags: &[],
+            examples: &[
+                "permission-set get AdministratorAccess",
+                "permission-set get ReadOnly --output json | jq .InlinePolicy",
+            ],
+            access: Access::Read,
+            json: DETAILS_JSON,
+            run: permission_set::get,
+        },
+        Command {
+            name: "create",
+            about: "Create a permission set",
+            doc: "Creates a permission set, attaches the given AWS managed policies and puts \
+                  the inline policy. Every argument is checked before the first request: the \
+                  session duration must be PT1H to PT12H and the inline policy a JSON object. \
+                  The new set is not provisioned: run 'permission-set provision' after \
+                  assigning it.",
+            args: &[],
+            flags: &[
+                Flag::value("name", "NAME", "The permission set's name.").required(),
+                DESCRIPTION,
+                SESSION_DURATION,
+                RELAY_STATE,
+                Flag::value("managed-policy", "ARN", "Attach this AWS managed policy.").multiple(),
+                INLINE_POLICY,
+            ],
+            examples: &[
+                "permission-set create --name ReadOnly --description 'Read-only access' --session-duration PT8H --managed-policy arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "permission-set create --name S3Reader --inline-policy s3-read.json",
+            ],
+            access: Access::Write,
+            json: "Same as 'permission-set get': the new permission set.",
+            run: permission_set::create,
+        },
+        Command {
+            name: "update",
+            about: "Change a permission set's settings and policies",
+            doc: "Changes the description, session duration or relay state (others are \
+                  kept), detaches and attaches AWS managed policies, and replaces or removes \
+                  the inline policy. Accounts the set is provisioned to see the change after \
+                  'permission-set provision'.",
+            args: &[PERMISSION_SET],
+            flags: &[
+                DESCRIPTION,
+                SESSION_DURATION,
+                RELAY_STATE,
+                Flag::value(
+                    "add-managed-policy",
+                    "ARN",
+                    "Attach this AWS managed policy.",
+                )
+                .multiple(),
+                Flag::value(
+                    "remove-managed-policy",
+                    "ARN",
+                    "Detach this AWS managed policy.",
+                )
+                .multiple(),
+                INLINE_POLICY,
+                Flag::switch("remove-inline-policy", None, "Delete the inline policy."),
+            ],
+            examples: &[
+                "permission-set update ReadOnly --session-duration PT4H --add-managed-policy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+                "permission-set update S3Reader --inline-policy - < policy.json",
+                "permission-set update S3Reader --remove-inline-policy",
+            ],
+            access: Access::Write,
+            json: "Same as 'permission-set get': the permission set after the change.",
+            run: permission_set::update,
+        },
+        Command {
+            name: "delete",
+            about: "Delete a permission set",
+            doc: "Deletes a permission set after confirmation; --yes is required when stdin \
+                  is not a terminal. AWS refuses while the set is still provisioned to an \
+                  account.",
+            args: &[PERMISSION_SET],
+            flags: &[Flag::switch(
+                "yes",
+                Some('y'),
+                "Do not ask for confirmation.",
+            )],
+            examples: &["permission-set delete OldAccess --yes"],
+            access: Access::Write,
+            json: "{\"PermissionSetArn\", \"Name\", \"Deleted\": true}.",
+            run: permission_set::delete,
+        },
+        Command {
+            name: "provision",
+            about: "Provision a permission set to accounts and wait",
+            doc: "Pushes the permission set's current policies to one account (--account, \
+                  by 12-digit id or name) or to every account it is provisioned to, then \
+                  waits (up to 5 minutes) until AWS reports SUCCEEDED or FAILED, with a \
+                  progress line when stderr is a terminal. FAILED exits 1 with the reason.",
+            args: &[PERMISSION_SET],
+            flags: &[Flag::value(
+                "account",
+                "ID|NAME",
+                "Only this account (default: every account the set is provisioned to).",
+            )],
+            examples: &[
+                "permission-set provision ReadOnly",
+                "permission-set provision ReadOnly --account prod-app",
+            ],
+            access: Access::Write,
+            json: "{\"Name\", \"PermissionSetArn\", \"TargetType\": \"AWS_ACCOUNT\" or \
+                   \"ALL_PROVISIONED_ACCOUNTS\", \"TargetId\": account id or null, \
+                   \"PermissionSetProvisioningStatus\": {RequestId, Status, AccountId, \
+                   PermissionSetArn, CreatedDate, FailureReason}} as AWS last reported it.",
+            run: permission_set::provision,
+        },
+    ],
+};

@@ -1,0 +1,453 @@
+//! `cache status|clear|cleanup|inspect|warm`: looking after the response cache.
+//!
+//! These commands read the cache directly (no AWS call), except `warm`, which runs read
+//! commands in this process so their answers land in the cache.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::cache::file::now_secs;
+use crate::cache::{CacheKey, CacheManager, EntryInfo, Invalidation};
+use crate::cli::matches::Matches;
+use crate::cli::parse::{Parsed, parse};
+use crate::cli::spec::Access;
+use crate::cli::table::GROUPS;
+use crate::error::{Error, Result};
+use crate::output::{Column, Report, View};
+
+const STATUS_FIELDS: &[Column] = &[
+    Column::new("Enabled", "enabled"),
+    Column::new("Backend", "backend"),
+    Column::new("Location", "location"),
+    Column::new("Encryption", "encryption"),
+    Column::new("Entries", "entries.total"),
+    Column::new("Valid", "entries.valid"),
+    Column::new("Expired", "entries.expired"),
+    Column::new("Corrupt", "entries.corrupt"),
+    Column::new("Size (bytes)", "bytes"),
+    Column::new("Limit (bytes)", "limitBytes"),
+    Column::new("Hits", "counters.hits"),
+    Column::new("Misses", "counters.misses"),
+    Column::new("Oldest (s)", "oldestAgeSeconds"),
+    Column::new("Newest (s)", "newestAgeSeconds"),
+];
+
+const OPERATION_COLUMNS: &[Column] = &[
+    Column::new("Service", "service"),
+    Column::new("Operation", "operation"),
+    Column::new("Entries", "entries"),
+    Column::new("Bytes", "bytes"),
+];
+
+const ENTRY_COLUMNS: &[Column] = &[
+    Column::new("Key", "shortKey"),
+    Column::new("Operation", "operation"),
+    Column::new("Profile", "profile"),
+    Column::new("Age (s)", "ageSeconds"),
+    Column::new("TTL left (s)", "ttlLeftSeconds"),
+    Column::new("Bytes", "bytes"),
+    Column::new("Status", "status"),
+];
+
+/// The cache of the current profile, or a usage error when caching is off.
+fn cache(ctx: &Context) -> Result<CacheManager> {
+    ctx.open_cache()?.ok_or_else(|| {
+        Error::usage("the cache is disabled (cache.enabled: false or AWSIDEMAN_CACHE_ENABLED)")
+    })
+}
+
+/// An entry as listed: its header fields and its state now.
+fn entry_json(entry: &EntryInfo, now: u64) -> Value {
+    match &entry.header {
+        Some(h) => json!({
+            "key": entry.key.as_str(),
+            "shortKey": &entry.key.as_str()[..12],
+            "service": h.service,
+            "operation": h.operation,
+            "profile": h.profile,
+            "encryption": h.encryption,
+            "createdAt": h.created_at,
+            "expiresAt": h.expires_at,
+            "ageSeconds": now.saturating_sub(h.created_at),
+            "ttlLeftSeconds": h.expires_at.saturating_sub(now),
+            "bytes": entry.size,
+            "status": if h.expires_at > now { "valid" } else { "expired" },
+        }),
+        None => json!({
+            "key": entry.key.as_str(),
+            "shortKey": &entry.key.as_str()[..12],
+            "bytes": entry.size,
+            "status": "corrupt",
+        }),
+    }
+}
+
+/// `cache status`.
+pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    if !settings.enabled {
+        let data = json!({"enabled": false});
+        return Ok(Report::message(data, "the cache is disabled"));
+    }
+    let cache = cache(ctx)?;
+    let backend = cache.backend();
+    let now = now_secs();
+    let entries = backend.entries()?;
+    let listed: Vec<Value> = entries.iter().map(|e| entry_json(e, now)).collect();
+    let count = |status: &str| listed.iter().filter(|e| e["status"] == status).count();
+    let mut operations: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for e in listed.iter().filter(|e| e["status"] != "corrupt") {
+        let slot = operations
+            .entry((
+                e["service"].as_str().unwrap_or("").to_string(),
+                e["operation"].as_str().unwrap_or("").to_string(),
+            ))
+            .or_default();
+        slot.0 += 1;
+        slot.1 += e["bytes"].as_u64().unwrap_or(0);
+    }
+    let ages: Vec<u64> = listed
+        .iter()
+        .filter_map(|e| e["ageSeconds"].as_u64())
+        .collect();
+    let stats = backend.stats()?;
+    let counters = cache.total_counters();
+    let data = json!({
+        "enabled": true,
+        "backend": backend.name(),
+        "location": backend.location(),
+        "encryption": if settings.encryption_enabled { settings.encryption_type.as_str() } else { "none" },
+        "entries": {
+            "total": listed.len(),
+            "valid": count("valid"),
+            "expired": count("expired"),
+            "corrupt": count("corrupt"),
+        },
+        "bytes": stats.bytes,
+        "limitBytes": stats.limit_bytes,
+        "counters": counters,
+        "oldestAgeSeconds": ages.iter().max(),
+        "newestAgeSeconds": ages.iter().min(),
+        "operations": operations.into_iter().map(|((service, operation), (entries, bytes))| {
+            json!({"service": service, "operation": operation, "entries": entries, "bytes": bytes})
+        }).collect::<Vec<_>>(),
+    });
+    Ok(Report {
+        data,
+        view: View::Sections(vec![
+            (
+                "Cache".into(),
+                View::Record {
+                    path: "",
+                    fields: STATUS_FIELDS,
+                },
+            ),
+            (
+                "Entries by operation".into(),
+                View::List {
+                    path: "operations",
+                    columns: OPERATION_COLUMNS,
+                },
+            ),
+        ]),
+    })
+}
+
+/// Whether a listed entry matches `--operation` (ListUsers or list_users) and `--profile`.
+fn matches_filters(entry: &Value, m: &Matches) -> bool {
+    let operation_ok = m.value("operation").is_none_or(|want| {
+        let op = entry["operation"].as_str().unwrap_or("");
+        op.eq_ignore_ascii_case(want) || snake(op) == want.to_ascii_lowercase()
+    });
+    let profile_ok = m
+        .value("profile")
+        .is_none_or(|want| entry["profile"].as_str() == Some(want));
+    operation_ok && profile_ok
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// `cache clear [--operation OP] [--profile P] [--yes]`.
+pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let cache = cache(ctx)?;
+    let filtered = m.value("operation").is_some() || m.value("profile").is_some();
+    let what = if filtered {
+        "clear the matching cache entries"
+    } else {
+        "clear the whole cache"
+    };
+    ctx.confirm(m, what)?;
+    let removed = if filtered {
+        let now = now_secs();
+        let keys: Vec<CacheKey> = cache
+            .backend()
+            .entries()?
+            .iter()
+            .filter(|e| matches_filters(&entry_json(e, now), m))
+            .map(|e| e.key.clone())
+            .collect();
+        cache.backend().invalidate(Invalidation::Keys(&keys))?
+    } else {
+        let removed = cache.backend().invalidate(Invalidation::All)?;
+        cache.reset_counters();
+        removed
+    };
+    Ok(Report::message(
+        json!({"removed": removed}),
+        format!(
+            "removed {removed} cache entr{}",
+            if removed == 1 { "y" } else { "ies" }
+        ),
+    ))
+}
+
+/// `cache cleanup`: removes expired and unreadable entries.
+pub fn cleanup(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    let cache = cache(ctx)?;
+    let now = now_secs();
+    let keys: Vec<CacheKey> = cache
+        .backend()
+        .entries()?
+        .into_iter()
+        .filter(|e| e.header.as_ref().is_none_or(|h| h.expires_at <= now))
+        .map(|e| e.key)
+        .collect();
+    let removed = cache.backend().invalidate(Invalidation::Keys(&keys))?;
+    Ok(Report::message(
+        json!({"removed": removed}),
+        format!(
+            "removed {removed} expired or unreadable entr{}",
+            if removed == 1 { "y" } else { "ies" }
+        ),
+    ))
+}
+
+/// `cache inspect [KEY] [--operation OP]`: lists entries, or shows one decoded.
+pub fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let cache = cache(ctx)?;
+    let now = now_secs();
+    let entries = cache.backend().entries()?;
+    let Some(wanted) = m.arg("KEY") else {
+        let listed: Vec<Value> = entries
+            .iter()
+            .map(|e| entry_json(e, now))
+            .filter(|e| matches_filters(e, m))
+            .collect();
+        return Ok(Report::list(
+            json!({"entries": listed}),
+            "entries",
+            ENTRY_COLUMNS,
+        ));
+    };
+    let wanted = wanted.to_ascii_lowercase();
+    if wanted.len() < 6 {
+        return Err(Error::usage(
+            "cache inspect: give at least 6 characters of the key",
+        ));
+    }
+    let found: Vec<&EntryInfo> = entries
+        .iter()
+        .filter(|e| e.key.as_str().starts_with(&wanted))
+        .collect();
+    let entry = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::not_found(format!(
+                "no cache entry with key {wanted}"
+            )));
+        }
+        _ => {
+            return Err(Error::usage(format!(
+                "key prefix {wanted} matches {} entries",
+                found.len()
+            )));
+        }
+    };
+    let bytes = cache
+        .backend()
+        .get(&entry.key)?
+        .ok_or_else(|| Error::not_found(format!("cache entry {wanted} disappeared")))?;
+    let decoded = cache
+        .decode(&bytes)
+        .map_err(|e| e.context(format!("cache entry {}", &entry.key.as_str()[..12])))?;
+    let mut data = entry_json(entry, now);
+    data["tags"] = json!(decoded.header.tags);
+    data["params"] = decoded.params;
+    data["value"] = decoded.value;
+    let text = serde_json::to_string_pretty(&data).unwrap_or_default();
+    Ok(Report::message(data, text))
+}
+
+/// The commands `cache warm --all` runs first; `group members` then runs for every group.
+const WARM_ALL: &[&str] = &[
+    "user list",
+    "group list",
+    "permission-set list",
+    "org tree",
+    "assignment list",
+];
+
+/// `cache warm COMMAND... | --all`: runs read commands here so their answers are cached.
+pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    if ctx.globals.no_cache {
+        return Err(Error::usage(
+            "cache warm: --no-cache leaves nothing to warm",
+        ));
+    }
+    let mut commands: Vec<String> = m.args("COMMAND").to_vec();
+    if m.switch("all") {
+        commands.extend(WARM_ALL.iter().map(|c| c.to_string()));
+    }
+    if commands.is_empty() {
+        return Err(Error::usage("cache warm: name commands to run, or --all"));
+    }
+    // Every command is checked before any runs.
+    let parsed: Vec<_> = commands
+        .iter()
+        .map(|c| parse_read_command(c))
+        .collect::<Result<_>>()?;
+    let cache = ctx
+        .client()?
+        .cache()
+        .ok_or_else(|| Error::usage("the cache is disabled (cache.enabled: false)"))?;
+    let before = cache.backend().stats()?;
+    let mut ran = Vec::new();
+    let mut group_ids = Vec::new();
+    for ((command, matches), text) in parsed.into_iter().zip(&commands) {
+        let report = (command.run)(ctx, &matches)
+            .map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
+        if m.switch("all") && text == "group list" {
+            group_ids = report.data["Groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g["GroupId"].as_str().map(str::to_string))
+                .collect();
+        }
+        ran.push(text.clone());
+    }
+    for id in group_ids {
+        let text = format!("group members {id}");
+        let (command, matches) = parse_read_command(&text)?;
+        (command.run)(ctx, &matches).map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
+        ran.push(text);
+    }
+    let cache = ctx
+        .client()?
+        .cache()
+        .ok_or_else(|| Error::runtime("cache closed"))?;
+    let after = cache.backend().stats()?;
+    let added = after.entries.saturating_sub(before.entries);
+    let bytes = after.bytes.saturating_sub(before.bytes);
+    Ok(Report::message(
+        json!({"commands": ran, "entriesAdded": added, "bytesAdded": bytes, "entries": after.entries}),
+        format!(
+            "ran {} command(s): {added} entries added ({bytes} bytes); {} in the cache",
+            ran.len(),
+            after.entries
+        ),
+    ))
+}
+
+/// Parses one `cache warm` command line and refuses anything that is not a read.
+fn parse_read_command(text: &str) -> Result<(&'static crate::cli::spec::Command, Matches)> {
+    let words = split_words(text)?;
+    match parse(GROUPS, words.into_iter().map(Into::into)) {
+        Ok(Parsed::Run {
+            command,
+            matches,
+            group,
+            ..
+        }) => {
+            if command.access != Access::Read {
+                return Err(Error::usage(format!(
+                    "cache warm: \"{} {}\" is not a read command",
+                    group.name, command.name
+                )));
+            }
+            Ok((command, matches))
+        }
+        Ok(_) => Err(Error::usage(format!(
+            "cache warm: \"{text}\" is not a command"
+        ))),
+        Err(e) => Err(Error::usage(format!("cache warm \"{text}\": {e}"))),
+    }
+}
+
+/// Splits a command line into words, honouring single and double quotes.
+fn split_words(text: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(Error::usage(format!(
+            "cache warm: unclosed quote in \"{text}\""
+        )));
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_with_quotes() {
+        assert_eq!(
+            split_words("user get 'Ann Lee'").unwrap(),
+            ["user", "get", "Ann Lee"]
+        );
+        assert_eq!(
+            split_words(r#"group get "" x"#).unwrap(),
+            ["group", "get", "", "x"]
+        );
+        assert!(split_words("user get 'x").is_err());
+    }
+
+    #[test]
+    fn snake_names() {
+        assert_eq!(snake("ListUsers"), "list_users");
+    }
+
+    #[test]
+    fn warm_refuses_writes_and_unknown_commands() {
+        assert!(parse_read_command("user list").is_ok());
+        assert!(parse_read_command("config set cache.enabled false").is_err());
+        assert!(parse_read_command("nope").is_err());
+    }
+}

@@ -1,0 +1,720 @@
+//! `org ...`: the AWS Organizations tree of roots, organizational units (OUs) and accounts.
+//!
+//! Also the pieces other commands reuse: [`resolve_ou`] turns an OU id or path into an
+//! [`Ou`], [`walk`] fetches the subtrees below some roots or OUs one level at a time (each
+//! level's listings in parallel), and [`accounts_under`] gives the accounts below an OU.
+//! Nothing here depends on the order in which AWS lists things: children are sorted by name.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{Context, fanout, resolve};
+use crate::cli::matches::Matches;
+use crate::client::{self, Client, Operation};
+use crate::error::{Error, Result};
+use crate::output::{Column, Report, View};
+
+/// The most parents followed up from an account or OU. AWS nests OUs at most five deep,
+/// so a longer chain means a broken answer, not a deeper tree.
+const MAX_DEPTH: usize = 16;
+
+/// A root or an organizational unit, with its place in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ou {
+    /// `r-...` for a root, `ou-...` for an organizational unit.
+    pub id: String,
+    /// Its name (`Root` for the usual root).
+    pub name: String,
+    /// The names from the root down to this one, joined by `/`: `Root/Engineering/Prod`.
+    pub path: String,
+}
+
+/// An account as the tree lists it, with the path of the root or OU that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The account name.
+    pub name: String,
+    /// The root user's email address.
+    pub email: String,
+    /// `ACTIVE`, `SUSPENDED`, ... (AWS's `Status`, or its newer `State`).
+    pub status: String,
+    /// The path of its parent: `Root/Engineering/Prod`.
+    pub path: String,
+}
+
+impl Account {
+    /// The account as AWS lists it (a ListAccounts or ListAccountsForParent item).
+    fn from_aws(item: &Value, path: &str) -> Account {
+        let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
+        let status = match item["Status"].as_str() {
+            Some(s) => s.to_string(),
+            None => text("State"),
+        };
+        Account {
+            id: text("Id"),
+            name: text("Name"),
+            email: text("Email"),
+            status,
+            path: path.to_string(),
+        }
+    }
+
+    /// `{Id, Name, Email, Status, Path}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "Id": self.id,
+            "Name": self.name,
+            "Email": self.email,
+            "Status": self.status,
+            "Path": self.path,
+        })
+    }
+}
+
+/// What a node of the tree is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeKind {
+    /// The root of the organization.
+    Root,
+    /// An organizational unit.
+    Ou,
+    /// A member account.
+    Account,
+}
+
+impl NodeKind {
+    /// The AWS spelling (`ROOT`, `ORGANIZATIONAL_UNIT`, `ACCOUNT`).
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            NodeKind::Root => "ROOT",
+            NodeKind::Ou => "ORGANIZATIONAL_UNIT",
+            NodeKind::Account => "ACCOUNT",
+        }
+    }
+
+    /// The kind of a container id: `r-...` is a root, anything else an OU.
+    fn of_container(id: &str) -> NodeKind {
+        if id.starts_with("r-") {
+            NodeKind::Root
+        } else {
+            NodeKind::Ou
+        }
+    }
+}
+
+/// A root, OU or account with everything below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Root, OU or account.
+    pub kind: NodeKind,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// For an account: the account itself.
+    pub account: Option<Account>,
+    /// OUs first, then accounts, each sorted by name.
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The nested JSON form: `{"Type", "Id", "Name", "Children": [...]}` for roots and OUs,
+    /// `{"Type": "ACCOUNT", "Id", "Name", "Email", "Status"}` for accounts.
+    pub fn to_json(&self) -> Value {
+        match &self.account {
+            Some(a) => json!({
+                "Type": self.kind.as_aws(),
+                "Id": a.id,
+                "Name": a.name,
+                "Email": a.email,
+                "Status": a.status,
+            }),
+            None => json!({
+                "Type": self.kind.as_aws(),
+                "Id": self.id,
+                "Name": self.name,
+                "Children": self.children.iter().map(Node::to_json).collect::<Vec<_>>(),
+            }),
+        }
+    }
+
+    /// Every account below this node, depth first.
+    pub fn accounts(&self) -> Vec<Account> {
+        let mut out = Vec::new();
+        self.collect_accounts(&mut out);
+        out
+    }
+
+    fn collect_accounts(&self, out: &mut Vec<Account>) {
+        if let Some(account) = &self.account {
+            out.push(account.clone());
+        }
+        for child in &self.children {
+            child.collect_accounts(out);
+        }
+    }
+
+    /// Draws the subtree as indented lines under `prefix`.
+    fn draw(&self, prefix: &str, out: &mut String) {
+        for (i, child) in self.children.iter().enumerate() {
+            let last = i + 1 == self.children.len();
+            out.push_str(prefix);
+            out.push_str(if last { "└── " } else { "├── " });
+            out.push_str(&child.label());
+            out.push('\n');
+            let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+            child.draw(&deeper, out);
+        }
+    }
+
+    fn label(&self) -> String {
+        match &self.account {
+            Some(a) => format!("{}  {}  {}  {}", a.name, a.id, a.email, a.status),
+            None => format!("{} ({})", self.name, self.id),
+        }
+    }
+}
+
+/// One node being built by [`walk`]: children are indices into the same list.
+struct Slot {
+    node: Node,
+    path: String,
+    children: Vec<usize>,
+}
+
+/// Which children of a container one request lists.
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    Ous,
+    Accounts,
+}
+
+impl Listing {
+    fn operation(self) -> (&'static Operation, &'static str) {
+        match self {
+            Listing::Ous => (
+                &client::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT,
+                "OrganizationalUnits",
+            ),
+            Listing::Accounts => (&client::LIST_ACCOUNTS_FOR_PARENT, "Accounts"),
+        }
+    }
+}
+
+/// Lists the OUs or the accounts directly under `parent` (every page).
+fn list_children(client: &Client, parent: &str, listing: Listing) -> Result<Vec<Value>> {
+    let (op, key) = listing.operation();
+    let mut reply = client.list(op, json!({"ParentId": parent}))?;
+    Ok(match reply[key].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    })
+}
+
+/// Fetches the subtrees below `tops` (roots or OUs), one level at a time: the
+/// ListOrganizationalUnitsForParent and ListAccountsForParent calls of a level all run in
+/// parallel. Returns one node per top, in the same order.
+pub fn walk(ctx: &Context, tops: &[Ou]) -> Result<Vec<Node>> {
+    let client = ctx.client()?;
+    let mut slots: Vec<Slot> = tops
+        .iter()
+        .map(|top| Slot {
+            node: container(NodeKind::of_container(&top.id), &top.id, &top.name),
+            path: top.path.clone(),
+            children: Vec::new(),
+        })
+        .collect();
+    let mut level: Vec<usize> = (0..slots.len()).collect();
+    for _ in 0..=MAX_DEPTH {
+        if level.is_empty() {
+            break;
+        }
+        let jobs: Vec<(usize, String, Listing)> = level
+            .iter()
+            .flat_map(|&i| {
+                let id = slots[i].node.id.clone();
+                [(i, id.clone(), Listing::Ous), (i, id, Listing::Accounts)]
+            })
+            .collect();
+        let listed = fanout::parallel(&jobs, fanout::WORKERS, |(_, id, listing)| {
+            list_children(client, id, *listing)
+        });
+        let mut next = Vec::new();
+        for ((parent, _, listing), items) in jobs.iter().zip(listed) {
+            for item in items? {
+                let index = slots.len();
+                let path = slots[*parent].path.clone();
+                let slot = match listing {
+                    Listing::Ous => {
+                        let (id, name) = (text(&item, "Id"), text(&item, "Name"));
+                        next.push(index);
+                        Slot {
+                            node: container(NodeKind::Ou, &id, &name),
+                            path: format!("{path}/{name}"),
+                            children: Vec::new(),
+                        }
+                    }
+                    Listing::Accounts => account_slot(&item, &path),
+                };
+                slots.push(slot);
+                slots[*parent].children.push(index);
+            }
+        }
+        level = next;
+    }
+    Ok(assemble(slots))
+}
+
+fn container(kind: NodeKind, id: &str, name: &str) -> Node {
+    Node {
+        kind,
+        id: id.to_string(),
+        name: name.to_string(),
+        account: None,
+        children: Vec::new(),
+    }
+}
+
+fn account_slot(item: &Value, path: &str) -> Slot {
+    let account = Account::from_aws(item, path);
+    Slot {
+        node: Node {
+            kind: NodeKind::Account,
+            id: account.id.clone(),
+            name: account.name.clone(),
+            account: Some(account),
+            children: Vec::new(),
+        },
+        path: path.to_string(),
+        children: Vec::new(),
+    }
+}
+
+/// Turns the flat slots into nested nodes and returns the tops (the slots nobody's child).
+/// Children always come after their parent, so a backwards pass finishes each child first.
+fn assemble(slots: Vec<Slot>) -> Vec<Node> {
+    let mut nodes: Vec<Option<Node>> = Vec::with_capacity(slots.len());
+    let mut children: Vec<Vec<usize>> = Vec::with_capacity(slots.len());
+    for slot in slots {
+        nodes.push(Some(slot.node));
+        children.push(slot.children);
+    }
+    for i in (0..nodes.len()).rev() {
+        let mut kids: Vec<Node> = children[i]
+            .iter()
+            .filter_map(|&c| nodes.get_mut(c).and_then(Option::take))
+            .collect();
+        kids.sort_by(|a, b| {
+            (a.kind, a.name.to_lowercase(), &a.id).cmp(&(b.kind, b.name.to_lowercase(), &b.id))
+        });
+        if let Some(node) = nodes[i].as_mut() {
+            node.children = kids;
+        }
+    }
+    nodes.into_iter().flatten().collect()
+}
+
+fn text(item: &Value, key: &str) -> String {
+    item[key].as_str().unwrap_or_default().to_string()
+}
+
+/// The roots of the organization (usually one, named `Root`).
+pub fn roots(ctx: &Context) -> Result<Vec<Ou>> {
+    let reply = ctx.client()?.list(&client::LIST_ROOTS, json!({}))?;
+    Ok(reply["Roots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let name = text(r, "Name");
+            Ou {
+                id: text(r, "Id"),
+                path: name.clone(),
+                name,
+            }
+        })
+        .collect())
+}
+
+/// The accounts below `ou`: only those directly in it, or with `recursive` the whole subtree.
+pub fn accounts_under(ctx: &Context, ou: &Ou, recursive: bool) -> Result<Vec<Account>> {
+    if recursive {
+        return Ok(walk(ctx, std::slice::from_ref(ou))?
+            .iter()
+            .flat_map(Node::accounts)
+            .collect());
+    }
+    let items = list_children(ctx.client()?, &ou.id, Listing::Accounts)?;
+    let mut accounts: Vec<Account> = items
+        .iter()
+        .map(|item| Account::from_aws(item, &ou.path))
+        .collect();
+    accounts.sort_by_key(|a| a.name.to_lowercase());
+    Ok(accounts)
+}
+
+/// Finds a root or OU by id (`r-...`, `ou-...`) or by path of names (`Root/Engineering/Prod`,
+/// or `Engineering/Prod` below the only root; names match case-insensitively).
+pub fn resolve_ou(ctx: &Context, arg: &str) -> Result<Ou> {
+    let not_found = |detail: &str| {
+        Error::not_found(format!(
+            "OU \"{arg}\" not found{detail} (by OU id, root id or path like Root/Engineering/Prod)"
+        ))
+    };
+    if arg.starts_with("ou-") {
+        let client = ctx.client()?;
+        let described = match client.call(
+            &client::DESCRIBE_ORGANIZATIONAL_UNIT,
+            json!({"OrganizationalUnitId": arg}),
+        ) {
+            Err(e) if resolve::is_not_found(&e) => return Err(not_found("")),
+            other => other?,
+        };
+        let name = text(&described["OrganizationalUnit"], "Name");
+        let parent_path = ancestors(ctx, arg)?
+            .last()
+            .map(|p| p.path.clone())
+            .unwrap_or_default();
+        return Ok(Ou {
+            id: arg.to_string(),
+            path: join_path(&parent_path, &name),
+            name,
+        });
+    }
+    let roots = roots(ctx)?;
+    if arg.starts_with("r-") {
+        return roots
+            .into_iter()
+            .find(|r| r.id == arg)
+            .ok_or_else(|| not_found(""));
+    }
+    let names: Vec<&str> = arg.split('/').filter(|s| !s.trim().is_empty()).collect();
+    let (mut current, rest) = match names.first() {
+        None => return Err(not_found("")),
+        Some(first) => match roots.iter().find(|r| r.name.eq_ignore_ascii_case(first)) {
+            Some(root) => (root.clone(), &names[1..]),
+            None if roots.len() == 1 => (roots[0].clone(), &names[..]),
+            None => return Err(not_found(": several roots, start the path with one")),
+        },
+    };
+    for name in rest {
+        let children = list_children(ctx.client()?, &current.id, Listing::Ous)?;
+        let child = children
+            .iter()
+            .find(|c| {
+                c["Name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .ok_or_else(|| not_found(&format!(": no OU \"{name}\" in {}", current.path)))?;
+        let name = text(child, "Name");
+        current = Ou {
+            id: text(child, "Id"),
+            path: format!("{}/{name}", current.path),
+            name,
+        };
+    }
+    Ok(current)
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// The roots and OUs above an account or OU, root first, each with its path: ListParents
+/// up to the root, naming each OU with DescribeOrganizationalUnit.
+pub fn ancestors(ctx: &Context, child: &str) -> Result<Vec<Ou>> {
+    let client = ctx.client()?;
+    let mut chain: Vec<(String, String)> = Vec::new();
+    let mut current = child.to_string();
+    let mut roots: Option<Vec<Ou>> = None;
+    for _ in 0..MAX_DEPTH {
+        let reply = client.list(&client::LIST_PARENTS, json!({"ChildId": current}))?;
+        let Some(parent) = reply["Parents"].as_array().and_then(|p| p.first()) else {
+            break;
+        };
+        let id = text(parent, "Id");
+        if parent["Type"] == "ROOT" || id.starts_with("r-") {
+            let known = match &roots {
+                Some(known) => known,
+                None => roots.insert(self::roots(ctx)?),
+            };
+            let name = known
+                .iter()
+                .find(|r| r.id == id)
+                .map_or_else(|| id.clone(), |r| r.name.clone());
+            chain.push((id, name));
+            break;
+        }
+        let described = client.call(
+            &client::DESCRIBE_ORGANIZATIONAL_UNIT,
+            json!({"OrganizationalUnitId": id}),
+        )?;
+        chain.push((id.clone(), text(&described["OrganizationalUnit"], "Name")));
+        current = id;
+    }
+    chain.reverse();
+    let mut path = String::new();
+    Ok(chain
+        .into_iter()
+        .map(|(id, name)| {
+            path = join_path(&path, &name);
+            Ou {
+                id,
+                name,
+                path: path.clone(),
+            }
+        })
+        .collect())
+}
+
+/// The whole tree, or the subtree below `--ou`.
+fn tree_below(ctx: &Context, ou: Option<&str>) -> Result<Vec<Node>> {
+    let tops = match ou {
+        Some(ou) => vec![resolve_ou(ctx, ou)?],
+        None => roots(ctx)?,
+    };
+    walk(ctx, &tops)
+}
+
+const ACCOUNT_COLUMNS: &[Column] = &[
+    Column::new("Path", "Path"),
+    Column::new("Name", "Name"),
+    Column::new("Account ID", "Id"),
+    Column::new("Email", "Email"),
+    Column::new("Status", "Status"),
+];
+
+/// `org tree [--flat]`.
+pub fn tree(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let roots = tree_below(ctx, None)?;
+    if m.switch("flat") {
+        let accounts: Vec<Value> = roots
+            .iter()
+            .flat_map(Node::accounts)
+            .map(|a| a.to_json())
+            .collect();
+        return Ok(Report::list(
+            json!({ "Accounts": accounts }),
+            "Accounts",
+            ACCOUNT_COLUMNS,
+        ));
+    }
+    let mut drawn = String::new();
+    for root in &roots {
+        drawn.push_str(&root.label());
+        drawn.push('\n');
+        root.draw("", &mut drawn);
+    }
+    let data = json!({ "Roots": roots.iter().map(Node::to_json).collect::<Vec<_>>() });
+    Ok(Report::message(data, drawn.trim_end()))
+}
+
+const ACCOUNT_FIELDS: &[Column] = &[
+    Column::new("Account ID", "Account.Id"),
+    Column::new("Name", "Account.Name"),
+    Column::new("Email", "Account.Email"),
+    Column::new("Status", "Account.Status"),
+    Column::new("ARN", "Account.Arn"),
+    Column::new("Joined", "Account.JoinedTimestamp"),
+    Column::new("Path", "Path"),
+];
+
+const TAG_COLUMNS: &[Column] = &[Column::new("Key", "Key"), Column::new("Value", "Value")];
+
+/// `org account ID|NAME`: the account, its tags and its OU path.
+pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let who = m.required_arg("ACCOUNT")?;
+    let account = resolve::account(ctx, who)?;
+    let id = account["Id"].as_str().unwrap_or(who).to_string();
+    let tags = ctx
+        .client()?
+        .list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": id}))?;
+    let parents = ancestors(ctx, &id)?;
+    let data = json!({
+        "Account": account,
+        "Tags": tags["Tags"],
+        "Path": parents.last().map(|p| p.path.clone()).unwrap_or_default(),
+        "ParentIds": parents.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+    });
+    Ok(Report {
+        data,
+        view: View::Sections(vec![
+            (
+                "Account".into(),
+                View::Record {
+                    path: "",
+                    fields: ACCOUNT_FIELDS,
+                },
+            ),
+            (
+                "Tags".into(),
+                View::List {
+                    path: "Tags",
+                    columns: TAG_COLUMNS,
+                },
+            ),
+        ]),
+    })
+}
+
+/// A `--tag KEY=VALUE` filter.
+fn parse_tag(raw: &str) -> Result<(String, String)> {
+    match raw.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(Error::usage(format!(
+            "--tag: invalid value {raw:?} (expected KEY=VALUE)"
+        ))),
+    }
+}
+
+/// The tags of each account, fetched in parallel, as maps.
+fn tags_of(ctx: &Context, accounts: &[Account]) -> Result<Vec<BTreeMap<String, String>>> {
+    let client = ctx.client()?;
+    fanout::parallel(accounts, fanout::WORKERS, |a| {
+        let reply = client.list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": a.id}))?;
+        Ok(reply["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| (text(t, "Key"), text(t, "Value")))
+            .collect())
+    })
+    .into_iter()
+    .collect()
+}
+
+/// `org search QUERY [--ou OU] [--tag K=V]...`: accounts whose name, email or id contains
+/// QUERY (any case), below an OU and carrying every tag given.
+pub fn search(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let query = m.required_arg("QUERY")?.to_lowercase();
+    let wanted: Vec<(String, String)> = m
+        .values("tag")
+        .iter()
+        .map(|t| parse_tag(t))
+        .collect::<Result<_>>()?;
+    let found: Vec<Account> = tree_below(ctx, m.value("ou"))?
+        .iter()
+        .flat_map(Node::accounts)
+        .filter(|a| {
+            [&a.name, &a.email, &a.id]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&query))
+        })
+        .collect();
+    let mut rows: Vec<Value> = Vec::new();
+    if wanted.is_empty() {
+        rows.extend(found.iter().map(Account::to_json));
+    } else {
+        for (account, tags) in found.iter().zip(tags_of(ctx, &found)?) {
+            if wanted.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+                let mut row = account.to_json();
+                row["Tags"] = tags
+                    .iter()
+                    .map(|(k, v)| json!({"Key": k, "Value": v}))
+                    .collect();
+                rows.push(row);
+            }
+        }
+    }
+    Ok(Report::list(
+        json!({ "Accounts": rows }),
+        "Accounts",
+        ACCOUNT_COLUMNS,
+    ))
+}
+
+const LIST_COLUMNS: &[Column] = &[
+    Column::new("Name", "Name"),
+    Column::new("Account ID", "Id"),
+    Column::new("Email", "Email"),
+    Column::new("Status", "Status"),
+];
+
+/// `org accounts`: every account of the organization (ListAccounts), sorted by name.
+pub fn accounts(ctx: &mut Context, _: &Matches) -> Result<Report> {
+    let mut reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
+    if let Some(accounts) = reply["Accounts"].as_array_mut() {
+        accounts.sort_by_key(|a| a["Name"].as_str().unwrap_or_default().to_lowercase());
+    }
+    Ok(Report::list(reply, "Accounts", LIST_COLUMNS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, name: &str, path: &str) -> Slot {
+        account_slot(
+            &json!({"Id": id, "Name": name, "Email": format!("{name}@x.io"), "State": "ACTIVE"}),
+            path,
+        )
+    }
+
+    fn ou(id: &str, name: &str, path: &str, children: Vec<usize>) -> Slot {
+        Slot {
+            node: container(NodeKind::of_container(id), id, name),
+            path: path.into(),
+            children,
+        }
+    }
+
+    #[test]
+    fn assembles_nested_sorted_nodes() {
+        let slots = vec![
+            ou("r-1", "Root", "Root", vec![1, 2, 3]),
+            account("222222222222", "zeta", "Root"),
+            ou("ou-2", "Eng", "Root/Eng", vec![4]),
+            account("111111111111", "alpha", "Root"),
+            account("333333333333", "prod", "Root/Eng"),
+        ];
+        let roots = assemble(slots);
+        assert_eq!(roots.len(), 1);
+        let root = &roots[0];
+        let names: Vec<&str> = root.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Eng", "alpha", "zeta"]);
+        let paths: Vec<(String, String)> = root
+            .accounts()
+            .into_iter()
+            .map(|a| (a.name, a.path))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("prod".to_string(), "Root/Eng".to_string()),
+                ("alpha".to_string(), "Root".to_string()),
+                ("zeta".to_string(), "Root".to_string()),
+            ]
+        );
+        let json = root.to_json();
+        assert_eq!(json["Type"], "ROOT");
+        assert_eq!(json["Children"][0]["Type"], "ORGANIZATIONAL_UNIT");
+        assert_eq!(json["Children"][0]["Children"][0]["Status"], "ACTIVE");
+        let mut drawn = String::new();
+        root.draw("", &mut drawn);
+        assert_eq!(
+            drawn,
+            "├── Eng (ou-2)\n│   └── prod  333333333333  prod@x.io  ACTIVE\n\
+             ├── alpha  111111111111  alpha@x.io  ACTIVE\n\
+             └── zeta  222222222222  zeta@x.io  ACTIVE\n"
+        );
+    }
+
+    #[test]
+    fn tags_parse() {
+        assert_eq!(
+            parse_tag("env=prod").unwrap(),
+            ("env".to_string(), "prod".to_string())
+        );
+        assert_eq!(parse_tag("k=").unwrap(), ("k".to_string(), String::new()));
+        assert!(parse_tag("env").is_err());
+        assert!(parse_tag("=x").is_err());
+    }
+}

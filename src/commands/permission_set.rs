@@ -1,0 +1,870 @@
+//! `permission-set ...`: Identity Center permission sets, their policies and provisioning.
+//!
+//! `create` and `update` validate every argument (session duration, inline policy JSON,
+//! policy ARNs) before the first request, share the policy-applying code, and both answer
+//! with the `get` document. This module never prints results; progress goes to stderr only
+//! when stderr is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::{Context, fanout, resolve};
+use crate::cli::matches::Matches;
+use crate::client;
+use crate::error::{Error, Result};
+use crate::output::{Column, Report, View};
+
+const LIST_COLUMNS: &[Column] = &[
+    Column::new("Name", "Name"),
+    Column::new("Description", "Description"),
+    Column::new("Session", "SessionDuration"),
+    Column::new("Permission set ARN", "PermissionSetArn"),
+];
+
+const FIELDS: &[Column] = &[
+    Column::new("Name", "Name"),
+    Column::new("ARN", "PermissionSetArn"),
+    Column::new("Description", "Description"),
+    Column::new("Session duration", "SessionDuration"),
+    Column::new("Relay state", "RelayState"),
+    Column::new("Boundary policy", "PermissionsBoundary.ManagedPolicyArn"),
+    Column::new(
+        "Boundary reference",
+        "PermissionsBoundary.CustomerManagedPolicyReference.Name",
+    ),
+    Column::new("Inline policy", "InlinePolicy"),
+];
+
+const MANAGED_COLUMNS: &[Column] = &[Column::new("Name", "Name"), Column::new("ARN", "Arn")];
+
+const CUSTOMER_COLUMNS: &[Column] = &[Column::new("Name", "Name"), Column::new("Path", "Path")];
+
+const ACCOUNT_COLUMNS: &[Column] = &[Column::new("Account", "")];
+
+const STATUS_FIELDS: &[Column] = &[
+    Column::new("Permission set", "Name"),
+    Column::new("Target", "TargetType"),
+    Column::new("Account", "TargetId"),
+    Column::new("Status", "PermissionSetProvisioningStatus.Status"),
+    Column::new("Request ID", "PermissionSetProvisioningStatus.RequestId"),
+];
+
+/// The shortest and longest session AWS allows, in seconds (1 and 12 hours).
+const SESSION_RANGE: std::ops::RangeInclusive<u64> = 3600..=43_200;
+
+/// How long `provision` waits for a provisioning request before giving up.
+const PROVISION_WAIT: Duration = Duration::from_secs(300);
+
+/// `permission-set list [--filter REGEX]`.
+pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let filter = m.value("filter").map(compile_filter).transpose()?;
+    let mut sets: Vec<Value> = resolve::permission_sets(ctx)?
+        .into_iter()
+        .map(normalized)
+        .filter(|ps| filter.as_ref().is_none_or(|re| matches_filter(re, ps)))
+        .collect();
+    sets.sort_by_key(|ps| ps["Name"].as_str().unwrap_or_default().to_lowercase());
+    Ok(Report::list(
+        json!({"PermissionSets": sets}),
+        "PermissionSets",
+        LIST_COLUMNS,
+    ))
+}
+
+/// `permission-set get PERMISSION_SET`: the description, policies, boundary and accounts.
+pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+    Ok(details_report(document(ctx, description)?))
+}
+
+/// `permission-set create --name N [...]`: creates, attaches the policies, shows the result.
+pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let name = m.required_value("name")?;
+    let settings = Settings::from_matches(m)?;
+    let policies = PolicyChanges::from_matches(m, "managed-policy")?;
+    let instance = ctx.instance_arn()?;
+    let mut input = json!({"InstanceArn": instance, "Name": name});
+    settings.write_into(&mut input);
+    let reply = ctx.client()?.call(&client::CREATE_PERMISSION_SET, input)?;
+    let description = reply["PermissionSet"].clone();
+    let arn = arn_of(&description)?;
+    policies.apply(ctx, &arn).map_err(|e| {
+        e.context(format!(
+            "permission set \"{name}\" was created ({arn}) but not all its policies were applied"
+        ))
+    })?;
+    Ok(details_report(document(ctx, description)?))
+}
+
+/// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the
+/// result.
+pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let settings = Settings::from_matches(m)?;
+    let policies = PolicyChanges::from_matches(m, "add-managed-policy")?;
+    if settings.is_empty() && policies.is_empty() {
+        return Err(Error::usage(
+            "nothing to change: give --description, --session-duration, --relay-state, \
+             --add-managed-policy, --remove-managed-policy, --inline-policy or \
+             --remove-inline-policy",
+        ));
+    }
+    let mut description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+    let arn = arn_of(&description)?;
+    if !settings.is_empty() {
+        description = update_settings(ctx, &description, &settings)?;
+    }
+    policies.apply(ctx, &arn)?;
+    Ok(details_report(document(ctx, description)?))
+}
+
+/// `permission-set delete PERMISSION_SET [--yes]`.
+pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+    let arn = arn_of(&description)?;
+    let name = description["Name"].as_str().unwrap_or(&arn).to_string();
+    ctx.confirm(m, &format!("delete permission set \"{name}\" ({arn})"))?;
+    ctx.client()?.call(
+        &client::DELETE_PERMISSION_SET,
+        json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn}),
+    )?;
+    Ok(Report::message(
+        json!({"PermissionSetArn": arn, "Name": name, "Deleted": true}),
+        format!("Deleted permission set {name}."),
+    ))
+}
+
+/// `permission-set provision PERMISSION_SET [--account ID|NAME]`: provisions and waits for
+/// the request to succeed or fail.
+pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+    let arn = arn_of(&description)?;
+    let name = description["Name"].as_str().unwrap_or(&arn).to_string();
+    let account = match m.value("account") {
+        Some(who) => Some(account_id(ctx, who)?),
+        None => None,
+    };
+    let instance = ctx.instance_arn()?;
+    let client = ctx.client()?;
+    let request = provision_request(instance, &arn, account.as_deref());
+    let reply = client.call(&client::PROVISION_PERMISSION_SET, request.clone())?;
+    let label = format!("provisioning permission set \"{name}\"");
+    let status = wait_until_done(
+        &label,
+        reply["PermissionSetProvisioningStatus"].clone(),
+        !ctx.globals.quiet,
+        |request_id| {
+            client
+                .call(
+                    &client::DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS,
+                    json!({"InstanceArn": instance, "ProvisionPermissionSetRequestId": request_id}),
+                )
+                .map(|reply| reply["PermissionSetProvisioningStatus"].clone())
+        },
+    )?;
+    if state(&status) == State::Failed {
+        return Err(failure(&label, &status));
+    }
+    Ok(Report::record(
+        json!({
+            "Name": name,
+            "PermissionSetArn": arn,
+            "TargetType": request["TargetType"],
+            "TargetId": account,
+            "PermissionSetProvisioningStatus": status,
+        }),
+        "",
+        STATUS_FIELDS,
+    ))
+}
+
+/// The table form of the `get` document.
+fn details_report(data: Value) -> Report {
+    let list = |path, columns| View::List { path, columns };
+    Report {
+        data,
+        view: View::Sections(vec![
+            (
+                "Permission set".into(),
+                View::Record {
+                    path: "",
+                    fields: FIELDS,
+                },
+            ),
+            (
+                "Managed policies".into(),
+                list("ManagedPolicies", MANAGED_COLUMNS),
+            ),
+            (
+                "Customer-managed policies".into(),
+                list("CustomerManagedPolicies", CUSTOMER_COLUMNS),
+            ),
+            (
+                "Provisioned accounts".into(),
+                list("ProvisionedAccounts", ACCOUNT_COLUMNS),
+            ),
+        ]),
+    }
+}
+
+/// The ARN of a described permission set.
+fn arn_of(description: &Value) -> Result<String> {
+    description["PermissionSetArn"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::runtime("sso-admin: permission set reply lacks PermissionSetArn"))
+}
+
+/// The 12-digit id of an account named by id or name.
+fn account_id(ctx: &Context, who: &str) -> Result<String> {
+    let account = resolve::account(ctx, who)?;
+    account["Id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::runtime(format!("organizations: account \"{who}\" has no Id")))
+}
+
+// ---- list ----------------------------------------------------------------------------
+
+/// A case-insensitive regex from `--filter`; a usage error when it does not compile.
+fn compile_filter(pattern: &str) -> Result<regex_lite::Regex> {
+    regex_lite::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| Error::usage(format!("--filter: invalid regex {pattern:?}: {e}")))
+}
+
+/// Whether a permission set's name or description matches the filter.
+fn matches_filter(re: &regex_lite::Regex, ps: &Value) -> bool {
+    ["Name", "Description"]
+        .iter()
+        .any(|key| ps[key].as_str().is_some_and(|s| re.is_match(s)))
+}
+
+// ---- session durations ---------------------------------------------------------------
+
+/// A DescribePermissionSet `PermissionSet` with `SessionDuration` as an ISO 8601 string,
+/// whatever form the service answered (some emulators answer a number of seconds).
+fn normalized(mut ps: Value) -> Value {
+    if let Some(seconds) = ps["SessionDuration"].as_u64() {
+        ps["SessionDuration"] = Value::String(iso_duration(seconds));
+    }
+    ps
+}
+
+/// Parses an ISO 8601 time duration (`PT1H`, `PT8H30M`, `PT5400S`; any case) into seconds.
+fn parse_duration(text: &str) -> Option<u64> {
+    let upper = text.trim().to_ascii_uppercase();
+    let mut rest = upper.strip_prefix("PT")?;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut seconds = 0u64;
+    let mut units = [('H', 3600u64), ('M', 60), ('S', 1)].into_iter();
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = rest[digits..].chars().next()?;
+        let value: u64 = rest[..digits].parse().ok()?;
+        // Units appear at most once each, in the order H, M, S.
+        let (_, factor) = units.by_ref().find(|(u, _)| *u == unit)?;
+        seconds = seconds.checked_add(value.checked_mul(factor)?)?;
+        rest = &rest[digits + 1..];
+    }
+    Some(seconds)
+}
+
+/// Formats seconds as the shortest ISO 8601 time duration (`PT1H`, `PT1H30M`, `PT0S`).
+fn iso_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::from("PT");
+    for (value, unit) in [(h, 'H'), (m, 'M'), (s, 'S')] {
+        if value > 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    if out.len() == 2 {
+        out.push_str("0S");
+    }
+    out
+}
+
+/// Checks `--session-duration` (an ISO 8601 duration from 1 to 12 hours) and returns its
+/// canonical form.
+fn session_duration(text: &str) -> Result<String> {
+    let seconds = parse_duration(text).ok_or_else(|| {
+        Error::usage(format!(
+            "--session-duration: invalid value {text:?}: expected an ISO 8601 duration such \
+             as PT1H or PT8H30M"
+        ))
+    })?;
+    if !SESSION_RANGE.contains(&seconds) {
+        return Err(Error::usage(format!(
+            "--session-duration: {text} is out of range (PT1H to PT12H)"
+        )));
+    }
+    Ok(iso_duration(seconds))
+}
+
+// ---- create and update ---------------------------------------------------------------
+
+/// The settings UpdatePermissionSet changes: `None` keeps the current value.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Settings {
+    description: Option<String>,
+    session_duration: Option<String>,
+    relay_state: Option<String>,
+}
+
+impl Settings {
+    /// Reads and checks `--description`, `--session-duration` and `--relay-state`.
+    fn from_matches(m: &Matches) -> Result<Settings> {
+        Ok(Settings {
+            description: m.value("description").map(str::to_string),
+            session_duration: m
+                .value("session-duration")
+                .map(session_duration)
+                .transpose()?,
+            relay_state: m.value("relay-state").map(str::to_string),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Settings::default()
+    }
+
+    /// Adds the given settings to a Create/UpdatePermissionSet request.
+    fn write_into(&self, input: &mut Value) {
+        for (key, value) in [
+            ("Description", &self.description),
+            ("SessionDuration", &self.session_duration),
+            ("RelayState", &self.relay_state),
+        ] {
+            if let Some(value) = value {
+                input[key] = Value::String(value.clone());
+            }
+        }
+    }
+}
+
+/// Calls UpdatePermissionSet and returns the new description.
+///
+/// Settings not given are sent with their current values: AWS keeps omitted settings, but
+/// some emulators clear them, and repeating a value changes nothing.
+fn update_settings(ctx: &Context, current: &Value, settings: &Settings) -> Result<Value> {
+    let instance = ctx.instance_arn()?;
+    let arn = arn_of(current)?;
+    let current = normalized(current.clone());
+    let mut input = json!({"InstanceArn": instance, "PermissionSetArn": arn});
+    for key in ["Description", "SessionDuration", "RelayState"] {
+        if let Some(value) = current[key].as_str() {
+            input[key] = Value::String(value.to_string());
+        }
+    }
+    settings.write_into(&mut input);
+    let client = ctx.client()?;
+    client.call(&client::UPDATE_PERMISSION_SET, input)?;
+    let reply = client.call(
+        &client::DESCRIBE_PERMISSION_SET,
+        json!({"InstanceArn": instance, "PermissionSetArn": arn}),
+    )?;
+    Ok(reply["PermissionSet"].clone())
+}
+
+/// What to do with the inline policy.
+#[derive(Debug, PartialEq, Eq)]
+enum InlineChange {
+    Keep,
+    /// Put this policy document (compact JSON).
+    Put(String),
+    Delete,
+}
+
+/// The policy changes of a `create` or `update`, checked before any request.
+#[derive(Debug, PartialEq, Eq)]
+struct PolicyChanges {
+    attach: Vec<String>,
+    detach: Vec<String>,
+    inline: InlineChange,
+}
+
+impl PolicyChanges {
+    /// Reads the managed policies to attach (flag `attach_flag`) and to detach
+    /// (`--remove-managed-policy`), and `--inline-policy` / `--remove-inline-policy`.
+    fn from_matches(m: &Matches, attach_flag: &str) -> Result<PolicyChanges> {
+        let arns = |flag: &str| -> Result<Vec<String>> {
+            m.values(flag)
+                .iter()
+                .map(|arn| managed_policy_arn(flag, arn))
+                .collect()
+        };
+        let inline = match (m.value("inline-policy"), m.switch("remove-inline-policy")) {
+            (Some(_), true) => {
+                return Err(Error::usage(
+                    "--inline-policy and --remove-inline-policy cannot be used together",
+                ));
+            }
+            (Some(source), false) => InlineChange::Put(read_policy(source)?),
+            (None, true) => InlineChange::Delete,
+            (None, false) => InlineChange::Keep,
+        };
+        Ok(PolicyChanges {
+            attach: arns(attach_flag)?,
+            detach: arns("remove-managed-policy")?,
+            inline,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.attach.is_empty() && self.detach.is_empty() && self.inline == InlineChange::Keep
+    }
+
+    /// Detaches, attaches, then puts or deletes the inline policy, one request each.
+    fn apply(&self, ctx: &Context, arn: &str) -> Result<()> {
+        let instance = ctx.instance_arn()?;
+        let client = ctx.client()?;
+        let target = json!({"InstanceArn": instance, "PermissionSetArn": arn});
+        let with = |key: &str, value: &str| {
+            let mut input = target.clone();
+            input[key] = Value::String(value.to_string());
+            input
+        };
+        for policy in &self.detach {
+            client
+                .call(
+                    &client::DETACH_MANAGED_POLICY_FROM_PERMISSION_SET,
+                    with("ManagedPolicyArn", policy),
+                )
+                .map_err(|e| e.context(format!("detaching {policy}")))?;
+        }
+        for policy in &self.attach {
+            client
+                .call(
+                    &client::ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
+                    with("ManagedPolicyArn", policy),
+                )
+                .map_err(|e| e.context(format!("attaching {policy}")))?;
+        }
+        match &self.inline {
+            InlineChange::Keep => {}
+            InlineChange::Put(policy) => {
+                client.call(
+                    &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
+                    with("InlinePolicy", policy),
+                )?;
+            }
+            InlineChange::Delete => {
+                client.call(&client::DELETE_INLINE_POLICY_FROM_PERMISSION_SET, target)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that a managed policy is named by ARN (`arn:aws:iam::aws:policy/ReadOnlyAccess`).
+fn managed_policy_arn(flag: &str, arn: &str) -> Result<String> {
+    if arn.starts_with("arn:") && arn.contains(":policy/") {
+        Ok(arn.to_string())
+    } else {
+        Err(Error::usage(format!(
+            "--{flag}: {arn:?} is not a managed policy ARN \
+             (e.g. arn:aws:iam::aws:policy/ReadOnlyAccess)"
+        )))
+    }
+}
+
+/// Reads an inline policy from a file or, for `-`, stdin; it must be a JSON object.
+/// Returns it as compact JSON.
+fn read_policy(source: &str) -> Result<String> {
+    let text = if source == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Error::usage(format!("--inline-policy: reading stdin: {e}")))?
+    } else {
+        std::fs::read_to_string(source)
+            .map_err(|e| Error::usage(format!("--inline-policy: reading {source}: {e}")))?
+    };
+    policy_document(&text)
+        .map_err(|e| Error::usage(format!("--inline-policy: {}: {e}", policy_source(source))))
+}
+
+fn policy_source(source: &str) -> &str {
+    if source == "-" { "stdin" } else { source }
+}
+
+/// Parses a policy document: a JSON object, returned as compact JSON.
+fn policy_document(text: &str) -> Result<String, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(Value::Object(map).to_string()),
+        Ok(_) => Err("a policy document must be a JSON object".to_string()),
+        Err(e) => Err(format!("not valid JSON: {e}")),
+    }
+}
+
+// ---- the get document ----------------------------------------------------------------
+
+/// The parts of the `get` document besides the description, each one request (or list).
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    ManagedPolicies,
+    CustomerManagedPolicies,
+    InlinePolicy,
+    PermissionsBoundary,
+    ProvisionedAccounts,
+}
+
+impl Part {
+    const ALL: [Part; 5] = [
+        Part::ManagedPolicies,
+        Part::CustomerManagedPolicies,
+        Part::InlinePolicy,
+        Part::PermissionsBoundary,
+        Part::ProvisionedAccounts,
+    ];
+
+    /// The key of this part in the document.
+    fn key(self) -> &'static str {
+        match self {
+            Part::ManagedPolicies => "ManagedPolicies",
+            Part::CustomerManagedPolicies => "CustomerManagedPolicies",
+            Part::InlinePolicy => "InlinePolicy",
+            Part::PermissionsBoundary => "PermissionsBoundary",
+            Part::ProvisionedAccounts => "ProvisionedAccounts",
+        }
+    }
+
+    /// Asks AWS for this part of the permission set `target` ({InstanceArn, PermissionSetArn}).
+    fn fetch(self, ctx: &Context, target: &Value) -> Result<Value> {
+        let client = ctx.client()?;
+        let listed = |op, key: &str| -> Result<Value> {
+            let reply = client.list(op, target.clone())?;
+            Ok(array_or_empty(&reply[key]))
+        };
+        match self {
+            Part::ManagedPolicies => listed(
+                &client::LIST_MANAGED_POLICIES_IN_PERMISSION_SET,
+                "AttachedManagedPolicies",
+            ),
+            Part::CustomerManagedPolicies => listed(
+                &client::LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET,
+                "CustomerManagedPolicyReferences",
+            ),
+            Part::ProvisionedAccounts => listed(
+                &client::LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET,
+                "AccountIds",
+            ),
+            Part::InlinePolicy => {
+                let reply = client.call(
+                    &client::GET_INLINE_POLICY_FOR_PERMISSION_SET,
+                    target.clone(),
+                )?;
+                Ok(inline_policy(&reply["InlinePolicy"]))
+            }
+            Part::PermissionsBoundary => {
+                match client.call(
+                    &client::GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
+                    target.clone(),
+                ) {
+                    Ok(reply) => Ok(reply["PermissionsBoundary"].clone()),
+                    Err(e) if resolve::is_not_found(&e) => Ok(Value::Null),
+                    Err(e) if is_unsupported(&e) => {
+                        ctx.warn(format!("permissions boundary unknown: {e}"));
+                        Ok(Value::Null)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// The `get` document: the description (session duration normalized) plus every [`Part`],
+/// fetched in parallel.
+fn document(ctx: &Context, description: Value) -> Result<Value> {
+    let target =
+        json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn_of(&description)?});
+    let parts = fanout::parallel(&Part::ALL, Part::ALL.len(), |part| {
+        part.fetch(ctx, &target)
+            .map_err(|e| e.context(format!("reading {}", part.key())))
+    });
+    let mut document = match normalized(description) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (part, value) in Part::ALL.iter().zip(parts) {
+        document.insert(part.key().to_string(), value?);
+    }
+    Ok(Value::Object(document))
+}
+
+/// An inline policy as AWS returns it (a JSON string, empty when there is none): the parsed
+/// document, null when empty, the text itself when it is not JSON.
+fn inline_policy(raw: &Value) -> Value {
+    match raw.as_str().map(str::trim) {
+        None | Some("") => Value::Null,
+        Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())),
+    }
+}
+
+/// A JSON array, or an empty one when the member is missing or null.
+fn array_or_empty(value: &Value) -> Value {
+    match value {
+        Value::Array(_) => value.clone(),
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+/// Whether an error says the endpoint does not implement the operation (an HTTP 5xx or 501
+/// page that is not an AWS error, or an unknown-operation code), not that the call failed.
+fn is_unsupported(error: &Error) -> bool {
+    match error.aws_code() {
+        Some("UnknownOperationException" | "InvalidAction") => true,
+        Some(code) => code.starts_with("Http") && error.http_status().is_some_and(|s| s >= 500),
+        None => false,
+    }
+}
+
+// ---- provisioning --------------------------------------------------------------------
+
+/// The ProvisionPermissionSet request: one account, or every account the set is provisioned to.
+fn provision_request(instance: &str, arn: &str, account: Option<&str>) -> Value {
+    let mut input = json!({"InstanceArn": instance, "PermissionSetArn": arn});
+    match account {
+        Some(id) => {
+            input["TargetType"] = json!("AWS_ACCOUNT");
+            input["TargetId"] = json!(id);
+        }
+        None => input["TargetType"] = json!("ALL_PROVISIONED_ACCOUNTS"),
+    }
+    input
+}
+
+/// Where an asynchronous request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    InProgress,
+    Succeeded,
+    Failed,
+}
+
+/// The state of a status object (`{"Status": "IN_PROGRESS" | "SUCCEEDED" | "FAILED", ...}`);
+/// anything unknown counts as still in progress.
+fn state(status: &Value) -> State {
+    match status["Status"].as_str() {
+        Some("SUCCEEDED") => State::Succeeded,
+        Some("FAILED") => State::Failed,
+        _ => State::InProgress,
+    }
+}
+
+/// The error for a FAILED status: its reason and request id.
+fn failure(label: &str, status: &Value) -> Error {
+    Error::runtime(format!(
+        "{label}: FAILED: {} (request {})",
+        status["FailureReason"]
+            .as_str()
+            .unwrap_or("no reason given"),
+        status["RequestId"].as_str().unwrap_or("unknown"),
+    ))
+}
+
+/// The pause before poll number `attempt` (0-based): 1 s, 2 s, 4 s, then 5 s.
+fn poll_delay(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(3)).min(Duration::from_secs(5))
+}
+
+/// Polls an asynchronous request until it succeeds or fails, starting from the first
+/// status AWS answered (`first`; no poll at all when that is already final), for at most
+/// [`PROVISION_WAIT`]. `fetch` asks for the status of a request id.
+fn wait_until_done(
+    label: &str,
+    first: Value,
+    progress: bool,
+    fetch: impl Fn(&str) -> Result<Value>,
+) -> Result<Value> {
+    let started = Instant::now();
+    let line = StatusLine::new(progress);
+    let mut status = first;
+    let mut attempt = 0;
+    while state(&status) == State::InProgress {
+        let request_id = status["RequestId"]
+            .as_str()
+            .ok_or_else(|| Error::runtime(format!("{label}: the reply lacks a RequestId")))?
+            .to_string();
+        let delay = poll_delay(attempt);
+        if started.elapsed() + delay > PROVISION_WAIT {
+            return Err(Error::runtime(format!(
+                "{label}: still in progress after {}s; request {request_id}",
+                PROVISION_WAIT.as_secs()
+            )));
+        }
+        line.show(&format!(
+            "{label}: {} ({}s)",
+            status["Status"].as_str().unwrap_or("IN_PROGRESS"),
+            started.elapsed().as_secs()
+        ));
+        std::thread::sleep(delay);
+        status = fetch(&request_id).map_err(|e| e.context(label))?;
+        attempt += 1;
+    }
+    Ok(status)
+}
+
+/// One line of progress on stderr, redrawn in place and erased at the end; shown only
+/// when stderr is a terminal.
+struct StatusLine {
+    visible: bool,
+}
+
+impl StatusLine {
+    fn new(wanted: bool) -> StatusLine {
+        StatusLine {
+            visible: wanted && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, text: &str) {
+        if self.visible {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{text}");
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        self.show("");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn durations_parse_in_any_iso_time_form() {
+        assert_eq!(parse_duration("PT1H"), Some(3600));
+        assert_eq!(parse_duration("pt8h30m"), Some(30_600));
+        assert_eq!(parse_duration("PT90M"), Some(5400));
+        assert_eq!(parse_duration("PT3600S"), Some(3600));
+        assert_eq!(parse_duration("PT1H0M5S"), Some(3605));
+        for bad in [
+            "", "PT", "P1D", "1h", "PT1", "PTH", "PT1M1H", "PT1H1H", "PT-1H", "PT1.5H",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(parse_duration("PT99999999999999999999H"), None);
+    }
+
+    #[test]
+    fn durations_format_shortest() {
+        assert_eq!(iso_duration(3600), "PT1H");
+        assert_eq!(iso_duration(30_600), "PT8H30M");
+        assert_eq!(iso_duration(3605), "PT1H5S");
+        assert_eq!(iso_duration(0), "PT0S");
+    }
+
+    #[test]
+    fn session_duration_is_one_to_twelve_hours() {
+        assert_eq!(session_duration("PT1H").unwrap(), "PT1H");
+        assert_eq!(session_duration("PT90M").unwrap(), "PT1H30M");
+        assert_eq!(session_duration("PT12H").unwrap(), "PT12H");
+        for bad in ["PT59M", "PT12H1S", "PT13H", "2h"] {
+            let e = session_duration(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.message().contains("--session-duration"), "{e}");
+        }
+    }
+
+    #[test]
+    fn numeric_session_durations_are_normalized() {
+        let ps = normalized(json!({"Name": "A", "SessionDuration": 3600}));
+        assert_eq!(ps["SessionDuration"], "PT1H");
+        let ps = normalized(json!({"Name": "A", "SessionDuration": "PT4H"}));
+        assert_eq!(ps["SessionDuration"], "PT4H");
+    }
+
+    #[test]
+    fn inline_policies() {
+        assert_eq!(inline_policy(&json!("")), Value::Null);
+        assert_eq!(inline_policy(&Value::Null), Value::Null);
+        assert_eq!(
+            inline_policy(&json!(r#"{"Version":"2012-10-17"}"#)),
+            json!({"Version": "2012-10-17"})
+        );
+        assert_eq!(inline_policy(&json!("not json")), json!("not json"));
+        assert_eq!(
+            policy_document("{ \"Version\" : \"2012-10-17\" }\n").unwrap(),
+            r#"{"Version":"2012-10-17"}"#
+        );
+        assert!(policy_document("[1]").is_err());
+        assert!(policy_document("{").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn unsupported_means_a_non_aws_5xx() {
+        assert!(is_unsupported(&Error::aws("x", "Http500", 500)));
+        assert!(is_unsupported(&Error::aws(
+            "x",
+            "UnknownOperationException",
+            400
+        )));
+        assert!(!is_unsupported(&Error::aws(
+            "x",
+            "AccessDeniedException",
+            400
+        )));
+        assert!(!is_unsupported(&Error::aws("x", "Http404", 404)));
+        assert!(!is_unsupported(&Error::runtime("x")));
+    }
+
+    #[test]
+    fn provisioning_targets() {
+        assert_eq!(
+            provision_request("i", "p", Some("111111111111")),
+            json!({"InstanceArn": "i", "PermissionSetArn": "p", "TargetType": "AWS_ACCOUNT", "TargetId": "111111111111"})
+        );
+        assert_eq!(
+            provision_request("i", "p", None),
+            json!({"InstanceArn": "i", "PermissionSetArn": "p", "TargetType": "ALL_PROVISIONED_ACCOUNTS"})
+        );
+    }
+
+    #[test]
+    fn poll_delays_back_off_to_five_seconds() {
+        let delays: Vec<u64> = (0..6).map(|a| poll_delay(a).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
+    }
+
+    #[test]
+    fn a_final_first_status_is_not_polled() {
+        let polls = Cell::new(0);
+        let fetch = |_: &str| {
+            polls.set(polls.get() + 1);
+            Ok(json!({}))
+        };
+        let done = wait_until_done("p", json!({"Status": "SUCCEEDED"}), false, fetch).unwrap();
+        assert_eq!(done["Status"], "SUCCEEDED");
+        let failed = wait_until_done("p", json!({"Status": "FAILED"}), false, fetch).unwrap();
+        assert_eq!(state(&failed), State::Failed);
+        assert_eq!(polls.get(), 0);
+        let e = wait_until_done("p", json!({"Status": "IN_PROGRESS"}), false, fetch).unwrap_err();
+        assert!(e.message().contains("RequestId"), "{e}");
+    }
+
+    #[test]
+    fn filter_matches_name_or_description_ignoring_case() {
+        let re = compile_filter("^admin").unwrap();
+        assert!(matches_filter(&re, &json!({"Name": "AdminAccess"})));
+        assert!(matches_filter(
+            &re,
+            &json!({"Name": "X", "Description": "admin things"})
+        ));
+        assert!(!matches_filter(
+            &re,
+            &json!({"Name": "ReadOnly", "Description": null})
+        ));
+        assert_eq!(compile_filter("(").unwrap_err().exit_code(), 2);
+    }
+}
