@@ -427,9 +427,14 @@ pub const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount", 
 /// organizations DescribeOrganizationalUnit.
 pub const DESCRIBE_ORGANIZATIONAL_UNIT: Operation =
     Operation::read(ORG, "DescribeOrganizationalUnit", &["org"]);
-/// organizations ListTagsForResource.
-pub const LIST_TAGS_FOR_RESOURCE: Operation =
-    Operation::list(ORG, "ListTagsForResource", &["Tags"], &["org"]);
+/// organizations ListTagsForResource (pages by NextToken but takes no MaxResults).
+pub const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
+    paging: Some(Paging {
+        result_keys: &["Tags"],
+        max_results: None,
+    }),
+    ..Operation::list(ORG, "ListTagsForResource", &["Tags"], &["org"])
+};
 
 /// Every operation of the table, for listings and IAM policy generation.
 pub const OPERATIONS: &[Operation] = &[

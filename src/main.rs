@@ -33,10 +33,20 @@ fn run() -> Result<()> {
         } => (command, globals, matches),
     };
     let env = Env::capture();
-    let color = std::io::stdout().is_terminal() && env.get("NO_COLOR").is_none();
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let terminal = output::Terminal {
+        color: stdout_is_terminal && env.get("NO_COLOR").is_none(),
+        pretty_json: stdout_is_terminal,
+    };
     let mut ctx = Context::new(env, globals)?;
     let report = (command.run)(&mut ctx, &matches)?;
-    print(&output::render(&report, ctx.output, color))
+    let mut report = report;
+    let failure = report.failure.take();
+    print(&output::render(&report, ctx.output, terminal))?;
+    // The process ends here: let the OS reclaim a large answer instead of freeing it piece
+    // by piece (measurably faster for big cached lists).
+    std::mem::forget(report);
+    failure.map_or(Ok(()), Err)
 }
 
 /// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.

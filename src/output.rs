@@ -76,40 +76,64 @@ pub struct Report {
     pub data: Value,
     /// How the document is shown as a table or text.
     pub view: View,
+    /// Set when part of the work failed: the report is still printed, then this error
+    /// decides the message and the exit status (a multi-account assign where some failed).
+    pub failure: Option<crate::error::Error>,
 }
 
 impl Report {
     /// A report whose table form is a list of records.
     pub fn list(data: Value, path: &'static str, columns: &'static [Column]) -> Report {
+        Report::new(data, View::List { path, columns })
+    }
+
+    /// A report with any view.
+    pub fn new(data: Value, view: View) -> Report {
         Report {
             data,
-            view: View::List { path, columns },
+            view,
+            failure: None,
         }
+    }
+
+    /// The same report, marked as a partial failure.
+    pub fn failed(mut self, error: crate::error::Error) -> Report {
+        self.failure = Some(error);
+        self
     }
 
     /// A report whose table form is one record.
     pub fn record(data: Value, path: &'static str, fields: &'static [Column]) -> Report {
-        Report {
-            data,
-            view: View::Record { path, fields },
-        }
+        Report::new(data, View::Record { path, fields })
     }
 
     /// A report whose table form is a sentence.
     pub fn message(data: Value, message: impl Into<String>) -> Report {
-        Report {
-            data,
-            view: View::Message(message.into()),
-        }
+        Report::new(data, View::Message(message.into()))
     }
 }
 
-/// Renders a report in `format`. `color` allows bold headers (a terminal without `NO_COLOR`).
-pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
+/// Where output goes, which decides its finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Terminal {
+    /// Bold table headers (a terminal without `NO_COLOR`).
+    pub color: bool,
+    /// Indented JSON for people; scripts get compact JSON, which is the same document.
+    pub pretty_json: bool,
+}
+
+/// Renders a report in `format` for `terminal`.
+pub fn render(report: &Report, format: OutputFormat, terminal: Terminal) -> String {
+    let color = terminal.color;
     match format {
         OutputFormat::Json => {
-            let mut out = serde_json::to_string_pretty(&report.data)
-                .unwrap_or_else(|e| format!("{{\"error\": \"unprintable result: {e}\"}}"));
+            let printed = if terminal.pretty_json {
+                serde_json::to_string_pretty(&report.data)
+            } else {
+                serde_json::to_string(&report.data)
+            };
+            let mut out =
+                printed.unwrap_or_else(|e| format!("{{\"error\": \"unprintable result: {e}\"}}"));
             out.push('\n');
             out
         }
@@ -293,7 +317,7 @@ mod tests {
         let out = render(
             &Report::list(users(), "Users", COLS),
             OutputFormat::Table,
-            false,
+            Terminal::default(),
         );
         assert_eq!(
             out,
@@ -306,7 +330,7 @@ mod tests {
         let out = render(
             &Report::list(users(), "Users", COLS),
             OutputFormat::Text,
-            false,
+            Terminal::default(),
         );
         assert_eq!(out, "User name\tEmail\nalice\ta@x.io\nbob-the-builder\t\n");
     }
@@ -316,7 +340,7 @@ mod tests {
         let out = render(
             &Report::list(users(), "Users", COLS),
             OutputFormat::Json,
-            false,
+            Terminal::default(),
         );
         let parsed: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed, users());
@@ -332,7 +356,7 @@ mod tests {
         let out = render(
             &Report::record(data, "User", FIELDS),
             OutputFormat::Table,
-            false,
+            Terminal::default(),
         );
         assert_eq!(out, "User name: al ice\nGiven:     Al\n");
     }

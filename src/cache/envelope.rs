@@ -1,14 +1,15 @@
 //! The stored form of a cache entry: one JSON header line, then the payload bytes.
 //!
 //! The header says what the entry is (format version, key, service, operation, creation and
-//! expiry times, encryption, tags, payload length and digest), so every backend can check
+//! expiry times, encryption, tags, payload length and checksum), so every backend can check
 //! expiry and integrity before using it and tools can list entries without decoding them.
 //! It is data only: reading an entry never executes anything.
+//!
+//! The checksum (FNV-1a, 64 bits) catches accidental damage: truncation, flipped bits, a
+//! half-copied file. It is not a defence against someone who can write the cache; that is
+//! the job of the authenticated encryption, whose MAC covers header and payload.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use super::key::hex;
 
 /// The envelope format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -44,8 +45,8 @@ pub struct Header {
     pub tags: Vec<String>,
     /// Length of the payload in bytes.
     pub len: u64,
-    /// SHA-256 of the payload (hex), checked on every read.
-    pub sha256: String,
+    /// Checksum of the payload (`fnv1a64:<hex>`), checked on every read.
+    pub checksum: String,
 }
 
 /// A decoded entry.
@@ -71,8 +72,8 @@ pub enum DecodeError {
         /// The length found.
         found: u64,
     },
-    /// The payload does not match its digest.
-    Digest,
+    /// The payload does not match its checksum.
+    Checksum,
 }
 
 impl std::fmt::Display for DecodeError {
@@ -83,17 +84,17 @@ impl std::fmt::Display for DecodeError {
             DecodeError::Length { expected, found } => {
                 write!(f, "truncated: {found} of {expected} payload bytes")
             }
-            DecodeError::Digest => f.write_str("payload does not match its digest"),
+            DecodeError::Checksum => f.write_str("payload does not match its checksum"),
         }
     }
 }
 
 impl Envelope {
-    /// A new envelope around `payload`, computing its length and digest.
+    /// A new envelope around `payload`, computing its length and checksum.
     pub fn seal(mut header: Header, payload: Vec<u8>) -> Envelope {
         header.v = FORMAT_VERSION;
         header.len = payload.len() as u64;
-        header.sha256 = digest(&payload);
+        header.checksum = checksum(&payload);
         Envelope { header, payload }
     }
 
@@ -105,7 +106,7 @@ impl Envelope {
         out
     }
 
-    /// Reads stored bytes, checking version, length and digest.
+    /// Reads stored bytes, checking version, length and checksum.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         let header = Envelope::decode_header(bytes)?;
         let start = bytes
@@ -119,8 +120,8 @@ impl Envelope {
                 found: payload.len() as u64,
             });
         }
-        if digest(payload) != header.sha256 {
-            return Err(DecodeError::Digest);
+        if checksum(payload) != header.checksum {
+            return Err(DecodeError::Checksum);
         }
         Ok(Envelope {
             header,
@@ -144,8 +145,14 @@ impl Envelope {
     }
 }
 
-fn digest(payload: &[u8]) -> String {
-    hex(&Sha256::digest(payload))
+/// FNV-1a over the payload, as `fnv1a64:<16 hex digits>`.
+fn checksum(payload: &[u8]) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = payload
+        .iter()
+        .fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    format!("fnv1a64:{hash:016x}")
 }
 
 #[cfg(test)]
@@ -166,10 +173,18 @@ mod tests {
                 key_id: None,
                 tags: vec!["users:d-1".into()],
                 len: 0,
-                sha256: String::new(),
+                checksum: String::new(),
             },
             br#"{"value":{"Users":[]}}"#.to_vec(),
         )
+    }
+
+    #[test]
+    fn checksum_is_fnv1a() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(checksum(b""), "fnv1a64:cbf29ce484222325");
+        assert_eq!(checksum(b"a"), "fnv1a64:af63dc4c8601ec8c");
+        assert_eq!(checksum(b"foobar"), "fnv1a64:85944171f73967e8");
     }
 
     #[test]
@@ -194,7 +209,11 @@ mod tests {
         for i in start..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x01;
-            assert_eq!(Envelope::decode(&bad), Err(DecodeError::Digest), "byte {i}");
+            assert_eq!(
+                Envelope::decode(&bad),
+                Err(DecodeError::Checksum),
+                "byte {i}"
+            );
         }
     }
 

@@ -173,7 +173,7 @@ impl CacheManager {
                 key_id: None,
                 tags: entry.tags.to_vec(),
                 len: 0,
-                sha256: String::new(),
+                checksum: String::new(),
             },
             payload,
         );

@@ -10,29 +10,22 @@
 //! bounded wait.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::fanout::{self, Progress};
 use super::resolve::{self, Principal, PrincipalType};
+use super::wait::{self, Waited};
 use super::{Context, org};
 use crate::cli::matches::Matches;
 use crate::client::{self, Client, Operation};
 use crate::error::{Error, Result};
-use crate::output::{self, Column, OutputFormat, Report, View};
+use crate::output::{Column, Report, View};
 
 /// AWS allows at most this many CreateAccountAssignment/DeleteAccountAssignment requests
 /// in progress at once.
 const MAX_OUTSTANDING: usize = 10;
-/// The first pause before asking how a request is doing; it doubles up to [`MAX_POLL`].
-const FIRST_POLL: Duration = Duration::from_millis(500);
-/// The longest pause between two status polls.
-const MAX_POLL: Duration = Duration::from_secs(5);
-/// How long one request is waited for before it is reported as still in progress.
-const POLL_LIMIT: Duration = Duration::from_secs(300);
 /// How many accounts the per-account estimate of `list` samples.
 const SAMPLE_ACCOUNTS: usize = 3;
 
@@ -812,46 +805,44 @@ fn submit_and_wait(client: &Client, instance: &str, change: Change, request: Val
     }
 }
 
-/// Polls a request's status, backing off from [`FIRST_POLL`] to [`MAX_POLL`], until it
-/// SUCCEEDED or FAILED, or [`POLL_LIMIT`] has passed.
-fn wait(client: &Client, instance: &str, change: Change, mut status: Value) -> Outcome {
-    let started = Instant::now();
-    let mut delay = FIRST_POLL;
-    loop {
-        let outcome = Outcome::from_status(&status);
-        if outcome.status == SUCCEEDED || outcome.status == FAILED {
-            return outcome;
-        }
-        let Some(id) = outcome.request_id else {
-            return Outcome::new(
-                FAILED,
-                None,
-                Some(format!("{} reply has no RequestId", change.submit().name)),
-            );
-        };
-        let check_later = |why: String| {
-            Outcome::new(
-                IN_PROGRESS,
-                Some(id.clone()),
-                Some(format!(
-                    "{why}; check later with 'awsideman assignment status {id}'"
-                )),
-            )
-        };
-        if started.elapsed() + delay > POLL_LIMIT {
-            return check_later(format!(
-                "still in progress after {} s",
-                started.elapsed().as_secs()
-            ));
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(MAX_POLL);
-        let mut input = json!({ "InstanceArn": instance });
-        input[change.request_key()] = Value::String(id.clone());
-        status = match client.call(change.describe(), input) {
-            Ok(mut reply) => reply[change.status_key()].take(),
-            Err(e) => return check_later(format!("status unknown: {e}")),
-        };
+/// Waits for a request to end (see [`wait::until_done`]); a request still running after the
+/// limit, or whose status cannot be read, is reported IN_PROGRESS with how to check later.
+fn wait(client: &Client, instance: &str, change: Change, status: Value) -> Outcome {
+    if status["RequestId"].as_str().is_none() && !wait::is_final(&status) {
+        return Outcome::new(
+            FAILED,
+            None,
+            Some(format!("{} reply has no RequestId", change.submit().name)),
+        );
+    }
+    let check_later = |id: &str, why: String| {
+        Outcome::new(
+            IN_PROGRESS,
+            Some(id.to_string()),
+            Some(format!(
+                "{why}; check later with 'awsideman assignment status {id}'"
+            )),
+        )
+    };
+    let first_id = status["RequestId"].as_str().unwrap_or_default().to_string();
+    let waited = wait::until_done(
+        status,
+        |_, _| {},
+        |id| {
+            let mut input = json!({ "InstanceArn": instance });
+            input[change.request_key()] = Value::String(id.to_string());
+            client
+                .call(change.describe(), input)
+                .map(|mut reply| reply[change.status_key()].take())
+        },
+    );
+    match waited {
+        Ok(Waited::Done(status)) => Outcome::from_status(&status),
+        Ok(Waited::TimedOut { request_id, .. }) => check_later(
+            &request_id,
+            format!("still in progress after {} s", wait::POLL_LIMIT.as_secs()),
+        ),
+        Err(e) => check_later(&first_id, format!("status unknown: {e}")),
     }
 }
 
@@ -905,7 +896,7 @@ fn run_change(ctx: &Context, m: &Matches, change: Change) -> Result<Report> {
     };
     let failed = outcomes.iter().filter(|o| !o.succeeded()).count();
     let report = change_report(change, &subject, &targets, &outcomes, dry_run);
-    finish(ctx, report, failed, outcomes.len())
+    finish(report, failed, outcomes.len())
 }
 
 /// The question `revoke` asks before deleting anything.
@@ -961,38 +952,26 @@ fn change_report(
         p.name,
         p.kind.as_aws()
     );
-    Report {
+    Report::new(
         data,
-        view: View::Sections(vec![(
+        View::Sections(vec![(
             title,
             View::List {
                 path: "results",
                 columns: RESULT_COLUMNS,
             },
         )]),
-    }
+    )
 }
 
-/// Returns the report, or when some accounts failed prints it anyway and returns an error
-/// (exit 1) saying how many. The command table has no way yet for a command to return a
-/// report together with a failing exit status, so the report is printed here, exactly as
-/// `main` would print it.
-fn finish(ctx: &Context, report: Report, failed: usize, total: usize) -> Result<Report> {
+/// The report, marked as a partial failure (exit 1, after printing) when accounts failed.
+fn finish(report: Report, failed: usize, total: usize) -> Result<Report> {
     if failed == 0 {
         return Ok(report);
     }
-    let color = ctx.output == OutputFormat::Table
-        && std::io::stdout().is_terminal()
-        && ctx.env.get("NO_COLOR").is_none();
-    let rendered = output::render(&report, ctx.output, color);
-    let mut out = std::io::stdout().lock();
-    // A closed pipe changes nothing: the exit status already says that something failed.
-    let _ = out
-        .write_all(rendered.as_bytes())
-        .and_then(|()| out.flush());
-    Err(Error::runtime(format!(
+    Ok(report.failed(Error::runtime(format!(
         "{failed} of {total} account(s) did not succeed (see the results)"
-    )))
+    ))))
 }
 
 const STATUS_FIELDS: &[Column] = &[

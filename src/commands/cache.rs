@@ -134,9 +134,9 @@ pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
             json!({"service": service, "operation": operation, "entries": entries, "bytes": bytes})
         }).collect::<Vec<_>>(),
     });
-    Ok(Report {
+    Ok(Report::new(
         data,
-        view: View::Sections(vec![
+        View::Sections(vec![
             (
                 "Cache".into(),
                 View::Record {
@@ -152,7 +152,7 @@ pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
                 },
             ),
         ]),
-    })
+    ))
 }
 
 /// Whether a listed entry matches `--operation` (ListUsers or list_users) and `--profile`.

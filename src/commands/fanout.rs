@@ -41,12 +41,42 @@ pub fn parallel<T: Sync, R: Send>(
         .collect()
 }
 
+/// One line of status on stderr, rewritten in place, shown only when stderr is a terminal
+/// (and cleared when dropped).
+pub struct StatusLine {
+    visible: bool,
+}
+
+impl StatusLine {
+    /// A status line; `quiet` hides it.
+    pub fn new(quiet: bool) -> StatusLine {
+        StatusLine {
+            visible: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Replaces the line's text.
+    pub fn show(&self, text: &str) {
+        if self.visible {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{text}");
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        self.show("");
+    }
+}
+
 /// A one-line progress counter on stderr, shown only when stderr is a terminal.
 pub struct Progress {
     label: String,
     total: usize,
     done: AtomicUsize,
-    visible: bool,
+    line: StatusLine,
 }
 
 impl Progress {
@@ -56,28 +86,15 @@ impl Progress {
             label: label.into(),
             total,
             done: AtomicUsize::new(0),
-            visible: !quiet && std::io::stderr().is_terminal(),
+            line: StatusLine::new(quiet),
         }
     }
 
     /// Counts one step done.
     pub fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.visible {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{} {done}/{}", self.label, self.total);
-            let _ = err.flush();
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        if self.visible {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-        }
+        self.line
+            .show(&format!("{} {done}/{}", self.label, self.total));
     }
 }
 

@@ -84,9 +84,9 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
         map.insert("MemberCount".into(), members.len().into());
         map.insert("Members".into(), Value::Array(members));
     }
-    Ok(Report {
-        data: group,
-        view: View::Sections(vec![
+    Ok(Report::new(
+        group,
+        View::Sections(vec![
             (
                 "Group".into(),
                 View::Record {
@@ -102,7 +102,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 },
             ),
         ]),
-    })
+    ))
 }
 
 /// `group create --name N [--description D]`: prints the new group as DescribeGroup

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod resolve;
 pub mod sso;
 pub mod user;
+pub mod wait;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -544,9 +544,9 @@ pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
         "Path": parents.last().map(|p| p.path.clone()).unwrap_or_default(),
         "ParentIds": parents.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
     });
-    Ok(Report {
+    Ok(Report::new(
         data,
-        view: View::Sections(vec![
+        View::Sections(vec![
             (
                 "Account".into(),
                 View::Record {
@@ -562,7 +562,7 @@ pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 },
             ),
         ]),
-    })
+    ))
 }
 
 /// A `--tag KEY=VALUE` filter.

@@ -5,11 +5,10 @@
 //! with the `get` document. This module never prints results; progress goes to stderr only
 //! when stderr is a terminal.
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
-
 use serde_json::{Map, Value, json};
 
+use super::fanout::StatusLine;
+use super::wait::{self, Waited};
 use super::{Context, fanout, resolve};
 use crate::cli::matches::Matches;
 use crate::client;
@@ -53,9 +52,6 @@ const STATUS_FIELDS: &[Column] = &[
 
 /// The shortest and longest session AWS allows, in seconds (1 and 12 hours).
 const SESSION_RANGE: std::ops::RangeInclusive<u64> = 3600..=43_200;
-
-/// How long `provision` waits for a provisioning request before giving up.
-const PROVISION_WAIT: Duration = Duration::from_secs(300);
 
 /// `permission-set list [--filter REGEX]`.
 pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
@@ -150,10 +146,16 @@ pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let request = provision_request(instance, &arn, account.as_deref());
     let reply = client.call(&client::PROVISION_PERMISSION_SET, request.clone())?;
     let label = format!("provisioning permission set \"{name}\"");
-    let status = wait_until_done(
-        &label,
+    let line = StatusLine::new(ctx.globals.quiet);
+    let waited = wait::until_done(
         reply["PermissionSetProvisioningStatus"].clone(),
-        !ctx.globals.quiet,
+        |status, elapsed| {
+            line.show(&format!(
+                "{label}: {} ({}s)",
+                status["Status"].as_str().unwrap_or("IN_PROGRESS"),
+                elapsed.as_secs()
+            ))
+        },
         |request_id| {
             client
                 .call(
@@ -162,10 +164,19 @@ pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 )
                 .map(|reply| reply["PermissionSetProvisioningStatus"].clone())
         },
-    )?;
-    if state(&status) == State::Failed {
-        return Err(failure(&label, &status));
-    }
+    )
+    .map_err(|e| e.context(&label))?;
+    drop(line);
+    let status = match waited {
+        Waited::Done(status) if wait::is_failed(&status) => return Err(failure(&label, &status)),
+        Waited::Done(status) => status,
+        Waited::TimedOut { request_id, .. } => {
+            return Err(Error::runtime(format!(
+                "{label}: still in progress after {}s; request {request_id}",
+                wait::POLL_LIMIT.as_secs()
+            )));
+        }
+    };
     Ok(Report::record(
         json!({
             "Name": name,
@@ -182,9 +193,9 @@ pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// The table form of the `get` document.
 fn details_report(data: Value) -> Report {
     let list = |path, columns| View::List { path, columns };
-    Report {
+    Report::new(
         data,
-        view: View::Sections(vec![
+        View::Sections(vec![
             (
                 "Permission set".into(),
                 View::Record {
@@ -205,7 +216,7 @@ fn details_report(data: Value) -> Report {
                 list("ProvisionedAccounts", ACCOUNT_COLUMNS),
             ),
         ]),
-    }
+    )
 }
 
 /// The ARN of a described permission set.
@@ -638,24 +649,6 @@ fn provision_request(instance: &str, arn: &str, account: Option<&str>) -> Value 
     input
 }
 
-/// Where an asynchronous request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    InProgress,
-    Succeeded,
-    Failed,
-}
-
-/// The state of a status object (`{"Status": "IN_PROGRESS" | "SUCCEEDED" | "FAILED", ...}`);
-/// anything unknown counts as still in progress.
-fn state(status: &Value) -> State {
-    match status["Status"].as_str() {
-        Some("SUCCEEDED") => State::Succeeded,
-        Some("FAILED") => State::Failed,
-        _ => State::InProgress,
-    }
-}
-
 /// The error for a FAILED status: its reason and request id.
 fn failure(label: &str, status: &Value) -> Error {
     Error::runtime(format!(
@@ -667,80 +660,9 @@ fn failure(label: &str, status: &Value) -> Error {
     ))
 }
 
-/// The pause before poll number `attempt` (0-based): 1 s, 2 s, 4 s, then 5 s.
-fn poll_delay(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(3)).min(Duration::from_secs(5))
-}
-
-/// Polls an asynchronous request until it succeeds or fails, starting from the first
-/// status AWS answered (`first`; no poll at all when that is already final), for at most
-/// [`PROVISION_WAIT`]. `fetch` asks for the status of a request id.
-fn wait_until_done(
-    label: &str,
-    first: Value,
-    progress: bool,
-    fetch: impl Fn(&str) -> Result<Value>,
-) -> Result<Value> {
-    let started = Instant::now();
-    let line = StatusLine::new(progress);
-    let mut status = first;
-    let mut attempt = 0;
-    while state(&status) == State::InProgress {
-        let request_id = status["RequestId"]
-            .as_str()
-            .ok_or_else(|| Error::runtime(format!("{label}: the reply lacks a RequestId")))?
-            .to_string();
-        let delay = poll_delay(attempt);
-        if started.elapsed() + delay > PROVISION_WAIT {
-            return Err(Error::runtime(format!(
-                "{label}: still in progress after {}s; request {request_id}",
-                PROVISION_WAIT.as_secs()
-            )));
-        }
-        line.show(&format!(
-            "{label}: {} ({}s)",
-            status["Status"].as_str().unwrap_or("IN_PROGRESS"),
-            started.elapsed().as_secs()
-        ));
-        std::thread::sleep(delay);
-        status = fetch(&request_id).map_err(|e| e.context(label))?;
-        attempt += 1;
-    }
-    Ok(status)
-}
-
-/// One line of progress on stderr, redrawn in place and erased at the end; shown only
-/// when stderr is a terminal.
-struct StatusLine {
-    visible: bool,
-}
-
-impl StatusLine {
-    fn new(wanted: bool) -> StatusLine {
-        StatusLine {
-            visible: wanted && std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn show(&self, text: &str) {
-        if self.visible {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{text}");
-            let _ = err.flush();
-        }
-    }
-}
-
-impl Drop for StatusLine {
-    fn drop(&mut self) {
-        self.show("");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
 
     #[test]
     fn durations_parse_in_any_iso_time_form() {
@@ -829,28 +751,6 @@ mod tests {
             provision_request("i", "p", None),
             json!({"InstanceArn": "i", "PermissionSetArn": "p", "TargetType": "ALL_PROVISIONED_ACCOUNTS"})
         );
-    }
-
-    #[test]
-    fn poll_delays_back_off_to_five_seconds() {
-        let delays: Vec<u64> = (0..6).map(|a| poll_delay(a).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
-    }
-
-    #[test]
-    fn a_final_first_status_is_not_polled() {
-        let polls = Cell::new(0);
-        let fetch = |_: &str| {
-            polls.set(polls.get() + 1);
-            Ok(json!({}))
-        };
-        let done = wait_until_done("p", json!({"Status": "SUCCEEDED"}), false, fetch).unwrap();
-        assert_eq!(done["Status"], "SUCCEEDED");
-        let failed = wait_until_done("p", json!({"Status": "FAILED"}), false, fetch).unwrap();
-        assert_eq!(state(&failed), State::Failed);
-        assert_eq!(polls.get(), 0);
-        let e = wait_until_done("p", json!({"Status": "IN_PROGRESS"}), false, fetch).unwrap_err();
-        assert!(e.message().contains("RequestId"), "{e}");
     }
 
     #[test]

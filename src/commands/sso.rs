@@ -60,27 +60,24 @@ pub fn discover(ctx: &mut Context, _m: &Matches) -> Result<Report> {
                 "saved instance {arn} (identity store {store}) into profile \"{}\"",
                 ctx.profile_name
             );
-            Ok(Report {
+            Ok(Report::new(
                 data,
-                view: View::Sections(vec![(
+                View::Sections(vec![(
                     message,
                     View::List {
                         path: "Instances",
                         columns: INSTANCE_COLUMNS,
                     },
                 )]),
-            })
+            ))
         }
         _ => {
             let data = json!({"profile": ctx.profile_name, "saved": false, "Instances": instances});
-            Ok(Report {
-                data,
-                view: View::Sections(vec![(
+            Ok(Report::new(data, View::Sections(vec![(
                     "several instances: choose one with 'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'"
                         .to_string(),
                     View::List { path: "Instances", columns: INSTANCE_COLUMNS },
-                )]),
-            })
+                )])))
         }
     }
 }

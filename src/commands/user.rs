@@ -80,9 +80,9 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     if let Value::Object(map) = &mut user {
         map.insert("Groups".into(), Value::Array(groups));
     }
-    Ok(Report {
-        data: user,
-        view: View::Sections(vec![
+    Ok(Report::new(
+        user,
+        View::Sections(vec![
             (
                 "User".into(),
                 View::Record {
@@ -98,7 +98,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 },
             ),
         ]),
-    })
+    ))
 }
 
 /// `user groups USER`: `{UserId, UserName, Groups: [{GroupId, DisplayName, MembershipId}]}`.

