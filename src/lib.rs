@@ -8,4 +8,5 @@ pub mod commands;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod fsutil;
 pub mod output;

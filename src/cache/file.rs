@@ -18,6 +18,8 @@ use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 use super::envelope::Envelope;
 use super::key::{CacheKey, hex};
 use crate::error::{Error, Result};
+use crate::fsutil::write_private_temp;
+pub use crate::fsutil::{create_private_dir, private_options};
 
 /// A temporary entry file older than this was left by a crashed writer.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
@@ -76,24 +78,6 @@ impl FileBackend {
         Ok(file)
     }
 
-    fn write_temp(&self, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
-        create_private_dir(dir)?;
-        let mut noise = [0u8; 8];
-        let _ = getrandom::getrandom(&mut noise);
-        let path = dir.join(format!(".tmp-{}-{}", std::process::id(), hex(&noise)));
-        let mut file = private_options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| io_error("creating", &path, e))?;
-        let written = file.write_all(bytes).and_then(|()| file.sync_data());
-        if let Err(e) = written {
-            let _ = fs::remove_file(&path);
-            return Err(io_error("writing", &path, e));
-        }
-        Ok(path)
-    }
-
     fn append_tag(&self, tag: &str, key: &CacheKey) -> Result<()> {
         create_private_dir(&self.tags_dir())?;
         let path = self.tag_path(tag);
@@ -117,7 +101,7 @@ impl FileBackend {
         keys.dedup();
         keys.retain(|k| self.entry_path(k).exists());
         let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
-        let temp = self.write_temp(&self.tags_dir(), text.as_bytes())?;
+        let temp = write_private_temp(&self.tags_dir(), text.as_bytes())?;
         fs::rename(&temp, path).map_err(|e| io_error("replacing", path, e))
     }
 
@@ -202,7 +186,7 @@ impl CacheBackend for FileBackend {
     }
 
     fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], _expires_at: u64) -> Result<()> {
-        let temp = self.write_temp(&self.entries_dir(), bytes)?;
+        let temp = write_private_temp(&self.entries_dir(), bytes)?;
         let _lock = self.lock()?;
         let path = self.entry_path(key);
         if let Err(e) = fs::rename(&temp, &path) {
@@ -342,34 +326,6 @@ pub fn now_secs() -> u64 {
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::runtime(format!("{what} {}: {e}", path.display()))
-}
-
-/// Options that create files readable and writable by the owner only (0600).
-pub fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-}
-
-/// Creates `dir` (and parents) with mode 0700 where it does not exist yet.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| io_error("creating", dir, e))
 }
 
 #[cfg(test)]

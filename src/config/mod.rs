@@ -18,7 +18,6 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -346,7 +345,7 @@ impl ConfigFile {
             }
             _ => self.path.clone(),
         };
-        write_atomic(&target, text.as_bytes())
+        crate::fsutil::write_private_atomically(&target, text.as_bytes())
     }
 
     /// An [`Error::config`] about this file: `<path>: <message>`.
@@ -505,86 +504,4 @@ fn keep_non_pyyaml_booleans_as_strings(loose: &mut Value, strict: &Value) {
         }
         _ => {}
     }
-}
-
-/// Writes `bytes` to `target` through a fresh temporary file in the same directory.
-fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    create_private_dir(&dir)?;
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| CONFIG_FILE_NAME.to_string());
-    let (temp_path, mut file) = create_temp_file(&dir, &file_name)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::runtime(format!("writing {}: {e}", temp_path.display())))
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&temp_path, target)
-                .map_err(|e| Error::runtime(format!("replacing {}: {e}", target.display())))
-        });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temp_path);
-        return Err(e);
-    }
-    sync_dir(&dir);
-    Ok(())
-}
-
-/// Creates `dir` and its missing parents with mode 0700; an existing directory is left as is.
-fn create_private_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| Error::runtime(format!("creating {}: {e}", dir.display())))
-}
-
-/// A new file `.<name>.<pid>.<nanos>.<n>.tmp` in `dir`, mode 0600, never an existing one.
-fn create_temp_file(dir: &Path, name: &str) -> Result<(PathBuf, fs::File)> {
-    let pid = std::process::id();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mut last_error = None;
-    for attempt in 0..32u32 {
-        let path = dir.join(format!(".{name}.{pid}.{nanos}.{attempt}.tmp"));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(e),
-            Err(e) => {
-                return Err(Error::runtime(format!("creating {}: {e}", path.display())));
-            }
-        }
-    }
-    Err(Error::runtime(format!(
-        "creating a temporary file in {}: {}",
-        dir.display(),
-        last_error.map_or_else(|| "no free name".to_string(), |e| e.to_string())
-    )))
-}
-
-/// Flushes the directory entry of a rename to disk (best effort; not possible everywhere).
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }

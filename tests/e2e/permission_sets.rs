@@ -2,10 +2,8 @@
 //! loopback fixture for what moto does not implement (provisioning status, permissions
 //! boundary).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 
 use awsideman::aws::service::Service;
 use serde_json::{Value, json};
@@ -627,80 +625,10 @@ fn provision_failed_exits_1_with_the_reason() {
     assert_eq!(requests[2].0, "DescribePermissionSetProvisioningStatus");
 }
 
-/// A loopback endpoint answering by operation (the `X-Amz-Target` header), for commands
-/// that send their requests in parallel; it records (operation, body) of every request.
-struct Router {
-    url: String,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
-}
-
-impl Router {
-    fn start(answer: impl Fn(&str) -> Reply + Send + 'static) -> Router {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind router");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                if let Some((op, body)) = read_request(&stream) {
-                    let reply = answer(&op);
-                    log.lock().expect("lock").push((op, body));
-                    write_reply(stream, &reply);
-                }
-            }
-        });
-        Router { url, seen }
-    }
-
-    /// The requests seen, sorted by operation.
-    fn requests(&self) -> Vec<(String, Value)> {
-        let mut seen = self.seen.lock().expect("lock").clone();
-        seen.sort_by(|a, b| a.0.cmp(&b.0));
-        seen
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Option<(String, Value)> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let (mut target, mut length) = (String::new(), 0);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).ok()?;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap_or_default();
-        match name.to_ascii_lowercase().as_str() {
-            "x-amz-target" => target = value.trim().to_string(),
-            "content-length" => length = value.trim().parse().ok()?,
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    let op = target.rsplit('.').next()?.to_string();
-    Some((op, serde_json::from_slice(&body).ok()?))
-}
-
-fn write_reply(mut stream: TcpStream, reply: &Reply) {
-    let mut head = format!(
-        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
-    );
-    for (k, v) in &reply.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let _ = stream.write_all(format!("{head}\r\n{}", reply.body).as_bytes());
-}
-
 /// The documented sso-admin replies for a permission set with one policy of each kind and
 /// the given GetPermissionsBoundaryForPermissionSet answer.
-fn permission_set_endpoint(boundary: Reply) -> Router {
-    Router::start(move |op| match op {
+fn permission_set_endpoint(boundary: Reply) -> Fixture {
+    Fixture::routed(move |op| match op {
         "DescribePermissionSet" => Reply::json(200, &described()),
         "ListManagedPoliciesInPermissionSet" => Reply::json(
             200,
@@ -760,7 +688,9 @@ fn get_shows_the_permissions_boundary() {
     .into_iter()
     .map(|(op, body)| (op.to_string(), body.clone()))
     .collect();
-    assert_eq!(router.requests(), expected);
+    let mut requests = seen(&router);
+    requests.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(requests, expected);
 }
 
 #[test]

@@ -6,7 +6,6 @@
 //! treated as absent and replaced. Long-term keys are never written here.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::Credentials;
 use super::time::{format_rfc3339, parse_rfc3339};
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 
 /// Cached credentials are used only while they have at least this long left.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -66,7 +65,7 @@ impl<'a> DiskCache<'a> {
             "SessionToken": credentials.session_token,
             "Expiration": format_rfc3339(expires_at),
         });
-        write_private_atomically(self.dir, &self.path(key), document.to_string().as_bytes())?;
+        write_private_atomically(&self.path(key), document.to_string().as_bytes())?;
         self.prune(now);
         Ok(())
     }
@@ -111,70 +110,7 @@ fn decode(text: &[u8]) -> Option<Credentials> {
     Some(credentials)
 }
 
-/// Creates `dir` (and its parents) with mode 0700 where it does not exist yet.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
-}
-
-/// Writes `bytes` to `path` through a unique temporary file in `dir` (mode 0600, fsynced,
-/// then renamed over `path`), so readers never see a partial file.
-pub fn write_private_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut random = [0u8; 8];
-    getrandom::getrandom(&mut random)
-        .map_err(|e| Error::runtime(format!("random name for a temporary file: {e}")))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(
-        ".{file_name}.{}.{:016x}.tmp",
-        std::process::id(),
-        u64::from_le_bytes(random)
-    ));
-    let result = write_new_private(&temp, bytes).and_then(|()| {
-        fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    } else {
-        sync_dir(dir);
-    }
-    result
-}
-
-fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
+pub use crate::fsutil::{create_private_dir, write_private_atomically};
 
 #[cfg(test)]
 mod tests {

@@ -179,7 +179,7 @@ pub fn access_token(
                     document["refreshToken"] = json!(refresh_token);
                 }
                 // Best effort: the new token works even when it cannot be saved.
-                let _ = write_private_atomically(&dir, &path, document.to_string().as_bytes());
+                let _ = write_private_atomically(&path, document.to_string().as_bytes());
                 transport.debug(|| format!("refreshed the SSO token of profile {}", sso.profile));
                 access_token
             },

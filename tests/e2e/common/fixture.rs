@@ -60,17 +60,32 @@ pub struct Fixture {
 impl Fixture {
     /// Starts a fixture answering `replies` in order; the last one repeats.
     pub fn start(replies: Vec<Reply>) -> Fixture {
+        let mut index = 0;
+        Fixture::serve(move |_| {
+            let reply = replies[index.min(replies.len() - 1)].clone();
+            index += 1;
+            reply
+        })
+    }
+
+    /// Starts a fixture choosing each reply by the operation of the request (the part of
+    /// `X-Amz-Target` after the dot), for commands that send requests in parallel.
+    pub fn routed(answer: impl Fn(&str) -> Reply + Send + 'static) -> Fixture {
+        Fixture::serve(move |seen| {
+            let target = seen.header("x-amz-target").unwrap_or("");
+            answer(target.rsplit('.').next().unwrap_or(target))
+        })
+    }
+
+    fn serve(mut choose: impl FnMut(&Seen) -> Reply + Send + 'static) -> Fixture {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fixture");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen_by_server = seen.clone();
         thread::spawn(move || {
-            let mut index = 0;
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let reply = replies[index.min(replies.len() - 1)].clone();
-                index += 1;
-                serve(stream, &reply, &seen_by_server);
+                answer(stream, &seen_by_server, &mut choose);
             }
         });
         Fixture { url, seen }
@@ -95,7 +110,11 @@ impl Fixture {
     }
 }
 
-fn serve(stream: TcpStream, reply: &Reply, seen: &Mutex<Vec<Seen>>) -> Option<()> {
+fn answer(
+    stream: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    choose: &mut impl FnMut(&Seen) -> Reply,
+) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -119,12 +138,14 @@ fn serve(stream: TcpStream, reply: &Reply, seen: &Mutex<Vec<Seen>>) -> Option<()
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).ok()?;
-    // Record before answering: the client may exit as soon as it has the answer.
-    seen.lock().ok()?.push(Seen {
+    let request = Seen {
         line: line.trim_end().to_string(),
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    };
+    let reply = choose(&request);
+    // Record before answering: the client may exit as soon as it has the answer.
+    seen.lock().ok()?.push(request);
     let mut stream = stream;
     let mut response = format!(
         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",

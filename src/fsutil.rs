@@ -1,0 +1,119 @@
+//! Private, crash-safe files: directories created 0700, files 0600, written through a
+//! unique temporary file that is synced and renamed, so a reader sees the old file or the
+//! new one, never a mix. Used by the config file, the response cache and the credentials
+//! cache alike.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Options that create files readable and writable by the owner only (0600 on Unix).
+pub fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates `dir` and its missing parents with mode 0700; an existing directory is left as is.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::runtime(format!("creating {}: {e}", dir.display())))
+}
+
+/// Writes `bytes` to a new, uniquely named temporary file in `dir` (`.tmp-<pid>-<random>`,
+/// mode 0600) and syncs it. The caller renames it into place or removes it.
+pub fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    create_private_dir(dir)?;
+    let mut noise = [0u8; 8];
+    getrandom::getrandom(&mut noise)
+        .map_err(|e| Error::runtime(format!("naming a temporary file: {e}")))?;
+    let path = dir.join(format!(
+        ".tmp-{}-{:016x}",
+        std::process::id(),
+        u64::from_le_bytes(noise)
+    ));
+    let mut file: File = private_options()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::runtime(format!("creating {}: {e}", path.display())))?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        let _ = fs::remove_file(&path);
+        return Err(Error::runtime(format!("writing {}: {e}", path.display())));
+    }
+    Ok(path)
+}
+
+/// Replaces `target` with `bytes` atomically: a private temporary file in the same
+/// directory, synced, renamed over `target`, then the directory synced.
+pub fn write_private_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = write_private_temp(&dir, bytes)?;
+    if let Err(e) = fs::rename(&temp, target) {
+        let _ = fs::remove_file(&temp);
+        return Err(Error::runtime(format!(
+            "replacing {}: {e}",
+            target.display()
+        )));
+    }
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Flushes a directory's entries (a rename) to disk; best effort, not possible everywhere.
+pub fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_private_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let dir = std::env::temp_dir()
+            .join(format!("awsideman-fsutil-{noise:?}").replace([' ', ',', '[', ']'], ""));
+        let target = dir.join("sub/file");
+        write_private_atomically(&target, b"one").unwrap();
+        write_private_atomically(&target, b"two").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"two");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), 0o600);
+        assert_eq!(mode(&dir.join("sub")), 0o700);
+        assert_eq!(
+            fs::read_dir(dir.join("sub")).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
