@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// Options that create files readable and writable by the owner only (0600 on Unix).
 pub fn private_options() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     {
@@ -90,11 +91,10 @@ pub fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn atomic_private_write() {
         use std::os::unix::fs::PermissionsExt;

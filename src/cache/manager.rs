@@ -2,6 +2,7 @@
 //! and keeps the failure policy: a cache that fails never fails the command. Any problem is
 //! a miss (a corrupt entry is also removed and counted), reported once per process.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -9,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::backend::{CacheBackend, Invalidation};
-use super::envelope::{Envelope, Header};
+use super::crypto::{Cipher, SCHEME};
+use super::envelope::{Envelope, FORMAT_VERSION, Header};
 use super::file::{FileBackend, create_private_dir, now_secs, private_options};
-use super::key::CacheKey;
+use super::key::{CacheKey, canonical_json};
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
 
@@ -66,10 +68,77 @@ struct LiveCounters {
     expired: AtomicU64,
 }
 
-/// The cache: a backend plus the envelope, expiry and failure rules.
+/// The keys entries are encrypted with: a cipher per key id, and the active one that
+/// seals new entries. Older keys stay to read entries not yet re-encrypted.
+pub struct Encryption {
+    active: String,
+    ciphers: BTreeMap<String, Cipher>,
+}
+
+impl Encryption {
+    /// Builds the ciphers of `(key id, master key)` pairs; `active` must be one of them.
+    pub fn new<'a>(
+        active: &str,
+        keys: impl IntoIterator<Item = (&'a str, &'a [u8; 32])>,
+    ) -> Result<Encryption> {
+        let ciphers: BTreeMap<String, Cipher> = keys
+            .into_iter()
+            .map(|(id, key)| (id.to_string(), Cipher::new(key)))
+            .collect();
+        if !ciphers.contains_key(active) {
+            return Err(Error::runtime(format!(
+                "cache encryption: the active key {active} is not in the key set"
+            )));
+        }
+        Ok(Encryption {
+            active: active.to_string(),
+            ciphers,
+        })
+    }
+
+    /// The id of the key new entries are sealed with.
+    pub fn active_id(&self) -> &str {
+        &self.active
+    }
+}
+
+/// Why stored bytes could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unusable {
+    /// True when the entry is damaged or forged (remove it); false when it is intact but not
+    /// for us (another key, plaintext while encryption is on): keep it.
+    pub corrupt: bool,
+    /// What is wrong, for the one warning.
+    pub message: String,
+}
+
+impl Unusable {
+    fn corrupt(message: impl Into<String>) -> Unusable {
+        Unusable {
+            corrupt: true,
+            message: message.into(),
+        }
+    }
+
+    fn foreign(message: impl Into<String>) -> Unusable {
+        Unusable {
+            corrupt: false,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The cache: a backend plus the envelope, encryption, expiry and failure rules.
 pub struct CacheManager {
     backend: Box<dyn CacheBackend>,
     settings: CacheSettings,
+    encryption: Option<Encryption>,
     counters: LiveCounters,
     warned: AtomicBool,
     quiet: bool,
@@ -103,10 +172,23 @@ impl CacheManager {
         CacheManager {
             backend,
             settings,
+            encryption: None,
             counters: LiveCounters::default(),
             warned: AtomicBool::new(false),
             quiet,
         }
+    }
+
+    /// The same manager, sealing new entries with `encryption` and reading only entries that
+    /// authenticate under its keys.
+    pub fn with_encryption(mut self, encryption: Encryption) -> CacheManager {
+        self.encryption = Some(encryption);
+        self
+    }
+
+    /// The keys in use, when encryption is on.
+    pub fn encryption(&self) -> Option<&Encryption> {
+        self.encryption.as_ref()
     }
 
     /// The backend.
@@ -142,8 +224,12 @@ impl CacheManager {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
                 Some(decoded.value)
             }
+            Err(e) if e.corrupt => {
+                self.corrupt(key, &e.message);
+                self.miss()
+            }
             Err(e) => {
-                self.corrupt(key, &e.to_string());
+                self.warn(&format!("entry {}…: {e}", &key.as_str()[..12]));
                 self.miss()
             }
         }
@@ -160,29 +246,23 @@ impl CacheManager {
             Err(e) => return self.warn(&format!("encoding entry: {e}")),
         };
         let created_at = now_secs();
-        let envelope = Envelope::seal(
-            Header {
-                v: 0,
-                key: key.to_string(),
-                service: entry.service.to_string(),
-                operation: entry.operation.to_string(),
-                profile: entry.profile.to_string(),
-                created_at,
-                expires_at: created_at.saturating_add(entry.ttl),
-                encryption: "none".into(),
-                key_id: None,
-                tags: entry.tags.to_vec(),
-                len: 0,
-                checksum: String::new(),
-            },
-            payload,
-        );
-        if let Err(e) = self.backend.set(
-            key,
-            &envelope.encode(),
-            entry.tags,
-            envelope.header.expires_at,
-        ) {
+        let header = Header {
+            v: 0,
+            key: key.to_string(),
+            service: entry.service.to_string(),
+            operation: entry.operation.to_string(),
+            profile: entry.profile.to_string(),
+            created_at,
+            expires_at: created_at.saturating_add(entry.ttl),
+            encryption: "none".into(),
+            key_id: None,
+            tags: entry.tags.to_vec(),
+            len: 0,
+            checksum: String::new(),
+        };
+        let expires_at = header.expires_at;
+        let bytes = encode(self.encryption.as_ref(), header, &payload);
+        if let Err(e) = self.backend.set(key, &bytes, entry.tags, expires_at) {
             self.warn(&e.to_string());
         }
     }
@@ -198,25 +278,29 @@ impl CacheManager {
         }
     }
 
-    /// Decodes stored bytes into header, parameters and answer.
-    pub fn decode(&self, bytes: &[u8]) -> Result<Decoded> {
-        let envelope = Envelope::decode(bytes).map_err(|e| Error::runtime(e.to_string()))?;
-        if envelope.header.encryption != "none" {
-            return Err(Error::runtime(format!(
-                "entry is encrypted ({}) and encryption is not enabled",
-                envelope.header.encryption
-            )));
+    /// Decodes stored bytes into header, parameters and answer, by this manager's rules:
+    /// with encryption on, only entries that authenticate under its keys are accepted.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Decoded, Unusable> {
+        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes, true)?;
+        parse_payload(header, &plaintext)
+    }
+
+    /// Rewrites stored bytes for `target` (another key set, or `None` for plaintext):
+    /// accepts plaintext or any key of this manager. `Ok(None)` when already right.
+    pub fn recode(
+        &self,
+        bytes: &[u8],
+        target: Option<&Encryption>,
+    ) -> Result<Option<(Header, Vec<u8>)>, Unusable> {
+        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes, false)?;
+        let wanted_key = target.map(|t| t.active.as_str());
+        if header.key_id.as_deref() == wanted_key {
+            return Ok(None);
         }
-        let payload: Value = serde_json::from_slice(&envelope.payload)
-            .map_err(|e| Error::runtime(format!("payload is not JSON: {e}")))?;
-        let Value::Object(mut payload) = payload else {
-            return Err(Error::runtime("payload is not an object"));
-        };
-        Ok(Decoded {
-            header: envelope.header,
-            params: payload.remove("params").unwrap_or(Value::Null),
-            value: payload.remove("value").unwrap_or(Value::Null),
-        })
+        let mut fresh = header.clone();
+        fresh.encryption = "none".into();
+        fresh.key_id = None;
+        Ok(Some((header, encode(target, fresh, &plaintext))))
     }
 
     /// This process's counters so far.
@@ -309,6 +393,86 @@ impl CacheManager {
     }
 }
 
+/// Seals a header and plaintext payload into stored bytes, encrypting when `encryption`
+/// is given.
+fn encode(encryption: Option<&Encryption>, mut header: Header, payload: &[u8]) -> Vec<u8> {
+    header.v = FORMAT_VERSION;
+    let body = match encryption {
+        None => payload.to_vec(),
+        Some(encryption) => {
+            header.encryption = SCHEME.into();
+            header.key_id = Some(encryption.active.clone());
+            let cipher = &encryption.ciphers[&encryption.active];
+            cipher.seal(&associated_data(&header), payload)
+        }
+    };
+    Envelope::seal(header, body).encode()
+}
+
+/// Opens stored bytes: checks the envelope, then authenticates and decrypts an encrypted
+/// payload. With `strict`, a plaintext entry is refused while encryption is on.
+fn open_entry(
+    encryption: Option<&Encryption>,
+    bytes: &[u8],
+    strict: bool,
+) -> Result<(Header, Vec<u8>), Unusable> {
+    let envelope = Envelope::decode(bytes).map_err(|e| Unusable::corrupt(e.to_string()))?;
+    let header = envelope.header;
+    match (header.encryption.as_str(), encryption) {
+        ("none", Some(_)) if strict => Err(Unusable::foreign(
+            "plaintext entry while encryption is on; it will be replaced",
+        )),
+        ("none", _) => Ok((header, envelope.payload)),
+        (SCHEME, None) => Err(Unusable::foreign(
+            "entry is encrypted and cache encryption is not enabled here",
+        )),
+        (SCHEME, Some(encryption)) => {
+            let id = header.key_id.clone().unwrap_or_default();
+            let cipher = encryption.ciphers.get(&id).ok_or_else(|| {
+                Unusable::foreign(format!(
+                    "entry is encrypted with key {id}, which this machine does not have"
+                ))
+            })?;
+            let plaintext = cipher
+                .open(&associated_data(&header), &envelope.payload)
+                .map_err(|e| Unusable::corrupt(e.to_string()))?;
+            Ok((header, plaintext))
+        }
+        (other, _) => Err(Unusable::foreign(format!("unknown encryption {other}"))),
+    }
+}
+
+/// The header fields bound to an encrypted payload: what the entry is, under which key, and
+/// until when, so it cannot be replayed under another key or have its lifetime changed.
+fn associated_data(header: &Header) -> Vec<u8> {
+    let fields = json!({
+        "v": header.v,
+        "key": header.key,
+        "service": header.service,
+        "operation": header.operation,
+        "profile": header.profile,
+        "created_at": header.created_at,
+        "expires_at": header.expires_at,
+        "encryption": header.encryption,
+        "key_id": header.key_id,
+        "tags": header.tags,
+    });
+    canonical_json(&fields).into_bytes()
+}
+
+fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> {
+    let payload: Value = serde_json::from_slice(plaintext)
+        .map_err(|e| Unusable::corrupt(format!("payload is not JSON: {e}")))?;
+    let Value::Object(mut payload) = payload else {
+        return Err(Unusable::corrupt("payload is not an object"));
+    };
+    Ok(Decoded {
+        header,
+        params: payload.remove("params").unwrap_or(Value::Null),
+        value: payload.remove("value").unwrap_or(Value::Null),
+    })
+}
+
 impl Drop for CacheManager {
     fn drop(&mut self) {
         self.flush_counters();
@@ -327,4 +491,187 @@ fn add(total: &mut Counters, more: &Counters) {
     total.misses += more.misses;
     total.corrupt += more.corrupt;
     total.expired += more.expired;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::key::Namespace;
+    use crate::config::EncryptionType;
+
+    struct World {
+        dir: PathBuf,
+    }
+
+    impl Drop for World {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn world() -> World {
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "awsideman-manager-{}",
+            crate::cache::key::hex(&noise)
+        ));
+        World { dir }
+    }
+
+    fn settings(dir: &std::path::Path) -> CacheSettings {
+        CacheSettings {
+            enabled: true,
+            backend_type: BackendType::File,
+            default_ttl: 3600,
+            operation_ttls: Default::default(),
+            max_size_mb: 10,
+            file_cache_dir: dir.to_path_buf(),
+            dynamodb_table_name: "t".into(),
+            dynamodb_region: None,
+            dynamodb_profile: None,
+            encryption_enabled: false,
+            encryption_type: EncryptionType::Aes256,
+            encryption_key_source: "env".into(),
+            encryption_key_file: None,
+            encryption_kms_key_id: None,
+            hybrid_local_ttl: 300,
+        }
+    }
+
+    fn manager(w: &World, keys: &[(&str, [u8; 32])], active: Option<&str>) -> CacheManager {
+        let m = CacheManager::open(&settings(&w.dir), true).unwrap();
+        match active {
+            None => m,
+            Some(active) => m.with_encryption(
+                Encryption::new(active, keys.iter().map(|(id, k)| (*id, k))).unwrap(),
+            ),
+        }
+    }
+
+    fn key(n: u32) -> CacheKey {
+        let ns = Namespace {
+            profile: "p".into(),
+            region: "r".into(),
+        };
+        CacheKey::new(&ns, "identitystore", "ListUsers", &json!({ "n": n }))
+    }
+
+    fn put(m: &CacheManager, k: &CacheKey, value: Value) {
+        m.put(
+            k,
+            &NewEntry {
+                service: "identitystore",
+                operation: "ListUsers",
+                profile: "p",
+                params: &json!({}),
+                value: &value,
+                ttl: 600,
+                tags: &["users:d-1".to_string()],
+            },
+        );
+    }
+
+    fn stored(m: &CacheManager, k: &CacheKey) -> Option<Vec<u8>> {
+        m.backend().get(k).unwrap()
+    }
+
+    #[test]
+    fn encrypted_round_trip_hides_the_payload() {
+        let w = world();
+        let m = manager(&w, &[("k1", [1; 32])], Some("k1"));
+        put(
+            &m,
+            &key(1),
+            json!({"Users": [{"UserName": "alice@example.com"}]}),
+        );
+        let raw = stored(&m, &key(1)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("alice"),
+            "ciphertext on disk"
+        );
+        let header = Envelope::decode_header(&raw).unwrap();
+        assert_eq!(header.encryption, SCHEME);
+        assert_eq!(header.key_id.as_deref(), Some("k1"));
+        assert_eq!(
+            m.get(&key(1)).unwrap()["Users"][0]["UserName"],
+            "alice@example.com"
+        );
+    }
+
+    #[test]
+    fn an_edited_lifetime_or_key_does_not_authenticate() {
+        let w = world();
+        let m = manager(&w, &[("k1", [1; 32])], Some("k1"));
+        put(&m, &key(1), json!({"x": 1}));
+        let raw = stored(&m, &key(1)).unwrap();
+        let split = raw.iter().position(|&b| b == b'\n').unwrap();
+        let mut header: Header = serde_json::from_slice(&raw[..split]).unwrap();
+        header.expires_at += 1_000_000;
+        let mut forged = serde_json::to_vec(&header).unwrap();
+        forged.extend_from_slice(&raw[split..]);
+        m.backend().set(&key(1), &forged, &[], 0).unwrap();
+        assert_eq!(m.get(&key(1)), None);
+        assert!(stored(&m, &key(1)).is_none(), "a forged entry is removed");
+
+        // Replayed under another key, with the header's key changed to match.
+        put(&m, &key(1), json!({"x": 1}));
+        let raw = stored(&m, &key(1)).unwrap();
+        let split = raw.iter().position(|&b| b == b'\n').unwrap();
+        let mut header: Header = serde_json::from_slice(&raw[..split]).unwrap();
+        header.key = key(2).to_string();
+        let mut replayed = serde_json::to_vec(&header).unwrap();
+        replayed.extend_from_slice(&raw[split..]);
+        m.backend().set(&key(2), &replayed, &[], 0).unwrap();
+        assert_eq!(m.get(&key(2)), None);
+    }
+
+    #[test]
+    fn entries_for_someone_else_are_misses_but_kept() {
+        let w = world();
+        let k1 = manager(&w, &[("k1", [1; 32])], Some("k1"));
+        put(&k1, &key(1), json!({"x": 1}));
+        let k2 = manager(&w, &[("k2", [2; 32])], Some("k2"));
+        assert_eq!(k2.get(&key(1)), None, "another machine's key");
+        let plain = manager(&w, &[], None);
+        assert_eq!(plain.get(&key(1)), None, "encryption off here");
+        assert!(stored(&plain, &key(1)).is_some(), "nothing lost");
+
+        put(&plain, &key(3), json!({"x": 3}));
+        assert_eq!(
+            k1.get(&key(3)),
+            None,
+            "plaintext is not trusted while encryption is on"
+        );
+        put(&k1, &key(3), json!({"x": 3}));
+        assert_eq!(k1.get(&key(3)).unwrap()["x"], 3);
+    }
+
+    #[test]
+    fn rotation_reads_old_entries_and_recodes_them() {
+        let w = world();
+        let old = manager(&w, &[("k1", [1; 32])], Some("k1"));
+        put(&old, &key(1), json!({"x": 1}));
+        let both = manager(&w, &[("k1", [1; 32]), ("k2", [2; 32])], Some("k2"));
+        assert_eq!(
+            both.get(&key(1)).unwrap()["x"],
+            1,
+            "readable during rotation"
+        );
+        let target = Encryption::new("k2", [("k2", &[2u8; 32])]).unwrap();
+        let raw = stored(&both, &key(1)).unwrap();
+        let (_, bytes) = both.recode(&raw, Some(&target)).unwrap().unwrap();
+        both.backend().set(&key(1), &bytes, &[], 0).unwrap();
+        let new = manager(&w, &[("k2", [2; 32])], Some("k2"));
+        assert_eq!(
+            new.get(&key(1)).unwrap()["x"],
+            1,
+            "readable with the new key alone"
+        );
+        // Already on the target key: nothing to do.
+        assert!(new.recode(&bytes, Some(&target)).unwrap().is_none());
+        // Back to plaintext.
+        let (_, plain) = new.recode(&bytes, None).unwrap().unwrap();
+        assert_eq!(Envelope::decode_header(&plain).unwrap().encryption, "none");
+    }
 }

@@ -5,9 +5,11 @@
 //! commands: it knows operations, keys and tags.
 
 pub mod backend;
+pub mod crypto;
 pub mod envelope;
 pub mod file;
 pub mod key;
+pub mod keys;
 pub mod manager;
 
 pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};

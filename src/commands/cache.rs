@@ -280,7 +280,7 @@ pub fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .ok_or_else(|| Error::not_found(format!("cache entry {wanted} disappeared")))?;
     let decoded = cache
         .decode(&bytes)
-        .map_err(|e| e.context(format!("cache entry {}", &entry.key.as_str()[..12])))?;
+        .map_err(|e| Error::runtime(format!("cache entry {}: {e}", &entry.key.as_str()[..12])))?;
     let mut data = entry_json(entry, now);
     data["tags"] = json!(decoded.header.tags);
     data["params"] = decoded.params;

@@ -6,6 +6,7 @@
 pub mod assignment;
 pub mod cache;
 pub mod config;
+pub mod encryption;
 pub mod fanout;
 pub mod group;
 pub mod org;
@@ -28,7 +29,7 @@ use crate::aws::transport::{Transport, TransportSettings};
 use crate::cache::CacheManager;
 use crate::cli::parse::Globals;
 use crate::client::Client;
-use crate::config::{ConfigFile, ProfileConfig};
+use crate::config::{ConfigFile, EncryptionType, ProfileConfig};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
@@ -132,6 +133,17 @@ impl Context {
     }
 
     fn build_client(&self) -> Result<Client> {
+        Ok(Client::new(
+            self.build_session()?,
+            self.open_cache()?,
+            !self.globals.no_cache,
+            self.profile_name.clone(),
+        ))
+    }
+
+    /// A new AWS session for this profile: transport, profile, region. Touches nothing until
+    /// a request is sent.
+    pub fn build_session(&self) -> Result<Session> {
         let network = crate::config::network_settings(&self.config, &self.env)?;
         let transport = Transport::new(TransportSettings {
             http: HttpSettings {
@@ -154,7 +166,7 @@ impl Context {
             .or_else(|| self.profile.region.clone())
             .or_else(|| self.env.get("AWS_REGION").map(str::to_string))
             .or_else(|| self.env.get("AWS_DEFAULT_REGION").map(str::to_string));
-        let session = Session::new(
+        Ok(Session::new(
             SessionSettings {
                 env: self.env.clone(),
                 aws_profile,
@@ -164,12 +176,6 @@ impl Context {
                 interactive: self.interactive(),
             },
             transport,
-        );
-        Ok(Client::new(
-            session,
-            self.open_cache()?,
-            !self.globals.no_cache,
-            self.profile_name.clone(),
         ))
     }
 
@@ -183,14 +189,31 @@ impl Context {
         )
     }
 
-    /// The cache, or `None` when caching is disabled. A cache that cannot be opened is a
-    /// warning and no cache, never a failed command.
+    /// The cache, or `None` when caching is disabled. A cache that cannot be opened (a
+    /// backend or an encryption key that is not available) is one warning and no cache for
+    /// this command, never a failed command and never plaintext in place of encryption.
     pub fn open_cache(&self) -> Result<Option<CacheManager>> {
         let settings = self.cache_settings()?;
         if !settings.enabled {
             return Ok(None);
         }
-        match CacheManager::open(&settings, self.globals.quiet) {
+        let opened = CacheManager::open(&settings, self.globals.quiet).and_then(|cache| {
+            if !settings.encryption_enabled || settings.encryption_type == EncryptionType::None {
+                return Ok(cache);
+            }
+            let store = encryption::key_store(self, &settings)?;
+            let keyset = store.load()?.ok_or_else(|| {
+                Error::runtime(format!(
+                    "cache encryption is enabled but {} holds no key (run 'awsideman cache \
+                     encryption enable', or import one with 'cache encryption import-key')",
+                    store.describe()
+                ))
+            })?;
+            Ok(cache.with_encryption(encryption::encryption_of(&keyset)?))
+        });
+        // Invalid values were refused above (exit 2); anything about opening the cache or its
+        // keys only costs this command its cache.
+        match opened {
             Ok(cache) => Ok(Some(cache)),
             Err(e) => {
                 self.warn(format!("cache unavailable, reading from AWS: {e}"));

@@ -81,6 +81,8 @@ pub struct SectionSpec {
 pub const BACKEND_CHOICES: &[&str] = &["file", "dynamodb", "hybrid"];
 /// The choices of `cache.encryption_type`.
 pub const ENCRYPTION_CHOICES: &[&str] = &["aes256", "none"];
+/// The choices of `cache.encryption_key_source`.
+pub const KEY_SOURCE_CHOICES: &[&str] = &["keyring", "env", "file", "kms"];
 
 /// The longest allowed profile name.
 pub const MAX_PROFILE_NAME_LEN: usize = 64;
@@ -261,6 +263,34 @@ pub const SCHEMA: &[KeySpec] = &[
         env: &["AWSIDEMAN_CACHE_ENCRYPTION_TYPE"],
         doc: "Cipher of encrypted entries: aes256, or none to store entries unencrypted even \
               when encryption_enabled is true.",
+    },
+    KeySpec {
+        key: "cache.encryption_key_source",
+        ty: ValueType::Enum(KEY_SOURCE_CHOICES),
+        default: "keyring",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_KEY_SOURCE"],
+        doc: "Where the encryption keys are kept: keyring (the OS keyring: macOS Keychain, \
+              Windows Credential Manager, Linux kernel keyutils), env (AWSIDEMAN_CACHE_KEY, \
+              base64 of 32 bytes, for CI secrets), file (cache.encryption_key_file, mode \
+              0600) or kms (data keys from cache.encryption_kms_key_id, kept wrapped next to \
+              the cache).",
+    },
+    KeySpec {
+        key: "cache.encryption_key_file",
+        ty: ValueType::Path,
+        default: "null",
+        optional: true,
+        env: &["AWSIDEMAN_CACHE_KEY_FILE"],
+        doc: "The key file of the file key source; it must be mode 0600.",
+    },
+    KeySpec {
+        key: "cache.encryption_kms_key_id",
+        ty: ValueType::String,
+        default: "null",
+        optional: true,
+        env: &["AWSIDEMAN_CACHE_KMS_KEY_ID"],
+        doc: "KMS key id, ARN or alias of the kms key source.",
     },
     KeySpec {
         key: "cache.hybrid_local_ttl",

@@ -136,6 +136,12 @@ pub struct CacheSettings {
     pub encryption_enabled: bool,
     /// The cipher of encrypted entries.
     pub encryption_type: EncryptionType,
+    /// Where the encryption keys are kept: `keyring`, `env`, `file` or `kms`.
+    pub encryption_key_source: String,
+    /// The key file of the `file` source (`~` expanded).
+    pub encryption_key_file: Option<PathBuf>,
+    /// The KMS key of the `kms` source.
+    pub encryption_kms_key_id: Option<String>,
     /// Seconds the hybrid backend reuses a local copy.
     pub hybrid_local_ttl: u64,
 }
@@ -200,6 +206,14 @@ pub fn cache_settings(
         dynamodb_profile: layers.text("dynamodb_profile")?,
         encryption_enabled: layers.bool("encryption_enabled")?,
         encryption_type: layers.choice("encryption_type", EncryptionType::parse)?,
+        encryption_key_source: layers
+            .text("encryption_key_source")?
+            .unwrap_or_else(|| "keyring".into())
+            .to_ascii_lowercase(),
+        encryption_key_file: layers
+            .text("encryption_key_file")?
+            .map(|path| expand_home(&path, env)),
+        encryption_kms_key_id: layers.text("encryption_kms_key_id")?,
         hybrid_local_ttl: layers.uint("hybrid_local_ttl")?,
     })
 }

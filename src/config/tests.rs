@@ -559,6 +559,9 @@ fn every_cache_variable_is_read() {
         ("AWSIDEMAN_CACHE_DYNAMODB_REGION", "eu-west-1"),
         ("AWSIDEMAN_CACHE_DYNAMODB_PROFILE", "shared"),
         ("AWSIDEMAN_CACHE_HYBRID_LOCAL_TTL", "9"),
+        ("AWSIDEMAN_CACHE_KEY_SOURCE", "file"),
+        ("AWSIDEMAN_CACHE_KEY_FILE", "/keys/cache.key"),
+        ("AWSIDEMAN_CACHE_KMS_KEY_ID", "alias/cache"),
     ]);
     let c = cache(&file(FULL), Some("prod"), &e).expect("ok");
     let expected = CacheSettings {
@@ -573,6 +576,9 @@ fn every_cache_variable_is_read() {
         dynamodb_profile: Some("shared".into()),
         encryption_enabled: true,
         encryption_type: EncryptionType::None,
+        encryption_key_source: "file".into(),
+        encryption_key_file: Some(PathBuf::from("/keys/cache.key")),
+        encryption_kms_key_id: Some("alias/cache".into()),
         hybrid_local_ttl: 9,
     };
     assert_eq!(c, expected);

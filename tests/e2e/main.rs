@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod config;
 mod credentials;
+mod encryption;
 mod groups;
 mod org;
 mod permission_sets;

@@ -1,7 +1,7 @@
 //! The `cache` group of the command table.
 
 use crate::cli::spec::{Access, Command, Flag, Group, Positional};
-use crate::commands::cache;
+use crate::commands::{cache, encryption};
 
 const YES: Flag = Flag::switch("yes", Some('y'), "Do not ask for confirmation.");
 const OPERATION: Flag = Flag::value(
@@ -83,6 +83,48 @@ pub const GROUP: Group = Group {
                    expiresAt, ageSeconds, ttlLeftSeconds, bytes, status}]}; with KEY one entry plus \
                    \"tags\", \"params\" and \"value\".",
             run: cache::inspect,
+        },
+        Command {
+            name: "encryption",
+            about: "Encrypt the cache, rotate or move its key",
+            doc: "ACTION is one of:\n\n\
+                  status: whether encryption is on, where the key is (cache.encryption_key_source), \
+                  the active key id, and entries per key and in plaintext.\n\n\
+                  enable: creates a key if there is none (in the OS keyring by default), turns \
+                  encryption on and encrypts every existing entry in place.\n\n\
+                  disable: asks first (--yes without a terminal), decrypts every entry in place \
+                  and turns encryption off; the key is kept.\n\n\
+                  rotate: adds a new key and makes it active, re-encrypts every entry, and only \
+                  then drops the old key. Run it again to finish a rotation that was interrupted.\n\n\
+                  export-key: prints the key set (JSON) to stdout, to move it to another machine \
+                  or into a CI secret (AWSIDEMAN_CACHE_KEY).\n\n\
+                  import-key: reads a key set or a base64 key from stdin and adds it; it becomes \
+                  the active key.\n\n\
+                  Entries are sealed with AES-256-CBC and a random IV, authenticated with \
+                  HMAC-SHA256 over the header (key, lifetime, key id) and the ciphertext, and \
+                  checked before they are decrypted; an entry that does not authenticate is a \
+                  miss. When encryption is on and the key source is unavailable, commands run \
+                  uncached with one warning and never store plaintext.",
+            args: &[Positional::required(
+                "ACTION",
+                "status, enable, disable, rotate, export-key or import-key.",
+            )],
+            flags: &[YES],
+            examples: &[
+                "cache encryption enable",
+                "cache encryption status --output json",
+                "cache encryption rotate",
+                "cache encryption export-key > cache-key.json",
+                "cache encryption import-key < cache-key.json",
+            ],
+            access: Access::Local,
+            json: "status: {enabled, scheme, source, location, keyPresent, activeKeyId, keyIds, \
+                   rotating, problem, entries: {plaintext, unreadable, byKey: [{keyId, entries, \
+                   known}]}}; enable: {enabled, source, keyId, keyCreated, encrypted, \
+                   alreadyEncrypted, skipped}; disable: {enabled, decrypted, skipped}; rotate: \
+                   {activeKeyId, retiredKeyIds, reencrypted, unchanged, skipped, resumed}; \
+                   export-key: the key set {version, active, keys}; import-key: {activeKeyId, keyIds}.",
+            run: encryption::run,
         },
         Command {
             name: "warm",

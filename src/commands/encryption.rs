@@ -1,0 +1,403 @@
+//! `cache encryption status|enable|disable|rotate|export-key|import-key`: keys and
+//! re-encryption of the response cache.
+//!
+//! Rotation never loses an entry: the new key is added (and saved) next to the old one before
+//! anything is re-encrypted, entries are rewritten one by one (each atomically), and the old
+//! key is dropped only when no entry needs it. A rotation that was killed half-way is
+//! finished by running `rotate` again.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::cache::keys::{self, KeySource, KeyStore, Keyset};
+use crate::cache::manager::{CacheManager, Encryption};
+use crate::cli::matches::Matches;
+use crate::config::{CacheSettings, EncryptionType};
+use crate::error::{Error, Result};
+use crate::output::{Column, Report, View};
+
+/// The actions of `cache encryption`.
+pub const ACTIONS: &[&str] = &[
+    "status",
+    "enable",
+    "disable",
+    "rotate",
+    "export-key",
+    "import-key",
+];
+
+const STATUS_FIELDS: &[Column] = &[
+    Column::new("Enabled", "enabled"),
+    Column::new("Key source", "source"),
+    Column::new("Where", "location"),
+    Column::new("Key present", "keyPresent"),
+    Column::new("Active key", "activeKeyId"),
+    Column::new("Rotation pending", "rotating"),
+    Column::new("Plaintext entries", "entries.plaintext"),
+    Column::new("Unreadable entries", "entries.unreadable"),
+];
+
+const KEY_COLUMNS: &[Column] = &[
+    Column::new("Key", "keyId"),
+    Column::new("Entries", "entries"),
+];
+
+/// `cache encryption ACTION`.
+pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let action = m.required_arg("ACTION")?;
+    match action {
+        "status" => status(ctx),
+        "enable" => enable(ctx),
+        "disable" => disable(ctx, m),
+        "rotate" => rotate(ctx),
+        "export-key" => export_key(ctx),
+        "import-key" => import_key(ctx),
+        other => {
+            let hint = crate::cli::suggest::closest(other, ACTIONS.iter().copied())
+                .map(|s| format!(" (did you mean \"{s}\"?)"))
+                .unwrap_or_default();
+            Err(Error::usage(format!(
+                "cache encryption: unknown action \"{other}\"{hint}; actions: {}",
+                ACTIONS.join(", ")
+            )))
+        }
+    }
+}
+
+/// The key store the settings name.
+pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyStore>> {
+    let source = match settings.encryption_key_source.as_str() {
+        "keyring" => KeySource::Keyring,
+        "env" => KeySource::Env,
+        "file" => KeySource::File(settings.encryption_key_file.clone().ok_or_else(|| {
+            Error::config(
+                "cache.encryption_key_file: required when cache.encryption_key_source is file",
+            )
+        })?),
+        "kms" => {
+            let key_id = settings.encryption_kms_key_id.clone().ok_or_else(|| {
+                Error::config(
+                    "cache.encryption_kms_key_id: required when cache.encryption_key_source is kms",
+                )
+            })?;
+            let session = ctx.build_session()?;
+            KeySource::Kms {
+                key_id,
+                wrapped_path: settings.file_cache_dir.join("keys.kms.json"),
+                caller: Box::new(move |operation, input| {
+                    session.call(crate::aws::service::Service::Kms, operation, input)
+                }),
+            }
+        }
+        other => {
+            return Err(Error::config(format!(
+                "cache.encryption_key_source: invalid value \"{other}\" (allowed: keyring, env, file, kms)"
+            )));
+        }
+    };
+    keys::open(source, &ctx.env)
+}
+
+/// The encryption built from every key of a key set (the active one seals).
+pub fn encryption_of(keyset: &Keyset) -> Result<Encryption> {
+    Encryption::new(
+        keyset.active().id(),
+        keyset.keys().map(|k| (k.id(), k.as_bytes())),
+    )
+}
+
+/// A manager over the configured backend that reads entries with every key of `keyset`
+/// (and plaintext), for re-encryption.
+fn manager_reading(
+    ctx: &Context,
+    settings: &CacheSettings,
+    keyset: Option<&Keyset>,
+) -> Result<CacheManager> {
+    let manager = CacheManager::open(settings, ctx.globals.quiet)?;
+    Ok(match keyset {
+        Some(keyset) => manager.with_encryption(encryption_of(keyset)?),
+        None => manager,
+    })
+}
+
+/// What a re-encryption pass did.
+#[derive(Debug, Default)]
+struct Pass {
+    rewritten: u64,
+    unchanged: u64,
+    skipped: u64,
+}
+
+/// Rewrites every entry for `target` (its active key, or plaintext), one entry at a time.
+fn reencrypt_all(manager: &CacheManager, target: Option<&Encryption>) -> Result<Pass> {
+    let mut pass = Pass::default();
+    for entry in manager.backend().entries()? {
+        let Some(bytes) = manager.backend().get(&entry.key)? else {
+            continue;
+        };
+        match manager.recode(&bytes, target) {
+            Ok(None) => pass.unchanged += 1,
+            Ok(Some((header, fresh))) => {
+                manager
+                    .backend()
+                    .set(&entry.key, &fresh, &header.tags, header.expires_at)?;
+                pass.rewritten += 1;
+            }
+            Err(_) => pass.skipped += 1,
+        }
+    }
+    Ok(pass)
+}
+
+/// Entries by the key that encrypted them (`plaintext` for none, `unreadable` for damaged).
+fn census(manager: &CacheManager) -> Result<BTreeMap<String, u64>> {
+    let mut counts = BTreeMap::new();
+    for entry in manager.backend().entries()? {
+        let label = match &entry.header {
+            None => "unreadable".to_string(),
+            Some(h) if h.encryption == "none" => "plaintext".to_string(),
+            Some(h) => h.key_id.clone().unwrap_or_else(|| "unknown".into()),
+        };
+        *counts.entry(label).or_default() += 1;
+    }
+    Ok(counts)
+}
+
+fn status(ctx: &Context) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let loaded = store.load();
+    let manager = CacheManager::open(&settings, true)?;
+    let counts = census(&manager)?;
+    let (present, active, ids, rotating, problem) = match &loaded {
+        Ok(Some(keyset)) => (
+            true,
+            Some(keyset.active().id().to_string()),
+            keyset
+                .ids()
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+            keyset.is_rotating(),
+            None,
+        ),
+        Ok(None) => (false, None, Vec::new(), false, None),
+        Err(e) => (false, None, Vec::new(), false, Some(e.to_string())),
+    };
+    let by_key: Vec<Value> = counts
+        .iter()
+        .filter(|(k, _)| k.as_str() != "plaintext" && k.as_str() != "unreadable")
+        .map(|(k, n)| json!({"keyId": k, "entries": n, "known": ids.contains(k)}))
+        .collect();
+    let data = json!({
+        "enabled": settings.encryption_enabled && settings.encryption_type == EncryptionType::Aes256,
+        "scheme": crate::cache::crypto::SCHEME,
+        "source": store.name(),
+        "location": store.describe(),
+        "keyPresent": present,
+        "activeKeyId": active,
+        "keyIds": ids,
+        "rotating": rotating,
+        "problem": problem,
+        "entries": {
+            "plaintext": counts.get("plaintext").copied().unwrap_or(0),
+            "unreadable": counts.get("unreadable").copied().unwrap_or(0),
+            "byKey": by_key,
+        },
+    });
+    Ok(Report::new(
+        data,
+        View::Sections(vec![
+            (
+                "Cache encryption".into(),
+                View::Record {
+                    path: "",
+                    fields: STATUS_FIELDS,
+                },
+            ),
+            (
+                "Entries by key".into(),
+                View::List {
+                    path: "entries.byKey",
+                    columns: KEY_COLUMNS,
+                },
+            ),
+        ]),
+    ))
+}
+
+/// Loads the key set, or creates and saves one with a key from the store.
+fn load_or_create(store: &dyn KeyStore) -> Result<(Keyset, bool)> {
+    match store.load()? {
+        Some(keyset) => Ok((keyset, false)),
+        None => {
+            let keyset = Keyset::single(store.new_key()?);
+            store.save(&keyset)?;
+            Ok((keyset, true))
+        }
+    }
+}
+
+fn set_enabled(ctx: &mut Context, enabled: bool) -> Result<()> {
+    ctx.config.set(
+        "cache.encryption_enabled",
+        if enabled { "true" } else { "false" },
+    )?;
+    ctx.config.save()?;
+    if ctx.env.get("AWSIDEMAN_CACHE_ENCRYPTION").is_some() {
+        ctx.warn("AWSIDEMAN_CACHE_ENCRYPTION is set and overrides cache.encryption_enabled");
+    }
+    Ok(())
+}
+
+fn enable(ctx: &mut Context) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let (keyset, created) = load_or_create(store.as_ref())?;
+    let manager = manager_reading(ctx, &settings, Some(&keyset))?;
+    let target = encryption_of(&keyset)?;
+    let pass = reencrypt_all(&manager, Some(&target))?;
+    set_enabled(ctx, true)?;
+    let data = json!({
+        "enabled": true,
+        "source": store.name(),
+        "keyId": keyset.active().id(),
+        "keyCreated": created,
+        "encrypted": pass.rewritten,
+        "alreadyEncrypted": pass.unchanged,
+        "skipped": pass.skipped,
+    });
+    Ok(Report::message(
+        data,
+        format!(
+            "cache encryption enabled with key {} in {} ({}); {} entries encrypted, {} skipped",
+            keyset.active().id(),
+            store.name(),
+            if created { "new key" } else { "existing key" },
+            pass.rewritten,
+            pass.skipped
+        ),
+    ))
+}
+
+fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    ctx.confirm(m, "disable cache encryption and store entries in plaintext")?;
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let keyset = store.load()?;
+    let manager = manager_reading(ctx, &settings, keyset.as_ref())?;
+    let pass = reencrypt_all(&manager, None)?;
+    set_enabled(ctx, false)?;
+    ctx.warn("cached Identity Center data is now stored unencrypted (the key was kept)");
+    Ok(Report::message(
+        json!({"enabled": false, "decrypted": pass.rewritten, "skipped": pass.skipped}),
+        format!(
+            "cache encryption disabled; {} entries decrypted, {} skipped",
+            pass.rewritten, pass.skipped
+        ),
+    ))
+}
+
+fn rotate(ctx: &mut Context) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let mut keyset = store.load()?.ok_or_else(|| {
+        Error::usage(
+            "cache encryption rotate: no key yet (run 'awsideman cache encryption enable')",
+        )
+    })?;
+    let resumed = keyset.is_rotating();
+    if !resumed {
+        keyset.add_active(store.new_key()?);
+        // Saved with both keys before any entry changes: a crash from here on is resumable.
+        store.save(&keyset)?;
+    }
+    let manager = manager_reading(ctx, &settings, Some(&keyset))?;
+    let target = encryption_of(&keyset)?;
+    let pass = reencrypt_all(&manager, Some(&target))?;
+    let counts = census(&manager)?;
+    let old: Vec<String> = keyset
+        .ids()
+        .iter()
+        .filter(|id| **id != keyset.active().id())
+        .map(|s| s.to_string())
+        .collect();
+    let still_old: u64 = old.iter().filter_map(|id| counts.get(id)).sum();
+    if still_old > 0 {
+        return Err(Error::runtime(format!(
+            "cache encryption rotate: {still_old} entries are still on the old key; run rotate again"
+        )));
+    }
+    let retired = keyset.retire_inactive();
+    store.save(&keyset)?;
+    Ok(Report::message(
+        json!({
+            "activeKeyId": keyset.active().id(),
+            "retiredKeyIds": retired,
+            "reencrypted": pass.rewritten,
+            "unchanged": pass.unchanged,
+            "skipped": pass.skipped,
+            "resumed": resumed,
+        }),
+        format!(
+            "rotated to key {}{}: {} entries re-encrypted, {} skipped; retired {}",
+            keyset.active().id(),
+            if resumed { " (resumed)" } else { "" },
+            pass.rewritten,
+            pass.skipped,
+            if retired.is_empty() {
+                "nothing".to_string()
+            } else {
+                retired.join(", ")
+            }
+        ),
+    ))
+}
+
+fn export_key(ctx: &Context) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let keyset = store.load()?.ok_or_else(|| {
+        Error::not_found(format!("no cache encryption key in {}", store.describe()))
+    })?;
+    eprintln!(
+        "awsideman: warning: this is the cache encryption key; anyone holding it can read the cache"
+    );
+    let text = keyset.to_text();
+    let data: Value =
+        serde_json::from_str(&text).map_err(|e| Error::runtime(format!("export-key: {e}")))?;
+    Ok(Report::message(data, text.as_str()))
+}
+
+fn import_key(ctx: &Context) -> Result<Report> {
+    let settings = ctx.cache_settings()?;
+    let store = key_store(ctx, &settings)?;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::runtime(format!("import-key: reading standard input: {e}")))?;
+    let imported = Keyset::from_text(text.trim())?;
+    // Merge: keys already here stay readable; the imported active key becomes active.
+    let mut keyset = match store.load()? {
+        Some(existing) => existing,
+        None => Keyset::single(imported.active().clone()),
+    };
+    for key in imported.keys().filter(|k| k.id() != imported.active().id()) {
+        if keyset.get(key.id()).is_none() {
+            keyset.add_active(key.clone());
+        }
+    }
+    keyset.add_active(imported.active().clone());
+    store.save(&keyset)?;
+    eprintln!(
+        "awsideman: warning: imported a cache encryption key into {}",
+        store.describe()
+    );
+    Ok(Report::message(
+        json!({"activeKeyId": keyset.active().id(), "keyIds": keyset.ids()}),
+        format!("imported; active key {}", keyset.active().id()),
+    ))
+}
