@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--out", default="benches/RESULTS.md")
+    ap.add_argument("--crypto", help="Markdown table printed by `cargo bench --bench crypto`")
     args = ap.parse_args()
 
     home = tempfile.mkdtemp(prefix="awsideman-bench-")
@@ -106,6 +107,9 @@ def write_results(path, rows, ratios, args):
     lines += [f"| {label} | `awsideman {cmd}` | {median * 1000:.2f} ms |" for label, cmd, median in rows]
     lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {name} | {value:.1f}x |" for name, value in ratios]
+    if args.crypto and os.path.exists(args.crypto):
+        lines += ["", "## Cache encryption (AES-256-CBC + HMAC-SHA256, release build)", ""]
+        lines += open(args.crypto).read().strip().splitlines()
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {path}")

@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
 cargo build --release --quiet
+cargo bench --quiet --bench crypto > target/crypto-bench.md
 start_moto
-"$VENV/bin/python" benches/bench.py --binary target/release/awsideman --endpoint "$AWSIDEMAN_TEST_MOTO" "$@"
+"$VENV/bin/python" benches/bench.py --binary target/release/awsideman --endpoint "$AWSIDEMAN_TEST_MOTO" \
+  --crypto target/crypto-bench.md "$@"
