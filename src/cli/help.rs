@@ -236,19 +236,7 @@ impl UsageItem<'_> {
     pub(crate) fn plain(&self) -> String {
         match self {
             UsageItem::Arg(a) => positional_usage(a),
-            UsageItem::Flag(f) => {
-                let usage = flag_usage(f);
-                let usage = if f.required {
-                    usage
-                } else {
-                    format!("[{usage}]")
-                };
-                if f.multiple {
-                    format!("{usage}...")
-                } else {
-                    usage
-                }
-            }
+            UsageItem::Flag(f) => decorate(flag_usage(f), f),
         }
     }
 }
@@ -383,6 +371,20 @@ fn push_columns(out: &mut String, rows: &[(String, String)]) {
             out.push_str(line);
             out.push('\n');
         }
+    }
+}
+
+/// A flag's usage in brackets when optional and with `...` when repeatable.
+pub(crate) fn decorate(usage: String, flag: &Flag) -> String {
+    let usage = if flag.required {
+        usage
+    } else {
+        format!("[{usage}]")
+    };
+    if flag.multiple {
+        format!("{usage}...")
+    } else {
+        usage
     }
 }
 

@@ -146,19 +146,7 @@ fn flag_usage(flag: &Flag) -> String {
 fn usage_item(item: &UsageItem<'_>) -> String {
     match item {
         UsageItem::Arg(a) => format!("\\fI{}\\fR", code(&help::positional_usage(a))),
-        UsageItem::Flag(f) => {
-            let usage = flag_usage(f);
-            let usage = if f.required {
-                usage
-            } else {
-                format!("[{usage}]")
-            };
-            if f.multiple {
-                format!("{usage}...")
-            } else {
-                usage
-            }
-        }
+        UsageItem::Flag(f) => help::decorate(flag_usage(f), f),
     }
 }
 

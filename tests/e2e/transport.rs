@@ -5,23 +5,11 @@ use std::time::{Duration, Instant};
 use crate::common::fixture::{Fixture, Reply};
 use crate::common::{TestEnv, requests, text};
 
-const STORE: &str = "d-0123456789";
+const STORE: &str = crate::common::FIXTURE_STORE;
 
 /// A world whose identitystore endpoint is `url`, with static keys and an instance set.
 fn pointed_at(url: &str) -> TestEnv {
-    let mut t = TestEnv::new();
-    std::fs::remove_dir_all(t.home.join(".aws")).unwrap();
-    t.set_var("AWS_ACCESS_KEY_ID", "AKIDTRANSPORT");
-    t.set_var("AWS_SECRET_ACCESS_KEY", "s");
-    t.set_var("AWS_REGION", "eu-west-1");
-    t.set_var("AWS_ENDPOINT_URL_IDENTITYSTORE", url);
-    t.ok(&[
-        "sso",
-        "set",
-        "arn:aws:sso:::instance/ssoins-0123456789abcdef",
-        STORE,
-    ]);
-    t
+    TestEnv::at_fixture("AWS_ENDPOINT_URL_IDENTITYSTORE", url, "eu-west-1")
 }
 
 const USERS: &str = r#"{"Users":[{"UserId":"a1b2c3d4-1111-2222-3333-444455556666","UserName":"zed","IdentityStoreId":"d-0123456789"}],"NextToken":null}"#;
@@ -54,7 +42,7 @@ fn exact_request_and_throttling_retried() {
     assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
     let auth = r.header("authorization").unwrap();
     assert!(
-        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDTRANSPORT/"),
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDFIXTURE/"),
         "{auth}"
     );
     assert!(

@@ -4,6 +4,7 @@
 use awsideman::aws::service::Service;
 use serde_json::{Value, json};
 
+use crate::common::FIXTURE_STORE;
 use crate::common::fixture::{Fixture, Reply};
 use crate::common::{TestEnv, requests, text};
 
@@ -134,26 +135,13 @@ fn a_profile_without_instance_is_a_config_error() {
 
 // ---- user create / find / groups / delete / update ----
 
-/// A world whose identitystore endpoint is the fixture at `url` (static keys, an instance
-/// set by hand, store [`STORE`]): for operations moto does not implement.
+/// A world whose identitystore endpoint is a loopback fixture at `url`.
 pub(crate) fn fixture_world(url: &str) -> TestEnv {
-    let mut t = TestEnv::new();
-    std::fs::remove_dir_all(t.home.join(".aws")).expect("remove ~/.aws");
-    t.set_var("AWS_ACCESS_KEY_ID", "AKIDFIXTURE");
-    t.set_var("AWS_SECRET_ACCESS_KEY", "s");
-    t.set_var("AWS_REGION", "us-east-1");
-    t.set_var("AWS_ENDPOINT_URL_IDENTITYSTORE", url);
-    t.ok(&[
-        "sso",
-        "set",
-        "arn:aws:sso:::instance/ssoins-0123456789abcdef",
-        STORE,
-    ]);
-    t
+    TestEnv::at_fixture("AWS_ENDPOINT_URL_IDENTITYSTORE", url, "us-east-1")
 }
 
 /// The identity store of [`fixture_world`].
-pub(crate) const STORE: &str = "d-0123456789";
+pub(crate) const STORE: &str = FIXTURE_STORE;
 
 /// The identitystore operations a `--debug` run called, in order.
 pub(crate) fn identitystore_calls(stderr: &str) -> Vec<String> {

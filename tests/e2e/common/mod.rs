@@ -18,6 +18,11 @@ use awsideman::aws::transport::{Transport, TransportSettings};
 use awsideman::env::Env;
 use serde_json::Value;
 
+/// The instance ARN of [`TestEnv::at_fixture`] worlds.
+pub const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-0123456789abcdef";
+/// The identity store id of [`TestEnv::at_fixture`] worlds.
+pub const FIXTURE_STORE: &str = "d-0123456789";
+
 /// The moto_server the test script started.
 pub fn moto() -> String {
     std::env::var("AWSIDEMAN_TEST_MOTO").unwrap_or_else(|_| {
@@ -168,6 +173,21 @@ impl TestEnv {
                 transport,
             )
         })
+    }
+
+    /// A world whose `service_var` endpoint (e.g. `AWS_ENDPOINT_URL_IDENTITYSTORE`) is a
+    /// loopback fixture at `url`, with static keys `AKIDFIXTURE`, region `region`, and the
+    /// instance [`FIXTURE_INSTANCE`] / store [`FIXTURE_STORE`] set by hand: for answers moto
+    /// cannot give.
+    pub fn at_fixture(service_var: &str, url: &str, region: &str) -> TestEnv {
+        let mut t = TestEnv::new();
+        std::fs::remove_dir_all(t.home.join(".aws")).expect("remove ~/.aws");
+        t.set_var("AWS_ACCESS_KEY_ID", "AKIDFIXTURE");
+        t.set_var("AWS_SECRET_ACCESS_KEY", "s");
+        t.set_var("AWS_REGION", region);
+        t.set_var(service_var, url);
+        t.ok(&["sso", "set", FIXTURE_INSTANCE, FIXTURE_STORE]);
+        t
     }
 
     /// Runs `sso discover` and returns the identity store id it saved.
