@@ -16,7 +16,11 @@ fn main() {
     let aad = br#"{"key":"0123","expires_at":1700000000}"#;
     println!("| entry size | encrypt (median) | decrypt incl. MAC check (median) |");
     println!("|---|---|---|");
-    for (label, size, runs) in [("1 KB", 1024usize, 2001), ("100 KB", 100 * 1024, 201), ("10 MB", 10 * 1024 * 1024, 11)] {
+    for (label, size, runs) in [
+        ("1 KB", 1024usize, 2001),
+        ("100 KB", 100 * 1024, 201),
+        ("10 MB", 10 * 1024 * 1024, 11),
+    ] {
         let plaintext: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let mut seal_times = Vec::with_capacity(runs);
         let mut open_times = Vec::with_capacity(runs);

@@ -322,9 +322,11 @@ pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .cache()
         .ok_or_else(|| Error::usage("the cache is disabled (cache.enabled: false)"))?;
     let before = cache.backend().stats()?;
+    let line = super::fanout::StatusLine::new(ctx.globals.quiet);
     let mut ran = Vec::new();
     let mut group_ids = Vec::new();
     for ((command, matches), text) in parsed.into_iter().zip(&commands) {
+        line.show(&format!("warming: {text}"));
         let report = (command.run)(ctx, &matches)
             .map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
         if m.switch("all") && text == "group list" {
@@ -339,6 +341,7 @@ pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
     }
     for id in group_ids {
         let text = format!("group members {id}");
+        line.show(&format!("warming: {text}"));
         let (command, matches) = parse_read_command(&text)?;
         (command.run)(ctx, &matches).map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
         ran.push(text);

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod cache;
+pub mod completion;
 pub mod config;
 pub mod encryption;
 pub mod fanout;

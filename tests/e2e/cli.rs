@@ -104,3 +104,38 @@ fn man_page_is_generated_from_the_command_table() {
         "man/awsideman.1 is stale: regenerate it with AWSIDEMAN_BLESS=1 ./tests/run.sh"
     );
 }
+
+#[test]
+fn completion_scripts_know_every_command() {
+    let t = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = t.ok(&["--output", "text", "completion", shell]);
+        for group in awsideman::cli::table::GROUPS {
+            assert!(script.contains(group.name), "{shell} lacks {}", group.name);
+            for command in group.commands {
+                assert!(
+                    script.contains(command.name),
+                    "{shell} lacks {} {}",
+                    group.name,
+                    command.name
+                );
+            }
+        }
+        let json = t.json(&["completion", shell]);
+        assert_eq!(json["shell"], shell);
+    }
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let script = t.ok(&["--output", "text", "completion", "bash"]);
+        let path = t.write("completion.bash", &script);
+        let status = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "bash -n rejects the script");
+    }
+}

@@ -5,6 +5,7 @@
 
 mod assignment;
 mod cache;
+mod completion;
 mod config;
 mod group;
 mod org;
@@ -26,6 +27,7 @@ pub const GROUPS: &[Group] = &[
     profile::GROUP,
     cache::GROUP,
     config::GROUP,
+    completion::GROUP,
 ];
 
 #[cfg(test)]
