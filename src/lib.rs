@@ -10,3 +10,4 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod output;
+pub mod parallel;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs the whole awsideman test suite against a local AWS emulator (moto_server).
+# Runs the whole awsideman test suite against local AWS emulators (moto_server, dynalite).
 #
-# Installs moto[server] (pinned) into .venv when missing, starts moto_server on a free
-# 127.0.0.1 port, runs `cargo test` with AWSIDEMAN_TEST_MOTO pointing at it, and stops the
-# server whatever happens. Extra arguments go to `cargo test`.
+# Installs moto[server] (pinned) into .venv and dynalite (npm, pinned) into target/node when
+# missing, starts both on free 127.0.0.1 ports, runs `cargo test` with AWSIDEMAN_TEST_MOTO
+# and AWSIDEMAN_TEST_DYNALITE pointing at them, and stops them whatever happens. Extra
+# arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
 start_moto
+start_dynalite
 cargo test "$@"
 
 # The OS keyring (Linux kernel keyutils) needs a session keyring, which CI shells lack:

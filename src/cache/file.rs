@@ -5,7 +5,7 @@
 //! directories are 0700. Entries are written to a unique temporary file, synced and renamed,
 //! so a reader sees a whole old entry or a whole new one, never a partial one; readers take
 //! no lock. `max_size_mb` is enforced after each write by evicting expired entries, then the
-//! least recently used.
+//! least recently used (checked on a process's first write and every 32nd).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 use crate::fsutil::write_private_temp;
 pub use crate::fsutil::{create_private_dir, private_options};
 
+/// The size limit is checked on a process's first write and every this many after, so
+/// writing N entries costs N, not N² directory listings; the cache can exceed the limit
+/// by at most this many entries in between.
+const LIMIT_CHECK_EVERY: u64 = 32;
+
 /// A temporary entry file older than this was left by a crashed writer.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -28,17 +33,30 @@ const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
 const TAG_COMPACT_BYTES: u64 = 64 * 1024;
 
 /// The file backend.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileBackend {
     dir: PathBuf,
     limit_bytes: u64,
+    /// Writes by this process, to check the size limit on the first and every
+    /// [`LIMIT_CHECK_EVERY`]th one rather than listing the directory on every write.
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl Clone for FileBackend {
+    fn clone(&self) -> FileBackend {
+        FileBackend::new(self.dir.clone(), self.limit_bytes)
+    }
 }
 
 impl FileBackend {
     /// A backend rooted at `dir` holding at most `limit_bytes` of entries. Creates nothing
     /// until the first write.
     pub fn new(dir: PathBuf, limit_bytes: u64) -> FileBackend {
-        FileBackend { dir, limit_bytes }
+        FileBackend {
+            dir,
+            limit_bytes,
+            writes: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// The cache directory.
@@ -196,7 +214,13 @@ impl CacheBackend for FileBackend {
         for tag in tags {
             self.append_tag(tag, key)?;
         }
-        self.enforce_limit()
+        let writes = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if writes.is_multiple_of(LIMIT_CHECK_EVERY) {
+            self.enforce_limit()?;
+        }
+        Ok(())
     }
 
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
@@ -403,6 +427,8 @@ mod tests {
             .set_modified(old)
             .unwrap();
         b.get(&key(1)).unwrap();
+        // A new process's first write checks the limit.
+        let b = b.clone();
         b.set(&key(3), &blob, &[], 0).unwrap();
         assert!(
             b.get(&key(2)).unwrap().is_none(),
@@ -411,6 +437,21 @@ mod tests {
         assert!(b.get(&key(1)).unwrap().is_some());
         assert!(b.get(&key(3)).unwrap().is_some());
         assert!(b.stats().unwrap().bytes <= 2500);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn one_process_stays_within_the_limit_plus_the_check_interval() {
+        let (b, dir) = temp_backend(10_000);
+        let blob = vec![b'x'; 1000];
+        for n in 0..200 {
+            b.set(&key(n), &blob, &[], 0).unwrap();
+            let bytes = b.stats().unwrap().bytes;
+            assert!(
+                bytes <= 10_000 + LIMIT_CHECK_EVERY * 1000,
+                "{bytes} after {n}"
+            );
+        }
         fs::remove_dir_all(dir).unwrap();
     }
 

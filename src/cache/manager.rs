@@ -145,7 +145,9 @@ pub struct CacheManager {
 }
 
 impl CacheManager {
-    /// Opens the configured backend. Creates nothing on disk until something is written.
+    /// Opens the file backend of `settings` (backends that talk to AWS are built by the
+    /// caller, which holds the session, and passed to [`CacheManager::with_backend`]).
+    /// Creates nothing on disk until something is written.
     pub fn open(settings: &CacheSettings, quiet: bool) -> Result<CacheManager> {
         let backend: Box<dyn CacheBackend> = match settings.backend_type {
             BackendType::File => Box::new(FileBackend::new(
@@ -153,9 +155,8 @@ impl CacheManager {
                 settings.max_size_mb.saturating_mul(1024 * 1024),
             )),
             other => {
-                return Err(Error::config(format!(
-                    "cache.backend_type: the {} backend is not available in this build \
-                     (use file)",
+                return Err(Error::runtime(format!(
+                    "the {} backend needs an AWS session: build it and use with_backend",
                     other.as_str()
                 )));
             }
@@ -530,6 +531,11 @@ mod tests {
             dynamodb_table_name: "t".into(),
             dynamodb_region: None,
             dynamodb_profile: None,
+            dynamodb_timeout_ms: 5000,
+            dynamodb_max_retries: 3,
+            dynamodb_consistent_read: false,
+            dynamodb_kms_key_id: None,
+            dynamodb_table_tags: Default::default(),
             encryption_enabled: false,
             encryption_type: EncryptionType::Aes256,
             encryption_key_source: "env".into(),

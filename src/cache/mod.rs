@@ -6,11 +6,14 @@
 
 pub mod backend;
 pub mod crypto;
+pub mod dynamodb;
 pub mod envelope;
 pub mod file;
+pub mod hybrid;
 pub mod key;
 pub mod keys;
 pub mod manager;
+pub mod migrate;
 
 pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 pub use key::{CacheKey, Namespace};

@@ -116,7 +116,7 @@ fn manager_reading(
     settings: &CacheSettings,
     keyset: Option<&Keyset>,
 ) -> Result<CacheManager> {
-    let manager = CacheManager::open(settings, ctx.globals.quiet)?;
+    let manager = ctx.cache_manager(settings)?;
     Ok(match keyset {
         Some(keyset) => manager.with_encryption(encryption_of(keyset)?),
         None => manager,
@@ -170,7 +170,7 @@ fn status(ctx: &Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let store = key_store(ctx, &settings)?;
     let loaded = store.load();
-    let manager = CacheManager::open(&settings, true)?;
+    let manager = ctx.cache_manager(&settings)?;
     let counts = census(&manager)?;
     let (present, active, ids, rotating, problem) = match &loaded {
         Ok(Some(keyset)) => (

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod cache;
+pub mod cache_tools;
 pub mod completion;
 pub mod config;
 pub mod encryption;
@@ -25,12 +26,16 @@ use std::time::Duration;
 
 use crate::aws::http::HttpSettings;
 use crate::aws::retry::RetryPolicy;
+use crate::aws::service::Service;
 use crate::aws::session::{ProfileSource, Session, SessionSettings};
 use crate::aws::transport::{Transport, TransportSettings};
-use crate::cache::CacheManager;
+use crate::cache::dynamodb::{self, DynamoBackend, DynamoCaller, DynamoSettings};
+use crate::cache::file::FileBackend;
+use crate::cache::hybrid::{self, HybridBackend};
+use crate::cache::{CacheBackend, CacheManager};
 use crate::cli::parse::Globals;
 use crate::client::Client;
-use crate::config::{ConfigFile, EncryptionType, ProfileConfig};
+use crate::config::{BackendType, CacheSettings, ConfigFile, EncryptionType, ProfileConfig};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
@@ -145,8 +150,19 @@ impl Context {
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until
     /// a request is sent.
     pub fn build_session(&self) -> Result<Session> {
+        self.build_session_with(None, None, |transport| transport)
+    }
+
+    /// A session with another AWS profile and/or region (the DynamoDB cache table may live
+    /// elsewhere) and adjusted transport settings.
+    pub fn build_session_with(
+        &self,
+        aws_profile: Option<&str>,
+        region: Option<&str>,
+        adjust: impl FnOnce(TransportSettings) -> TransportSettings,
+    ) -> Result<Session> {
         let network = crate::config::network_settings(&self.config, &self.env)?;
-        let transport = Transport::new(TransportSettings {
+        let transport = Transport::new(adjust(TransportSettings {
             http: HttpSettings {
                 connect_timeout: Duration::from_millis(network.connect_timeout_ms),
                 read_timeout: Duration::from_millis(network.read_timeout_ms),
@@ -158,12 +174,14 @@ impl Context {
             )?,
             identity_center_rps: network.identity_center_rps,
             debug: self.globals.debug,
-        })?;
-        let (aws_profile, profile_source) = self.aws_profile();
-        let region = self
-            .globals
-            .region
-            .clone()
+        }))?;
+        let (aws_profile, profile_source) = match aws_profile {
+            Some(name) => (name.to_string(), ProfileSource::Explicit),
+            None => self.aws_profile(),
+        };
+        let region = region
+            .map(str::to_string)
+            .or_else(|| self.globals.region.clone())
             .or_else(|| self.profile.region.clone())
             .or_else(|| self.env.get("AWS_REGION").map(str::to_string))
             .or_else(|| self.env.get("AWS_DEFAULT_REGION").map(str::to_string));
@@ -177,6 +195,65 @@ impl Context {
                 interactive: self.interactive(),
             },
             transport,
+        ))
+    }
+
+    /// The cache backend `kind` built from `settings`: the one place backends are chosen.
+    pub fn cache_backend(
+        &self,
+        settings: &CacheSettings,
+        kind: BackendType,
+    ) -> Result<Box<dyn CacheBackend>> {
+        let limit = settings.max_size_mb.saturating_mul(1024 * 1024);
+        Ok(match kind {
+            BackendType::File => Box::new(FileBackend::new(settings.file_cache_dir.clone(), limit)),
+            BackendType::Dynamodb => Box::new(self.dynamo_backend(settings)?),
+            BackendType::Hybrid => Box::new(self.hybrid_backend(settings)?),
+        })
+    }
+
+    /// The hybrid backend of `settings`: local file copies (under [`hybrid::local_dir`],
+    /// reused for `cache.hybrid_local_ttl` seconds) in front of the DynamoDB table.
+    pub fn hybrid_backend(&self, settings: &CacheSettings) -> Result<HybridBackend> {
+        let limit = settings.max_size_mb.saturating_mul(1024 * 1024);
+        Ok(HybridBackend::new(
+            Box::new(FileBackend::new(
+                hybrid::local_dir(&settings.file_cache_dir),
+                limit,
+            )),
+            Box::new(self.dynamo_backend(settings)?),
+            settings.hybrid_local_ttl,
+        ))
+    }
+
+    /// The DynamoDB backend of `settings`: its own session (table region and profile, the
+    /// cache's timeout and retries) over the same transport code as every AWS call.
+    pub fn dynamo_backend(&self, settings: &CacheSettings) -> Result<DynamoBackend> {
+        let session = self.build_session_with(
+            settings.dynamodb_profile.as_deref(),
+            settings.dynamodb_region.as_deref(),
+            |base| dynamodb::transport_settings(&base, settings),
+        )?;
+        let place = session
+            .endpoint(Service::DynamoDb)
+            .map(|e| e.url)
+            .unwrap_or_else(|_| "region not set".into());
+        let caller: DynamoCaller =
+            Box::new(move |operation, input| session.call(Service::DynamoDb, operation, input));
+        Ok(DynamoBackend::new(
+            settings.dynamodb_table_name.clone(),
+            caller,
+            DynamoSettings::from_cache(settings),
+        )
+        .with_location(&place))
+    }
+
+    /// An unencrypted manager over the configured backend (the encryption commands add keys).
+    pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
+        Ok(CacheManager::with_backend(
+            self.cache_backend(settings, settings.backend_type)?,
+            settings.clone(),
+            self.globals.quiet,
         ))
     }
 
@@ -198,7 +275,7 @@ impl Context {
         if !settings.enabled {
             return Ok(None);
         }
-        let opened = CacheManager::open(&settings, self.globals.quiet).and_then(|cache| {
+        let opened = self.cache_manager(&settings).and_then(|cache| {
             if !settings.encryption_enabled || settings.encryption_type == EncryptionType::None {
                 return Ok(cache);
             }

@@ -248,6 +248,55 @@ pub const SCHEMA: &[KeySpec] = &[
         doc: "AWS CLI profile whose credentials are used for the DynamoDB table.",
     },
     KeySpec {
+        key: "cache.dynamodb_timeout_ms",
+        ty: MILLISECONDS,
+        default: "5000",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_DYNAMODB_TIMEOUT_MS"],
+        doc: "Milliseconds allowed for one request to the DynamoDB table (connecting \
+              included). A cache that does not answer in time is a miss, never a failure.",
+    },
+    KeySpec {
+        key: "cache.dynamodb_max_retries",
+        ty: ValueType::UInt {
+            min: 0,
+            max: 10,
+            unit: "retries",
+        },
+        default: "3",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_DYNAMODB_MAX_RETRIES"],
+        doc: "Retries of a throttled, failed or timed-out request to the DynamoDB table, \
+              after the first attempt.",
+    },
+    KeySpec {
+        key: "cache.dynamodb_consistent_read",
+        ty: ValueType::Bool,
+        default: "false",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_DYNAMODB_CONSISTENT_READ"],
+        doc: "Read the DynamoDB table with strongly consistent reads (twice the read cost; \
+              sees a write made a moment ago by another machine).",
+    },
+    KeySpec {
+        key: "cache.dynamodb_kms_key_id",
+        ty: ValueType::String,
+        default: "null",
+        optional: true,
+        env: &["AWSIDEMAN_CACHE_DYNAMODB_KMS_KEY_ID"],
+        doc: "KMS key (id, ARN or alias) encrypting a DynamoDB table that awsideman creates; \
+              unset means DynamoDB's default encryption (an AWS owned key).",
+    },
+    KeySpec {
+        key: "cache.dynamodb_table_tags",
+        ty: ValueType::String,
+        default: "null",
+        optional: true,
+        env: &["AWSIDEMAN_CACHE_DYNAMODB_TABLE_TAGS"],
+        doc: "Tags of a DynamoDB table that awsideman creates, as key=value pairs separated \
+              by commas (team=platform,cost-center=42).",
+    },
+    KeySpec {
         key: "cache.encryption_enabled",
         ty: ValueType::Bool,
         default: "false",

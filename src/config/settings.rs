@@ -132,6 +132,16 @@ pub struct CacheSettings {
     pub dynamodb_region: Option<String>,
     /// AWS CLI profile for the table; `None` means the profile's own credentials.
     pub dynamodb_profile: Option<String>,
+    /// Milliseconds allowed for one request to the table.
+    pub dynamodb_timeout_ms: u64,
+    /// Retries of a failed request to the table, after the first attempt.
+    pub dynamodb_max_retries: u64,
+    /// Whether the table is read with strongly consistent reads.
+    pub dynamodb_consistent_read: bool,
+    /// KMS key encrypting a table awsideman creates; `None` means DynamoDB's default.
+    pub dynamodb_kms_key_id: Option<String>,
+    /// Tags of a table awsideman creates.
+    pub dynamodb_table_tags: BTreeMap<String, String>,
     /// Whether entries are encrypted.
     pub encryption_enabled: bool,
     /// The cipher of encrypted entries.
@@ -204,6 +214,14 @@ pub fn cache_settings(
         dynamodb_table_name: layers.text("dynamodb_table_name")?.unwrap_or_default(),
         dynamodb_region: layers.text("dynamodb_region")?,
         dynamodb_profile: layers.text("dynamodb_profile")?,
+        dynamodb_timeout_ms: layers.uint("dynamodb_timeout_ms")?,
+        dynamodb_max_retries: layers.uint("dynamodb_max_retries")?,
+        dynamodb_consistent_read: layers.bool("dynamodb_consistent_read")?,
+        dynamodb_kms_key_id: layers.text("dynamodb_kms_key_id")?,
+        dynamodb_table_tags: match layers.text("dynamodb_table_tags")? {
+            Some(text) => parse_table_tags(&text)?,
+            None => BTreeMap::new(),
+        },
         encryption_enabled: layers.bool("encryption_enabled")?,
         encryption_type: layers.choice("encryption_type", EncryptionType::parse)?,
         encryption_key_source: layers
@@ -229,6 +247,40 @@ pub fn network_settings(file: &ConfigFile, env: &Env) -> Result<NetworkSettings>
             other => return Err(internal("network.identity_center_rps", &other)),
         },
     })
+}
+
+/// The most tags a DynamoDB table can have.
+const MAX_TABLE_TAGS: usize = 50;
+
+/// Parses `cache.dynamodb_table_tags`: `key=value` pairs separated by commas, keys of 1 to
+/// 128 characters and values of at most 256 (DynamoDB's limits), each key once.
+fn parse_table_tags(text: &str) -> Result<BTreeMap<String, String>> {
+    let invalid = |why: &str| {
+        Error::config(format!(
+            "cache.dynamodb_table_tags: invalid value {text:?} ({why})"
+        ))
+    };
+    let mut tags = BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| invalid("expected key=value pairs separated by commas"))?;
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(invalid(
+                "a tag key has 1 to 128 characters and a value at most 256",
+            ));
+        }
+        if tags.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(invalid(&format!("tag {key} is given twice")));
+        }
+    }
+    if tags.len() > MAX_TABLE_TAGS {
+        return Err(invalid(&format!(
+            "a table has at most {MAX_TABLE_TAGS} tags"
+        )));
+    }
+    Ok(tags)
 }
 
 /// `~` and `~/rest` as paths under the home directory; anything else unchanged.

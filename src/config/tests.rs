@@ -211,6 +211,11 @@ fn empty_and_missing_files() {
     assert_eq!(c.dynamodb_table_name, "awsideman-cache");
     assert_eq!(c.dynamodb_region, None);
     assert_eq!(c.dynamodb_profile, None);
+    assert_eq!(c.dynamodb_timeout_ms, 5000);
+    assert_eq!(c.dynamodb_max_retries, 3);
+    assert!(!c.dynamodb_consistent_read);
+    assert_eq!(c.dynamodb_kms_key_id, None);
+    assert!(c.dynamodb_table_tags.is_empty());
     assert!(!c.encryption_enabled);
     assert_eq!(c.encryption_type, EncryptionType::Aes256);
     assert_eq!(c.hybrid_local_ttl, 300);
@@ -558,6 +563,14 @@ fn every_cache_variable_is_read() {
         ("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "t"),
         ("AWSIDEMAN_CACHE_DYNAMODB_REGION", "eu-west-1"),
         ("AWSIDEMAN_CACHE_DYNAMODB_PROFILE", "shared"),
+        ("AWSIDEMAN_CACHE_DYNAMODB_TIMEOUT_MS", "750"),
+        ("AWSIDEMAN_CACHE_DYNAMODB_MAX_RETRIES", "0"),
+        ("AWSIDEMAN_CACHE_DYNAMODB_CONSISTENT_READ", "on"),
+        ("AWSIDEMAN_CACHE_DYNAMODB_KMS_KEY_ID", "alias/table"),
+        (
+            "AWSIDEMAN_CACHE_DYNAMODB_TABLE_TAGS",
+            "team=platform, cost-center=42",
+        ),
         ("AWSIDEMAN_CACHE_HYBRID_LOCAL_TTL", "9"),
         ("AWSIDEMAN_CACHE_KEY_SOURCE", "file"),
         ("AWSIDEMAN_CACHE_KEY_FILE", "/keys/cache.key"),
@@ -574,6 +587,14 @@ fn every_cache_variable_is_read() {
         dynamodb_table_name: "t".into(),
         dynamodb_region: Some("eu-west-1".into()),
         dynamodb_profile: Some("shared".into()),
+        dynamodb_timeout_ms: 750,
+        dynamodb_max_retries: 0,
+        dynamodb_consistent_read: true,
+        dynamodb_kms_key_id: Some("alias/table".into()),
+        dynamodb_table_tags: [("cost-center", "42"), ("team", "platform")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         encryption_enabled: true,
         encryption_type: EncryptionType::None,
         encryption_key_source: "file".into(),
@@ -608,9 +629,47 @@ fn every_cache_variable_is_read() {
             "1.5",
             "expected a whole number of seconds >= 0",
         ),
+        (
+            "AWSIDEMAN_CACHE_DYNAMODB_TIMEOUT_MS",
+            "0",
+            "expected a whole number of milliseconds from 1 to 3600000",
+        ),
+        (
+            "AWSIDEMAN_CACHE_DYNAMODB_MAX_RETRIES",
+            "11",
+            "expected a whole number of retries from 0 to 10",
+        ),
+        (
+            "AWSIDEMAN_CACHE_DYNAMODB_CONSISTENT_READ",
+            "sometimes",
+            "expected true/false, yes/no, on/off or 1/0",
+        ),
     ] {
         let message = config_error(cache(&file(""), None, &env(&[(var, value)])));
         assert_eq!(message, format!("{var}: invalid value {value:?} ({want})"));
+    }
+}
+
+#[test]
+fn dynamodb_table_tags_are_checked() {
+    let tags = |yaml: &str| cache(&file(yaml), None, &Env::default());
+    let c = tags("cache: {dynamodb_table_tags: 'a=1,b = two words ,c='}").expect("ok");
+    assert_eq!(c.dynamodb_table_tags["a"], "1");
+    assert_eq!(c.dynamodb_table_tags["b"], "two words");
+    assert_eq!(c.dynamodb_table_tags["c"], "");
+    for (value, want) in [
+        ("team", "expected key=value pairs separated by commas"),
+        (
+            "=x",
+            "a tag key has 1 to 128 characters and a value at most 256",
+        ),
+        ("a=1,a=2", "tag a is given twice"),
+    ] {
+        let message = config_error(tags(&format!("cache: {{dynamodb_table_tags: '{value}'}}")));
+        assert_eq!(
+            message,
+            format!("cache.dynamodb_table_tags: invalid value {value:?} ({want})")
+        );
     }
 }
 
@@ -1192,8 +1251,10 @@ fn every_documented_variable_is_distinct_and_used() {
             let value = match spec.ty {
                 ValueType::Bool if spec.default == "true" => "false",
                 ValueType::Bool => "true",
+                ValueType::UInt { .. } | ValueType::Number { .. } if spec.default == "3" => "4",
                 ValueType::UInt { .. } | ValueType::Number { .. } => "3",
                 ValueType::Enum(choices) => choices[choices.len() - 1],
+                _ if spec.key == "cache.dynamodb_table_tags" => "custom=1",
                 _ => "custom",
             };
             let e = env(&[(var, value)]);

@@ -5,13 +5,16 @@ mod common;
 
 mod assignments;
 mod cache;
+mod cache_tools;
 mod cli;
 mod config;
 mod credentials;
+mod dynamodb;
 mod encryption;
 mod groups;
 mod org;
 mod permission_sets;
 mod seed_check;
+mod shared_cache;
 mod transport;
 mod users;

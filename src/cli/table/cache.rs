@@ -1,7 +1,7 @@
 //! The `cache` group of the command table.
 
 use crate::cli::spec::{Access, Command, Flag, Group, Positional};
-use crate::commands::{cache, encryption};
+use crate::commands::{cache, cache_tools, encryption};
 
 const YES: Flag = Flag::switch("yes", Some('y'), "Do not ask for confirmation.");
 const OPERATION: Flag = Flag::value(
@@ -13,6 +13,22 @@ const PROFILE: Flag = Flag::value(
     "profile",
     "NAME",
     "Only entries cached for this awsideman profile.",
+);
+const FROM: Flag = Flag::value("from", "BACKEND", "The backend to copy from.")
+    .required()
+    .choices(crate::config::BACKEND_CHOICES);
+const TO: Flag = Flag::value("to", "BACKEND", "The backend to copy into.")
+    .required()
+    .choices(crate::config::BACKEND_CHOICES);
+const FROM_DIR: Flag = Flag::value(
+    "from-dir",
+    "DIR",
+    "With --from file: the cache directory to copy from, instead of cache.file_cache_dir.",
+);
+const TO_DIR: Flag = Flag::value(
+    "to-dir",
+    "DIR",
+    "With --to file: the cache directory to copy into, instead of cache.file_cache_dir.",
 );
 
 /// The `cache` group.
@@ -146,6 +162,86 @@ pub const GROUP: Group = Group {
             access: Access::Read,
             json: "{\"commands\": [...], \"entriesAdded\", \"bytesAdded\", \"entries\"}.",
             run: cache::warm,
+        },
+        Command {
+            name: "migrate",
+            about: "Copy the cache to another backend",
+            doc: "Copies every live entry from one backend to another (file, dynamodb or \
+                  hybrid, built from the current cache settings; hybrid stands for its shared \
+                  table, its local copies are neither read nor written), byte for byte: encrypted \
+                  entries stay encrypted and are readable wherever the key is. Tags and expiry \
+                  come along; expired entries and corrupt ones are skipped and counted, and the \
+                  destination keeps what it already had. Entries are copied in key order, in \
+                  batches; after each batch a checkpoint \
+                  (<file_cache_dir>/migrate-FROM-TO.checkpoint.json) records how far it got, so \
+                  running the same command again after an interruption resumes there, and \
+                  after failures retries just the entries that failed. --verify then compares \
+                  both sides. --from-dir and --to-dir point a file side at another directory, \
+                  which also makes a backup of the cache. Exits 1 when entries could not be \
+                  copied or verification found differences. Asks first; --yes is required when \
+                  stdin is not a terminal.",
+            args: &[],
+            flags: &[
+                FROM,
+                TO,
+                FROM_DIR,
+                TO_DIR,
+                Flag::switch(
+                    "verify",
+                    None,
+                    "Compare both sides afterwards: every live entry must be in the destination, byte for byte.",
+                ),
+                YES,
+            ],
+            examples: &[
+                "cache migrate --from file --to dynamodb --verify --yes",
+                "cache migrate --from file --to file --to-dir /backup/awsideman-cache --yes",
+            ],
+            access: Access::Local,
+            json: "{\"from\", \"fromLocation\", \"to\", \"toLocation\", \"copied\", \"skippedExpired\", \
+                   \"skippedCorrupt\", \"failed\", \"resumedFrom\" (entries done before this run, or \
+                   null), \"checkpoint\" (kept while entries failed, else null), \"verified\": \
+                   {checked, missing, different, missingKeys, differentKeys} or null}.",
+            run: cache_tools::migrate,
+        },
+        Command {
+            name: "health",
+            about: "Check that the cache backend works",
+            doc: "Opens the configured backend, then writes, reads back and deletes a probe \
+                  entry, printing how long each step took; a hybrid backend is checked on its \
+                  local and its remote side. Exits 1, naming the step that failed, when the \
+                  backend is unhealthy.",
+            args: &[],
+            flags: &[],
+            examples: &["cache health", "cache health --output json"],
+            access: Access::Local,
+            json: "{\"backend\", \"location\", \"healthy\", \"steps\": [{side, step, ms, ok, error}]}.",
+            run: cache_tools::health,
+        },
+        Command {
+            name: "benchmark",
+            about: "Measure the cache backend's speed",
+            doc: "Writes N synthetic entries of SIZE bytes to the configured backend, reads \
+                  them all back, then removes them, and prints the median and 95th percentile \
+                  latency of writes and reads and their throughput. The entries live under a \
+                  private probe namespace no command reads.",
+            args: &[],
+            flags: &[
+                Flag::value("entries", "N", "How many entries (default 100)."),
+                Flag::value(
+                    "size",
+                    "BYTES",
+                    "The size of each entry's payload (default 4096).",
+                ),
+            ],
+            examples: &[
+                "cache benchmark",
+                "cache benchmark --entries 1000 --size 20000 --output json",
+            ],
+            access: Access::Local,
+            json: "{\"backend\", \"location\", \"entries\", \"sizeBytes\", \"results\": [{operation \
+                   (set or get), medianMs, p95Ms, opsPerSecond, mbPerSecond}], \"deleteMs\", \"misses\"}.",
+            run: cache_tools::benchmark,
         },
     ],
 };

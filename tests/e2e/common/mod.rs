@@ -87,6 +87,28 @@ impl TestEnv {
         }
     }
 
+    /// Another "machine" of the same AWS account: a new HOME with the same AWS profiles (so
+    /// the same Identity Center instance and organization) and the same environment.
+    pub fn sibling(&self) -> TestEnv {
+        let id = unique();
+        let home = std::env::temp_dir().join(format!("awsideman-test-{id:x}"));
+        std::fs::create_dir_all(home.join(".aws")).expect("create sibling home");
+        for file in ["config", "credentials"] {
+            let from = self.home.join(".aws").join(file);
+            if from.exists() {
+                std::fs::copy(&from, home.join(".aws").join(file)).expect("copy aws file");
+            }
+        }
+        let mut vars = self.vars.clone();
+        vars.insert("HOME".into(), home.display().to_string());
+        TestEnv {
+            home,
+            account: self.account.clone(),
+            vars,
+            session: OnceLock::new(),
+        }
+    }
+
     /// Sets an environment variable for later runs of the binary.
     pub fn set_var(&mut self, name: &str, value: impl Into<String>) -> &mut TestEnv {
         self.vars.insert(name.into(), value.into());

@@ -1,0 +1,514 @@
+//! The `dynamodb` backend: cache entries in one DynamoDB table, shared by every machine that
+//! can reach it.
+//!
+//! Every call goes through an injected [`DynamoCaller`] (the lead wires it to the one AWS
+//! transport: same signing, retries and `--debug` lines); this module never opens a socket
+//! of its own. It stores opaque envelopes and never decodes more than their header.
+//!
+//! Reads: one `GetItem` per hit (plus one `BatchGetItem` per 40 chunks of a chunked entry);
+//! an item past its `ttl` is a miss, because DynamoDB deletes expired items up to 48 hours
+//! late. Writes: tag items first (so an entry is never stored where an invalidation cannot
+//! find it), then chunk items, then the parent item last (so a reader never sees a partly
+//! written entry), then the chunks of the entry it replaced, found by key through
+//! `PutItem`'s old image: never a Scan. A missing table is created on the first write.
+//! Item layout and sizes: `item.rs`; batches and scans: `wire.rs`; the table itself:
+//! `admin.rs`.
+
+mod admin;
+mod item;
+mod wire;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+pub use admin::{RepairReport, TableSetup, TtlState, key_schema_problems};
+pub use item::TAG_SHARDS;
+pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
+
+use self::admin::is_missing_table;
+use self::item::{Chunked, EntryMeta, ItemKind};
+use self::wire::{Table, Write, key_in};
+use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+use super::envelope::Envelope;
+use super::file::now_secs;
+use super::key::{CacheKey, Namespace};
+use crate::aws::transport::TransportSettings;
+use crate::config::CacheSettings;
+use crate::error::{Error, Result};
+
+/// Calls one DynamoDB operation (`GetItem`) with its JSON input and returns the JSON reply;
+/// AWS errors keep their code (`ResourceNotFoundException`).
+pub type DynamoCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>;
+
+/// The largest item AWS accepts: 400 KB, attribute names included.
+pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
+
+/// The default item limit of the backend: AWS's less a margin that also fits moto_server,
+/// which refuses items over 405,000 bytes.
+pub const DEFAULT_MAX_ITEM_BYTES: usize = 400_000;
+
+/// How the backend uses its table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamoSettings {
+    /// Read with strongly consistent reads.
+    pub consistent_read: bool,
+    /// The largest item written, as DynamoDB counts it (at most [`AWS_ITEM_LIMIT`]);
+    /// larger entries are split into chunk items.
+    pub max_item_bytes: usize,
+    /// KMS key encrypting a table this backend creates (`None`: DynamoDB's default).
+    pub sse_kms_key_id: Option<String>,
+    /// Tags of a table this backend creates.
+    pub tags: Vec<(String, String)>,
+    /// Retries of the unprocessed part of a batch, after the first attempt.
+    pub batch_retries: u32,
+    /// The first backoff before retrying unprocessed batch requests (doubling, full jitter).
+    pub batch_backoff_base: Duration,
+    /// Parallel segments of a scan that clears the table.
+    pub scan_segments: u32,
+    /// How long to wait for a new table to become ACTIVE.
+    pub table_wait: Duration,
+}
+
+impl Default for DynamoSettings {
+    fn default() -> DynamoSettings {
+        DynamoSettings {
+            consistent_read: false,
+            max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
+            sse_kms_key_id: None,
+            tags: Vec::new(),
+            batch_retries: 8,
+            batch_backoff_base: Duration::from_millis(50),
+            scan_segments: 4,
+            table_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+impl DynamoSettings {
+    /// The settings the cache configuration asks for (consistency, KMS key, tags).
+    pub fn from_cache(cache: &CacheSettings) -> DynamoSettings {
+        DynamoSettings {
+            consistent_read: cache.dynamodb_consistent_read,
+            sse_kms_key_id: cache.dynamodb_kms_key_id.clone(),
+            tags: cache
+                .dynamodb_table_tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..DynamoSettings::default()
+        }
+    }
+}
+
+/// The transport settings for the table's session: `base` with the request timeout of
+/// `cache.dynamodb_timeout_ms` (connecting included) and `cache.dynamodb_max_retries`
+/// retries after the first attempt.
+pub fn transport_settings(base: &TransportSettings, cache: &CacheSettings) -> TransportSettings {
+    let mut settings = base.clone();
+    let timeout = Duration::from_millis(cache.dynamodb_timeout_ms.max(1));
+    settings.http.read_timeout = timeout;
+    settings.http.connect_timeout = settings.http.connect_timeout.min(timeout);
+    settings.retry.max_attempts = u32::try_from(cache.dynamodb_max_retries)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    settings
+}
+
+/// The DynamoDB backend.
+pub struct DynamoBackend {
+    table: Table,
+    location: String,
+    /// Set once this process tried to create the table after a write found it missing.
+    ensured: AtomicBool,
+}
+
+impl DynamoBackend {
+    /// The backend over table `table`, calling DynamoDB through `caller`. Calls nothing yet.
+    pub fn new(table: String, caller: DynamoCaller, settings: DynamoSettings) -> DynamoBackend {
+        let mut settings = settings;
+        settings.max_item_bytes = settings.max_item_bytes.min(AWS_ITEM_LIMIT);
+        DynamoBackend {
+            location: format!("dynamodb table {table}"),
+            table: Table::new(table, caller, settings),
+            ensured: AtomicBool::new(false),
+        }
+    }
+
+    /// The same backend, saying where the table is (a region or an endpoint URL):
+    /// [`CacheBackend::location`] reads `dynamodb table <name> (<where>)`.
+    pub fn with_location(mut self, place: &str) -> DynamoBackend {
+        self.location = format!("dynamodb table {} ({place})", self.table.name);
+        self
+    }
+
+    /// The table name.
+    pub fn table_name(&self) -> &str {
+        &self.table.name
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &DynamoSettings {
+        &self.table.settings
+    }
+
+    /// Creates the table when missing (`CreateTable` PAY_PER_REQUEST with the configured KMS
+    /// key and tags), waits until it is ACTIVE, and turns TTL on for `ttl` (tolerating
+    /// endpoints without TTL).
+    pub fn ensure_table(&self) -> Result<TableSetup> {
+        admin::ensure_table(&self.table)
+    }
+
+    /// A JSON summary of the table: `table`, `location`, `arn`, `status`, `items`,
+    /// `size_bytes`, `billing_mode`, `key_schema` (`attribute`, `type`, `key_type`), `ttl`
+    /// ([`TtlState`]) and `encryption` (`type`, `status`, `kms_key`). A not-found error when
+    /// the table does not exist.
+    pub fn describe_table(&self) -> Result<Value> {
+        admin::describe_summary(&self.table, &self.location)
+    }
+
+    /// Checks the key schema (reporting exactly what is wrong: it cannot be changed) and the
+    /// status, and turns TTL on when it is off.
+    pub fn repair(&self) -> Result<RepairReport> {
+        admin::repair(&self.table)
+    }
+
+    /// Deletes the table; `false` when it did not exist.
+    pub fn delete_table(&self) -> Result<bool> {
+        admin::delete_table(&self.table)
+    }
+
+    /// Removes every item (entries, chunks, tags) with a parallel projected scan and batch
+    /// deletes, calling `progress` with the number of entries removed so far after each
+    /// page. Returns how many entries were removed.
+    pub fn clear(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+        let removed = AtomicU64::new(0);
+        let outcome = self
+            .table
+            .scan(&[item::KEY], self.table.settings.scan_segments, &|items| {
+                let keys: Vec<&str> = items.iter().filter_map(key_in).collect();
+                let entries = keys
+                    .iter()
+                    .filter(|k| item::kind_of(k) == ItemKind::Entry)
+                    .count() as u64;
+                let writes: Vec<Write> =
+                    keys.iter().map(|k| Write::Delete(k.to_string())).collect();
+                self.table.batch_write(&writes)?;
+                progress(removed.fetch_add(entries, Ordering::Relaxed) + entries);
+                Ok(())
+            });
+        self.tolerate_missing(outcome, ())
+            .map_err(|e| self.failed("clearing", e))?;
+        Ok(removed.into_inner())
+    }
+
+    /// `outcome`, or `value` when it failed because the table does not exist.
+    fn tolerate_missing<T>(&self, outcome: Result<T>, value: T) -> Result<T> {
+        match outcome {
+            Err(e) if is_missing_table(&e) => Ok(value),
+            other => other,
+        }
+    }
+
+    /// Runs a write; when it finds the table missing, creates the table (once per process)
+    /// and runs it again.
+    fn writing<T>(&self, write: impl Fn() -> Result<T>) -> Result<T> {
+        match write() {
+            Err(e) if is_missing_table(&e) && !self.ensured.swap(true, Ordering::SeqCst) => {
+                self.ensure_table()?;
+                write()
+            }
+            other => other,
+        }
+    }
+
+    fn failed(&self, doing: &str, e: Error) -> Error {
+        e.context(format!("{doing} {}", self.location))
+    }
+
+    fn write_entry(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        expires_at: u64,
+    ) -> Result<()> {
+        let header = Envelope::decode_header(bytes).ok();
+        let write_id = item::new_write_id();
+        let meta = EntryMeta {
+            key: key.as_str(),
+            operation: header.as_ref().map_or("", |h| h.operation.as_str()),
+            created_at: header.as_ref().map_or_else(now_secs, |h| h.created_at),
+            expires_at,
+            write_id: &write_id,
+        };
+        let layout = item::plan(&meta, bytes.len(), self.table.settings.max_item_bytes)
+            .map_err(Error::runtime)?;
+        let (chunks, parent) = item::build(&meta, bytes, &layout);
+
+        let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
+        for tag in tags {
+            let tag_key = item::tag_key(tag, item::shard_of(key));
+            self.table
+                .add_to_set(&tag_key, item::TAG_KEYS, &[key.as_str()])?;
+        }
+        let chunk_keys: Vec<String> = chunks
+            .iter()
+            .filter_map(key_in)
+            .map(str::to_string)
+            .collect();
+        let undo = || {
+            let writes: Vec<Write> = chunk_keys.iter().cloned().map(Write::Delete).collect();
+            let _ = self.table.batch_write(&writes);
+        };
+        let puts: Vec<Write> = chunks.into_iter().map(Write::Put).collect();
+        if let Err(e) = self.table.batch_write(&puts) {
+            undo();
+            return Err(e);
+        }
+        let old = match self.table.put_item(parent) {
+            Ok(old) => old,
+            Err(e) => {
+                undo();
+                return Err(e);
+            }
+        };
+        if let Some(old) = old.as_ref().and_then(item::chunked_of)
+            && old.write_id != write_id
+        {
+            let writes: Vec<Write> = item::chunk_keys(key.as_str(), &old)
+                .into_iter()
+                .map(Write::Delete)
+                .collect();
+            self.table
+                .batch_write(&writes)
+                .map_err(|e| e.context("deleting the chunks of the entry it replaced"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a chunked entry's parts after its parent item; `None` when a chunk is missing
+    /// (the entry was replaced between the two reads).
+    fn read_chunks(
+        &self,
+        key: &CacheKey,
+        chunked: &Chunked,
+        mut data: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>> {
+        let keys = item::chunk_keys(key.as_str(), chunked);
+        let mut parts: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        for found in self.table.batch_get(&keys, &[])? {
+            let Some(index) = key_in(&found).and_then(|k| keys.iter().position(|c| c == k)) else {
+                continue;
+            };
+            parts[index] = Some(binary_data(&found)?);
+        }
+        for part in parts {
+            match part {
+                Some(part) => data.extend_from_slice(&part),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(data))
+    }
+
+    fn read_entry(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        // A chunk can vanish only when another writer replaced the entry between our two
+        // reads: read it again, once, then call it damaged.
+        for _ in 0..2 {
+            let Some(parent) = self.table.get_item(key.as_str(), &[])? else {
+                return Ok(None);
+            };
+            if item::get_n(&parent, item::TTL).is_some_and(|ttl| ttl <= now_secs()) {
+                return Ok(None);
+            }
+            let data = binary_data(&parent)?;
+            let Some(chunked) = item::chunked_of(&parent) else {
+                return Ok(Some(data));
+            };
+            if let Some(whole) = self.read_chunks(key, &chunked, data)? {
+                return Ok(Some(whole));
+            }
+        }
+        Err(Error::runtime(format!(
+            "entry {}…: a chunk is missing",
+            &key.as_str()[..12]
+        )))
+    }
+
+    /// Removes entries `keys` and their chunks; returns how many entries existed.
+    fn remove_entries(&self, keys: &[String]) -> Result<u64> {
+        let found = self
+            .table
+            .batch_get(keys, &[item::KEY, item::CHUNKS, item::WRITE_ID])?;
+        let mut writes = Vec::new();
+        let mut removed = 0;
+        for parent in &found {
+            let Some(key) = key_in(parent).filter(|k| item::kind_of(k) == ItemKind::Entry) else {
+                continue;
+            };
+            removed += 1;
+            if let Some(chunked) = item::chunked_of(parent) {
+                writes.extend(
+                    item::chunk_keys(key, &chunked)
+                        .into_iter()
+                        .map(Write::Delete),
+                );
+            }
+            writes.push(Write::Delete(key.to_string()));
+        }
+        self.table.batch_write(&writes)?;
+        Ok(removed)
+    }
+
+    fn remove_tagged(&self, tags: &[String]) -> Result<u64> {
+        let tag_keys: Vec<String> = tags
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .flat_map(|tag| item::tag_keys(tag))
+            .collect();
+        let tag_items = self
+            .table
+            .batch_get(&tag_keys, &[item::KEY, item::TAG_KEYS])?;
+        let entries: BTreeSet<String> = tag_items
+            .iter()
+            .filter_map(|t| t.get(item::TAG_KEYS)?.get("SS")?.as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|k| item::kind_of(k) == ItemKind::Entry)
+            .map(str::to_string)
+            .collect();
+        let removed = self.remove_entries(&entries.into_iter().collect::<Vec<_>>())?;
+        let writes: Vec<Write> = tag_items
+            .iter()
+            .filter_map(key_in)
+            .map(|k| Write::Delete(k.to_string()))
+            .collect();
+        self.table.batch_write(&writes)?;
+        Ok(removed)
+    }
+
+    /// Every entry (parent) item of the table, whole or projected to `projection`.
+    fn entry_items(&self, projection: &[&str]) -> Result<Vec<Map<String, Value>>> {
+        let found = std::sync::Mutex::new(Vec::new());
+        let outcome = self.table.scan(projection, 1, &|items| {
+            let entries = items
+                .into_iter()
+                .filter(|i| key_in(i).is_some_and(|k| item::kind_of(k) == ItemKind::Entry));
+            found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(entries);
+            Ok(())
+        });
+        self.tolerate_missing(outcome, ())?;
+        Ok(found.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The `data` attribute of an item, decoded.
+fn binary_data(item: &Map<String, Value>) -> Result<Vec<u8>> {
+    let key = key_in(item).unwrap_or("?");
+    match item::get_b(item, item::DATA) {
+        Some(Ok(bytes)) => Ok(bytes),
+        Some(Err(why)) => Err(Error::runtime(format!("item {key}: {why}"))),
+        None => Err(Error::runtime(format!("item {key} has no binary data"))),
+    }
+}
+
+impl CacheBackend for DynamoBackend {
+    fn name(&self) -> &'static str {
+        "dynamodb"
+    }
+
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        let outcome = self.read_entry(key);
+        self.tolerate_missing(outcome, None)
+            .map_err(|e| self.failed("reading", e))
+    }
+
+    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
+        self.writing(|| self.write_entry(key, bytes, tags, expires_at))
+            .map_err(|e| self.failed("writing to", e))
+    }
+
+    fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
+        let outcome = match what {
+            Invalidation::Keys(keys) => {
+                let keys: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
+                self.remove_entries(&keys)
+            }
+            Invalidation::Tags(tags) => self.remove_tagged(tags),
+            Invalidation::All => return self.clear(&|_| {}),
+        };
+        self.tolerate_missing(outcome, 0)
+            .map_err(|e| self.failed("invalidating entries of", e))
+    }
+
+    fn entries(&self) -> Result<Vec<EntryInfo>> {
+        let items = self
+            .entry_items(&[])
+            .map_err(|e| self.failed("listing", e))?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let key = CacheKey::parse(key_in(item)?)?;
+                let data = item::get_b(item, item::DATA).and_then(|d| d.ok());
+                Some(EntryInfo {
+                    key,
+                    size: item::get_n(item, item::SIZE)
+                        .or_else(|| data.as_ref().map(|d| d.len() as u64))
+                        .unwrap_or(0),
+                    accessed: item::get_n(item, item::CREATED_AT)
+                        .map(|secs| UNIX_EPOCH + Duration::from_secs(secs)),
+                    header: data.and_then(|d| Envelope::decode_header(&d).ok()),
+                })
+            })
+            .collect())
+    }
+
+    fn stats(&self) -> Result<BackendStats> {
+        let items = self
+            .entry_items(&[item::KEY, item::SIZE])
+            .map_err(|e| self.failed("measuring", e))?;
+        Ok(BackendStats {
+            entries: items.len() as u64,
+            bytes: items
+                .iter()
+                .filter_map(|i| item::get_n(i, item::SIZE))
+                .sum(),
+            limit_bytes: None,
+        })
+    }
+
+    fn health_check(&self) -> Result<()> {
+        let probe = CacheKey::new(
+            &Namespace {
+                profile: "health".into(),
+                region: "probe".into(),
+            },
+            "awsideman",
+            "HealthCheck",
+            &serde_json::json!({"pid": std::process::id(), "at": SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)}),
+        );
+        self.set(&probe, b"probe", &[], now_secs() + 60)?;
+        let read = self.get(&probe)?;
+        self.invalidate(Invalidation::Keys(std::slice::from_ref(&probe)))?;
+        match read.as_deref() {
+            Some(b"probe") => Ok(()),
+            _ => Err(Error::runtime(format!(
+                "{}: a probe entry did not read back",
+                self.location
+            ))),
+        }
+    }
+}

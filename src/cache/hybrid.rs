@@ -1,0 +1,588 @@
+//! The hybrid backend: a local backend (files) in front of a shared remote one (DynamoDB), so
+//! most reads stay on this machine while every machine shares one cache.
+//!
+//! - Reads use the local copy while it is younger than `local_ttl`, else the remote entry,
+//!   which is then copied locally. A local failure is a local miss; a remote failure is the
+//!   read's error (the manager makes it a miss and warns once).
+//! - Writes go to the remote, then locally; the local copy is written even when the remote
+//!   write failed, and the remote error is returned, so the manager warns once.
+//! - Invalidations go to the remote first, then locally: in the other order a concurrent
+//!   reader could copy the old remote entry back after its local copy was removed.
+//! - Listings and size figures are the remote's: it is the shared truth.
+//!
+//! Local copies are framed. An entry's own header cannot record when it was copied: an
+//! encrypted entry's times are authenticated, and the trait says nothing about when a local
+//! entry was written. So a local copy is an envelope of its own whose payload is the remote
+//! bytes, unchanged, and whose header says when the copy was made (`created_at`) and until when
+//! it may be used (`expires_at`: the entry's own expiry or `created_at + local_ttl`, whichever
+//! comes first), with the encryption [`COPY_SCHEME`]. The local backend lists, expires and
+//! evicts copies like any entry, and anything but this backend refuses a copy ("unknown
+//! encryption") instead of mistaking it for an answer.
+
+use std::path::{Path, PathBuf};
+
+use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+use super::envelope::{Envelope, FORMAT_VERSION, Header};
+use super::file::now_secs;
+use super::key::CacheKey;
+use crate::error::Result;
+
+/// The `encryption` of a local copy's frame: its payload is a whole remote entry.
+pub const COPY_SCHEME: &str = "hybrid-copy";
+
+/// Where the local copies of the hybrid backend live, under the file cache directory (apart
+/// from the file backend's own entries, so switching backends never mixes the two).
+pub fn local_dir(file_cache_dir: &Path) -> PathBuf {
+    file_cache_dir.join("hybrid")
+}
+
+/// A local backend in front of a remote one.
+pub struct HybridBackend {
+    local: Box<dyn CacheBackend>,
+    remote: Box<dyn CacheBackend>,
+    local_ttl: u64,
+}
+
+impl HybridBackend {
+    /// `local` in front of `remote`, reusing a local copy for `local_ttl_secs` (0: never).
+    pub fn new(
+        local: Box<dyn CacheBackend>,
+        remote: Box<dyn CacheBackend>,
+        local_ttl_secs: u64,
+    ) -> HybridBackend {
+        HybridBackend {
+            local,
+            remote,
+            local_ttl: local_ttl_secs,
+        }
+    }
+
+    /// The local side (copies, framed as the module says).
+    pub fn local(&self) -> &dyn CacheBackend {
+        self.local.as_ref()
+    }
+
+    /// The remote side (the shared entries).
+    pub fn remote(&self) -> &dyn CacheBackend {
+        self.remote.as_ref()
+    }
+
+    /// Seconds a local copy is used.
+    pub fn local_ttl(&self) -> u64 {
+        self.local_ttl
+    }
+
+    /// The remote side alone, for work on the shared entries that local copies would only
+    /// slow down or make stale (migration).
+    pub fn into_remote(self) -> Box<dyn CacheBackend> {
+        self.remote
+    }
+
+    /// Stores a local copy of `bytes`, valid until the earlier of `expires_at` and
+    /// `now + local_ttl`. Nothing is stored when local copies are off.
+    fn store_copy(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<()> {
+        if self.local_ttl == 0 {
+            return Ok(());
+        }
+        let copy = frame(key, bytes, tags, expires_at, now, self.local_ttl);
+        self.local
+            .set(key, &copy.encode(), tags, copy.header.expires_at)
+            .map_err(|e| e.context("hybrid cache, local copy"))
+    }
+
+    /// Copies a remote hit locally, best effort: a copy that cannot be written only costs the
+    /// next read a remote round trip. Expired or unreadable entries are not copied.
+    fn copy_hit(&self, key: &CacheKey, bytes: &[u8], now: u64) {
+        if let Ok(header) = Envelope::decode_header(bytes)
+            && header.expires_at > now
+        {
+            let _ = self.store_copy(key, bytes, &header.tags, header.expires_at, now);
+        }
+    }
+}
+
+/// The local frame around a remote entry's `bytes` (see the module documentation).
+fn frame(
+    key: &CacheKey,
+    bytes: &[u8],
+    tags: &[String],
+    expires_at: u64,
+    now: u64,
+    local_ttl: u64,
+) -> Envelope {
+    let inner = Envelope::decode_header(bytes).ok();
+    let field = |f: fn(&Header) -> &String| inner.as_ref().map(f).cloned().unwrap_or_default();
+    Envelope::seal(
+        Header {
+            v: FORMAT_VERSION,
+            key: key.to_string(),
+            service: field(|h| &h.service),
+            operation: field(|h| &h.operation),
+            profile: field(|h| &h.profile),
+            created_at: now,
+            expires_at: expires_at.min(now.saturating_add(local_ttl)),
+            encryption: COPY_SCHEME.into(),
+            key_id: None,
+            tags: tags.to_vec(),
+            len: 0,
+            checksum: String::new(),
+        },
+        bytes.to_vec(),
+    )
+}
+
+/// The remote bytes inside a local copy, if it is an intact copy of `key` that is still
+/// usable at `now` under `local_ttl` (which may have shrunk since the copy was made).
+fn unframe(stored: &[u8], key: &CacheKey, now: u64, local_ttl: u64) -> Option<Vec<u8>> {
+    let copy = Envelope::decode(stored).ok()?;
+    let h = &copy.header;
+    let usable = h.encryption == COPY_SCHEME
+        && h.key == key.as_str()
+        && h.created_at <= now
+        && now < h.expires_at
+        && now < h.created_at.saturating_add(local_ttl);
+    usable.then_some(copy.payload)
+}
+
+impl CacheBackend for HybridBackend {
+    fn name(&self) -> &'static str {
+        "hybrid"
+    }
+
+    fn location(&self) -> String {
+        format!(
+            "local {} {}, remote {} {}",
+            self.local.name(),
+            self.local.location(),
+            self.remote.name(),
+            self.remote.location()
+        )
+    }
+
+    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        let now = now_secs();
+        let local = self.local.get(key).unwrap_or(None);
+        if let Some(bytes) = local
+            .as_deref()
+            .and_then(|stored| unframe(stored, key, now, self.local_ttl))
+        {
+            return Ok(Some(bytes));
+        }
+        let remote = self.remote.get(key)?;
+        match &remote {
+            Some(bytes) => self.copy_hit(key, bytes, now),
+            // A stale or unusable copy of an entry the remote no longer has: drop it.
+            None if local.is_some() => {
+                let _ = self
+                    .local
+                    .invalidate(Invalidation::Keys(std::slice::from_ref(key)));
+            }
+            None => {}
+        }
+        Ok(remote)
+    }
+
+    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
+        let remote = self.remote.set(key, bytes, tags, expires_at);
+        let local = self.store_copy(key, bytes, tags, expires_at, now_secs());
+        remote.and(local)
+    }
+
+    fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
+        let remote = self.remote.invalidate(what);
+        let local = self
+            .local
+            .invalidate(what)
+            .map_err(|e| e.context("hybrid cache, local copies"));
+        let removed = remote?;
+        local.map(|_| removed)
+    }
+
+    fn entries(&self) -> Result<Vec<EntryInfo>> {
+        self.remote.entries()
+    }
+
+    fn stats(&self) -> Result<BackendStats> {
+        self.remote.stats()
+    }
+
+    fn health_check(&self) -> Result<()> {
+        let local = self
+            .local
+            .health_check()
+            .map_err(|e| e.context("hybrid cache, local side"));
+        let remote = self
+            .remote
+            .health_check()
+            .map_err(|e| e.context("hybrid cache, remote side"));
+        remote.and(local)
+    }
+}
+
+/// Test helpers shared by the cache tools' tests: temporary file backends and a backend
+/// that records the calls it gets and can be told to fail writes.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use crate::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+    use crate::cache::envelope::{Envelope, Header};
+    use crate::cache::file::FileBackend;
+    use crate::cache::key::{CacheKey, Namespace, hex};
+    use crate::error::{Error, Result};
+
+    /// A temporary directory, removed when dropped.
+    pub struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        /// A new, not yet created, directory under the system's temporary directory.
+        pub fn new(label: &str) -> TempDir {
+            let mut noise = [0u8; 6];
+            getrandom::getrandom(&mut noise).expect("random");
+            TempDir(std::env::temp_dir().join(format!("awsideman-{label}-{}", hex(&noise))))
+        }
+
+        /// A file backend rooted in this directory.
+        pub fn backend(&self) -> FileBackend {
+            FileBackend::new(self.0.clone(), 1 << 30)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The calls a [`Spy`] saw, shared with the test: `"<name> <call>"`, in order.
+    pub type Log = Arc<Mutex<Vec<String>>>;
+
+    /// A file backend that logs its calls and fails every write after `fail_sets_after`.
+    pub struct Spy {
+        /// The label of its calls in the log (its `name()` is the inner backend's).
+        pub name: &'static str,
+        /// The backend doing the work.
+        pub inner: FileBackend,
+        /// The shared call log.
+        pub log: Log,
+        /// Writes allowed before every later write fails.
+        pub fail_sets_after: Option<usize>,
+        sets: AtomicUsize,
+    }
+
+    impl Spy {
+        /// A spy over `inner`, logging into `log`.
+        pub fn new(name: &'static str, inner: FileBackend, log: &Log) -> Spy {
+            Spy {
+                name,
+                inner,
+                log: Arc::clone(log),
+                fail_sets_after: None,
+                sets: AtomicUsize::new(0),
+            }
+        }
+
+        /// The same spy, failing every write after the first `n`.
+        pub fn failing_after(mut self, n: usize) -> Spy {
+            self.fail_sets_after = Some(n);
+            self
+        }
+
+        fn record(&self, call: &str) {
+            self.log
+                .lock()
+                .expect("log")
+                .push(format!("{} {call}", self.name));
+        }
+    }
+
+    /// How many logged calls are exactly `call` ("remote get").
+    pub fn count(log: &Log, call: &str) -> usize {
+        log.lock()
+            .expect("log")
+            .iter()
+            .filter(|c| *c == call)
+            .count()
+    }
+
+    impl CacheBackend for Spy {
+        fn name(&self) -> &'static str {
+            self.inner.name()
+        }
+        fn location(&self) -> String {
+            self.inner.location()
+        }
+        fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+            self.record("get");
+            self.inner.get(key)
+        }
+        fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires: u64) -> Result<()> {
+            self.record("set");
+            let n = self.sets.fetch_add(1, Ordering::SeqCst);
+            if self.fail_sets_after.is_some_and(|limit| n >= limit) {
+                return Err(Error::runtime(format!(
+                    "{}: simulated write failure",
+                    self.name
+                )));
+            }
+            self.inner.set(key, bytes, tags, expires)
+        }
+        fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
+            self.record("invalidate");
+            self.inner.invalidate(what)
+        }
+        fn entries(&self) -> Result<Vec<EntryInfo>> {
+            self.inner.entries()
+        }
+        fn stats(&self) -> Result<BackendStats> {
+            self.inner.stats()
+        }
+        fn health_check(&self) -> Result<()> {
+            self.inner.health_check()
+        }
+    }
+
+    /// The key of test entry `n`.
+    pub fn key(n: usize) -> CacheKey {
+        let ns = Namespace {
+            profile: "p".into(),
+            region: "r".into(),
+        };
+        CacheKey::new(&ns, "identitystore", "DescribeUser", &json!({ "n": n }))
+    }
+
+    /// The stored bytes of test entry `n`: created at `created_at`, expiring at `expires_at`.
+    pub fn entry(n: usize, created_at: u64, expires_at: u64) -> Vec<u8> {
+        Envelope::seal(
+            Header {
+                v: 0,
+                key: key(n).to_string(),
+                service: "identitystore".into(),
+                operation: "DescribeUser".into(),
+                profile: "p".into(),
+                created_at,
+                expires_at,
+                encryption: "none".into(),
+                key_id: None,
+                tags: vec![format!("user:{n}"), "users".into()],
+                len: 0,
+                checksum: String::new(),
+            },
+            format!(r#"{{"params":{{}},"value":{{"n":{n}}}}}"#).into_bytes(),
+        )
+        .encode()
+    }
+
+    /// Stores test entry `n` in `backend`, valid for an hour.
+    pub fn put(backend: &dyn CacheBackend, n: usize) -> Vec<u8> {
+        let now = crate::cache::file::now_secs();
+        let bytes = entry(n, now, now + 3600);
+        let header = Envelope::decode_header(&bytes).expect("header");
+        backend
+            .set(&key(n), &bytes, &header.tags, header.expires_at)
+            .expect("set");
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct World {
+        hybrid: HybridBackend,
+        log: Log,
+        _local: TempDir,
+        _remote: TempDir,
+    }
+
+    fn world(local_ttl: u64) -> World {
+        let (local, remote) = (TempDir::new("hybrid-local"), TempDir::new("hybrid-remote"));
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
+        let hybrid = HybridBackend::new(
+            Box::new(Spy::new("local", local.backend(), &log)),
+            Box::new(Spy::new("remote", remote.backend(), &log)),
+            local_ttl,
+        );
+        World {
+            hybrid,
+            log,
+            _local: local,
+            _remote: remote,
+        }
+    }
+
+    #[test]
+    fn a_second_read_is_served_locally_without_touching_the_remote() {
+        let w = world(300);
+        let bytes = put(w.hybrid.remote(), 1);
+        assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+        assert_eq!(count(&w.log, "remote get"), 1);
+        assert_eq!(count(&w.log, "local set"), 1, "the hit was copied locally");
+        for _ in 0..3 {
+            assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+        }
+        assert_eq!(count(&w.log, "remote get"), 1, "later reads stay local");
+        // The local copy is a frame around the remote bytes, unchanged.
+        let stored = w.hybrid.local().get(&key(1)).unwrap().unwrap();
+        let copy = Envelope::decode(&stored).unwrap();
+        assert_eq!(copy.header.encryption, COPY_SCHEME);
+        assert_eq!(copy.payload, bytes);
+        assert_eq!(copy.header.operation, "DescribeUser");
+    }
+
+    #[test]
+    fn local_copies_expire_after_the_local_ttl() {
+        let w = world(300);
+        let now = now_secs();
+        let bytes = put(w.hybrid.remote(), 1);
+        // A copy made 301 s ago, of an entry still valid for an hour.
+        let old = frame(&key(1), &bytes, &[], now + 3600, now - 301, 300);
+        assert_eq!(old.header.expires_at, now - 1);
+        w.hybrid
+            .local()
+            .set(&key(1), &old.encode(), &[], old.header.expires_at)
+            .unwrap();
+        assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+        assert_eq!(count(&w.log, "remote get"), 1, "a stale copy is not used");
+        // ... and was refreshed: the next read is local.
+        w.hybrid.get(&key(1)).unwrap();
+        assert_eq!(count(&w.log, "remote get"), 1);
+
+        // A copy never outlives its entry, and a shrunken local_ttl applies to old copies.
+        let short = frame(&key(2), &bytes, &[], now + 10, now, 300);
+        assert_eq!(short.header.expires_at, now + 10);
+        let copy = frame(&key(1), &bytes, &[], now + 3600, now - 100, 300).encode();
+        assert!(unframe(&copy, &key(1), now, 300).is_some());
+        assert!(unframe(&copy, &key(1), now, 60).is_none());
+        assert!(unframe(&copy, &key(2), now, 300).is_none(), "another key");
+        assert!(unframe(&bytes, &key(1), now, 300).is_none(), "not a frame");
+        let mut damaged = copy.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert!(unframe(&damaged, &key(1), now, 300).is_none());
+    }
+
+    #[test]
+    fn writes_go_remote_then_local_and_invalidations_reach_both() {
+        let w = world(300);
+        let bytes = put(&w.hybrid, 1);
+        assert_eq!(
+            *w.log.lock().unwrap(),
+            ["remote set", "local set"],
+            "remote first"
+        );
+        assert_eq!(
+            w.hybrid.remote().get(&key(1)).unwrap().as_deref(),
+            Some(&bytes[..])
+        );
+        assert!(w.hybrid.local().get(&key(1)).unwrap().is_some());
+        put(&w.hybrid, 2);
+        put(&w.hybrid, 3);
+
+        w.log.lock().unwrap().clear();
+        let removed = w
+            .hybrid
+            .invalidate(Invalidation::Tags(&["user:1".into()]))
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert_eq!(
+            *w.log.lock().unwrap(),
+            ["remote invalidate", "local invalidate"]
+        );
+        for side in [w.hybrid.local(), w.hybrid.remote()] {
+            assert!(side.get(&key(1)).unwrap().is_none());
+            assert!(side.get(&key(2)).unwrap().is_some());
+        }
+        assert_eq!(
+            w.hybrid.invalidate(Invalidation::Keys(&[key(2)])).unwrap(),
+            1
+        );
+        assert_eq!(w.hybrid.invalidate(Invalidation::All).unwrap(), 1);
+        for side in [w.hybrid.local(), w.hybrid.remote()] {
+            assert_eq!(side.stats().unwrap().entries, 0);
+        }
+    }
+
+    #[test]
+    fn listings_are_the_remote_and_a_remote_miss_drops_a_stale_copy() {
+        let w = world(300);
+        put(&w.hybrid, 1);
+        put(w.hybrid.remote(), 2);
+        assert_eq!(w.hybrid.entries().unwrap().len(), 2);
+        assert_eq!(w.hybrid.stats().unwrap().entries, 2);
+        assert_eq!(w.hybrid.name(), "hybrid");
+        assert!(w.hybrid.location().contains(&w.hybrid.local().location()));
+        assert!(w.hybrid.location().contains(&w.hybrid.remote().location()));
+
+        // Gone from the remote (another machine invalidated it) and the local copy is
+        // stale: a miss, and the copy goes.
+        w.hybrid
+            .remote()
+            .invalidate(Invalidation::Keys(&[key(1)]))
+            .unwrap();
+        let now = now_secs();
+        let stale = frame(
+            &key(1),
+            &entry(1, now, now + 3600),
+            &[],
+            now + 3600,
+            now - 400,
+            300,
+        );
+        w.hybrid
+            .local()
+            .set(&key(1), &stale.encode(), &[], 0)
+            .unwrap();
+        assert_eq!(w.hybrid.get(&key(1)).unwrap(), None);
+        assert!(w.hybrid.local().get(&key(1)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failing_remote_write_still_writes_locally_and_is_reported() {
+        let (local, remote) = (TempDir::new("hybrid-local"), TempDir::new("hybrid-remote"));
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
+        let hybrid = HybridBackend::new(
+            Box::new(Spy::new("local", local.backend(), &log)),
+            Box::new(Spy::new("remote", remote.backend(), &log).failing_after(0)),
+            300,
+        );
+        let now = now_secs();
+        let bytes = entry(1, now, now + 3600);
+        let e = hybrid.set(&key(1), &bytes, &[], now + 3600).unwrap_err();
+        assert!(e.message().contains("simulated"), "{e}");
+        assert_eq!(*log.lock().unwrap(), ["remote set", "local set"]);
+        assert_eq!(hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+    }
+
+    #[test]
+    fn no_local_copies_with_a_zero_local_ttl() {
+        let w = world(0);
+        put(&w.hybrid, 1);
+        w.hybrid.get(&key(1)).unwrap();
+        w.hybrid.get(&key(1)).unwrap();
+        assert_eq!(count(&w.log, "local set"), 0);
+        assert_eq!(count(&w.log, "remote get"), 2);
+    }
+
+    #[test]
+    fn health_checks_both_sides() {
+        let w = world(300);
+        w.hybrid.health_check().unwrap();
+        assert_eq!(w.hybrid.local().stats().unwrap().entries, 0);
+        assert_eq!(w.hybrid.remote().stats().unwrap().entries, 0);
+    }
+}
