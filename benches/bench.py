@@ -63,10 +63,25 @@ def main():
         measure(f"user list, {args.users} users, cold cache", ["--output", "json", "user", "list"], prepare=clear)
         run(args.binary, env, ["--output", "json", "user", "list"])
         warm = measure(f"user list, {args.users} users, cached", ["--output", "json", "user", "list"])
-        write_results(args.out, rows, [("cached vs uncached user list", cold / warm)], args)
+        backends = compare_backends(args.binary, env)
+        write_results(args.out, rows, [("cached vs uncached user list", cold / warm)], args, backends)
     finally:
         shutil.rmtree(home, ignore_errors=True)
         del store
+
+
+def compare_backends(binary, env, entries=200, size=4096):
+    """The same `cache benchmark` workload against each backend (DynamoDB on moto)."""
+    results = []
+    for backend in ("file", "dynamodb", "hybrid"):
+        backend_env = dict(env, AWSIDEMAN_CACHE_BACKEND=backend,
+                           AWSIDEMAN_CACHE_DYNAMODB_TABLE="awsideman-bench")
+        out = json.loads(run(binary, backend_env, ["--output", "json", "cache", "benchmark",
+                                                   "--entries", str(entries), "--size", str(size)]))
+        by_op = {r["operation"]: r for r in out["results"]}
+        results.append((backend, by_op["set"]["medianMs"], by_op["get"]["medianMs"]))
+        print(f"{backend:10s} set {by_op['set']['medianMs']:8.3f} ms  get {by_op['get']['medianMs']:8.3f} ms")
+    return results
 
 
 def run(binary, env, argv):
@@ -94,7 +109,7 @@ def seed(endpoint, users):
     return store
 
 
-def write_results(path, rows, ratios, args):
+def write_results(path, rows, ratios, args, backends):
     lines = [
         "# awsideman benchmarks",
         "",
@@ -107,6 +122,11 @@ def write_results(path, rows, ratios, args):
     lines += [f"| {label} | `awsideman {cmd}` | {median * 1000:.2f} ms |" for label, cmd, median in rows]
     lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {name} | {value:.1f}x |" for name, value in ratios]
+    base_set, base_get = backends[0][1], backends[0][2]
+    lines += ["", "## Cache backends (`cache benchmark --entries 200 --size 4096`, DynamoDB on moto)", "",
+              "| backend | set (median) | get (median) | get vs file |", "|---|---|---|---|"]
+    lines += [f"| {b} | {st:.3f} ms | {gt:.3f} ms | {gt / base_get:.1f}x |" for b, st, gt in backends]
+    del base_set
     if args.crypto and os.path.exists(args.crypto):
         lines += ["", "## Cache encryption (AES-256-CBC + HMAC-SHA256, release build)", ""]
         lines += open(args.crypto).read().strip().splitlines()

@@ -60,4 +60,10 @@ pub trait CacheBackend: Send + Sync {
     fn stats(&self) -> Result<BackendStats>;
     /// Checks the backend works (write, read and delete a probe).
     fn health_check(&self) -> Result<()>;
+
+    /// The backends this one is made of, named (`local`, `remote`), for status reports;
+    /// none for a simple backend.
+    fn parts(&self) -> Vec<(&'static str, &dyn CacheBackend)> {
+        Vec::new()
+    }
 }

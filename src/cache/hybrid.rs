@@ -152,6 +152,13 @@ fn unframe(stored: &[u8], key: &CacheKey, now: u64, local_ttl: u64) -> Option<Ve
 }
 
 impl CacheBackend for HybridBackend {
+    fn parts(&self) -> Vec<(&'static str, &dyn CacheBackend)> {
+        vec![
+            ("local", self.local.as_ref()),
+            ("remote", self.remote.as_ref()),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "hybrid"
     }

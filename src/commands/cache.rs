@@ -41,6 +41,14 @@ const OPERATION_COLUMNS: &[Column] = &[
     Column::new("Bytes", "bytes"),
 ];
 
+const SIDE_COLUMNS: &[Column] = &[
+    Column::new("Side", "side"),
+    Column::new("Backend", "backend"),
+    Column::new("Location", "location"),
+    Column::new("Entries", "entries"),
+    Column::new("Bytes", "bytes"),
+];
+
 const ENTRY_COLUMNS: &[Column] = &[
     Column::new("Key", "shortKey"),
     Column::new("Operation", "operation"),
@@ -130,6 +138,11 @@ pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
         "counters": counters,
         "oldestAgeSeconds": ages.iter().max(),
         "newestAgeSeconds": ages.iter().min(),
+        "sides": backend.parts().into_iter().map(|(side, part)| {
+            let stats = part.stats().unwrap_or_default();
+            json!({"side": side, "backend": part.name(), "location": part.location(),
+                   "entries": stats.entries, "bytes": stats.bytes})
+        }).collect::<Vec<_>>(),
         "operations": operations.into_iter().map(|((service, operation), (entries, bytes))| {
             json!({"service": service, "operation": operation, "entries": entries, "bytes": bytes})
         }).collect::<Vec<_>>(),
@@ -149,6 +162,13 @@ pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
                 View::List {
                     path: "operations",
                     columns: OPERATION_COLUMNS,
+                },
+            ),
+            (
+                "Sides".into(),
+                View::List {
+                    path: "sides",
+                    columns: SIDE_COLUMNS,
                 },
             ),
         ]),

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cache_tools;
 pub mod completion;
 pub mod config;
+pub mod dynamodb_table;
 pub mod encryption;
 pub mod fanout;
 pub mod group;

@@ -435,3 +435,26 @@ fn an_unhealthy_backend_exits_1_with_one_clear_line() {
         "{stderr}"
     );
 }
+
+/// Issue 6's round trip: 2,000 entries from the file cache to DynamoDB (moto) and back to a
+/// fresh file cache lose nothing.
+#[test]
+fn two_thousand_entries_file_to_dynamodb_to_file_lose_nothing() {
+    let (mut t, _) = warm_cache();
+    t.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "migration-round-trip");
+    let up = t.json(&[
+        "cache", "migrate", "--from", "file", "--to", "dynamodb", "--verify", "--yes",
+    ]);
+    assert_eq!(up["copied"].as_u64().unwrap() as usize, N, "{up}");
+    assert_eq!(up["failed"], 0);
+    assert_eq!(up["skippedExpired"], 1);
+    assert_eq!(up["skippedCorrupt"], 1);
+    let back = t.home.join("back-from-dynamodb");
+    let back_str = back.display().to_string();
+    let down = t.json(&[
+        "cache", "migrate", "--from", "dynamodb", "--to", "file", "--to-dir", &back_str,
+        "--verify", "--yes",
+    ]);
+    assert_eq!(down["copied"].as_u64().unwrap() as usize, N, "{down}");
+    assert_complete(&t, &back);
+}

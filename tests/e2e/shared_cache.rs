@@ -119,4 +119,82 @@ fn hybrid_serves_a_second_read_without_touching_dynamodb() {
     );
     let status = b.json(&["cache", "status"]);
     assert_eq!(status["backend"], "hybrid");
+    let sides: Vec<&str> = status["sides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["side"].as_str().unwrap())
+        .collect();
+    assert_eq!(sides, ["local", "remote"]);
+    assert!(
+        status["sides"][0]["entries"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+}
+
+#[test]
+fn table_commands_create_describe_repair_delete() {
+    let mut t = TestEnv::new();
+    t.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "ops-cache");
+    let created = t.json(&["cache", "dynamodb", "create-table"]);
+    assert_eq!(created["created"], true);
+    assert_eq!(created["status"], "ACTIVE");
+    assert_eq!(created["ttl"]["status"], "ENABLED");
+    assert_eq!(
+        t.json(&["cache", "dynamodb", "create-table"])["created"],
+        false
+    );
+    let described = t.json(&["cache", "dynamodb", "describe"]);
+    assert_eq!(described["table"], "ops-cache");
+    assert_eq!(described["billing_mode"], "PAY_PER_REQUEST");
+    let repaired = t.json(&["cache", "dynamodb", "repair"]);
+    assert_eq!(repaired["problems"], serde_json::json!([]));
+    t.fails(2, &["cache", "dynamodb", "delete-table"]);
+    let err = t.fails(2, &["cache", "dynamodb", "drop"]);
+    assert!(err.contains("delete-table"), "{err}");
+    assert_eq!(
+        t.json(&["cache", "dynamodb", "delete-table", "--yes"])["deleted"],
+        true
+    );
+    t.fails(1, &["cache", "dynamodb", "describe"]);
+}
+
+#[test]
+fn migrating_file_to_dynamodb_and_back_loses_nothing() {
+    let (a, _) = two_machines("file");
+    a.json(&["user", "list"]);
+    a.json(&["user", "get", "alice"]);
+    a.json(&["user", "get", "bob"]);
+    let local = a.json(&["cache", "status"])["entries"]["valid"]
+        .as_u64()
+        .unwrap();
+    assert!(local >= 4);
+    let up = a.json(&[
+        "cache", "migrate", "--from", "file", "--to", "dynamodb", "--verify", "--yes",
+    ]);
+    assert_eq!(up["copied"].as_u64().unwrap(), local, "{up}");
+    assert_eq!(up["failed"], 0);
+    let back_dir = a.home.join("restored");
+    let back_dir = back_dir.display().to_string();
+    let down = a.json(&[
+        "cache", "migrate", "--from", "dynamodb", "--to", "file", "--to-dir", &back_dir,
+        "--verify", "--yes",
+    ]);
+    assert_eq!(down["copied"].as_u64().unwrap(), local, "{down}");
+    // The restored directory serves the same reads without a request.
+    let mut restored = a.sibling();
+    restored.set_var("AWSIDEMAN_CACHE_BACKEND", "file");
+    restored.set_var("AWSIDEMAN_CACHE_FILE_DIR", &back_dir);
+    std::fs::create_dir_all(restored.config_dir()).unwrap();
+    std::fs::copy(
+        a.config_dir().join("config.yaml"),
+        restored.config_dir().join("config.yaml"),
+    )
+    .unwrap();
+    let (reqs, _) = calls(&restored, &["user", "list"]);
+    assert_eq!(
+        identity_center(&reqs),
+        Vec::<&(String, String)>::new(),
+        "{reqs:?}"
+    );
 }

@@ -19,7 +19,8 @@ mod item;
 mod wire;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -121,8 +122,9 @@ pub fn transport_settings(base: &TransportSettings, cache: &CacheSettings) -> Tr
 pub struct DynamoBackend {
     table: Table,
     location: String,
-    /// Set once this process tried to create the table after a write found it missing.
-    ensured: AtomicBool,
+    /// Set once this process created (or found) the table after a write found it missing;
+    /// the lock makes concurrent writers wait for that instead of failing.
+    ensured: Mutex<bool>,
 }
 
 impl DynamoBackend {
@@ -133,7 +135,7 @@ impl DynamoBackend {
         DynamoBackend {
             location: format!("dynamodb table {table}"),
             table: Table::new(table, caller, settings),
-            ensured: AtomicBool::new(false),
+            ensured: Mutex::new(false),
         }
     }
 
@@ -212,12 +214,18 @@ impl DynamoBackend {
         }
     }
 
-    /// Runs a write; when it finds the table missing, creates the table (once per process)
-    /// and runs it again.
+    /// Runs a write; when it finds the table missing, creates the table (once per process;
+    /// concurrent writers wait for it) and runs the write again.
     fn writing<T>(&self, write: impl Fn() -> Result<T>) -> Result<T> {
         match write() {
-            Err(e) if is_missing_table(&e) && !self.ensured.swap(true, Ordering::SeqCst) => {
-                self.ensure_table()?;
+            Err(e) if is_missing_table(&e) => {
+                {
+                    let mut ensured = self.ensured.lock().unwrap_or_else(|p| p.into_inner());
+                    if !*ensured {
+                        self.ensure_table()?;
+                        *ensured = true;
+                    }
+                }
                 write()
             }
             other => other,

@@ -1,7 +1,7 @@
 //! The `cache` group of the command table.
 
 use crate::cli::spec::{Access, Command, Flag, Group, Positional};
-use crate::commands::{cache, cache_tools, encryption};
+use crate::commands::{cache, cache_tools, dynamodb_table, encryption};
 
 const YES: Flag = Flag::switch("yes", Some('y'), "Do not ask for confirmation.");
 const OPERATION: Flag = Flag::value(
@@ -141,6 +141,37 @@ pub const GROUP: Group = Group {
                    {activeKeyId, retiredKeyIds, reencrypted, unchanged, skipped, resumed}; \
                    export-key: the key set {version, active, keys}; import-key: {activeKeyId, keyIds}.",
             run: encryption::run,
+        },
+        Command {
+            name: "dynamodb",
+            about: "Manage the DynamoDB table of the shared cache",
+            doc: "ACTION is one of:\n\n\
+                  create-table: creates cache.dynamodb_table_name if it is missing \
+                  (PAY_PER_REQUEST, key cache_key, optional SSE with cache.dynamodb_kms_key_id \
+                  and tags from cache.dynamodb_table_tags), waits until it is ACTIVE and turns \
+                  on TTL on the ttl attribute. The dynamodb and hybrid backends also do this on \
+                  first use.\n\n\
+                  describe: status, items, size, billing, TTL and encryption of the table.\n\n\
+                  repair: turns TTL back on and checks the key schema, saying exactly what is \
+                  wrong; exits 1 when a problem is left.\n\n\
+                  delete-table: deletes the table (asks first; --yes without a terminal).",
+            args: &[Positional::required(
+                "ACTION",
+                "create-table, describe, repair or delete-table.",
+            )],
+            flags: &[YES],
+            examples: &[
+                "cache dynamodb create-table",
+                "cache dynamodb describe --output json",
+                "cache dynamodb repair",
+                "cache dynamodb delete-table --yes",
+            ],
+            access: Access::Local,
+            json: "create-table: {table, created, status, ttl: {status, attribute, note}}; \
+                   describe: {table, location, arn, status, items, size_bytes, billing_mode, \
+                   key_schema, ttl, encryption}; repair: {table, ok, fixed, problems, notes}; \
+                   delete-table: {table, deleted}.",
+            run: dynamodb_table::run,
         },
         Command {
             name: "warm",
