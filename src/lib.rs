@@ -1,5 +1,6 @@
 //! awsideman: a fast, cached command-line manager for AWS IAM Identity Center.
 
+pub mod audit;
 pub mod aws;
 pub mod cache;
 pub mod cli;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::Context;
+use crate::audit::{Event, EventKind};
 use crate::cache::file::now_secs;
 use crate::cache::{CacheKey, CacheManager, EntryInfo, Invalidation};
 use crate::cli::matches::Matches;
@@ -223,6 +224,15 @@ pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
         cache.reset_counters();
         removed
     };
+    let mut event = Event::new(EventKind::CacheCleared)
+        .detail("removed", removed)
+        .detail("backend", cache.backend().name());
+    for filter in ["operation", "profile"] {
+        if let Some(value) = m.value(filter) {
+            event = event.detail(filter, value);
+        }
+    }
+    ctx.audit().record(&event);
     Ok(Report::message(
         json!({"removed": removed}),
         format!(

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Context;
 use super::fanout::StatusLine;
+use crate::audit::{Event, EventKind};
 use crate::cache::envelope::{Envelope, Header};
 use crate::cache::file::now_secs;
 use crate::cache::hybrid::HybridBackend;
@@ -182,16 +183,47 @@ pub fn migrate(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let checkpoint = settings
         .file_cache_dir
         .join(format!("migrate-{from_kind}-{to_kind}.checkpoint.json"));
-    let summary = {
+    let audit = ctx.audit();
+    let sides = |event: Event| {
+        event
+            .detail("from", from.name())
+            .detail("to", to.name())
+            .detail("from_location", from.location())
+            .detail("to_location", to.location())
+    };
+    audit.record(&sides(Event::new(EventKind::MigrationStarted)));
+    let copied = {
         let line = StatusLine::new(ctx.globals.quiet);
         migrate::migrate(from.as_ref(), to.as_ref(), &checkpoint, |p| {
             line.show(&progress_text(&p))
-        })?
+        })
+    }
+    .and_then(|summary| {
+        let verified = match m.switch("verify") {
+            true => Some(migrate::verify(from.as_ref(), to.as_ref())?),
+            false => None,
+        };
+        Ok((summary, verified))
+    });
+    let (summary, verified) = match copied {
+        Ok(done) => done,
+        Err(e) => {
+            audit.record(&sides(Event::new(EventKind::MigrationFinished)).failed());
+            return Err(e);
+        }
     };
-    let verified = match m.switch("verify") {
-        true => Some(migrate::verify(from.as_ref(), to.as_ref())?),
-        false => None,
-    };
+    let mut finished = sides(Event::new(EventKind::MigrationFinished))
+        .outcome(migration_failure(&summary, verified.as_ref(), to.name()).is_none())
+        .detail("copied", summary.copied)
+        .detail("skipped_expired", summary.skipped_expired)
+        .detail("skipped_corrupt", summary.skipped_corrupt)
+        .detail("failed", summary.failed);
+    if let Some(v) = &verified {
+        finished = finished
+            .detail("verified_missing", v.missing)
+            .detail("verified_different", v.different);
+    }
+    audit.record(&finished);
     let mut data = summary_json(&summary, verified.as_ref());
     data["from"] = json!(from.name());
     data["fromLocation"] = json!(from.location());

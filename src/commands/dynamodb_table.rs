@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Context;
+use crate::audit::{Event, EventKind};
 use crate::cache::dynamodb::DynamoBackend;
 use crate::cli::matches::Matches;
 use crate::error::{Error, Result};
@@ -37,9 +38,35 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
     }
     let settings = ctx.cache_settings()?;
     let table: DynamoBackend = ctx.dynamo_backend(&settings)?;
+    let result = act(ctx, m, action, &table);
+    let kind = match action {
+        "create-table" => Some(EventKind::DynamodbTableCreated),
+        "repair" => Some(EventKind::DynamodbTableRepaired),
+        "delete-table" => Some(EventKind::DynamodbTableDeleted),
+        _ => None,
+    };
+    if let (Err(_), Some(kind)) = (&result, kind) {
+        ctx.audit().record(
+            &Event::new(kind)
+                .failed()
+                .detail("table", table.table_name()),
+        );
+    }
+    result
+}
+
+/// Runs `action` on `table`; successes record their own audit events.
+fn act(ctx: &Context, m: &Matches, action: &str, table: &DynamoBackend) -> Result<Report> {
     match action {
         "create-table" => {
             let setup = table.ensure_table()?;
+            if setup.created {
+                ctx.audit().record(
+                    &Event::new(EventKind::DynamodbTableCreated)
+                        .detail("table", setup.table.as_str())
+                        .detail("status", setup.status.as_str()),
+                );
+            }
             let data = to_json(&setup)?;
             let text = format!(
                 "table {} {} ({}, TTL {})",
@@ -63,6 +90,13 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
             lines.extend(report.notes.iter().map(|l| format!("note: {l}")));
             lines.extend(report.problems.iter().map(|l| format!("problem: {l}")));
             let problems = report.problems.len();
+            ctx.audit().record(
+                &Event::new(EventKind::DynamodbTableRepaired)
+                    .outcome(problems == 0)
+                    .detail("table", report.table.as_str())
+                    .detail("fixed", report.fixed.len())
+                    .detail("problems", problems),
+            );
             let data = to_json(&report)?;
             let report = Report::message(data, lines.join("\n"));
             Ok(if problems == 0 {
@@ -76,6 +110,11 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
         _ => {
             ctx.confirm(m, &format!("delete the cache table {}", table.table_name()))?;
             let deleted = table.delete_table()?;
+            ctx.audit().record(
+                &Event::new(EventKind::DynamodbTableDeleted)
+                    .detail("table", table.table_name())
+                    .detail("deleted", deleted),
+            );
             Ok(Report::message(
                 json!({"table": table.table_name(), "deleted": deleted}),
                 if deleted {

@@ -12,6 +12,7 @@ use std::io::Read;
 use serde_json::{Value, json};
 
 use super::Context;
+use crate::audit::{Event, EventKind};
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset};
 use crate::cache::manager::{CacheManager, Encryption};
 use crate::cli::matches::Matches;
@@ -50,11 +51,18 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let action = m.required_arg("ACTION")?;
     match action {
         "status" => status(ctx),
-        "enable" => enable(ctx),
-        "disable" => disable(ctx, m),
-        "rotate" => rotate(ctx),
-        "export-key" => export_key(ctx),
-        "import-key" => import_key(ctx),
+        "enable" => audit_failure(enable(ctx), ctx, EventKind::EncryptionEnabled),
+        "disable" => audit_failure(disable(ctx, m), ctx, EventKind::EncryptionDisabled),
+        "rotate" => {
+            let mut recorded = false;
+            let result = rotate(ctx, &mut recorded);
+            match recorded {
+                true => result,
+                false => audit_failure(result, ctx, EventKind::RotationFinished),
+            }
+        }
+        "export-key" => audit_failure(export_key(ctx), ctx, EventKind::KeyExported),
+        "import-key" => audit_failure(import_key(ctx), ctx, EventKind::KeyImported),
         other => {
             let hint = crate::cli::suggest::closest(other, ACTIONS.iter().copied())
                 .map(|s| format!(" (did you mean \"{s}\"?)"))
@@ -65,6 +73,19 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
             )))
         }
     }
+}
+
+/// Records a failed `kind` event when `result` is an error (its successes record themselves),
+/// and passes `result` on.
+fn audit_failure(result: Result<Report>, ctx: &Context, kind: EventKind) -> Result<Report> {
+    if result.is_err() {
+        let mut event = Event::new(kind).failed();
+        if let Ok(settings) = ctx.cache_settings() {
+            event = event.source(settings.encryption_key_source);
+        }
+        ctx.audit().record(&event);
+    }
+    result
 }
 
 /// The key store the settings name.
@@ -257,10 +278,27 @@ fn enable(ctx: &mut Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let store = key_store(ctx, &settings)?;
     let (keyset, created) = load_or_create(store.as_ref())?;
+    let audit = ctx.audit();
+    if created {
+        audit.record(
+            &Event::new(EventKind::KeyGenerated)
+                .key_id(keyset.active().id())
+                .source(store.name()),
+        );
+    }
     let manager = manager_reading(ctx, &settings, Some(&keyset))?;
     let target = encryption_of(&keyset)?;
     let pass = reencrypt_all(&manager, Some(&target))?;
     set_enabled(ctx, true)?;
+    audit.record(
+        &Event::new(EventKind::EncryptionEnabled)
+            .key_id(keyset.active().id())
+            .source(store.name())
+            .detail("key_created", created)
+            .detail("encrypted", pass.rewritten)
+            .detail("already_encrypted", pass.unchanged)
+            .detail("skipped", pass.skipped),
+    );
     let data = json!({
         "enabled": true,
         "source": store.name(),
@@ -291,6 +329,14 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let manager = manager_reading(ctx, &settings, keyset.as_ref())?;
     let pass = reencrypt_all(&manager, None)?;
     set_enabled(ctx, false)?;
+    let mut event = Event::new(EventKind::EncryptionDisabled)
+        .source(store.name())
+        .detail("decrypted", pass.rewritten)
+        .detail("skipped", pass.skipped);
+    if let Some(keyset) = &keyset {
+        event = event.key_id(keyset.active().id());
+    }
+    ctx.audit().record(&event);
     ctx.warn("cached Identity Center data is now stored unencrypted (the key was kept)");
     Ok(Report::message(
         json!({"enabled": false, "decrypted": pass.rewritten, "skipped": pass.skipped}),
@@ -301,7 +347,8 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ))
 }
 
-fn rotate(ctx: &mut Context) -> Result<Report> {
+/// `rotate`; sets `finished_recorded` once it has recorded how the rotation finished.
+fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let store = key_store(ctx, &settings)?;
     let mut keyset = store.load()?.ok_or_else(|| {
@@ -310,11 +357,28 @@ fn rotate(ctx: &mut Context) -> Result<Report> {
         )
     })?;
     let resumed = keyset.is_rotating();
+    let old_ids: Vec<String> = keyset.ids().iter().map(|s| s.to_string()).collect();
     if !resumed {
         keyset.add_active(store.new_key()?);
         // Saved with both keys before any entry changes: a crash from here on is resumable.
         store.save(&keyset)?;
     }
+    let audit = ctx.audit();
+    audit.record(
+        &Event::new(EventKind::RotationStarted)
+            .key_id(keyset.active().id())
+            .source(store.name())
+            .detail("new_key_id", keyset.active().id())
+            .detail(
+                "old_key_ids",
+                old_ids
+                    .iter()
+                    .filter(|id| id.as_str() != keyset.active().id())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+            .detail("resumed", resumed),
+    );
     let manager = manager_reading(ctx, &settings, Some(&keyset))?;
     let target = encryption_of(&keyset)?;
     let pass = reencrypt_all(&manager, Some(&target))?;
@@ -326,13 +390,24 @@ fn rotate(ctx: &mut Context) -> Result<Report> {
         .map(|s| s.to_string())
         .collect();
     let still_old: u64 = old.iter().filter_map(|id| counts.get(id)).sum();
+    let finished = Event::new(EventKind::RotationFinished)
+        .key_id(keyset.active().id())
+        .source(store.name())
+        .detail("reencrypted", pass.rewritten)
+        .detail("unchanged", pass.unchanged)
+        .detail("skipped", pass.skipped)
+        .detail("resumed", resumed);
     if still_old > 0 {
+        audit.record(&finished.detail("still_on_old_keys", still_old).failed());
+        *finished_recorded = true;
         return Err(Error::runtime(format!(
             "cache encryption rotate: {still_old} entries are still on the old key; run rotate again"
         )));
     }
     let retired = keyset.retire_inactive();
     store.save(&keyset)?;
+    audit.record(&finished.detail("retired_key_ids", retired.clone()));
+    *finished_recorded = true;
     Ok(Report::message(
         json!({
             "activeKeyId": keyset.active().id(),
@@ -366,6 +441,12 @@ fn export_key(ctx: &Context) -> Result<Report> {
     eprintln!(
         "awsideman: warning: this is the cache encryption key; anyone holding it can read the cache"
     );
+    ctx.audit().record(
+        &Event::new(EventKind::KeyExported)
+            .key_id(keyset.active().id())
+            .source(store.name())
+            .detail("keys", keyset.ids().len()),
+    );
     let text = keyset.to_text();
     let data: Value =
         serde_json::from_str(&text).map_err(|e| Error::runtime(format!("export-key: {e}")))?;
@@ -392,6 +473,13 @@ fn import_key(ctx: &Context) -> Result<Report> {
     }
     keyset.add_active(imported.active().clone());
     store.save(&keyset)?;
+    ctx.audit().record(
+        &Event::new(EventKind::KeyImported)
+            .key_id(keyset.active().id())
+            .source(store.name())
+            .detail("keys_imported", imported.ids().len())
+            .detail("keys", keyset.ids().len()),
+    );
     eprintln!(
         "awsideman: warning: imported a cache encryption key into {}",
         store.describe()

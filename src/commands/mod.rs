@@ -4,6 +4,7 @@
 //! results themselves.
 
 pub mod assignment;
+pub mod audit;
 pub mod cache;
 pub mod cache_tools;
 pub mod completion;
@@ -12,6 +13,7 @@ pub mod dynamodb_table;
 pub mod encryption;
 pub mod fanout;
 pub mod group;
+pub mod iam_policy;
 pub mod org;
 pub mod permission_set;
 pub mod profile;
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::audit::{Actor, AuditLog, Event, EventKind};
 use crate::aws::http::HttpSettings;
 use crate::aws::retry::RetryPolicy;
 use crate::aws::service::Service;
@@ -67,6 +70,7 @@ impl Context {
     pub fn new(env: Env, globals: Globals) -> Result<Context> {
         let config_dir = ConfigFile::dir(&env)?;
         let config = ConfigFile::load(&config_dir)?;
+        config.warn_permissions(globals.quiet);
         let profile_from_flag = globals.profile.is_some();
         let profile_name = globals
             .profile
@@ -281,13 +285,29 @@ impl Context {
                 return Ok(cache);
             }
             let store = encryption::key_store(self, &settings)?;
-            let keyset = store.load()?.ok_or_else(|| {
-                Error::runtime(format!(
-                    "cache encryption is enabled but {} holds no key (run 'awsideman cache \
-                     encryption enable', or import one with 'cache encryption import-key')",
-                    store.describe()
-                ))
-            })?;
+            let unavailable = |reason: &str| {
+                self.audit().record(
+                    &Event::new(EventKind::KeySourceUnavailable)
+                        .failed()
+                        .source(store.name())
+                        .detail("reason", reason),
+                )
+            };
+            let keyset = match store.load() {
+                Ok(Some(keyset)) => keyset,
+                Ok(None) => {
+                    unavailable("no key");
+                    return Err(Error::runtime(format!(
+                        "cache encryption is enabled but {} holds no key (run 'awsideman cache \
+                         encryption enable', or import one with 'cache encryption import-key')",
+                        store.describe()
+                    )));
+                }
+                Err(e) => {
+                    unavailable("key source error");
+                    return Err(e);
+                }
+            };
             Ok(cache.with_encryption(encryption::encryption_of(&keyset)?))
         });
         // Invalid values were refused above (exit 2); anything about opening the cache or its
@@ -299,6 +319,17 @@ impl Context {
                 Ok(None)
             }
         }
+    }
+
+    /// The audit log (`cache.audit_log`). A setting that cannot be resolved is a warning and
+    /// the default place, so a command never fails, nor goes unrecorded, because of it.
+    pub fn audit(&self) -> AuditLog {
+        let path = crate::config::audit_log_path(&self.config, &self.env, &self.config_dir)
+            .unwrap_or_else(|e| {
+                self.warn(format!("audit log: {e}"));
+                Some(self.config_dir.join("audit.log"))
+            });
+        AuditLog::new(path, Actor::from_env(&self.env, &self.profile_name))
     }
 
     /// The AWS profile behind the awsideman profile, and how it was chosen.

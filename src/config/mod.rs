@@ -32,7 +32,7 @@ pub use schema::{
 };
 pub use settings::{
     BackendType, CacheSettings, DEFAULT_OPERATION_TTLS, EncryptionType, NetworkSettings,
-    OPERATION_TTL_ENV_PREFIX, cache_settings, network_settings,
+    OPERATION_TTL_ENV_PREFIX, audit_log_path, cache_settings, network_settings,
 };
 
 /// The variable naming the configuration directory (default `~/.awsideman`).
@@ -95,6 +95,30 @@ pub struct ConfigFile {
     /// Always a mapping (an empty file is an empty mapping).
     doc: Value,
     existed: bool,
+    /// The file's mode when group or others may read it (warned about, not refused).
+    readable_by_others: Option<u32>,
+}
+
+/// Refuses a configuration file that group or others can write; returns its permission bits.
+#[cfg(unix)]
+fn check_config_mode(path: &Path, meta: &fs::Metadata) -> Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        let shown = path.display();
+        return Err(Error::config(format!(
+            "{shown} has mode {mode:04o}, so other users can change it (and with it the \
+             credentials, key files and KMS keys awsideman uses); refusing to read it: run \
+             'chmod 600 {shown}'"
+        )));
+    }
+    Ok(Some(mode))
+}
+
+/// File permissions are not checked on this platform (ACLs decide).
+#[cfg(not(unix))]
+fn check_config_mode(_path: &Path, _meta: &fs::Metadata) -> Result<Option<u32>> {
+    Ok(None)
 }
 
 impl ConfigFile {
@@ -114,19 +138,59 @@ impl ConfigFile {
     }
 
     /// Reads `<dir>/config.yaml`; a missing file is an empty document.
+    ///
+    /// The file decides which AWS profiles, endpoints-by-profile, key files and KMS keys
+    /// awsideman uses, so a file that others can WRITE is refused ([`Error::config`], exit 2):
+    /// whoever can edit it can point the cache at their own key or table. A file others can
+    /// only READ (0644) is accepted with a warning ([`ConfigFile::warn_permissions`]): it holds
+    /// no secrets, and 0644 is what the Python awsideman, most editors and the default umask
+    /// create, so refusing it would break every user switching from the Python tool on their
+    /// first run. awsideman itself always writes the file 0600. The mode is checked on the
+    /// opened file, not on its name.
     pub fn load(dir: &Path) -> Result<ConfigFile> {
         let path = dir.join(CONFIG_FILE_NAME);
-        match fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => ConfigFile::from_yaml(path, &text),
-                Err(_) => Err(Error::config(format!(
+        let mut file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ConfigFile::empty(path));
+            }
+            Err(e) => return Err(Error::runtime(format!("reading {}: {e}", path.display()))),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::runtime(format!("reading {}: {e}", path.display())))?;
+        let mode = check_config_mode(&path, &meta)?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes)
+            .map_err(|e| Error::runtime(format!("reading {}: {e}", path.display())))?;
+        let mut config = match String::from_utf8(bytes) {
+            Ok(text) => ConfigFile::from_yaml(path, &text)?,
+            Err(_) => {
+                return Err(Error::config(format!(
                     "{}: not valid UTF-8",
                     path.display()
-                ))),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::empty(path)),
-            Err(e) => Err(Error::runtime(format!("reading {}: {e}", path.display()))),
+                )));
+            }
+        };
+        config.readable_by_others = mode.filter(|m| m & 0o044 != 0);
+        Ok(config)
+    }
+
+    /// Prints, once per process and unless `quiet`, the warning about a configuration file
+    /// that others can read (see [`ConfigFile::load`]).
+    pub fn warn_permissions(&self, quiet: bool) {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let Some(mode) = self.readable_by_others else {
+            return;
+        };
+        if quiet || WARNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
         }
+        let shown = self.path.display();
+        eprintln!(
+            "awsideman: warning: {shown} has mode {mode:04o}, so other users can read it; \
+             run 'chmod 600 {shown}'"
+        );
     }
 
     /// An empty document that will be written to `path`.
@@ -135,6 +199,7 @@ impl ConfigFile {
             path,
             doc: Value::Object(Map::new()),
             existed: false,
+            readable_by_others: None,
         }
     }
 
@@ -167,6 +232,7 @@ impl ConfigFile {
             path,
             doc,
             existed: true,
+            readable_by_others: None,
         })
     }
 

@@ -342,6 +342,16 @@ pub const SCHEMA: &[KeySpec] = &[
         doc: "KMS key id, ARN or alias of the kms key source.",
     },
     KeySpec {
+        key: "cache.audit_log",
+        ty: ValueType::Path,
+        default: "<config dir>/audit.log",
+        optional: true,
+        env: &["AWSIDEMAN_AUDIT_LOG"],
+        doc: "The audit log: one JSON line per key, encryption, migration, clear and DynamoDB \
+              table event (never key material or cached data), mode 0600; off turns it off. \
+              A leading ~ stands for the home directory. Not per profile.",
+    },
+    KeySpec {
         key: "cache.hybrid_local_ttl",
         ty: SECONDS,
         default: "300",

@@ -236,6 +236,21 @@ pub fn cache_settings(
     })
 }
 
+/// The value of `cache.audit_log` that turns the audit log off.
+pub const AUDIT_LOG_OFF: &str = "off";
+
+/// Where the audit log is written (`cache.audit_log`, `AWSIDEMAN_AUDIT_LOG`, default
+/// `<config dir>/audit.log`, `~` expanded), or `None` when it is `off`. Global, never per
+/// profile.
+pub fn audit_log_path(file: &ConfigFile, env: &Env, config_dir: &Path) -> Result<Option<PathBuf>> {
+    let layers = Layers::new(file, env, "cache", None)?;
+    Ok(match layers.text("audit_log")? {
+        Some(value) if value.trim().eq_ignore_ascii_case(AUDIT_LOG_OFF) => None,
+        Some(value) => Some(expand_home(&value, env)),
+        None => Some(config_dir.join("audit.log")),
+    })
+}
+
 /// Resolves the network settings: environment, then the `network` section, then defaults.
 pub fn network_settings(file: &ConfigFile, env: &Env) -> Result<NetworkSettings> {
     let layers = Layers::new(file, env, "network", None)?;

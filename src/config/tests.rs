@@ -697,6 +697,29 @@ fn file_cache_dir_resolution() {
 }
 
 #[test]
+fn audit_log_resolution() {
+    let home = env(&[("HOME", "/home/u")]);
+    let path = |yaml: &str, e: &Env| audit_log_path(&file(yaml), e, Path::new("/cfg")).expect("ok");
+    assert_eq!(path("", &home), Some(PathBuf::from("/cfg/audit.log")));
+    assert_eq!(
+        path("cache: {audit_log: ~/logs/a.log}", &home),
+        Some(PathBuf::from("/home/u/logs/a.log"))
+    );
+    assert_eq!(path("cache: {audit_log: 'OFF'}", &home), None);
+    assert_eq!(
+        path("cache: {audit_log: null}", &home),
+        Some(PathBuf::from("/cfg/audit.log"))
+    );
+    let off = env(&[("AWSIDEMAN_AUDIT_LOG", "off")]);
+    assert_eq!(path("cache: {audit_log: /var/a.log}", &off), None);
+    let moved = env(&[("AWSIDEMAN_AUDIT_LOG", "/tmp/b.log")]);
+    assert_eq!(
+        path("cache: {audit_log: off}", &moved),
+        Some(PathBuf::from("/tmp/b.log"))
+    );
+}
+
+#[test]
 fn network_settings_from_file_and_env() {
     let f = file(
         "network: {connect_timeout_ms: 1000, read_timeout_ms: 2000, identity_center_rps: 2.5}",
@@ -1258,7 +1281,11 @@ fn every_documented_variable_is_distinct_and_used() {
                 _ => "custom",
             };
             let e = env(&[(var, value)]);
-            let changed = if spec.key.starts_with("cache.") {
+            let changed = if spec.key == "cache.audit_log" {
+                let dir = Path::new("/cfg");
+                super::audit_log_path(&f, &e, dir).expect("ok")
+                    != super::audit_log_path(&f, &Env::default(), dir).expect("ok")
+            } else if spec.key.starts_with("cache.") {
                 cache(&f, None, &e).expect("ok") != cache(&f, None, &Env::default()).expect("ok")
             } else {
                 network_settings(&f, &e).expect("ok")

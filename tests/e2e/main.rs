@@ -4,6 +4,7 @@
 mod common;
 
 mod assignments;
+mod audit;
 mod cache;
 mod cache_tools;
 mod cli;
@@ -14,6 +15,7 @@ mod encryption;
 mod groups;
 mod org;
 mod permission_sets;
+mod security;
 mod seed_check;
 mod shared_cache;
 mod transport;

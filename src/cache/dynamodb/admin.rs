@@ -418,10 +418,32 @@ pub fn repair(table: &Table) -> Result<RepairReport> {
 /// Deletes the table; `false` when it did not exist.
 pub fn delete_table(table: &Table) -> Result<bool> {
     match table.call("DeleteTable", &json!({"TableName": table.name})) {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            wait_gone(table)?;
+            Ok(true)
+        }
         Err(e) if is_missing_table(&e) => Ok(false),
         Err(e) => Err(e.context(format!("deleting table {}", table.name))),
     }
+}
+
+/// Polls until the table no longer exists (deletion is asynchronous), at most
+/// `settings.table_wait`, so a later create or delete sees it gone.
+fn wait_gone(table: &Table) -> Result<()> {
+    let deadline = Instant::now() + table.settings.table_wait;
+    let mut pause = FIRST_POLL;
+    while describe(table)?.is_some() {
+        if Instant::now() + pause > deadline {
+            return Err(Error::runtime(format!(
+                "dynamodb table {} is still being deleted after {} s",
+                table.name,
+                table.settings.table_wait.as_secs()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(MAX_POLL);
+    }
+    Ok(())
 }
 
 fn missing(table: &Table) -> Error {

@@ -44,6 +44,23 @@ use crate::error::{Error, Result};
 /// AWS errors keep their code (`ResourceNotFoundException`).
 pub type DynamoCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>;
 
+/// Every DynamoDB operation this backend calls (data plane in `wire.rs`, table management in
+/// `admin.rs`): the source of `awsideman iam-policy cache-dynamodb`. A test checks it against
+/// the operation names the module passes to its [`DynamoCaller`], both ways.
+pub const DYNAMODB_OPERATIONS: &[&str] = &[
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "Scan",
+    "DescribeTable",
+    "CreateTable",
+    "DescribeTimeToLive",
+    "UpdateTimeToLive",
+    "DeleteTable",
+];
+
 /// The largest item AWS accepts: 400 KB, attribute names included.
 pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
 
@@ -518,5 +535,42 @@ impl CacheBackend for DynamoBackend {
                 self.location
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod operation_list_tests {
+    use std::collections::BTreeSet;
+
+    use super::DYNAMODB_OPERATIONS;
+
+    /// The operation names passed as `call("Name"` in the non-test part of `source`.
+    fn called(source: &str) -> BTreeSet<String> {
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        code.split("call(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn dynamodb_operations_are_exactly_the_ones_called() {
+        let mut found = BTreeSet::new();
+        for source in [
+            include_str!("mod.rs"),
+            include_str!("wire.rs"),
+            include_str!("admin.rs"),
+            include_str!("item.rs"),
+        ] {
+            found.extend(called(source));
+        }
+        let listed: BTreeSet<String> = DYNAMODB_OPERATIONS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            listed.len(),
+            DYNAMODB_OPERATIONS.len(),
+            "an operation is listed twice"
+        );
+        assert_eq!(listed, found);
     }
 }

@@ -28,6 +28,10 @@ use crate::fsutil::write_private_atomically;
 /// CloudTrail).
 pub const KMS_ENCRYPTION_CONTEXT: (&str, &str) = ("awsideman", "cache-key");
 
+/// Every KMS operation the kms key source calls: the source of `awsideman iam-policy kms`.
+/// A test checks it against the operation names this module passes to its caller.
+pub const KMS_OPERATIONS: &[&str] = &["GenerateDataKey", "Decrypt", "Encrypt"];
+
 /// The version written in, and required of, wrapped key files.
 const FILE_VERSION: u32 = 1;
 
@@ -311,6 +315,24 @@ fn take_plaintext(reply: &mut Value) -> Result<MasterKey> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kms_operations_are_exactly_the_ones_called() {
+        let source = include_str!("kms.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        let called: std::collections::BTreeSet<&str> = code
+            .split("(self.caller)(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = KMS_OPERATIONS.iter().copied().collect();
+        assert_eq!(
+            listed.len(),
+            KMS_OPERATIONS.len(),
+            "an operation is listed twice"
+        );
+        assert_eq!(listed, called);
+    }
+
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -25,7 +25,7 @@ pub use env::{ENV_VAR, EnvStore};
 pub use file::FileStore;
 pub use keyring::{KEYRING_SERVICE, KEYRING_USER, KeyringStore};
 pub use keyset::{KEY_ID_LEN, KEY_LEN, Keyset, MasterKey, is_key_id};
-pub use kms::{KMS_ENCRYPTION_CONTEXT, KmsStore};
+pub use kms::{KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore};
 
 /// What to say after "this key source is unusable": the other sources and their settings.
 pub const ALTERNATIVES: &str = "use cache.encryption_key_source env (AWSIDEMAN_CACHE_KEY), \

@@ -4,10 +4,12 @@
 //! Each group lives in its own file.
 
 mod assignment;
+mod audit;
 mod cache;
 mod completion;
 mod config;
 mod group;
+mod iam_policy;
 mod org;
 mod permission_set;
 mod profile;
@@ -26,7 +28,9 @@ pub const GROUPS: &[Group] = &[
     sso::GROUP,
     profile::GROUP,
     cache::GROUP,
+    audit::GROUP,
     config::GROUP,
+    iam_policy::GROUP,
     completion::GROUP,
 ];
 

@@ -237,13 +237,20 @@ impl TestEnv {
         reply["UserId"].as_str().expect("user id").to_string()
     }
 
-    /// Writes a file under HOME and returns its path.
+    /// Writes a file under HOME (0600 under `.awsideman/`) and returns its path.
     pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
         let path = self.home.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create parent");
         }
         std::fs::write(&path, contents).expect("write file");
+        // awsideman warns about a config file others can read: write its files as it does.
+        #[cfg(unix)]
+        if relative.starts_with(".awsideman/") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod 600");
+        }
         path
     }
 }

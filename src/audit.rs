@@ -1,0 +1,428 @@
+//! The audit log: one JSON line per security-relevant event (keys, encryption, migration,
+//! clearing the cache, the DynamoDB table), appended to a private file.
+//!
+//! A record says who did what, when, where and with which outcome. It must never hold key
+//! material or cached data: only key ids, key source names, backend names and counts. Each
+//! record is written with a single `write_all` on a file opened with `O_APPEND`, so records
+//! of concurrent processes never interleave. Writing the log never fails a command: a record
+//! that cannot be written is a warning on stderr.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value, json};
+
+use crate::aws::credentials::time::{format_rfc3339, parse_rfc3339};
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// What happened: the `event` field of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A new cache encryption key was created and saved.
+    KeyGenerated,
+    /// A key set was imported (`cache encryption import-key`).
+    KeyImported,
+    /// The key set was printed (`cache encryption export-key`).
+    KeyExported,
+    /// A rotation added its new key (or resumed).
+    RotationStarted,
+    /// A rotation re-encrypted the entries and retired the old keys.
+    RotationFinished,
+    /// Cache encryption was turned on.
+    EncryptionEnabled,
+    /// Cache encryption was turned off.
+    EncryptionDisabled,
+    /// Encryption is on but the key source could not give a key.
+    KeySourceUnavailable,
+    /// `cache migrate` began copying.
+    MigrationStarted,
+    /// `cache migrate` ended.
+    MigrationFinished,
+    /// `cache clear` removed entries.
+    CacheCleared,
+    /// `cache dynamodb create-table` created the table.
+    DynamodbTableCreated,
+    /// `cache dynamodb repair` ran.
+    DynamodbTableRepaired,
+    /// `cache dynamodb delete-table` ran.
+    DynamodbTableDeleted,
+}
+
+impl EventKind {
+    /// Every event, in the order they are documented.
+    pub const ALL: [EventKind; 14] = [
+        EventKind::KeyGenerated,
+        EventKind::KeyImported,
+        EventKind::KeyExported,
+        EventKind::RotationStarted,
+        EventKind::RotationFinished,
+        EventKind::EncryptionEnabled,
+        EventKind::EncryptionDisabled,
+        EventKind::KeySourceUnavailable,
+        EventKind::MigrationStarted,
+        EventKind::MigrationFinished,
+        EventKind::CacheCleared,
+        EventKind::DynamodbTableCreated,
+        EventKind::DynamodbTableRepaired,
+        EventKind::DynamodbTableDeleted,
+    ];
+
+    /// The snake_case name written in the log (`key_generated`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::KeyGenerated => "key_generated",
+            EventKind::KeyImported => "key_imported",
+            EventKind::KeyExported => "key_exported",
+            EventKind::RotationStarted => "rotation_started",
+            EventKind::RotationFinished => "rotation_finished",
+            EventKind::EncryptionEnabled => "encryption_enabled",
+            EventKind::EncryptionDisabled => "encryption_disabled",
+            EventKind::KeySourceUnavailable => "key_source_unavailable",
+            EventKind::MigrationStarted => "migration_started",
+            EventKind::MigrationFinished => "migration_finished",
+            EventKind::CacheCleared => "cache_cleared",
+            EventKind::DynamodbTableCreated => "dynamodb_table_created",
+            EventKind::DynamodbTableRepaired => "dynamodb_table_repaired",
+            EventKind::DynamodbTableDeleted => "dynamodb_table_deleted",
+        }
+    }
+
+    /// The event named `name` (exact snake_case name).
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Every event name, for messages and docs.
+    pub fn names() -> Vec<&'static str> {
+        EventKind::ALL.iter().map(|e| e.name()).collect()
+    }
+}
+
+/// One event to record. Never put key material or cached data in it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    kind: EventKind,
+    ok: bool,
+    key_id: Option<String>,
+    source: Option<String>,
+    details: Map<String, Value>,
+}
+
+impl Event {
+    /// A successful event of `kind` with no key id, source or details.
+    pub fn new(kind: EventKind) -> Event {
+        Event {
+            kind,
+            ok: true,
+            key_id: None,
+            source: None,
+            details: Map::new(),
+        }
+    }
+
+    /// The same event with outcome `failed`.
+    pub fn failed(mut self) -> Event {
+        self.ok = false;
+        self
+    }
+
+    /// The same event with outcome `ok` when `ok`, else `failed`.
+    pub fn outcome(mut self, ok: bool) -> Event {
+        self.ok = ok;
+        self
+    }
+
+    /// The same event naming the key it concerns (an id, never the key).
+    pub fn key_id(mut self, id: impl Into<String>) -> Event {
+        self.key_id = Some(id.into());
+        self
+    }
+
+    /// The same event naming the key source (`keyring`, `env`, `file`, `kms`).
+    pub fn source(mut self, source: impl Into<String>) -> Event {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The same event with one more detail (a count, a backend or table name).
+    pub fn detail(mut self, name: &str, value: impl Into<Value>) -> Event {
+        self.details.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// The kind of event.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+}
+
+/// Who and where: the fields every record of this process shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The local user (`USER`, `LOGNAME`, else the numeric uid).
+    pub user: String,
+    /// The host (`HOSTNAME`, else `/etc/hostname`, else `unknown`).
+    pub host: String,
+    /// The awsideman profile in effect.
+    pub profile: String,
+}
+
+impl Actor {
+    /// The actor of this process, from the environment snapshot.
+    pub fn from_env(env: &Env, profile: &str) -> Actor {
+        Actor {
+            user: env
+                .get("USER")
+                .or_else(|| env.get("LOGNAME"))
+                .map(str::to_string)
+                .unwrap_or_else(current_uid),
+            host: env
+                .get("HOSTNAME")
+                .map(str::to_string)
+                .or_else(|| {
+                    std::fs::read_to_string("/etc/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_string())
+                        .filter(|h| !h.is_empty())
+                })
+                .unwrap_or_else(|| "unknown".to_string()),
+            profile: profile.to_string(),
+        }
+    }
+}
+
+/// The numeric uid of this process, as text (`unknown` where there is none).
+fn current_uid() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return meta.uid().to_string();
+        }
+    }
+    "unknown".to_string()
+}
+
+/// The audit log of this process: where it goes (`None` = off) and who writes it.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: Option<PathBuf>,
+    actor: Actor,
+}
+
+impl AuditLog {
+    /// A log at `path` (`None` turns it off) written by `actor`.
+    pub fn new(path: Option<PathBuf>, actor: Actor) -> AuditLog {
+        AuditLog { path, actor }
+    }
+
+    /// Where records go, or `None` when the log is off.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The JSON record of `event` at `time`.
+    pub fn record_json(&self, event: &Event, time: SystemTime) -> Value {
+        let mut record = json!({
+            "time": format_rfc3339(time),
+            "user": self.actor.user,
+            "host": self.actor.host,
+            "profile": self.actor.profile,
+            "event": event.kind.name(),
+            "outcome": if event.ok { "ok" } else { "failed" },
+        });
+        if let Some(id) = &event.key_id {
+            record["key_id"] = json!(id);
+        }
+        if let Some(source) = &event.source {
+            record["source"] = json!(source);
+        }
+        if !event.details.is_empty() {
+            record["details"] = Value::Object(event.details.clone());
+        }
+        record
+    }
+
+    /// Appends one record of `event`. A failure is a warning on stderr, never an error.
+    pub fn record(&self, event: &Event) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        let record = self.record_json(event, SystemTime::now());
+        if let Err(e) = append_line(path, &record) {
+            eprintln!(
+                "awsideman: warning: audit log: {} event not recorded: {e}",
+                event.kind.name()
+            );
+        }
+    }
+}
+
+/// Appends `record` and a newline to `path` with one write on an `O_APPEND` file (0600,
+/// its directory 0700 when created).
+fn append_line(path: &Path, record: &Value) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::create_private_dir(dir)?;
+    }
+    let mut line = serde_json::to_string(record)
+        .map_err(|e| Error::runtime(format!("encoding the record: {e}")))?;
+    line.push('\n');
+    let mut file = crate::fsutil::private_options()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::runtime(format!("opening {}: {e}", path.display())))?;
+    file.write_all(line.as_bytes())
+        .map_err(|e| Error::runtime(format!("writing {}: {e}", path.display())))
+}
+
+/// The records of the log at `path` and how many lines could not be parsed. A missing
+/// file is an empty log.
+pub fn read(path: &Path) -> Result<(Vec<Value>, usize)> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => {
+            return Err(Error::runtime(format!(
+                "reading the audit log {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    for line in text.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(record @ Value::Object(_)) => records.push(record),
+            _ => skipped += 1,
+        }
+    }
+    Ok((records, skipped))
+}
+
+/// The time of a record (its `time` field), if it has a valid one.
+pub fn record_time(record: &Value) -> Option<SystemTime> {
+    record["time"].as_str().and_then(parse_rfc3339)
+}
+
+/// Parses a duration such as `90s`, `30m`, `24h`, `7d` or `2w` (a whole number and a unit).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    number.checked_mul(scale).map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn actor() -> Actor {
+        Actor {
+            user: "ann".into(),
+            host: "box".into(),
+            profile: "prod".into(),
+        }
+    }
+
+    #[test]
+    fn time_is_utc_rfc3339_to_the_second() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_554_000);
+        assert_eq!(format_rfc3339(t), "2026-11-24T21:00:00Z");
+        assert_eq!(format_rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = UNIX_EPOCH + Duration::from_millis(951_782_400_999);
+        assert_eq!(format_rfc3339(leap), "2000-02-29T00:00:00Z");
+        assert_eq!(parse_rfc3339("2026-11-24T21:00:00Z"), Some(t));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("2w"), Some(Duration::from_secs(1_209_600)));
+        for bad in [
+            "",
+            "h",
+            "10",
+            "1.5h",
+            "-1h",
+            "3y",
+            "1hh",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn event_names_round_trip() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.name()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn the_event_flag_documents_every_event() {
+        let show = crate::cli::table::GROUPS
+            .iter()
+            .filter(|g| g.name == "audit")
+            .flat_map(|g| g.commands)
+            .find(|c| c.name == "show")
+            .expect("audit show");
+        let about = show
+            .flags
+            .iter()
+            .find(|f| f.long == "event")
+            .expect("--event")
+            .about;
+        let documented = about
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .filter(|w| w.contains('_'))
+            .collect::<Vec<_>>();
+        assert_eq!(documented, EventKind::names());
+    }
+
+    #[test]
+    fn record_fields() {
+        let log = AuditLog::new(None, actor());
+        let event = Event::new(EventKind::RotationStarted)
+            .key_id("k2")
+            .source("file")
+            .detail("old_key_id", "k1");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_554_000);
+        assert_eq!(
+            log.record_json(&event, t),
+            json!({"time": "2026-11-24T21:00:00Z", "user": "ann", "host": "box",
+                   "profile": "prod", "event": "rotation_started", "outcome": "ok",
+                   "key_id": "k2", "source": "file", "details": {"old_key_id": "k1"}})
+        );
+        let failed = log.record_json(&Event::new(EventKind::CacheCleared).failed(), t);
+        assert_eq!(failed["outcome"], "failed");
+        assert!(failed.get("key_id").is_none() && failed.get("details").is_none());
+    }
+
+    #[test]
+    fn actor_from_env() {
+        let env = Env::from_pairs([("LOGNAME", "bob"), ("HOSTNAME", "ci-1")]);
+        let a = Actor::from_env(&env, "dev");
+        assert_eq!((a.user.as_str(), a.host.as_str()), ("bob", "ci-1"));
+    }
+}

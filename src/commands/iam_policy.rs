@@ -1,0 +1,287 @@
+//! `iam-policy read-only|admin|cache-dynamodb|kms`: the least-privilege IAM policy each use of
+//! awsideman needs.
+//!
+//! Every action comes from a table the code itself calls AWS through: the operation table
+//! ([`crate::client::OPERATIONS`]), the DynamoDB backend's [`DYNAMODB_OPERATIONS`] and the kms
+//! key source's [`KMS_OPERATIONS`]. Nothing here is a hand-kept list of actions, so a new
+//! operation shows up in the policies the moment it is added. This module never talks to AWS.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::aws::endpoint::partition;
+use crate::aws::service::Service;
+use crate::cache::dynamodb::DYNAMODB_OPERATIONS;
+use crate::cache::keys::KMS_OPERATIONS;
+use crate::cli::matches::Matches;
+use crate::client::{OPERATIONS, OpKind};
+use crate::error::{Error, Result};
+use crate::output::Report;
+
+/// The services Identity Center management calls (the `read-only` and `admin` policies).
+pub const IDENTITY_CENTER_SERVICES: &[Service] = &[
+    Service::IdentityStore,
+    Service::SsoAdmin,
+    Service::Organizations,
+];
+
+/// The IAM actions of the operation-table rows of [`IDENTITY_CENTER_SERVICES`] that `keep`
+/// accepts, sorted and without duplicates.
+fn table_actions(keep: impl Fn(OpKind) -> bool) -> Vec<String> {
+    let actions: BTreeSet<String> = OPERATIONS
+        .iter()
+        .filter(|op| IDENTITY_CENTER_SERVICES.contains(&op.service) && keep(op.kind))
+        .map(|op| op.iam_action())
+        .collect();
+    actions.into_iter().collect()
+}
+
+/// The actions of read-only browsing: every read and status operation of the table.
+pub fn read_only_actions() -> Vec<String> {
+    table_actions(|kind| matches!(kind, OpKind::Read | OpKind::Status))
+}
+
+/// The actions of full management: every operation of the table, reads and writes.
+pub fn admin_actions() -> Vec<String> {
+    table_actions(|_| true)
+}
+
+/// The actions of the DynamoDB cache backend.
+pub fn dynamodb_actions() -> Vec<String> {
+    prefixed(Service::DynamoDb, DYNAMODB_OPERATIONS)
+}
+
+/// The actions of the kms key source.
+pub fn kms_actions() -> Vec<String> {
+    prefixed(Service::Kms, KMS_OPERATIONS)
+}
+
+fn prefixed(service: Service, operations: &[&str]) -> Vec<String> {
+    let actions: BTreeSet<String> = operations
+        .iter()
+        .map(|op| format!("{}:{op}", service.iam_prefix()))
+        .collect();
+    actions.into_iter().collect()
+}
+
+/// A policy document of one statement allowing `actions` on `resource`.
+pub fn policy(sid: &str, actions: &[String], resource: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": resource,
+        }],
+    })
+}
+
+/// The ARN of DynamoDB table `table` in `region` of `account` (`*` for any account).
+pub fn table_arn(region: &str, account: &str, table: &str) -> String {
+    format!(
+        "arn:{}:dynamodb:{region}:{account}:table/{table}",
+        partition(region).name
+    )
+}
+
+/// The resource of the kms policy: the configured key when it is a key ARN, else every key of
+/// the region and account, with a note saying why.
+pub fn kms_resource(key_id: Option<&str>, region: &str, account: &str) -> (String, Option<String>) {
+    if let Some(id) = key_id
+        && id.starts_with("arn:")
+        && id.contains(":key/")
+    {
+        return (id.to_string(), None);
+    }
+    let any_key = format!(
+        "arn:{}:kms:{region}:{account}:key/*",
+        partition(region).name
+    );
+    let note = match key_id {
+        Some(id) => format!(
+            "cache.encryption_kms_key_id is \"{id}\", not a key ARN (IAM matches KMS keys by \
+             key ARN, never by alias or bare id): the policy allows every key in {region}; \
+             replace the resource with the key's ARN (aws kms describe-key --key-id {id})"
+        ),
+        None => format!(
+            "cache.encryption_kms_key_id is not set: the policy allows every key in {region}; \
+             replace the resource with the key's ARN"
+        ),
+    };
+    (any_key, Some(note))
+}
+
+/// The `--account` flag: a 12-digit account id, or `*` when not given.
+fn account(m: &Matches) -> Result<String> {
+    match m.value("account") {
+        None => Ok("*".to_string()),
+        Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Ok(id.to_string()),
+        Some(other) => Err(Error::usage(format!(
+            "--account: invalid value \"{other}\" (expected a 12-digit AWS account id)"
+        ))),
+    }
+}
+
+/// The region of the cache's AWS resources: `cache.dynamodb_region` for the table (when
+/// `for_table`), else `--region`, the awsideman profile's region or the AWS profile's.
+fn region(ctx: &Context, for_table: bool) -> Result<String> {
+    let settings = ctx.cache_settings()?;
+    let (aws_profile, region) = if for_table {
+        (
+            settings.dynamodb_profile.as_deref(),
+            settings.dynamodb_region.as_deref(),
+        )
+    } else {
+        (None, None)
+    };
+    ctx.build_session_with(aws_profile, region, |t| t)?.region()
+}
+
+/// The report of a policy: JSON output is the document itself; table and text output print
+/// it indented, ready to paste.
+fn report(document: Value) -> Result<Report> {
+    let pretty = serde_json::to_string_pretty(&document)
+        .map_err(|e| Error::runtime(format!("printing the policy: {e}")))?;
+    Ok(Report::message(document, pretty))
+}
+
+/// `iam-policy read-only`.
+pub fn read_only(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    report(policy("AwsidemanReadOnly", &read_only_actions(), "*"))
+}
+
+/// `iam-policy admin`.
+pub fn admin(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    report(policy("AwsidemanAdmin", &admin_actions(), "*"))
+}
+
+/// `iam-policy cache-dynamodb`.
+pub fn cache_dynamodb(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let account = account(m)?;
+    let settings = ctx.cache_settings()?;
+    let region = region(ctx, true)?;
+    let arn = table_arn(&region, &account, &settings.dynamodb_table_name);
+    report(policy("AwsidemanCacheTable", &dynamodb_actions(), &arn))
+}
+
+/// `iam-policy kms`.
+pub fn kms(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let account = account(m)?;
+    let settings = ctx.cache_settings()?;
+    let region = region(ctx, false)?;
+    let (resource, note) =
+        kms_resource(settings.encryption_kms_key_id.as_deref(), &region, &account);
+    if let Some(note) = note {
+        ctx.warn(note);
+    }
+    report(policy("AwsidemanCacheKeys", &kms_actions(), &resource))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_of(actions: &[String], service: Service) -> BTreeSet<String> {
+        let prefix = format!("{}:", service.iam_prefix());
+        actions
+            .iter()
+            .filter_map(|a| a.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn table_names(service: Service, keep: impl Fn(OpKind) -> bool) -> BTreeSet<String> {
+        OPERATIONS
+            .iter()
+            .filter(|op| op.service == service && keep(op.kind))
+            .map(|op| op.name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn read_only_is_exactly_the_reads_of_the_table() {
+        let actions = read_only_actions();
+        let mut seen = 0;
+        for &service in IDENTITY_CENTER_SERVICES {
+            let reads = table_names(service, |k| k != OpKind::Write);
+            assert!(!reads.is_empty(), "{service:?} has reads");
+            assert_eq!(names_of(&actions, service), reads, "{service:?}");
+            seen += reads.len();
+        }
+        assert_eq!(actions.len(), seen, "no action of another service");
+        for op in OPERATIONS.iter().filter(|o| o.kind == OpKind::Write) {
+            assert!(
+                !actions.contains(&op.iam_action()),
+                "{} is a write",
+                op.name
+            );
+        }
+        let mut sorted = actions.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, actions, "sorted, no duplicates");
+    }
+
+    #[test]
+    fn admin_is_exactly_every_operation_of_the_table() {
+        let actions = admin_actions();
+        let mut seen = 0;
+        for &service in IDENTITY_CENTER_SERVICES {
+            let all = table_names(service, |_| true);
+            assert_eq!(names_of(&actions, service), all, "{service:?}");
+            seen += all.len();
+        }
+        assert_eq!(actions.len(), seen);
+        assert!(
+            OPERATIONS
+                .iter()
+                .any(|o| o.kind == OpKind::Write && actions.contains(&o.iam_action())),
+            "admin includes writes"
+        );
+    }
+
+    #[test]
+    fn cache_policies_are_exactly_the_backend_operations() {
+        let dynamo: BTreeSet<String> = DYNAMODB_OPERATIONS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(names_of(&dynamodb_actions(), Service::DynamoDb), dynamo);
+        assert_eq!(dynamodb_actions().len(), DYNAMODB_OPERATIONS.len());
+        let kms: BTreeSet<String> = KMS_OPERATIONS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(names_of(&kms_actions(), Service::Kms), kms);
+        assert_eq!(kms_actions().len(), KMS_OPERATIONS.len());
+    }
+
+    #[test]
+    fn policy_documents_and_resources() {
+        let doc = policy("S", &["a:B".to_string()], "*");
+        assert_eq!(doc["Version"], "2012-10-17");
+        assert_eq!(doc["Statement"][0]["Action"], json!(["a:B"]));
+        assert_eq!(doc["Statement"][0]["Effect"], "Allow");
+        assert_eq!(
+            table_arn("eu-west-1", "*", "awsideman-cache"),
+            "arn:aws:dynamodb:eu-west-1:*:table/awsideman-cache"
+        );
+        assert_eq!(
+            table_arn("cn-north-1", "123456789012", "t"),
+            "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t"
+        );
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(
+            kms_resource(Some(key), "eu-west-1", "*"),
+            (key.to_string(), None)
+        );
+        let (any, note) = kms_resource(Some("alias/cache"), "eu-west-1", "*");
+        assert_eq!(any, "arn:aws:kms:eu-west-1:*:key/*");
+        assert!(note.unwrap().contains("alias/cache"));
+        let (alias_arn, note) = kms_resource(
+            Some("arn:aws:kms:eu-west-1:123456789012:alias/cache"),
+            "eu-west-1",
+            "123456789012",
+        );
+        assert_eq!(alias_arn, "arn:aws:kms:eu-west-1:123456789012:key/*");
+        assert!(note.is_some());
+        assert!(kms_resource(None, "us-east-1", "*").1.is_some());
+    }
+}
