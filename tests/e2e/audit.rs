@@ -74,27 +74,6 @@ fn one(t: &TestEnv, event: &str) -> Value {
     found.into_iter().next().unwrap_or_default()
 }
 
-/// Runs the binary with `input` on stdin.
-fn run_with_stdin(t: &TestEnv, args: &[&str], input: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
-        .args(args)
-        .env_clear()
-        .envs(&t.vars)
-        .current_dir(&t.home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn awsideman");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
-}
-
 #[test]
 fn key_and_encryption_events_carry_key_ids_and_never_key_material() {
     let (mut t, key_file) = key_file_world();
@@ -133,8 +112,7 @@ fn key_and_encryption_events_carry_key_ids_and_never_key_material() {
         serde_json::json!([first])
     );
 
-    let exported = run_with_stdin(
-        &t,
+    let exported = t.run_with_stdin(
         &["--output", "json", "cache", "encryption", "export-key"],
         "",
     );
@@ -151,8 +129,7 @@ fn key_and_encryption_events_carry_key_ids_and_never_key_material() {
     assert_eq!(exported_record["key_id"], second.as_str());
     assert_eq!(exported_record["source"], "file");
 
-    let imported = run_with_stdin(
-        &t,
+    let imported = t.run_with_stdin(
         &["--output", "json", "cache", "encryption", "import-key"],
         &keyset,
     );

@@ -3,7 +3,7 @@
 //! resumes to completion, and the probes leave nothing behind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
 use awsideman::cache::envelope::{Envelope, Header};
@@ -293,15 +293,7 @@ fn a_migration_killed_half_way_resumes_to_completion() {
     let args = migrate_args(&backup);
     let mut killed_mid_way = 0;
     for delay_ms in [100u64, 300, 600, 1000] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
-            .args(&args)
-            .env_clear()
-            .envs(&t.vars)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = t.spawn_quiet(&args);
         std::thread::sleep(Duration::from_millis(delay_ms));
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill(); // SIGKILL

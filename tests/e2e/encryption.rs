@@ -2,7 +2,6 @@
 //! resumed), disable, the env, file and kms key sources, and an unavailable key source.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awsideman::aws::service::Service;
@@ -281,15 +280,7 @@ fn a_rotation_killed_half_way_finishes_when_run_again() {
 
     let mut killed_mid_way = false;
     for delay_ms in [150u64, 400, 900] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
-            .args(["--output", "json", "cache", "encryption", "rotate"])
-            .env_clear()
-            .envs(&t.vars)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = t.spawn_quiet(&["--output", "json", "cache", "encryption", "rotate"]);
         std::thread::sleep(Duration::from_millis(delay_ms));
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill(); // SIGKILL
@@ -366,23 +357,10 @@ fn export_and_import_move_a_key_between_machines() {
         .to_string();
 
     let (b, b_key_file) = key_file_world();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
-        .args(["--output", "json", "cache", "encryption", "import-key"])
-        .env_clear()
-        .envs(&b.vars)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exported.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = b.run_with_stdin(
+        &["--output", "json", "cache", "encryption", "import-key"],
+        &exported,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(imported["activeKeyId"], id.as_str());

@@ -2,9 +2,6 @@
 //! loopback fixture for what moto does not implement (provisioning status, permissions
 //! boundary).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
 use awsideman::aws::service::Service;
 use serde_json::{Value, json};
 
@@ -59,27 +56,6 @@ fn has_field(table: &str, label: &str, value: &str) -> bool {
             .and_then(|rest| rest.strip_prefix(':'))
             .is_some_and(|rest| rest.trim() == value)
     })
-}
-
-/// Runs the binary with `input` on stdin.
-fn run_with_stdin(t: &TestEnv, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
-        .args(args)
-        .env_clear()
-        .envs(&t.vars)
-        .current_dir(&t.home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run awsideman");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
 }
 
 #[test]
@@ -162,8 +138,7 @@ fn create_with_policies_and_get_shows_them() {
 #[test]
 fn create_defaults_and_inline_policy_from_stdin() {
     let (t, _) = world();
-    let out = run_with_stdin(
-        &t,
+    let out = t.run_with_stdin(
         &[
             "--output",
             "json",
@@ -236,8 +211,7 @@ fn update_changes_settings_and_policies() {
     assert_eq!(updated["SessionDuration"], "PT12H");
     assert_eq!(updated["Description"], "Operations");
 
-    let out = run_with_stdin(
-        &t,
+    let out = t.run_with_stdin(
         &[
             "--output",
             "json",

@@ -138,6 +138,42 @@ impl TestEnv {
             .expect("run awsideman")
     }
 
+    /// Runs the binary with `input` on stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn awsideman");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    /// Starts the binary in the background with no stdin and discarded output (to kill it).
+    pub fn spawn_quiet<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_awsideman"))
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn awsideman")
+    }
+
     /// Runs the binary, asserts success, and parses its stdout as JSON (`--output json`).
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = vec!["--output", "json"];
