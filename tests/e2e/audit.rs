@@ -264,7 +264,7 @@ fn sixteen_concurrent_writers_leave_whole_lines() {
     let t = world();
     let children: Vec<_> = (0..16)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_awsideman"))
+            Command::new(crate::common::binary())
                 .args(["--output", "json", "cache", "clear", "--yes"])
                 .env_clear()
                 .envs(&t.vars)

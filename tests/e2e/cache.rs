@@ -243,7 +243,7 @@ fn sixteen_processes_share_one_cache_safely() {
         let children: Vec<_> = jobs
             .iter()
             .map(|args| {
-                Command::new(env!("CARGO_BIN_EXE_awsideman"))
+                Command::new(crate::common::binary())
                     .args(["--output", "json"])
                     .args(args)
                     .env_clear()

@@ -70,7 +70,7 @@ fn broken_pipe_is_quiet() {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let t = TestEnv::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
+    let mut child = Command::new(crate::common::binary())
         .args(["--help"])
         .env_clear()
         .envs(&t.vars)

@@ -23,6 +23,14 @@ pub const FIXTURE_INSTANCE: &str = "arn:aws:sso:::instance/ssoins-0123456789abcd
 /// The identity store id of [`TestEnv::at_fixture`] worlds.
 pub const FIXTURE_STORE: &str = "d-0123456789";
 
+/// The binary under test: `AWSIDEMAN_TEST_BINARY` (e.g. the static release build, which
+/// must pass the same suite), else the debug build cargo made for this test run.
+pub fn binary() -> std::path::PathBuf {
+    std::env::var_os("AWSIDEMAN_TEST_BINARY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_awsideman")))
+}
+
 /// The moto_server the test script started.
 pub fn moto() -> String {
     std::env::var("AWSIDEMAN_TEST_MOTO").unwrap_or_else(|_| {
@@ -128,7 +136,7 @@ impl TestEnv {
 
     /// Runs the binary with `args`, stdin closed, in this world.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_awsideman"))
+        Command::new(binary())
             .args(args)
             .env_clear()
             .envs(&self.vars)
@@ -141,7 +149,7 @@ impl TestEnv {
     /// Runs the binary with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
         use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_awsideman"))
+        let mut child = Command::new(binary())
             .args(args)
             .env_clear()
             .envs(&self.vars)
@@ -162,7 +170,7 @@ impl TestEnv {
 
     /// Starts the binary in the background with no stdin and discarded output (to kill it).
     pub fn spawn_quiet<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_awsideman"))
+        Command::new(binary())
             .args(args)
             .env_clear()
             .envs(&self.vars)
