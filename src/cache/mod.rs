@@ -18,3 +18,6 @@ pub mod migrate;
 pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 pub use key::{CacheKey, Namespace};
 pub use manager::{CacheManager, Counters, Decoded, NewEntry};
+
+#[cfg(test)]
+mod mutation_tests;

@@ -11,6 +11,8 @@
 
 mod check;
 mod keys;
+#[cfg(test)]
+mod mutation_tests;
 mod schema;
 mod settings;
 #[cfg(test)]
