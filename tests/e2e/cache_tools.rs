@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+use awsideman::cache::CacheBackend;
 use awsideman::cache::envelope::{Envelope, Header};
 use awsideman::cache::file::{FileBackend, now_secs};
 use awsideman::cache::manager::{CacheManager, NewEntry};
-use awsideman::cache::{CacheBackend, CacheKey, Namespace};
 use awsideman::config::{CacheSettings, ConfigFile};
 use awsideman::env::Env;
 use serde_json::{Value, json};
@@ -35,19 +35,6 @@ fn manager(t: &TestEnv, dir: &Path) -> CacheManager {
     CacheManager::with_backend(Box::new(backend), settings, true)
 }
 
-fn key(i: usize) -> CacheKey {
-    let ns = Namespace {
-        profile: "default".into(),
-        region: "us-east-1".into(),
-    };
-    CacheKey::new(
-        &ns,
-        "identitystore",
-        "DescribeUser",
-        &json!({"UserId": format!("u{i}")}),
-    )
-}
-
 /// A world whose cache holds `N` live entries, one expired and one corrupt.
 fn warm_cache() -> (TestEnv, PathBuf) {
     let t = TestEnv::new();
@@ -55,7 +42,7 @@ fn warm_cache() -> (TestEnv, PathBuf) {
     let cache = manager(&t, &dir);
     for i in 0..N {
         cache.put(
-            &key(i),
+            &crate::common::user_entry_key(i),
             &NewEntry {
                 service: "identitystore",
                 operation: "DescribeUser",
@@ -72,7 +59,7 @@ fn warm_cache() -> (TestEnv, PathBuf) {
     let expired = Envelope::seal(
         Header {
             v: 0,
-            key: key(N).to_string(),
+            key: crate::common::user_entry_key(N).to_string(),
             service: "identitystore".into(),
             operation: "DescribeUser".into(),
             profile: "default".into(),
@@ -87,10 +74,20 @@ fn warm_cache() -> (TestEnv, PathBuf) {
         br#"{"params":{},"value":{}}"#.to_vec(),
     );
     backend
-        .set(&key(N), &expired.encode(), &[], expired.header.expires_at)
+        .set(
+            &crate::common::user_entry_key(N),
+            &expired.encode(),
+            &[],
+            expired.header.expires_at,
+        )
         .unwrap();
     backend
-        .set(&key(N + 1), b"\x80\x04 not an entry", &[], 0)
+        .set(
+            &crate::common::user_entry_key(N + 1),
+            b"\x80\x04 not an entry",
+            &[],
+            0,
+        )
         .unwrap();
     (t, dir)
 }
@@ -100,7 +97,7 @@ fn assert_complete(t: &TestEnv, dir: &Path) {
     let cache = manager(t, dir);
     for i in 0..N {
         let value = cache
-            .get(&key(i))
+            .get(&crate::common::user_entry_key(i))
             .unwrap_or_else(|| panic!("entry {i} missing from {}", dir.display()));
         assert_eq!(value["UserName"], format!("user{i}"));
     }
@@ -150,7 +147,10 @@ fn migrating_a_warm_cache_to_another_directory_loses_nothing() {
         FileBackend::new(backup.clone(), 1 << 30),
     );
     for i in (0..N).step_by(37) {
-        assert_eq!(from.get(&key(i)).unwrap(), to.get(&key(i)).unwrap());
+        assert_eq!(
+            from.get(&crate::common::user_entry_key(i)).unwrap(),
+            to.get(&crate::common::user_entry_key(i)).unwrap()
+        );
     }
     let removed = to
         .invalidate(awsideman::cache::Invalidation::Tags(&["user:u5".into()]))
@@ -182,7 +182,7 @@ fn verify_differences_and_usage_errors_exit_non_zero() {
     let cache = manager(&t, &source);
     for i in 0..5 {
         cache.put(
-            &key(i),
+            &crate::common::user_entry_key(i),
             &NewEntry {
                 service: "identitystore",
                 operation: "DescribeUser",

@@ -7,7 +7,6 @@ use std::time::Duration;
 use awsideman::aws::service::Service;
 use awsideman::cache::keys::Keyset;
 use awsideman::cache::manager::{CacheManager, Encryption, NewEntry};
-use awsideman::cache::{CacheKey, Namespace};
 use awsideman::config::{BackendType, CacheSettings, EncryptionType};
 use serde_json::{Value, json};
 
@@ -241,19 +240,6 @@ fn manager_for(dir: &Path, keyset: &Keyset) -> CacheManager {
         .with_encryption(encryption)
 }
 
-fn entry_key(i: u32) -> CacheKey {
-    let ns = Namespace {
-        profile: "default".into(),
-        region: "us-east-1".into(),
-    };
-    CacheKey::new(
-        &ns,
-        "identitystore",
-        "DescribeUser",
-        &json!({"UserId": format!("u{i}")}),
-    )
-}
-
 #[test]
 fn a_rotation_killed_half_way_finishes_when_run_again() {
     let (t, key_file) = key_file_world();
@@ -261,10 +247,10 @@ fn a_rotation_killed_half_way_finishes_when_run_again() {
     let cache_dir = t.config_dir().join("cache");
     let keyset = Keyset::from_text(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
     let manager = manager_for(&cache_dir, &keyset);
-    const N: u32 = 1500;
+    const N: usize = 1500;
     for i in 0..N {
         manager.put(
-            &entry_key(i),
+            &crate::common::user_entry_key(i),
             &NewEntry {
                 service: "identitystore",
                 operation: "DescribeUser",
@@ -291,7 +277,7 @@ fn a_rotation_killed_half_way_finishes_when_run_again() {
         let manager = manager_for(&cache_dir, &keys);
         for i in (0..N).step_by(97) {
             assert!(
-                manager.get(&entry_key(i)).is_some(),
+                manager.get(&crate::common::user_entry_key(i)).is_some(),
                 "entry {i} after a kill at {delay_ms} ms"
             );
         }
@@ -303,7 +289,7 @@ fn a_rotation_killed_half_way_finishes_when_run_again() {
     let manager = manager_for(&cache_dir, &keys);
     for i in 0..N {
         let value = manager
-            .get(&entry_key(i))
+            .get(&crate::common::user_entry_key(i))
             .unwrap_or_else(|| panic!("entry {i} lost"));
         assert_eq!(value["UserName"], format!("user{i}"));
     }

@@ -305,6 +305,21 @@ impl Drop for TestEnv {
     }
 }
 
+/// The cache key the binary uses for `DescribeUser` of user `u<i>` in profile `default`,
+/// region us-east-1: for tests that write many entries through the library.
+pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
+    let ns = awsideman::cache::Namespace {
+        profile: "default".into(),
+        region: "us-east-1".into(),
+    };
+    awsideman::cache::CacheKey::new(
+        &ns,
+        "identitystore",
+        "DescribeUser",
+        &serde_json::json!({"UserId": format!("u{i}")}),
+    )
+}
+
 /// Lossy UTF-8 of process output.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
