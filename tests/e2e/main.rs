@@ -10,6 +10,7 @@ mod cache_tools;
 mod cli;
 mod config;
 mod credentials;
+mod docs;
 mod dynamodb;
 mod encryption;
 mod groups;

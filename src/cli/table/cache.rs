@@ -48,8 +48,9 @@ pub const GROUP: Group = Group {
             access: Access::Local,
             json: "{\"enabled\", \"backend\", \"location\", \"encryption\", \"entries\": {total, \
                    valid, expired, corrupt}, \"bytes\", \"limitBytes\", \"counters\": {hits, misses, \
-                   corrupt, expired}, \"oldestAgeSeconds\", \"newestAgeSeconds\", \"operations\": \
-                   [{service, operation, entries, bytes}]}.",
+                   corrupt, expired}, \"oldestAgeSeconds\", \"newestAgeSeconds\", \"sides\": [{side, backend, \
+                   location, entries, bytes}] (one per backend: the hybrid has a local and a \
+                   shared side), \"operations\": [{service, operation, entries, bytes}]}.",
             run: cache::status,
         },
         Command {

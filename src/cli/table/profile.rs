@@ -55,7 +55,8 @@ pub const GROUP: Group = Group {
             flags: PROFILE_FLAGS,
             examples: &["profile add prod --region us-east-1 --default"],
             access: Access::Local,
-            json: "The saved profile: {name, default, region, sso_instance_arn, ...}.",
+            json: "The saved profile: {name, default, region, sso_instance_arn, \
+                   identity_store_id, sso_instance_name, aws_profile}, as in 'profile list'.",
             run: profile::add,
         },
         Command {
@@ -66,7 +67,7 @@ pub const GROUP: Group = Group {
             flags: PROFILE_FLAGS,
             examples: &["profile update prod --region eu-west-1"],
             access: Access::Local,
-            json: "The saved profile.",
+            json: "The saved profile, as 'profile add' prints it.",
             run: profile::update,
         },
         Command {
@@ -88,7 +89,7 @@ pub const GROUP: Group = Group {
             flags: &[],
             examples: &["profile set-default prod"],
             access: Access::Local,
-            json: "The profile.",
+            json: "The new default profile, as 'profile add' prints it.",
             run: profile::set_default,
         },
     ],
