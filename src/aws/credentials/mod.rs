@@ -59,6 +59,18 @@ impl Credentials {
     }
 }
 
+/// The secret and the token are wiped from memory when credentials are dropped (copies made
+/// for signing or parsing are short-lived and not covered).
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.secret_access_key.zeroize();
+        if let Some(token) = self.session_token.as_mut() {
+            token.zeroize();
+        }
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
