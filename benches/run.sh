@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Benchmarks awsideman against a local moto_server: builds the release binary, seeds data,
-# times commands over repeated runs and writes medians and ratios to benches/RESULTS.md.
-# Not part of the test suite. Extra arguments go to benches/bench.py (e.g. --runs 30).
+# Benchmarks awsideman against a local moto_server, next to the aws CLI: builds the release
+# binary, installs the pinned aws CLI into its own venv (awscli pins botocore exactly, so it
+# cannot share moto's .venv), starts moto, seeds it, measures, and writes medians, ratios
+# and request counts to benches/RESULTS.md. Not part of the test suite.
+# Extra arguments go to benches/bench.py (e.g. --runs 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
+
+AWSCLI_VERSION=1.46.3
+AWSCLI_VENV=${AWSIDEMAN_BENCH_VENV:-target/bench-venv}
+
+ensure_awscli() {
+  if ! "$AWSCLI_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('awscli') != '$AWSCLI_VERSION')" 2>/dev/null; then
+    echo "installing awscli==$AWSCLI_VERSION into $AWSCLI_VENV" >&2
+    "$PYTHON" -m venv "$AWSCLI_VENV"
+    "$AWSCLI_VENV/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION"
+  fi
+}
+
 cargo build --release --quiet
 cargo bench --quiet --bench crypto > target/crypto-bench.md
+ensure_awscli
 start_moto
-"$VENV/bin/python" benches/bench.py --binary target/release/awsideman --endpoint "$AWSIDEMAN_TEST_MOTO" \
-  --crypto target/crypto-bench.md "$@"
+"$VENV/bin/python" -B benches/bench.py --binary target/release/awsideman --aws "$AWSCLI_VENV/bin/aws" \
+  --endpoint "$AWSIDEMAN_TEST_MOTO" --crypto target/crypto-bench.md "$@"
