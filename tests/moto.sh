@@ -1,7 +1,8 @@
 # Shared by tests/run.sh and benches/run.sh: install and start the local AWS emulators.
-# Source it, then call `start_moto` (exports AWSIDEMAN_TEST_MOTO) and optionally
-# `start_dynalite` (exports AWSIDEMAN_TEST_DYNALITE, the stricter DynamoDB); both stop when
-# the calling shell exits.
+# Source it, then call `start_moto` (exports AWSIDEMAN_TEST_MOTO, and
+# AWSIDEMAN_TEST_MOTO_SERVER: the moto_server executable, for tests that start and stop a
+# private one) and optionally `start_dynalite` (exports AWSIDEMAN_TEST_DYNALITE, the
+# stricter DynamoDB); both stop when the calling shell exits.
 
 MOTO_VERSION=5.2.5
 VENV=${AWSIDEMAN_TEST_VENV:-.venv}
@@ -30,6 +31,8 @@ ensure_moto() {
 
 start_moto() {
   ensure_moto
+  AWSIDEMAN_TEST_MOTO_SERVER="$(cd "$VENV/bin" && pwd)/moto_server"
+  export AWSIDEMAN_TEST_MOTO_SERVER
   local port
   port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p target

@@ -115,6 +115,8 @@ pub struct SendError {
 #[derive(Clone)]
 pub struct HttpClient {
     agent: ureq::Agent,
+    connect_timeout: Duration,
+    read_timeout: Duration,
 }
 
 impl HttpClient {
@@ -134,6 +136,8 @@ impl HttpClient {
             .build();
         Ok(HttpClient {
             agent: config.into(),
+            connect_timeout: settings.connect_timeout,
+            read_timeout: settings.read_timeout,
         })
     }
 
@@ -158,7 +162,11 @@ impl HttpClient {
             ),
             None => self.agent.run(http_request),
         };
-        let mut response = result.map_err(|e| send_error(&request.url, e))?;
+        let limits = (
+            self.connect_timeout,
+            request.timeout.unwrap_or(self.read_timeout),
+        );
+        let mut response = result.map_err(|e| send_error(&request.url, e, limits))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -175,7 +183,7 @@ impl HttpClient {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
-            .map_err(|e| send_error(&request.url, e))?;
+            .map_err(|e| send_error(&request.url, e, limits))?;
         Ok(HttpResponse {
             status,
             headers,
@@ -184,12 +192,25 @@ impl HttpClient {
     }
 }
 
-fn send_error(url: &str, error: ureq::Error) -> SendError {
+/// `limits` are the connect timeout and the request's whole timeout, named in a timeout's
+/// message: ureq's own ("timeout: global") says neither which limit nor how long it was.
+fn send_error(url: &str, error: ureq::Error, limits: (Duration, Duration)) -> SendError {
     let timed_out = matches!(error, ureq::Error::Timeout(_));
     let host = url.split("://").nth(1).unwrap_or(url);
     let host = host.split('/').next().unwrap_or(host);
+    let what = match error {
+        ureq::Error::Timeout(ureq::Timeout::Connect) => format!(
+            "timed out: not connected within {} ms",
+            limits.0.min(limits.1).as_millis()
+        ),
+        ureq::Error::Timeout(_) => format!(
+            "timed out: no complete answer within {} ms",
+            limits.1.as_millis()
+        ),
+        other => other.to_string(),
+    };
     SendError {
-        message: format!("{host}: {error}"),
+        message: format!("{host}: {what}"),
         timed_out,
     }
 }
@@ -217,4 +238,32 @@ fn load_ca_bundle(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
         )));
     }
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_name_the_limit_that_ran_out() {
+        let limits = (Duration::from_millis(5000), Duration::from_millis(300));
+        let url = "http://127.0.0.1:8000/";
+        let e = send_error(url, ureq::Error::Timeout(ureq::Timeout::Global), limits);
+        assert_eq!(
+            e.message,
+            "127.0.0.1:8000: timed out: no complete answer within 300 ms"
+        );
+        assert!(e.timed_out);
+        let e = send_error(url, ureq::Error::Timeout(ureq::Timeout::RecvBody), limits);
+        assert!(e.message.ends_with("no complete answer within 300 ms"));
+        let limits = (Duration::from_millis(1000), Duration::from_millis(60_000));
+        let e = send_error(url, ureq::Error::Timeout(ureq::Timeout::Connect), limits);
+        assert_eq!(
+            e.message,
+            "127.0.0.1:8000: timed out: not connected within 1000 ms"
+        );
+        let e = send_error(url, ureq::Error::HostNotFound, limits);
+        assert!(!e.timed_out);
+        assert!(e.message.starts_with("127.0.0.1:8000: "), "{}", e.message);
+    }
 }

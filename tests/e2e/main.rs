@@ -13,6 +13,7 @@ mod credentials;
 mod docs;
 mod dynamodb;
 mod encryption;
+mod faults;
 mod groups;
 mod org;
 mod permission_sets;

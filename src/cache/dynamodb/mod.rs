@@ -88,6 +88,11 @@ pub struct DynamoSettings {
     pub scan_segments: u32,
     /// How long to wait for a new table to become ACTIVE.
     pub table_wait: Duration,
+    /// How long the table is left alone after a call failed in a way the transport's retries
+    /// could not fix (no usable answer, or throttling and 5xx outlasting the retries): calls
+    /// in that time fail at once, so a command whose table is down costs one failed call
+    /// (at most `cache.dynamodb_max_retries` + 1 timeouts), not one per cache read.
+    pub unavailable_pause: Duration,
 }
 
 impl Default for DynamoSettings {
@@ -101,6 +106,7 @@ impl Default for DynamoSettings {
             batch_backoff_base: Duration::from_millis(50),
             scan_segments: 4,
             table_wait: Duration::from_secs(120),
+            unavailable_pause: Duration::from_secs(30),
         }
     }
 }

@@ -7,13 +7,13 @@
 //! full jitter, a bounded number of times.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use super::item::{self, KEY};
 use super::{DynamoCaller, DynamoSettings};
-use crate::aws::retry::jitter;
+use crate::aws::retry::{FailureClass, classify, jitter};
 use crate::error::{Error, Result};
 
 /// The most requests one `BatchWriteItem` may carry.
@@ -60,6 +60,8 @@ pub struct Table {
     caller: DynamoCaller,
     /// The settings.
     pub settings: DynamoSettings,
+    /// When the table last failed as unavailable, and how (see [`is_unavailable`]).
+    down: Mutex<Option<(Instant, Error)>>,
 }
 
 impl Table {
@@ -69,12 +71,36 @@ impl Table {
             name,
             caller,
             settings,
+            down: Mutex::new(None),
         }
     }
 
-    /// Calls `operation` with `input`.
+    /// Calls `operation` with `input`; fails at once, sending nothing, for
+    /// `settings.unavailable_pause` after a call found the table unavailable.
+    ///
+    /// Without this pause a stalled table cost every cache read of a command (a get, then a
+    /// put) all its retries and timeouts: `user list` took 40 s with the default settings,
+    /// `group members` two minutes, before answering from AWS.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value> {
-        (self.caller)(operation, input)
+        {
+            let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, e)) = down.as_ref()
+                && at.elapsed() < self.settings.unavailable_pause
+            {
+                return Err(Error::runtime(format!(
+                    "dynamodb {operation}: not sent: the table failed {} ms ago: {e}",
+                    at.elapsed().as_millis()
+                )));
+            }
+        }
+        let outcome = (self.caller)(operation, input);
+        if let Err(e) = &outcome
+            && is_unavailable(e)
+        {
+            *self.down.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), e.clone()));
+        }
+        outcome
     }
 
     /// The item with key `key`, read with the configured consistency, only the `projection`
@@ -299,6 +325,18 @@ impl Table {
     }
 }
 
+/// Whether a failed call means the table cannot be used now: no usable answer at all
+/// (connection refused or reset, timeout, truncated or unreadable reply, no credentials), or
+/// an error the transport retries (throttling, 5xx) that outlasted its retries. An AWS error
+/// about the request itself (a missing table, validation, access) says nothing of the
+/// table's health.
+pub fn is_unavailable(e: &Error) -> bool {
+    match e.aws_code() {
+        None => true,
+        Some(code) => classify(e.http_status().unwrap_or(0), Some(code)) != FailureClass::Fatal,
+    }
+}
+
 /// Splits `writes` into batches of at most [`BATCH_WRITE_MAX`] requests and
 /// [`REQUEST_BYTES`] (a single larger request goes alone).
 fn write_batches(writes: &[Write]) -> Vec<&[Write]> {
@@ -493,6 +531,76 @@ mod tests {
             assert!(batch.iter().map(Write::size).sum::<usize>() <= REQUEST_BYTES);
         }
         assert!(write_batches(&[]).is_empty());
+    }
+
+    /// A caller that counts its calls and fails each with `error`.
+    fn failing(error: Error, calls: Arc<AtomicUsize>) -> DynamoCaller {
+        Box::new(move |_, _| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(error.clone())
+        })
+    }
+
+    #[test]
+    fn an_unavailable_table_is_left_alone_for_a_while() {
+        let cases = [
+            (
+                Error::runtime("h: io: Connection refused (after 4 attempts)"),
+                true,
+            ),
+            (
+                Error::runtime("dynamodb GetItem: unreadable reply (EOF)"),
+                true,
+            ),
+            (Error::aws("throttled", "ThrottlingException", 400), true),
+            (
+                Error::aws("over", "ProvisionedThroughputExceededException", 400),
+                true,
+            ),
+            (Error::aws("internal", "InternalServerError", 500), true),
+            (Error::aws("HTTP 503", "Http503", 503), true),
+            (
+                Error::aws("missing", "ResourceNotFoundException", 400),
+                false,
+            ),
+            (Error::aws("bad", "ValidationException", 400), false),
+            (Error::aws("denied", "AccessDeniedException", 400), false),
+        ];
+        for (error, pauses) in cases {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let t = table(failing(error.clone(), calls.clone()));
+            assert_eq!(
+                t.get_item("k", &[]).unwrap_err().to_string(),
+                error.to_string()
+            );
+            let second = t.add_to_set("tag", "keys", &["k"]).unwrap_err().to_string();
+            if pauses {
+                assert_eq!(calls.load(Ordering::SeqCst), 1, "{error}: not called again");
+                assert!(
+                    second.starts_with("dynamodb UpdateItem: not sent: the table failed ")
+                        && second.ends_with(&format!(" ms ago: {error}")),
+                    "{second}"
+                );
+            } else {
+                assert_eq!(calls.load(Ordering::SeqCst), 2, "{error}: called again");
+                assert_eq!(second, error.to_string());
+            }
+        }
+
+        // Once the pause is over the table is tried again.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let settings = DynamoSettings {
+            unavailable_pause: Duration::ZERO,
+            ..DynamoSettings::default()
+        };
+        let t = Table::new(
+            "t".into(),
+            failing(Error::runtime("timeout"), calls.clone()),
+            settings,
+        );
+        t.get_item("k", &[]).unwrap_err();
+        t.get_item("k", &[]).unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

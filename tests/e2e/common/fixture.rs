@@ -1,10 +1,19 @@
 //! A loopback HTTP server that answers canned responses in order and records requests:
-//! for behaviour moto cannot show (throttling, unimplemented operations, stalls).
+//! for behaviour moto cannot show (throttling, unimplemented operations, stalls, truncated
+//! bodies, connection resets).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
+
+/// Marker header of a [`Reply::truncated`] answer: the Content-Length to claim.
+const CLAIM_LENGTH: &str = "x-fixture-claim-length";
+/// Marker header of a [`Reply::reset`] answer.
+const RESET: &str = "x-fixture-reset";
+/// Marker header of a [`Reply::stall`] answer.
+const STALL: &str = "x-fixture-stall";
 
 /// One canned HTTP answer.
 #[derive(Clone, Debug)]
@@ -25,6 +34,47 @@ impl Reply {
             headers: vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
             body: body.into(),
         }
+    }
+
+    /// A JSON reply that claims `claimed` bytes of body (more than `body`), sends `body` and
+    /// closes the connection: a body cut short.
+    pub fn truncated(status: u16, body: &str, claimed: usize) -> Reply {
+        assert!(
+            claimed > body.len(),
+            "a truncated reply claims more than it sends"
+        );
+        let mut reply = Reply::json(status, body);
+        reply
+            .headers
+            .push((CLAIM_LENGTH.into(), claimed.to_string()));
+        reply
+    }
+
+    /// No answer: the connection is reset (RST) once the request's headers have arrived (the
+    /// request is recorded without its body, which is never read).
+    pub fn reset() -> Reply {
+        Reply {
+            status: 0,
+            headers: vec![(RESET.into(), "1".into())],
+            body: String::new(),
+        }
+    }
+
+    /// No answer ever: the request is recorded and the connection held open (a stalled
+    /// server, counting the requests it stalls).
+    pub fn stall() -> Reply {
+        Reply {
+            status: 0,
+            headers: vec![(STALL.into(), "1".into())],
+            body: String::new(),
+        }
+    }
+
+    fn marker(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,9 +133,10 @@ impl Fixture {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen_by_server = seen.clone();
         thread::spawn(move || {
+            let mut held = Vec::new();
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                answer(stream, &seen_by_server, &mut choose);
+                answer(stream, &seen_by_server, &mut choose, &mut held);
             }
         });
         Fixture { url, seen }
@@ -110,23 +161,40 @@ impl Fixture {
     }
 }
 
+/// The bytes of a request's line and headers, up to and including the blank line, read
+/// without consuming them (so a [`Reply::reset`] can close with data unread, which makes the
+/// kernel send RST); `None` when the client went away first.
+fn peek_head(stream: &TcpStream) -> Option<Vec<u8>> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.peek(&mut buffer).ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(end) = buffer[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(buffer[..end + 4].to_vec());
+        }
+        if n == buffer.len() {
+            return None;
+        }
+        // More is on its way: peek returns at once while anything is queued.
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn answer(
-    stream: TcpStream,
+    mut stream: TcpStream,
     seen: &Mutex<Vec<Seen>>,
     choose: &mut impl FnMut(&Seen) -> Reply,
+    held: &mut Vec<TcpStream>,
 ) -> Option<()> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
+    let head = peek_head(&stream)?;
+    let text = String::from_utf8_lossy(&head);
+    let mut lines = text.split("\r\n");
+    let line = lines.next().unwrap_or("").to_string();
     let mut headers = Vec::new();
     let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
+    for header in lines.take_while(|h| !h.is_empty()) {
         if let Some((k, v)) = header.split_once(':') {
             let k = k.trim().to_ascii_lowercase();
             let v = v.trim().to_string();
@@ -136,26 +204,49 @@ fn answer(
             headers.push((k, v));
         }
     }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body).ok()?;
-    let request = Seen {
-        line: line.trim_end().to_string(),
+    let mut request = Seen {
+        line,
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: String::new(),
     };
+    // Replies are chosen by request line and headers (the body is not read yet).
     let reply = choose(&request);
+    if reply.marker(RESET).is_some() {
+        seen.lock().ok()?.push(request);
+        // Closing with the request still unread in the socket makes the kernel send RST.
+        drop(stream);
+        return Some(());
+    }
+    if reply.marker(STALL).is_some() {
+        seen.lock().ok()?.push(request);
+        held.push(stream);
+        return Some(());
+    }
+    let mut consumed = vec![0u8; head.len()];
+    stream.read_exact(&mut consumed).ok()?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    request.body = String::from_utf8_lossy(&body).into_owned();
     // Record before answering: the client may exit as soon as it has the answer.
     seen.lock().ok()?.push(request);
-    let mut stream = stream;
+    let claimed = reply
+        .marker(CLAIM_LENGTH)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(reply.body.len());
     let mut response = format!(
-        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {} X\r\nContent-Length: {claimed}\r\nConnection: close\r\n",
         reply.status,
-        reply.body.len()
     );
-    for (k, v) in &reply.headers {
+    for (k, v) in reply
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.starts_with("x-fixture-"))
+    {
         response.push_str(&format!("{k}: {v}\r\n"));
     }
     response.push_str("\r\n");
     response.push_str(&reply.body);
-    stream.write_all(response.as_bytes()).ok()
+    stream.write_all(response.as_bytes()).ok()?;
+    // A truncated reply ends here: the connection closes with the body short.
+    stream.flush().ok()
 }
