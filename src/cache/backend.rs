@@ -52,6 +52,23 @@ pub trait CacheBackend: Send + Sync {
     fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>>;
     /// Stores `bytes` under `key`, filed under `tags`, valid until `expires_at` (Unix seconds).
     fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()>;
+    /// Stores an answer read from AWS no earlier than `since` (Unix nanoseconds), like
+    /// [`CacheBackend::set`], unless one of `tags` was invalidated at or after `since`: the
+    /// answer may then predate the write that invalidated it, and storing it would serve
+    /// that stale answer until it expires. Returns whether it was stored.
+    ///
+    /// Backends that keep no record of invalidations (the default) store it anyway.
+    fn set_unless_invalidated(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        expires_at: u64,
+        since: u128,
+    ) -> Result<bool> {
+        let _ = since;
+        self.set(key, bytes, tags, expires_at).map(|()| true)
+    }
     /// Removes entries; returns how many were removed.
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64>;
     /// Every entry, with its header where readable.

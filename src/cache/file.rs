@@ -1,10 +1,11 @@
 //! The file backend: one file per entry under `cache.file_cache_dir`.
 //!
 //! Layout: `entries/<key>` (0600), `tags/<digest of tag>` (append-only lists of keys),
-//! `.lock` (advisory lock taken by every writer), `stats.json` (hit/miss counters); the
-//! directories are 0700. Entries are written to a unique temporary file, synced and renamed,
-//! so a reader sees a whole old entry or a whole new one, never a partial one; readers take
-//! no lock. `max_size_mb` is enforced after each write by evicting expired entries, then the
+//! `fences/<digest of tag>` (when the tag was last invalidated, so an answer read from AWS
+//! before that is not stored after it), `.lock` (advisory lock taken by every writer),
+//! `stats.json` (hit/miss counters); the directories are 0700. Entries are written to a
+//! unique temporary file, synced and renamed, so a reader sees a whole old entry or a whole
+//! new one, never a partial one; readers take no lock. `max_size_mb` is enforced after each write by evicting expired entries, then the
 //! least recently used (checked on a process's first write and every 32nd).
 
 use std::fs::{self, File, OpenOptions};
@@ -31,6 +32,11 @@ const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A tag index longer than this is compacted on the next write to it.
 const TAG_COMPACT_BYTES: u64 = 64 * 1024;
+
+/// How long an invalidation fence (`fences/<digest of tag>`: when the tag was last
+/// invalidated) is kept. An answer read from AWS longer ago than this is not stored at all:
+/// the fence that would have refused it may be gone.
+const FENCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The file backend.
 #[derive(Debug)]
@@ -79,6 +85,78 @@ impl FileBackend {
     fn tag_path(&self, tag: &str) -> PathBuf {
         self.tags_dir()
             .join(&hex(&Sha256::digest(tag.as_bytes()))[..40])
+    }
+
+    fn fences_dir(&self) -> PathBuf {
+        self.dir.join("fences")
+    }
+
+    fn fence_path(&self, tag: &str) -> PathBuf {
+        self.fences_dir()
+            .join(&hex(&Sha256::digest(tag.as_bytes()))[..40])
+    }
+
+    /// Records (under the writers' lock) that `tag` was invalidated at `now` (Unix
+    /// nanoseconds). Kept apart from the tag indexes, which `clear` removes: a clear must not
+    /// let an answer read before a recent invalidation in.
+    fn fence(&self, tag: &str, now: u128) -> Result<()> {
+        let temp = write_private_temp(&self.fences_dir(), now.to_string().as_bytes())?;
+        let path = self.fence_path(tag);
+        fs::rename(&temp, &path).map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            io_error("storing", &path, e)
+        })
+    }
+
+    /// Whether one of `tags` was invalidated at or after `since` (read under the writers'
+    /// lock). A fence that cannot be read counts as one: not caching is always safe.
+    fn fenced(&self, tags: &[String], since: u128) -> bool {
+        tags.iter()
+            .any(|tag| match fs::read_to_string(self.fence_path(tag)) {
+                Ok(text) => text
+                    .trim()
+                    .parse::<u128>()
+                    .ok()
+                    .is_none_or(|at| at >= since),
+                Err(e) => e.kind() != io::ErrorKind::NotFound,
+            })
+    }
+
+    /// Stores an entry; with `since`, only when none of `tags` was invalidated at or after
+    /// it (see [`CacheBackend::set_unless_invalidated`]). Returns whether it was stored.
+    fn store(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        since: Option<u128>,
+    ) -> Result<bool> {
+        if since.is_some_and(|since| now_nanos().saturating_sub(since) > FENCE_WINDOW.as_nanos()) {
+            return Ok(false);
+        }
+        let temp = write_private_temp(&self.entries_dir(), bytes)?;
+        let _lock = self.lock()?;
+        // Checked under the lock that invalidations hold while they remove entries and set
+        // fences: either the invalidation finds this entry, or this write sees its fence.
+        if since.is_some_and(|since| self.fenced(tags, since)) {
+            let _ = fs::remove_file(&temp);
+            return Ok(false);
+        }
+        let path = self.entry_path(key);
+        if let Err(e) = fs::rename(&temp, &path) {
+            let _ = fs::remove_file(&temp);
+            return Err(io_error("storing", &path, e));
+        }
+        for tag in tags {
+            self.append_tag(tag, key)?;
+        }
+        let writes = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if writes.is_multiple_of(LIMIT_CHECK_EVERY) {
+            self.enforce_limit()?;
+        }
+        Ok(true)
     }
 
     /// Takes the writers' lock (released when the returned file is dropped).
@@ -204,23 +282,18 @@ impl CacheBackend for FileBackend {
     }
 
     fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], _expires_at: u64) -> Result<()> {
-        let temp = write_private_temp(&self.entries_dir(), bytes)?;
-        let _lock = self.lock()?;
-        let path = self.entry_path(key);
-        if let Err(e) = fs::rename(&temp, &path) {
-            let _ = fs::remove_file(&temp);
-            return Err(io_error("storing", &path, e));
-        }
-        for tag in tags {
-            self.append_tag(tag, key)?;
-        }
-        let writes = self
-            .writes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if writes.is_multiple_of(LIMIT_CHECK_EVERY) {
-            self.enforce_limit()?;
-        }
-        Ok(())
+        self.store(key, bytes, tags, None).map(|_| ())
+    }
+
+    fn set_unless_invalidated(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        _expires_at: u64,
+        since: u128,
+    ) -> Result<bool> {
+        self.store(key, bytes, tags, Some(since))
     }
 
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
@@ -236,6 +309,7 @@ impl CacheBackend for FileBackend {
                 }
             }
             Invalidation::Tags(tags) => {
+                let now = now_nanos();
                 for tag in tags {
                     let path = self.tag_path(tag);
                     for key in read_keys(&path)? {
@@ -246,6 +320,9 @@ impl CacheBackend for FileBackend {
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => return Err(io_error("removing", &path, e)),
                     }
+                    // Under the lock, like the writes that check it: set before or after the
+                    // removals, a write sees either the fence or no removal.
+                    self.fence(tag, now)?;
                 }
             }
             Invalidation::All => {
@@ -263,6 +340,13 @@ impl CacheBackend for FileBackend {
                             .metadata()
                             .and_then(|m| m.modified())
                             .is_ok_and(|t| t < stale)
+                });
+                // Fences outlive a clear (see `fence`), but not their window.
+                let expired = SystemTime::now() - FENCE_WINDOW;
+                remove_files(&self.fences_dir(), |item| {
+                    item.metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < expired)
                 });
             }
         }
@@ -339,6 +423,13 @@ fn read_keys(path: &Path) -> Result<Vec<CacheKey>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(io_error("reading", path, e)),
     }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Seconds since the Unix epoch.
@@ -452,6 +543,50 @@ mod tests {
                 "{bytes} after {n}"
             );
         }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The race a fence closes: a process misses, reads AWS, and meanwhile another one
+    /// changes the data and invalidates; the answer read before the change must not be
+    /// stored after the invalidation.
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_not_stored_after_it() {
+        let (b, dir) = temp_backend(1 << 20);
+        let tags = ["users:d-1".to_string()];
+        let before = now_nanos();
+        b.set(&key(9), b"other", &["groups:d-1".into()], 0).unwrap();
+        assert_eq!(b.invalidate(Invalidation::Tags(&tags)).unwrap(), 0);
+        assert!(
+            !b.set_unless_invalidated(&key(1), b"stale", &tags, 0, before)
+                .unwrap(),
+            "read before the invalidation"
+        );
+        assert_eq!(b.get(&key(1)).unwrap(), None);
+        // Other tags are not fenced; an answer read after the invalidation is stored.
+        assert!(
+            b.set_unless_invalidated(&key(2), b"x", &["groups:d-1".into()], 0, before)
+                .unwrap()
+        );
+        let after = now_nanos();
+        assert!(
+            b.set_unless_invalidated(&key(1), b"fresh", &tags, 0, after)
+                .unwrap()
+        );
+        assert_eq!(b.get(&key(1)).unwrap().as_deref(), Some(&b"fresh"[..]));
+        // A clear keeps recent fences; an answer read too long ago is never stored.
+        b.invalidate(Invalidation::All).unwrap();
+        assert!(
+            !b.set_unless_invalidated(&key(1), b"stale", &tags, 0, before)
+                .unwrap()
+        );
+        let ancient = now_nanos() - FENCE_WINDOW.as_nanos() - 1;
+        assert!(
+            !b.set_unless_invalidated(&key(3), b"x", &["t:none".into()], 0, ancient)
+                .unwrap()
+        );
+        // A plain set is never fenced.
+        b.set(&key(1), b"plain", &tags, 0).unwrap();
+        assert!(b.get(&key(1)).unwrap().is_some());
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -2,8 +2,9 @@
 //! and keeps the failure policy: a cache that fails never fails the command. Any problem is
 //! a miss (a corrupt entry is also removed and counted), reported once per process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use super::backend::{CacheBackend, Invalidation};
 use super::crypto::{Cipher, SCHEME};
 use super::envelope::{Envelope, FORMAT_VERSION, Header};
-use super::file::{FileBackend, create_private_dir, now_secs, private_options};
+use super::file::{FileBackend, create_private_dir, now_nanos, now_secs, private_options};
 use super::key::{CacheKey, canonical_json};
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
@@ -142,6 +143,12 @@ pub struct CacheManager {
     counters: LiveCounters,
     warned: AtomicBool,
     quiet: bool,
+    /// Keys that missed and whose answer is being read from AWS: how many such reads are
+    /// under way and when the earliest of them missed (Unix nanoseconds). [`CacheManager::put`]
+    /// stores the answer only if no tag of it was invalidated since that miss (another
+    /// process may have changed the data meanwhile; see
+    /// [`CacheBackend::set_unless_invalidated`]).
+    missed: Mutex<HashMap<String, (u32, u128)>>,
 }
 
 impl CacheManager {
@@ -177,6 +184,7 @@ impl CacheManager {
             counters: LiveCounters::default(),
             warned: AtomicBool::new(false),
             quiet,
+            missed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -204,6 +212,34 @@ impl CacheManager {
 
     /// The cached answer for `key`, or `None` (missing, expired, corrupt or unreadable).
     pub fn get(&self, key: &CacheKey) -> Option<Value> {
+        let started = now_nanos();
+        let found = self.lookup(key);
+        if found.is_none() {
+            let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = missed
+                .entry(key.as_str().to_string())
+                .or_insert((0, started));
+            slot.0 += 1;
+            slot.1 = slot.1.min(started);
+        }
+        found
+    }
+
+    /// When the answer about to be stored under `key` was read: the earliest miss of `key`
+    /// still being answered, if any (conservative when threads of this process read the
+    /// same key at once).
+    fn missed_since(&self, key: &CacheKey) -> Option<u128> {
+        let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+        let (pending, since) = *missed.get(key.as_str())?;
+        if pending <= 1 {
+            missed.remove(key.as_str());
+        } else if let Some(slot) = missed.get_mut(key.as_str()) {
+            slot.0 -= 1;
+        }
+        Some(since)
+    }
+
+    fn lookup(&self, key: &CacheKey) -> Option<Value> {
         let bytes = match self.backend.get(key) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return self.miss(),
@@ -263,7 +299,17 @@ impl CacheManager {
         };
         let expires_at = header.expires_at;
         let bytes = encode(self.encryption.as_ref(), header, &payload);
-        if let Err(e) = self.backend.set(key, &bytes, entry.tags, expires_at) {
+        // An answer to a miss of this process is stored only if nothing it depends on was
+        // invalidated since the miss: otherwise it may predate another process's write and
+        // would be served, stale, until it expires.
+        let stored = match self.missed_since(key) {
+            Some(since) => self
+                .backend
+                .set_unless_invalidated(key, &bytes, entry.tags, expires_at, since)
+                .map(|_| ()),
+            None => self.backend.set(key, &bytes, entry.tags, expires_at),
+        };
+        if let Err(e) = stored {
             self.warn(&e.to_string());
         }
     }
@@ -651,6 +697,27 @@ mod tests {
         );
         put(&k1, &key(3), json!({"x": 3}));
         assert_eq!(k1.get(&key(3)).unwrap()["x"], 3);
+    }
+
+    /// A miss, then another process's write invalidates, then the answer read before that
+    /// write arrives: it is not stored (it would be served stale); the next miss's is.
+    #[test]
+    fn an_answer_read_before_another_process_invalidated_is_not_stored() {
+        let w = world();
+        let reader = manager(&w, &[], None);
+        let writer = manager(&w, &[], None);
+        put(&writer, &key(9), json!({"create": "the directory"}));
+        assert_eq!(reader.get(&key(1)), None);
+        writer.invalidate(Invalidation::Tags(&["users:d-1".to_string()]));
+        put(&reader, &key(1), json!({"Users": ["stale"]}));
+        assert_eq!(stored(&reader, &key(1)), None, "stale answer not stored");
+        assert_eq!(reader.get(&key(1)), None);
+        put(&reader, &key(1), json!({"Users": ["fresh"]}));
+        assert_eq!(reader.get(&key(1)).unwrap()["Users"][0], "fresh");
+        // A put that answers no miss (warming, tests) is stored as before.
+        writer.invalidate(Invalidation::Tags(&["users:d-1".to_string()]));
+        put(&reader, &key(2), json!({"x": 2}));
+        assert_eq!(reader.get(&key(2)).unwrap()["x"], 2);
     }
 
     #[test]

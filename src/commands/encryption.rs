@@ -5,20 +5,33 @@
 //! anything is re-encrypted, entries are rewritten one by one (each atomically), and the old
 //! key is dropped only when no entry needs it. A rotation that was killed half-way is
 //! finished by running `rotate` again.
+//!
+//! The commands that change the key set or rewrite every entry (enable, disable, rotate,
+//! import-key) run one at a time, under a lock file in the cache directory: each loads the
+//! key set, changes it and saves it, and two rotations at once would each save a key set
+//! without the other's new key, leaving the entries it encrypted unreadable.
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::Context;
 use crate::audit::{Event, EventKind};
+use crate::cache::file::{create_private_dir, now_nanos, private_options};
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset};
 use crate::cache::manager::{CacheManager, Encryption};
 use crate::cli::matches::Matches;
 use crate::config::{CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
+
+/// Passes a rotation makes over the cache while entries remain on an old key, pausing 0.1 s,
+/// then twice as long before each next one (3.1 s in all). A process that loaded the key set
+/// just before the rotation saved its new key still writes with the old one until it ends,
+/// moments later; the next passes re-encrypt what it wrote.
+const ROTATION_PASSES: u32 = 6;
 
 /// The actions of `cache encryption`.
 pub const ACTIONS: &[&str] = &[
@@ -86,6 +99,25 @@ fn audit_failure(result: Result<Report>, ctx: &Context, kind: EventKind) -> Resu
         ctx.audit().record(&event);
     }
     result
+}
+
+/// Takes the lock that the commands changing keys or rewriting every entry hold (released
+/// when the returned file is dropped; see the module documentation).
+fn lock_keys(settings: &CacheSettings) -> Result<std::fs::File> {
+    create_private_dir(&settings.file_cache_dir)?;
+    let path = settings.file_cache_dir.join(".encryption.lock");
+    let failed = |e: std::io::Error| {
+        Error::runtime(format!("cache encryption: locking {}: {e}", path.display()))
+    };
+    let file = private_options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(failed)?;
+    file.lock().map_err(failed)?;
+    Ok(file)
 }
 
 /// The key store the settings name.
@@ -156,16 +188,23 @@ struct Pass {
 fn reencrypt_all(manager: &CacheManager, target: Option<&Encryption>) -> Result<Pass> {
     let mut pass = Pass::default();
     for entry in manager.backend().entries()? {
+        let read_at = now_nanos();
         let Some(bytes) = manager.backend().get(&entry.key)? else {
             continue;
         };
         match manager.recode(&bytes, target) {
             Ok(None) => pass.unchanged += 1,
             Ok(Some((header, fresh))) => {
-                manager
-                    .backend()
-                    .set(&entry.key, &fresh, &header.tags, header.expires_at)?;
-                pass.rewritten += 1;
+                // Not written back when a write invalidated the entry since it was read: that
+                // would bring the removed answer back.
+                let stored = manager.backend().set_unless_invalidated(
+                    &entry.key,
+                    &fresh,
+                    &header.tags,
+                    header.expires_at,
+                    read_at,
+                )?;
+                pass.rewritten += u64::from(stored);
             }
             Err(_) => pass.skipped += 1,
         }
@@ -276,6 +315,7 @@ fn set_enabled(ctx: &mut Context, enabled: bool) -> Result<()> {
 
 fn enable(ctx: &mut Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
+    let _lock = lock_keys(&settings)?;
     let store = key_store(ctx, &settings)?;
     let (keyset, created) = load_or_create(store.as_ref())?;
     let audit = ctx.audit();
@@ -324,6 +364,7 @@ fn enable(ctx: &mut Context) -> Result<Report> {
 fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ctx.confirm(m, "disable cache encryption and store entries in plaintext")?;
     let settings = ctx.cache_settings()?;
+    let _lock = lock_keys(&settings)?;
     let store = key_store(ctx, &settings)?;
     let keyset = store.load()?;
     let manager = manager_reading(ctx, &settings, keyset.as_ref())?;
@@ -350,6 +391,7 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `rotate`; sets `finished_recorded` once it has recorded how the rotation finished.
 fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     let settings = ctx.cache_settings()?;
+    let _lock = lock_keys(&settings)?;
     let store = key_store(ctx, &settings)?;
     let mut keyset = store.load()?.ok_or_else(|| {
         Error::usage(
@@ -381,15 +423,27 @@ fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     );
     let manager = manager_reading(ctx, &settings, Some(&keyset))?;
     let target = encryption_of(&keyset)?;
-    let pass = reencrypt_all(&manager, Some(&target))?;
-    let counts = census(&manager)?;
     let old: Vec<String> = keyset
         .ids()
         .iter()
         .filter(|id| **id != keyset.active().id())
         .map(|s| s.to_string())
         .collect();
-    let still_old: u64 = old.iter().filter_map(|id| counts.get(id)).sum();
+    let mut pass = Pass::default();
+    let mut still_old = 0;
+    for attempt in 0..ROTATION_PASSES {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(100 << (attempt - 1)));
+        }
+        let this = reencrypt_all(&manager, Some(&target))?;
+        pass.rewritten += this.rewritten;
+        (pass.unchanged, pass.skipped) = (this.unchanged, this.skipped);
+        let counts = census(&manager)?;
+        still_old = old.iter().filter_map(|id| counts.get(id)).sum();
+        if still_old == 0 {
+            break;
+        }
+    }
     let finished = Event::new(EventKind::RotationFinished)
         .key_id(keyset.active().id())
         .source(store.name())
@@ -455,6 +509,7 @@ fn export_key(ctx: &Context) -> Result<Report> {
 
 fn import_key(ctx: &Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
+    let _lock = lock_keys(&settings)?;
     let store = key_store(ctx, &settings)?;
     let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
@@ -488,4 +543,38 @@ fn import_key(ctx: &Context) -> Result<Report> {
         json!({"activeKeyId": keyset.active().id(), "keyIds": keyset.ids()}),
         format!("imported; active key {}", keyset.active().id()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigFile;
+    use crate::env::Env;
+
+    /// Two commands that change the key set never run at once: while one holds the lock,
+    /// another cannot take it (two rotations at once would lose a key).
+    #[test]
+    fn key_changes_take_turns() {
+        let mut noise = [0u8; 8];
+        getrandom::getrandom(&mut noise).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "awsideman-encryption-lock-{}",
+            u64::from_le_bytes(noise)
+        ));
+        let config = ConfigFile::empty(dir.join("config.yaml"));
+        let settings = crate::config::cache_settings(&config, None, &Env::default(), &dir).unwrap();
+        let held = lock_keys(&settings).unwrap();
+        let other = std::fs::OpenOptions::new()
+            .write(true)
+            .open(settings.file_cache_dir.join(".encryption.lock"))
+            .unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        other.try_lock().unwrap();
+        drop(other);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -17,6 +17,7 @@ mod faults;
 mod groups;
 mod org;
 mod permission_sets;
+mod reliability;
 mod security;
 mod seed_check;
 mod shared_cache;
