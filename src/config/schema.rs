@@ -302,7 +302,8 @@ pub const SCHEMA: &[KeySpec] = &[
         default: "false",
         optional: false,
         env: &["AWSIDEMAN_CACHE_ENCRYPTION"],
-        doc: "Encrypt cached entries, with a key kept in the system keyring.",
+        doc: "Encrypt cached entries (AES-256-CBC + HMAC-SHA256), with keys from \
+              cache.encryption_key_source.",
     },
     KeySpec {
         key: "cache.encryption_type",
