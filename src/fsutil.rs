@@ -38,9 +38,30 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::runtime(format!("creating {}: {e}", dir.display())))
 }
 
+/// Whether a file written here must survive a crash of the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced to disk before it is renamed into place: keys, config, checkpoints.
+    Synced,
+    /// Not synced: a rename still shows readers the whole old or the whole new file, but a
+    /// power loss may leave it empty or damaged. For cache entries, which are checksummed or
+    /// authenticated (damage is a miss) and cost one AWS request to rebuild; a sync per entry
+    /// would make filling the cache slower than asking AWS.
+    Unsynced,
+}
+
 /// Writes `bytes` to a new, uniquely named temporary file in `dir` (`.tmp-<pid>-<random>`,
 /// mode 0600) and syncs it. The caller renames it into place or removes it.
 pub fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    write_private_temp_with(dir, bytes, Durability::Synced)
+}
+
+/// [`write_private_temp`], synced or not as `durability` says.
+pub fn write_private_temp_with(
+    dir: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<PathBuf> {
     create_private_dir(dir)?;
     let mut noise = [0u8; 8];
     getrandom::getrandom(&mut noise)
@@ -55,7 +76,11 @@ pub fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
         .create_new(true)
         .open(&path)
         .map_err(|e| Error::runtime(format!("creating {}: {e}", path.display())))?;
-    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+    let written = file.write_all(bytes).and_then(|()| match durability {
+        Durability::Synced => file.sync_all(),
+        Durability::Unsynced => Ok(()),
+    });
+    if let Err(e) = written {
         let _ = fs::remove_file(&path);
         return Err(Error::runtime(format!("writing {}: {e}", path.display())));
     }

@@ -4,9 +4,12 @@
 //! `fences/<digest of tag>` (when the tag was last invalidated, so an answer read from AWS
 //! before that is not stored after it), `.lock` (advisory lock taken by every writer),
 //! `stats.json` (hit/miss counters); the directories are 0700. Entries are written to a
-//! unique temporary file, synced and renamed, so a reader sees a whole old entry or a whole
-//! new one, never a partial one; readers take no lock. `max_size_mb` is enforced after each write by evicting expired entries, then the
-//! least recently used (checked on a process's first write and every 32nd).
+//! unique temporary file and renamed, so a reader sees a whole old entry or a whole new one,
+//! never a partial one; readers take no lock. Entries are not synced to disk: one damaged by
+//! a power loss fails its checksum or MAC and is a miss, and a sync per entry would make
+//! filling the cache slower than asking AWS. `max_size_mb` is enforced after each write by
+//! evicting expired entries, then the least recently used (checked on a process's first
+//! write and every 32nd).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -19,7 +22,7 @@ use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 use super::envelope::Envelope;
 use super::key::{CacheKey, hex};
 use crate::error::{Error, Result};
-use crate::fsutil::write_private_temp;
+use crate::fsutil::{Durability, write_private_temp_with};
 pub use crate::fsutil::{create_private_dir, private_options};
 
 /// The size limit is checked on a process's first write and every this many after, so
@@ -100,7 +103,11 @@ impl FileBackend {
     /// nanoseconds). Kept apart from the tag indexes, which `clear` removes: a clear must not
     /// let an answer read before a recent invalidation in.
     fn fence(&self, tag: &str, now: u128) -> Result<()> {
-        let temp = write_private_temp(&self.fences_dir(), now.to_string().as_bytes())?;
+        let temp = write_private_temp_with(
+            &self.fences_dir(),
+            now.to_string().as_bytes(),
+            Durability::Unsynced,
+        )?;
         let path = self.fence_path(tag);
         fs::rename(&temp, &path).map_err(|e| {
             let _ = fs::remove_file(&temp);
@@ -134,7 +141,7 @@ impl FileBackend {
         if since.is_some_and(|since| now_nanos().saturating_sub(since) > FENCE_WINDOW.as_nanos()) {
             return Ok(false);
         }
-        let temp = write_private_temp(&self.entries_dir(), bytes)?;
+        let temp = write_private_temp_with(&self.entries_dir(), bytes, Durability::Unsynced)?;
         let _lock = self.lock()?;
         // Checked under the lock that invalidations hold while they remove entries and set
         // fences: either the invalidation finds this entry, or this write sees its fence.
@@ -197,7 +204,8 @@ impl FileBackend {
         keys.dedup();
         keys.retain(|k| self.entry_path(k).exists());
         let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
-        let temp = write_private_temp(&self.tags_dir(), text.as_bytes())?;
+        let temp =
+            write_private_temp_with(&self.tags_dir(), text.as_bytes(), Durability::Unsynced)?;
         fs::rename(&temp, path).map_err(|e| io_error("replacing", path, e))
     }
 
