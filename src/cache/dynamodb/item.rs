@@ -42,6 +42,11 @@ pub const TAG_KEYS: &str = "keys";
 /// How many items one tag is spread over.
 pub const TAG_SHARDS: u8 = 8;
 
+/// The most chunk items an entry may have: 4 GB of entry with the default item limit, far
+/// beyond any answer. A parent item claiming more is damaged, and is read as unchunked: a
+/// count taken on trust made a reader list that many chunk keys (4 billion aborted it).
+pub const MAX_CHUNKS: u32 = 10_000;
+
 const TAG_PREFIX: &str = "tag#";
 
 /// What an item of the table is, told by its `cache_key`.
@@ -244,7 +249,10 @@ pub fn plan(meta: &EntryMeta<'_>, len: usize, max_item: usize) -> Result<Layout,
     let mut chunks = Vec::new();
     let mut start = parent;
     while start < len {
-        let n = u32::try_from(chunks.len() + 1).map_err(|_| "too many chunks".to_string())?;
+        let n = u32::try_from(chunks.len() + 1)
+            .ok()
+            .filter(|&n| n <= MAX_CHUNKS)
+            .ok_or_else(|| format!("an entry of {len} bytes needs over {MAX_CHUNKS} items"))?;
         let end = len.min(start + room(item_size(&chunk_item(meta, n, &[])))?);
         chunks.push(start..end);
         start = end;
@@ -351,11 +359,13 @@ pub fn get_b(item: &Map<String, Value>, name: &str) -> Option<Result<Vec<u8>, St
     )
 }
 
-/// The chunks of a parent item, when it is chunked.
+/// The chunks of a parent item, when it is chunked (and claims at most [`MAX_CHUNKS`]).
 pub fn chunked_of(item: &Map<String, Value>) -> Option<Chunked> {
     Some(Chunked {
         write_id: get_s(item, WRITE_ID)?.to_string(),
-        chunks: u32::try_from(get_n(item, CHUNKS)?).ok()?,
+        chunks: u32::try_from(get_n(item, CHUNKS)?)
+            .ok()
+            .filter(|&n| n <= MAX_CHUNKS)?,
     })
 }
 
@@ -507,6 +517,34 @@ mod tests {
         // Tiny limits still work, with many chunks.
         let layout = check(10_000, 400);
         assert!(layout.chunks.len() > 30, "{}", layout.chunks.len());
+    }
+
+    #[test]
+    fn chunk_counts_are_bounded() {
+        // Caught by the dynamodb_item fuzz target (fuzz/): a damaged parent item claiming
+        // 4 billion chunks made every read of it list 4 billion keys and abort.
+        let parent = |chunks: &str| -> Map<String, Value> {
+            serde_json::from_value(json!({
+                "cache_key": {"S": KEY_HEX},
+                "chunks": {"N": chunks},
+                "write_id": {"S": "w"},
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            chunked_of(&parent("10000")).map(|c| c.chunks),
+            Some(MAX_CHUNKS)
+        );
+        for damaged in ["10001", "4000000000", "4294967295", "99999999999"] {
+            assert_eq!(chunked_of(&parent(damaged)), None, "{damaged}");
+        }
+        // The writer never needs more: it refuses an entry that would.
+        // (Chunk n holds 400 bytes less its item's attributes, which grow with n's digits.)
+        let room = 400 - item_size(&chunk_item(&meta(), MAX_CHUNKS, &[]));
+        let too_large = plan(&meta(), 400 + (room + 4) * MAX_CHUNKS as usize, 400);
+        assert!(too_large.is_err(), "{too_large:?}");
+        let largest = check(room * MAX_CHUNKS as usize, 400);
+        assert!(largest.chunks.len() <= MAX_CHUNKS as usize);
     }
 
     #[test]

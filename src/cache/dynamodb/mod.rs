@@ -320,8 +320,10 @@ impl DynamoBackend {
         Ok(())
     }
 
-    /// Reads a chunked entry's parts after its parent item; `None` when a chunk is missing
-    /// (the entry was replaced between the two reads).
+    /// Reads a chunked entry's parts after its parent item, one `BatchGetItem` of chunks at
+    /// a time; `None` at the first missing chunk (the entry was replaced between the reads,
+    /// or its parent is damaged), so a wrong chunk count costs one call, not one per chunk
+    /// it claims.
     fn read_chunks(
         &self,
         key: &CacheKey,
@@ -329,17 +331,20 @@ impl DynamoBackend {
         mut data: Vec<u8>,
     ) -> Result<Option<Vec<u8>>> {
         let keys = item::chunk_keys(key.as_str(), chunked);
-        let mut parts: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
-        for found in self.table.batch_get(&keys, &[])? {
-            let Some(index) = key_in(&found).and_then(|k| keys.iter().position(|c| c == k)) else {
-                continue;
-            };
-            parts[index] = Some(binary_data(&found)?);
-        }
-        for part in parts {
-            match part {
-                Some(part) => data.extend_from_slice(&part),
-                None => return Ok(None),
+        for window in keys.chunks(self.table.whole_items_per_call()) {
+            let mut parts: Vec<Option<Vec<u8>>> = vec![None; window.len()];
+            for found in self.table.batch_get(window, &[])? {
+                let Some(index) = key_in(&found).and_then(|k| window.iter().position(|c| c == k))
+                else {
+                    continue;
+                };
+                parts[index] = Some(binary_data(&found)?);
+            }
+            for part in parts {
+                match part {
+                    Some(part) => data.extend_from_slice(&part),
+                    None => return Ok(None),
+                }
             }
         }
         Ok(Some(data))
@@ -498,7 +503,7 @@ impl CacheBackend for DynamoBackend {
                         .or_else(|| data.as_ref().map(|d| d.len() as u64))
                         .unwrap_or(0),
                     accessed: item::get_n(item, item::CREATED_AT)
-                        .map(|secs| UNIX_EPOCH + Duration::from_secs(secs)),
+                        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs))),
                     header: data.and_then(|d| Envelope::decode_header(&d).ok()),
                 })
             })
@@ -514,7 +519,7 @@ impl CacheBackend for DynamoBackend {
             bytes: items
                 .iter()
                 .filter_map(|i| item::get_n(i, item::SIZE))
-                .sum(),
+                .fold(0, u64::saturating_add),
             limit_bytes: None,
         })
     }
@@ -578,5 +583,125 @@ mod operation_list_tests {
             "an operation is listed twice"
         );
         assert_eq!(listed, found);
+    }
+}
+
+#[cfg(test)]
+mod damaged_item_tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A backend whose table `t` holds only `parent` (no chunk items; a scan lists it
+    /// twice), recording the calls.
+    fn backend(parent: Value, calls: Arc<Mutex<Vec<(String, Value)>>>) -> DynamoBackend {
+        let caller: DynamoCaller = Box::new(move |operation, input| {
+            calls
+                .lock()
+                .unwrap()
+                .push((operation.to_string(), input.clone()));
+            let asked = input["RequestItems"]["t"]["Keys"].as_array();
+            let found: Vec<&Value> = asked
+                .into_iter()
+                .flatten()
+                .filter(|k| k["cache_key"] == parent["cache_key"])
+                .map(|_| &parent)
+                .collect();
+            Ok(match operation {
+                "GetItem" => json!({"Item": parent}),
+                "BatchGetItem" => json!({"Responses": {"t": found}}),
+                "Scan" => json!({"Items": [parent, parent]}),
+                _ => json!({}),
+            })
+        });
+        DynamoBackend::new("t".into(), caller, DynamoSettings::default())
+    }
+
+    /// Caught by the `dynamodb_item` fuzz target (fuzz/): a parent item claiming 4 billion
+    /// chunks made a read (and the removal of the damaged entry) list 4 billion chunk keys
+    /// and abort the process; a count within the limit cost a call per 5 chunks claimed.
+    #[test]
+    fn a_damaged_chunk_count_costs_one_call() {
+        let key = CacheKey::new(
+            &Namespace {
+                profile: "p".into(),
+                region: "r".into(),
+            },
+            "s",
+            "Op",
+            &json!({}),
+        );
+        let parent = |chunks: u64| {
+            json!({
+                "cache_key": {"S": key.as_str()},
+                "data": {"B": "AAAA"},
+                "ttl": {"N": (now_secs() + 600).to_string()},
+                "chunks": {"N": chunks.to_string()},
+                "write_id": {"S": "w"},
+            })
+        };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let claims_too_many = backend(parent(4_000_000_000), calls.clone());
+        assert_eq!(
+            claims_too_many.get(&key).unwrap(),
+            Some(vec![0, 0, 0]),
+            "read as unchunked (the envelope then fails its length check)"
+        );
+        let removed = claims_too_many.invalidate(Invalidation::Keys(std::slice::from_ref(&key)));
+        assert_eq!(removed.unwrap(), 1);
+        let deletes = calls.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(deletes.0, "BatchWriteItem");
+        assert_eq!(
+            deletes.1["RequestItems"]["t"].as_array().unwrap().len(),
+            1,
+            "only the parent is deleted"
+        );
+
+        calls.lock().unwrap().clear();
+        let claims_many = backend(parent(u64::from(item::MAX_CHUNKS)), calls.clone());
+        let error = claims_many.get(&key).unwrap_err().to_string();
+        assert!(error.contains("a chunk is missing"), "{error}");
+        let calls = calls.lock().unwrap();
+        let batches: Vec<&Value> = calls
+            .iter()
+            .filter(|(op, _)| op == "BatchGetItem")
+            .map(|(_, input)| &input["RequestItems"]["t"]["Keys"])
+            .collect();
+        assert_eq!(batches.len(), 2, "one call per attempt");
+        assert!(
+            batches
+                .iter()
+                .all(|keys| keys.as_array().unwrap().len() <= 5)
+        );
+    }
+
+    /// Caught by the `dynamodb_item` fuzz target (fuzz/): an entry item whose `created_at`
+    /// is past what a `SystemTime` holds made `cache status` and `cache list` panic.
+    #[test]
+    fn a_damaged_creation_time_is_unknown() {
+        let key = CacheKey::parse(&"ab".repeat(32)).unwrap();
+        let parent = json!({
+            "cache_key": {"S": key.as_str()},
+            "data": {"B": "AAAA"},
+            "created_at": {"N": "18446744073709551615"},
+        });
+        let entries = backend(parent, Arc::default()).entries().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| e.accessed.is_none()));
+    }
+
+    /// Caught by the `dynamodb_item` fuzz target (fuzz/): damaged `size` attributes summing
+    /// past `u64::MAX` overflowed (a panic in debug builds, a wrong total in release).
+    #[test]
+    fn damaged_sizes_do_not_overflow_the_total() {
+        let parent = json!({
+            "cache_key": {"S": "ab".repeat(32)},
+            "size": {"N": u64::MAX.to_string()},
+        });
+        // The fake table lists its one item twice.
+        let stats = backend(parent, Arc::default()).stats().unwrap();
+        assert_eq!((stats.entries, stats.bytes), (2, u64::MAX));
     }
 }

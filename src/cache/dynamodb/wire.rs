@@ -170,6 +170,11 @@ impl Table {
         Ok(())
     }
 
+    /// How many whole items [`Table::batch_get`] asks for in one call.
+    pub fn whole_items_per_call(&self) -> usize {
+        (REQUEST_BYTES / self.settings.max_item_bytes.max(1)).clamp(1, BATCH_GET_MAX)
+    }
+
     /// The items with `keys` that exist (in no particular order), read with `BatchGetItem`
     /// in calls of at most 100 keys whose whole items stay within [`REQUEST_BYTES`]
     /// (DynamoDB's reply limit is 16 MB), retrying unprocessed keys. A key given twice is
@@ -184,7 +189,7 @@ impl Table {
         keys.dedup();
         // Whole items can be as large as the item limit; projected ones are small.
         let per_call = if projection.is_empty() {
-            (REQUEST_BYTES / self.settings.max_item_bytes.max(1)).clamp(1, BATCH_GET_MAX)
+            self.whole_items_per_call()
         } else {
             BATCH_GET_MAX
         };
