@@ -223,3 +223,29 @@ fn collect_variables(dir: &std::path::Path, names: &mut BTreeSet<String>) {
         }
     }
 }
+
+/// Every group and command of the command table is in the README's table of commands.
+#[test]
+fn every_command_is_in_the_readme() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let start = readme.find("## Commands").expect("a Commands section");
+    let section = &readme[start..];
+    let mut missing = Vec::new();
+    for group in GROUPS {
+        let row = section
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}`", group.name)));
+        match row {
+            None => missing.push(group.name.to_string()),
+            Some(row) => missing.extend(
+                group
+                    .commands
+                    .iter()
+                    .filter(|c| !mentions(row, c.name))
+                    .map(|c| format!("{} {}", group.name, c.name)),
+            ),
+        }
+    }
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
+}
