@@ -5,7 +5,9 @@
 //!   which is then copied locally. A local failure is a local miss; a remote failure is the
 //!   read's error (the manager makes it a miss and warns once).
 //! - Writes go to the remote, then locally; the local copy is written even when the remote
-//!   write failed, and the remote error is returned, so the manager warns once.
+//!   write failed, and the remote error is returned, so the manager warns once. An answer
+//!   the remote refuses as invalidated since it was read is not copied locally either, nor
+//!   one (or a remote hit) read before a local invalidation (the local side's own fences).
 //! - Invalidations go to the remote first, then locally: in the other order a concurrent
 //!   reader could copy the old remote entry back after its local copy was removed.
 //! - Listings and size figures are the remote's: it is the shared truth.
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 use super::envelope::{Envelope, FORMAT_VERSION, Header};
-use super::file::now_secs;
+use super::file::{now_nanos, now_secs};
 use super::key::CacheKey;
 use crate::error::Result;
 
@@ -79,7 +81,8 @@ impl HybridBackend {
     }
 
     /// Stores a local copy of `bytes`, valid until the earlier of `expires_at` and
-    /// `now + local_ttl`. Nothing is stored when local copies are off.
+    /// `now + local_ttl`; with `since`, unless the local side saw one of `tags` invalidated
+    /// since then. Nothing is stored when local copies are off. Returns whether it was.
     fn store_copy(
         &self,
         key: &CacheKey,
@@ -87,23 +90,37 @@ impl HybridBackend {
         tags: &[String],
         expires_at: u64,
         now: u64,
-    ) -> Result<()> {
+        since: Option<u128>,
+    ) -> Result<bool> {
         if self.local_ttl == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let copy = frame(key, bytes, tags, expires_at, now, self.local_ttl);
-        self.local
-            .set(key, &copy.encode(), tags, copy.header.expires_at)
-            .map_err(|e| e.context("hybrid cache, local copy"))
+        let (copy, expires_at) = (copy.encode(), copy.header.expires_at);
+        match since {
+            Some(since) => self
+                .local
+                .set_unless_invalidated(key, &copy, tags, expires_at, since),
+            None => self.local.set(key, &copy, tags, expires_at).map(|()| true),
+        }
+        .map_err(|e| e.context("hybrid cache, local copy"))
     }
 
-    /// Copies a remote hit locally, best effort: a copy that cannot be written only costs the
-    /// next read a remote round trip. Expired or unreadable entries are not copied.
-    fn copy_hit(&self, key: &CacheKey, bytes: &[u8], now: u64) {
+    /// Copies a remote hit, read from `asked` on (Unix nanoseconds), locally, best effort: a
+    /// copy that cannot be written only costs the next read a remote round trip. Expired or
+    /// unreadable entries are not copied.
+    fn copy_hit(&self, key: &CacheKey, bytes: &[u8], now: u64, asked: u128) {
         if let Ok(header) = Envelope::decode_header(bytes)
             && header.expires_at > now
         {
-            let _ = self.store_copy(key, bytes, &header.tags, header.expires_at, now);
+            let _ = self.store_copy(
+                key,
+                bytes,
+                &header.tags,
+                header.expires_at,
+                now,
+                Some(asked),
+            );
         }
     }
 }
@@ -182,9 +199,10 @@ impl CacheBackend for HybridBackend {
         {
             return Ok(Some(bytes));
         }
+        let asked = now_nanos();
         let remote = self.remote.get(key)?;
         match &remote {
-            Some(bytes) => self.copy_hit(key, bytes, now),
+            Some(bytes) => self.copy_hit(key, bytes, now, asked),
             // A stale or unusable copy of an entry the remote no longer has: drop it.
             None if local.is_some() => {
                 let _ = self
@@ -198,8 +216,27 @@ impl CacheBackend for HybridBackend {
 
     fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
         let remote = self.remote.set(key, bytes, tags, expires_at);
-        let local = self.store_copy(key, bytes, tags, expires_at, now_secs());
-        remote.and(local)
+        let local = self.store_copy(key, bytes, tags, expires_at, now_secs(), None);
+        remote.and(local.map(drop))
+    }
+
+    fn set_unless_invalidated(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        expires_at: u64,
+        since: u128,
+    ) -> Result<bool> {
+        let remote = self
+            .remote
+            .set_unless_invalidated(key, bytes, tags, expires_at, since);
+        if let Ok(false) = remote {
+            return Ok(false);
+        }
+        let local = self.store_copy(key, bytes, tags, expires_at, now_secs(), Some(since));
+        let stored = remote?;
+        local.map(|_| stored)
     }
 
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
@@ -344,6 +381,25 @@ pub(crate) mod testing {
                 )));
             }
             self.inner.set(key, bytes, tags, expires)
+        }
+        fn set_unless_invalidated(
+            &self,
+            key: &CacheKey,
+            bytes: &[u8],
+            tags: &[String],
+            expires: u64,
+            since: u128,
+        ) -> Result<bool> {
+            self.record("set");
+            let n = self.sets.fetch_add(1, Ordering::SeqCst);
+            if self.fail_sets_after.is_some_and(|limit| n >= limit) {
+                return Err(Error::runtime(format!(
+                    "{}: simulated write failure",
+                    self.name
+                )));
+            }
+            self.inner
+                .set_unless_invalidated(key, bytes, tags, expires, since)
         }
         fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
             self.record("invalidate");
@@ -573,6 +629,52 @@ mod tests {
         assert!(e.message().contains("simulated"), "{e}");
         assert_eq!(*log.lock().unwrap(), ["remote set", "local set"]);
         assert_eq!(hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+    }
+
+    /// An answer read before an invalidation: refused by the remote, it is not copied locally
+    /// either; refused only by the local side (invalidated on this machine alone), it is
+    /// shared but not copied.
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_stored_on_neither_side() {
+        let w = world(300);
+        put(&w.hybrid, 9);
+        w.log.lock().unwrap().clear();
+        let tags = ["users".to_string()];
+        let now = now_secs();
+        let bytes = entry(1, now, now + 3600);
+        let before = now_nanos();
+        w.hybrid.invalidate(Invalidation::Tags(&tags)).unwrap();
+        let stored = w
+            .hybrid
+            .set_unless_invalidated(&key(1), &bytes, &tags, now + 3600, before)
+            .unwrap();
+        assert!(!stored);
+        assert_eq!(count(&w.log, "local set"), 0, "no local copy");
+        for side in [w.hybrid.local(), w.hybrid.remote()] {
+            assert!(side.get(&key(1)).unwrap().is_none());
+        }
+
+        let before = now_nanos();
+        w.hybrid
+            .local()
+            .invalidate(Invalidation::Tags(&tags))
+            .unwrap();
+        let stored = w
+            .hybrid
+            .set_unless_invalidated(
+                &key(2),
+                &entry(2, now, now + 3600),
+                &tags,
+                now + 3600,
+                before,
+            )
+            .unwrap();
+        assert!(stored, "the remote stored it");
+        assert!(w.hybrid.remote().get(&key(2)).unwrap().is_some());
+        assert!(w.hybrid.local().get(&key(2)).unwrap().is_none());
+        // Read after the invalidation: copied.
+        assert!(w.hybrid.get(&key(2)).unwrap().is_some());
+        assert!(w.hybrid.local().get(&key(2)).unwrap().is_some());
     }
 
     #[test]

@@ -174,6 +174,24 @@ impl World {
         keys.sort();
         keys
     }
+
+    /// The keys of the items holding data (entries and chunks; not tag items, fences or
+    /// tombstones), sorted.
+    fn stored(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .scan()
+            .iter()
+            .filter(|i| i.contains_key("data"))
+            .map(|i| i["cache_key"]["S"].as_str().expect("key").to_string())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Another backend on this table, calling through `caller`.
+    fn backend_with(&self, caller: DynamoCaller, settings: DynamoSettings) -> DynamoBackend {
+        DynamoBackend::new(self.table.clone(), caller, settings)
+    }
 }
 
 impl Drop for World {
@@ -538,7 +556,7 @@ fn replacing_a_chunked_entry_leaves_no_orphan_chunks() {
 #[test]
 fn invalidation_by_tag_key_and_all_removes_chunks_and_tag_items() {
     for emulator in emulators() {
-        let w = World::new(&emulator, "invalidate", DynamoSettings::default());
+        let w = World::new(&emulator, "invalidate", patient());
         let expires = now() + 600;
         let tags = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let put = |n: u32, len: usize, t: &[&str]| {
@@ -562,10 +580,21 @@ fn invalidation_by_tag_key_and_all_removes_chunks_and_tag_items() {
         assert!(w.backend.get(&key(3)).unwrap().is_some());
         let left = w.keys();
         assert!(
-            !left.iter().any(|k| k.starts_with(&key(4).to_string())),
+            !left.iter().any(|k| k.starts_with(&format!("{}#", key(4)))),
             "chunks of 4 are gone: {left:?}"
         );
-        assert!(!left.iter().any(|k| k.starts_with("tag#t:a#")), "{left:?}");
+        // What stays: t:a's fence, and a tombstone (no data) under each key it listed.
+        let t_a: Vec<&String> = left.iter().filter(|k| k.starts_with("tag#t:a#")).collect();
+        assert_eq!(t_a, ["tag#t:a#fence"], "{left:?}");
+        for n in [1, 2, 4] {
+            assert!(
+                left.contains(&key(n).to_string()),
+                "tombstone {n}: {left:?}"
+            );
+        }
+        let mut want = vec![key(3).to_string(), key(5).to_string()];
+        want.sort();
+        assert_eq!(w.stored(), want);
         assert!(left.iter().any(|k| k.starts_with("tag#t:b#")), "{left:?}");
 
         // By key (a key given twice counts once); a missing key is no error.
@@ -579,10 +608,26 @@ fn invalidation_by_tag_key_and_all_removes_chunks_and_tag_items() {
         put(6, 700_000, &["t:c"]);
         let removed = w.backend.invalidate(Invalidation::All).unwrap();
         assert_eq!(removed, 2, "entries 5 and 6");
-        assert_eq!(
-            w.keys(),
-            Vec::<String>::new(),
-            "nothing left, tag items included"
+        assert_eq!(w.stored(), Vec::<String>::new(), "no entry or chunk left");
+        assert_eq!(w.backend.stats().unwrap().entries, 0);
+        // Tag items, the fence and the tombstones stay (a tag item deleted under a writer
+        // could lose the key it files; the fence still refuses an answer read before it).
+        let left = w.keys();
+        assert!(left.contains(&"tag#t:a#fence".to_string()), "{left:?}");
+        assert!(left.iter().any(|k| k.starts_with("tag#t:c#")), "{left:?}");
+        let before = SystemTime::now()
+            .checked_sub(Duration::from_millis(100))
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let bytes = envelope(&key(7), 100, 7, expires);
+        assert!(
+            !w.backend
+                .set_unless_invalidated(&key(7), &bytes, &tags(&["t:a"]), expires, before)
+                .unwrap(),
+            "{}: fenced across a clear",
+            emulator.name
         );
     }
 }
@@ -592,7 +637,7 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
     for emulator in emulators() {
         let settings = DynamoSettings {
             scan_segments: 3,
-            ..DynamoSettings::default()
+            ..patient()
         };
         let w = World::new(&emulator, "batch", settings);
         let expires = now() + 600;
@@ -608,7 +653,10 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
             .invalidate(Invalidation::Tags(&["users:d-1".into()]))
             .unwrap();
         assert_eq!(removed, 60, "{}", emulator.name);
-        assert!(w.keys().is_empty());
+        assert!(w.stored().is_empty());
+        let left = w.keys();
+        assert_eq!(left.len(), 61, "60 tombstones and the fence: {left:?}");
+        assert!(left.contains(&"tag#users:d-1#fence".to_string()));
 
         for n in 0..70 {
             let bytes = envelope(&key(n), 50, 0, expires);
@@ -623,7 +671,7 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
         let mut seen = seen.into_inner().unwrap();
         seen.sort();
         assert_eq!(seen.last(), Some(&70), "{seen:?}");
-        assert!(w.keys().is_empty());
+        assert_eq!(w.keys(), ["tag#users:d-1#fence"]);
 
         // An entry of many small chunks: its puts and deletes go 25 at a time.
         let settings = DynamoSettings {
@@ -641,7 +689,7 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
                 .unwrap(),
             1
         );
-        assert!(w.keys().is_empty());
+        assert!(w.stored().is_empty());
     }
 }
 
@@ -788,5 +836,253 @@ fn an_unreachable_table_is_a_bounded_error_and_a_miss() {
         let manager = CacheManager::with_backend(Box::new(backend), cache.clone(), true);
         assert_eq!(manager.get(&key(1)), None);
         assert_eq!(manager.counters().misses, 1);
+    }
+}
+
+/// Unix nanoseconds now: the `since` of an answer read from AWS now.
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// When a hook runs: before the first call of an operation, or after its `n`th (from 1).
+#[derive(Clone, Copy)]
+enum At {
+    Before(&'static str),
+    After(&'static str, usize),
+}
+
+/// The caller the lead wires, running `hook` once, `at` a given call: another process's
+/// work, deterministically between two of this one's calls.
+fn hooked(session: &Arc<Session>, at: At, hook: impl FnOnce() + Send + 'static) -> DynamoCaller {
+    let inner = caller(session);
+    let hook: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(Some(Box::new(hook)));
+    let seen = AtomicUsize::new(0);
+    let run = move || {
+        let pending = hook.lock().unwrap().take();
+        if let Some(hook) = pending {
+            hook();
+        }
+    };
+    Box::new(move |called, input| match at {
+        At::Before(operation) if called == operation => {
+            run();
+            inner(called, input)
+        }
+        At::After(operation, n) if called == operation => {
+            let reply = inner(called, input);
+            if seen.fetch_add(1, Ordering::SeqCst) + 1 == n {
+                run();
+            }
+            reply
+        }
+        _ => inner(called, input),
+    })
+}
+
+/// Settings whose invalidations always count as prompt (fence margin of a minute), so
+/// they forget the keys they read unless a writer filed one since.
+fn patient() -> DynamoSettings {
+    DynamoSettings {
+        fence_margin: Duration::from_secs(60),
+        ..DynamoSettings::default()
+    }
+}
+
+/// The tag shard of an entry key (its first byte, modulo the shard count).
+fn shard(key: &CacheKey) -> u8 {
+    u8::from_str_radix(&key.as_str()[..2], 16).unwrap() % awsideman::cache::dynamodb::TAG_SHARDS
+}
+
+/// The race a fence and a tombstone close: a process misses and reads AWS; meanwhile
+/// another changes the data and invalidates the tag; the answer read before must not be
+/// stored after. The invalidation runs between each two calls of the write (file the key,
+/// read the fences, write the chunks, put the parent): every time the write is refused and
+/// leaves nothing readable, not even a chunk. A write after the invalidation is stored and
+/// found by the next one.
+#[test]
+fn an_answer_read_before_an_invalidation_is_never_stored() {
+    for emulator in emulators() {
+        let w = World::new(&emulator, "fence", DynamoSettings::default());
+        w.backend.ensure_table().unwrap();
+        let invalidator = Arc::new(w.backend_with(caller(&w.session), DynamoSettings::default()));
+        let tags = vec!["users:d-1".to_string()];
+        let expires = now() + 600;
+        // Items small enough that every entry is chunked.
+        let settings = DynamoSettings {
+            max_item_bytes: 4000,
+            ..DynamoSettings::default()
+        };
+        let steps = ["UpdateItem", "BatchGetItem", "BatchWriteItem", "PutItem"];
+        for (n, before) in (1..).zip(steps) {
+            let since = nanos();
+            let (other, hook_tags) = (invalidator.clone(), tags.clone());
+            let writer = w.backend_with(
+                hooked(&w.session, At::Before(before), move || {
+                    other.invalidate(Invalidation::Tags(&hook_tags)).unwrap();
+                }),
+                settings.clone(),
+            );
+            let bytes = envelope(&key(n), 10_000, n as u8, expires);
+            let stored = writer
+                .set_unless_invalidated(&key(n), &bytes, &tags, expires, since)
+                .unwrap();
+            let when = format!("{}: invalidated before the write's {before}", emulator.name);
+            assert!(!stored, "{when}");
+            assert_eq!(writer.get(&key(n)).unwrap(), None, "{when}");
+            let prefix = key(n).to_string();
+            let left = w.stored();
+            assert!(
+                !left.iter().any(|k| k.starts_with(&prefix)),
+                "{when}: {left:?}"
+            );
+        }
+
+        // With the default margin, an answer read just after still counts as read before.
+        let since = nanos();
+        let bytes = envelope(&key(8), 10, 8, expires);
+        assert!(
+            !invalidator
+                .set_unless_invalidated(&key(8), &bytes, &tags, expires, since)
+                .unwrap(),
+            "{}: within the margin",
+            emulator.name
+        );
+
+        // Read after the invalidation (this machine's clock: no margin needed): stored, and
+        // found by the next invalidation.
+        std::thread::sleep(Duration::from_millis(20));
+        let exact = DynamoSettings {
+            fence_margin: Duration::ZERO,
+            ..settings.clone()
+        };
+        let writer = w.backend_with(caller(&w.session), exact);
+        let bytes = envelope(&key(9), 10_000, 9, expires);
+        assert!(
+            writer
+                .set_unless_invalidated(&key(9), &bytes, &tags, expires, nanos())
+                .unwrap()
+        );
+        assert_eq!(writer.get(&key(9)).unwrap(), Some(bytes));
+        assert_eq!(
+            invalidator.invalidate(Invalidation::Tags(&tags)).unwrap(),
+            1
+        );
+        assert_eq!(writer.get(&key(9)).unwrap(), None);
+        assert!(w.stored().is_empty(), "{:?}", w.stored());
+        assert_eq!(
+            w.backend.stats().unwrap().entries,
+            0,
+            "tombstones are not entries"
+        );
+        assert!(w.backend.entries().unwrap().is_empty());
+    }
+}
+
+/// Issue 8's lost key: an invalidation used to delete whole tag items, dropping a key a
+/// concurrent writer had just filed, so that entry outlived every later invalidation. Here a
+/// writer files two keys (one already listed, one new, in the same tag item) and stores
+/// answers read after the invalidation's fence, between its tombstones and its forgetting
+/// the keys it read: both stay listed, and the next invalidation removes both entries.
+#[test]
+fn a_key_filed_during_an_invalidation_stays_listed() {
+    for emulator in emulators() {
+        let w = World::new(&emulator, "lost-key", DynamoSettings::default());
+        w.backend.ensure_table().unwrap();
+        let tags = vec!["users:d-1".to_string()];
+        let expires = now() + 600;
+        let first = key(1);
+        let second = (2..).map(key).find(|k| shard(k) == shard(&first)).unwrap();
+        w.backend
+            .set(&first, &envelope(&first, 100, 1, expires), &tags, expires)
+            .unwrap();
+
+        let writer = Arc::new(w.backend_with(
+            caller(&w.session),
+            DynamoSettings {
+                fence_margin: Duration::ZERO,
+                ..DynamoSettings::default()
+            },
+        ));
+        let (hook_writer, hook_tags) = (writer.clone(), tags.clone());
+        let (a, b) = (first.clone(), second.clone());
+        // After its second BatchWriteItem (fences, then tombstones).
+        let invalidator = w.backend_with(
+            hooked(&w.session, At::After("BatchWriteItem", 2), move || {
+                std::thread::sleep(Duration::from_millis(5));
+                for (k, seed) in [(&a, 11), (&b, 12)] {
+                    let bytes = envelope(k, 100, seed, expires);
+                    let stored = hook_writer
+                        .set_unless_invalidated(k, &bytes, &hook_tags, expires, nanos())
+                        .unwrap();
+                    assert!(stored, "read after the fence");
+                }
+            }),
+            patient(),
+        );
+        assert_eq!(
+            invalidator.invalidate(Invalidation::Tags(&tags)).unwrap(),
+            1
+        );
+        assert_eq!(
+            w.backend.get(&first).unwrap(),
+            Some(envelope(&first, 100, 11, expires)),
+            "{}: the fresh answer",
+            emulator.name
+        );
+        assert!(w.backend.get(&second).unwrap().is_some());
+
+        // Both keys are still listed: the next invalidation removes both entries.
+        let patient = w.backend_with(caller(&w.session), patient());
+        assert_eq!(
+            patient.invalidate(Invalidation::Tags(&tags)).unwrap(),
+            2,
+            "{}",
+            emulator.name
+        );
+        assert_eq!(w.backend.get(&first).unwrap(), None);
+        assert_eq!(w.backend.get(&second).unwrap(), None);
+        // With no writer in between, the tag item is gone; the fence stays.
+        let left: Vec<String> = w
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("tag#"))
+            .collect();
+        assert_eq!(left, ["tag#users:d-1#fence"], "{}", emulator.name);
+    }
+}
+
+/// An invalidation that took longer than half the fence margin between setting its fence and
+/// reading the tag items cannot rule out a writer whose answer was read after the fence
+/// having filed its key before the read: it keeps the keys listed (harmless: the next
+/// invalidation forgets them).
+#[test]
+fn a_slow_invalidation_keeps_the_keys_listed() {
+    for emulator in emulators() {
+        let w = World::new(&emulator, "slow", DynamoSettings::default());
+        let tags = vec!["users:d-1".to_string()];
+        let expires = now() + 600;
+        w.backend
+            .set(&key(1), &envelope(&key(1), 100, 1, expires), &tags, expires)
+            .unwrap();
+        let margin = Duration::from_millis(200);
+        let slow = w.backend_with(
+            hooked(&w.session, At::Before("BatchGetItem"), move || {
+                std::thread::sleep(margin / 2 + Duration::from_millis(20));
+            }),
+            DynamoSettings {
+                fence_margin: margin,
+                ..DynamoSettings::default()
+            },
+        );
+        assert_eq!(slow.invalidate(Invalidation::Tags(&tags)).unwrap(), 1);
+        let shard_item = format!("tag#users:d-1#{}", shard(&key(1)));
+        assert!(w.keys().contains(&shard_item), "{}", emulator.name);
+        assert_eq!(w.backend.get(&key(1)).unwrap(), None);
+        // A prompt invalidation forgets the key.
+        let prompt = w.backend_with(caller(&w.session), patient());
+        assert_eq!(prompt.invalidate(Invalidation::Tags(&tags)).unwrap(), 0);
+        assert!(!w.keys().contains(&shard_item), "{}", emulator.name);
     }
 }

@@ -8,9 +8,16 @@
 //!   entry `chunks` (how many chunk items) and `write_id`;
 //! - chunk: `<key>#<write id>#<n>` (n from 1), with `data` (part n) and the parent's `ttl`,
 //!   so DynamoDB's TTL also sweeps chunks a crashed writer left behind;
-//! - tag: `tag#<tag>#<shard>`, with the string set `keys` of the entries filed under it.
-//!   Tags are spread over [`TAG_SHARDS`] items by the entry key, so a tag holding many keys
-//!   stays under the item limit and concurrent writers do not all update one item.
+//! - tag: `tag#<tag>#<shard>`, with the string set `keys` of the entries filed under it and
+//!   `version` (a fresh random string on every key added, so an invalidation can tell that
+//!   the set changed since it read it). Tags are spread over [`TAG_SHARDS`] items by the
+//!   entry key, so a tag holding many keys stays under the item limit and concurrent writers
+//!   do not all update one item;
+//! - fence: `tag#<tag>#fence` (a tag item too), with `invalidated_at` (when the tag was last
+//!   invalidated) and a `ttl`;
+//! - tombstone: an entry key whose item has `invalidated_at` and a `ttl` instead of `data`:
+//!   an entry an invalidation removed, kept so an answer read before it is not stored after
+//!   it. A miss, and not an entry to list or count.
 
 use std::ops::Range;
 
@@ -38,6 +45,10 @@ pub const CHUNKS: &str = "chunks";
 pub const WRITE_ID: &str = "write_id";
 /// The entry keys filed under a tag: `SS`.
 pub const TAG_KEYS: &str = "keys";
+/// Changes with every key added to a tag item: `S`.
+pub const VERSION: &str = "version";
+/// When a tag was invalidated (fence items, tombstones), Unix milliseconds: `N`.
+pub const INVALIDATED_AT: &str = "invalidated_at";
 
 /// How many items one tag is spread over.
 pub const TAG_SHARDS: u8 = 8;
@@ -103,6 +114,26 @@ pub fn tag_key(tag: &str, shard: u8) -> String {
 /// The keys of every shard of `tag`.
 pub fn tag_keys(tag: &str) -> impl Iterator<Item = String> + '_ {
     (0..TAG_SHARDS).map(move |shard| tag_key(tag, shard))
+}
+
+/// The key of the fence item of `tag`.
+pub fn fence_key(tag: &str) -> String {
+    format!("{TAG_PREFIX}{tag}#fence")
+}
+
+/// A fence or tombstone item: `key` was invalidated at `at` (Unix milliseconds); DynamoDB may
+/// remove it after `ttl` (Unix seconds).
+pub fn fence_item(key: &str, at: u64, ttl: u64) -> Map<String, Value> {
+    let mut item = Map::new();
+    item.insert(KEY.into(), string(key));
+    item.insert(INVALIDATED_AT.into(), number(at));
+    item.insert(TTL.into(), number(ttl));
+    item
+}
+
+/// Whether an item with an entry key is a tombstone (see the module documentation).
+pub fn is_tombstone(item: &Map<String, Value>) -> bool {
+    item.contains_key(INVALIDATED_AT)
 }
 
 /// The tag shard an entry key is filed in (keys are SHA-256 hex: uniformly spread).
@@ -394,6 +425,12 @@ mod tests {
         assert_eq!(tag_key("users:d-1", 3), "tag#users:d-1#3");
         assert_eq!(kind_of(&tag_key("users:d-1", 3)), ItemKind::Tag);
         assert_eq!(tag_keys("t").count(), usize::from(TAG_SHARDS));
+        assert_eq!(fence_key("users:d-1"), "tag#users:d-1#fence");
+        assert_eq!(kind_of(&fence_key("users:d-1")), ItemKind::Tag);
+        assert!(!tag_keys("users:d-1").any(|k| k == fence_key("users:d-1")));
+        let tombstone = fence_item(KEY_HEX, 1_700_000_000_123, 1_700_003_600);
+        assert!(is_tombstone(&tombstone));
+        assert_eq!(get_n(&tombstone, INVALIDATED_AT), Some(1_700_000_000_123));
         for other in [
             "",
             "hello",

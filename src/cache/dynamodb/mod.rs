@@ -13,6 +13,11 @@
 //! `PutItem`'s old image: never a Scan. A missing table is created on the first write.
 //! Item layout and sizes: `item.rs`; batches and scans: `wire.rs`; the table itself:
 //! `admin.rs`.
+//!
+//! Invalidating a tag leaves a fence (when) and a tombstone on every entry it lists, so an
+//! answer read from AWS before the invalidation is not stored after it (see
+//! [`DynamoBackend::remove_tagged`] for why every interleaving with a concurrent write ends
+//! with no stale entry and no entry its tags no longer list).
 
 mod admin;
 mod item;
@@ -21,7 +26,7 @@ mod wire;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
@@ -31,10 +36,10 @@ pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
 
 use self::admin::is_missing_table;
 use self::item::{Chunked, EntryMeta, ItemKind};
-use self::wire::{Table, Write, key_in};
+use self::wire::{Condition, Table, Write, key_in};
 use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
 use super::envelope::Envelope;
-use super::file::now_secs;
+use super::file::{now_nanos, now_secs};
 use super::key::{CacheKey, Namespace};
 use crate::aws::transport::TransportSettings;
 use crate::config::CacheSettings;
@@ -51,6 +56,7 @@ pub const DYNAMODB_OPERATIONS: &[&str] = &[
     "GetItem",
     "PutItem",
     "UpdateItem",
+    "DeleteItem",
     "BatchGetItem",
     "BatchWriteItem",
     "Scan",
@@ -67,6 +73,13 @@ pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
 /// The default item limit of the backend: AWS's less a margin that also fits moto_server,
 /// which refuses items over 405,000 bytes.
 pub const DEFAULT_MAX_ITEM_BYTES: usize = 400_000;
+
+/// How long fences and tombstones are kept (their `ttl`, plus the fence margin). An answer
+/// read from AWS longer ago than this is not stored at all: what would refuse it may be gone.
+pub const FENCE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Shard items an invalidation deletes at once (one `DeleteItem` each).
+const PARALLEL_DELETES: usize = 8;
 
 /// How the backend uses its table.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +106,10 @@ pub struct DynamoSettings {
     /// in that time fail at once, so a command whose table is down costs one failed call
     /// (at most `cache.dynamodb_max_retries` + 1 timeouts), not one per cache read.
     pub unavailable_pause: Duration,
+    /// How far the clocks of the machines sharing the table may disagree: an answer read up
+    /// to this long after an invalidation of its tags is not stored either (a few extra
+    /// misses right after a write are the price of not trusting clocks to the millisecond).
+    pub fence_margin: Duration,
 }
 
 impl Default for DynamoSettings {
@@ -107,6 +124,7 @@ impl Default for DynamoSettings {
             scan_segments: 4,
             table_wait: Duration::from_secs(120),
             unavailable_pause: Duration::from_secs(30),
+            fence_margin: Duration::from_secs(2),
         }
     }
 }
@@ -205,21 +223,35 @@ impl DynamoBackend {
         admin::delete_table(&self.table)
     }
 
-    /// Removes every item (entries, chunks, tags) with a parallel projected scan and batch
-    /// deletes, calling `progress` with the number of entries removed so far after each
-    /// page. Returns how many entries were removed.
+    /// Removes every entry and chunk (and any item awsideman did not write) with a parallel
+    /// projected scan and batch deletes, calling `progress` with the number of entries
+    /// removed so far after each page. Returns how many entries were removed.
+    ///
+    /// Tag items stay, and so do fences and tombstones until their `ttl`: deleting a tag
+    /// item could drop a key a concurrent writer has just filed (its entry would then outlive
+    /// every invalidation), and a recent fence keeps an answer read before it out of the
+    /// cleared table. The next invalidation of a tag forgets the keys it lists of entries
+    /// removed here.
     pub fn clear(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let removed = AtomicU64::new(0);
+        let now = now_secs();
+        let projection = [item::KEY, item::TTL, item::INVALIDATED_AT];
         let outcome = self
             .table
-            .scan(&[item::KEY], self.table.settings.scan_segments, &|items| {
-                let keys: Vec<&str> = items.iter().filter_map(key_in).collect();
-                let entries = keys
-                    .iter()
-                    .filter(|k| item::kind_of(k) == ItemKind::Entry)
-                    .count() as u64;
-                let writes: Vec<Write> =
-                    keys.iter().map(|k| Write::Delete(k.to_string())).collect();
+            .scan(&projection, self.table.settings.scan_segments, &|items| {
+                let mut entries = 0;
+                let mut writes = Vec::new();
+                for found in &items {
+                    let Some(key) = key_in(found) else { continue };
+                    let kind = item::kind_of(key);
+                    let tombstone = kind == ItemKind::Entry && item::is_tombstone(found);
+                    let expired = item::get_n(found, item::TTL).is_some_and(|ttl| ttl <= now);
+                    if (kind == ItemKind::Tag || tombstone) && !expired {
+                        continue;
+                    }
+                    entries += u64::from(kind == ItemKind::Entry && !tombstone);
+                    writes.push(Write::Delete(key.to_string()));
+                }
                 self.table.batch_write(&writes)?;
                 progress(removed.fetch_add(entries, Ordering::Relaxed) + entries);
                 Ok(())
@@ -259,13 +291,18 @@ impl DynamoBackend {
         e.context(format!("{doing} {}", self.location))
     }
 
+    /// Writes an entry; with `since` (see [`CacheBackend::set_unless_invalidated`]) only
+    /// when none of its tags was invalidated since then, which is checked twice: once
+    /// against the fences after filing the key under its tags, and atomically with the
+    /// parent's `PutItem`, against a tombstone. Returns whether it was stored.
     fn write_entry(
         &self,
         key: &CacheKey,
         bytes: &[u8],
         tags: &[String],
         expires_at: u64,
-    ) -> Result<()> {
+        since: Option<u128>,
+    ) -> Result<bool> {
         let header = Envelope::decode_header(bytes).ok();
         let write_id = item::new_write_id();
         let meta = EntryMeta {
@@ -280,10 +317,21 @@ impl DynamoBackend {
         let (chunks, parent) = item::build(&meta, bytes, &layout);
 
         let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-        for tag in tags {
+        let version = item::new_write_id();
+        for tag in &tags {
             let tag_key = item::tag_key(tag, item::shard_of(key));
-            self.table
-                .add_to_set(&tag_key, item::TAG_KEYS, &[key.as_str()])?;
+            self.table.add_to_set(
+                &tag_key,
+                item::TAG_KEYS,
+                &[key.as_str()],
+                (item::VERSION, &version),
+            )?;
+        }
+        let threshold = since.map(|since| self.fence_threshold(since));
+        if let Some(threshold) = threshold
+            && self.fenced(&tags, threshold)?
+        {
+            return Ok(false);
         }
         let chunk_keys: Vec<String> = chunks
             .iter()
@@ -299,8 +347,13 @@ impl DynamoBackend {
             undo();
             return Err(e);
         }
-        let old = match self.table.put_item(parent) {
-            Ok(old) => old,
+        let unless_tombstone = threshold.map(not_invalidated_since);
+        let old = match self.table.put_item_if(parent, unless_tombstone.as_ref()) {
+            Ok(Some(old)) => old,
+            Ok(None) => {
+                undo();
+                return Ok(false);
+            }
             Err(e) => {
                 undo();
                 return Err(e);
@@ -317,7 +370,30 @@ impl DynamoBackend {
                 .batch_write(&writes)
                 .map_err(|e| e.context("deleting the chunks of the entry it replaced"))?;
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// The oldest fence (Unix milliseconds) that does not refuse an answer read from AWS at
+    /// `since` (Unix nanoseconds): the clocks of two machines may differ by the margin.
+    fn fence_threshold(&self, since: u128) -> u64 {
+        let since = u64::try_from(since / 1_000_000).unwrap_or(u64::MAX);
+        let margin = u64::try_from(self.table.settings.fence_margin.as_millis()).unwrap_or(0);
+        since.saturating_sub(margin)
+    }
+
+    /// Whether one of `tags` was invalidated at or after `threshold` (Unix milliseconds),
+    /// read with a strongly consistent read. A fence that cannot be read counts as one.
+    fn fenced(&self, tags: &BTreeSet<&str>, threshold: u64) -> Result<bool> {
+        if tags.is_empty() {
+            return Ok(false);
+        }
+        let keys: Vec<String> = tags.iter().map(|tag| item::fence_key(tag)).collect();
+        let fences = self
+            .table
+            .batch_get_consistent(&keys, &[item::KEY, item::INVALIDATED_AT])?;
+        Ok(fences
+            .iter()
+            .any(|fence| item::get_n(fence, item::INVALIDATED_AT).is_none_or(|at| at >= threshold)))
     }
 
     /// Reads a chunked entry's parts after its parent item, one `BatchGetItem` of chunks at
@@ -357,6 +433,9 @@ impl DynamoBackend {
             let Some(parent) = self.table.get_item(key.as_str(), &[])? else {
                 return Ok(None);
             };
+            if item::is_tombstone(&parent) {
+                return Ok(None);
+            }
             if item::get_n(&parent, item::TTL).is_some_and(|ttl| ttl <= now_secs()) {
                 return Ok(None);
             }
@@ -374,17 +453,35 @@ impl DynamoBackend {
         )))
     }
 
-    /// Removes entries `keys` and their chunks; returns how many entries existed.
+    /// Removes entries `keys` and their chunks (tombstones stay); returns how many entries
+    /// existed.
     fn remove_entries(&self, keys: &[String]) -> Result<u64> {
-        let found = self
-            .table
-            .batch_get(keys, &[item::KEY, item::CHUNKS, item::WRITE_ID])?;
+        self.replace_entries(keys, None)
+    }
+
+    /// Removes entries `keys` and their chunks; with `tombstone` (`invalidated_at`, `ttl`),
+    /// puts a tombstone under every one of `keys`, entry or not, instead of deleting.
+    /// Returns how many entries existed.
+    fn replace_entries(&self, keys: &[String], tombstone: Option<(u64, u64)>) -> Result<u64> {
+        let projection = [
+            item::KEY,
+            item::CHUNKS,
+            item::WRITE_ID,
+            item::INVALIDATED_AT,
+        ];
+        let found = match tombstone {
+            Some(_) => self.table.batch_get_consistent(keys, &projection)?,
+            None => self.table.batch_get(keys, &projection)?,
+        };
         let mut writes = Vec::new();
         let mut removed = 0;
         for parent in &found {
             let Some(key) = key_in(parent).filter(|k| item::kind_of(k) == ItemKind::Entry) else {
                 continue;
             };
+            if item::is_tombstone(parent) {
+                continue;
+            }
             removed += 1;
             if let Some(chunked) = item::chunked_of(parent) {
                 writes.extend(
@@ -393,47 +490,112 @@ impl DynamoBackend {
                         .map(Write::Delete),
                 );
             }
-            writes.push(Write::Delete(key.to_string()));
+            if tombstone.is_none() {
+                writes.push(Write::Delete(key.to_string()));
+            }
+        }
+        if let Some((at, ttl)) = tombstone {
+            let keys: BTreeSet<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| item::kind_of(k) == ItemKind::Entry)
+                .collect();
+            writes.extend(
+                keys.into_iter()
+                    .map(|key| Write::Put(item::fence_item(key, at, ttl))),
+            );
         }
         self.table.batch_write(&writes)?;
         Ok(removed)
     }
 
+    /// Removes the entries filed under `tags`; returns how many there were.
+    ///
+    /// 1. Puts each tag's fence: `invalidated_at` = now.
+    /// 2. Then reads the tag items (strongly consistent): the keys they list, and versions.
+    /// 3. Puts a tombstone under every listed key (replacing the entry, deleting its chunks).
+    /// 4. Deletes each tag item read unless its version changed (a key was filed since 2),
+    ///    and only when 1–2 took under half the fence margin (else the keys stay listed:
+    ///    harmless, the next invalidation forgets them).
+    ///
+    /// A write with `since` (W1: files its key, setting a new version; W2: reads the fences;
+    /// W3: puts the entry unless a tombstone at or after `since` less the margin is there)
+    /// racing this, with an answer read before the data changed (so before 1):
+    /// - W1 before 2: 2 lists the key and 3 tombstones it. An entry put before 3 is replaced;
+    ///   one put after it is refused by W3's condition, atomically: no reader ever sees it.
+    /// - W1 after 2: then W2 comes after 1 and sees the fence: nothing is written.
+    ///
+    /// Keys: 4 drops only keys that 3 tombstoned and no writer filed again after 2. An entry
+    /// put after 3 by a writer whose W1 came before 2 passed W3, so its answer was read after
+    /// the fence plus the margin, while its W1 preceded 2: with 1–2 shorter than half the
+    /// margin, impossible unless the two clocks differ by over half of it. So every stored
+    /// entry stays listed under its tags until an invalidation tombstones it. A plain `set`
+    /// checks nothing, as before: it stores anyway.
     fn remove_tagged(&self, tags: &[String]) -> Result<u64> {
-        let tag_keys: Vec<String> = tags
+        let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
+        if tags.is_empty() {
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let at = now_millis();
+        let ttl = (at / 1000)
+            .saturating_add(FENCE_WINDOW.as_secs())
+            .saturating_add(self.table.settings.fence_margin.as_secs() + 1);
+        let fences: Vec<Write> = tags
             .iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .flat_map(|tag| item::tag_keys(tag))
+            .map(|tag| Write::Put(item::fence_item(&item::fence_key(tag), at, ttl)))
             .collect();
+        self.table.batch_write(&fences)?;
+        let tag_keys: Vec<String> = tags.iter().flat_map(|tag| item::tag_keys(tag)).collect();
         let tag_items = self
             .table
-            .batch_get(&tag_keys, &[item::KEY, item::TAG_KEYS])?;
-        let entries: BTreeSet<String> = tag_items
+            .batch_get_consistent(&tag_keys, &[item::KEY, item::TAG_KEYS, item::VERSION])?;
+        let prompt = started.elapsed() < self.table.settings.fence_margin / 2;
+        let entries: Vec<String> = tag_items
             .iter()
             .filter_map(|t| t.get(item::TAG_KEYS)?.get("SS")?.as_array())
             .flatten()
             .filter_map(Value::as_str)
-            .filter(|k| item::kind_of(k) == ItemKind::Entry)
             .map(str::to_string)
             .collect();
-        let removed = self.remove_entries(&entries.into_iter().collect::<Vec<_>>())?;
-        let writes: Vec<Write> = tag_items
-            .iter()
-            .filter_map(key_in)
-            .map(|k| Write::Delete(k.to_string()))
-            .collect();
-        self.table.batch_write(&writes)?;
+        let removed = self.replace_entries(&entries, Some((at, ttl)))?;
+        if prompt {
+            self.forget(&tag_items);
+        }
         Ok(removed)
     }
 
-    /// Every entry (parent) item of the table, whole or projected to `projection`.
+    /// Deletes each tag item of `tag_items` (as read) unless a key was filed in it since,
+    /// several at once; best effort: a tag item left listing removed entries costs only a
+    /// little more work at its next invalidation.
+    fn forget(&self, tag_items: &[Map<String, Value>]) {
+        let forget_one = |tag_item: &Map<String, Value>| {
+            if let Some(key) = key_in(tag_item) {
+                let _ = self.table.delete_item_if(key, &unchanged(tag_item));
+            }
+        };
+        for group in tag_items.chunks(PARALLEL_DELETES) {
+            std::thread::scope(|scope| {
+                for tag_item in group {
+                    scope.spawn(move || forget_one(tag_item));
+                }
+            });
+        }
+    }
+
+    /// Every entry (parent) item of the table, whole or projected to `projection`; not
+    /// tombstones.
     fn entry_items(&self, projection: &[&str]) -> Result<Vec<Map<String, Value>>> {
         let found = std::sync::Mutex::new(Vec::new());
-        let outcome = self.table.scan(projection, 1, &|items| {
-            let entries = items
-                .into_iter()
-                .filter(|i| key_in(i).is_some_and(|k| item::kind_of(k) == ItemKind::Entry));
+        let mut projection = projection.to_vec();
+        if !projection.is_empty() {
+            projection.push(item::INVALIDATED_AT);
+        }
+        let outcome = self.table.scan(&projection, 1, &|items| {
+            let entries = items.into_iter().filter(|i| {
+                key_in(i).is_some_and(|k| item::kind_of(k) == ItemKind::Entry)
+                    && !item::is_tombstone(i)
+            });
             found
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -443,6 +605,41 @@ impl DynamoBackend {
         self.tolerate_missing(outcome, ())?;
         Ok(found.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
+}
+
+/// Unless the item was invalidated at or after `threshold` (Unix milliseconds): it is no
+/// tombstone that recent.
+fn not_invalidated_since(threshold: u64) -> Condition {
+    Condition {
+        expression: "attribute_not_exists(#at) OR #at < :threshold".into(),
+        names: Map::from_iter([("#at".to_string(), Value::from(item::INVALIDATED_AT))]),
+        values: Map::from_iter([(":threshold".to_string(), item::number(threshold))]),
+    }
+}
+
+/// Unless a key was filed in the tag item since it was read as `tag_item`: its version is
+/// the same (or it still has none).
+fn unchanged(tag_item: &Map<String, Value>) -> Condition {
+    let names = Map::from_iter([("#v".to_string(), Value::from(item::VERSION))]);
+    match item::get_s(tag_item, item::VERSION) {
+        Some(version) => Condition {
+            expression: "#v = :v".into(),
+            names,
+            values: Map::from_iter([(":v".to_string(), item::string(version))]),
+        },
+        None => Condition {
+            expression: "attribute_not_exists(#v)".into(),
+            names,
+            values: Map::new(),
+        },
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The `data` attribute of an item, decoded.
@@ -471,7 +668,23 @@ impl CacheBackend for DynamoBackend {
     }
 
     fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
-        self.writing(|| self.write_entry(key, bytes, tags, expires_at))
+        self.writing(|| self.write_entry(key, bytes, tags, expires_at, None))
+            .map(drop)
+            .map_err(|e| self.failed("writing to", e))
+    }
+
+    fn set_unless_invalidated(
+        &self,
+        key: &CacheKey,
+        bytes: &[u8],
+        tags: &[String],
+        expires_at: u64,
+        since: u128,
+    ) -> Result<bool> {
+        if now_nanos().saturating_sub(since) > FENCE_WINDOW.as_nanos() {
+            return Ok(false);
+        }
+        self.writing(|| self.write_entry(key, bytes, tags, expires_at, Some(since)))
             .map_err(|e| self.failed("writing to", e))
     }
 
@@ -703,5 +916,205 @@ mod damaged_item_tests {
         // The fake table lists its one item twice.
         let stats = backend(parent, Arc::default()).stats().unwrap();
         assert_eq!((stats.entries, stats.bytes), (2, u64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod fence_tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+
+    type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
+    fn key() -> CacheKey {
+        CacheKey::parse(&"ab".repeat(32)).unwrap()
+    }
+
+    /// A backend over a fake table `t` that records its calls: the tag shard of [`key`]
+    /// lists it (version `v1`), `fence_at` is the fence of every tag, if any, and the put of
+    /// the entry fails its condition when `tombstoned`.
+    fn backend(fence_at: Option<u64>, tombstoned: bool, calls: Calls) -> DynamoBackend {
+        let caller: DynamoCaller = Box::new(move |operation, input| {
+            calls
+                .lock()
+                .unwrap()
+                .push((operation.to_string(), input.clone()));
+            let asked = input["RequestItems"]["t"]["Keys"].as_array();
+            let found: Vec<Value> = asked
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k["cache_key"]["S"].as_str())
+                .filter_map(|k| {
+                    match k {
+                    _ if k.ends_with("#fence") => fence_at.map(|at| {
+                        json!({"cache_key": {"S": k}, "invalidated_at": {"N": at.to_string()}})
+                    }),
+                    _ if k.starts_with("tag#") && k.ends_with(&format!("#{}", 0xab % 8)) => {
+                        Some(json!({
+                            "cache_key": {"S": k},
+                            "keys": {"SS": [key().as_str()]},
+                            "version": {"S": "v1"},
+                        }))
+                    }
+                    _ => None,
+                }
+                })
+                .collect();
+            match operation {
+                "PutItem" if tombstoned && input.get("ConditionExpression").is_some() => Err(
+                    Error::aws("refused", "ConditionalCheckFailedException", 400),
+                ),
+                "BatchGetItem" => Ok(json!({"Responses": {"t": found}})),
+                _ => Ok(json!({})),
+            }
+        });
+        DynamoBackend::new("t".into(), caller, DynamoSettings::default())
+    }
+
+    fn operations(calls: &Calls) -> Vec<String> {
+        calls.lock().unwrap().iter().map(|c| c.0.clone()).collect()
+    }
+
+    /// A write with `since` costs one call more than a plain one (the strongly consistent
+    /// read of the fences); its put is conditional on no recent tombstone.
+    #[test]
+    fn a_fenced_write_files_the_key_reads_the_fences_then_puts_unless_a_tombstone() {
+        let tags = ["users".to_string()];
+        let calls = Calls::default();
+        let since = now_nanos();
+        let stored = backend(None, false, calls.clone())
+            .set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
+            .unwrap();
+        assert!(stored);
+        assert_eq!(
+            operations(&calls),
+            ["UpdateItem", "BatchGetItem", "PutItem"]
+        );
+        let calls = calls.lock().unwrap();
+        assert_eq!(
+            calls[0].1["UpdateExpression"],
+            "ADD #set :members SET #stamp = :stamp"
+        );
+        let fences = &calls[1].1["RequestItems"]["t"];
+        assert_eq!(fences["ConsistentRead"], true);
+        assert_eq!(
+            fences["Keys"],
+            json!([{"cache_key": {"S": "tag#users#fence"}}])
+        );
+        let put = &calls[2].1;
+        assert_eq!(
+            put["ConditionExpression"],
+            "attribute_not_exists(#at) OR #at < :threshold"
+        );
+        assert_eq!(
+            put["ExpressionAttributeValues"][":threshold"]["N"],
+            (since / 1_000_000 - 2000).to_string(),
+            "since, in milliseconds, less the margin"
+        );
+
+        // A plain write checks nothing.
+        let calls = Calls::default();
+        backend(Some(u64::MAX), true, calls.clone())
+            .set(&key(), b"x", &tags, u64::MAX)
+            .unwrap();
+        assert_eq!(operations(&calls), ["UpdateItem", "PutItem"]);
+        assert!(
+            calls.lock().unwrap()[1]
+                .1
+                .get("ConditionExpression")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_write_is_refused_by_a_fence_or_a_tombstone_within_the_margin() {
+        let tags = ["users".to_string()];
+        let since = now_nanos();
+        let ms = u64::try_from(since / 1_000_000).unwrap();
+        // Fenced within the margin before the read: refused before anything is written.
+        let calls = Calls::default();
+        let b = backend(Some(ms - 1500), false, calls.clone());
+        assert!(
+            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
+                .unwrap()
+        );
+        assert_eq!(operations(&calls), ["UpdateItem", "BatchGetItem"]);
+        // Fenced longer ago than the margin: stored.
+        let b = backend(Some(ms - 2500), false, Calls::default());
+        assert!(
+            b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
+                .unwrap()
+        );
+        // A tombstone put between the fence read and the put: refused, no error.
+        let calls = Calls::default();
+        let b = backend(None, true, calls.clone());
+        assert!(
+            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
+                .unwrap()
+        );
+        assert_eq!(
+            operations(&calls),
+            ["UpdateItem", "BatchGetItem", "PutItem"]
+        );
+        // An answer read longer ago than the fence window: not stored, nothing called.
+        let calls = Calls::default();
+        let old = since - FENCE_WINDOW.as_nanos() - 1;
+        let b = backend(None, false, calls.clone());
+        assert!(
+            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, old)
+                .unwrap()
+        );
+        assert!(operations(&calls).is_empty());
+    }
+
+    /// An invalidation: the fence, then the tag items (strongly consistent), then a
+    /// tombstone under each listed key, then each tag item read is deleted only if its
+    /// version is still the one read.
+    #[test]
+    fn an_invalidation_fences_reads_tombstones_then_forgets_unless_changed() {
+        let calls = Calls::default();
+        let b = backend(None, false, calls.clone());
+        let started = now_millis();
+        b.invalidate(Invalidation::Tags(&["users".to_string()]))
+            .unwrap();
+        assert_eq!(
+            operations(&calls),
+            [
+                "BatchWriteItem",
+                "BatchGetItem",
+                "BatchGetItem",
+                "BatchWriteItem",
+                "DeleteItem"
+            ]
+        );
+        let calls = calls.lock().unwrap();
+        let fence = &calls[0].1["RequestItems"]["t"][0]["PutRequest"]["Item"];
+        assert_eq!(fence["cache_key"]["S"], "tag#users#fence");
+        let at: u64 = fence["invalidated_at"]["N"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(at >= started);
+        let shards = &calls[1].1["RequestItems"]["t"];
+        assert_eq!(shards["ConsistentRead"], true);
+        assert_eq!(
+            shards["Keys"].as_array().unwrap().len(),
+            usize::from(TAG_SHARDS)
+        );
+        let tombstone = &calls[3].1["RequestItems"]["t"][0]["PutRequest"]["Item"];
+        assert_eq!(tombstone["cache_key"]["S"], key().as_str());
+        assert_eq!(tombstone["invalidated_at"], fence["invalidated_at"]);
+        assert!(tombstone.get("data").is_none());
+        let forget = &calls[4].1;
+        assert_eq!(
+            forget["Key"]["cache_key"]["S"],
+            format!("tag#users#{}", 0xab % 8)
+        );
+        assert_eq!(forget["ConditionExpression"], "#v = :v");
+        assert_eq!(forget["ExpressionAttributeValues"][":v"]["S"], "v1");
     }
 }

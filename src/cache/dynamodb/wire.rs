@@ -119,28 +119,60 @@ impl Table {
         })
     }
 
-    /// Puts `item`, returning the item it replaced, if any.
-    pub fn put_item(&self, item: Map<String, Value>) -> Result<Option<Map<String, Value>>> {
-        let input = json!({
+    /// Puts `item` if `condition` holds (always without one): `Some` of the item it
+    /// replaced, if any; `None` when the condition did not hold and nothing was written.
+    pub fn put_item_if(
+        &self,
+        item: Map<String, Value>,
+        condition: Option<&Condition>,
+    ) -> Result<Option<Option<Map<String, Value>>>> {
+        let mut input = json!({
             "TableName": self.name,
             "Item": item,
             "ReturnValues": "ALL_OLD",
         });
-        let mut reply = self.call("PutItem", &input)?;
-        Ok(match reply.get_mut("Attributes").map(Value::take) {
+        if let Some(condition) = condition {
+            condition.add_to(&mut input);
+        }
+        let mut reply = match self.call("PutItem", &input) {
+            Err(e) if is_condition_failed(&e) => return Ok(None),
+            other => other?,
+        };
+        Ok(Some(match reply.get_mut("Attributes").map(Value::take) {
             Some(Value::Object(old)) if !old.is_empty() => Some(old),
             _ => None,
-        })
+        }))
     }
 
-    /// Adds `members` to the string set `attribute` of the item `key`, creating it if needed.
-    pub fn add_to_set(&self, key: &str, attribute: &str, members: &[&str]) -> Result<()> {
+    /// Deletes the item `key` if `condition` holds; false when it did not.
+    pub fn delete_item_if(&self, key: &str, condition: &Condition) -> Result<bool> {
+        let mut input = json!({"TableName": self.name, "Key": item::key_of(key)});
+        condition.add_to(&mut input);
+        match self.call("DeleteItem", &input) {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds `members` to the string set `attribute` of the item `key`, creating it if needed,
+    /// and sets its string attribute `stamp.0` to `stamp.1` in the same atomic update.
+    pub fn add_to_set(
+        &self,
+        key: &str,
+        attribute: &str,
+        members: &[&str],
+        stamp: (&str, &str),
+    ) -> Result<()> {
         let input = json!({
             "TableName": self.name,
             "Key": item::key_of(key),
-            "UpdateExpression": "ADD #set :members",
-            "ExpressionAttributeNames": {"#set": attribute},
-            "ExpressionAttributeValues": {":members": {"SS": members}},
+            "UpdateExpression": "ADD #set :members SET #stamp = :stamp",
+            "ExpressionAttributeNames": {"#set": attribute, "#stamp": stamp.0},
+            "ExpressionAttributeValues": {
+                ":members": {"SS": members},
+                ":stamp": item::string(stamp.1),
+            },
         });
         self.call("UpdateItem", &input).map(drop)
     }
@@ -184,6 +216,25 @@ impl Table {
         keys: &[String],
         projection: &[&str],
     ) -> Result<Vec<Map<String, Value>>> {
+        self.batch_get_as(keys, projection, self.settings.consistent_read)
+    }
+
+    /// [`Table::batch_get`] with strongly consistent reads, whatever the settings: the
+    /// reply reflects every write that succeeded before the call.
+    pub fn batch_get_consistent(
+        &self,
+        keys: &[String],
+        projection: &[&str],
+    ) -> Result<Vec<Map<String, Value>>> {
+        self.batch_get_as(keys, projection, true)
+    }
+
+    fn batch_get_as(
+        &self,
+        keys: &[String],
+        projection: &[&str],
+        consistent: bool,
+    ) -> Result<Vec<Map<String, Value>>> {
         let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -204,7 +255,7 @@ impl Table {
                 attempt += 1;
                 let mut request = json!({
                     "Keys": pending,
-                    "ConsistentRead": self.settings.consistent_read,
+                    "ConsistentRead": consistent,
                 });
                 add_projection(&mut request, projection);
                 let input = json!({"RequestItems": {self.name.as_str(): request}});
@@ -328,6 +379,32 @@ impl Table {
             .min(MAX_BACKOFF);
         ceiling.mul_f64(jitter.clamp(0.0, 1.0))
     }
+}
+
+/// A `ConditionExpression` with the attribute names (`#name`) and values (`:value`) it uses.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    /// The expression.
+    pub expression: String,
+    /// `ExpressionAttributeNames`.
+    pub names: Map<String, Value>,
+    /// `ExpressionAttributeValues` (may be empty).
+    pub values: Map<String, Value>,
+}
+
+impl Condition {
+    fn add_to(&self, input: &mut Value) {
+        input["ConditionExpression"] = json!(self.expression);
+        input["ExpressionAttributeNames"] = Value::Object(self.names.clone());
+        if !self.values.is_empty() {
+            input["ExpressionAttributeValues"] = Value::Object(self.values.clone());
+        }
+    }
+}
+
+/// Whether a call failed only because its condition did not hold.
+fn is_condition_failed(e: &Error) -> bool {
+    e.aws_code() == Some("ConditionalCheckFailedException")
 }
 
 /// Whether a failed call means the table cannot be used now: no usable answer at all
@@ -578,7 +655,10 @@ mod tests {
                 t.get_item("k", &[]).unwrap_err().to_string(),
                 error.to_string()
             );
-            let second = t.add_to_set("tag", "keys", &["k"]).unwrap_err().to_string();
+            let second = t
+                .add_to_set("tag", "keys", &["k"], ("version", "v"))
+                .unwrap_err()
+                .to_string();
             if pauses {
                 assert_eq!(calls.load(Ordering::SeqCst), 1, "{error}: not called again");
                 assert!(
