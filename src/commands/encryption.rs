@@ -19,11 +19,12 @@ use serde_json::{Value, json};
 
 use super::Context;
 use crate::audit::{Event, EventKind};
+use crate::cache::dynamodb::TableWrappedKeys;
 use crate::cache::file::{create_private_dir, now_nanos, private_options};
-use crate::cache::keys::{self, KeySource, KeyStore, Keyset};
+use crate::cache::keys::{self, KeySource, KeyStore, Keyset, WrappedKeysFile, WrappedKeysPlace};
 use crate::cache::manager::{CacheManager, Encryption};
 use crate::cli::matches::Matches;
-use crate::config::{CacheSettings, EncryptionType};
+use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
@@ -137,9 +138,19 @@ pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyS
                 )
             })?;
             let session = ctx.build_session()?;
+            // With a shared table, the wrapped keys live in it: every machine sharing the
+            // table then shares the keys (KMS Decrypt permitting).
+            let place: Box<dyn WrappedKeysPlace> = match settings.backend_type {
+                BackendType::File => Box::new(WrappedKeysFile(
+                    settings.file_cache_dir.join("keys.kms.json"),
+                )),
+                BackendType::Dynamodb | BackendType::Hybrid => {
+                    Box::new(TableWrappedKeys::new(ctx.dynamo_backend(settings)?))
+                }
+            };
             KeySource::Kms {
                 key_id,
-                wrapped_path: settings.file_cache_dir.join("keys.kms.json"),
+                place,
                 caller: Box::new(move |operation, input| {
                     session.call(crate::aws::service::Service::Kms, operation, input)
                 }),

@@ -324,7 +324,8 @@ pub const SCHEMA: &[KeySpec] = &[
               Windows Credential Manager, Linux kernel keyutils), env (AWSIDEMAN_CACHE_KEY, \
               base64 of 32 bytes, for CI secrets), file (cache.encryption_key_file, mode \
               0600) or kms (data keys from cache.encryption_kms_key_id, kept wrapped next to \
-              the cache).",
+              a file cache, or in the DynamoDB table of the dynamodb and hybrid backends, \
+              where every machine sharing the table finds them).",
     },
     KeySpec {
         key: "cache.encryption_key_file",

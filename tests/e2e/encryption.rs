@@ -231,6 +231,59 @@ fn kms_key_source_against_moto() {
     assert!(!calls.iter().any(|(_, op)| op == "ListUsers"), "{calls:?}");
 }
 
+/// With a shared DynamoDB cache the kms source keeps its wrapped keys in the table: a second
+/// machine reads the first one's encrypted entries with nothing imported, sees a rotation
+/// made elsewhere, and `cache clear` keeps the keys.
+#[test]
+fn kms_keys_in_a_shared_table_need_no_import() {
+    let mut a = seeded();
+    let key = a.aws(
+        Service::Kms,
+        "CreateKey",
+        json!({"Description": "team cache"}),
+    );
+    let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    a.set_var("AWSIDEMAN_CACHE_BACKEND", "dynamodb");
+    a.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "team-cache");
+    a.set_var("AWSIDEMAN_CACHE_KEY_SOURCE", "kms");
+    a.set_var("AWSIDEMAN_CACHE_KMS_KEY_ID", key_id);
+    a.set_var("AWSIDEMAN_CACHE_ENCRYPTION", "true");
+    let enabled = a.json(&["cache", "encryption", "enable"]);
+    assert_eq!(enabled["keyCreated"], true, "{enabled}");
+    assert!(!a.config_dir().join("cache/keys.kms.json").exists());
+    a.json(&["user", "list"]);
+
+    let b = a.sibling();
+    b.instance();
+    let calls = requests_of(&b, &["user", "list"]);
+    assert!(
+        calls.contains(&("kms".into(), "Decrypt".into())),
+        "{calls:?}"
+    );
+    assert!(!calls.iter().any(|(_, op)| op == "ListUsers"), "{calls:?}");
+    let status = b.json(&["cache", "encryption", "status"]);
+    assert_eq!(status["activeKeyId"], enabled["keyId"], "{status}");
+    assert!(
+        status["location"]
+            .as_str()
+            .unwrap_or("")
+            .contains("team-cache"),
+        "{status}"
+    );
+
+    let rotated = a.json(&["cache", "encryption", "rotate"]);
+    assert_ne!(rotated["activeKeyId"], enabled["keyId"]);
+    let status = b.json(&["cache", "encryption", "status"]);
+    assert_eq!(status["activeKeyId"], rotated["activeKeyId"], "{status}");
+    let calls = requests_of(&b, &["user", "list"]);
+    assert!(!calls.iter().any(|(_, op)| op == "ListUsers"), "{calls:?}");
+
+    a.json(&["cache", "clear", "--yes"]);
+    let status = b.json(&["cache", "encryption", "status"]);
+    assert_eq!(status["activeKeyId"], rotated["activeKeyId"], "{status}");
+    assert_eq!(status["keyPresent"], true, "{status}");
+}
+
 #[test]
 fn export_and_import_move_a_key_between_machines() {
     let (a, _) = key_file_world();

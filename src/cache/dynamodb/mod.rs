@@ -22,6 +22,7 @@
 mod admin;
 mod item;
 mod wire;
+mod wrapped_keys;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -33,6 +34,7 @@ use serde_json::{Map, Value};
 pub use admin::{RepairReport, TableSetup, TtlState, key_schema_problems};
 pub use item::TAG_SHARDS;
 pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
+pub use wrapped_keys::{TableWrappedKeys, WRAPPED_KEYS_ITEM};
 
 use self::admin::is_missing_table;
 use self::item::{Chunked, EntryMeta, ItemKind};
@@ -223,7 +225,8 @@ impl DynamoBackend {
         admin::delete_table(&self.table)
     }
 
-    /// Removes every entry and chunk (and any item awsideman did not write) with a parallel
+    /// Removes every entry and chunk (and any item awsideman did not write, but not the kms
+    /// key source's wrapped keys) with a parallel
     /// projected scan and batch deletes, calling `progress` with the number of entries
     /// removed so far after each page. Returns how many entries were removed.
     ///
@@ -243,6 +246,10 @@ impl DynamoBackend {
                 let mut writes = Vec::new();
                 for found in &items {
                     let Some(key) = key_in(found) else { continue };
+                    // The kms key source's wrapped keys are no cache entry: a clear keeps them.
+                    if key == WRAPPED_KEYS_ITEM {
+                        continue;
+                    }
                     let kind = item::kind_of(key);
                     let tombstone = kind == ItemKind::Entry && item::is_tombstone(found);
                     let expired = item::get_n(found, item::TTL).is_some_and(|ttl| ttl <= now);

@@ -1,6 +1,8 @@
 //! The `kms` key source: master keys are AWS KMS data keys, stored wrapped (encrypted under a
-//! KMS key) in a small JSON file next to the cache; whoever may call KMS Decrypt with that
-//! KMS key can unwrap them, which is how several machines share one encrypted cache.
+//! KMS key) in a small JSON document kept where the cache is: a file next to a file cache, or
+//! an item of the DynamoDB cache table (see [`WrappedKeysPlace`]). Whoever may call KMS
+//! Decrypt with that KMS key can unwrap them, which is how several machines share one
+//! encrypted cache with nothing to copy between them.
 //!
 //! A new key is a `GenerateDataKey` (AES_256) plaintext whose wrapped form is remembered for
 //! `save`; a key from elsewhere (an imported key) is wrapped with `Encrypt` when saved. Every
@@ -8,12 +10,12 @@
 //! else, or under another KMS key, is refused by KMS itself. Plaintext keys from KMS replies
 //! are wiped from the reply once decoded; they are never printed.
 //!
-//! The wrapped key file: `{"version":1,"kms_key_id":"...","active":"<id>",
-//! "keys":{"<id>":"<base64 CiphertextBlob>"}}`, 0600, replaced atomically.
+//! The wrapped key document: `{"version":1,"kms_key_id":"...","active":"<id>",
+//! "keys":{"<id>":"<base64 CiphertextBlob>"}}`; as a file, 0600 and replaced atomically.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -35,8 +37,50 @@ pub const KMS_OPERATIONS: &[&str] = &["GenerateDataKey", "Decrypt", "Encrypt"];
 /// The version written in, and required of, wrapped key files.
 const FILE_VERSION: u32 = 1;
 
-/// A wrapped key file larger than this is not one.
+/// A wrapped key document larger than this is not one.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Where the wrapped key document is kept. The keys in it are useless without KMS Decrypt on
+/// the KMS key, so it may sit wherever the cache does.
+pub trait WrappedKeysPlace: Send + Sync {
+    /// Where, for messages: `wrapped key file <path>`, `dynamodb table <name> (item ...)`.
+    fn describe(&self) -> String;
+    /// The stored document, `None` when there is none yet.
+    fn read(&self) -> Result<Option<Vec<u8>>>;
+    /// Stores `document`, replacing the old one at once.
+    fn write(&self, document: &[u8]) -> Result<()>;
+    /// Removes the document; none stored is not an error.
+    fn remove(&self) -> Result<()>;
+}
+
+/// The wrapped key document as a file next to a file cache (0600, replaced atomically).
+pub struct WrappedKeysFile(pub PathBuf);
+
+impl WrappedKeysPlace for WrappedKeysFile {
+    fn describe(&self) -> String {
+        format!("wrapped key file {}", self.0.display())
+    }
+
+    fn read(&self) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(&self.0) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::runtime(format!("cannot read it ({e})"))),
+        }
+    }
+
+    fn write(&self, document: &[u8]) -> Result<()> {
+        write_private_atomically(&self.0, document)
+    }
+
+    fn remove(&self) -> Result<()> {
+        match std::fs::remove_file(&self.0) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::runtime(format!("cannot remove it ({e})"))),
+        }
+    }
+}
 
 /// The wrapped key file.
 #[derive(Serialize, Deserialize)]
@@ -51,7 +95,7 @@ struct WrappedFile {
 /// Master keys wrapped by a KMS key.
 pub struct KmsStore {
     key_id: String,
-    wrapped_path: PathBuf,
+    place: Box<dyn WrappedKeysPlace>,
     caller: KmsCaller,
     /// The wrapped form (base64 CiphertextBlob) of each key id this store generated or loaded.
     wrapped: Mutex<BTreeMap<String, String>>,
@@ -59,11 +103,11 @@ pub struct KmsStore {
 
 impl KmsStore {
     /// The kms source: data keys of KMS key `key_id` (id, ARN, alias name or alias ARN), kept
-    /// wrapped in `wrapped_path`, KMS called through `caller`.
-    pub fn new(key_id: String, wrapped_path: PathBuf, caller: KmsCaller) -> KmsStore {
+    /// wrapped in `place`, KMS called through `caller`.
+    pub fn new(key_id: String, place: Box<dyn WrappedKeysPlace>, caller: KmsCaller) -> KmsStore {
         KmsStore {
             key_id,
-            wrapped_path,
+            place,
             caller,
             wrapped: Mutex::new(BTreeMap::new()),
         }
@@ -74,9 +118,9 @@ impl KmsStore {
         &self.key_id
     }
 
-    /// The wrapped key file.
-    pub fn wrapped_path(&self) -> &Path {
-        &self.wrapped_path
+    /// Where the wrapped keys are kept.
+    pub fn place(&self) -> &dyn WrappedKeysPlace {
+        self.place.as_ref()
     }
 
     /// A new data key from KMS `GenerateDataKey` (AES_256); its wrapped form is remembered so
@@ -114,10 +158,10 @@ impl KmsStore {
             .map_err(|e| Error::runtime(format!("{}: {}", doing(), e.message())))?;
         if key.id() != id {
             return Err(Error::runtime(format!(
-                "{}: KMS returned a key that does not match the id (the wrapped key file {} \
-                 was edited or damaged)",
+                "{}: KMS returned a key that does not match the id (the {} was edited or \
+                 damaged)",
                 doing(),
-                self.wrapped_path.display()
+                self.place.describe()
             )));
         }
         self.remember(id, blob.to_string());
@@ -171,16 +215,18 @@ impl KmsStore {
 
     fn file_error(&self, what: impl std::fmt::Display) -> Error {
         Error::runtime(format!(
-            "cache encryption: wrapped key file {}: {what}",
-            self.wrapped_path.display()
+            "cache encryption: {}: {what}",
+            self.place.describe()
         ))
     }
 
     fn read_file(&self) -> Result<Option<WrappedFile>> {
-        let bytes = match std::fs::read(&self.wrapped_path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.file_error(format_args!("cannot read it ({e})"))),
+        let Some(bytes) = self
+            .place
+            .read()
+            .map_err(|e| self.file_error(e.message()))?
+        else {
+            return Ok(None);
         };
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(self.file_error("too large for a wrapped key file"));
@@ -196,7 +242,7 @@ impl KmsStore {
         if file.kms_key_id != self.key_id {
             return Err(self.file_error(format_args!(
                 "its keys are wrapped by KMS key {}, but the configured KMS key is {}; \
-                 configure {} again, or delete the file to start over with new keys",
+                 configure {} again, or remove it to start over with new keys",
                 file.kms_key_id, self.key_id, file.kms_key_id
             )));
         }
@@ -224,11 +270,7 @@ impl KeyStore for KmsStore {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "KMS key {} (wrapped keys in {})",
-            self.key_id,
-            self.wrapped_path.display()
-        )
+        format!("KMS key {} ({})", self.key_id, self.place.describe())
     }
 
     fn load(&self) -> Result<Option<Keyset>> {
@@ -267,16 +309,15 @@ impl KeyStore for KmsStore {
         let mut text = serde_json::to_vec_pretty(&file)
             .map_err(|e| self.file_error(format_args!("encoding it: {e}")))?;
         text.push(b'\n');
-        write_private_atomically(&self.wrapped_path, &text)
+        self.place
+            .write(&text)
             .map_err(|e| e.context("cache encryption: saving the wrapped keys"))
     }
 
     fn delete(&self) -> Result<()> {
-        match std::fs::remove_file(&self.wrapped_path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.file_error(format_args!("cannot remove it ({e})"))),
-        }
+        self.place
+            .remove()
+            .map_err(|e| self.file_error(e.message()))
     }
 
     fn new_key(&self) -> Result<MasterKey> {
@@ -408,7 +449,7 @@ mod tests {
     fn store(dir: &TempDir, calls: &Arc<[AtomicUsize; 3]>, fail_decrypt: bool) -> KmsStore {
         KmsStore::new(
             "alias/awsideman".into(),
-            dir.0.join("cache/keys.kms.json"),
+            Box::new(WrappedKeysFile(dir.0.join("cache/keys.kms.json"))),
             fake_kms(calls.clone(), fail_decrypt),
         )
     }
@@ -508,7 +549,7 @@ mod tests {
 
         let other = KmsStore::new(
             "alias/other".into(),
-            path.clone(),
+            Box::new(WrappedKeysFile(path.clone())),
             fake_kms(calls.clone(), false),
         );
         let message = other.load().unwrap_err().to_string();
@@ -536,7 +577,11 @@ mod tests {
     fn bad_replies_are_errors() {
         let dir = TempDir::new("kms-bad-reply");
         let no_plaintext: KmsCaller = Box::new(|_, _| Ok(json!({"CiphertextBlob": "AAAA"})));
-        let s = KmsStore::new("k".into(), dir.0.join("w"), no_plaintext);
+        let s = KmsStore::new(
+            "k".into(),
+            Box::new(WrappedKeysFile(dir.0.join("w"))),
+            no_plaintext,
+        );
         assert!(
             s.new_key()
                 .unwrap_err()
@@ -546,11 +591,19 @@ mod tests {
         let short: KmsCaller = Box::new(|_, _| {
             Ok(json!({"CiphertextBlob": "AAAA", "Plaintext": BASE64.encode([1u8; 16])}))
         });
-        let s = KmsStore::new("k".into(), dir.0.join("w"), short);
+        let s = KmsStore::new(
+            "k".into(),
+            Box::new(WrappedKeysFile(dir.0.join("w"))),
+            short,
+        );
         assert!(s.new_key().unwrap_err().to_string().contains("32 bytes"));
         let no_blob: KmsCaller =
             Box::new(|_, _| Ok(json!({"Plaintext": BASE64.encode([1u8; 32])})));
-        let s = KmsStore::new("k".into(), dir.0.join("w"), no_blob);
+        let s = KmsStore::new(
+            "k".into(),
+            Box::new(WrappedKeysFile(dir.0.join("w"))),
+            no_blob,
+        );
         assert!(
             s.new_key()
                 .unwrap_err()

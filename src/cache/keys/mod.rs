@@ -25,7 +25,9 @@ pub use env::{ENV_VAR, EnvStore};
 pub use file::FileStore;
 pub use keyring::{KEYRING_SERVICE, KEYRING_USER, KeyringStore};
 pub use keyset::{KEY_ID_LEN, KEY_LEN, Keyset, MasterKey, is_key_id};
-pub use kms::{KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore};
+pub use kms::{
+    KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore, WrappedKeysFile, WrappedKeysPlace,
+};
 
 /// What to say after "this key source is unusable": the other sources and their settings.
 pub const ALTERNATIVES: &str = "use cache.encryption_key_source env (AWSIDEMAN_CACHE_KEY), \
@@ -70,12 +72,13 @@ pub enum KeySource {
     Env,
     /// A key file (tilde already expanded); it must be a 0600 file of the current user.
     File(PathBuf),
-    /// KMS data keys, stored wrapped in `wrapped_path`.
+    /// KMS data keys, stored wrapped in `place`.
     Kms {
         /// The KMS key id, ARN, alias name or alias ARN that wraps the data keys.
         key_id: String,
-        /// The file holding the wrapped data keys (0600, replaced atomically).
-        wrapped_path: PathBuf,
+        /// Where the wrapped data keys are kept: a file next to a file cache, an item of the
+        /// DynamoDB cache table.
+        place: Box<dyn WrappedKeysPlace>,
         /// How KMS is called.
         caller: KmsCaller,
     },
@@ -89,12 +92,12 @@ impl fmt::Debug for KeySource {
             KeySource::File(path) => f.debug_tuple("File").field(path).finish(),
             KeySource::Kms {
                 key_id,
-                wrapped_path,
+                place,
                 caller: _,
             } => f
                 .debug_struct("Kms")
                 .field("key_id", key_id)
-                .field("wrapped_path", wrapped_path)
+                .field("place", &place.describe())
                 .finish_non_exhaustive(),
         }
     }
@@ -109,9 +112,9 @@ pub fn open(source: KeySource, env: &Env) -> Result<Box<dyn KeyStore>> {
         KeySource::File(path) => Box::new(FileStore::new(path)),
         KeySource::Kms {
             key_id,
-            wrapped_path,
+            place,
             caller,
-        } => Box::new(KmsStore::new(key_id, wrapped_path, caller)),
+        } => Box::new(KmsStore::new(key_id, place, caller)),
     })
 }
 
@@ -173,7 +176,7 @@ mod tests {
             (
                 KeySource::Kms {
                     key_id: "alias/x".into(),
-                    wrapped_path: PathBuf::from("/w"),
+                    place: Box::new(kms::WrappedKeysFile(PathBuf::from("/w"))),
                     caller,
                 },
                 "kms",
