@@ -224,7 +224,9 @@ fn envelope(key: &CacheKey, len: usize, seed: u8, expires_at: u64) -> Vec<u8> {
             service: "identitystore".into(),
             operation: "ListUsers".into(),
             profile: "default".into(),
-            created_at: now() - 5,
+            // From `expires_at`, not the clock: the same arguments give the same bytes, so a
+            // test can rebuild what another thread stored (a second may have passed).
+            created_at: expires_at.saturating_sub(605),
             expires_at,
             encryption: "none".into(),
             key_id: None,
