@@ -71,6 +71,13 @@ pub trait CacheBackend: Send + Sync {
     }
     /// Removes entries; returns how many were removed.
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64>;
+    /// Removes every entry, like `invalidate(Invalidation::All)`, calling `progress` with the
+    /// number removed so far where the backend can tell (clearing a large shared table takes
+    /// a while). Returns how many were removed.
+    fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+        let _ = progress;
+        self.invalidate(Invalidation::All)
+    }
     /// Every entry, with its header where readable.
     fn entries(&self) -> Result<Vec<EntryInfo>>;
     /// Size figures.

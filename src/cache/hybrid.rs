@@ -249,6 +249,16 @@ impl CacheBackend for HybridBackend {
         local.map(|_| removed)
     }
 
+    fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+        let remote = self.remote.clear_all(progress);
+        let local = self
+            .local
+            .invalidate(Invalidation::All)
+            .map_err(|e| e.context("hybrid cache, local copies"));
+        let removed = remote?;
+        local.map(|_| removed)
+    }
+
     fn entries(&self) -> Result<Vec<EntryInfo>> {
         self.remote.entries()
     }

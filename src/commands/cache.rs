@@ -220,7 +220,10 @@ pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
             .collect();
         cache.backend().invalidate(Invalidation::Keys(&keys))?
     } else {
-        let removed = cache.backend().invalidate(Invalidation::All)?;
+        let line = super::fanout::StatusLine::new(ctx.globals.quiet);
+        let removed = cache
+            .backend()
+            .clear_all(&|n| line.show(&format!("cache clear: {n} entries removed so far")))?;
         cache.reset_counters();
         removed
     };

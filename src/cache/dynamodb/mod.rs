@@ -664,6 +664,10 @@ impl CacheBackend for DynamoBackend {
         "dynamodb"
     }
 
+    fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+        self.clear(progress)
+    }
+
     fn location(&self) -> String {
         self.location.clone()
     }
