@@ -223,7 +223,7 @@ pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
         let line = super::fanout::StatusLine::new(ctx.globals.quiet);
         let removed = cache
             .backend()
-            .clear_all(&|n| line.show(&format!("cache clear: {n} entries removed so far")))?;
+            .clear_all(&|n| line.show(&format!("cache clear: removed {n} so far")))?;
         cache.reset_counters();
         removed
     };
