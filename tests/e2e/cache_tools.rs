@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use awsideman::cache::CacheBackend;
-use awsideman::cache::envelope::{Envelope, Header};
-use awsideman::cache::file::{FileBackend, now_secs};
+use awsideman::cache::file::FileBackend;
 use awsideman::cache::manager::{CacheManager, NewEntry};
 use awsideman::config::{CacheSettings, ConfigFile};
 use awsideman::env::Env;
@@ -52,41 +51,7 @@ fn warm_cache() -> (TestEnv, PathBuf) {
             },
         );
     }
-    let backend = cache.backend();
-    let now = now_secs();
-    let expired = Envelope::seal(
-        Header {
-            v: 0,
-            key: crate::common::user_entry_key(N).to_string(),
-            service: "identitystore".into(),
-            operation: "DescribeUser".into(),
-            profile: "default".into(),
-            created_at: now - 100,
-            expires_at: now - 1,
-            encryption: "none".into(),
-            key_id: None,
-            tags: Vec::new(),
-            len: 0,
-            checksum: String::new(),
-        },
-        br#"{"params":{},"value":{}}"#.to_vec(),
-    );
-    backend
-        .set(
-            &crate::common::user_entry_key(N),
-            &expired.encode(),
-            &[],
-            expired.header.expires_at,
-        )
-        .unwrap();
-    backend
-        .set(
-            &crate::common::user_entry_key(N + 1),
-            b"\x80\x04 not an entry",
-            &[],
-            0,
-        )
-        .unwrap();
+    crate::common::add_expired_and_corrupt(cache.backend(), N);
     (t, dir)
 }
 

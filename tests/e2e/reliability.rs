@@ -17,7 +17,7 @@ use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
 use awsideman::aws::transport::{Transport, TransportSettings};
 use awsideman::cache::CacheBackend;
 use awsideman::cache::dynamodb::{DynamoBackend, DynamoSettings};
-use awsideman::cache::envelope::{Envelope, Header};
+use awsideman::cache::envelope::Envelope;
 use awsideman::cache::file::FileBackend;
 use awsideman::cache::keys::Keyset;
 use awsideman::cache::manager::{CacheManager, Encryption, NewEntry};
@@ -787,7 +787,7 @@ fn migration_killed_at_ten_random_points_resumes_to_completion() {
         )
     };
     fill(&open(&source_dir), MIGRATION_ENTRIES);
-    add_expired_and_corrupt(&source, MIGRATION_ENTRIES);
+    crate::common::add_expired_and_corrupt(&source, MIGRATION_ENTRIES);
     let checkpoint = checkpoint_of(&source_dir);
     let saved = || -> Option<Value> {
         let bytes = std::fs::read(&checkpoint).ok()?;
@@ -860,32 +860,4 @@ fn migration_killed_at_ten_random_points_resumes_to_completion() {
     }
     eprintln!("migration: {mid_way} of {KILLS} kills landed mid-migration");
     assert!(mid_way >= 3, "only {mid_way} kills landed mid-migration");
-}
-
-/// Adds an expired entry and a corrupt one after the `n` entries of [`fill`].
-fn add_expired_and_corrupt(backend: &FileBackend, n: usize) {
-    let now = awsideman::cache::file::now_secs();
-    let expired = Envelope::seal(
-        Header {
-            v: 0,
-            key: crate::common::user_entry_key(n).to_string(),
-            service: "identitystore".into(),
-            operation: "DescribeUser".into(),
-            profile: "default".into(),
-            created_at: now - 100,
-            expires_at: now - 1,
-            encryption: "none".into(),
-            key_id: None,
-            tags: Vec::new(),
-            len: 0,
-            checksum: String::new(),
-        },
-        br#"{"params":{},"value":{}}"#.to_vec(),
-    );
-    let key = crate::common::user_entry_key(n);
-    backend.set(&key, &expired.encode(), &[], now - 1).unwrap();
-    let corrupt = crate::common::user_entry_key(n + 1);
-    backend
-        .set(&corrupt, b"\x80\x04 not an entry", &[], 0)
-        .unwrap();
 }

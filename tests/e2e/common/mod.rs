@@ -320,6 +320,37 @@ pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
     )
 }
 
+/// Stores, through `backend`, an expired plain entry under [`user_entry_key`]`(n)` and bytes
+/// that are no entry at all under `user_entry_key(n + 1)`: what migration and cleanup must
+/// skip.
+pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: usize) {
+    use awsideman::cache::envelope::{Envelope, Header};
+    let now = awsideman::cache::file::now_secs();
+    let expired = Envelope::seal(
+        Header {
+            v: 0,
+            key: user_entry_key(n).to_string(),
+            service: "identitystore".into(),
+            operation: "DescribeUser".into(),
+            profile: "default".into(),
+            created_at: now - 100,
+            expires_at: now - 1,
+            encryption: "none".into(),
+            key_id: None,
+            tags: Vec::new(),
+            len: 0,
+            checksum: String::new(),
+        },
+        br#"{"params":{},"value":{}}"#.to_vec(),
+    );
+    backend
+        .set(&user_entry_key(n), &expired.encode(), &[], now - 1)
+        .expect("store the expired entry");
+    backend
+        .set(&user_entry_key(n + 1), b"\x80\x04 not an entry", &[], 0)
+        .expect("store the corrupt entry");
+}
+
 /// Lossy UTF-8 of process output.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
