@@ -37,20 +37,7 @@ fn warm_cache() -> (TestEnv, PathBuf) {
     let t = TestEnv::new();
     let dir = settings(&t).file_cache_dir;
     let cache = manager(&t, &dir);
-    for i in 0..N {
-        cache.put(
-            &crate::common::user_entry_key(i),
-            &NewEntry {
-                service: "identitystore",
-                operation: "DescribeUser",
-                profile: "default",
-                params: &json!({"UserId": format!("u{i}")}),
-                value: &json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
-                ttl: 3600,
-                tags: &[format!("user:u{i}")],
-            },
-        );
-    }
+    crate::common::fill_user_entries(&cache, N);
     crate::common::add_expired_and_corrupt(cache.backend(), N);
     (t, dir)
 }

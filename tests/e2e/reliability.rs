@@ -20,12 +20,12 @@ use awsideman::cache::dynamodb::{DynamoBackend, DynamoSettings};
 use awsideman::cache::envelope::Envelope;
 use awsideman::cache::file::FileBackend;
 use awsideman::cache::keys::Keyset;
-use awsideman::cache::manager::{CacheManager, Encryption, NewEntry};
+use awsideman::cache::manager::{CacheManager, Encryption};
 use awsideman::config::{CacheSettings, ConfigFile};
 use awsideman::env::Env;
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, binary, text};
+use crate::common::{TestEnv, binary, fill_user_entries, text};
 
 /// Users seeded in moto before the workers start; no worker changes them.
 const SEEDED_USERS: &[&str] = &["alice", "bob", "carol", "dave"];
@@ -576,27 +576,8 @@ fn kill_after(t: &TestEnv, args: &[String], after: Duration) -> bool {
     !finished
 }
 
-/// `n` entries (`DescribeUser` of `u<i>`, each filed under its own tag) written through the
-/// library into `manager`'s cache.
-fn fill(manager: &CacheManager, n: usize) {
-    for i in 0..n {
-        manager.put(
-            &crate::common::user_entry_key(i),
-            &NewEntry {
-                service: "identitystore",
-                operation: "DescribeUser",
-                profile: "default",
-                params: &json!({"UserId": format!("u{i}")}),
-                value: &json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
-                ttl: 3600,
-                tags: &[format!("user:u{i}")],
-            },
-        );
-    }
-}
-
-/// Asserts `manager` reads all `n` entries of [`fill`], each with its own answer, and that
-/// the cache holds `others` entries besides.
+/// Asserts `manager` reads all `n` entries of [`fill_user_entries`], each with its own
+/// answer, and that the cache holds `others` entries besides.
 fn assert_all_readable(manager: &CacheManager, n: usize, others: usize, when: &str) {
     for i in 0..n {
         let value = manager
@@ -627,7 +608,7 @@ fn rotation_killed_at_ten_random_points_loses_nothing() {
     let settings = cache_settings(&t);
     let open = || with_keys(CacheManager::open(&settings, true).unwrap(), &key_file);
     let keys = || Keyset::from_text(&std::fs::read_to_string(&key_file).unwrap());
-    fill(&open(), ROTATION_ENTRIES);
+    fill_user_entries(&open(), ROTATION_ENTRIES);
     let rotate: Vec<String> = ["--output", "json", "cache", "encryption", "rotate"]
         .map(String::from)
         .to_vec();
@@ -786,7 +767,7 @@ fn migration_killed_at_ten_random_points_resumes_to_completion() {
             true,
         )
     };
-    fill(&open(&source_dir), MIGRATION_ENTRIES);
+    fill_user_entries(&open(&source_dir), MIGRATION_ENTRIES);
     crate::common::add_expired_and_corrupt(&source, MIGRATION_ENTRIES);
     let checkpoint = checkpoint_of(&source_dir);
     let saved = || -> Option<Value> {

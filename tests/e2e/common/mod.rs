@@ -320,6 +320,25 @@ pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
     )
 }
 
+/// `n` entries (`DescribeUser` of `u<i>`, each filed under its own tag) written through the
+/// library into `manager`'s cache.
+pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: usize) {
+    for i in 0..n {
+        manager.put(
+            &crate::common::user_entry_key(i),
+            &awsideman::cache::manager::NewEntry {
+                service: "identitystore",
+                operation: "DescribeUser",
+                profile: "default",
+                params: &serde_json::json!({"UserId": format!("u{i}")}),
+                value: &serde_json::json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
+                ttl: 3600,
+                tags: &[format!("user:u{i}")],
+            },
+        );
+    }
+}
+
 /// Stores, through `backend`, an expired plain entry under [`user_entry_key`]`(n)` and bytes
 /// that are no entry at all under `user_entry_key(n + 1)`: what migration and cleanup must
 /// skip.
