@@ -9,7 +9,7 @@ use crate::aws::paginate::{self, Paging};
 use crate::aws::service::Service;
 use crate::aws::session::Session;
 use crate::cache::key::{self, CacheKey, Namespace};
-use crate::cache::{CacheManager, Invalidation, NewEntry};
+use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
 use crate::error::Result;
 
 /// Whether an operation reads or changes AWS.
@@ -565,9 +565,9 @@ impl Client {
         };
         let mut reply = match limit {
             None => self.through_cache(op, &input, fetch_all)?,
-            Some(limit) => match self.cached_value(op, &input)? {
-                Some(hit) => hit,
-                None => paginate::collect_pages(&input, paging, Some(limit), |page| {
+            Some(limit) => match self.cached(op, &input)? {
+                Some(Read::Hit(hit)) => hit,
+                _ => paginate::collect_pages(&input, paging, Some(limit), |page| {
                     self.session.call(op.service, op.name, page)
                 })?,
             },
@@ -578,8 +578,9 @@ impl Client {
         Ok(reply)
     }
 
-    /// Answers a read from the cache or from `fetch` (then stores it); runs a write and
-    /// invalidates what it changes.
+    /// Answers a read from the cache or from `fetch` (then stores it, recorded against the
+    /// generations its tags had before AWS was asked); runs a write and invalidates what it
+    /// changes.
     fn through_cache(
         &self,
         op: &Operation,
@@ -592,10 +593,10 @@ impl Client {
                 let reply = fetch()?;
                 if let Some(cache) = &self.cache {
                     let tags = key::expand_tags(op.tags, input);
-                    let removed = cache.invalidate(Invalidation::Tags(&tags));
+                    let moved = cache.invalidate(Invalidation::Tags(&tags));
                     self.debug(|| {
                         format!(
-                            "cache invalidate {} {} tags={tags:?} removed={removed}",
+                            "cache invalidate {} {} tags={tags:?} moved={moved}",
                             op.service.name(),
                             op.name
                         )
@@ -604,34 +605,49 @@ impl Client {
                 Ok(reply)
             }
             OpKind::Read => {
-                if let Some(hit) = self.cached_value(op, input)? {
-                    return Ok(hit);
-                }
+                let ticket = match self.cached(op, input)? {
+                    Some(Read::Hit(hit)) => return Ok(hit),
+                    Some(Read::Miss(ticket)) => ticket,
+                    None => None,
+                };
                 let reply = fetch()?;
-                if let (Some(cache), true) = (&self.cache, self.use_cached) {
-                    let key = self.key(op, input)?;
-                    let ttl = cache.settings().ttl_for(&op.snake_name());
-                    let tags = key::expand_tags(op.tags, input);
-                    cache.put(
-                        &key,
-                        &NewEntry {
-                            service: op.service.name(),
-                            operation: op.name,
-                            profile: &self.profile,
-                            params: &key::without_paging(input),
-                            value: &reply,
-                            ttl,
-                            tags: &tags,
-                        },
-                    );
+                if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
+                    self.store(cache, op, input, &reply, ticket)?;
                 }
                 Ok(reply)
             }
         }
     }
 
-    /// The cached answer of a read, if caching is on and one is there.
-    fn cached_value(&self, op: &Operation, input: &Value) -> Result<Option<Value>> {
+    /// Stores the answer to a miss.
+    fn store(
+        &self,
+        cache: &CacheManager,
+        op: &Operation,
+        input: &Value,
+        reply: &Value,
+        ticket: Ticket,
+    ) -> Result<()> {
+        let key = self.key(op, input)?;
+        let tags = key::expand_tags(op.tags, input);
+        cache.store(
+            &key,
+            &NewEntry {
+                service: op.service.name(),
+                operation: op.name,
+                profile: &self.profile,
+                params: &key::without_paging(input),
+                value: reply,
+                ttl: self.ttl(cache, op),
+                tags: &tags,
+            },
+            ticket,
+        );
+        Ok(())
+    }
+
+    /// The cache's answer to a read, if caching is on and the operation is cached.
+    fn cached(&self, op: &Operation, input: &Value) -> Result<Option<Read>> {
         let Some(cache) = self.cache.as_ref().filter(|_| self.use_cached) else {
             return Ok(None);
         };
@@ -639,17 +655,27 @@ impl Client {
             return Ok(None);
         }
         let key = self.key(op, input)?;
-        let hit = cache.get(&key);
+        let tags = key::expand_tags(op.tags, input);
+        let read = cache.read(&key, &tags, self.ttl(cache, op));
         self.debug(|| {
             format!(
                 "cache {} {} {} key={}",
-                if hit.is_some() { "hit" } else { "miss" },
+                if matches!(read, Read::Hit(_)) {
+                    "hit"
+                } else {
+                    "miss"
+                },
                 op.service.name(),
                 op.name,
                 &key.as_str()[..12]
             )
         });
-        Ok(hit)
+        Ok(Some(read))
+    }
+
+    /// How long an answer of `op` is cached (`cache.operation_ttls`, else the default).
+    fn ttl(&self, cache: &CacheManager, op: &Operation) -> u64 {
+        cache.settings().ttl_for(&op.snake_name())
     }
 
     fn key(&self, op: &Operation, input: &Value) -> Result<CacheKey> {

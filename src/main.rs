@@ -43,6 +43,7 @@ fn run() -> Result<()> {
     let mut report = report;
     let failure = report.failure.take();
     print(&output::render(&report, ctx.output, terminal))?;
+    ctx.finish();
     // The process ends here: let the OS reclaim a large answer instead of freeing it piece
     // by piece (measurably faster for big cached lists).
     std::mem::forget(report);

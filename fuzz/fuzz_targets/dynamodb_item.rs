@@ -1,6 +1,6 @@
 //! Arbitrary DynamoDB items (a JSON array of items in the wire format) in the cache table,
-//! read back through the real DynamoDB backend and `CacheManager::get`: a single-item
-//! entry, a chunked one with its chunk items, tag items, foreign items.
+//! read back through the real DynamoDB backend and `CacheManager::read`: a single-item
+//! entry, a chunked one with its chunk items, generation items, foreign items.
 //!
 //! Nothing may panic or run away (a damaged chunk count must not make a reader allocate or
 //! call without bound), the backend must keep DynamoDB's request limits (the fake table
@@ -13,8 +13,9 @@
 use std::sync::LazyLock;
 
 use awsideman::cache::dynamodb::DynamoBackend;
+use awsideman::cache::manager::Read;
 use awsideman::cache::{CacheBackend, CacheKey, CacheManager};
-use awsideman_fuzz::{FAR_FUTURE, FakeTable, entry_key, manager};
+use awsideman_fuzz::{FAR_FUTURE, FakeTable, MAX_TTL, entry_key, entry_tags, manager};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use libfuzzer_sys::fuzz_target;
@@ -62,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         let limit = 300 + data.len() % 1000;
         w.round.load(Vec::new());
         let small = w.round.backend(limit);
-        if small.set(&w.key, bytes, &[], FAR_FUTURE).is_ok() {
+        if small.set(&w.key, bytes, FAR_FUTURE).is_ok() {
             let again = small
                 .get(&w.key)
                 .expect("reading back what was just written");
@@ -82,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     w.backend.stats().expect("measuring the fake table");
 
     // Last: a miss on a damaged entry removes it from the table.
-    if let Some(value) = w.manager.get(&w.key) {
+    if let Read::Hit(value) = w.manager.read(&w.key, &entry_tags(), MAX_TTL) {
         let bytes = read.ok().flatten().expect("a hit the backend did not read");
         let decoded = w
             .decoder

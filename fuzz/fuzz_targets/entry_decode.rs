@@ -1,11 +1,11 @@
 //! Arbitrary bytes as a stored cache entry, through the real read path: the envelope
-//! decoder, `CacheManager::decode` and `CacheManager::get` without encryption and with a
+//! decoder, `CacheManager::decode` and `CacheManager::read` without encryption and with a
 //! fixed test key, and `CacheManager::recode` both ways.
 //!
 //! Nothing may panic, and whatever decodes must round-trip: a decoded envelope re-encodes
 //! to bytes that decode to the same envelope; an entry sealed for the test key decodes to
 //! the same header, parameters and answer as the plaintext it came from, and back; a hit is
-//! exactly the decoded answer of an unexpired entry stored under the key read.
+//! exactly the decoded answer of an unexpired, current entry stored under the key read.
 
 #![no_main]
 
@@ -14,9 +14,12 @@ use std::sync::LazyLock;
 use awsideman::cache::crypto::SCHEME;
 use awsideman::cache::envelope::{Envelope, Header};
 use awsideman::cache::file::now_secs;
-use awsideman::cache::manager::{Decoded, Encryption, Unusable};
+use awsideman::cache::manager::{Decoded, Encryption, MAX_CLOCK_SKEW_SECS, Read, Unusable};
 use awsideman::cache::{CacheKey, CacheManager};
-use awsideman_fuzz::{MemoryBackend, TEST_KEY_ID, entry_key, manager, test_encryption};
+use awsideman_fuzz::{
+    MAX_TTL, MemoryBackend, TEST_KEY_ID, entry_key, entry_tags, generations, manager,
+    test_encryption,
+};
 use libfuzzer_sys::fuzz_target;
 
 struct World {
@@ -114,7 +117,7 @@ fn check_envelope(data: &[u8]) {
     );
 }
 
-/// `manager.get` on `data` gives exactly the decoded answer, and only when it should.
+/// `manager.read` of `data` gives exactly the decoded answer, and only when it should.
 fn check_get(
     manager: &CacheManager,
     store: &MemoryBackend,
@@ -124,18 +127,37 @@ fn check_get(
 ) {
     store.store(data);
     let before = now_secs();
-    let hit = manager.get(key);
+    let tags = entry_tags();
+    let hit = match manager.read(key, &tags, MAX_TTL) {
+        Read::Hit(value) => Some(value),
+        Read::Miss(_) => None,
+    };
     match (hit, decoded) {
         (Some(value), Ok(d)) => {
             assert_eq!(d.header.key, key.as_str(), "a hit stored under another key");
             assert!(d.header.expires_at > before, "an expired hit");
+            assert!(
+                generations().current_for(&tags, &d.header.gens),
+                "a hit that is not current"
+            );
             assert_eq!(value, d.value, "a hit that is not the decoded answer");
         }
         (Some(value), Err(e)) => panic!("hit {value} from an entry that does not decode: {e}"),
-        (None, Ok(d)) => assert!(
-            d.header.key != key.as_str() || d.header.expires_at <= now_secs(),
-            "a valid entry missed"
-        ),
+        (None, Ok(d)) => {
+            let now = now_secs();
+            let future = d.header.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS)
+                || d.header.expires_at
+                    > now
+                        .saturating_add(MAX_TTL)
+                        .saturating_add(MAX_CLOCK_SKEW_SECS);
+            assert!(
+                d.header.key != key.as_str()
+                    || d.header.expires_at <= now
+                    || future
+                    || !generations().current_for(&tags, &d.header.gens),
+                "a valid entry missed"
+            );
+        }
         (None, Err(_)) => {}
     }
 }

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use awsideman::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+use awsideman::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
 use awsideman::cache::dynamodb::{
     BATCH_GET_MAX, BATCH_WRITE_MAX, DynamoBackend, DynamoCaller, DynamoSettings,
 };
 use awsideman::cache::envelope::{Envelope, FORMAT_VERSION, Header};
 use awsideman::cache::manager::Encryption;
-use awsideman::cache::{CacheKey, CacheManager, Namespace};
+use awsideman::cache::{CacheKey, CacheManager, Generations};
 use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
 use awsideman::env::Env;
 use serde_json::{Map, Value, json};
@@ -30,21 +30,33 @@ pub const TABLE: &str = "awsideman-fuzz";
 /// Expiry of the seed entries: 2100-01-01, so seeds stay hits.
 pub const FAR_FUTURE: u64 = 4_102_444_800;
 
+/// The tag of the seed entries.
+pub const TAG: &str = "users:d-1";
+/// The generation of [`TAG`] in a [`MemoryBackend`] (and recorded by the seed entries).
+pub const GENERATION: &str = "0123456789abcdef";
+/// The longest lifetime the targets accept (the seeds expire in 2100).
+pub const MAX_TTL: u64 = u64::MAX / 4;
+
 /// The key every seed entry is stored under (and the key the targets read).
 pub fn entry_key() -> CacheKey {
-    CacheKey::new(
-        &Namespace {
-            profile: "p".into(),
-            region: "r".into(),
-        },
-        "identitystore",
-        "ListUsers",
-        &json!({"IdentityStoreId": "d-1"}),
-    )
+    CacheKey::parse("5eed000000000000000000000000000000000000000000000000000000000001")
+        .expect("a key")
+}
+
+/// The tags the targets read the entry under.
+pub fn entry_tags() -> Vec<String> {
+    vec![TAG.to_string()]
+}
+
+/// The generations of a [`MemoryBackend`]: [`TAG`] at [`GENERATION`].
+pub fn generations() -> Generations {
+    let mut gens = Generations::new();
+    gens.insert(TAG, GENERATION);
+    gens
 }
 
 /// Default cache settings whose directory can never be created (`/dev/null/...`), so the
-/// counters a manager flushes when dropped never land anywhere.
+/// counters a manager flushes never land anywhere.
 pub fn settings() -> CacheSettings {
     let dir = Path::new("/dev/null/awsideman-fuzz");
     let mut settings = cache_settings(
@@ -69,7 +81,8 @@ pub fn other_encryption() -> Encryption {
 }
 
 /// A backend holding at most one entry's bytes, shared between clones so a target can swap
-/// the bytes under a long-lived manager. Writes and invalidations are accepted and kept.
+/// the bytes under a long-lived manager, with fixed generations ([`generations`]). Writes
+/// and invalidations are accepted and kept.
 #[derive(Clone, Default)]
 pub struct MemoryBackend {
     bytes: Arc<Mutex<Option<Vec<u8>>>>,
@@ -91,19 +104,35 @@ impl CacheBackend for MemoryBackend {
         "memory".into()
     }
 
+    fn lookup(&self, _key: &CacheKey, tags: &[String]) -> awsideman::error::Result<Lookup> {
+        let now = generations();
+        let bytes = lock(&self.bytes).clone().filter(|bytes| {
+            // Damage is the manager's to find; a readable header must be current.
+            Envelope::decode_header(bytes).map_or(true, |h| now.current_for(tags, &h.gens))
+        });
+        Ok(Lookup {
+            bytes,
+            generations: now.restricted_to(tags),
+            problem: None,
+        })
+    }
+
     fn get(&self, _key: &CacheKey) -> awsideman::error::Result<Option<Vec<u8>>> {
         Ok(lock(&self.bytes).clone())
     }
 
-    fn set(
-        &self,
-        _key: &CacheKey,
-        bytes: &[u8],
-        _tags: &[String],
-        _expires_at: u64,
-    ) -> awsideman::error::Result<()> {
+    fn set(&self, _key: &CacheKey, bytes: &[u8], _expires_at: u64) -> awsideman::error::Result<()> {
         self.store(bytes);
         Ok(())
+    }
+
+    fn generations(&self, tags: &[String]) -> awsideman::error::Result<Generations> {
+        Ok(generations().restricted_to(tags))
+    }
+
+    fn create_generations(&self, wanted: &Generations) -> awsideman::error::Result<Generations> {
+        let tags: Vec<String> = wanted.iter().map(|(t, _)| t.to_string()).collect();
+        Ok(generations().restricted_to(&tags))
     }
 
     fn invalidate(&self, _what: Invalidation<'_>) -> awsideman::error::Result<u64> {
@@ -166,7 +195,7 @@ impl FakeTable {
     /// A caller for [`DynamoBackend::new`] answering from this table.
     pub fn caller(&self) -> DynamoCaller {
         let table = self.clone();
-        Box::new(move |operation, input| Ok(table.call(operation, input)))
+        Box::new(move |operation, input| table.call(operation, input))
     }
 
     /// A backend over this table, with items of at most `max_item_bytes`.
@@ -181,9 +210,9 @@ impl FakeTable {
         DynamoBackend::new(TABLE.into(), self.caller(), settings)
     }
 
-    fn call(&self, operation: &str, input: &Value) -> Value {
+    fn call(&self, operation: &str, input: &Value) -> awsideman::error::Result<Value> {
         let mut items = lock(&self.items);
-        match operation {
+        Ok(match operation {
             "GetItem" => match key_of(&input["Key"]).and_then(|k| items.get(k)) {
                 Some(item) => json!({ "Item": item }),
                 None => json!({}),
@@ -193,11 +222,17 @@ impl FakeTable {
                 let key = key_in(&item)
                     .expect("PutItem of an item with a key")
                     .to_string();
+                // The one condition the backend uses: create a generation if there is none.
+                if input.get("ConditionExpression").is_some() && items.contains_key(&key) {
+                    return Err(awsideman::error::Error::aws(
+                        "The conditional request failed",
+                        "ConditionalCheckFailedException",
+                        400,
+                    ));
+                }
                 let old = items.insert(key, item).unwrap_or_default();
                 json!({ "Attributes": old })
             }
-            // Tag items are never read back by the targets.
-            "UpdateItem" => json!({}),
             "BatchGetItem" => {
                 let keys = input["RequestItems"][TABLE]["Keys"]
                     .as_array()
@@ -240,7 +275,7 @@ impl FakeTable {
             }
             "Scan" => json!({ "Items": items.values().collect::<Vec<_>>() }),
             _ => json!({}),
-        }
+        })
     }
 }
 
@@ -257,8 +292,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A plaintext entry for [`entry_key`] holding `value`, valid until `expires_at`.
+/// A plaintext entry for [`entry_key`] holding `value`, valid until `expires_at`, recording
+/// the generations of a [`MemoryBackend`].
 pub fn plain_entry(value: &Value, expires_at: u64) -> Vec<u8> {
+    plain_entry_with(value, expires_at, &generations())
+}
+
+/// A plaintext entry for [`entry_key`] holding `value`, valid until `expires_at`, recording
+/// `gens`.
+pub fn plain_entry_with(value: &Value, expires_at: u64, gens: &Generations) -> Vec<u8> {
     let payload = json!({"params": {"IdentityStoreId": "d-1"}, "value": value});
     let header = Header {
         v: FORMAT_VERSION,
@@ -270,7 +312,7 @@ pub fn plain_entry(value: &Value, expires_at: u64) -> Vec<u8> {
         expires_at,
         encryption: "none".into(),
         key_id: None,
-        tags: vec!["users:d-1".into()],
+        gens: gens.as_map().clone(),
         len: 0,
         checksum: String::new(),
     };
@@ -311,9 +353,16 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
                 let text = serde_json::to_vec(&items).expect("JSON");
                 out.push((name.to_string(), text));
             };
-            small
-                .set(&key, &plain, &[], FAR_FUTURE)
-                .expect("write to the fake table");
+            // Stored as a read does: the lookup creates the tag's generation item, and the
+            // entry records it.
+            let store = |backend: &DynamoBackend, expires_at: u64| {
+                let seen = backend.lookup(&key, &entry_tags()).expect("a lookup");
+                let bytes = plain_entry_with(&users, expires_at, &seen.generations);
+                backend
+                    .set(&key, &bytes, expires_at)
+                    .expect("write to the fake table");
+            };
+            store(&small, FAR_FUTURE);
             dump("chunked", &table);
             // A damaged parent claiming 4 billion chunks (once aborted every read).
             let mut parent = table.item(key.as_str()).expect("the parent item");
@@ -321,16 +370,10 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
             table.load(vec![parent]);
             dump("damaged-chunk-count", &table);
             let whole = FakeTable::default();
-            whole
-                .backend(400_000)
-                .set(&key, &plain, &["users:d-1".into()], FAR_FUTURE)
-                .expect("write to the fake table");
-            dump("single-with-tag", &whole);
+            store(&whole.backend(400_000), FAR_FUTURE);
+            dump("single-with-generation", &whole);
             let expired = FakeTable::default();
-            expired
-                .backend(400_000)
-                .set(&key, &plain, &[], 1)
-                .expect("write to the fake table");
+            store(&expired.backend(400_000), 1);
             dump("expired", &expired);
             out
         }

@@ -1,21 +1,38 @@
 //! The storage interface every cache backend implements. Backends store opaque envelopes
-//! (`envelope.rs`); they never see decoded AWS data or keys to decrypt it.
+//! (`envelope.rs`) and the tag generations (`generation.rs`); they read no more of an
+//! entry than its header, and never hold a key to decrypt it.
 
 use std::time::SystemTime;
 
 use super::envelope::Header;
+use super::generation::Generations;
 use super::key::CacheKey;
 use crate::error::Result;
 
-/// What to remove.
+/// What to invalidate.
 #[derive(Debug, Clone, Copy)]
 pub enum Invalidation<'a> {
-    /// These entries.
+    /// Remove these entries.
     Keys(&'a [CacheKey]),
-    /// Every entry filed under one of these tags.
+    /// Give each of these tags a new generation: every entry that recorded an older one is
+    /// a miss from then on.
     Tags(&'a [String]),
-    /// Everything.
+    /// Remove everything: entries and generations.
     All,
+}
+
+/// The answer to a [`CacheBackend::lookup`].
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The stored entry, when there is one whose header records, for every tag asked
+    /// about, the generation that is current now.
+    pub bytes: Option<Vec<u8>>,
+    /// The current generation of every tag asked about, each created if it had none: what
+    /// an answer read from AWS after this lookup is stored against.
+    pub generations: Generations,
+    /// Something to report once that did not prevent the lookup: a damaged entry found (and
+    /// removed) instead of an entry, one side of a hybrid cache that failed.
+    pub problem: Option<String>,
 }
 
 /// One stored entry, as listed (the header is `None` when it cannot be read).
@@ -25,7 +42,7 @@ pub struct EntryInfo {
     pub key: CacheKey,
     /// Stored size in bytes.
     pub size: u64,
-    /// When it was last written or read, where the backend knows.
+    /// When it was last written, where the backend knows.
     pub accessed: Option<SystemTime>,
     /// The decoded header, or `None` for an unreadable entry.
     pub header: Option<Header>,
@@ -48,32 +65,26 @@ pub trait CacheBackend: Send + Sync {
     fn name(&self) -> &'static str;
     /// Where the entries are, for people (`~/.awsideman/cache`, a table ARN).
     fn location(&self) -> String;
-    /// The stored bytes of `key`, or `None`.
+    /// The entry of `key` if it is current for `tags` (see [`Lookup`]), with the current
+    /// generations of `tags`. A tag without a generation gets one first (a miss is about to
+    /// read AWS), so this may write even when it finds nothing; a hit writes nothing.
+    fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<Lookup>;
+    /// The stored bytes of `key`, current or not (tools: inspect, re-encryption, migration).
     fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>>;
-    /// Stores `bytes` under `key`, filed under `tags`, valid until `expires_at` (Unix seconds).
-    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()>;
-    /// Stores an answer read from AWS no earlier than `since` (Unix nanoseconds), like
-    /// [`CacheBackend::set`], unless one of `tags` was invalidated at or after `since`: the
-    /// answer may then predate the write that invalidated it, and storing it would serve
-    /// that stale answer until it expires. Returns whether it was stored.
-    ///
-    /// Backends that keep no record of invalidations (the default) store it anyway.
-    fn set_unless_invalidated(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        expires_at: u64,
-        since: u128,
-    ) -> Result<bool> {
-        let _ = since;
-        self.set(key, bytes, tags, expires_at).map(|()| true)
-    }
-    /// Removes entries; returns how many were removed.
+    /// Stores `bytes` (an envelope whose header records the generations it was read
+    /// against) under `key`, valid until `expires_at` (Unix seconds).
+    fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()>;
+    /// The current generations of `tags`; a tag without one is left out. Reads only.
+    fn generations(&self, tags: &[String]) -> Result<Generations>;
+    /// Gives each tag of `wanted` that has no generation the token `wanted` names (never
+    /// replacing one), and returns the current generation of every tag of `wanted`.
+    fn create_generations(&self, wanted: &Generations) -> Result<Generations>;
+    /// Invalidates (see [`Invalidation`]); returns how many entries were removed or how
+    /// many tags moved on.
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64>;
-    /// Removes every entry, like `invalidate(Invalidation::All)`, calling `progress` with the
-    /// number removed so far where the backend can tell (clearing a large shared table takes
-    /// a while). Returns how many were removed.
+    /// Removes every entry and generation, like `invalidate(Invalidation::All)`, calling
+    /// `progress` with the number of entries removed so far where the backend can tell
+    /// (clearing a large shared table takes a while). Returns how many were removed.
     fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let _ = progress;
         self.invalidate(Invalidation::All)
@@ -90,4 +101,46 @@ pub trait CacheBackend: Send + Sync {
     fn parts(&self) -> Vec<(&'static str, &dyn CacheBackend)> {
         Vec::new()
     }
+}
+
+/// The generations to create for `tags` that `found` lacks: a fresh token each.
+pub fn missing_generations(tags: &[String], found: &Generations) -> Result<Generations> {
+    let mut wanted = Generations::new();
+    for tag in tags {
+        if found.get(tag).is_none() {
+            wanted.insert(tag.clone(), super::generation::new_token()?);
+        }
+    }
+    Ok(wanted)
+}
+
+/// A fresh random key for a health probe (never the key of an answer).
+pub fn probe_key() -> Result<CacheKey> {
+    let token = super::generation::new_token()?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("awsideman-probe-{token}"));
+    CacheKey::parse(&super::key::hex(&digest))
+        .ok_or_else(|| crate::error::Error::runtime("making a probe key: not a key"))
+}
+
+/// A small envelope under `key` for health probes, valid for a minute.
+pub fn probe_entry(key: &CacheKey) -> Vec<u8> {
+    let now = crate::clock::now_secs();
+    super::envelope::Envelope::seal(
+        Header {
+            v: super::envelope::FORMAT_VERSION,
+            key: key.to_string(),
+            service: "awsideman".into(),
+            operation: "HealthCheck".into(),
+            profile: String::new(),
+            created_at: now,
+            expires_at: now + 60,
+            encryption: "none".into(),
+            key_id: None,
+            gens: Default::default(),
+            len: 0,
+            checksum: String::new(),
+        },
+        b"probe".to_vec(),
+    )
+    .encode()
 }

@@ -1,21 +1,25 @@
 //! The stored form of a cache entry: one JSON header line, then the payload bytes.
 //!
 //! The header says what the entry is (format version, key, service, operation, creation and
-//! expiry times, encryption, tags, payload length and checksum), so every backend can check
-//! expiry and integrity before using it and tools can list entries without decoding them.
-//! It is data only: reading an entry never executes anything.
+//! expiry times, encryption, the generation of each invalidation tag it was read against,
+//! payload length and checksum), so every backend can check expiry, currency and integrity
+//! before using it and tools can list entries without decoding them. It is data only:
+//! reading an entry never executes anything.
 //!
 //! The checksum (FNV-1a, 64 bits) catches accidental damage: truncation, flipped bits, a
 //! half-copied file. It is not a defence against someone who can write the cache; that is
 //! the job of the authenticated encryption, whose MAC covers header and payload.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-/// The envelope format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The envelope format this build writes and reads (1: tags without generations, read as a
+/// miss).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The largest header accepted (a guard against reading garbage as a header).
-const MAX_HEADER: usize = 64 * 1024;
+pub const MAX_HEADER: usize = 64 * 1024;
 
 /// The header line of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,13 +44,21 @@ pub struct Header {
     /// The id of the key that encrypted the payload, if encrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    /// Invalidation tags the entry is filed under.
+    /// The invalidation tags the entry depends on, each with the generation it was read
+    /// against (see `generation.rs`): the entry is current while all of them are.
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub gens: BTreeMap<String, String>,
     /// Length of the payload in bytes.
     pub len: u64,
     /// Checksum of the payload (`fnv1a64:<hex>`), checked on every read.
     pub checksum: String,
+}
+
+impl Header {
+    /// The invalidation tags the entry depends on.
+    pub fn tags(&self) -> Vec<String> {
+        self.gens.keys().cloned().collect()
+    }
 }
 
 /// A decoded entry.
@@ -63,7 +75,8 @@ pub struct Envelope {
 pub enum DecodeError {
     /// No header line, or it is not the expected JSON.
     BadHeader(String),
-    /// A format version this build does not read.
+    /// A format version this build does not read (an older build's entry: a miss, not
+    /// damage).
     Version(u32),
     /// The payload is shorter or longer than the header says.
     Length {
@@ -136,12 +149,18 @@ impl Envelope {
             .take(MAX_HEADER)
             .position(|&b| b == b'\n')
             .ok_or_else(|| DecodeError::BadHeader("no header line".into()))?;
-        let header: Header = serde_json::from_slice(&bytes[..end])
-            .map_err(|e| DecodeError::BadHeader(e.to_string()))?;
-        if header.v != FORMAT_VERSION {
-            return Err(DecodeError::Version(header.v));
+        // The version first: an older build's header may have other fields.
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
         }
-        Ok(header)
+        let line = &bytes[..end];
+        let version: Version =
+            serde_json::from_slice(line).map_err(|e| DecodeError::BadHeader(e.to_string()))?;
+        if version.v != FORMAT_VERSION {
+            return Err(DecodeError::Version(version.v));
+        }
+        serde_json::from_slice(line).map_err(|e| DecodeError::BadHeader(e.to_string()))
     }
 }
 
@@ -171,7 +190,7 @@ mod tests {
                 expires_at: 200,
                 encryption: "none".into(),
                 key_id: None,
-                tags: vec!["users:d-1".into()],
+                gens: BTreeMap::from([("users:d-1".into(), "0123456789abcdef".into())]),
                 len: 0,
                 checksum: String::new(),
             },

@@ -1,28 +1,38 @@
 //! The file backend: one file per entry under `cache.file_cache_dir`.
 //!
-//! Layout: `entries/<key>` (0600), `tags/<digest of tag>` (append-only lists of keys),
-//! `fences/<digest of tag>` (when the tag was last invalidated, so an answer read from AWS
-//! before that is not stored after it), `.lock` (advisory lock taken by every writer),
-//! `stats.json` (hit/miss counters); the directories are 0700. Entries are written to a
-//! unique temporary file and renamed, so a reader sees a whole old entry or a whole new one,
-//! never a partial one; readers take no lock. Entries are not synced to disk: one damaged by
-//! a power loss fails its checksum or MAC and is a miss, and a sync per entry would make
-//! filling the cache slower than asking AWS. `max_size_mb` is enforced after each write by
-//! evicting expired entries, then the least recently used (checked on a process's first
-//! write and every 32nd).
+//! Layout: `entries/<key>` (0600; its modification time is set to the entry's expiry, so
+//! eviction can order entries without opening them), `gens/<digest of tag>` (the tag's
+//! current generation token, see `generation.rs`), `stats.json` (hit/miss counters); the
+//! directories are 0700 and must stay private (owned by the user, writable by nobody else):
+//! a cache directory that is not is not used at all.
+//!
+//! No lock is needed: an entry is written to a new randomly named file and renamed into
+//! place, so a reader sees a whole old entry or a whole new one; a generation is replaced
+//! the same way; and whichever of two racing writes lands last, no stale answer can be
+//! served (an entry is only served against the generations it recorded). A hit writes
+//! nothing. Reads never follow a symbolic link, never block on a FIFO or device, and never
+//! read more than the header states (nor more than the cache's size limit): anything else
+//! where an entry belongs is damage, removed as a miss. Entries are not synced to disk: one
+//! damaged by a power loss fails its checksum or MAC and is a miss, and a sync per entry
+//! would make filling the cache slower than asking AWS.
+//!
+//! `max_size_mb` is enforced after writes (on a process's first write and every 32nd):
+//! expired entries go first, then those closest to expiry, down to nine tenths of the limit.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
-use super::envelope::Envelope;
+use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+use super::envelope::{DecodeError, Envelope, Header, MAX_HEADER};
+use super::generation::{self, Generations};
 use super::key::{CacheKey, hex};
+pub use crate::clock::{now_nanos, now_secs};
 use crate::error::{Error, Result};
-use crate::fsutil::{Durability, write_private_temp_with};
 pub use crate::fsutil::{create_private_dir, private_options};
 
 /// The size limit is checked on a process's first write and every this many after, so
@@ -30,16 +40,14 @@ pub use crate::fsutil::{create_private_dir, private_options};
 /// by at most this many entries in between.
 const LIMIT_CHECK_EVERY: u64 = 32;
 
-/// A temporary entry file older than this was left by a crashed writer.
+/// A temporary file older than this was left by a crashed writer.
 const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// A tag index longer than this is compacted on the next write to it.
-const TAG_COMPACT_BYTES: u64 = 64 * 1024;
+/// The largest generation file read (a token, a space, the tag).
+const MAX_GENERATION_FILE: u64 = 8 * 1024;
 
-/// How long an invalidation fence (`fences/<digest of tag>`: when the tag was last
-/// invalidated) is kept. An answer read from AWS longer ago than this is not stored at all:
-/// the fence that would have refused it may be gone.
-const FENCE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Directories of earlier formats, removed by a clear.
+const LEGACY_DIRS: &[&str] = &["tags", "fences"];
 
 /// The file backend.
 #[derive(Debug)]
@@ -49,12 +57,24 @@ pub struct FileBackend {
     /// Writes by this process, to check the size limit on the first and every
     /// [`LIMIT_CHECK_EVERY`]th one rather than listing the directory on every write.
     writes: std::sync::atomic::AtomicU64,
+    /// Whether the cache directory is private, checked once per process.
+    private: OnceLock<std::result::Result<(), String>>,
 }
 
 impl Clone for FileBackend {
     fn clone(&self) -> FileBackend {
         FileBackend::new(self.dir.clone(), self.limit_bytes)
     }
+}
+
+/// What reading an entry file found.
+enum EntryFile {
+    /// Nothing there.
+    Missing,
+    /// Not an entry: a link, a directory, a FIFO, too large, or unreadable as one.
+    Damaged(String),
+    /// The whole file and its decoded header.
+    Found(Vec<u8>, Box<Header>),
 }
 
 impl FileBackend {
@@ -65,6 +85,7 @@ impl FileBackend {
             dir,
             limit_bytes,
             writes: std::sync::atomic::AtomicU64::new(0),
+            private: OnceLock::new(),
         }
     }
 
@@ -77,148 +98,147 @@ impl FileBackend {
         self.dir.join("entries")
     }
 
-    fn tags_dir(&self) -> PathBuf {
-        self.dir.join("tags")
+    fn gens_dir(&self) -> PathBuf {
+        self.dir.join("gens")
     }
 
     fn entry_path(&self, key: &CacheKey) -> PathBuf {
         self.entries_dir().join(key.as_str())
     }
 
-    fn tag_path(&self, tag: &str) -> PathBuf {
-        self.tags_dir()
+    fn generation_path(&self, tag: &str) -> PathBuf {
+        self.gens_dir()
             .join(&hex(&Sha256::digest(tag.as_bytes()))[..40])
     }
 
-    fn fences_dir(&self) -> PathBuf {
-        self.dir.join("fences")
+    /// The largest entry file accepted: the size limit (an entry larger than the whole
+    /// cache could never have been stored whole).
+    fn max_entry_bytes(&self) -> u64 {
+        self.limit_bytes.max(1024 * 1024)
     }
 
-    fn fence_path(&self, tag: &str) -> PathBuf {
-        self.fences_dir()
-            .join(&hex(&Sha256::digest(tag.as_bytes()))[..40])
-    }
-
-    /// Records (under the writers' lock) that `tag` was invalidated at `now` (Unix
-    /// nanoseconds). Kept apart from the tag indexes, which `clear` removes: a clear must not
-    /// let an answer read before a recent invalidation in.
-    fn fence(&self, tag: &str, now: u128) -> Result<()> {
-        let temp = write_private_temp_with(
-            &self.fences_dir(),
-            now.to_string().as_bytes(),
-            Durability::Unsynced,
-        )?;
-        let path = self.fence_path(tag);
-        fs::rename(&temp, &path).map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            io_error("storing", &path, e)
-        })
-    }
-
-    /// Whether one of `tags` was invalidated at or after `since` (read under the writers'
-    /// lock). A fence that cannot be read counts as one: not caching is always safe.
-    fn fenced(&self, tags: &[String], since: u128) -> bool {
-        tags.iter()
-            .any(|tag| match fs::read_to_string(self.fence_path(tag)) {
-                Ok(text) => text
-                    .trim()
-                    .parse::<u128>()
-                    .ok()
-                    .is_none_or(|at| at >= since),
-                Err(e) => e.kind() != io::ErrorKind::NotFound,
+    /// Fails unless the cache directory and its subdirectories that exist are private (see
+    /// [`check_private_dir`]); checked once per process.
+    fn ensure_private(&self) -> Result<()> {
+        self.private
+            .get_or_init(|| {
+                for dir in [self.dir.clone(), self.entries_dir(), self.gens_dir()] {
+                    check_private_dir(&dir)?;
+                }
+                Ok(())
             })
+            .clone()
+            .map_err(Error::runtime)
     }
 
-    /// Stores an entry; with `since`, only when none of `tags` was invalidated at or after
-    /// it (see [`CacheBackend::set_unless_invalidated`]). Returns whether it was stored.
-    fn store(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        since: Option<u128>,
-    ) -> Result<bool> {
-        if since.is_some_and(|since| now_nanos().saturating_sub(since) > FENCE_WINDOW.as_nanos()) {
-            return Ok(false);
+    /// Creates a cache subdirectory (0700) when missing, then checks the directories again.
+    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+        if fs::symlink_metadata(dir).is_err() {
+            create_private_dir(dir)?;
         }
-        let temp = write_private_temp_with(&self.entries_dir(), bytes, Durability::Unsynced)?;
-        let _lock = self.lock()?;
-        // Checked under the lock that invalidations hold while they remove entries and set
-        // fences: either the invalidation finds this entry, or this write sees its fence.
-        if since.is_some_and(|since| self.fenced(tags, since)) {
-            let _ = fs::remove_file(&temp);
-            return Ok(false);
-        }
+        check_private_dir(&self.dir).map_err(Error::runtime)?;
+        check_private_dir(dir).map_err(Error::runtime)
+    }
+
+    /// Reads an entry file: never following a link, never blocking on a non-file, reading
+    /// the header and then exactly the payload length it states.
+    fn read_entry(&self, key: &CacheKey) -> EntryFile {
         let path = self.entry_path(key);
-        if let Err(e) = fs::rename(&temp, &path) {
-            let _ = fs::remove_file(&temp);
-            return Err(io_error("storing", &path, e));
+        let mut file = match open_regular(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return EntryFile::Missing,
+            Err(why) => return EntryFile::Damaged(why),
+        };
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) => return EntryFile::Damaged(format!("reading {}: {e}", path.display())),
+        };
+        if size > self.max_entry_bytes() {
+            return EntryFile::Damaged(format!("{} bytes, over the cache size limit", size));
         }
-        for tag in tags {
-            self.append_tag(tag, key)?;
+        let mut head = vec![0u8; (size as usize).min(MAX_HEADER + 1)];
+        if let Err(e) = file.read_exact(&mut head) {
+            return EntryFile::Damaged(format!("reading {}: {e}", path.display()));
         }
-        let writes = self
-            .writes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if writes.is_multiple_of(LIMIT_CHECK_EVERY) {
-            self.enforce_limit()?;
+        let header = match Envelope::decode_header(&head) {
+            Ok(header) => header,
+            // An older build's entry: not damage, just nothing this build can use (it is
+            // replaced when the answer is stored again).
+            Err(DecodeError::Version(_)) => return EntryFile::Missing,
+            Err(e) => return EntryFile::Damaged(e.to_string()),
+        };
+        let header_len = head.iter().position(|&b| b == b'\n').unwrap_or(head.len()) as u64 + 1;
+        if header_len.checked_add(header.len) != Some(size) {
+            return EntryFile::Damaged(format!(
+                "the file holds {size} bytes, its header states {} + {}",
+                header_len, header.len
+            ));
         }
-        Ok(true)
+        let mut bytes = head;
+        bytes.reserve_exact((size as usize).saturating_sub(bytes.len()));
+        if let Err(e) = file.take(size).read_to_end(&mut bytes) {
+            return EntryFile::Damaged(format!("reading {}: {e}", path.display()));
+        }
+        if bytes.len() as u64 != size {
+            return EntryFile::Damaged("the file changed while it was read".into());
+        }
+        EntryFile::Found(bytes, Box::new(header))
     }
 
-    /// Takes the writers' lock (released when the returned file is dropped).
-    fn lock(&self) -> Result<File> {
-        create_private_dir(&self.dir)?;
-        let path = self.dir.join(".lock");
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_error("opening", &path, e))?;
-        file.lock().map_err(|e| io_error("locking", &path, e))?;
-        Ok(file)
+    /// The generation token of `tag`, if it has a readable one.
+    fn read_generation(&self, tag: &str) -> Result<Option<String>> {
+        let path = self.generation_path(tag);
+        let file = match open_regular(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
+            // Not a generation file: as good as none (an entry recorded against it is a
+            // miss); it is replaced by the next invalidation or creation.
+            Err(_) => return Ok(None),
+        };
+        let mut text = String::new();
+        file.take(MAX_GENERATION_FILE)
+            .read_to_string(&mut text)
+            .map_err(|e| io_error("reading", &path, e))?;
+        let token = text.get(..16).unwrap_or("");
+        Ok(generation::is_token(token).then(|| token.to_string()))
     }
 
-    fn append_tag(&self, tag: &str, key: &CacheKey) -> Result<()> {
-        create_private_dir(&self.tags_dir())?;
-        let path = self.tag_path(tag);
-        let mut file = private_options()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| io_error("opening", &path, e))?;
-        file.write_all(format!("{key}\n").as_bytes())
-            .map_err(|e| io_error("writing", &path, e))?;
-        if file.metadata().map(|m| m.len()).unwrap_or(0) > TAG_COMPACT_BYTES {
-            self.compact_tag(&path)?;
-        }
-        Ok(())
+    /// Replaces (or creates) the generation of `tag` with `token`: a new file renamed over
+    /// the old one. With `only_if_absent`, an existing generation is kept instead (a hard
+    /// link does not replace); returns whether `token` is now the generation.
+    fn write_generation(&self, tag: &str, token: &str, only_if_absent: bool) -> Result<bool> {
+        let dir = self.gens_dir();
+        self.ensure_dir(&dir)?;
+        let temp = write_temp(&dir, format!("{token} {tag}\n").as_bytes(), None)?;
+        let path = self.generation_path(tag);
+        let outcome = if only_if_absent {
+            match fs::hard_link(&temp, &path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    // Damage at the path (not a token file) is replaced.
+                    match self.read_generation(tag)? {
+                        Some(_) => Ok(false),
+                        None => fs::rename(&temp, &path).map(|()| true),
+                    }
+                }
+                // A file system without hard links: replacing a generation is always safe
+                // (it is what an invalidation does), only costlier.
+                Err(_) => fs::rename(&temp, &path).map(|()| true),
+            }
+        } else {
+            fs::rename(&temp, &path).map(|()| true)
+        };
+        let _ = fs::remove_file(&temp);
+        outcome.map_err(|e| io_error("storing", &path, e))
     }
 
-    /// Rewrites a tag index without duplicates and without keys whose entry is gone.
-    fn compact_tag(&self, path: &Path) -> Result<()> {
-        let mut keys = read_keys(path)?;
-        keys.sort();
-        keys.dedup();
-        keys.retain(|k| self.entry_path(k).exists());
-        let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
-        let temp =
-            write_private_temp_with(&self.tags_dir(), text.as_bytes(), Durability::Unsynced)?;
-        fs::rename(&temp, path).map_err(|e| io_error("replacing", path, e))
-    }
-
+    /// Removes the entry file (or whatever is at its path) of `key`; false when there was
+    /// nothing.
     fn remove_entry(&self, key: &CacheKey) -> Result<bool> {
-        let path = self.entry_path(key);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error("removing", &path, e)),
-        }
+        remove_path(&self.entry_path(key))
     }
 
-    /// Entry files with size and modification time (last access).
+    /// Entry files with size and modification time (the entry's expiry).
     fn scan(&self) -> Result<Vec<(CacheKey, u64, SystemTime)>> {
         let dir = self.entries_dir();
         let listing = match fs::read_dir(&dir) {
@@ -232,6 +252,7 @@ impl FileBackend {
             let Some(key) = name.to_str().and_then(CacheKey::parse) else {
                 continue;
             };
+            // DirEntry::metadata does not follow links.
             if let Ok(meta) = item.metadata() {
                 found.push((key, meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)));
             }
@@ -239,27 +260,66 @@ impl FileBackend {
         Ok(found)
     }
 
-    /// Evicts expired entries, then the least recently used, until under the limit.
+    /// Evicts expired entries, then those closest to expiry, until under nine tenths of
+    /// the limit (so the next writes do not evict again at once). One directory listing;
+    /// no entry is opened.
     fn enforce_limit(&self) -> Result<()> {
         let mut entries = self.scan()?;
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        let mut total: u64 = entries.iter().map(|e| e.1).fold(0, u64::saturating_add);
         if total <= self.limit_bytes {
             return Ok(());
         }
-        let now = now_secs();
-        let expired =
-            |key: &CacheKey| read_header(&self.entry_path(key)).is_none_or(|h| h.expires_at <= now);
-        // Expired (or unreadable) first, then oldest access first.
-        entries.sort_by_key(|(key, _, accessed)| (!expired(key), *accessed));
+        let target = self.limit_bytes / 10 * 9;
+        entries.sort_unstable_by_key(|(_, _, expires)| *expires);
         for (key, size, _) in entries {
-            if total <= self.limit_bytes {
+            if total <= target {
                 break;
             }
-            if self.remove_entry(&key)? {
+            if self.remove_entry(&key).unwrap_or(false) {
                 total = total.saturating_sub(size);
             }
         }
         Ok(())
+    }
+
+    /// Removes everything a clear removes; every path is tried, and the first failure (with
+    /// how many there were) is reported after the rest is done.
+    fn clear(&self) -> Result<u64> {
+        let mut removed = 0;
+        let mut failures = Failures::default();
+        for (key, _, _) in self.scan()? {
+            match self.remove_entry(&key) {
+                Ok(gone) => removed += u64::from(gone),
+                Err(e) => failures.add(e),
+            }
+        }
+        // Temporary files belong to writers still at work: only those a crash left behind
+        // long ago go. Anything else that is no entry (damage) goes too.
+        let stale = SystemTime::now() - STALE_TEMP;
+        for item in listing(&self.entries_dir()) {
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            let temp = name.starts_with(".tmp-");
+            let keep = temp
+                && item
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= stale);
+            if !keep && let Err(e) = remove_path(&item.path()) {
+                failures.add(e);
+            }
+        }
+        for item in listing(&self.gens_dir()) {
+            if let Err(e) = remove_path(&item.path()) {
+                failures.add(e);
+            }
+        }
+        for legacy in LEGACY_DIRS {
+            if let Err(e) = remove_path(&self.dir.join(legacy)) {
+                failures.add(e);
+            }
+        }
+        failures.into_result(removed)
     }
 }
 
@@ -272,96 +332,142 @@ impl CacheBackend for FileBackend {
         self.dir.display().to_string()
     }
 
-    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
-        let path = self.entry_path(key);
-        let mut file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error("opening", &path, e)),
+    fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<Lookup> {
+        self.ensure_private()?;
+        let mut damaged = None;
+        let entry = match self.read_entry(key) {
+            EntryFile::Found(bytes, header) => Some((bytes, header)),
+            EntryFile::Missing => None,
+            EntryFile::Damaged(why) => {
+                // Damage is removed (a miss), then reported once by the caller.
+                let removed = match self.remove_entry(key) {
+                    Ok(_) => "removed".to_string(),
+                    Err(e) => format!("not removed: {e}"),
+                };
+                damaged = Some(format!("entry {}…: {why}; {removed}", &key.as_str()[..12]));
+                None
+            }
         };
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| io_error("reading", &path, e))?;
-        // Record the access for least-recently-used eviction; best effort.
-        if let Ok(file) = OpenOptions::new().write(true).open(&path) {
-            let _ = file.set_modified(SystemTime::now());
+        let current = self.generations(tags)?;
+        if let Some((bytes, header)) = entry
+            && current.current_for(tags, &header.gens)
+        {
+            return Ok(Lookup {
+                bytes: Some(bytes),
+                generations: current,
+                problem: None,
+            });
         }
-        Ok(Some(bytes))
+        let missing = super::backend::missing_generations(tags, &current)?;
+        let mut generations = current;
+        if !missing.as_map().is_empty() {
+            for (tag, token) in self.create_generations(&missing)?.iter() {
+                generations.insert(tag, token);
+            }
+        }
+        Ok(Lookup {
+            bytes: None,
+            generations,
+            problem: damaged,
+        })
     }
 
-    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], _expires_at: u64) -> Result<()> {
-        self.store(key, bytes, tags, None).map(|_| ())
+    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        self.ensure_private()?;
+        match self.read_entry(key) {
+            EntryFile::Found(bytes, _) => Ok(Some(bytes)),
+            EntryFile::Missing => Ok(None),
+            EntryFile::Damaged(why) => Err(Error::runtime(format!(
+                "entry {}…: {why}",
+                &key.as_str()[..12]
+            ))),
+        }
     }
 
-    fn set_unless_invalidated(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        _expires_at: u64,
-        since: u128,
-    ) -> Result<bool> {
-        self.store(key, bytes, tags, Some(since))
+    fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+        self.ensure_private()?;
+        let dir = self.entries_dir();
+        self.ensure_dir(&dir)?;
+        let temp = write_temp(&dir, bytes, Some(crate::clock::from_secs(expires_at)))?;
+        let path = self.entry_path(key);
+        if let Err(e) = fs::rename(&temp, &path) {
+            let _ = fs::remove_file(&temp);
+            // A directory (damage) where the entry belongs: removed, then tried once more.
+            if path.is_dir() && remove_path(&path).is_ok() {
+                let temp = write_temp(&dir, bytes, Some(crate::clock::from_secs(expires_at)))?;
+                return fs::rename(&temp, &path).map_err(|e| {
+                    let _ = fs::remove_file(&temp);
+                    io_error("storing", &path, e)
+                });
+            }
+            return Err(io_error("storing", &path, e));
+        }
+        let writes = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if writes.is_multiple_of(LIMIT_CHECK_EVERY) {
+            self.enforce_limit()?;
+        }
+        Ok(())
+    }
+
+    fn generations(&self, tags: &[String]) -> Result<Generations> {
+        self.ensure_private()?;
+        let mut found = Generations::new();
+        for tag in tags {
+            if let Some(token) = self.read_generation(tag)? {
+                found.insert(tag.clone(), token);
+            }
+        }
+        Ok(found)
+    }
+
+    fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+        self.ensure_private()?;
+        let mut now = Generations::new();
+        for (tag, token) in wanted.iter() {
+            if self.write_generation(tag, token, true)? {
+                now.insert(tag, token);
+            } else if let Some(existing) = self.read_generation(tag)? {
+                now.insert(tag, existing);
+            }
+        }
+        Ok(now)
     }
 
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
-        if !self.dir.exists() {
+        if fs::symlink_metadata(&self.dir).is_err() {
             return Ok(0);
         }
-        let _lock = self.lock()?;
-        let mut removed = 0;
+        self.ensure_private()?;
+        let mut failures = Failures::default();
+        let mut done = 0;
         match what {
             Invalidation::Keys(keys) => {
                 for key in keys {
-                    removed += u64::from(self.remove_entry(key)?);
+                    match self.remove_entry(key) {
+                        Ok(gone) => done += u64::from(gone),
+                        Err(e) => failures.add(e),
+                    }
                 }
             }
             Invalidation::Tags(tags) => {
-                let now = now_nanos();
                 for tag in tags {
-                    let path = self.tag_path(tag);
-                    for key in read_keys(&path)? {
-                        removed += u64::from(self.remove_entry(&key)?);
+                    let moved =
+                        generation::new_token().and_then(|t| self.write_generation(tag, &t, false));
+                    match moved {
+                        Ok(_) => done += 1,
+                        Err(e) => failures.add(e),
                     }
-                    match fs::remove_file(&path) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(io_error("removing", &path, e)),
-                    }
-                    // Under the lock, like the writes that check it: set before or after the
-                    // removals, a write sees either the fence or no removal.
-                    self.fence(tag, now)?;
                 }
             }
-            Invalidation::All => {
-                for (key, _, _) in self.scan()? {
-                    removed += u64::from(self.remove_entry(&key)?);
-                }
-                // Tag indexes are only written under the lock: all can go. Temporary entry
-                // files belong to writers still at work (they write before locking), so
-                // only those a crash left behind long ago are removed.
-                remove_files(&self.tags_dir(), |_| true);
-                let stale = SystemTime::now() - STALE_TEMP;
-                remove_files(&self.entries_dir(), |item| {
-                    item.file_name().to_string_lossy().starts_with(".tmp-")
-                        && item
-                            .metadata()
-                            .and_then(|m| m.modified())
-                            .is_ok_and(|t| t < stale)
-                });
-                // Fences outlive a clear (see `fence`), but not their window.
-                let expired = SystemTime::now() - FENCE_WINDOW;
-                remove_files(&self.fences_dir(), |item| {
-                    item.metadata()
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|t| t < expired)
-                });
-            }
+            Invalidation::All => return self.clear(),
         }
-        Ok(removed)
+        failures.into_result(done)
     }
 
     fn entries(&self) -> Result<Vec<EntryInfo>> {
+        self.ensure_private()?;
         Ok(self
             .scan()?
             .into_iter()
@@ -375,76 +481,202 @@ impl CacheBackend for FileBackend {
     }
 
     fn stats(&self) -> Result<BackendStats> {
+        self.ensure_private()?;
         let entries = self.scan()?;
         Ok(BackendStats {
             entries: entries.len() as u64,
-            bytes: entries.iter().map(|e| e.1).sum(),
+            bytes: entries.iter().map(|e| e.1).fold(0, u64::saturating_add),
             limit_bytes: Some(self.limit_bytes),
         })
     }
 
     fn health_check(&self) -> Result<()> {
-        let probe = CacheKey::new(
-            &super::key::Namespace {
-                profile: "health".into(),
-                region: "probe".into(),
-            },
-            "awsideman",
-            "HealthCheck",
-            &serde_json::json!({"pid": std::process::id()}),
-        );
-        self.set(&probe, b"probe", &[], now_secs() + 60)?;
+        let probe = super::backend::probe_key()?;
+        let bytes = super::backend::probe_entry(&probe);
+        self.set(&probe, &bytes, now_secs() + 60)?;
         let read = self.get(&probe)?;
         self.invalidate(Invalidation::Keys(std::slice::from_ref(&probe)))?;
-        match read.as_deref() {
-            Some(b"probe") => Ok(()),
-            _ => Err(Error::runtime(format!(
+        if read.as_deref() != Some(&bytes[..]) {
+            return Err(Error::runtime(format!(
                 "cache {}: a probe entry did not read back",
                 self.dir.display()
-            ))),
+            )));
+        }
+        let tag = [format!("health:{}", probe.as_str())];
+        let created = self.lookup(&probe, &tag)?;
+        self.invalidate(Invalidation::Tags(&tag))?;
+        let moved = self.generations(&tag)?;
+        let _ = remove_path(&self.generation_path(&tag[0]));
+        if created.generations.get(&tag[0]).is_none() || moved == created.generations {
+            return Err(Error::runtime(format!(
+                "cache {}: a probe generation did not change",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Failures collected while going on with the rest of the work.
+#[derive(Default)]
+struct Failures {
+    first: Option<Error>,
+    count: usize,
+}
+
+impl Failures {
+    fn add(&mut self, e: Error) {
+        self.count += 1;
+        self.first.get_or_insert(e);
+    }
+
+    fn into_result(self, done: u64) -> Result<u64> {
+        match self.first {
+            None => Ok(done),
+            Some(e) if self.count == 1 => Err(e),
+            Some(e) => Err(e.context(format!("{} paths failed, the first", self.count))),
         }
     }
 }
 
-/// Removes the files of `dir` that `wanted` accepts (best effort).
-fn remove_files(dir: &Path, wanted: impl Fn(&fs::DirEntry) -> bool) {
-    if let Ok(listing) = fs::read_dir(dir) {
-        for item in listing.flatten() {
-            if wanted(&item) {
-                let _ = fs::remove_file(item.path());
-            }
+/// Fails unless `dir` is private: a directory (not a link) owned by this user that nobody
+/// else may write. A missing directory is fine (created 0700 when needed); one of ours that
+/// others may write is repaired to 0700.
+pub fn check_private_dir(dir: &Path) -> std::result::Result<(), String> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    if !meta.is_dir() {
+        return Err(format!(
+            "{} is not a directory (a link or a file): remove it, or set cache.file_cache_dir",
+            dir.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let me = unsafe_free_euid();
+        if meta.uid() != me {
+            return Err(format!(
+                "{} belongs to another user (uid {}): remove it, or set cache.file_cache_dir",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+                format!(
+                    "{} may be written by other users and cannot be repaired ({e}): run chmod 700 on it",
+                    dir.display()
+                )
+            })?;
         }
     }
+    Ok(())
 }
 
-/// The header of an entry file, reading only its first line.
-fn read_header(path: &Path) -> Option<super::envelope::Header> {
-    let mut file = File::open(path).ok()?;
-    let mut head = vec![0u8; 16 * 1024];
-    let n = file.read(&mut head).ok()?;
-    Envelope::decode_header(&head[..n]).ok()
+/// The effective user id.
+#[cfg(unix)]
+fn unsafe_free_euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
-fn read_keys(path: &Path) -> Result<Vec<CacheKey>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(text.lines().filter_map(CacheKey::parse).collect()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(io_error("reading", path, e)),
+/// Opens `path` for reading if it is a regular file of this user: never following a link,
+/// never blocking (a FIFO opens at once and is refused). `None` when nothing is there.
+fn open_regular(path: &Path) -> std::result::Result<Option<File>, String> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("not a readable file ({e})")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("not a readable file ({e})"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != unsafe_free_euid() {
+            return Err(format!("owned by another user (uid {})", meta.uid()));
+        }
+    }
+    Ok(Some(file))
+}
+
+/// Writes `bytes` to a new randomly named file in `dir` (created exclusively, never through
+/// a link, 0600), its modification time set to `modified` when given; returns its path.
+fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Result<PathBuf> {
+    let mut noise = [0u8; 8];
+    getrandom::getrandom(&mut noise)
+        .map_err(|e| Error::runtime(format!("naming a temporary file: {e}")))?;
+    let path = dir.join(format!(".tmp-{}-{}", std::process::id(), hex(&noise)));
+    let mut options = private_options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    let mut file = options
+        .open(&path)
+        .map_err(|e| io_error("creating", &path, e))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| modified.map_or(Ok(()), |t| file.set_modified(t)));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&path);
+        return Err(io_error("writing", &path, e));
+    }
+    Ok(path)
+}
+
+/// Removes whatever is at `path` without following a link (a directory with its content);
+/// false when nothing was there.
+fn remove_path(path: &Path) -> Result<bool> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_error("removing", path, e)),
+    };
+    let removed = if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match removed {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error("removing", path, e)),
     }
 }
 
-/// Nanoseconds since the Unix epoch.
-pub fn now_nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
+/// The items of `dir` (none when it cannot be listed).
+fn listing(dir: &Path) -> Vec<fs::DirEntry> {
+    fs::read_dir(dir)
+        .map(|l| l.flatten().collect())
+        .unwrap_or_default()
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The header of an entry file, reading at most its first [`MAX_HEADER`] bytes.
+fn read_header(path: &Path) -> Option<Header> {
+    let file = open_regular(path).ok()??;
+    let mut head = Vec::new();
+    file.take(MAX_HEADER as u64 + 1)
+        .read_to_end(&mut head)
+        .ok()?;
+    Envelope::decode_header(&head).ok()
 }
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
@@ -453,7 +685,10 @@ fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::cache::envelope::FORMAT_VERSION;
 
     fn temp_backend(limit: u64) -> (FileBackend, PathBuf) {
         let mut noise = [0u8; 6];
@@ -463,88 +698,271 @@ mod tests {
     }
 
     fn key(n: u32) -> CacheKey {
-        CacheKey::new(
-            &super::super::key::Namespace {
+        CacheKey::parse(&hex(&Sha256::digest(n.to_le_bytes()))).unwrap()
+    }
+
+    /// An envelope of `key` recording `gens`, with a payload of `size` bytes.
+    fn entry(key: &CacheKey, gens: &Generations, size: usize) -> Vec<u8> {
+        Envelope::seal(
+            Header {
+                v: FORMAT_VERSION,
+                key: key.to_string(),
+                service: "s".into(),
+                operation: "Op".into(),
                 profile: "p".into(),
-                region: "r".into(),
+                created_at: now_secs(),
+                expires_at: now_secs() + 600,
+                encryption: "none".into(),
+                key_id: None,
+                gens: gens.as_map().clone(),
+                len: 0,
+                checksum: String::new(),
             },
-            "s",
-            "Op",
-            &serde_json::json!({ "n": n }),
+            vec![b'x'; size],
         )
+        .encode()
+    }
+
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|t| t.to_string()).collect()
+    }
+
+    /// Looks up, stores against what the lookup saw, and returns what the lookup saw.
+    fn fill(b: &FileBackend, k: &CacheKey, t: &[String]) -> Generations {
+        let seen = b.lookup(k, t).unwrap();
+        assert!(seen.bytes.is_none());
+        b.set(k, &entry(k, &seen.generations, 10), now_secs() + 600)
+            .unwrap();
+        seen.generations
     }
 
     #[test]
-    fn set_get_invalidate_by_key_tag_and_all() {
+    fn an_entry_is_served_until_one_of_its_tags_is_invalidated() {
         let (b, dir) = temp_backend(1 << 20);
-        assert_eq!(b.get(&key(1)).unwrap(), None);
-        b.set(&key(1), b"one", &["t:a".into()], 0).unwrap();
-        b.set(&key(2), b"two", &["t:a".into(), "t:b".into()], 0)
-            .unwrap();
-        b.set(&key(3), b"three", &["t:b".into()], 0).unwrap();
-        assert_eq!(b.get(&key(1)).unwrap().as_deref(), Some(&b"one"[..]));
+        let (ta, tb) = (tags(&["t:a"]), tags(&["t:a", "t:b"]));
+        let seen = fill(&b, &key(1), &ta);
+        assert!(seen.get("t:a").is_some(), "a miss creates the generation");
+        fill(&b, &key(2), &tb);
+        fill(&b, &key(3), &tags(&["t:b"]));
+        assert!(b.lookup(&key(1), &ta).unwrap().bytes.is_some());
         assert_eq!(
-            b.invalidate(Invalidation::Tags(&["t:a".into()])).unwrap(),
-            2
+            b.invalidate(Invalidation::Tags(&tags(&["t:a"]))).unwrap(),
+            1
         );
-        assert_eq!(b.get(&key(1)).unwrap(), None);
-        assert_eq!(b.get(&key(2)).unwrap(), None);
-        assert!(b.get(&key(3)).unwrap().is_some());
+        assert!(b.lookup(&key(1), &ta).unwrap().bytes.is_none());
+        assert!(b.lookup(&key(2), &tb).unwrap().bytes.is_none());
+        assert!(b.lookup(&key(3), &tags(&["t:b"])).unwrap().bytes.is_some());
+        // A lookup asking about a tag the entry did not record is a miss.
+        assert!(b.lookup(&key(3), &tb).unwrap().bytes.is_none());
         assert_eq!(b.invalidate(Invalidation::Keys(&[key(3)])).unwrap(), 1);
-        b.set(&key(4), b"four", &[], 0).unwrap();
-        assert_eq!(b.invalidate(Invalidation::All).unwrap(), 1);
-        assert_eq!(b.stats().unwrap().entries, 0);
+        assert!(b.get(&key(3)).unwrap().is_none());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The race the generations close: a reader misses, reads AWS, and meanwhile a writer
+    /// changes the data and invalidates; the answer read before is stored after, and must
+    /// never be served.
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_never_served() {
+        let (b, dir) = temp_backend(1 << 20);
+        let t = tags(&["users:d-1"]);
+        let seen = b.lookup(&key(1), &t).unwrap();
+        b.invalidate(Invalidation::Tags(&t)).unwrap();
+        b.set(
+            &key(1),
+            &entry(&key(1), &seen.generations, 5),
+            now_secs() + 60,
+        )
+        .unwrap();
+        let again = b.lookup(&key(1), &t).unwrap();
+        assert!(again.bytes.is_none(), "stale answer not served");
+        b.set(
+            &key(1),
+            &entry(&key(1), &again.generations, 5),
+            now_secs() + 60,
+        )
+        .unwrap();
+        assert!(b.lookup(&key(1), &t).unwrap().bytes.is_some());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A clear removes the generations too; an entry stored afterwards against one of them
+    /// (a writer racing the clear) is a miss, and so is one whose generation file vanished.
+    #[test]
+    fn a_vanished_generation_never_matches() {
+        let (b, dir) = temp_backend(1 << 20);
+        let t = tags(&["t"]);
+        let seen = b.lookup(&key(1), &t).unwrap();
+        b.invalidate(Invalidation::All).unwrap();
+        b.set(
+            &key(1),
+            &entry(&key(1), &seen.generations, 5),
+            now_secs() + 60,
+        )
+        .unwrap();
+        assert!(b.lookup(&key(1), &t).unwrap().bytes.is_none());
+        fill(&b, &key(2), &t);
+        fs::remove_dir_all(b.gens_dir()).unwrap();
+        assert!(b.lookup(&key(2), &t).unwrap().bytes.is_none());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn generations_are_created_once_and_adopted_only_where_absent() {
+        let (b, dir) = temp_backend(1 << 20);
+        let t = tags(&["t"]);
+        let first = b.lookup(&key(1), &t).unwrap().generations;
+        let second = b.lookup(&key(1), &t).unwrap().generations;
+        assert_eq!(first, second, "an existing generation is kept");
+        let mut wanted = Generations::new();
+        wanted.insert("t", "0000000000000001");
+        wanted.insert("u", "0000000000000002");
+        let now = b.create_generations(&wanted).unwrap();
+        assert_eq!(now.get("t"), first.get("t"));
+        assert_eq!(now.get("u"), Some("0000000000000002"));
         fs::remove_dir_all(dir).unwrap();
     }
 
     #[cfg(unix)]
     #[test]
-    fn private_permissions() {
+    fn private_permissions_and_a_hit_writes_nothing() {
         use std::os::unix::fs::PermissionsExt;
         let (b, dir) = temp_backend(1 << 20);
-        b.set(&key(1), b"x", &["t".into()], 0).unwrap();
+        let t = tags(&["t"]);
+        fill(&b, &key(1), &t);
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("entries")), 0o700);
         assert_eq!(mode(&b.entry_path(&key(1))), 0o600);
-        assert_eq!(mode(&b.tag_path("t")), 0o600);
+        assert_eq!(mode(&b.generation_path("t")), 0o600);
+        // Read-only directories: a hit still answers.
+        for d in [dir.clone(), b.entries_dir(), b.gens_dir()] {
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o500)).unwrap();
+        }
+        let fresh = b.clone();
+        let hit = fresh.lookup(&key(1), &t);
+        for d in [dir.clone(), b.entries_dir(), b.gens_dir()] {
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        assert!(hit.unwrap().bytes.is_some());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_may_write_is_repaired_and_links_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (b, dir) = temp_backend(1 << 20);
+        fill(&b, &key(1), &tags(&["t"]));
+        fs::set_permissions(b.entries_dir(), fs::Permissions::from_mode(0o777)).unwrap();
+        let fresh = b.clone();
+        assert!(
+            fresh
+                .lookup(&key(1), &tags(&["t"]))
+                .unwrap()
+                .bytes
+                .is_some()
+        );
+        let mode = fs::metadata(b.entries_dir()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "repaired");
+        // A link where an entry belongs is damage: removed, its target untouched.
+        let target = dir.join("target");
+        fs::write(&target, b"secret").unwrap();
+        let before = fs::metadata(&target).unwrap().modified().unwrap();
+        std::os::unix::fs::symlink(&target, b.entry_path(&key(2))).unwrap();
+        let found = fresh.lookup(&key(2), &tags(&["t"])).unwrap();
+        assert!(found.bytes.is_none() && found.problem.is_some());
+        assert!(
+            fs::symlink_metadata(b.entry_path(&key(2))).is_err(),
+            "removed"
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"secret");
+        assert_eq!(fs::metadata(&target).unwrap().modified().unwrap(), before);
+        // The cache directory itself a link: not used at all.
+        let (linked, linked_dir) = temp_backend(1 << 20);
+        std::os::unix::fs::symlink(&dir, &linked_dir).unwrap();
+        assert!(linked.lookup(&key(1), &tags(&["t"])).is_err());
+        fs::remove_file(&linked_dir).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_huge_sparse_file_is_damage_at_once() {
+        let (b, dir) = temp_backend(1 << 20);
+        fill(&b, &key(1), &tags(&["t"]));
+        let fifo = b.entry_path(&key(2));
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(b.lookup(&key(2), &tags(&["t"])).unwrap().problem.is_some());
+        let sparse = File::create(b.entry_path(&key(3))).unwrap();
+        sparse.set_len(2 << 30).unwrap();
+        assert!(b.lookup(&key(3), &tags(&["t"])).unwrap().problem.is_some());
+        assert!(
+            fs::symlink_metadata(b.entry_path(&key(3))).is_err(),
+            "removed"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
-    fn size_limit_evicts_least_recently_used() {
-        let (b, dir) = temp_backend(2500);
-        let blob = vec![b'x'; 1000];
-        b.set(&key(1), &blob, &[], 0).unwrap();
-        b.set(&key(2), &blob, &[], 0).unwrap();
-        // Make entry 1 the most recently used.
-        let old = SystemTime::now() - std::time::Duration::from_secs(60);
-        OpenOptions::new()
-            .write(true)
-            .open(b.entry_path(&key(2)))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        b.get(&key(1)).unwrap();
-        // A new process's first write checks the limit.
-        let b = b.clone();
-        b.set(&key(3), &blob, &[], 0).unwrap();
+    fn a_directory_at_an_entry_path_is_replaced_and_cleared() {
+        let (b, dir) = temp_backend(1 << 20);
+        fill(&b, &key(9), &tags(&["t"]));
+        fs::create_dir_all(b.entry_path(&key(1)).join("inside")).unwrap();
+        let found = b.lookup(&key(1), &tags(&["t"])).unwrap();
         assert!(
-            b.get(&key(2)).unwrap().is_none(),
-            "least recently used is evicted"
+            found
+                .problem
+                .unwrap()
+                .contains("not a regular file; removed")
         );
-        assert!(b.get(&key(1)).unwrap().is_some());
-        assert!(b.get(&key(3)).unwrap().is_some());
-        assert!(b.stats().unwrap().bytes <= 2500);
+        fill(&b, &key(1), &tags(&["t"]));
+        assert!(b.lookup(&key(1), &tags(&["t"])).unwrap().bytes.is_some());
+        // A write over a directory replaces it.
+        fs::remove_file(b.entry_path(&key(1))).unwrap();
+        fs::create_dir_all(b.entry_path(&key(1)).join("inside")).unwrap();
+        let seen = b.lookup(&key(9), &tags(&["t"])).unwrap().generations;
+        b.set(&key(1), &entry(&key(1), &seen, 10), now_secs() + 60)
+            .unwrap();
+        assert!(b.lookup(&key(1), &tags(&["t"])).unwrap().bytes.is_some());
+        fs::remove_file(b.entry_path(&key(1))).unwrap();
+        fs::create_dir_all(b.entry_path(&key(1)).join("inside")).unwrap();
+        assert_eq!(b.invalidate(Invalidation::All).unwrap(), 2);
+        assert!(listing(&b.entries_dir()).is_empty());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn size_limit_evicts_the_closest_to_expiry_first() {
+        let (b, dir) = temp_backend(3000);
+        let t = tags(&[]);
+        let store = |n: u32, expires: u64| {
+            b.set(&key(n), &entry(&key(n), &Generations::new(), 1000), expires)
+                .unwrap()
+        };
+        store(1, now_secs() + 600);
+        store(2, now_secs() + 60);
+        let b = b.clone();
+        b.set(
+            &key(3),
+            &entry(&key(3), &Generations::new(), 1000),
+            now_secs() + 900,
+        )
+        .unwrap();
+        assert!(b.lookup(&key(2), &t).unwrap().bytes.is_none(), "evicted");
+        assert!(b.lookup(&key(1), &t).unwrap().bytes.is_some());
+        assert!(b.lookup(&key(3), &t).unwrap().bytes.is_some());
+        assert!(b.stats().unwrap().bytes <= 3000);
         fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn one_process_stays_within_the_limit_plus_the_check_interval() {
         let (b, dir) = temp_backend(10_000);
-        let blob = vec![b'x'; 1000];
         for n in 0..200 {
-            b.set(&key(n), &blob, &[], 0).unwrap();
+            b.set(&key(n), &vec![b'x'; 1000], now_secs() + 600).unwrap();
             let bytes = b.stats().unwrap().bytes;
             assert!(
                 bytes <= 10_000 + LIMIT_CHECK_EVERY * 1000,
@@ -554,47 +972,21 @@ mod tests {
         fs::remove_dir_all(dir).unwrap();
     }
 
-    /// The race a fence closes: a process misses, reads AWS, and meanwhile another one
-    /// changes the data and invalidates; the answer read before the change must not be
-    /// stored after the invalidation.
     #[test]
-    fn an_answer_read_before_an_invalidation_is_not_stored_after_it() {
+    fn older_formats_are_misses() {
         let (b, dir) = temp_backend(1 << 20);
-        let tags = ["users:d-1".to_string()];
-        let before = now_nanos();
-        b.set(&key(9), b"other", &["groups:d-1".into()], 0).unwrap();
-        assert_eq!(b.invalidate(Invalidation::Tags(&tags)).unwrap(), 0);
-        assert!(
-            !b.set_unless_invalidated(&key(1), b"stale", &tags, 0, before)
-                .unwrap(),
-            "read before the invalidation"
-        );
-        assert_eq!(b.get(&key(1)).unwrap(), None);
-        // Other tags are not fenced; an answer read after the invalidation is stored.
-        assert!(
-            b.set_unless_invalidated(&key(2), b"x", &["groups:d-1".into()], 0, before)
-                .unwrap()
-        );
-        let after = now_nanos();
-        assert!(
-            b.set_unless_invalidated(&key(1), b"fresh", &tags, 0, after)
-                .unwrap()
-        );
-        assert_eq!(b.get(&key(1)).unwrap().as_deref(), Some(&b"fresh"[..]));
-        // A clear keeps recent fences; an answer read too long ago is never stored.
-        b.invalidate(Invalidation::All).unwrap();
-        assert!(
-            !b.set_unless_invalidated(&key(1), b"stale", &tags, 0, before)
-                .unwrap()
-        );
-        let ancient = now_nanos() - FENCE_WINDOW.as_nanos() - 1;
-        assert!(
-            !b.set_unless_invalidated(&key(3), b"x", &["t:none".into()], 0, ancient)
-                .unwrap()
-        );
-        // A plain set is never fenced.
-        b.set(&key(1), b"plain", &tags, 0).unwrap();
-        assert!(b.get(&key(1)).unwrap().is_some());
+        let mut header: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+        header.insert("v", 1.into());
+        header.insert("key", key(1).to_string().into());
+        fs::create_dir_all(b.entries_dir()).unwrap();
+        fs::write(
+            b.entry_path(&key(1)),
+            format!("{}\n", serde_json::to_string(&header).unwrap()),
+        )
+        .unwrap();
+        let found = b.lookup(&key(1), &tags(&["t"])).unwrap();
+        assert!(found.bytes.is_none(), "a miss, not an error");
+        assert!(b.get(&key(1)).unwrap().is_none());
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -603,6 +995,7 @@ mod tests {
         let (b, dir) = temp_backend(1 << 20);
         b.health_check().unwrap();
         assert_eq!(b.stats().unwrap().entries, 0);
+        assert!(listing(&b.gens_dir()).is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 }

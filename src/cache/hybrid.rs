@@ -1,32 +1,39 @@
 //! The hybrid backend: a local backend (files) in front of a shared remote one (DynamoDB), so
 //! most reads stay on this machine while every machine shares one cache.
 //!
-//! - Reads use the local copy while it is younger than `local_ttl`, else the remote entry,
-//!   which is then copied locally. A local failure is a local miss; a remote failure is the
-//!   read's error (the manager makes it a miss and warns once).
-//! - Writes go to the remote, then locally; the local copy is written even when the remote
-//!   write failed, and the remote error is returned, so the manager warns once. An answer
-//!   the remote refuses as invalidated since it was read is not copied locally either, nor
-//!   one (or a remote hit) read before a local invalidation (the local side's own fences).
-//! - Invalidations go to the remote first, then locally: in the other order a concurrent
-//!   reader could copy the old remote entry back after its local copy was removed.
-//! - Listings and size figures are the remote's: it is the shared truth.
+//! - A lookup uses the local copy while it is younger than `local_ttl` and current for the
+//!   local generations of its tags (this machine's invalidations), else the remote entry
+//!   (current for the remote generations: every machine's invalidations), which is then
+//!   copied locally. A local failure is a local miss; a remote failure is a miss reported
+//!   once, and the answer read from AWS is still copied locally. So another machine's write
+//!   reaches this one's reads within `local_ttl` seconds, this machine's own writes at once.
+//! - An answer stored after a lookup goes to the remote, then locally, recorded against the
+//!   local generations that lookup saw (before AWS was asked). The local copy is written
+//!   even when the remote write failed, and the remote error is returned, so the manager
+//!   warns once. A store that answers no lookup (re-encryption) drops the local copy.
+//! - Invalidations go to the remote first, then locally.
+//! - Listings, raw reads, generations and size figures are the remote's: it is the shared
+//!   truth.
 //!
 //! Local copies are framed. An entry's own header cannot record when it was copied: an
 //! encrypted entry's times are authenticated, and the trait says nothing about when a local
 //! entry was written. So a local copy is an envelope of its own whose payload is the remote
-//! bytes, unchanged, and whose header says when the copy was made (`created_at`) and until when
+//! bytes, unchanged, and whose header says when the copy was made (`created_at`), until when
 //! it may be used (`expires_at`: the entry's own expiry or `created_at + local_ttl`, whichever
-//! comes first), with the encryption [`COPY_SCHEME`]. The local backend lists, expires and
-//! evicts copies like any entry, and anything but this backend refuses a copy ("unknown
-//! encryption") instead of mistaking it for an answer.
+//! comes first) and the local generations it is current for, with the encryption
+//! [`COPY_SCHEME`]. The local backend lists, expires and evicts copies like any entry, and
+//! anything but this backend refuses a copy ("unknown encryption") instead of mistaking it
+//! for an answer.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
 use super::envelope::{Envelope, FORMAT_VERSION, Header};
-use super::file::{now_nanos, now_secs};
+use super::generation::Generations;
 use super::key::CacheKey;
+use crate::clock::now_secs;
 use crate::error::Result;
 
 /// The `encryption` of a local copy's frame: its payload is a whole remote entry.
@@ -43,6 +50,9 @@ pub struct HybridBackend {
     local: Box<dyn CacheBackend>,
     remote: Box<dyn CacheBackend>,
     local_ttl: u64,
+    /// For each key whose lookup missed: its tags and the local generations seen then, for
+    /// the local copy of the answer stored next.
+    pending: Mutex<HashMap<CacheKey, (Vec<String>, Generations)>>,
 }
 
 impl HybridBackend {
@@ -56,6 +66,7 @@ impl HybridBackend {
             local,
             remote,
             local_ttl: local_ttl_secs,
+            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -80,48 +91,28 @@ impl HybridBackend {
         self.remote
     }
 
-    /// Stores a local copy of `bytes`, valid until the earlier of `expires_at` and
-    /// `now + local_ttl`; with `since`, unless the local side saw one of `tags` invalidated
-    /// since then. Nothing is stored when local copies are off. Returns whether it was.
+    /// Stores a local copy of `bytes` filed under `tags`, current for the local generations
+    /// `local` (seen before the answer was read), valid until the earlier of `expires_at`
+    /// and `now + local_ttl`. Nothing is stored when local copies are off.
     fn store_copy(
         &self,
         key: &CacheKey,
         bytes: &[u8],
-        tags: &[String],
+        local: &Generations,
         expires_at: u64,
         now: u64,
-        since: Option<u128>,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         if self.local_ttl == 0 {
-            return Ok(false);
+            return Ok(());
         }
-        let copy = frame(key, bytes, tags, expires_at, now, self.local_ttl);
-        let (copy, expires_at) = (copy.encode(), copy.header.expires_at);
-        match since {
-            Some(since) => self
-                .local
-                .set_unless_invalidated(key, &copy, tags, expires_at, since),
-            None => self.local.set(key, &copy, tags, expires_at).map(|()| true),
-        }
-        .map_err(|e| e.context("hybrid cache, local copy"))
+        let copy = frame(key, bytes, local, expires_at, now, self.local_ttl);
+        self.local
+            .set(key, &copy.encode(), copy.header.expires_at)
+            .map_err(|e| e.context("hybrid cache, local copy"))
     }
 
-    /// Copies a remote hit, read from `asked` on (Unix nanoseconds), locally, best effort: a
-    /// copy that cannot be written only costs the next read a remote round trip. Expired or
-    /// unreadable entries are not copied.
-    fn copy_hit(&self, key: &CacheKey, bytes: &[u8], now: u64, asked: u128) {
-        if let Ok(header) = Envelope::decode_header(bytes)
-            && header.expires_at > now
-        {
-            let _ = self.store_copy(
-                key,
-                bytes,
-                &header.tags,
-                header.expires_at,
-                now,
-                Some(asked),
-            );
-        }
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, (Vec<String>, Generations)>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -129,7 +120,7 @@ impl HybridBackend {
 fn frame(
     key: &CacheKey,
     bytes: &[u8],
-    tags: &[String],
+    local: &Generations,
     expires_at: u64,
     now: u64,
     local_ttl: u64,
@@ -147,7 +138,7 @@ fn frame(
             expires_at: expires_at.min(now.saturating_add(local_ttl)),
             encryption: COPY_SCHEME.into(),
             key_id: None,
-            tags: tags.to_vec(),
+            gens: local.as_map().clone(),
             len: 0,
             checksum: String::new(),
         },
@@ -190,53 +181,90 @@ impl CacheBackend for HybridBackend {
         )
     }
 
-    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+    fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<Lookup> {
         let now = now_secs();
-        let local = self.local.get(key).unwrap_or(None);
-        if let Some(bytes) = local
+        let local = if self.local_ttl == 0 {
+            Lookup::default()
+        } else {
+            self.local.lookup(key, tags).unwrap_or_default()
+        };
+        if let Some(inner) = local
+            .bytes
             .as_deref()
             .and_then(|stored| unframe(stored, key, now, self.local_ttl))
         {
-            return Ok(Some(bytes));
+            // The generations the remote entry recorded were current when it was copied:
+            // an answer stored against them (should the manager refuse this one) is safe.
+            let recorded = Envelope::decode_header(&inner)
+                .map(|h| Generations::from_map(h.gens).restricted_to(tags))
+                .unwrap_or_default();
+            return Ok(Lookup {
+                bytes: Some(inner),
+                generations: recorded,
+                problem: None,
+            });
         }
-        let asked = now_nanos();
-        let remote = self.remote.get(key)?;
-        match &remote {
-            Some(bytes) => self.copy_hit(key, bytes, now, asked),
-            // A stale or unusable copy of an entry the remote no longer has: drop it.
-            None if local.is_some() => {
-                let _ = self
-                    .local
-                    .invalidate(Invalidation::Keys(std::slice::from_ref(key)));
+        let local_generations = local.generations;
+        let remote = match self.remote.lookup(key, tags) {
+            Ok(remote) => remote,
+            // The shared side failed: the answer read from AWS can still be copied locally
+            // (recorded against the local generations, which the shared side never holds,
+            // so a copy of it that did reach the table would be a miss there).
+            Err(e) if local_generations.covers(tags) => {
+                self.pending()
+                    .insert(key.clone(), (tags.to_vec(), local_generations.clone()));
+                return Ok(Lookup {
+                    bytes: None,
+                    generations: local_generations,
+                    problem: Some(e.to_string()),
+                });
             }
-            None => {}
+            Err(e) => return Err(e),
+        };
+        match &remote.bytes {
+            Some(bytes) if local_generations.covers(tags) => {
+                if let Ok(header) = Envelope::decode_header(bytes)
+                    && header.expires_at > now
+                {
+                    let _ = self.store_copy(key, bytes, &local_generations, header.expires_at, now);
+                }
+            }
+            Some(_) => {}
+            None => {
+                self.pending()
+                    .insert(key.clone(), (tags.to_vec(), local_generations));
+            }
         }
         Ok(remote)
     }
 
-    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
-        let remote = self.remote.set(key, bytes, tags, expires_at);
-        let local = self.store_copy(key, bytes, tags, expires_at, now_secs(), None);
-        remote.and(local.map(drop))
+    fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+        self.remote.get(key)
     }
 
-    fn set_unless_invalidated(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        expires_at: u64,
-        since: u128,
-    ) -> Result<bool> {
-        let remote = self
-            .remote
-            .set_unless_invalidated(key, bytes, tags, expires_at, since);
-        if let Ok(false) = remote {
-            return Ok(false);
-        }
-        let local = self.store_copy(key, bytes, tags, expires_at, now_secs(), Some(since));
-        let stored = remote?;
-        local.map(|_| stored)
+    fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+        let remote = self.remote.set(key, bytes, expires_at);
+        let pending = self.pending().remove(key);
+        let local = match pending {
+            Some((tags, generations)) if generations.covers(&tags) => {
+                self.store_copy(key, bytes, &generations, expires_at, now_secs())
+            }
+            // Not the answer to a lookup of this process: no copy, and none of the old entry.
+            _ => self
+                .local
+                .invalidate(Invalidation::Keys(std::slice::from_ref(key)))
+                .map(drop)
+                .map_err(|e| e.context("hybrid cache, local copy")),
+        };
+        remote.and(local)
+    }
+
+    fn generations(&self, tags: &[String]) -> Result<Generations> {
+        self.remote.generations(tags)
+    }
+
+    fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+        self.remote.create_generations(wanted)
     }
 
     fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
@@ -245,8 +273,8 @@ impl CacheBackend for HybridBackend {
             .local
             .invalidate(what)
             .map_err(|e| e.context("hybrid cache, local copies"));
-        let removed = remote?;
-        local.map(|_| removed)
+        let done = remote?;
+        local.map(|_| done)
     }
 
     fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
@@ -288,12 +316,13 @@ pub(crate) mod testing {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
-    use serde_json::json;
+    use sha2::{Digest, Sha256};
 
-    use crate::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
-    use crate::cache::envelope::{Envelope, Header};
+    use crate::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+    use crate::cache::envelope::{Envelope, FORMAT_VERSION, Header};
     use crate::cache::file::FileBackend;
-    use crate::cache::key::{CacheKey, Namespace, hex};
+    use crate::cache::generation::Generations;
+    use crate::cache::key::{CacheKey, hex};
     use crate::error::{Error, Result};
 
     /// A temporary directory, removed when dropped.
@@ -377,11 +406,15 @@ pub(crate) mod testing {
         fn location(&self) -> String {
             self.inner.location()
         }
+        fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<Lookup> {
+            self.record("lookup");
+            self.inner.lookup(key, tags)
+        }
         fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
             self.record("get");
             self.inner.get(key)
         }
-        fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires: u64) -> Result<()> {
+        fn set(&self, key: &CacheKey, bytes: &[u8], expires: u64) -> Result<()> {
             self.record("set");
             let n = self.sets.fetch_add(1, Ordering::SeqCst);
             if self.fail_sets_after.is_some_and(|limit| n >= limit) {
@@ -390,26 +423,13 @@ pub(crate) mod testing {
                     self.name
                 )));
             }
-            self.inner.set(key, bytes, tags, expires)
+            self.inner.set(key, bytes, expires)
         }
-        fn set_unless_invalidated(
-            &self,
-            key: &CacheKey,
-            bytes: &[u8],
-            tags: &[String],
-            expires: u64,
-            since: u128,
-        ) -> Result<bool> {
-            self.record("set");
-            let n = self.sets.fetch_add(1, Ordering::SeqCst);
-            if self.fail_sets_after.is_some_and(|limit| n >= limit) {
-                return Err(Error::runtime(format!(
-                    "{}: simulated write failure",
-                    self.name
-                )));
-            }
-            self.inner
-                .set_unless_invalidated(key, bytes, tags, expires, since)
+        fn generations(&self, tags: &[String]) -> Result<Generations> {
+            self.inner.generations(tags)
+        }
+        fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+            self.inner.create_generations(wanted)
         }
         fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
             self.record("invalidate");
@@ -428,18 +448,20 @@ pub(crate) mod testing {
 
     /// The key of test entry `n`.
     pub fn key(n: usize) -> CacheKey {
-        let ns = Namespace {
-            profile: "p".into(),
-            region: "r".into(),
-        };
-        CacheKey::new(&ns, "identitystore", "DescribeUser", &json!({ "n": n }))
+        CacheKey::parse(&hex(&Sha256::digest(format!("test entry {n}")))).expect("a key")
     }
 
-    /// The stored bytes of test entry `n`: created at `created_at`, expiring at `expires_at`.
-    pub fn entry(n: usize, created_at: u64, expires_at: u64) -> Vec<u8> {
+    /// The tags of test entry `n`.
+    pub fn tags(n: usize) -> Vec<String> {
+        vec![format!("user:{n}"), "users".into()]
+    }
+
+    /// The stored bytes of test entry `n`, recording `gens`: created at `created_at`,
+    /// expiring at `expires_at`.
+    pub fn entry_with(n: usize, gens: &Generations, created_at: u64, expires_at: u64) -> Vec<u8> {
         Envelope::seal(
             Header {
-                v: 0,
+                v: FORMAT_VERSION,
                 key: key(n).to_string(),
                 service: "identitystore".into(),
                 operation: "DescribeUser".into(),
@@ -448,7 +470,7 @@ pub(crate) mod testing {
                 expires_at,
                 encryption: "none".into(),
                 key_id: None,
-                tags: vec![format!("user:{n}"), "users".into()],
+                gens: gens.as_map().clone(),
                 len: 0,
                 checksum: String::new(),
             },
@@ -457,14 +479,13 @@ pub(crate) mod testing {
         .encode()
     }
 
-    /// Stores test entry `n` in `backend`, valid for an hour.
+    /// Stores test entry `n` in `backend` as a read through the cache would (a lookup, then
+    /// the answer recorded against the generations it saw), valid for an hour.
     pub fn put(backend: &dyn CacheBackend, n: usize) -> Vec<u8> {
-        let now = crate::cache::file::now_secs();
-        let bytes = entry(n, now, now + 3600);
-        let header = Envelope::decode_header(&bytes).expect("header");
-        backend
-            .set(&key(n), &bytes, &header.tags, header.expires_at)
-            .expect("set");
+        let now = crate::clock::now_secs();
+        let seen = backend.lookup(&key(n), &tags(n)).expect("lookup");
+        let bytes = entry_with(n, &seen.generations, now, now + 3600);
+        backend.set(&key(n), &bytes, now + 3600).expect("set");
         bytes
     }
 }
@@ -498,17 +519,22 @@ mod tests {
         }
     }
 
+    fn hit(w: &World, n: usize) -> Option<Vec<u8>> {
+        w.hybrid.lookup(&key(n), &tags(n)).unwrap().bytes
+    }
+
     #[test]
     fn a_second_read_is_served_locally_without_touching_the_remote() {
         let w = world(300);
         let bytes = put(w.hybrid.remote(), 1);
-        assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
-        assert_eq!(count(&w.log, "remote get"), 1);
+        w.log.lock().unwrap().clear();
+        assert_eq!(hit(&w, 1).as_deref(), Some(&bytes[..]));
+        assert_eq!(count(&w.log, "remote lookup"), 1);
         assert_eq!(count(&w.log, "local set"), 1, "the hit was copied locally");
         for _ in 0..3 {
-            assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+            assert_eq!(hit(&w, 1).as_deref(), Some(&bytes[..]));
         }
-        assert_eq!(count(&w.log, "remote get"), 1, "later reads stay local");
+        assert_eq!(count(&w.log, "remote lookup"), 1, "later reads stay local");
         // The local copy is a frame around the remote bytes, unchanged.
         let stored = w.hybrid.local().get(&key(1)).unwrap().unwrap();
         let copy = Envelope::decode(&stored).unwrap();
@@ -522,23 +548,34 @@ mod tests {
         let w = world(300);
         let now = now_secs();
         let bytes = put(w.hybrid.remote(), 1);
+        let local_gens = w
+            .hybrid
+            .local()
+            .lookup(&key(1), &tags(1))
+            .unwrap()
+            .generations;
         // A copy made 301 s ago, of an entry still valid for an hour.
-        let old = frame(&key(1), &bytes, &[], now + 3600, now - 301, 300);
+        let old = frame(&key(1), &bytes, &local_gens, now + 3600, now - 301, 300);
         assert_eq!(old.header.expires_at, now - 1);
         w.hybrid
             .local()
-            .set(&key(1), &old.encode(), &[], old.header.expires_at)
+            .set(&key(1), &old.encode(), old.header.expires_at)
             .unwrap();
-        assert_eq!(w.hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
-        assert_eq!(count(&w.log, "remote get"), 1, "a stale copy is not used");
+        w.log.lock().unwrap().clear();
+        assert_eq!(hit(&w, 1).as_deref(), Some(&bytes[..]));
+        assert_eq!(
+            count(&w.log, "remote lookup"),
+            1,
+            "a stale copy is not used"
+        );
         // ... and was refreshed: the next read is local.
-        w.hybrid.get(&key(1)).unwrap();
-        assert_eq!(count(&w.log, "remote get"), 1);
+        hit(&w, 1);
+        assert_eq!(count(&w.log, "remote lookup"), 1);
 
         // A copy never outlives its entry, and a shrunken local_ttl applies to old copies.
-        let short = frame(&key(2), &bytes, &[], now + 10, now, 300);
+        let short = frame(&key(2), &bytes, &local_gens, now + 10, now, 300);
         assert_eq!(short.header.expires_at, now + 10);
-        let copy = frame(&key(1), &bytes, &[], now + 3600, now - 100, 300).encode();
+        let copy = frame(&key(1), &bytes, &local_gens, now + 3600, now - 100, 300).encode();
         assert!(unframe(&copy, &key(1), now, 300).is_some());
         assert!(unframe(&copy, &key(1), now, 60).is_none());
         assert!(unframe(&copy, &key(2), now, 300).is_none(), "another key");
@@ -550,12 +587,12 @@ mod tests {
     }
 
     #[test]
-    fn writes_go_remote_then_local_and_invalidations_reach_both() {
+    fn answers_go_remote_then_local_and_invalidations_reach_both() {
         let w = world(300);
         let bytes = put(&w.hybrid, 1);
         assert_eq!(
             *w.log.lock().unwrap(),
-            ["remote set", "local set"],
+            ["local lookup", "remote lookup", "remote set", "local set"],
             "remote first"
         );
         assert_eq!(
@@ -564,22 +601,19 @@ mod tests {
         );
         assert!(w.hybrid.local().get(&key(1)).unwrap().is_some());
         put(&w.hybrid, 2);
-        put(&w.hybrid, 3);
 
         w.log.lock().unwrap().clear();
-        let removed = w
+        let moved = w
             .hybrid
             .invalidate(Invalidation::Tags(&["user:1".into()]))
             .unwrap();
-        assert_eq!(removed, 1);
+        assert_eq!(moved, 1);
         assert_eq!(
             *w.log.lock().unwrap(),
             ["remote invalidate", "local invalidate"]
         );
-        for side in [w.hybrid.local(), w.hybrid.remote()] {
-            assert!(side.get(&key(1)).unwrap().is_none());
-            assert!(side.get(&key(2)).unwrap().is_some());
-        }
+        assert!(hit(&w, 1).is_none());
+        assert!(hit(&w, 2).is_some());
         assert_eq!(
             w.hybrid.invalidate(Invalidation::Keys(&[key(2)])).unwrap(),
             1
@@ -590,8 +624,24 @@ mod tests {
         }
     }
 
+    /// Another machine's invalidation reaches the remote generations only: a local copy is
+    /// served until its local_ttl ends (the documented window), then the remote decides.
     #[test]
-    fn listings_are_the_remote_and_a_remote_miss_drops_a_stale_copy() {
+    fn another_machines_invalidation_is_seen_once_the_local_copy_ends() {
+        let w = world(300);
+        put(&w.hybrid, 1);
+        assert!(hit(&w, 1).is_some());
+        w.hybrid
+            .remote()
+            .invalidate(Invalidation::Tags(&["users".into()]))
+            .unwrap();
+        assert!(hit(&w, 1).is_some(), "within the local window");
+        w.hybrid.local().invalidate(Invalidation::All).unwrap();
+        assert!(hit(&w, 1).is_none(), "the remote entry is not current");
+    }
+
+    #[test]
+    fn listings_are_the_remote() {
         let w = world(300);
         put(&w.hybrid, 1);
         put(w.hybrid.remote(), 2);
@@ -600,28 +650,6 @@ mod tests {
         assert_eq!(w.hybrid.name(), "hybrid");
         assert!(w.hybrid.location().contains(&w.hybrid.local().location()));
         assert!(w.hybrid.location().contains(&w.hybrid.remote().location()));
-
-        // Gone from the remote (another machine invalidated it) and the local copy is
-        // stale: a miss, and the copy goes.
-        w.hybrid
-            .remote()
-            .invalidate(Invalidation::Keys(&[key(1)]))
-            .unwrap();
-        let now = now_secs();
-        let stale = frame(
-            &key(1),
-            &entry(1, now, now + 3600),
-            &[],
-            now + 3600,
-            now - 400,
-            300,
-        );
-        w.hybrid
-            .local()
-            .set(&key(1), &stale.encode(), &[], 0)
-            .unwrap();
-        assert_eq!(w.hybrid.get(&key(1)).unwrap(), None);
-        assert!(w.hybrid.local().get(&key(1)).unwrap().is_none());
     }
 
     #[test]
@@ -634,67 +662,86 @@ mod tests {
             300,
         );
         let now = now_secs();
-        let bytes = entry(1, now, now + 3600);
-        let e = hybrid.set(&key(1), &bytes, &[], now + 3600).unwrap_err();
+        let seen = hybrid.lookup(&key(1), &tags(1)).unwrap();
+        let bytes = entry_with(1, &seen.generations, now, now + 3600);
+        let e = hybrid.set(&key(1), &bytes, now + 3600).unwrap_err();
         assert!(e.message().contains("simulated"), "{e}");
-        assert_eq!(*log.lock().unwrap(), ["remote set", "local set"]);
-        assert_eq!(hybrid.get(&key(1)).unwrap().as_deref(), Some(&bytes[..]));
+        assert_eq!(count(&log, "local set"), 1);
+        assert_eq!(
+            hybrid.lookup(&key(1), &tags(1)).unwrap().bytes.as_deref(),
+            Some(&bytes[..])
+        );
     }
 
-    /// An answer read before an invalidation: refused by the remote, it is not copied locally
-    /// either; refused only by the local side (invalidated on this machine alone), it is
-    /// shared but not copied.
+    /// An answer read before an invalidation is stored, but served on neither side: it
+    /// recorded the generations its lookup saw.
     #[test]
-    fn an_answer_read_before_an_invalidation_is_stored_on_neither_side() {
+    fn an_answer_read_before_an_invalidation_is_served_on_neither_side() {
         let w = world(300);
-        put(&w.hybrid, 9);
-        w.log.lock().unwrap().clear();
-        let tags = ["users".to_string()];
         let now = now_secs();
-        let bytes = entry(1, now, now + 3600);
-        let before = now_nanos();
-        w.hybrid.invalidate(Invalidation::Tags(&tags)).unwrap();
-        let stored = w
-            .hybrid
-            .set_unless_invalidated(&key(1), &bytes, &tags, now + 3600, before)
+        let seen = w.hybrid.lookup(&key(1), &tags(1)).unwrap();
+        w.hybrid
+            .invalidate(Invalidation::Tags(&["users".into()]))
             .unwrap();
-        assert!(!stored);
-        assert_eq!(count(&w.log, "local set"), 0, "no local copy");
-        for side in [w.hybrid.local(), w.hybrid.remote()] {
-            assert!(side.get(&key(1)).unwrap().is_none());
-        }
+        let bytes = entry_with(1, &seen.generations, now, now + 3600);
+        w.hybrid.set(&key(1), &bytes, now + 3600).unwrap();
+        assert!(hit(&w, 1).is_none());
+        assert!(
+            w.hybrid
+                .local()
+                .lookup(&key(1), &tags(1))
+                .unwrap()
+                .bytes
+                .is_none()
+        );
 
-        let before = now_nanos();
+        // Invalidated on this machine alone before the answer arrived: the shared entry is
+        // current, the local copy is not.
+        let seen = w.hybrid.lookup(&key(2), &tags(2)).unwrap();
         w.hybrid
             .local()
-            .invalidate(Invalidation::Tags(&tags))
+            .invalidate(Invalidation::Tags(&["users".into()]))
             .unwrap();
-        let stored = w
-            .hybrid
-            .set_unless_invalidated(
-                &key(2),
-                &entry(2, now, now + 3600),
-                &tags,
-                now + 3600,
-                before,
-            )
-            .unwrap();
-        assert!(stored, "the remote stored it");
-        assert!(w.hybrid.remote().get(&key(2)).unwrap().is_some());
-        assert!(w.hybrid.local().get(&key(2)).unwrap().is_none());
-        // Read after the invalidation: copied.
-        assert!(w.hybrid.get(&key(2)).unwrap().is_some());
-        assert!(w.hybrid.local().get(&key(2)).unwrap().is_some());
+        let bytes = entry_with(2, &seen.generations, now, now + 3600);
+        w.hybrid.set(&key(2), &bytes, now + 3600).unwrap();
+        assert!(
+            w.hybrid
+                .local()
+                .lookup(&key(2), &tags(2))
+                .unwrap()
+                .bytes
+                .is_none()
+        );
+        assert!(hit(&w, 2).is_some(), "from the remote, then copied");
+        assert!(
+            w.hybrid
+                .local()
+                .lookup(&key(2), &tags(2))
+                .unwrap()
+                .bytes
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_store_that_answers_no_lookup_drops_the_local_copy() {
+        let w = world(300);
+        let bytes = put(&w.hybrid, 1);
+        assert!(w.hybrid.local().get(&key(1)).unwrap().is_some());
+        w.hybrid.set(&key(1), &bytes, now_secs() + 60).unwrap();
+        assert!(w.hybrid.local().get(&key(1)).unwrap().is_none());
+        assert!(w.hybrid.remote().get(&key(1)).unwrap().is_some());
     }
 
     #[test]
     fn no_local_copies_with_a_zero_local_ttl() {
         let w = world(0);
         put(&w.hybrid, 1);
-        w.hybrid.get(&key(1)).unwrap();
-        w.hybrid.get(&key(1)).unwrap();
+        hit(&w, 1);
+        hit(&w, 1);
         assert_eq!(count(&w.log, "local set"), 0);
-        assert_eq!(count(&w.log, "remote get"), 2);
+        assert_eq!(count(&w.log, "local lookup"), 0);
+        assert_eq!(count(&w.log, "remote lookup"), 3);
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! and keeps the failure policy: a cache that fails never fails the command. Any problem is
 //! a miss (a corrupt entry is also removed and counted), reported once per process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -12,9 +11,11 @@ use serde_json::{Value, json};
 
 use super::backend::{CacheBackend, Invalidation};
 use super::crypto::{Cipher, SCHEME};
-use super::envelope::{Envelope, FORMAT_VERSION, Header};
-use super::file::{FileBackend, create_private_dir, now_nanos, now_secs, private_options};
+use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header};
+use super::file::{FileBackend, create_private_dir, now_secs, private_options};
+use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
+use super::keystate::KeyState;
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
 
@@ -33,7 +34,7 @@ pub struct NewEntry<'a> {
     pub value: &'a Value,
     /// Seconds the answer stays valid.
     pub ttl: u64,
-    /// Invalidation tags.
+    /// The invalidation tags the answer depends on.
     pub tags: &'a [String],
 }
 
@@ -109,6 +110,8 @@ pub struct Unusable {
     /// True when the entry is damaged or forged (remove it); false when it is intact but not
     /// for us (another key, plaintext while encryption is on): keep it.
     pub corrupt: bool,
+    /// The key id of an intact entry sealed with a key this manager does not hold.
+    pub foreign_key: Option<String>,
     /// What is wrong, for the one warning.
     pub message: String,
 }
@@ -117,6 +120,7 @@ impl Unusable {
     fn corrupt(message: impl Into<String>) -> Unusable {
         Unusable {
             corrupt: true,
+            foreign_key: None,
             message: message.into(),
         }
     }
@@ -124,6 +128,7 @@ impl Unusable {
     fn foreign(message: impl Into<String>) -> Unusable {
         Unusable {
             corrupt: false,
+            foreign_key: None,
             message: message.into(),
         }
     }
@@ -135,21 +140,43 @@ impl std::fmt::Display for Unusable {
     }
 }
 
+/// The answer to [`CacheManager::read`].
+#[derive(Debug)]
+pub enum Read {
+    /// The cached answer.
+    Hit(Value),
+    /// No usable entry. The ticket, when there is one, lets the answer read from AWS next
+    /// be stored ([`CacheManager::store`]); without one it must not be (the cache could not
+    /// tell which generations the answer would be read against, or the entry belongs to a
+    /// machine with other keys and is kept).
+    Miss(Option<Ticket>),
+}
+
+/// Permission to store the answer to a miss: the generations of its tags as they were
+/// before AWS was asked.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    generations: Generations,
+}
+
 /// The cache: a backend plus the envelope, encryption, expiry and failure rules.
 pub struct CacheManager {
     backend: Box<dyn CacheBackend>,
     settings: CacheSettings,
     encryption: Option<Encryption>,
+    key_state: Option<KeyState>,
     counters: LiveCounters,
+    /// Whether this process wrote to the cache (then its counters are saved, see
+    /// [`CacheManager::flush_counters`]).
+    wrote: AtomicBool,
     warned: AtomicBool,
+    warned_foreign_key: AtomicBool,
     quiet: bool,
-    /// Keys that missed and whose answer is being read from AWS: how many such reads are
-    /// under way and when the earliest of them missed (Unix nanoseconds). [`CacheManager::put`]
-    /// stores the answer only if no tag of it was invalidated since that miss (another
-    /// process may have changed the data meanwhile; see
-    /// [`CacheBackend::set_unless_invalidated`]).
-    missed: Mutex<HashMap<String, (u32, u128)>>,
 }
+
+/// How far ahead of this machine's clock another machine's clock may be before an entry it
+/// wrote counts as dated in the future (a miss, removed).
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 
 impl CacheManager {
     /// Opens the file backend of `settings` (backends that talk to AWS are built by the
@@ -181,10 +208,12 @@ impl CacheManager {
             backend,
             settings,
             encryption: None,
+            key_state: None,
             counters: LiveCounters::default(),
+            wrote: AtomicBool::new(false),
             warned: AtomicBool::new(false),
+            warned_foreign_key: AtomicBool::new(false),
             quiet,
-            missed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -192,6 +221,13 @@ impl CacheManager {
     /// authenticate under its keys.
     pub fn with_encryption(mut self, encryption: Encryption) -> CacheManager {
         self.encryption = Some(encryption);
+        self
+    }
+
+    /// The same manager, storing answers only while the encryption state is still `state`
+    /// (observed before the settings and keys it was opened with were loaded).
+    pub fn with_key_state(mut self, state: KeyState) -> CacheManager {
+        self.key_state = Some(state);
         self
     }
 
@@ -210,70 +246,87 @@ impl CacheManager {
         &self.settings
     }
 
-    /// The cached answer for `key`, or `None` (missing, expired, corrupt or unreadable).
-    pub fn get(&self, key: &CacheKey) -> Option<Value> {
-        let started = now_nanos();
-        let found = self.lookup(key);
-        if found.is_none() {
-            let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = missed
-                .entry(key.as_str().to_string())
-                .or_insert((0, started));
-            slot.0 += 1;
-            slot.1 = slot.1.min(started);
-        }
-        found
-    }
-
-    /// When the answer about to be stored under `key` was read: the earliest miss of `key`
-    /// still being answered, if any (conservative when threads of this process read the
-    /// same key at once).
-    fn missed_since(&self, key: &CacheKey) -> Option<u128> {
-        let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
-        let (pending, since) = *missed.get(key.as_str())?;
-        if pending <= 1 {
-            missed.remove(key.as_str());
-        } else if let Some(slot) = missed.get_mut(key.as_str()) {
-            slot.0 -= 1;
-        }
-        Some(since)
-    }
-
-    fn lookup(&self, key: &CacheKey) -> Option<Value> {
-        let bytes = match self.backend.get(key) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return self.miss(),
+    /// The cached answer for `key`, current for `tags` (see `generation.rs`) and valid for
+    /// at most `max_ttl` seconds from now; or a miss (missing, stale, expired, dated in the
+    /// future, corrupt or unreadable).
+    pub fn read(&self, key: &CacheKey, tags: &[String], max_ttl: u64) -> Read {
+        let looked = match self.backend.lookup(key, tags) {
+            Ok(looked) => looked,
             Err(e) => {
                 self.warn(&e.to_string());
-                return self.miss();
+                self.count_miss();
+                return Read::Miss(None);
             }
         };
-        match self.decode(&bytes) {
+        if let Some(why) = &looked.problem {
+            self.warn(why);
+        }
+        let ticket = Some(Ticket {
+            generations: looked.generations.restricted_to(tags),
+        })
+        .filter(|t| t.generations.covers(tags));
+        let Some(bytes) = looked.bytes else {
+            self.count_miss();
+            return Read::Miss(ticket);
+        };
+        let now = now_secs();
+        let read = match self.decode(&bytes) {
             Ok(decoded) if decoded.header.key != key.as_str() => {
                 self.corrupt(key, "entry stored under another key");
-                self.miss()
+                Read::Miss(ticket)
             }
-            Ok(decoded) if decoded.header.expires_at <= now_secs() => {
+            Ok(decoded)
+                if decoded.header.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS)
+                    || decoded.header.expires_at
+                        > now
+                            .saturating_add(max_ttl)
+                            .saturating_add(MAX_CLOCK_SKEW_SECS) =>
+            {
+                self.corrupt(
+                    key,
+                    "entry dated in the future (written by a machine whose clock is ahead)",
+                );
+                Read::Miss(ticket)
+            }
+            Ok(decoded) if decoded.header.expires_at <= now => {
                 self.counters.expired.fetch_add(1, Ordering::Relaxed);
-                self.miss()
+                Read::Miss(ticket)
             }
             Ok(decoded) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                Some(decoded.value)
+                return Read::Hit(decoded.value);
             }
             Err(e) if e.corrupt => {
                 self.corrupt(key, &e.message);
-                self.miss()
+                Read::Miss(ticket)
+            }
+            Err(e) if e.foreign_key.is_some() => {
+                self.warn_foreign_key(e.foreign_key.as_deref().unwrap_or("?"));
+                // Another machine's entry, intact: kept, not overwritten.
+                Read::Miss(None)
             }
             Err(e) => {
                 self.warn(&format!("entry {}…: {e}", &key.as_str()[..12]));
-                self.miss()
+                Read::Miss(ticket)
             }
+        };
+        self.count_miss();
+        read
+    }
+
+    /// The cached answer for `key` filed under `tags` (tests and tools): a
+    /// [`CacheManager::read`] allowing lifetimes of up to a week.
+    pub fn get(&self, key: &CacheKey, tags: &[String]) -> Option<Value> {
+        match self.read(key, tags, LONGEST_TTL_SECS) {
+            Read::Hit(value) => Some(value),
+            Read::Miss(_) => None,
         }
     }
 
-    /// Stores an answer; a failure is a warning, never an error.
-    pub fn put(&self, key: &CacheKey, entry: &NewEntry<'_>) {
+    /// Stores the answer to a miss, against the generations its ticket recorded; a failure
+    /// is a warning, never an error. Not stored when the encryption state changed since this
+    /// process loaded its keys (see `keystate.rs`).
+    pub fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
         if entry.ttl == 0 {
             return;
         }
@@ -293,31 +346,49 @@ impl CacheManager {
             expires_at: created_at.saturating_add(entry.ttl),
             encryption: "none".into(),
             key_id: None,
-            tags: entry.tags.to_vec(),
+            gens: ticket.generations.into_map(),
             len: 0,
             checksum: String::new(),
         };
         let expires_at = header.expires_at;
         let bytes = encode(self.encryption.as_ref(), header, &payload);
-        // An answer to a miss of this process is stored only if nothing it depends on was
-        // invalidated since the miss: otherwise it may predate another process's write and
-        // would be served, stale, until it expires.
-        let stored = match self.missed_since(key) {
-            Some(since) => self
-                .backend
-                .set_unless_invalidated(key, &bytes, entry.tags, expires_at, since)
-                .map(|_| ()),
-            None => self.backend.set(key, &bytes, entry.tags, expires_at),
+        let write = || self.backend.set(key, &bytes, expires_at);
+        let stored = match &self.key_state {
+            Some(state) => state.while_unchanged(write).map(|done| done.is_some()),
+            None => write().map(|()| true),
         };
-        if let Err(e) = stored {
-            self.warn(&e.to_string());
+        match stored {
+            Ok(true) => self.wrote.store(true, Ordering::Relaxed),
+            Ok(false) => {}
+            Err(e) => self.warn(&e.to_string()),
         }
     }
 
-    /// Removes entries; a failure is a warning. Returns how many were removed.
+    /// Stores an answer as a read-through would, replacing any entry: looks `key` up, then
+    /// stores `entry` against what the lookup saw (tests and tools; commands use
+    /// [`CacheManager::read`] and [`CacheManager::store`]).
+    pub fn put(&self, key: &CacheKey, entry: &NewEntry<'_>) {
+        match self.backend.lookup(key, entry.tags) {
+            Ok(looked) => {
+                let ticket = Ticket {
+                    generations: looked.generations.restricted_to(entry.tags),
+                };
+                if ticket.generations.covers(entry.tags) {
+                    self.store(key, entry, ticket);
+                }
+            }
+            Err(e) => self.warn(&e.to_string()),
+        }
+    }
+
+    /// Invalidates; a failure is a warning. Returns how many entries were removed or tags
+    /// moved on.
     pub fn invalidate(&self, what: Invalidation<'_>) -> u64 {
         match self.backend.invalidate(what) {
-            Ok(n) => n,
+            Ok(n) => {
+                self.wrote.store(true, Ordering::Relaxed);
+                n
+            }
             Err(e) => {
                 self.warn(&e.to_string());
                 0
@@ -360,15 +431,21 @@ impl CacheManager {
         }
     }
 
-    /// The counters of every process so far, this one included.
+    /// The counters saved by every process so far, plus this one's.
     pub fn total_counters(&self) -> Counters {
         let mut total = read_counters(&self.stats_path());
         add(&mut total, &self.counters());
         total
     }
 
-    /// Adds this process's counters to `stats.json` (best effort) and resets them.
+    /// Adds this process's counters to `stats.json` and resets them, if this process wrote
+    /// to the cache anyway (a command answered entirely from the cache writes nothing, not
+    /// even its counters). Best effort, and never waits: when another process holds the
+    /// counters' lock, these counts are dropped.
     pub fn flush_counters(&self) {
+        if !self.wrote.load(Ordering::Relaxed) {
+            return;
+        }
         let mine = Counters {
             hits: self.counters.hits.swap(0, Ordering::Relaxed),
             misses: self.counters.misses.swap(0, Ordering::Relaxed),
@@ -380,33 +457,26 @@ impl CacheManager {
         }
         let path = self.stats_path();
         let Some(dir) = path.parent() else { return };
-        if create_private_dir(dir).is_err() {
+        if crate::cache::file::check_private_dir(dir).is_err() || create_private_dir(dir).is_err() {
             return;
         }
-        let Ok(lock) = private_options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(".stats.lock"))
-        else {
+        let mut options = private_options();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+        }
+        let Ok(lock) = options.open(dir.join(".stats.lock")) else {
             return;
         };
-        if lock.lock().is_err() {
+        if lock.try_lock().is_err() {
             return;
         }
         let mut total = read_counters(&path);
         add(&mut total, &mine);
         if let Ok(text) = serde_json::to_vec(&total) {
-            let temp = dir.join(format!(".stats-{}", std::process::id()));
-            let written = private_options()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&temp)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, &text));
-            if written.is_ok() {
-                let _ = std::fs::rename(&temp, &path);
-            }
+            let _ = crate::fsutil::write_private_atomically(&path, &text);
         }
     }
 
@@ -419,9 +489,8 @@ impl CacheManager {
         self.settings.file_cache_dir.join("stats.json")
     }
 
-    fn miss(&self) -> Option<Value> {
+    fn count_miss(&self) {
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        None
     }
 
     fn corrupt(&self, key: &CacheKey, why: &str) {
@@ -438,7 +507,23 @@ impl CacheManager {
             eprintln!("awsideman: warning: cache: {message} (reading from AWS)");
         }
     }
+
+    /// Warns, once per process, that entries sealed with a key this machine lacks are kept
+    /// and bypassed, and how to share keys.
+    fn warn_foreign_key(&self, key_id: &str) {
+        if !self.quiet && !self.warned_foreign_key.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "awsideman: warning: cache: entries sealed with key {key_id}, which this machine \
+                 does not hold, are left as they are and read from AWS; to share one encrypted \
+                 cache, use cache.encryption_key_source kms, or copy the key with 'awsideman \
+                 cache encryption export-key' and 'import-key'"
+            );
+        }
+    }
 }
+
+/// The longest lifetime [`CacheManager::get`] accepts (tests and tools).
+const LONGEST_TTL_SECS: u64 = 7 * 86_400;
 
 /// Seals a header and plaintext payload into stored bytes, encrypting when `encryption`
 /// is given.
@@ -463,7 +548,10 @@ fn open_entry(
     bytes: &[u8],
     strict: bool,
 ) -> Result<(Header, Vec<u8>), Unusable> {
-    let envelope = Envelope::decode(bytes).map_err(|e| Unusable::corrupt(e.to_string()))?;
+    let envelope = Envelope::decode(bytes).map_err(|e| match e {
+        DecodeError::Version(_) => Unusable::foreign(e.to_string()),
+        e => Unusable::corrupt(e.to_string()),
+    })?;
     let header = envelope.header;
     match (header.encryption.as_str(), encryption) {
         ("none", Some(_)) if strict => Err(Unusable::foreign(
@@ -475,8 +563,9 @@ fn open_entry(
         )),
         (SCHEME, Some(encryption)) => {
             let id = header.key_id.clone().unwrap_or_default();
-            let cipher = encryption.ciphers.get(&id).ok_or_else(|| {
-                Unusable::foreign(format!(
+            let cipher = encryption.ciphers.get(&id).ok_or_else(|| Unusable {
+                foreign_key: Some(id.clone()),
+                ..Unusable::foreign(format!(
                     "entry is encrypted with key {id}, which this machine does not have"
                 ))
             })?;
@@ -502,7 +591,7 @@ fn associated_data(header: &Header) -> Vec<u8> {
         "expires_at": header.expires_at,
         "encryption": header.encryption,
         "key_id": header.key_id,
-        "tags": header.tags,
+        "gens": header.gens,
     });
     canonical_json(&fields).into_bytes()
 }
@@ -518,12 +607,6 @@ fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> 
         params: payload.remove("params").unwrap_or(Value::Null),
         value: payload.remove("value").unwrap_or(Value::Null),
     })
-}
-
-impl Drop for CacheManager {
-    fn drop(&mut self) {
-        self.flush_counters();
-    }
 }
 
 fn read_counters(path: &std::path::Path) -> Counters {
@@ -543,7 +626,6 @@ fn add(total: &mut Counters, more: &Counters) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::key::Namespace;
     use crate::config::EncryptionType;
 
     struct World {
@@ -602,26 +684,32 @@ mod tests {
     }
 
     fn key(n: u32) -> CacheKey {
-        let ns = Namespace {
-            profile: "p".into(),
-            region: "r".into(),
-        };
-        CacheKey::new(&ns, "identitystore", "ListUsers", &json!({ "n": n }))
+        crate::cache::hybrid::testing::key(n as usize)
+    }
+
+    fn tags() -> Vec<String> {
+        vec!["users:d-1".to_string()]
+    }
+
+    fn entry<'a>(value: &'a Value, tags: &'a [String]) -> NewEntry<'a> {
+        NewEntry {
+            service: "identitystore",
+            operation: "ListUsers",
+            profile: "p",
+            params: &Value::Null,
+            value,
+            ttl: 600,
+            tags,
+        }
+    }
+
+    /// The cached answer of `k`, filed under [`tags`].
+    fn get(m: &CacheManager, k: &CacheKey) -> Option<Value> {
+        m.get(k, &tags())
     }
 
     fn put(m: &CacheManager, k: &CacheKey, value: Value) {
-        m.put(
-            k,
-            &NewEntry {
-                service: "identitystore",
-                operation: "ListUsers",
-                profile: "p",
-                params: &json!({}),
-                value: &value,
-                ttl: 600,
-                tags: &["users:d-1".to_string()],
-            },
-        );
+        m.put(k, &entry(&value, &tags()));
     }
 
     fn stored(m: &CacheManager, k: &CacheKey) -> Option<Vec<u8>> {
@@ -646,7 +734,7 @@ mod tests {
         assert_eq!(header.encryption, SCHEME);
         assert_eq!(header.key_id.as_deref(), Some("k1"));
         assert_eq!(
-            m.get(&key(1)).unwrap()["Users"][0]["UserName"],
+            get(&m, &key(1)).unwrap()["Users"][0]["UserName"],
             "alice@example.com"
         );
     }
@@ -662,8 +750,8 @@ mod tests {
         header.expires_at += 1_000_000;
         let mut forged = serde_json::to_vec(&header).unwrap();
         forged.extend_from_slice(&raw[split..]);
-        m.backend().set(&key(1), &forged, &[], 0).unwrap();
-        assert_eq!(m.get(&key(1)), None);
+        m.backend().set(&key(1), &forged, 0).unwrap();
+        assert_eq!(get(&m, &key(1)), None);
         assert!(stored(&m, &key(1)).is_none(), "a forged entry is removed");
 
         // Replayed under another key, with the header's key changed to match.
@@ -674,8 +762,8 @@ mod tests {
         header.key = key(2).to_string();
         let mut replayed = serde_json::to_vec(&header).unwrap();
         replayed.extend_from_slice(&raw[split..]);
-        m.backend().set(&key(2), &replayed, &[], 0).unwrap();
-        assert_eq!(m.get(&key(2)), None);
+        m.backend().set(&key(2), &replayed, 0).unwrap();
+        assert_eq!(get(&m, &key(2)), None);
     }
 
     #[test]
@@ -684,40 +772,92 @@ mod tests {
         let k1 = manager(&w, &[("k1", [1; 32])], Some("k1"));
         put(&k1, &key(1), json!({"x": 1}));
         let k2 = manager(&w, &[("k2", [2; 32])], Some("k2"));
-        assert_eq!(k2.get(&key(1)), None, "another machine's key");
+        assert_eq!(get(&k2, &key(1)), None, "another machine's key");
+        // ... kept: the answer to that miss is not stored over it.
+        assert!(matches!(k2.read(&key(1), &tags(), 600), Read::Miss(None)));
         let plain = manager(&w, &[], None);
-        assert_eq!(plain.get(&key(1)), None, "encryption off here");
+        assert_eq!(get(&plain, &key(1)), None, "encryption off here");
         assert!(stored(&plain, &key(1)).is_some(), "nothing lost");
 
         put(&plain, &key(3), json!({"x": 3}));
         assert_eq!(
-            k1.get(&key(3)),
+            get(&k1, &key(3)),
             None,
             "plaintext is not trusted while encryption is on"
         );
         put(&k1, &key(3), json!({"x": 3}));
-        assert_eq!(k1.get(&key(3)).unwrap()["x"], 3);
+        assert_eq!(get(&k1, &key(3)).unwrap()["x"], 3);
     }
 
     /// A miss, then another process's write invalidates, then the answer read before that
-    /// write arrives: it is not stored (it would be served stale); the next miss's is.
+    /// write arrives: it is stored, but never served; the next miss's answer is.
     #[test]
-    fn an_answer_read_before_another_process_invalidated_is_not_stored() {
+    fn an_answer_read_before_another_process_invalidated_is_never_served() {
         let w = world();
         let reader = manager(&w, &[], None);
         let writer = manager(&w, &[], None);
-        put(&writer, &key(9), json!({"create": "the directory"}));
-        assert_eq!(reader.get(&key(1)), None);
-        writer.invalidate(Invalidation::Tags(&["users:d-1".to_string()]));
-        put(&reader, &key(1), json!({"Users": ["stale"]}));
-        assert_eq!(stored(&reader, &key(1)), None, "stale answer not stored");
-        assert_eq!(reader.get(&key(1)), None);
-        put(&reader, &key(1), json!({"Users": ["fresh"]}));
-        assert_eq!(reader.get(&key(1)).unwrap()["Users"][0], "fresh");
-        // A put that answers no miss (warming, tests) is stored as before.
-        writer.invalidate(Invalidation::Tags(&["users:d-1".to_string()]));
-        put(&reader, &key(2), json!({"x": 2}));
-        assert_eq!(reader.get(&key(2)).unwrap()["x"], 2);
+        let Read::Miss(Some(ticket)) = reader.read(&key(1), &tags(), 600) else {
+            panic!("a miss with a ticket");
+        };
+        writer.invalidate(Invalidation::Tags(&tags()));
+        let stale = json!({"Users": ["stale"]});
+        reader.store(&key(1), &entry(&stale, &tags()), ticket);
+        assert!(stored(&reader, &key(1)).is_some(), "stored");
+        let Read::Miss(Some(ticket)) = reader.read(&key(1), &tags(), 600) else {
+            panic!("the stale answer is not served");
+        };
+        let fresh = json!({"Users": ["fresh"]});
+        reader.store(&key(1), &entry(&fresh, &tags()), ticket);
+        assert_eq!(get(&reader, &key(1)).unwrap()["Users"][0], "fresh");
+        assert_eq!(get(&writer, &key(1)).unwrap()["Users"][0], "fresh");
+    }
+
+    /// Entries from a machine whose clock is far ahead, or that claim to live longer than
+    /// their operation's TTL allows, are misses and removed.
+    #[test]
+    fn entries_dated_in_the_future_are_misses() {
+        let w = world();
+        let m = manager(&w, &[], None);
+        let value = json!({"x": 1});
+        let t = tags();
+        let long = NewEntry {
+            ttl: 2 * 365 * 86_400,
+            ..entry(&value, &t)
+        };
+        m.put(&key(1), &long);
+        assert!(stored(&m, &key(1)).is_some());
+        assert!(matches!(
+            m.read(&key(1), &tags(), 3600),
+            Read::Miss(Some(_))
+        ));
+        assert!(stored(&m, &key(1)).is_none(), "removed");
+        put(&m, &key(2), value.clone());
+        assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(_)));
+    }
+
+    /// A store lands under the encryption state that holds when it lands: a process that
+    /// loaded its keys before a change stores nothing after it.
+    #[test]
+    fn a_store_after_a_change_of_keys_is_dropped() {
+        let w = world();
+        let config_dir = w.dir.join("config");
+        let m = manager(&w, &[], None).with_key_state(KeyState::observe(&config_dir));
+        let Read::Miss(Some(ticket)) = m.read(&key(1), &tags(), 600) else {
+            panic!("a miss with a ticket");
+        };
+        let change = crate::cache::keystate::KeyChange::begin(
+            &config_dir,
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+        change.switch(|| Ok(())).unwrap();
+        drop(change);
+        let value = json!({"x": 1});
+        m.store(&key(1), &entry(&value, &tags()), ticket);
+        assert!(stored(&m, &key(1)).is_none(), "dropped");
+        let fresh = manager(&w, &[], None).with_key_state(KeyState::observe(&config_dir));
+        put(&fresh, &key(1), value);
+        assert!(stored(&fresh, &key(1)).is_some());
     }
 
     #[test]
@@ -727,17 +867,17 @@ mod tests {
         put(&old, &key(1), json!({"x": 1}));
         let both = manager(&w, &[("k1", [1; 32]), ("k2", [2; 32])], Some("k2"));
         assert_eq!(
-            both.get(&key(1)).unwrap()["x"],
+            get(&both, &key(1)).unwrap()["x"],
             1,
             "readable during rotation"
         );
         let target = Encryption::new("k2", [("k2", &[2u8; 32])]).unwrap();
         let raw = stored(&both, &key(1)).unwrap();
         let (_, bytes) = both.recode(&raw, Some(&target)).unwrap().unwrap();
-        both.backend().set(&key(1), &bytes, &[], 0).unwrap();
+        both.backend().set(&key(1), &bytes, 0).unwrap();
         let new = manager(&w, &[("k2", [2; 32])], Some("k2"));
         assert_eq!(
-            new.get(&key(1)).unwrap()["x"],
+            get(&new, &key(1)).unwrap()["x"],
             1,
             "readable with the new key alone"
         );

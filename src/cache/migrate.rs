@@ -1,27 +1,33 @@
 //! Copying a cache from one backend to another, and checking the copy.
 //!
 //! Every live entry is copied byte for byte (an encrypted entry stays encrypted, readable
-//! wherever its key is) with its tags and expiry, in key order, in batches of [`BATCH`]
+//! wherever its key is) with its expiry, in key order, in batches of [`BATCH`]
 //! entries written in parallel. After each batch a checkpoint (private JSON, replaced
 //! atomically) records the last key done, the counts so far and the keys that failed, so a
 //! migration that was killed resumes where it stopped (repeating at most one batch) and one
 //! that finished with failures retries just those. A migration that finishes cleanly removes
 //! its checkpoint. A resumed run does not see entries added to the source, in key order,
 //! before the checkpoint's last key (`verify` reports them; a fresh run copies them).
-//! Expired entries and corrupt ones (unreadable header, damaged payload,
-//! stored under another key) are skipped and counted. The destination keeps entries it
-//! already had; nothing is ever removed from the source.
+//! Expired entries, stale ones (a tag they depend on was invalidated since they were
+//! stored) and corrupt ones (unreadable header, damaged payload, stored under another key)
+//! are skipped and counted. The generations an entry recorded are given to the destination's
+//! tags that have none yet, so the copy is current there too; where the destination already
+//! has another generation for a tag (it was used, and maybe invalidated, on its own), the
+//! entry would be stale there and is skipped. The destination keeps entries it already had;
+//! nothing is ever removed from the source.
 //!
 //! A migration never decodes a payload: it needs no encryption key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use super::backend::{CacheBackend, EntryInfo};
 use super::envelope::{Envelope, Header};
 use super::file::now_secs;
+use super::generation::Generations;
 use super::key::CacheKey;
 use crate::error::{Error, Result};
 use crate::fsutil::write_private_atomically;
@@ -44,7 +50,7 @@ const CHECKPOINT_VERSION: u32 = 1;
 pub struct MigrateSummary {
     /// Entries written to the destination.
     pub copied: u64,
-    /// Entries expired, or removed from the source while the migration ran.
+    /// Entries expired or stale, or removed from the source while the migration ran.
     pub skipped_expired: u64,
     /// Entries that could not be read as an envelope of their key.
     pub skipped_corrupt: u64,
@@ -190,18 +196,19 @@ enum Unusable {
     Corrupt,
 }
 
-/// The bytes and header of a live, intact entry of `from` listed as `entry`.
+/// The bytes and header of a live (unexpired, current), intact entry of `from` listed as
+/// `entry`.
 fn live_entry(
     from: &dyn CacheBackend,
     entry: &EntryInfo,
     now: u64,
 ) -> Result<Result<(Vec<u8>, Header), Unusable>> {
-    match &entry.header {
+    let tags = match &entry.header {
         None => return Ok(Err(Unusable::Corrupt)),
         Some(h) if h.expires_at <= now => return Ok(Err(Unusable::Expired)),
-        Some(_) => {}
-    }
-    let Some(bytes) = from.get(&entry.key)? else {
+        Some(h) => h.tags(),
+    };
+    let Some(bytes) = current_bytes(from, &entry.key, &tags)? else {
         return Ok(Err(Unusable::Expired));
     };
     let header = match Envelope::decode(&bytes) {
@@ -214,13 +221,73 @@ fn live_entry(
     Ok(Ok((bytes, header)))
 }
 
+/// The stored bytes of `key` if they are current for `tags` in `backend` (read only: no
+/// generation is created).
+fn current_bytes(
+    backend: &dyn CacheBackend,
+    key: &CacheKey,
+    tags: &[String],
+) -> Result<Option<Vec<u8>>> {
+    let Some(bytes) = backend.get(key)? else {
+        return Ok(None);
+    };
+    let Ok(header) = Envelope::decode_header(&bytes) else {
+        // Damage: the caller finds it.
+        return Ok(Some(bytes));
+    };
+    let now = backend.generations(tags)?;
+    Ok(now.current_for(tags, &header.gens).then_some(bytes))
+}
+
+/// The generations a migration has given the destination's tags (or found there), so each
+/// tag costs one write per run, not one per entry.
+#[derive(Default)]
+struct Adopted(Mutex<HashMap<String, String>>);
+
+impl Adopted {
+    /// Whether every generation `header` recorded is (now) the destination's.
+    fn current_in(&self, to: &dyn CacheBackend, header: &Header) -> Result<bool> {
+        let mut wanted = Generations::new();
+        {
+            let known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            for (tag, token) in &header.gens {
+                match known.get(tag) {
+                    Some(theirs) if theirs != token => return Ok(false),
+                    Some(_) => {}
+                    None => wanted.insert(tag.clone(), token.clone()),
+                }
+            }
+        }
+        if wanted.as_map().is_empty() {
+            return Ok(true);
+        }
+        let now = to.create_generations(&wanted)?;
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (tag, token) in now.iter() {
+            known.insert(tag.to_string(), token.to_string());
+        }
+        Ok(wanted
+            .iter()
+            .all(|(tag, token)| now.get(tag) == Some(token)))
+    }
+}
+
 /// Copies one entry.
-fn copy_one(from: &dyn CacheBackend, to: &dyn CacheBackend, entry: &EntryInfo) -> Outcome {
+fn copy_one(
+    from: &dyn CacheBackend,
+    to: &dyn CacheBackend,
+    adopted: &Adopted,
+    entry: &EntryInfo,
+) -> Outcome {
     let now = now_secs();
     let copied = live_entry(from, entry, now).and_then(|live| match live {
-        Ok((bytes, header)) => to
-            .set(&entry.key, &bytes, &header.tags, header.expires_at)
-            .map(|()| Outcome::Copied),
+        Ok((bytes, header)) => {
+            if !adopted.current_in(to, &header)? {
+                return Ok(Outcome::Expired);
+            }
+            to.set(&entry.key, &bytes, header.expires_at)
+                .map(|()| Outcome::Copied)
+        }
         Err(Unusable::Expired) => Ok(Outcome::Expired),
         Err(Unusable::Corrupt) => Ok(Outcome::Corrupt),
     });
@@ -279,8 +346,9 @@ pub fn migrate(
     let work: Vec<&EntryInfo> = retry.into_iter().chain(rest).collect();
     let total = state.done() - state.failed_keys.len() + work.len();
     progress(state.progress(total));
+    let adopted = Adopted::default();
     for batch in work.chunks(BATCH) {
-        let outcomes = parallel(batch, WORKERS, |entry| copy_one(from, to, entry));
+        let outcomes = parallel(batch, WORKERS, |entry| copy_one(from, to, &adopted, entry));
         for (entry, outcome) in batch.iter().zip(&outcomes) {
             state.record(&entry.key, outcome);
         }
@@ -335,15 +403,15 @@ enum Compared {
     Skipped,
 }
 
-/// Compares `to` with `from`: every live, intact entry of `from` must be in `to` with
-/// identical bytes (entries only `to` has are not a difference).
+/// Compares `to` with `from`: every live, intact entry of `from` must be in `to`, current
+/// there, with identical bytes (entries only `to` has are not a difference).
 pub fn verify(from: &dyn CacheBackend, to: &dyn CacheBackend) -> Result<VerifyReport> {
     let entries = sorted_entries(from)?;
     let compared = parallel(&entries, WORKERS, |entry| -> Result<Compared> {
-        let Ok((bytes, _)) = live_entry(from, entry, now_secs())? else {
+        let Ok((bytes, header)) = live_entry(from, entry, now_secs())? else {
             return Ok(Compared::Skipped);
         };
-        Ok(match to.get(&entry.key)? {
+        Ok(match current_bytes(to, &entry.key, &header.tags())? {
             None => Compared::Missing,
             Some(theirs) if theirs == bytes => Compared::Same,
             Some(_) => Compared::Different,
@@ -406,15 +474,20 @@ mod tests {
         let (from, to) = (w.from.backend(), w.to.backend());
         fill(&from, 120);
         let now = now_secs();
-        from.set(&key(500), &entry(500, now - 10, now - 1), &[], 0)
-            .unwrap();
-        from.set(&key(501), b"not an envelope", &[], 0).unwrap();
-        let mut damaged = entry(502, now, now + 3600);
+        let seen = |n: usize, t: usize| from.lookup(&key(n), &tags(t)).unwrap().generations;
+        from.set(
+            &key(500),
+            &entry_with(500, &seen(500, 500), now - 10, now - 1),
+            0,
+        )
+        .unwrap();
+        from.set(&key(501), b"not an envelope", 0).unwrap();
+        let mut damaged = entry_with(502, &seen(502, 502), now, now + 3600);
         let last = damaged.len() - 1;
         damaged[last] ^= 1;
-        from.set(&key(502), &damaged, &[], 0).unwrap();
+        from.set(&key(502), &damaged, 0).unwrap();
         // Intact, but stored under another key.
-        from.set(&key(503), &entry(1, now, now + 3600), &[], 0)
+        from.set(&key(503), &entry_with(1, &seen(503, 1), now, now + 3600), 0)
             .unwrap();
 
         let mut seen = Vec::new();
@@ -442,13 +515,15 @@ mod tests {
         for i in 500..504 {
             assert!(to.get(&key(i)).unwrap().is_none());
         }
-        // Tags came along: invalidating one reaches the copy.
+        // Generations came along: the copies are current, and invalidating a tag in the
+        // destination reaches them.
+        assert!(to.lookup(&key(8), &tags(8)).unwrap().bytes.is_some());
         assert_eq!(
             to.invalidate(Invalidation::Tags(&["user:7".into()]))
                 .unwrap(),
             1
         );
-        assert!(to.get(&key(7)).unwrap().is_none());
+        assert!(to.lookup(&key(7), &tags(7)).unwrap().bytes.is_none());
 
         let report = verify(&from, &to).unwrap();
         assert_eq!(report.checked, 120);
@@ -466,7 +541,8 @@ mod tests {
 
         to.invalidate(Invalidation::Keys(&[key(3)])).unwrap();
         let now = now_secs();
-        to.set(&key(4), &entry(4, now - 1, now + 3600), &[], 0)
+        let gens = to.lookup(&key(4), &tags(4)).unwrap().generations;
+        to.set(&key(4), &entry_with(4, &gens, now - 1, now + 3600), 0)
             .unwrap();
         let report = verify(&from, &to).unwrap();
         assert!(!report.is_clean());
@@ -523,15 +599,14 @@ mod tests {
         // was partly written.
         let mut state = Checkpoint::fresh(&from, &to);
         let entries = sorted_entries(&from).unwrap();
+        let adopted = Adopted::default();
         for e in &entries[..2 * BATCH] {
-            to.set(&e.key, &from.get(&e.key).unwrap().unwrap(), &[], 0)
-                .unwrap();
+            assert_eq!(copy_one(&from, &to, &adopted, e), Outcome::Copied);
             state.record(&e.key, &Outcome::Copied);
         }
         state.save(&w.checkpoint).unwrap();
         for e in &entries[2 * BATCH..2 * BATCH + 7] {
-            to.set(&e.key, &from.get(&e.key).unwrap().unwrap(), &[], 0)
-                .unwrap();
+            assert_eq!(copy_one(&from, &to, &adopted, e), Outcome::Copied);
         }
 
         let log: Log = Arc::new(Mutex::new(Vec::new()));

@@ -9,15 +9,18 @@ pub mod crypto;
 pub mod dynamodb;
 pub mod envelope;
 pub mod file;
+pub mod generation;
 pub mod hybrid;
 pub mod key;
 pub mod keys;
+pub mod keystate;
 pub mod manager;
 pub mod migrate;
 
-pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
+pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+pub use generation::Generations;
 pub use key::{CacheKey, Namespace};
-pub use manager::{CacheManager, Counters, Decoded, NewEntry};
+pub use manager::{CacheManager, Counters, Decoded, NewEntry, Read, Ticket};
 
 #[cfg(test)]
 mod mutation_tests;

@@ -6,7 +6,6 @@ use serde_json::json;
 
 use super::envelope::Envelope;
 use super::file::FileBackend;
-use super::key::{CacheKey, Namespace};
 use super::manager::{CacheManager, Encryption, NewEntry};
 use crate::config::{BackendType, CacheSettings, EncryptionType};
 
@@ -79,16 +78,7 @@ fn run(encrypted: bool, seed: u64, cases: usize) {
         let key = [9u8; 32];
         manager = manager.with_encryption(Encryption::new("k", [("k", &key)]).expect("keys"));
     }
-    let ns = Namespace {
-        profile: "p".into(),
-        region: "r".into(),
-    };
-    let key = CacheKey::new(
-        &ns,
-        "identitystore",
-        "ListUsers",
-        &json!({"IdentityStoreId": "d-1"}),
-    );
+    let key = crate::cache::hybrid::testing::key(1);
     let value = json!({"Users": [{"UserName": "alice", "UserId": "u-1"}]});
     manager.put(
         &key,
@@ -112,9 +102,9 @@ fn run(encrypted: bool, seed: u64, cases: usize) {
         let _ = manager.decode(&damaged);
         manager
             .backend()
-            .set(&key, &damaged, &[], 0)
+            .set(&key, &damaged, 0)
             .expect("store damaged bytes");
-        match manager.get(&key) {
+        match manager.get(&key, &["users:d-1".to_string()]) {
             None => misses += 1,
             // A mutation that leaves the entry valid (e.g. a header byte that does not
             // matter to plaintext JSON) must still give the right answer, never another one.

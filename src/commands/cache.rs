@@ -315,7 +315,8 @@ pub fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .decode(&bytes)
         .map_err(|e| Error::runtime(format!("cache entry {}: {e}", &entry.key.as_str()[..12])))?;
     let mut data = entry_json(entry, now);
-    data["tags"] = json!(decoded.header.tags);
+    data["tags"] = json!(decoded.header.tags());
+    data["generations"] = json!(decoded.header.gens);
     data["params"] = decoded.params;
     data["value"] = decoded.value;
     let text = serde_json::to_string_pretty(&data).unwrap_or_default();

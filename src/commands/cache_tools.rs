@@ -16,6 +16,7 @@ use super::fanout::StatusLine;
 use crate::audit::{Event, EventKind};
 use crate::cache::envelope::{Envelope, Header};
 use crate::cache::file::now_secs;
+use crate::cache::generation::Generations;
 use crate::cache::hybrid::HybridBackend;
 use crate::cache::key::hex;
 use crate::cache::migrate::{self, MigrateProgress, MigrateSummary, VerifyReport};
@@ -332,8 +333,9 @@ impl Probe {
         )
     }
 
-    /// The stored bytes of a probe entry of `key`: an envelope around `payload`.
-    fn entry(&self, key: &CacheKey, payload: &[u8]) -> Vec<u8> {
+    /// The stored bytes of a probe entry of `key`: an envelope around `payload`, current
+    /// for the generations `gens`.
+    fn entry(&self, key: &CacheKey, payload: &[u8], gens: &Generations) -> Vec<u8> {
         let now = now_secs();
         Envelope::seal(
             Header {
@@ -346,7 +348,7 @@ impl Probe {
                 expires_at: now + PROBE_TTL,
                 encryption: "none".into(),
                 key_id: None,
-                tags: Vec::new(),
+                gens: gens.as_map().clone(),
                 len: 0,
                 checksum: String::new(),
             },
@@ -412,8 +414,8 @@ impl Step {
 fn probe_steps(side: &'static str, backend: &dyn CacheBackend) -> Result<Vec<Step>> {
     let probe = Probe::new("HealthCheck")?;
     let key = probe.key(0);
-    let bytes = probe.entry(&key, random_hex(64)?.as_bytes());
-    let (written, took) = timed(|| backend.set(&key, &bytes, &[], now_secs() + PROBE_TTL));
+    let bytes = probe.entry(&key, random_hex(64)?.as_bytes(), &Generations::new());
+    let (written, took) = timed(|| backend.set(&key, &bytes, now_secs() + PROBE_TTL));
     let wrote = written.is_ok();
     let mut steps = vec![Step::new(side, "write", took, written)];
     if wrote {
@@ -518,10 +520,12 @@ struct Measured {
     misses: usize,
 }
 
-/// Writes every entry, then reads every entry back, timing each call.
+/// Writes every entry, then looks every entry up as a cached read does (the entry and the
+/// generation of its tag `tags`), timing each call.
 fn measure(
     backend: &dyn CacheBackend,
     entries: &[(CacheKey, Vec<u8>)],
+    tags: &[String],
     line: &StatusLine,
 ) -> Result<Measured> {
     let mut measured = Measured {
@@ -532,14 +536,14 @@ fn measure(
     let expires_at = now_secs() + PROBE_TTL;
     for (i, (key, bytes)) in entries.iter().enumerate() {
         line.show(&format!("benchmark: write {}/{}", i + 1, entries.len()));
-        let (written, took) = timed(|| backend.set(key, bytes, &[], expires_at));
+        let (written, took) = timed(|| backend.set(key, bytes, expires_at));
         written?;
         measured.sets.push(took);
     }
     for (i, (key, bytes)) in entries.iter().enumerate() {
         line.show(&format!("benchmark: read {}/{}", i + 1, entries.len()));
-        let (read, took) = timed(|| backend.get(key));
-        measured.misses += usize::from(read?.as_ref() != Some(bytes));
+        let (read, took) = timed(|| backend.lookup(key, tags));
+        measured.misses += usize::from(read?.bytes.as_ref() != Some(bytes));
         measured.gets.push(took);
     }
     Ok(measured)
@@ -565,16 +569,21 @@ pub fn benchmark(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let backend = opened.backend();
     let probe = Probe::new("Benchmark")?;
     let payload = random_hex(size)?;
+    let tags = [format!("benchmark:{}", probe.nonce)];
+    let gens = backend
+        .lookup(&probe.key(0), &tags)
+        .map_err(|e| e.context("cache benchmark"))?
+        .generations;
     let entries: Vec<(CacheKey, Vec<u8>)> = (0..count)
         .map(|i| {
             let key = probe.key(i);
-            let bytes = probe.entry(&key, payload.as_bytes());
+            let bytes = probe.entry(&key, payload.as_bytes(), &gens);
             (key, bytes)
         })
         .collect();
     let measured = {
         let line = StatusLine::new(ctx.globals.quiet);
-        measure(backend, &entries, &line)
+        measure(backend, &entries, &tags, &line)
     };
     // Whatever happened, the probe entries go.
     let keys: Vec<CacheKey> = entries.into_iter().map(|(key, _)| key).collect();

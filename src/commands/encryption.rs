@@ -6,10 +6,13 @@
 //! key is dropped only when no entry needs it. A rotation that was killed half-way is
 //! finished by running `rotate` again.
 //!
-//! The commands that change the key set or rewrite every entry (enable, disable, rotate,
-//! import-key) run one at a time, under a lock file in the cache directory: each loads the
-//! key set, changes it and saves it, and two rotations at once would each save a key set
-//! without the other's new key, leaving the entries it encrypted unreadable.
+//! The commands that change the key set or the encryption setting (enable, disable, rotate,
+//! import-key) run one at a time on a machine (two rotations at once would each save a key
+//! set without the other's new key). Each switches keys or settings while no answer is being
+//! stored and records the change (see `cache/keystate.rs`), so that a process that loaded the
+//! keys before stores nothing after it (plaintext after `enable`, or under a key `rotate` is
+//! about to retire); stores wait only for the switch itself. Then every entry is rewritten:
+//! whatever an older process stored before the switch is among them.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -19,9 +22,10 @@ use serde_json::{Value, json};
 
 use super::Context;
 use crate::audit::{Event, EventKind};
+use crate::cache::backend::Invalidation;
 use crate::cache::dynamodb::TableWrappedKeys;
-use crate::cache::file::{create_private_dir, now_nanos, private_options};
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset, WrappedKeysFile, WrappedKeysPlace};
+use crate::cache::keystate::{CHANGE_TIMEOUT, KeyChange};
 use crate::cache::manager::{CacheManager, Encryption};
 use crate::cli::matches::Matches;
 use crate::config::{BackendType, CacheSettings, EncryptionType};
@@ -102,23 +106,28 @@ fn audit_failure(result: Result<Report>, ctx: &Context, kind: EventKind) -> Resu
     result
 }
 
-/// Takes the lock that the commands changing keys or rewriting every entry hold (released
-/// when the returned file is dropped; see the module documentation).
-fn lock_keys(settings: &CacheSettings) -> Result<std::fs::File> {
-    create_private_dir(&settings.file_cache_dir)?;
-    let path = settings.file_cache_dir.join(".encryption.lock");
-    let failed = |e: std::io::Error| {
-        Error::runtime(format!("cache encryption: locking {}: {e}", path.display()))
-    };
-    let file = private_options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(failed)?;
-    file.lock().map_err(failed)?;
-    Ok(file)
+/// The most `import-key` reads from standard input: an exported key set of many keys is a
+/// few KB.
+const KEY_TEXT_CEILING: u64 = 64 * 1024;
+
+/// Takes the lock the commands changing keys or the encryption setting hold for their whole
+/// run (released when the returned change is dropped; see the module documentation).
+fn begin_change(ctx: &Context) -> Result<KeyChange> {
+    KeyChange::begin(&ctx.config_dir, CHANGE_TIMEOUT)
+        .map_err(|e| e.context("cache encryption: waiting for another key change"))
+}
+
+/// Removes the local copies of a hybrid cache: they are rewritten from the shared entries
+/// on the next reads, under the keys in force then.
+fn drop_local_copies(manager: &CacheManager) -> Result<()> {
+    for (side, backend) in manager.backend().parts() {
+        if side == "local" {
+            backend
+                .invalidate(Invalidation::All)
+                .map_err(|e| e.context("removing the hybrid cache's local copies"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The key store the settings name.
@@ -196,7 +205,9 @@ struct Pass {
 }
 
 /// Rewrites every entry for `target` (its active key, or plaintext), one entry at a time.
+/// An entry keeps its header, generations included: one that was stale stays stale.
 fn reencrypt_all(manager: &CacheManager, target: Option<&Encryption>) -> Result<Pass> {
+    drop_local_copies(manager)?;
     let mut pass = Pass::default();
     let wanted_key = target.map(Encryption::active_id);
     for entry in manager.backend().entries()? {
@@ -211,23 +222,22 @@ fn reencrypt_all(manager: &CacheManager, target: Option<&Encryption>) -> Result<
             pass.unchanged += 1;
             continue;
         }
-        let read_at = now_nanos();
-        let Some(bytes) = manager.backend().get(&entry.key)? else {
-            continue;
+        let bytes = match manager.backend().get(&entry.key) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            // Damage where an entry was listed: nothing to convert.
+            Err(_) => {
+                pass.skipped += 1;
+                continue;
+            }
         };
         match manager.recode(&bytes, target) {
             Ok(None) => pass.unchanged += 1,
             Ok(Some((header, fresh))) => {
-                // Not written back when a write invalidated the entry since it was read: that
-                // would bring the removed answer back.
-                let stored = manager.backend().set_unless_invalidated(
-                    &entry.key,
-                    &fresh,
-                    &header.tags,
-                    header.expires_at,
-                    read_at,
-                )?;
-                pass.rewritten += u64::from(stored);
+                manager
+                    .backend()
+                    .set(&entry.key, &fresh, header.expires_at)?;
+                pass.rewritten += 1;
             }
             Err(_) => pass.skipped += 1,
         }
@@ -338,9 +348,13 @@ fn set_enabled(ctx: &mut Context, enabled: bool) -> Result<()> {
 
 fn enable(ctx: &mut Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
-    let _lock = lock_keys(&settings)?;
+    let change = begin_change(ctx)?;
     let store = key_store(ctx, &settings)?;
-    let (keyset, created) = load_or_create(store.as_ref())?;
+    let (keyset, created) = change.switch(|| {
+        let loaded = load_or_create(store.as_ref())?;
+        set_enabled(ctx, true)?;
+        Ok(loaded)
+    })?;
     let audit = ctx.audit();
     if created {
         audit.record(
@@ -352,7 +366,6 @@ fn enable(ctx: &mut Context) -> Result<Report> {
     let manager = manager_reading(ctx, &settings, Some(&keyset))?;
     let target = encryption_of(&keyset)?;
     let pass = reencrypt_all(&manager, Some(&target))?;
-    set_enabled(ctx, true)?;
     audit.record(
         &Event::new(EventKind::EncryptionEnabled)
             .key_id(keyset.active().id())
@@ -387,12 +400,15 @@ fn enable(ctx: &mut Context) -> Result<Report> {
 fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ctx.confirm(m, "disable cache encryption and store entries in plaintext")?;
     let settings = ctx.cache_settings()?;
-    let _lock = lock_keys(&settings)?;
+    let change = begin_change(ctx)?;
     let store = key_store(ctx, &settings)?;
-    let keyset = store.load()?;
+    let keyset = change.switch(|| {
+        let keyset = store.load()?;
+        set_enabled(ctx, false)?;
+        Ok(keyset)
+    })?;
     let manager = manager_reading(ctx, &settings, keyset.as_ref())?;
     let pass = reencrypt_all(&manager, None)?;
-    set_enabled(ctx, false)?;
     let mut event = Event::new(EventKind::EncryptionDisabled)
         .source(store.name())
         .detail("decrypted", pass.rewritten)
@@ -414,7 +430,7 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `rotate`; sets `finished_recorded` once it has recorded how the rotation finished.
 fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     let settings = ctx.cache_settings()?;
-    let _lock = lock_keys(&settings)?;
+    let change = begin_change(ctx)?;
     let store = key_store(ctx, &settings)?;
     let mut keyset = store.load()?.ok_or_else(|| {
         Error::usage(
@@ -423,11 +439,15 @@ fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     })?;
     let resumed = keyset.is_rotating();
     let old_ids: Vec<String> = keyset.ids().iter().map(|s| s.to_string()).collect();
-    if !resumed {
-        keyset.add_active(store.new_key()?);
-        // Saved with both keys before any entry changes: a crash from here on is resumable.
-        store.save(&keyset)?;
-    }
+    // From the switch on, processes that loaded the old key set store nothing. Saved with
+    // both keys before any entry changes: a crash from here on is resumable.
+    change.switch(|| match resumed {
+        true => Ok(()),
+        false => {
+            keyset.add_active(store.new_key()?);
+            store.save(&keyset)
+        }
+    })?;
     let audit = ctx.audit();
     audit.record(
         &Event::new(EventKind::RotationStarted)
@@ -532,25 +552,36 @@ fn export_key(ctx: &Context) -> Result<Report> {
 
 fn import_key(ctx: &Context) -> Result<Report> {
     let settings = ctx.cache_settings()?;
-    let _lock = lock_keys(&settings)?;
-    let store = key_store(ctx, &settings)?;
     let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
+        .take(KEY_TEXT_CEILING + 1)
         .read_to_string(&mut text)
         .map_err(|e| Error::runtime(format!("import-key: reading standard input: {e}")))?;
-    let imported = Keyset::from_text(text.trim())?;
-    // Merge: keys already here stay readable; the imported active key becomes active.
-    let mut keyset = match store.load()? {
-        Some(existing) => existing,
-        None => Keyset::single(imported.active().clone()),
-    };
-    for key in imported.keys().filter(|k| k.id() != imported.active().id()) {
-        if keyset.get(key.id()).is_none() {
-            keyset.add_active(key.clone());
-        }
+    if text.len() as u64 > KEY_TEXT_CEILING {
+        return Err(Error::usage(format!(
+            "import-key: standard input holds more than {} KB: not a key exported by \
+             'cache encryption export-key'",
+            KEY_TEXT_CEILING / 1024
+        )));
     }
-    keyset.add_active(imported.active().clone());
-    store.save(&keyset)?;
+    let imported = Keyset::from_text(text.trim())?;
+    let change = begin_change(ctx)?;
+    let store = key_store(ctx, &settings)?;
+    let keyset = change.switch(|| {
+        // Merge: keys already here stay readable; the imported active key becomes active.
+        let mut keyset = match store.load()? {
+            Some(existing) => existing,
+            None => Keyset::single(imported.active().clone()),
+        };
+        for key in imported.keys().filter(|k| k.id() != imported.active().id()) {
+            if keyset.get(key.id()).is_none() {
+                keyset.add_active(key.clone());
+            }
+        }
+        keyset.add_active(imported.active().clone());
+        store.save(&keyset)?;
+        Ok(keyset)
+    })?;
     ctx.audit().record(
         &Event::new(EventKind::KeyImported)
             .key_id(keyset.active().id())
@@ -566,38 +597,4 @@ fn import_key(ctx: &Context) -> Result<Report> {
         json!({"activeKeyId": keyset.active().id(), "keyIds": keyset.ids()}),
         format!("imported; active key {}", keyset.active().id()),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::ConfigFile;
-    use crate::env::Env;
-
-    /// Two commands that change the key set never run at once: while one holds the lock,
-    /// another cannot take it (two rotations at once would lose a key).
-    #[test]
-    fn key_changes_take_turns() {
-        let mut noise = [0u8; 8];
-        getrandom::getrandom(&mut noise).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "awsideman-encryption-lock-{}",
-            u64::from_le_bytes(noise)
-        ));
-        let config = ConfigFile::empty(dir.join("config.yaml"));
-        let settings = crate::config::cache_settings(&config, None, &Env::default(), &dir).unwrap();
-        let held = lock_keys(&settings).unwrap();
-        let other = std::fs::OpenOptions::new()
-            .write(true)
-            .open(settings.file_cache_dir.join(".encryption.lock"))
-            .unwrap();
-        assert!(matches!(
-            other.try_lock(),
-            Err(std::fs::TryLockError::WouldBlock)
-        ));
-        drop(held);
-        other.try_lock().unwrap();
-        drop(other);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }

@@ -36,6 +36,7 @@ use crate::aws::transport::{Transport, TransportSettings};
 use crate::cache::dynamodb::{self, DynamoBackend, DynamoCaller, DynamoSettings};
 use crate::cache::file::FileBackend;
 use crate::cache::hybrid::{self, HybridBackend};
+use crate::cache::keystate::KeyState;
 use crate::cache::{CacheBackend, CacheManager};
 use crate::cli::parse::Globals;
 use crate::client::Client;
@@ -62,6 +63,9 @@ pub struct Context {
     profile_from_flag: bool,
     /// The output format.
     pub output: OutputFormat,
+    /// The cache encryption state as it was before the configuration was read: the cache
+    /// stores answers only while it still holds.
+    key_state: KeyState,
     client: OnceLock<Client>,
 }
 
@@ -69,6 +73,7 @@ impl Context {
     /// Reads the configuration and settles the profile and output format. Touches no network.
     pub fn new(env: Env, globals: Globals) -> Result<Context> {
         let config_dir = ConfigFile::dir(&env)?;
+        let key_state = KeyState::observe(&config_dir);
         let config = ConfigFile::load(&config_dir)?;
         config.warn_permissions(globals.quiet);
         let profile_from_flag = globals.profile.is_some();
@@ -95,6 +100,7 @@ impl Context {
             profile,
             profile_from_flag,
             output,
+            key_state,
             client: OnceLock::new(),
         })
     }
@@ -131,6 +137,14 @@ impl Context {
             Ok(())
         } else {
             Err(Error::runtime(format!("{action}: cancelled")))
+        }
+    }
+
+    /// Saves what this process counted in the cache (see
+    /// [`CacheManager::flush_counters`]); called once, at the end of a command.
+    pub fn finish(&self) {
+        if let Some(cache) = self.client.get().and_then(Client::cache) {
+            cache.flush_counters();
         }
     }
 
@@ -253,13 +267,15 @@ impl Context {
         .with_location(&place))
     }
 
-    /// An unencrypted manager over the configured backend (the encryption commands add keys).
+    /// An unencrypted manager over the configured backend (the encryption commands add keys),
+    /// storing answers only while the encryption state this process started with holds.
     pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
         Ok(CacheManager::with_backend(
             self.cache_backend(settings, settings.backend_type)?,
             settings.clone(),
             self.globals.quiet,
-        ))
+        )
+        .with_key_state(self.key_state.clone()))
     }
 
     /// The cache settings in force for this profile (config file, environment, defaults).

@@ -275,8 +275,9 @@ pub const SCHEMA: &[KeySpec] = &[
         default: "false",
         optional: false,
         env: &["AWSIDEMAN_CACHE_DYNAMODB_CONSISTENT_READ"],
-        doc: "Read the DynamoDB table with strongly consistent reads (twice the read cost; \
-              sees a write made a moment ago by another machine).",
+        doc: "Read entries with strongly consistent reads in the tools that list, inspect and \
+              copy them. Cached reads always read an entry and its tag generations with one \
+              strongly consistent BatchGetItem, whatever this says.",
     },
     KeySpec {
         key: "cache.dynamodb_kms_key_id",

@@ -47,7 +47,10 @@ fn assert_complete(t: &TestEnv, dir: &Path) {
     let cache = manager(t, dir);
     for i in 0..N {
         let value = cache
-            .get(&crate::common::user_entry_key(i))
+            .get(
+                &crate::common::user_entry_key(i),
+                &crate::common::user_entry_tags(i),
+            )
             .unwrap_or_else(|| panic!("entry {i} missing from {}", dir.display()));
         assert_eq!(value["UserName"], format!("user{i}"));
     }

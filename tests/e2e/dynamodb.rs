@@ -17,7 +17,7 @@ use awsideman::cache::dynamodb::{
     AWS_ITEM_LIMIT, DynamoBackend, DynamoCaller, DynamoSettings, transport_settings,
 };
 use awsideman::cache::envelope::{Envelope, Header};
-use awsideman::cache::{CacheBackend, CacheKey, CacheManager, Invalidation, Namespace};
+use awsideman::cache::{CacheBackend, CacheKey, CacheManager, Generations, Invalidation};
 use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
 use awsideman::env::Env;
 use awsideman::error::Kind;
@@ -201,19 +201,23 @@ impl Drop for World {
 }
 
 fn key(n: u32) -> CacheKey {
-    CacheKey::new(
-        &Namespace {
-            profile: "default".into(),
-            region: "us-east-1".into(),
-        },
-        "identitystore",
-        "ListUsers",
-        &json!({"IdentityStoreId": "d-1234567890", "n": n}),
-    )
+    crate::common::user_entry_key(n as usize)
 }
 
-/// An envelope for `key` with a payload of `len` bytes varying with `seed`.
+/// An envelope for `key` with a payload of `len` bytes varying with `seed`, recording no
+/// generations.
 fn envelope(key: &CacheKey, len: usize, seed: u8, expires_at: u64) -> Vec<u8> {
+    envelope_with(key, len, seed, expires_at, &Generations::new())
+}
+
+/// An envelope for `key` with a payload of `len` bytes varying with `seed`, recording `gens`.
+fn envelope_with(
+    key: &CacheKey,
+    len: usize,
+    seed: u8,
+    expires_at: u64,
+    gens: &Generations,
+) -> Vec<u8> {
     let payload: Vec<u8> = (0..len)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
         .collect();
@@ -230,7 +234,7 @@ fn envelope(key: &CacheKey, len: usize, seed: u8, expires_at: u64) -> Vec<u8> {
             expires_at,
             encryption: "none".into(),
             key_id: None,
-            tags: vec![],
+            gens: gens.as_map().clone(),
             len: 0,
             checksum: String::new(),
         },
@@ -290,7 +294,7 @@ fn the_table_is_created_on_first_write_with_ttl_where_supported() {
         );
 
         let bytes = envelope(&key(1), 100, 1, now() + 600);
-        w.backend.set(&key(1), &bytes, &[], now() + 600).unwrap();
+        w.backend.set(&key(1), &bytes, now() + 600).unwrap();
         assert_eq!(w.backend.get(&key(1)).unwrap(), Some(bytes));
 
         let d = w.backend.describe_table().unwrap();
@@ -394,8 +398,28 @@ fn repair_turns_ttl_on_and_names_a_wrong_key_schema() {
         );
         // Writes to such a table fail (the manager reports it once); they do not panic.
         let bytes = envelope(&key(1), 10, 0, now() + 60);
-        assert!(w.backend.set(&key(1), &bytes, &[], now() + 60).is_err());
+        assert!(w.backend.set(&key(1), &bytes, now() + 60).is_err());
     }
+}
+
+/// Stores an answer as a cached read does: looks `k` up under `tags`, then stores an
+/// envelope recording the generations the lookup saw. Returns the bytes.
+fn store(
+    backend: &DynamoBackend,
+    k: &CacheKey,
+    len: usize,
+    seed: u8,
+    expires: u64,
+    tags: &[String],
+) -> Vec<u8> {
+    let seen = backend.lookup(k, tags).unwrap();
+    let bytes = envelope_with(k, len, seed, expires, &seen.generations);
+    backend.set(k, &bytes, expires).unwrap();
+    bytes
+}
+
+fn tags(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
@@ -403,18 +427,19 @@ fn set_get_expiry_listing_and_stored_attributes() {
     for emulator in emulators() {
         let w = World::new(&emulator, "basic", DynamoSettings::default());
         let expires = now() + 600;
-        let fresh = envelope(&key(1), 2000, 1, expires);
-        w.backend
-            .set(&key(1), &fresh, &["users:d-1234567890".into()], expires)
-            .unwrap();
+        let t = tags(&["users:d-1234567890"]);
+        let fresh = store(&w.backend, &key(1), 2000, 1, expires, &t);
+        assert_eq!(
+            w.backend.lookup(&key(1), &t).unwrap().bytes.as_deref(),
+            Some(&fresh[..])
+        );
         assert_eq!(w.backend.get(&key(1)).unwrap().as_deref(), Some(&fresh[..]));
         assert_eq!(w.backend.get(&key(2)).unwrap(), None);
 
         // Expired but not yet removed by DynamoDB (which may take 48 h): a miss.
-        let stale = envelope(&key(2), 10, 2, now() - 1);
-        w.backend.set(&key(2), &stale, &[], now() - 1).unwrap();
+        let stale = store(&w.backend, &key(2), 10, 2, now() - 1, &t);
         assert!(w.keys().contains(&key(2).to_string()), "still stored");
-        assert_eq!(w.backend.get(&key(2)).unwrap(), None);
+        assert_eq!(w.backend.lookup(&key(2), &t).unwrap().bytes, None);
 
         // What an AWS CLI user sees in the table.
         let item = w.call(
@@ -432,10 +457,29 @@ fn set_get_expiry_listing_and_stored_attributes() {
             fresh
         );
         assert!(item.get("chunks").is_none());
+        // The tag's generation item: its token, the tag for people, and a TTL.
+        let generation = w
+            .scan()
+            .into_iter()
+            .find(|i| i["cache_key"]["S"].as_str().unwrap().starts_with("gen#"))
+            .expect("a generation item");
+        assert_eq!(generation["tag"]["S"], "users:d-1234567890");
+        assert_eq!(
+            header.gens["users:d-1234567890"],
+            generation["gen"]["S"].as_str().unwrap()
+        );
+        assert!(
+            generation["ttl"]["N"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > now()
+        );
 
         let mut entries = w.backend.entries().unwrap();
         entries.sort_by(|a, b| a.key.cmp(&b.key));
-        assert_eq!(entries.len(), 2, "tag items are not entries");
+        assert_eq!(entries.len(), 2, "generation items are not entries");
         let one = entries.iter().find(|e| e.key == key(1)).unwrap();
         assert_eq!(one.size, fresh.len() as u64);
         let header = one.header.as_ref().expect("header decoded");
@@ -466,15 +510,13 @@ fn a_3_mb_entry_round_trips_in_chunks_within_the_item_limit() {
         };
         let w = World::new(&emulator, "large", settings);
         let expires = now() + 600;
-        let big = envelope(&key(1), 3 * 1024 * 1024, 7, expires);
+        let t = tags(&["users:d-1"]);
         let started = Instant::now();
-        w.backend
-            .set(&key(1), &big, &["users:d-1".into()], expires)
-            .unwrap();
+        let big = store(&w.backend, &key(1), 3 * 1024 * 1024, 7, expires, &t);
         let wrote = started.elapsed();
         let started = Instant::now();
         assert!(
-            w.backend.get(&key(1)).unwrap() == Some(big.clone()),
+            w.backend.lookup(&key(1), &t).unwrap().bytes == Some(big.clone()),
             "round trip"
         );
         let read = started.elapsed();
@@ -483,7 +525,7 @@ fn a_3_mb_entry_round_trips_in_chunks_within_the_item_limit() {
         let chunks: Vec<_> = items
             .iter()
             .filter(|i| i["cache_key"]["S"].as_str().unwrap().contains("#"))
-            .filter(|i| !i["cache_key"]["S"].as_str().unwrap().starts_with("tag#"))
+            .filter(|i| !i["cache_key"]["S"].as_str().unwrap().starts_with("gen#"))
             .collect();
         let expected_chunks = big.len().div_ceil(max_item_bytes - 200) - 1;
         assert!(
@@ -522,10 +564,10 @@ fn replacing_a_chunked_entry_leaves_no_orphan_chunks() {
         let expires = now() + 600;
         let first = envelope(&key(1), 1_500_000, 1, expires);
         let second = envelope(&key(1), 1_100_000, 2, expires);
-        w.backend.set(&key(1), &first, &[], expires).unwrap();
+        w.backend.set(&key(1), &first, expires).unwrap();
         let before = w.keys();
         assert!(before.len() >= 4, "{before:?}");
-        w.backend.set(&key(1), &second, &[], expires).unwrap();
+        w.backend.set(&key(1), &second, expires).unwrap();
         assert_eq!(w.backend.get(&key(1)).unwrap(), Some(second));
 
         let items = w.scan();
@@ -549,88 +591,157 @@ fn replacing_a_chunked_entry_leaves_no_orphan_chunks() {
 
         // Replaced by a small entry: no chunk at all remains.
         let small = envelope(&key(1), 100, 3, expires);
-        w.backend.set(&key(1), &small, &[], expires).unwrap();
+        w.backend.set(&key(1), &small, expires).unwrap();
         assert_eq!(w.keys(), vec![key(1).to_string()]);
         assert_eq!(w.backend.get(&key(1)).unwrap(), Some(small));
     }
 }
 
+/// A caller that counts the calls of each operation.
+fn counting(session: &Arc<Session>, counts: Arc<Mutex<BTreeMap<String, usize>>>) -> DynamoCaller {
+    let inner = caller(session);
+    Box::new(move |operation, input| {
+        *counts
+            .lock()
+            .unwrap()
+            .entry(operation.to_string())
+            .or_default() += 1;
+        inner(operation, input)
+    })
+}
+
+/// An invalidation gives each tag a new generation (one request per tag) and removes
+/// nothing; every entry that recorded an older one is a miss from then on. A hit is one
+/// request. Removing keys removes their chunks; a clear removes everything but the wrapped
+/// keys, generations included, and an entry recorded against a removed generation is a miss.
 #[test]
-fn invalidation_by_tag_key_and_all_removes_chunks_and_tag_items() {
+fn invalidations_move_generations_and_hits_cost_one_request() {
     for emulator in emulators() {
-        let w = World::new(&emulator, "invalidate", patient());
+        let w = World::new(&emulator, "invalidate", DynamoSettings::default());
         let expires = now() + 600;
-        let tags = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let put = |n: u32, len: usize, t: &[&str]| {
-            let bytes = envelope(&key(n), len, n as u8, expires);
-            w.backend.set(&key(n), &bytes, &tags(t), expires).unwrap();
-        };
-        put(1, 100, &["t:a"]);
-        put(2, 100, &["t:a", "t:b"]);
-        put(3, 100, &["t:b"]);
-        put(4, 900_000, &["t:a"]);
-        put(5, 100, &[]);
+        store(&w.backend, &key(1), 100, 1, expires, &tags(&["t:a"]));
+        store(&w.backend, &key(2), 100, 2, expires, &tags(&["t:a", "t:b"]));
+        store(&w.backend, &key(3), 100, 3, expires, &tags(&["t:b"]));
+        store(&w.backend, &key(4), 900_000, 4, expires, &tags(&["t:a"]));
+        store(&w.backend, &key(5), 100, 5, expires, &[]);
 
-        let removed = w
-            .backend
-            .invalidate(Invalidation::Tags(&tags(&["t:a"])))
-            .unwrap();
-        assert_eq!(removed, 3, "{}", emulator.name);
-        for n in [1, 2, 4] {
-            assert_eq!(w.backend.get(&key(n)).unwrap(), None);
-        }
-        assert!(w.backend.get(&key(3)).unwrap().is_some());
-        let left = w.keys();
-        assert!(
-            !left.iter().any(|k| k.starts_with(&format!("{}#", key(4)))),
-            "chunks of 4 are gone: {left:?}"
+        let counts: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+        let counted = w.backend_with(
+            counting(&w.session, counts.clone()),
+            DynamoSettings::default(),
         );
-        // What stays: t:a's fence, and a tombstone (no data) under each key it listed.
-        let t_a: Vec<&String> = left.iter().filter(|k| k.starts_with("tag#t:a#")).collect();
-        assert_eq!(t_a, ["tag#t:a#fence"], "{left:?}");
-        for n in [1, 2, 4] {
-            assert!(
-                left.contains(&key(n).to_string()),
-                "tombstone {n}: {left:?}"
-            );
-        }
-        let mut want = vec![key(3).to_string(), key(5).to_string()];
-        want.sort();
-        assert_eq!(w.stored(), want);
-        assert!(left.iter().any(|k| k.starts_with("tag#t:b#")), "{left:?}");
-
-        // By key (a key given twice counts once); a missing key is no error.
-        let removed = w
-            .backend
-            .invalidate(Invalidation::Keys(&[key(3), key(3), key(9)]))
-            .unwrap();
-        assert_eq!(removed, 1);
-        assert_eq!(w.backend.get(&key(3)).unwrap(), None);
-
-        put(6, 700_000, &["t:c"]);
-        let removed = w.backend.invalidate(Invalidation::All).unwrap();
-        assert_eq!(removed, 2, "entries 5 and 6");
-        assert_eq!(w.stored(), Vec::<String>::new(), "no entry or chunk left");
-        assert_eq!(w.backend.stats().unwrap().entries, 0);
-        // Tag items, the fence and the tombstones stay (a tag item deleted under a writer
-        // could lose the key it files; the fence still refuses an answer read before it).
-        let left = w.keys();
-        assert!(left.contains(&"tag#t:a#fence".to_string()), "{left:?}");
-        assert!(left.iter().any(|k| k.starts_with("tag#t:c#")), "{left:?}");
-        let before = SystemTime::now()
-            .checked_sub(Duration::from_millis(100))
-            .unwrap()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let bytes = envelope(&key(7), 100, 7, expires);
         assert!(
-            !w.backend
-                .set_unless_invalidated(&key(7), &bytes, &tags(&["t:a"]), expires, before)
-                .unwrap(),
-            "{}: fenced across a clear",
+            counted
+                .lookup(&key(3), &tags(&["t:b"]))
+                .unwrap()
+                .bytes
+                .is_some()
+        );
+        assert_eq!(
+            *counts.lock().unwrap(),
+            BTreeMap::from([("BatchGetItem".to_string(), 1)]),
+            "{}: a hit is one request",
             emulator.name
         );
+        counts.lock().unwrap().clear();
+        let moved = counted
+            .invalidate(Invalidation::Tags(&tags(&["t:a", "t:c"])))
+            .unwrap();
+        assert_eq!(moved, 2);
+        assert_eq!(
+            *counts.lock().unwrap(),
+            BTreeMap::from([("PutItem".to_string(), 2)]),
+            "{}: one request per tag",
+            emulator.name
+        );
+        for (n, t) in [(1, &["t:a"][..]), (2, &["t:a", "t:b"]), (4, &["t:a"])] {
+            assert_eq!(
+                w.backend.lookup(&key(n), &tags(t)).unwrap().bytes,
+                None,
+                "{n}"
+            );
+        }
+        assert!(
+            w.backend
+                .lookup(&key(3), &tags(&["t:b"]))
+                .unwrap()
+                .bytes
+                .is_some()
+        );
+        assert!(w.backend.lookup(&key(5), &[]).unwrap().bytes.is_some());
+        // Nothing was removed: stale entries are replaced when read again, or expire.
+        assert_eq!(w.backend.stats().unwrap().entries, 5);
+        let fresh = store(&w.backend, &key(1), 100, 11, expires, &tags(&["t:a"]));
+        assert_eq!(
+            w.backend.lookup(&key(1), &tags(&["t:a"])).unwrap().bytes,
+            Some(fresh)
+        );
+
+        // By key (a key given twice counts once), with its chunks; a missing key is no
+        // error.
+        let removed = w
+            .backend
+            .invalidate(Invalidation::Keys(&[key(4), key(4), key(9)]))
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert!(
+            !w.keys().iter().any(|k| k.starts_with(&key(4).to_string())),
+            "{:?}",
+            w.keys()
+        );
+
+        // A writer that looked up before a clear stores after it: a miss, for good.
+        let seen = w.backend.lookup(&key(6), &tags(&["t:d"])).unwrap();
+        let removed = w.backend.invalidate(Invalidation::All).unwrap();
+        assert_eq!(removed, 4, "entries 1, 2, 3 and 5");
+        assert_eq!(
+            w.keys(),
+            Vec::<String>::new(),
+            "nothing left, generations too"
+        );
+        let late = envelope_with(&key(6), 100, 6, expires, &seen.generations);
+        w.backend.set(&key(6), &late, expires).unwrap();
+        assert_eq!(
+            w.backend.lookup(&key(6), &tags(&["t:d"])).unwrap().bytes,
+            None
+        );
+    }
+}
+
+/// Thousands of invalidations and clears leave no more than one generation item per tag
+/// ever used, and every item but the wrapped keys carries a TTL.
+#[test]
+fn the_table_stays_bounded_by_the_tags_in_use() {
+    let emulator = &emulators()[0];
+    let w = World::new(emulator, "bounded", DynamoSettings::default());
+    let expires = now() + 600;
+    let all_tags: Vec<String> = (0..20).map(|n| format!("t:{n}")).collect();
+    for round in 0..2000u32 {
+        let tag = &all_tags[(round as usize * 7) % all_tags.len()];
+        if round % 50 == 0 {
+            store(
+                &w.backend,
+                &key(round % 13),
+                50,
+                0,
+                expires,
+                std::slice::from_ref(tag),
+            );
+        }
+        if round % 400 == 399 {
+            w.backend.invalidate(Invalidation::All).unwrap();
+        } else {
+            w.backend
+                .invalidate(Invalidation::Tags(std::slice::from_ref(tag)))
+                .unwrap();
+        }
+    }
+    let items = w.scan();
+    let entries = items.iter().filter(|i| i.contains_key("data")).count();
+    let others = items.len() - entries;
+    assert!(others <= all_tags.len(), "{others} non-entry items");
+    for item in &items {
+        assert!(item.contains_key("ttl"), "{item:?}");
     }
 }
 
@@ -639,30 +750,22 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
     for emulator in emulators() {
         let settings = DynamoSettings {
             scan_segments: 3,
-            ..patient()
+            ..DynamoSettings::default()
         };
         let w = World::new(&emulator, "batch", settings);
         let expires = now() + 600;
         for n in 0..60 {
             let bytes = envelope(&key(n), 50, 0, expires);
-            w.backend
-                .set(&key(n), &bytes, &["users:d-1".into()], expires)
-                .unwrap();
+            w.backend.set(&key(n), &bytes, expires).unwrap();
         }
-        // 60 deletes and 8 tag shards: more than 25 per call if not split (dynalite refuses).
-        let removed = w
-            .backend
-            .invalidate(Invalidation::Tags(&["users:d-1".into()]))
-            .unwrap();
+        // 60 deletes: more than 25 per call if not split (dynalite refuses).
+        let keys: Vec<CacheKey> = (0..60).map(key).collect();
+        let removed = w.backend.invalidate(Invalidation::Keys(&keys)).unwrap();
         assert_eq!(removed, 60, "{}", emulator.name);
-        assert!(w.stored().is_empty());
-        let left = w.keys();
-        assert_eq!(left.len(), 61, "60 tombstones and the fence: {left:?}");
-        assert!(left.contains(&"tag#users:d-1#fence".to_string()));
+        assert!(w.keys().is_empty());
 
         for n in 0..70 {
-            let bytes = envelope(&key(n), 50, 0, expires);
-            w.backend.set(&key(n), &bytes, &[], expires).unwrap();
+            store(&w.backend, &key(n), 50, 0, expires, &tags(&["users:d-1"]));
         }
         let seen = Mutex::new(Vec::new());
         let removed = w
@@ -673,7 +776,7 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
         let mut seen = seen.into_inner().unwrap();
         seen.sort();
         assert_eq!(seen.last(), Some(&70), "{seen:?}");
-        assert_eq!(w.keys(), ["tag#users:d-1#fence"]);
+        assert!(w.keys().is_empty(), "{:?}", w.keys());
 
         // An entry of many small chunks: its puts and deletes go 25 at a time.
         let settings = DynamoSettings {
@@ -682,7 +785,7 @@ fn batches_respect_25_items_and_clearing_reports_progress() {
         };
         let small_items = DynamoBackend::new(w.table.clone(), caller(&w.session), settings);
         let bytes = envelope(&key(1), 200_000, 9, expires);
-        small_items.set(&key(1), &bytes, &[], expires).unwrap();
+        small_items.set(&key(1), &bytes, expires).unwrap();
         assert!(w.keys().len() > 2 * 25, "{} items", w.keys().len());
         assert_eq!(small_items.get(&key(1)).unwrap(), Some(bytes));
         assert_eq!(
@@ -751,7 +854,7 @@ fn throttling_and_unprocessed_items_are_retried() {
 
     assert_eq!(backend.get(&key(1)).unwrap(), Some(bytes.clone()));
     backend
-        .set(&key(1), &bytes, &[], now() + 600)
+        .set(&key(1), &bytes, now() + 600)
         .expect("set with a chunked entry");
 
     let seen = fixture.requests();
@@ -825,27 +928,20 @@ fn an_unreachable_table_is_a_bounded_error_and_a_miss() {
         let backend = DynamoBackend::new("t".into(), caller(&session), DynamoSettings::default())
             .with_location("us-east-1");
         let started = Instant::now();
-        let e = backend.get(&key(1)).unwrap_err();
+        let e = backend.lookup(&key(1), &tags(&["t"])).unwrap_err();
         let took = started.elapsed();
         assert!(took < Duration::from_secs(3), "{what}: {took:?}");
         let message = e.to_string();
         assert!(
-            message.starts_with("reading dynamodb table t (us-east-1): dynamodb GetItem:"),
+            message.starts_with("reading dynamodb table t (us-east-1): dynamodb BatchGetItem:"),
             "{what}: {message}"
         );
         assert!(message.contains("after 2 attempts"), "{what}: {message}");
 
         let manager = CacheManager::with_backend(Box::new(backend), cache.clone(), true);
-        assert_eq!(manager.get(&key(1)), None);
+        assert_eq!(manager.get(&key(1), &tags(&["t"])), None);
         assert_eq!(manager.counters().misses, 1);
     }
-}
-
-/// Unix nanoseconds now: the `since` of an answer read from AWS now.
-fn nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }
 
 /// When a hook runs: before the first call of an operation, or after its `n`th (from 1).
@@ -883,208 +979,66 @@ fn hooked(session: &Arc<Session>, at: At, hook: impl FnOnce() + Send + 'static) 
     })
 }
 
-/// Settings whose invalidations always count as prompt (fence margin of a minute), so
-/// they forget the keys they read unless a writer filed one since.
-fn patient() -> DynamoSettings {
-    DynamoSettings {
-        fence_margin: Duration::from_secs(60),
-        ..DynamoSettings::default()
-    }
-}
-
-/// The tag shard of an entry key (its first byte, modulo the shard count).
-fn shard(key: &CacheKey) -> u8 {
-    u8::from_str_radix(&key.as_str()[..2], 16).unwrap() % awsideman::cache::dynamodb::TAG_SHARDS
-}
-
-/// The race a fence and a tombstone close: a process misses and reads AWS; meanwhile
-/// another changes the data and invalidates the tag; the answer read before must not be
-/// stored after. The invalidation runs between each two calls of the write (file the key,
-/// read the fences, write the chunks, put the parent): every time the write is refused and
-/// leaves nothing readable, not even a chunk. A write after the invalidation is stored and
-/// found by the next one.
+/// The race generations close: a process misses (its lookup records the generations) and
+/// reads AWS; meanwhile another process changes the data and invalidates the tag; the
+/// answer read before is stored after. Whichever step of the store the invalidation
+/// precedes (the chunks, the parent) or follows, the stale answer is never served; the
+/// next miss stores a fresh one that is.
 #[test]
-fn an_answer_read_before_an_invalidation_is_never_stored() {
+fn an_answer_read_before_an_invalidation_is_never_served() {
     for emulator in emulators() {
-        let w = World::new(&emulator, "fence", DynamoSettings::default());
+        let w = World::new(&emulator, "race", DynamoSettings::default());
         w.backend.ensure_table().unwrap();
         let invalidator = Arc::new(w.backend_with(caller(&w.session), DynamoSettings::default()));
-        let tags = vec!["users:d-1".to_string()];
+        let t = tags(&["users:d-1"]);
         let expires = now() + 600;
         // Items small enough that every entry is chunked.
         let settings = DynamoSettings {
             max_item_bytes: 4000,
             ..DynamoSettings::default()
         };
-        let steps = ["UpdateItem", "BatchGetItem", "BatchWriteItem", "PutItem"];
-        for (n, before) in (1..).zip(steps) {
-            let since = nanos();
-            let (other, hook_tags) = (invalidator.clone(), tags.clone());
+        for (n, at) in (1..).zip([
+            At::Before("BatchWriteItem"),
+            At::Before("PutItem"),
+            At::After("PutItem", 1),
+        ]) {
+            let (other, hook_tags) = (invalidator.clone(), t.clone());
             let writer = w.backend_with(
-                hooked(&w.session, At::Before(before), move || {
+                hooked(&w.session, at, move || {
                     other.invalidate(Invalidation::Tags(&hook_tags)).unwrap();
                 }),
                 settings.clone(),
             );
-            let bytes = envelope(&key(n), 10_000, n as u8, expires);
-            let stored = writer
-                .set_unless_invalidated(&key(n), &bytes, &tags, expires, since)
-                .unwrap();
-            let when = format!("{}: invalidated before the write's {before}", emulator.name);
-            assert!(!stored, "{when}");
-            assert_eq!(writer.get(&key(n)).unwrap(), None, "{when}");
-            let prefix = key(n).to_string();
-            let left = w.stored();
-            assert!(
-                !left.iter().any(|k| k.starts_with(&prefix)),
-                "{when}: {left:?}"
-            );
+            let seen = writer.lookup(&key(n), &t).unwrap();
+            assert!(seen.bytes.is_none());
+            let bytes = envelope_with(&key(n), 10_000, n as u8, expires, &seen.generations);
+            writer.set(&key(n), &bytes, expires).unwrap();
+            let again = w.backend.lookup(&key(n), &t).unwrap();
+            assert_eq!(again.bytes, None, "{}: stale answer served", emulator.name);
+            let fresh = envelope_with(&key(n), 10_000, 100 + n as u8, expires, &again.generations);
+            w.backend.set(&key(n), &fresh, expires).unwrap();
+            assert_eq!(w.backend.lookup(&key(n), &t).unwrap().bytes, Some(fresh));
         }
-
-        // With the default margin, an answer read just after still counts as read before.
-        let since = nanos();
-        let bytes = envelope(&key(8), 10, 8, expires);
-        assert!(
-            !invalidator
-                .set_unless_invalidated(&key(8), &bytes, &tags, expires, since)
-                .unwrap(),
-            "{}: within the margin",
-            emulator.name
-        );
-
-        // Read after the invalidation (this machine's clock: no margin needed): stored, and
-        // found by the next invalidation.
-        std::thread::sleep(Duration::from_millis(20));
-        let exact = DynamoSettings {
-            fence_margin: Duration::ZERO,
-            ..settings.clone()
-        };
-        let writer = w.backend_with(caller(&w.session), exact);
-        let bytes = envelope(&key(9), 10_000, 9, expires);
-        assert!(
-            writer
-                .set_unless_invalidated(&key(9), &bytes, &tags, expires, nanos())
-                .unwrap()
-        );
-        assert_eq!(writer.get(&key(9)).unwrap(), Some(bytes));
-        assert_eq!(
-            invalidator.invalidate(Invalidation::Tags(&tags)).unwrap(),
-            1
-        );
-        assert_eq!(writer.get(&key(9)).unwrap(), None);
-        assert!(w.stored().is_empty(), "{:?}", w.stored());
-        assert_eq!(
-            w.backend.stats().unwrap().entries,
-            0,
-            "tombstones are not entries"
-        );
-        assert!(w.backend.entries().unwrap().is_empty());
     }
 }
 
-/// Issue 8's lost key: an invalidation used to delete whole tag items, dropping a key a
-/// concurrent writer had just filed, so that entry outlived every later invalidation. Here a
-/// writer files two keys (one already listed, one new, in the same tag item) and stores
-/// answers read after the invalidation's fence, between its tombstones and its forgetting
-/// the keys it read: both stay listed, and the next invalidation removes both entries.
+/// Two lookups of a tag without a generation race to create it: one token wins, and both
+/// answers recorded against what each saw are either current (the winner's) or misses.
 #[test]
-fn a_key_filed_during_an_invalidation_stays_listed() {
-    for emulator in emulators() {
-        let w = World::new(&emulator, "lost-key", DynamoSettings::default());
-        w.backend.ensure_table().unwrap();
-        let tags = vec!["users:d-1".to_string()];
-        let expires = now() + 600;
-        let first = key(1);
-        let second = (2..).map(key).find(|k| shard(k) == shard(&first)).unwrap();
-        w.backend
-            .set(&first, &envelope(&first, 100, 1, expires), &tags, expires)
-            .unwrap();
-
-        let writer = Arc::new(w.backend_with(
-            caller(&w.session),
-            DynamoSettings {
-                fence_margin: Duration::ZERO,
-                ..DynamoSettings::default()
-            },
-        ));
-        let (hook_writer, hook_tags) = (writer.clone(), tags.clone());
-        let (a, b) = (first.clone(), second.clone());
-        // After its second BatchWriteItem (fences, then tombstones).
-        let invalidator = w.backend_with(
-            hooked(&w.session, At::After("BatchWriteItem", 2), move || {
-                std::thread::sleep(Duration::from_millis(5));
-                for (k, seed) in [(&a, 11), (&b, 12)] {
-                    let bytes = envelope(k, 100, seed, expires);
-                    let stored = hook_writer
-                        .set_unless_invalidated(k, &bytes, &hook_tags, expires, nanos())
-                        .unwrap();
-                    assert!(stored, "read after the fence");
-                }
-            }),
-            patient(),
-        );
-        assert_eq!(
-            invalidator.invalidate(Invalidation::Tags(&tags)).unwrap(),
-            1
-        );
-        assert_eq!(
-            w.backend.get(&first).unwrap(),
-            Some(envelope(&first, 100, 11, expires)),
-            "{}: the fresh answer",
-            emulator.name
-        );
-        assert!(w.backend.get(&second).unwrap().is_some());
-
-        // Both keys are still listed: the next invalidation removes both entries.
-        let patient = w.backend_with(caller(&w.session), patient());
-        assert_eq!(
-            patient.invalidate(Invalidation::Tags(&tags)).unwrap(),
-            2,
-            "{}",
-            emulator.name
-        );
-        assert_eq!(w.backend.get(&first).unwrap(), None);
-        assert_eq!(w.backend.get(&second).unwrap(), None);
-        // With no writer in between, the tag item is gone; the fence stays.
-        let left: Vec<String> = w
-            .keys()
-            .into_iter()
-            .filter(|k| k.starts_with("tag#"))
-            .collect();
-        assert_eq!(left, ["tag#users:d-1#fence"], "{}", emulator.name);
-    }
-}
-
-/// An invalidation that took longer than half the fence margin between setting its fence and
-/// reading the tag items cannot rule out a writer whose answer was read after the fence
-/// having filed its key before the read: it keeps the keys listed (harmless: the next
-/// invalidation forgets them).
-#[test]
-fn a_slow_invalidation_keeps_the_keys_listed() {
-    for emulator in emulators() {
-        let w = World::new(&emulator, "slow", DynamoSettings::default());
-        let tags = vec!["users:d-1".to_string()];
-        let expires = now() + 600;
-        w.backend
-            .set(&key(1), &envelope(&key(1), 100, 1, expires), &tags, expires)
-            .unwrap();
-        let margin = Duration::from_millis(200);
-        let slow = w.backend_with(
-            hooked(&w.session, At::Before("BatchGetItem"), move || {
-                std::thread::sleep(margin / 2 + Duration::from_millis(20));
-            }),
-            DynamoSettings {
-                fence_margin: margin,
-                ..DynamoSettings::default()
-            },
-        );
-        assert_eq!(slow.invalidate(Invalidation::Tags(&tags)).unwrap(), 1);
-        let shard_item = format!("tag#users:d-1#{}", shard(&key(1)));
-        assert!(w.keys().contains(&shard_item), "{}", emulator.name);
-        assert_eq!(w.backend.get(&key(1)).unwrap(), None);
-        // A prompt invalidation forgets the key.
-        let prompt = w.backend_with(caller(&w.session), patient());
-        assert_eq!(prompt.invalidate(Invalidation::Tags(&tags)).unwrap(), 0);
-        assert!(!w.keys().contains(&shard_item), "{}", emulator.name);
-    }
+fn racing_creators_of_a_generation_agree_on_one() {
+    let emulator = &emulators()[0];
+    let w = World::new(emulator, "create-race", DynamoSettings::default());
+    w.backend.ensure_table().unwrap();
+    let t = tags(&["users:d-9"]);
+    let other = Arc::new(w.backend_with(caller(&w.session), DynamoSettings::default()));
+    let (hook_other, hook_tags) = (other.clone(), t.clone());
+    let first = w.backend_with(
+        hooked(&w.session, At::Before("PutItem"), move || {
+            hook_other.lookup(&key(2), &hook_tags).unwrap();
+        }),
+        DynamoSettings::default(),
+    );
+    let a = first.lookup(&key(1), &t).unwrap().generations;
+    let b = other.lookup(&key(3), &t).unwrap().generations;
+    assert_eq!(a, b, "the loser reads the winner's token");
 }

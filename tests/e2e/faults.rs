@@ -460,14 +460,14 @@ fn a_failing_cache_table_is_a_miss_with_one_warning() {
         assert!(
             stderr.starts_with(
                 "awsideman: warning: cache: reading dynamodb table awsideman-faults ("
-            ) && stderr.contains("): dynamodb GetItem: ")
+            ) && stderr.contains("): dynamodb BatchGetItem: ")
                 && stderr.contains(case.says)
                 && stderr.ends_with(" (reading from AWS)\n"),
             "{what}: {stderr}"
         );
 
         // The first call that fails marks the table down for the rest of the command: the
-        // GetItem's attempts are all the table sees (no put after the answer from AWS).
+        // lookup's attempts are all the table sees (no put after the answer from AWS).
         let attempts = if case.retried { case.retries + 1 } else { 1 };
         let seen = fixture.requests();
         let operations: Vec<&str> = seen
@@ -476,7 +476,7 @@ fn a_failing_cache_table_is_a_miss_with_one_warning() {
             .collect();
         assert_eq!(
             operations,
-            vec!["DynamoDB_20120810.GetItem"; attempts as usize],
+            vec!["DynamoDB_20120810.BatchGetItem"; attempts as usize],
             "{what}"
         );
 

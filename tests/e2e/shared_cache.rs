@@ -57,7 +57,7 @@ fn a_second_machine_reads_what_the_first_cached_in_dynamodb() {
         "{second:?}"
     );
     assert!(
-        second.contains(&("dynamodb".into(), "GetItem".into())),
+        second.contains(&("dynamodb".into(), "BatchGetItem".into())),
         "{second:?}"
     );
     let users = b.json(&["user", "list"]);

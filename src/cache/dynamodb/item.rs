@@ -8,16 +8,12 @@
 //!   entry `chunks` (how many chunk items) and `write_id`;
 //! - chunk: `<key>#<write id>#<n>` (n from 1), with `data` (part n) and the parent's `ttl`,
 //!   so DynamoDB's TTL also sweeps chunks a crashed writer left behind;
-//! - tag: `tag#<tag>#<shard>`, with the string set `keys` of the entries filed under it and
-//!   `version` (a fresh random string on every key added, so an invalidation can tell that
-//!   the set changed since it read it). Tags are spread over [`TAG_SHARDS`] items by the
-//!   entry key, so a tag holding many keys stays under the item limit and concurrent writers
-//!   do not all update one item;
-//! - fence: `tag#<tag>#fence` (a tag item too), with `invalidated_at` (when the tag was last
-//!   invalidated) and a `ttl`;
-//! - tombstone: an entry key whose item has `invalidated_at` and a `ttl` instead of `data`:
-//!   an entry an invalidation removed, kept so an answer read before it is not stored after
-//!   it. A miss, and not an entry to list or count.
+//! - generation: `gen#<40 hex digits of SHA-256 of the tag>`, with `gen` (the tag's current
+//!   token, see `generation.rs`), `tag` (the tag, for people) and a `ttl` renewed whenever
+//!   the token changes: DynamoDB may remove an idle generation, which only makes the entries
+//!   that recorded it misses;
+//! - legacy: `tag#...` items and entry keys without `data` (tombstones) of earlier builds:
+//!   nothing reads them; `cache clear` removes them.
 
 use std::ops::Range;
 
@@ -43,22 +39,18 @@ pub const SIZE: &str = "size";
 pub const CHUNKS: &str = "chunks";
 /// Which write the chunk items belong to: `S`.
 pub const WRITE_ID: &str = "write_id";
-/// The entry keys filed under a tag: `SS`.
-pub const TAG_KEYS: &str = "keys";
-/// Changes with every key added to a tag item: `S`.
-pub const VERSION: &str = "version";
-/// When a tag was invalidated (fence items, tombstones), Unix milliseconds: `N`.
-pub const INVALIDATED_AT: &str = "invalidated_at";
-
-/// How many items one tag is spread over.
-pub const TAG_SHARDS: u8 = 8;
+/// A generation item's token: `S`.
+pub const GENERATION: &str = "gen";
+/// The tag a generation item is for: `S`.
+pub const TAG: &str = "tag";
 
 /// The most chunk items an entry may have: 4 GB of entry with the default item limit, far
 /// beyond any answer. A parent item claiming more is damaged, and is read as unchunked: a
 /// count taken on trust made a reader list that many chunk keys (4 billion aborted it).
 pub const MAX_CHUNKS: u32 = 10_000;
 
-const TAG_PREFIX: &str = "tag#";
+const GENERATION_PREFIX: &str = "gen#";
+const LEGACY_TAG_PREFIX: &str = "tag#";
 
 /// What an item of the table is, told by its `cache_key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +59,21 @@ pub enum ItemKind {
     Entry,
     /// A part of a chunked entry.
     Chunk,
-    /// A tag index.
-    Tag,
+    /// A tag's generation.
+    Generation,
+    /// An item of an earlier build (tag indexes, fences).
+    Legacy,
     /// Not written by awsideman.
     Other,
 }
 
 /// The kind of the item whose key is `cache_key`.
 pub fn kind_of(cache_key: &str) -> ItemKind {
-    if cache_key.starts_with(TAG_PREFIX) {
-        return ItemKind::Tag;
+    if cache_key.starts_with(GENERATION_PREFIX) {
+        return ItemKind::Generation;
+    }
+    if cache_key.starts_with(LEGACY_TAG_PREFIX) {
+        return ItemKind::Legacy;
     }
     let mut parts = cache_key.split('#');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -106,42 +103,22 @@ pub fn chunk_keys(key: &str, chunked: &Chunked) -> Vec<String> {
         .collect()
 }
 
-/// The key of shard `shard` of tag `tag`.
-pub fn tag_key(tag: &str, shard: u8) -> String {
-    format!("{TAG_PREFIX}{tag}#{shard}")
+/// The key of the generation item of `tag`.
+pub fn generation_key(tag: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = crate::cache::key::hex(&Sha256::digest(tag.as_bytes()));
+    format!("{GENERATION_PREFIX}{}", &digest[..40])
 }
 
-/// The keys of every shard of `tag`.
-pub fn tag_keys(tag: &str) -> impl Iterator<Item = String> + '_ {
-    (0..TAG_SHARDS).map(move |shard| tag_key(tag, shard))
-}
-
-/// The key of the fence item of `tag`.
-pub fn fence_key(tag: &str) -> String {
-    format!("{TAG_PREFIX}{tag}#fence")
-}
-
-/// A fence or tombstone item: `key` was invalidated at `at` (Unix milliseconds); DynamoDB may
-/// remove it after `ttl` (Unix seconds).
-pub fn fence_item(key: &str, at: u64, ttl: u64) -> Map<String, Value> {
+/// The generation item of `tag` holding `token`; DynamoDB may remove it after `ttl` (Unix
+/// seconds).
+pub fn generation_item(tag: &str, token: &str, ttl: u64) -> Map<String, Value> {
     let mut item = Map::new();
-    item.insert(KEY.into(), string(key));
-    item.insert(INVALIDATED_AT.into(), number(at));
+    item.insert(KEY.into(), string(&generation_key(tag)));
+    item.insert(GENERATION.into(), string(token));
+    item.insert(TAG.into(), string(tag));
     item.insert(TTL.into(), number(ttl));
     item
-}
-
-/// Whether an item with an entry key is a tombstone (see the module documentation).
-pub fn is_tombstone(item: &Map<String, Value>) -> bool {
-    item.contains_key(INVALIDATED_AT)
-}
-
-/// The tag shard an entry key is filed in (keys are SHA-256 hex: uniformly spread).
-pub fn shard_of(key: &CacheKey) -> u8 {
-    key.as_str()
-        .get(..2)
-        .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-        .map_or(0, |byte| byte % TAG_SHARDS)
 }
 
 /// A fresh write id: 16 hex digits from the OS random source (a clock-based one if that
@@ -422,15 +399,18 @@ mod tests {
         let chunk = chunk_key(KEY_HEX, "0123456789abcdef", 12);
         assert_eq!(chunk, format!("{KEY_HEX}#0123456789abcdef#12"));
         assert_eq!(kind_of(&chunk), ItemKind::Chunk);
-        assert_eq!(tag_key("users:d-1", 3), "tag#users:d-1#3");
-        assert_eq!(kind_of(&tag_key("users:d-1", 3)), ItemKind::Tag);
-        assert_eq!(tag_keys("t").count(), usize::from(TAG_SHARDS));
-        assert_eq!(fence_key("users:d-1"), "tag#users:d-1#fence");
-        assert_eq!(kind_of(&fence_key("users:d-1")), ItemKind::Tag);
-        assert!(!tag_keys("users:d-1").any(|k| k == fence_key("users:d-1")));
-        let tombstone = fence_item(KEY_HEX, 1_700_000_000_123, 1_700_003_600);
-        assert!(is_tombstone(&tombstone));
-        assert_eq!(get_n(&tombstone, INVALIDATED_AT), Some(1_700_000_000_123));
+        let gen_key = generation_key("users:d-1");
+        assert!(
+            gen_key.starts_with("gen#") && gen_key.len() == 44,
+            "{gen_key}"
+        );
+        assert_ne!(gen_key, generation_key("users:d-2"));
+        assert_eq!(kind_of(&gen_key), ItemKind::Generation);
+        assert_eq!(kind_of("tag#users:d-1#3"), ItemKind::Legacy);
+        let item = generation_item("users:d-1", "0123456789abcdef", 1_700_003_600);
+        assert_eq!(get_s(&item, GENERATION), Some("0123456789abcdef"));
+        assert_eq!(get_s(&item, TAG), Some("users:d-1"));
+        assert_eq!(get_n(&item, TTL), Some(1_700_003_600));
         for other in [
             "",
             "hello",
@@ -450,15 +430,6 @@ mod tests {
             chunk_keys("k", &chunked),
             vec!["k#w#1".to_string(), "k#w#2".into(), "k#w#3".into()]
         );
-    }
-
-    #[test]
-    fn shards_spread_by_the_key() {
-        let key = |first: &str| CacheKey::parse(&format!("{first}{}", &KEY_HEX[2..])).unwrap();
-        assert_eq!(shard_of(&key("00")), 0);
-        assert_eq!(shard_of(&key("07")), 7);
-        assert_eq!(shard_of(&key("08")), 0);
-        assert_eq!(shard_of(&key("ff")), 7);
     }
 
     #[test]

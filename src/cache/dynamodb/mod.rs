@@ -5,45 +5,41 @@
 //! transport: same signing, retries and `--debug` lines); this module never opens a socket
 //! of its own. It stores opaque envelopes and never decodes more than their header.
 //!
-//! Reads: one `GetItem` per hit (plus one `BatchGetItem` per 40 chunks of a chunked entry);
-//! an item past its `ttl` is a miss, because DynamoDB deletes expired items up to 48 hours
-//! late. Writes: tag items first (so an entry is never stored where an invalidation cannot
-//! find it), then chunk items, then the parent item last (so a reader never sees a partly
-//! written entry), then the chunks of the entry it replaced, found by key through
-//! `PutItem`'s old image: never a Scan. A missing table is created on the first write.
-//! Item layout and sizes: `item.rs`; batches and scans: `wire.rs`; the table itself:
-//! `admin.rs`.
-//!
-//! Invalidating a tag leaves a fence (when) and a tombstone on every entry it lists, so an
-//! answer read from AWS before the invalidation is not stored after it (see
-//! [`DynamoBackend::remove_tagged`] for why every interleaving with a concurrent write ends
-//! with no stale entry and no entry its tags no longer list).
+//! Reads: one strongly consistent `BatchGetItem` per lookup, of the entry and the
+//! generations of its tags together (see `generation.rs`), plus one `BatchGetItem` per 5
+//! chunks of a chunked entry; an item past its `ttl` is a miss, because DynamoDB deletes
+//! expired items up to 48 hours late. A tag without a generation gets one (a conditional
+//! `PutItem`) before the miss reads AWS. Writes: chunk items first, then the parent item
+//! last (so a reader never sees a partly written entry), then the chunks of the entry it
+//! replaced, found by key through `PutItem`'s old image: never a Scan. An invalidation is
+//! one `PutItem` of a new generation per tag; nothing else is listed, kept or removed, and
+//! no clock is compared. A missing table is created on the first write. Item layout and
+//! sizes: `item.rs`; batches and scans: `wire.rs`; the table itself: `admin.rs`.
 
 mod admin;
 mod item;
 mod wire;
 mod wrapped_keys;
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
 pub use admin::{RepairReport, TableSetup, TtlState, key_schema_problems};
-pub use item::TAG_SHARDS;
 pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
 pub use wrapped_keys::{TableWrappedKeys, WRAPPED_KEYS_ITEM};
 
 use self::admin::is_missing_table;
 use self::item::{Chunked, EntryMeta, ItemKind};
 use self::wire::{Condition, Table, Write, key_in};
-use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation};
-use super::envelope::Envelope;
-use super::file::{now_nanos, now_secs};
-use super::key::{CacheKey, Namespace};
+use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+use super::envelope::{DecodeError, Envelope};
+use super::generation::{self, Generations};
+use super::key::CacheKey;
 use crate::aws::transport::TransportSettings;
+use crate::clock::now_secs;
 use crate::config::CacheSettings;
 use crate::error::{Error, Result};
 
@@ -57,8 +53,6 @@ pub type DynamoCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>
 pub const DYNAMODB_OPERATIONS: &[&str] = &[
     "GetItem",
     "PutItem",
-    "UpdateItem",
-    "DeleteItem",
     "BatchGetItem",
     "BatchWriteItem",
     "Scan",
@@ -76,12 +70,11 @@ pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
 /// which refuses items over 405,000 bytes.
 pub const DEFAULT_MAX_ITEM_BYTES: usize = 400_000;
 
-/// How long fences and tombstones are kept (their `ttl`, plus the fence margin). An answer
-/// read from AWS longer ago than this is not stored at all: what would refuse it may be gone.
-pub const FENCE_WINDOW: Duration = Duration::from_secs(3600);
-
-/// Shard items an invalidation deletes at once (one `DeleteItem` each).
-const PARALLEL_DELETES: usize = 8;
+/// How long an unchanged generation item is kept (its `ttl`, renewed whenever its token
+/// changes). When DynamoDB removes an idle one, entries that recorded it become misses and
+/// the next lookup creates a new one: so this bounds the table's non-entry items without
+/// ever making a stale entry current.
+pub const GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// How the backend uses its table.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,10 +101,6 @@ pub struct DynamoSettings {
     /// in that time fail at once, so a command whose table is down costs one failed call
     /// (at most `cache.dynamodb_max_retries` + 1 timeouts), not one per cache read.
     pub unavailable_pause: Duration,
-    /// How far the clocks of the machines sharing the table may disagree: an answer read up
-    /// to this long after an invalidation of its tags is not stored either (a few extra
-    /// misses right after a write are the price of not trusting clocks to the millisecond).
-    pub fence_margin: Duration,
 }
 
 impl Default for DynamoSettings {
@@ -126,7 +115,6 @@ impl Default for DynamoSettings {
             scan_segments: 4,
             table_wait: Duration::from_secs(120),
             unavailable_pause: Duration::from_secs(30),
-            fence_margin: Duration::from_secs(2),
         }
     }
 }
@@ -168,6 +156,12 @@ pub struct DynamoBackend {
     /// Set once this process created (or found) the table after a write found it missing;
     /// the lock makes concurrent writers wait for that instead of failing.
     ensured: Mutex<bool>,
+}
+
+/// What one lookup read: the entry's parent item (if any) and the generation items found.
+struct Read {
+    parent: Option<Map<String, Value>>,
+    generations: Generations,
 }
 
 impl DynamoBackend {
@@ -225,20 +219,16 @@ impl DynamoBackend {
         admin::delete_table(&self.table)
     }
 
-    /// Removes every entry and chunk (and any item awsideman did not write, but not the kms
-    /// key source's wrapped keys) with a parallel
-    /// projected scan and batch deletes, calling `progress` with the number of entries
-    /// removed so far after each page. Returns how many entries were removed.
+    /// Removes every item but the kms key source's wrapped keys (entries, chunks,
+    /// generations, items of earlier builds, anything awsideman did not write) with a
+    /// parallel projected scan and batch deletes, calling `progress` with the number of
+    /// entries removed so far after each page. Returns how many entries were removed.
     ///
-    /// Tag items stay, and so do fences and tombstones until their `ttl`: deleting a tag
-    /// item could drop a key a concurrent writer has just filed (its entry would then outlive
-    /// every invalidation), and a recent fence keeps an answer read before it out of the
-    /// cleared table. The next invalidation of a tag forgets the keys it lists of entries
-    /// removed here.
+    /// Removing the generations is safe: an entry a concurrent writer stores against one of
+    /// them is a miss, since a removed generation never matches again.
     pub fn clear(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let removed = AtomicU64::new(0);
-        let now = now_secs();
-        let projection = [item::KEY, item::TTL, item::INVALIDATED_AT];
+        let projection = [item::KEY, item::SIZE];
         let outcome = self
             .table
             .scan(&projection, self.table.settings.scan_segments, &|items| {
@@ -250,13 +240,9 @@ impl DynamoBackend {
                     if key == WRAPPED_KEYS_ITEM {
                         continue;
                     }
-                    let kind = item::kind_of(key);
-                    let tombstone = kind == ItemKind::Entry && item::is_tombstone(found);
-                    let expired = item::get_n(found, item::TTL).is_some_and(|ttl| ttl <= now);
-                    if (kind == ItemKind::Tag || tombstone) && !expired {
-                        continue;
-                    }
-                    entries += u64::from(kind == ItemKind::Entry && !tombstone);
+                    let entry =
+                        item::kind_of(key) == ItemKind::Entry && found.contains_key(item::SIZE);
+                    entries += u64::from(entry);
                     writes.push(Write::Delete(key.to_string()));
                 }
                 self.table.batch_write(&writes)?;
@@ -298,18 +284,9 @@ impl DynamoBackend {
         e.context(format!("{doing} {}", self.location))
     }
 
-    /// Writes an entry; with `since` (see [`CacheBackend::set_unless_invalidated`]) only
-    /// when none of its tags was invalidated since then, which is checked twice: once
-    /// against the fences after filing the key under its tags, and atomically with the
-    /// parent's `PutItem`, against a tombstone. Returns whether it was stored.
-    fn write_entry(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        expires_at: u64,
-        since: Option<u128>,
-    ) -> Result<bool> {
+    /// Writes an entry: chunks, then the parent, then removes the chunks of the entry it
+    /// replaced.
+    fn write_entry(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
         let header = Envelope::decode_header(bytes).ok();
         let write_id = item::new_write_id();
         let meta = EntryMeta {
@@ -322,24 +299,6 @@ impl DynamoBackend {
         let layout = item::plan(&meta, bytes.len(), self.table.settings.max_item_bytes)
             .map_err(Error::runtime)?;
         let (chunks, parent) = item::build(&meta, bytes, &layout);
-
-        let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-        let version = item::new_write_id();
-        for tag in &tags {
-            let tag_key = item::tag_key(tag, item::shard_of(key));
-            self.table.add_to_set(
-                &tag_key,
-                item::TAG_KEYS,
-                &[key.as_str()],
-                (item::VERSION, &version),
-            )?;
-        }
-        let threshold = since.map(|since| self.fence_threshold(since));
-        if let Some(threshold) = threshold
-            && self.fenced(&tags, threshold)?
-        {
-            return Ok(false);
-        }
         let chunk_keys: Vec<String> = chunks
             .iter()
             .filter_map(key_in)
@@ -354,12 +313,11 @@ impl DynamoBackend {
             undo();
             return Err(e);
         }
-        let unless_tombstone = threshold.map(not_invalidated_since);
-        let old = match self.table.put_item_if(parent, unless_tombstone.as_ref()) {
+        let old = match self.table.put_item_if(parent, None) {
             Ok(Some(old)) => old,
             Ok(None) => {
                 undo();
-                return Ok(false);
+                return Ok(());
             }
             Err(e) => {
                 undo();
@@ -377,30 +335,60 @@ impl DynamoBackend {
                 .batch_write(&writes)
                 .map_err(|e| e.context("deleting the chunks of the entry it replaced"))?;
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// The oldest fence (Unix milliseconds) that does not refuse an answer read from AWS at
-    /// `since` (Unix nanoseconds): the clocks of two machines may differ by the margin.
-    fn fence_threshold(&self, since: u128) -> u64 {
-        let since = u64::try_from(since / 1_000_000).unwrap_or(u64::MAX);
-        let margin = u64::try_from(self.table.settings.fence_margin.as_millis()).unwrap_or(0);
-        since.saturating_sub(margin)
-    }
-
-    /// Whether one of `tags` was invalidated at or after `threshold` (Unix milliseconds),
-    /// read with a strongly consistent read. A fence that cannot be read counts as one.
-    fn fenced(&self, tags: &BTreeSet<&str>, threshold: u64) -> Result<bool> {
-        if tags.is_empty() {
-            return Ok(false);
+    /// Reads the parent item of `key` (when given) and the generation items of `tags` in
+    /// one strongly consistent `BatchGetItem`.
+    fn read(&self, key: Option<&CacheKey>, tags: &[String]) -> Result<Read> {
+        let mut keys: Vec<String> = tags.iter().map(|t| item::generation_key(t)).collect();
+        if let Some(key) = key {
+            keys.push(key.as_str().to_string());
         }
-        let keys: Vec<String> = tags.iter().map(|tag| item::fence_key(tag)).collect();
-        let fences = self
-            .table
-            .batch_get_consistent(&keys, &[item::KEY, item::INVALIDATED_AT])?;
-        Ok(fences
-            .iter()
-            .any(|fence| item::get_n(fence, item::INVALIDATED_AT).is_none_or(|at| at >= threshold)))
+        let found = self.table.batch_get_consistent(&keys, &[])?;
+        let mut read = Read {
+            parent: None,
+            generations: Generations::new(),
+        };
+        for found in found {
+            let Some(found_key) = key_in(&found) else {
+                continue;
+            };
+            if key.is_some_and(|k| k.as_str() == found_key) {
+                read.parent = Some(found);
+                continue;
+            }
+            let (Some(tag), Some(token)) = (
+                item::get_s(&found, item::TAG),
+                item::get_s(&found, item::GENERATION),
+            ) else {
+                continue;
+            };
+            if tags.iter().any(|t| t == tag)
+                && item::generation_key(tag) == found_key
+                && generation::is_token(token)
+            {
+                read.generations.insert(tag, token);
+            }
+        }
+        Ok(read)
+    }
+
+    /// The whole envelope of a parent item (with its chunks), or `None` when it is no
+    /// usable entry (expired, of an earlier build, a chunk gone because the entry was
+    /// replaced meanwhile).
+    fn envelope_of(&self, key: &CacheKey, parent: &Map<String, Value>) -> Result<Option<Vec<u8>>> {
+        if !parent.contains_key(item::DATA) {
+            return Ok(None);
+        }
+        if item::get_n(parent, item::TTL).is_some_and(|ttl| ttl <= now_secs()) {
+            return Ok(None);
+        }
+        let data = binary_data(parent)?;
+        match item::chunked_of(parent) {
+            None => Ok(Some(data)),
+            Some(chunked) => self.read_chunks(key, &chunked, data),
+        }
     }
 
     /// Reads a chunked entry's parts after its parent item, one `BatchGetItem` of chunks at
@@ -433,17 +421,15 @@ impl DynamoBackend {
         Ok(Some(data))
     }
 
+    /// The raw envelope of `key`: its parent (read with the configured consistency) and
+    /// chunks. A chunk can vanish only when another writer replaced the entry between the
+    /// reads: read again, once, then call it damaged.
     fn read_entry(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
-        // A chunk can vanish only when another writer replaced the entry between our two
-        // reads: read it again, once, then call it damaged.
         for _ in 0..2 {
             let Some(parent) = self.table.get_item(key.as_str(), &[])? else {
                 return Ok(None);
             };
-            if item::is_tombstone(&parent) {
-                return Ok(None);
-            }
-            if item::get_n(&parent, item::TTL).is_some_and(|ttl| ttl <= now_secs()) {
+            if !parent.contains_key(item::DATA) {
                 return Ok(None);
             }
             let data = binary_data(&parent)?;
@@ -460,36 +446,73 @@ impl DynamoBackend {
         )))
     }
 
-    /// Removes entries `keys` and their chunks (tombstones stay); returns how many entries
-    /// existed.
-    fn remove_entries(&self, keys: &[String]) -> Result<u64> {
-        self.replace_entries(keys, None)
+    /// Gives each tag of `wanted` without a generation the token `wanted` names (a
+    /// `PutItem` conditional on there being none), then reads the current generations of
+    /// all of them.
+    fn create(&self, wanted: &Generations) -> Result<Generations> {
+        let ttl = now_secs().saturating_add(GENERATION_TTL.as_secs());
+        let absent = Condition {
+            expression: "attribute_not_exists(#k)".into(),
+            names: Map::from_iter([("#k".to_string(), Value::from(item::KEY))]),
+            values: Map::new(),
+        };
+        let mut created = Generations::new();
+        let mut lost = Vec::new();
+        for (tag, token) in wanted.iter() {
+            let put = self.writing(|| {
+                self.table
+                    .put_item_if(item::generation_item(tag, token, ttl), Some(&absent))
+            })?;
+            match put {
+                Some(_) => created.insert(tag, token),
+                None => lost.push(tag.to_string()),
+            }
+        }
+        if !lost.is_empty() {
+            for (tag, token) in self.read(None, &lost)?.generations.iter() {
+                created.insert(tag, token);
+            }
+        }
+        Ok(created)
     }
 
-    /// Removes entries `keys` and their chunks; with `tombstone` (`invalidated_at`, `ttl`),
-    /// puts a tombstone under every one of `keys`, entry or not, instead of deleting.
-    /// Returns how many entries existed.
-    fn replace_entries(&self, keys: &[String], tombstone: Option<(u64, u64)>) -> Result<u64> {
-        let projection = [
-            item::KEY,
-            item::CHUNKS,
-            item::WRITE_ID,
-            item::INVALIDATED_AT,
-        ];
-        let found = match tombstone {
-            Some(_) => self.table.batch_get_consistent(keys, &projection)?,
-            None => self.table.batch_get(keys, &projection)?,
-        };
+    /// Gives every tag a new generation: one `PutItem` each.
+    fn move_on(&self, tags: &[String]) -> Result<u64> {
+        let ttl = now_secs().saturating_add(GENERATION_TTL.as_secs());
+        let mut moved = 0;
+        let mut first_error = None;
+        for tag in tags {
+            let outcome = generation::new_token().and_then(|token| {
+                self.writing(|| {
+                    self.table
+                        .put_item_if(item::generation_item(tag, &token, ttl), None)
+                        .map(drop)
+                })
+            });
+            match outcome {
+                Ok(()) => moved += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(moved),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Removes entries `keys` and their chunks; returns how many entries existed.
+    fn remove_entries(&self, keys: &[String]) -> Result<u64> {
+        let projection = [item::KEY, item::CHUNKS, item::WRITE_ID, item::DATA];
+        let found = self.table.batch_get(keys, &projection)?;
         let mut writes = Vec::new();
         let mut removed = 0;
         for parent in &found {
             let Some(key) = key_in(parent).filter(|k| item::kind_of(k) == ItemKind::Entry) else {
                 continue;
             };
-            if item::is_tombstone(parent) {
-                continue;
-            }
-            removed += 1;
+            removed += u64::from(parent.contains_key(item::DATA));
             if let Some(chunked) = item::chunked_of(parent) {
                 writes.extend(
                     item::chunk_keys(key, &chunked)
@@ -497,111 +520,23 @@ impl DynamoBackend {
                         .map(Write::Delete),
                 );
             }
-            if tombstone.is_none() {
-                writes.push(Write::Delete(key.to_string()));
-            }
-        }
-        if let Some((at, ttl)) = tombstone {
-            let keys: BTreeSet<&str> = keys
-                .iter()
-                .map(String::as_str)
-                .filter(|k| item::kind_of(k) == ItemKind::Entry)
-                .collect();
-            writes.extend(
-                keys.into_iter()
-                    .map(|key| Write::Put(item::fence_item(key, at, ttl))),
-            );
+            writes.push(Write::Delete(key.to_string()));
         }
         self.table.batch_write(&writes)?;
         Ok(removed)
     }
 
-    /// Removes the entries filed under `tags`; returns how many there were.
-    ///
-    /// 1. Puts each tag's fence: `invalidated_at` = now.
-    /// 2. Then reads the tag items (strongly consistent): the keys they list, and versions.
-    /// 3. Puts a tombstone under every listed key (replacing the entry, deleting its chunks).
-    /// 4. Deletes each tag item read unless its version changed (a key was filed since 2),
-    ///    and only when 1–2 took under half the fence margin (else the keys stay listed:
-    ///    harmless, the next invalidation forgets them).
-    ///
-    /// A write with `since` (W1: files its key, setting a new version; W2: reads the fences;
-    /// W3: puts the entry unless a tombstone at or after `since` less the margin is there)
-    /// racing this, with an answer read before the data changed (so before 1):
-    /// - W1 before 2: 2 lists the key and 3 tombstones it. An entry put before 3 is replaced;
-    ///   one put after it is refused by W3's condition, atomically: no reader ever sees it.
-    /// - W1 after 2: then W2 comes after 1 and sees the fence: nothing is written.
-    ///
-    /// Keys: 4 drops only keys that 3 tombstoned and no writer filed again after 2. An entry
-    /// put after 3 by a writer whose W1 came before 2 passed W3, so its answer was read after
-    /// the fence plus the margin, while its W1 preceded 2: with 1–2 shorter than half the
-    /// margin, impossible unless the two clocks differ by over half of it. So every stored
-    /// entry stays listed under its tags until an invalidation tombstones it. A plain `set`
-    /// checks nothing, as before: it stores anyway.
-    fn remove_tagged(&self, tags: &[String]) -> Result<u64> {
-        let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-        if tags.is_empty() {
-            return Ok(0);
-        }
-        let started = Instant::now();
-        let at = now_millis();
-        let ttl = (at / 1000)
-            .saturating_add(FENCE_WINDOW.as_secs())
-            .saturating_add(self.table.settings.fence_margin.as_secs() + 1);
-        let fences: Vec<Write> = tags
-            .iter()
-            .map(|tag| Write::Put(item::fence_item(&item::fence_key(tag), at, ttl)))
-            .collect();
-        self.table.batch_write(&fences)?;
-        let tag_keys: Vec<String> = tags.iter().flat_map(|tag| item::tag_keys(tag)).collect();
-        let tag_items = self
-            .table
-            .batch_get_consistent(&tag_keys, &[item::KEY, item::TAG_KEYS, item::VERSION])?;
-        let prompt = started.elapsed() < self.table.settings.fence_margin / 2;
-        let entries: Vec<String> = tag_items
-            .iter()
-            .filter_map(|t| t.get(item::TAG_KEYS)?.get("SS")?.as_array())
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        let removed = self.replace_entries(&entries, Some((at, ttl)))?;
-        if prompt {
-            self.forget(&tag_items);
-        }
-        Ok(removed)
-    }
-
-    /// Deletes each tag item of `tag_items` (as read) unless a key was filed in it since,
-    /// several at once; best effort: a tag item left listing removed entries costs only a
-    /// little more work at its next invalidation.
-    fn forget(&self, tag_items: &[Map<String, Value>]) {
-        let forget_one = |tag_item: &Map<String, Value>| {
-            if let Some(key) = key_in(tag_item) {
-                let _ = self.table.delete_item_if(key, &unchanged(tag_item));
-            }
-        };
-        for group in tag_items.chunks(PARALLEL_DELETES) {
-            std::thread::scope(|scope| {
-                for tag_item in group {
-                    scope.spawn(move || forget_one(tag_item));
-                }
-            });
-        }
-    }
-
-    /// Every entry (parent) item of the table, whole or projected to `projection`; not
-    /// tombstones.
+    /// Every entry (parent) item of the table, whole or projected to `projection`.
     fn entry_items(&self, projection: &[&str]) -> Result<Vec<Map<String, Value>>> {
         let found = std::sync::Mutex::new(Vec::new());
         let mut projection = projection.to_vec();
-        if !projection.is_empty() {
-            projection.push(item::INVALIDATED_AT);
+        if !projection.is_empty() && !projection.contains(&item::SIZE) {
+            projection.push(item::SIZE);
         }
         let outcome = self.table.scan(&projection, 1, &|items| {
             let entries = items.into_iter().filter(|i| {
                 key_in(i).is_some_and(|k| item::kind_of(k) == ItemKind::Entry)
-                    && !item::is_tombstone(i)
+                    && (i.contains_key(item::SIZE) || i.contains_key(item::DATA))
             });
             found
                 .lock()
@@ -612,41 +547,6 @@ impl DynamoBackend {
         self.tolerate_missing(outcome, ())?;
         Ok(found.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
-}
-
-/// Unless the item was invalidated at or after `threshold` (Unix milliseconds): it is no
-/// tombstone that recent.
-fn not_invalidated_since(threshold: u64) -> Condition {
-    Condition {
-        expression: "attribute_not_exists(#at) OR #at < :threshold".into(),
-        names: Map::from_iter([("#at".to_string(), Value::from(item::INVALIDATED_AT))]),
-        values: Map::from_iter([(":threshold".to_string(), item::number(threshold))]),
-    }
-}
-
-/// Unless a key was filed in the tag item since it was read as `tag_item`: its version is
-/// the same (or it still has none).
-fn unchanged(tag_item: &Map<String, Value>) -> Condition {
-    let names = Map::from_iter([("#v".to_string(), Value::from(item::VERSION))]);
-    match item::get_s(tag_item, item::VERSION) {
-        Some(version) => Condition {
-            expression: "#v = :v".into(),
-            names,
-            values: Map::from_iter([(":v".to_string(), item::string(version))]),
-        },
-        None => Condition {
-            expression: "attribute_not_exists(#v)".into(),
-            names,
-            values: Map::new(),
-        },
-    }
-}
-
-/// Milliseconds since the Unix epoch.
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The `data` attribute of an item, decoded.
@@ -672,30 +572,68 @@ impl CacheBackend for DynamoBackend {
         self.location.clone()
     }
 
+    fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<Lookup> {
+        let looked = (|| {
+            // A missing table is an empty one: it is created below if a generation is needed.
+            let read = match self.read(Some(key), tags) {
+                Err(e) if is_missing_table(&e) => Read {
+                    parent: None,
+                    generations: Generations::new(),
+                },
+                other => other?,
+            };
+            let mut bytes = match &read.parent {
+                Some(parent) => self.envelope_of(key, parent)?,
+                None => None,
+            };
+            if let Some(found) = &bytes {
+                let current = match Envelope::decode_header(found) {
+                    Ok(header) => read.generations.current_for(tags, &header.gens),
+                    Err(DecodeError::Version(_)) => false,
+                    // Damage: the manager finds it, reports it once and removes it.
+                    Err(_) => true,
+                };
+                if !current {
+                    bytes = None;
+                }
+            }
+            let mut generations = read.generations;
+            if bytes.is_none() {
+                let missing = super::backend::missing_generations(tags, &generations)?;
+                if !missing.as_map().is_empty() {
+                    for (tag, token) in self.create(&missing)?.iter() {
+                        generations.insert(tag, token);
+                    }
+                }
+            }
+            Ok(Lookup {
+                bytes,
+                generations,
+                problem: None,
+            })
+        })();
+        looked.map_err(|e| self.failed("reading", e))
+    }
+
     fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
         let outcome = self.read_entry(key);
         self.tolerate_missing(outcome, None)
             .map_err(|e| self.failed("reading", e))
     }
 
-    fn set(&self, key: &CacheKey, bytes: &[u8], tags: &[String], expires_at: u64) -> Result<()> {
-        self.writing(|| self.write_entry(key, bytes, tags, expires_at, None))
-            .map(drop)
+    fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+        self.writing(|| self.write_entry(key, bytes, expires_at))
             .map_err(|e| self.failed("writing to", e))
     }
 
-    fn set_unless_invalidated(
-        &self,
-        key: &CacheKey,
-        bytes: &[u8],
-        tags: &[String],
-        expires_at: u64,
-        since: u128,
-    ) -> Result<bool> {
-        if now_nanos().saturating_sub(since) > FENCE_WINDOW.as_nanos() {
-            return Ok(false);
-        }
-        self.writing(|| self.write_entry(key, bytes, tags, expires_at, Some(since)))
+    fn generations(&self, tags: &[String]) -> Result<Generations> {
+        let outcome = self.read(None, tags).map(|r| r.generations);
+        self.tolerate_missing(outcome, Generations::new())
+            .map_err(|e| self.failed("reading", e))
+    }
+
+    fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+        self.create(wanted)
             .map_err(|e| self.failed("writing to", e))
     }
 
@@ -703,13 +641,12 @@ impl CacheBackend for DynamoBackend {
         let outcome = match what {
             Invalidation::Keys(keys) => {
                 let keys: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
-                self.remove_entries(&keys)
+                self.tolerate_missing(self.remove_entries(&keys), 0)
             }
-            Invalidation::Tags(tags) => self.remove_tagged(tags),
+            Invalidation::Tags(tags) => self.move_on(tags),
             Invalidation::All => return self.clear(&|_| {}),
         };
-        self.tolerate_missing(outcome, 0)
-            .map_err(|e| self.failed("invalidating entries of", e))
+        outcome.map_err(|e| self.failed("invalidating entries of", e))
     }
 
     fn entries(&self) -> Result<Vec<EntryInfo>> {
@@ -749,27 +686,18 @@ impl CacheBackend for DynamoBackend {
     }
 
     fn health_check(&self) -> Result<()> {
-        let probe = CacheKey::new(
-            &Namespace {
-                profile: "health".into(),
-                region: "probe".into(),
-            },
-            "awsideman",
-            "HealthCheck",
-            &serde_json::json!({"pid": std::process::id(), "at": SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)}),
-        );
-        self.set(&probe, b"probe", &[], now_secs() + 60)?;
+        let probe = super::backend::probe_key()?;
+        let bytes = super::backend::probe_entry(&probe);
+        self.set(&probe, &bytes, now_secs() + 60)?;
         let read = self.get(&probe)?;
         self.invalidate(Invalidation::Keys(std::slice::from_ref(&probe)))?;
-        match read.as_deref() {
-            Some(b"probe") => Ok(()),
-            _ => Err(Error::runtime(format!(
+        if read.as_deref() != Some(&bytes[..]) {
+            return Err(Error::runtime(format!(
                 "{}: a probe entry did not read back",
                 self.location
-            ))),
+            )));
         }
+        Ok(())
     }
 }
 
@@ -848,15 +776,7 @@ mod damaged_item_tests {
     /// and abort the process; a count within the limit cost a call per 5 chunks claimed.
     #[test]
     fn a_damaged_chunk_count_costs_one_call() {
-        let key = CacheKey::new(
-            &Namespace {
-                profile: "p".into(),
-                region: "r".into(),
-            },
-            "s",
-            "Op",
-            &json!({}),
-        );
+        let key = CacheKey::parse(&"3f".repeat(32)).unwrap();
         let parent = |chunks: u64| {
             json!({
                 "cache_key": {"S": key.as_str()},
@@ -927,205 +847,5 @@ mod damaged_item_tests {
         // The fake table lists its one item twice.
         let stats = backend(parent, Arc::default()).stats().unwrap();
         assert_eq!((stats.entries, stats.bytes), (2, u64::MAX));
-    }
-}
-
-#[cfg(test)]
-mod fence_tests {
-    use std::sync::{Arc, Mutex};
-
-    use serde_json::json;
-
-    use super::*;
-
-    type Calls = Arc<Mutex<Vec<(String, Value)>>>;
-
-    fn key() -> CacheKey {
-        CacheKey::parse(&"ab".repeat(32)).unwrap()
-    }
-
-    /// A backend over a fake table `t` that records its calls: the tag shard of [`key`]
-    /// lists it (version `v1`), `fence_at` is the fence of every tag, if any, and the put of
-    /// the entry fails its condition when `tombstoned`.
-    fn backend(fence_at: Option<u64>, tombstoned: bool, calls: Calls) -> DynamoBackend {
-        let caller: DynamoCaller = Box::new(move |operation, input| {
-            calls
-                .lock()
-                .unwrap()
-                .push((operation.to_string(), input.clone()));
-            let asked = input["RequestItems"]["t"]["Keys"].as_array();
-            let found: Vec<Value> = asked
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k["cache_key"]["S"].as_str())
-                .filter_map(|k| {
-                    match k {
-                    _ if k.ends_with("#fence") => fence_at.map(|at| {
-                        json!({"cache_key": {"S": k}, "invalidated_at": {"N": at.to_string()}})
-                    }),
-                    _ if k.starts_with("tag#") && k.ends_with(&format!("#{}", 0xab % 8)) => {
-                        Some(json!({
-                            "cache_key": {"S": k},
-                            "keys": {"SS": [key().as_str()]},
-                            "version": {"S": "v1"},
-                        }))
-                    }
-                    _ => None,
-                }
-                })
-                .collect();
-            match operation {
-                "PutItem" if tombstoned && input.get("ConditionExpression").is_some() => Err(
-                    Error::aws("refused", "ConditionalCheckFailedException", 400),
-                ),
-                "BatchGetItem" => Ok(json!({"Responses": {"t": found}})),
-                _ => Ok(json!({})),
-            }
-        });
-        DynamoBackend::new("t".into(), caller, DynamoSettings::default())
-    }
-
-    fn operations(calls: &Calls) -> Vec<String> {
-        calls.lock().unwrap().iter().map(|c| c.0.clone()).collect()
-    }
-
-    /// A write with `since` costs one call more than a plain one (the strongly consistent
-    /// read of the fences); its put is conditional on no recent tombstone.
-    #[test]
-    fn a_fenced_write_files_the_key_reads_the_fences_then_puts_unless_a_tombstone() {
-        let tags = ["users".to_string()];
-        let calls = Calls::default();
-        let since = now_nanos();
-        let stored = backend(None, false, calls.clone())
-            .set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
-            .unwrap();
-        assert!(stored);
-        assert_eq!(
-            operations(&calls),
-            ["UpdateItem", "BatchGetItem", "PutItem"]
-        );
-        let calls = calls.lock().unwrap();
-        assert_eq!(
-            calls[0].1["UpdateExpression"],
-            "ADD #set :members SET #stamp = :stamp"
-        );
-        let fences = &calls[1].1["RequestItems"]["t"];
-        assert_eq!(fences["ConsistentRead"], true);
-        assert_eq!(
-            fences["Keys"],
-            json!([{"cache_key": {"S": "tag#users#fence"}}])
-        );
-        let put = &calls[2].1;
-        assert_eq!(
-            put["ConditionExpression"],
-            "attribute_not_exists(#at) OR #at < :threshold"
-        );
-        assert_eq!(
-            put["ExpressionAttributeValues"][":threshold"]["N"],
-            (since / 1_000_000 - 2000).to_string(),
-            "since, in milliseconds, less the margin"
-        );
-
-        // A plain write checks nothing.
-        let calls = Calls::default();
-        backend(Some(u64::MAX), true, calls.clone())
-            .set(&key(), b"x", &tags, u64::MAX)
-            .unwrap();
-        assert_eq!(operations(&calls), ["UpdateItem", "PutItem"]);
-        assert!(
-            calls.lock().unwrap()[1]
-                .1
-                .get("ConditionExpression")
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn a_write_is_refused_by_a_fence_or_a_tombstone_within_the_margin() {
-        let tags = ["users".to_string()];
-        let since = now_nanos();
-        let ms = u64::try_from(since / 1_000_000).unwrap();
-        // Fenced within the margin before the read: refused before anything is written.
-        let calls = Calls::default();
-        let b = backend(Some(ms - 1500), false, calls.clone());
-        assert!(
-            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
-                .unwrap()
-        );
-        assert_eq!(operations(&calls), ["UpdateItem", "BatchGetItem"]);
-        // Fenced longer ago than the margin: stored.
-        let b = backend(Some(ms - 2500), false, Calls::default());
-        assert!(
-            b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
-                .unwrap()
-        );
-        // A tombstone put between the fence read and the put: refused, no error.
-        let calls = Calls::default();
-        let b = backend(None, true, calls.clone());
-        assert!(
-            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, since)
-                .unwrap()
-        );
-        assert_eq!(
-            operations(&calls),
-            ["UpdateItem", "BatchGetItem", "PutItem"]
-        );
-        // An answer read longer ago than the fence window: not stored, nothing called.
-        let calls = Calls::default();
-        let old = since - FENCE_WINDOW.as_nanos() - 1;
-        let b = backend(None, false, calls.clone());
-        assert!(
-            !b.set_unless_invalidated(&key(), b"x", &tags, u64::MAX, old)
-                .unwrap()
-        );
-        assert!(operations(&calls).is_empty());
-    }
-
-    /// An invalidation: the fence, then the tag items (strongly consistent), then a
-    /// tombstone under each listed key, then each tag item read is deleted only if its
-    /// version is still the one read.
-    #[test]
-    fn an_invalidation_fences_reads_tombstones_then_forgets_unless_changed() {
-        let calls = Calls::default();
-        let b = backend(None, false, calls.clone());
-        let started = now_millis();
-        b.invalidate(Invalidation::Tags(&["users".to_string()]))
-            .unwrap();
-        assert_eq!(
-            operations(&calls),
-            [
-                "BatchWriteItem",
-                "BatchGetItem",
-                "BatchGetItem",
-                "BatchWriteItem",
-                "DeleteItem"
-            ]
-        );
-        let calls = calls.lock().unwrap();
-        let fence = &calls[0].1["RequestItems"]["t"][0]["PutRequest"]["Item"];
-        assert_eq!(fence["cache_key"]["S"], "tag#users#fence");
-        let at: u64 = fence["invalidated_at"]["N"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(at >= started);
-        let shards = &calls[1].1["RequestItems"]["t"];
-        assert_eq!(shards["ConsistentRead"], true);
-        assert_eq!(
-            shards["Keys"].as_array().unwrap().len(),
-            usize::from(TAG_SHARDS)
-        );
-        let tombstone = &calls[3].1["RequestItems"]["t"][0]["PutRequest"]["Item"];
-        assert_eq!(tombstone["cache_key"]["S"], key().as_str());
-        assert_eq!(tombstone["invalidated_at"], fence["invalidated_at"]);
-        assert!(tombstone.get("data").is_none());
-        let forget = &calls[4].1;
-        assert_eq!(
-            forget["Key"]["cache_key"]["S"],
-            format!("tag#users#{}", 0xab % 8)
-        );
-        assert_eq!(forget["ConditionExpression"], "#v = :v");
-        assert_eq!(forget["ExpressionAttributeValues"][":v"]["S"], "v1");
     }
 }

@@ -308,16 +308,14 @@ impl Drop for TestEnv {
 /// The cache key the binary uses for `DescribeUser` of user `u<i>` in profile `default`,
 /// region us-east-1: for tests that write many entries through the library.
 pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
-    let ns = awsideman::cache::Namespace {
-        profile: "default".into(),
-        region: "us-east-1".into(),
-    };
-    awsideman::cache::CacheKey::new(
-        &ns,
-        "identitystore",
-        "DescribeUser",
-        &serde_json::json!({"UserId": format!("u{i}")}),
-    )
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("test DescribeUser u{i}"));
+    awsideman::cache::CacheKey::parse(&awsideman::cache::key::hex(&digest)).expect("a key")
+}
+
+/// The tags of [`user_entry_key`]`(i)`'s entry.
+pub fn user_entry_tags(i: usize) -> Vec<String> {
+    vec![format!("user:u{i}")]
 }
 
 /// `n` entries (`DescribeUser` of `u<i>`, each filed under its own tag) written through the
@@ -333,7 +331,7 @@ pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: u
                 params: &serde_json::json!({"UserId": format!("u{i}")}),
                 value: &serde_json::json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
                 ttl: 3600,
-                tags: &[format!("user:u{i}")],
+                tags: &user_entry_tags(i),
             },
         );
     }
@@ -356,17 +354,17 @@ pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: 
             expires_at: now - 1,
             encryption: "none".into(),
             key_id: None,
-            tags: Vec::new(),
+            gens: Default::default(),
             len: 0,
             checksum: String::new(),
         },
         br#"{"params":{},"value":{}}"#.to_vec(),
     );
     backend
-        .set(&user_entry_key(n), &expired.encode(), &[], now - 1)
+        .set(&user_entry_key(n), &expired.encode(), now - 1)
         .expect("store the expired entry");
     backend
-        .set(&user_entry_key(n + 1), b"\x80\x04 not an entry", &[], 0)
+        .set(&user_entry_key(n + 1), b"\x80\x04 not an entry", 0)
         .expect("store the corrupt entry");
 }
 
