@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::Context;
 use crate::audit::{Event, EventKind};
 use crate::cache::backend::Invalidation;
-use crate::cache::dynamodb::TableWrappedKeys;
+use crate::cache::dynamodb::{KEY_SET_CHANGED, TableWrappedKeys};
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset, WrappedKeysFile, WrappedKeysPlace};
 use crate::cache::keystate::{CHANGE_TIMEOUT, KeyChange};
 use crate::cache::manager::{CacheManager, Encryption};
@@ -188,8 +188,9 @@ fn manager_reading(
     ctx: &Context,
     settings: &CacheSettings,
     keyset: Option<&Keyset>,
+    store: &dyn KeyStore,
 ) -> Result<CacheManager> {
-    let manager = ctx.cache_manager(settings)?;
+    let manager = ctx.cache_manager_guarded(settings, store.shared_version())?;
     Ok(match keyset {
         Some(keyset) => manager.with_encryption(encryption_of(keyset)?),
         None => manager,
@@ -324,14 +325,19 @@ fn status(ctx: &Context) -> Result<Report> {
 
 /// Loads the key set, or creates and saves one with a key from the store.
 fn load_or_create(store: &dyn KeyStore) -> Result<(Keyset, bool)> {
-    match store.load()? {
-        Some(keyset) => Ok((keyset, false)),
-        None => {
-            let keyset = Keyset::single(store.new_key()?);
-            store.save(&keyset)?;
-            Ok((keyset, true))
+    let mut created = false;
+    let keyset = store.update(&mut |current| match current {
+        Some(_) => {
+            created = false;
+            Ok(None)
         }
-    }
+        None => {
+            created = true;
+            Ok(Some(Keyset::single(store.new_key()?)))
+        }
+    })?;
+    let keyset = keyset.ok_or_else(|| Error::runtime("cache encryption: no key was stored"))?;
+    Ok((keyset, created))
 }
 
 fn set_enabled(ctx: &mut Context, enabled: bool) -> Result<()> {
@@ -363,7 +369,7 @@ fn enable(ctx: &mut Context) -> Result<Report> {
                 .source(store.name()),
         );
     }
-    let manager = manager_reading(ctx, &settings, Some(&keyset))?;
+    let manager = manager_reading(ctx, &settings, Some(&keyset), store.as_ref())?;
     let target = encryption_of(&keyset)?;
     let pass = reencrypt_all(&manager, Some(&target))?;
     audit.record(
@@ -407,7 +413,7 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
         set_enabled(ctx, false)?;
         Ok(keyset)
     })?;
-    let manager = manager_reading(ctx, &settings, keyset.as_ref())?;
+    let manager = manager_reading(ctx, &settings, keyset.as_ref(), store.as_ref())?;
     let pass = reencrypt_all(&manager, None)?;
     let mut event = Event::new(EventKind::EncryptionDisabled)
         .source(store.name())
@@ -428,57 +434,76 @@ fn disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `rotate`; sets `finished_recorded` once it has recorded how the rotation finished.
+///
+/// With a key store other machines share (kms in the cache table), a rotation another
+/// machine starts meanwhile takes over: this one's writes stop landing (its key set is no
+/// longer the stored one), it leaves the old keys for the other to retire, and says so.
 fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let change = begin_change(ctx)?;
     let store = key_store(ctx, &settings)?;
-    let mut keyset = store.load()?.ok_or_else(|| {
-        Error::usage(
-            "cache encryption rotate: no key yet (run 'awsideman cache encryption enable')",
-        )
-    })?;
-    let resumed = keyset.is_rotating();
-    let old_ids: Vec<String> = keyset.ids().iter().map(|s| s.to_string()).collect();
+    let mut resumed = false;
+    let mut old_ids: Vec<String> = Vec::new();
     // From the switch on, processes that loaded the old key set store nothing. Saved with
     // both keys before any entry changes: a crash from here on is resumable.
-    change.switch(|| match resumed {
-        true => Ok(()),
-        false => {
-            keyset.add_active(store.new_key()?);
-            store.save(&keyset)
-        }
+    let keyset = change.switch(|| {
+        store.update(&mut |current| {
+            let mut keys = current.ok_or_else(|| {
+                Error::usage(
+                    "cache encryption rotate: no key yet (run 'awsideman cache encryption \
+                     enable')",
+                )
+            })?;
+            old_ids = keys.ids().iter().map(|s| s.to_string()).collect();
+            resumed = keys.is_rotating();
+            if resumed {
+                return Ok(None);
+            }
+            keys.add_active(store.new_key()?);
+            Ok(Some(keys))
+        })
     })?;
+    let keyset = keyset.ok_or_else(|| Error::runtime("cache encryption rotate: no key set"))?;
+    let target_id = keyset.active().id().to_string();
     let audit = ctx.audit();
     audit.record(
         &Event::new(EventKind::RotationStarted)
-            .key_id(keyset.active().id())
+            .key_id(&target_id)
             .source(store.name())
-            .detail("new_key_id", keyset.active().id())
+            .detail("new_key_id", target_id.as_str())
             .detail(
                 "old_key_ids",
                 old_ids
                     .iter()
-                    .filter(|id| id.as_str() != keyset.active().id())
+                    .filter(|id| **id != target_id)
                     .cloned()
                     .collect::<Vec<_>>(),
             )
             .detail("resumed", resumed),
     );
-    let manager = manager_reading(ctx, &settings, Some(&keyset))?;
+    let manager = manager_reading(ctx, &settings, Some(&keyset), store.as_ref())?;
     let target = encryption_of(&keyset)?;
     let old: Vec<String> = keyset
         .ids()
         .iter()
-        .filter(|id| **id != keyset.active().id())
+        .filter(|id| **id != target_id)
         .map(|s| s.to_string())
         .collect();
     let mut pass = Pass::default();
     let mut still_old = 0;
+    let mut superseded = false;
     for attempt in 0..ROTATION_PASSES {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(100 << (attempt - 1)));
         }
-        let this = reencrypt_all(&manager, Some(&target))?;
+        let this = match reencrypt_all(&manager, Some(&target)) {
+            Ok(this) => this,
+            Err(e) if e.aws_code() == Some(KEY_SET_CHANGED) => {
+                superseded = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         pass.rewritten += this.rewritten;
         (pass.unchanged, pass.skipped) = (this.unchanged, this.skipped);
         let counts = census(&manager)?;
@@ -488,35 +513,49 @@ fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
         }
     }
     let finished = Event::new(EventKind::RotationFinished)
-        .key_id(keyset.active().id())
+        .key_id(&target_id)
         .source(store.name())
         .detail("reencrypted", pass.rewritten)
         .detail("unchanged", pass.unchanged)
         .detail("skipped", pass.skipped)
         .detail("resumed", resumed);
-    if still_old > 0 {
+    if !superseded && still_old > 0 {
         audit.record(&finished.detail("still_on_old_keys", still_old).failed());
         *finished_recorded = true;
         return Err(Error::runtime(format!(
             "cache encryption rotate: {still_old} entries are still on the old key; run rotate again"
         )));
     }
-    let retired = keyset.retire_inactive();
-    store.save(&keyset)?;
-    audit.record(&finished.detail("retired_key_ids", retired.clone()));
+    // Retire the keys this rotation converted away from, unless a newer rotation changed
+    // the active key meanwhile (it retires them when it is done).
+    let mut retired = Vec::new();
+    if !superseded {
+        store.update(&mut |current| {
+            let Some(mut keys) = current else {
+                return Ok(None);
+            };
+            if keys.active().id() != target_id {
+                superseded = true;
+                return Ok(None);
+            }
+            retired = keys.retire(&old);
+            Ok((!retired.is_empty()).then_some(keys))
+        })?;
+    }
+    audit.record(
+        &finished
+            .detail("retired_key_ids", retired.clone())
+            .detail("superseded", superseded),
+    );
     *finished_recorded = true;
-    Ok(Report::message(
-        json!({
-            "activeKeyId": keyset.active().id(),
-            "retiredKeyIds": retired,
-            "reencrypted": pass.rewritten,
-            "unchanged": pass.unchanged,
-            "skipped": pass.skipped,
-            "resumed": resumed,
-        }),
-        format!(
-            "rotated to key {}{}: {} entries re-encrypted, {} skipped; retired {}",
-            keyset.active().id(),
+    let message = match superseded {
+        true => format!(
+            "rotated to key {target_id}, but another machine changed the keys meanwhile: it \
+             finishes the rotation and retires the old keys; {} entries re-encrypted",
+            pass.rewritten
+        ),
+        false => format!(
+            "rotated to key {target_id}{}: {} entries re-encrypted, {} skipped; retired {}",
             if resumed { " (resumed)" } else { "" },
             pass.rewritten,
             pass.skipped,
@@ -526,6 +565,18 @@ fn rotate(ctx: &mut Context, finished_recorded: &mut bool) -> Result<Report> {
                 retired.join(", ")
             }
         ),
+    };
+    Ok(Report::message(
+        json!({
+            "activeKeyId": target_id,
+            "retiredKeyIds": retired,
+            "reencrypted": pass.rewritten,
+            "unchanged": pass.unchanged,
+            "skipped": pass.skipped,
+            "resumed": resumed,
+            "superseded": superseded,
+        }),
+        message,
     ))
 }
 
@@ -568,20 +619,22 @@ fn import_key(ctx: &Context) -> Result<Report> {
     let change = begin_change(ctx)?;
     let store = key_store(ctx, &settings)?;
     let keyset = change.switch(|| {
-        // Merge: keys already here stay readable; the imported active key becomes active.
-        let mut keyset = match store.load()? {
-            Some(existing) => existing,
-            None => Keyset::single(imported.active().clone()),
-        };
-        for key in imported.keys().filter(|k| k.id() != imported.active().id()) {
-            if keyset.get(key.id()).is_none() {
-                keyset.add_active(key.clone());
+        store.update(&mut |current| {
+            // Merge: keys already here stay readable; the imported active key becomes active.
+            let mut keyset = match current {
+                Some(existing) => existing,
+                None => Keyset::single(imported.active().clone()),
+            };
+            for key in imported.keys().filter(|k| k.id() != imported.active().id()) {
+                if keyset.get(key.id()).is_none() {
+                    keyset.add_active(key.clone());
+                }
             }
-        }
-        keyset.add_active(imported.active().clone());
-        store.save(&keyset)?;
-        Ok(keyset)
+            keyset.add_active(imported.active().clone());
+            Ok(Some(keyset))
+        })
     })?;
+    let keyset = keyset.ok_or_else(|| Error::runtime("import-key: no key set was stored"))?;
     ctx.audit().record(
         &Event::new(EventKind::KeyImported)
             .key_id(keyset.active().id())

@@ -2,8 +2,9 @@
 //! awsideman needs.
 //!
 //! Every action comes from a table the code itself calls AWS through: the operation table
-//! ([`crate::client::OPERATIONS`]), the DynamoDB backend's [`DYNAMODB_OPERATIONS`] and the kms
-//! key source's [`KMS_OPERATIONS`]. Nothing here is a hand-kept list of actions, so a new
+//! ([`crate::client::OPERATIONS`]), the DynamoDB backend's operations
+//! ([`crate::cache::dynamodb::dynamodb_iam_actions`]) and the kms key source's
+//! [`KMS_OPERATIONS`]. Nothing here is a hand-kept list of actions, so a new
 //! operation shows up in the policies the moment it is added. This module never talks to AWS.
 
 use std::collections::BTreeSet;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use super::Context;
 use crate::aws::endpoint::partition;
 use crate::aws::service::Service;
-use crate::cache::dynamodb::DYNAMODB_OPERATIONS;
+use crate::cache::dynamodb::dynamodb_iam_actions;
 use crate::cache::keys::KMS_OPERATIONS;
 use crate::cli::matches::Matches;
 use crate::client::{OPERATIONS, OpKind};
@@ -50,7 +51,7 @@ pub fn admin_actions() -> Vec<String> {
 
 /// The actions of the DynamoDB cache backend.
 pub fn dynamodb_actions() -> Vec<String> {
-    prefixed(Service::DynamoDb, DYNAMODB_OPERATIONS)
+    prefixed(Service::DynamoDb, &dynamodb_iam_actions())
 }
 
 /// The actions of the kms key source.
@@ -183,6 +184,7 @@ pub fn kms(ctx: &mut Context, m: &Matches) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::dynamodb::DYNAMODB_OPERATIONS;
 
     fn names_of(actions: &[String], service: Service) -> BTreeSet<String> {
         let prefix = format!("{}:", service.iam_prefix());
@@ -245,9 +247,15 @@ mod tests {
 
     #[test]
     fn cache_policies_are_exactly_the_backend_operations() {
-        let dynamo: BTreeSet<String> = DYNAMODB_OPERATIONS.iter().map(|s| s.to_string()).collect();
+        // TransactWriteItems has no IAM action of its own: its put and condition check do.
+        let dynamo: BTreeSet<String> = DYNAMODB_OPERATIONS
+            .iter()
+            .filter(|op| **op != "TransactWriteItems")
+            .map(|s| s.to_string())
+            .chain(["ConditionCheckItem".to_string()])
+            .collect();
         assert_eq!(names_of(&dynamodb_actions(), Service::DynamoDb), dynamo);
-        assert_eq!(dynamodb_actions().len(), DYNAMODB_OPERATIONS.len());
+        assert_eq!(dynamodb_actions().len(), dynamo.len());
         let kms: BTreeSet<String> = KMS_OPERATIONS.iter().map(|s| s.to_string()).collect();
         assert_eq!(names_of(&kms_actions(), Service::Kms), kms);
         assert_eq!(kms_actions().len(), KMS_OPERATIONS.len());

@@ -223,11 +223,32 @@ impl Context {
         settings: &CacheSettings,
         kind: BackendType,
     ) -> Result<Box<dyn CacheBackend>> {
+        self.cache_backend_guarded(settings, kind, None)
+    }
+
+    /// [`Context::cache_backend`], writing to a DynamoDB table only while the kms key
+    /// source's shared key set still has `key_guard`, the version whose keys seal the
+    /// entries (see `DynamoBackend::with_key_guard`).
+    pub fn cache_backend_guarded(
+        &self,
+        settings: &CacheSettings,
+        kind: BackendType,
+        key_guard: Option<String>,
+    ) -> Result<Box<dyn CacheBackend>> {
         let limit = settings.max_size_mb.saturating_mul(1024 * 1024);
         Ok(match kind {
             BackendType::File => Box::new(FileBackend::new(settings.file_cache_dir.clone(), limit)),
-            BackendType::Dynamodb => Box::new(self.dynamo_backend(settings)?),
-            BackendType::Hybrid => Box::new(self.hybrid_backend(settings)?),
+            BackendType::Dynamodb => {
+                Box::new(self.dynamo_backend(settings)?.with_key_guard(key_guard))
+            }
+            BackendType::Hybrid => Box::new(HybridBackend::new(
+                Box::new(FileBackend::new(
+                    hybrid::local_dir(&settings.file_cache_dir),
+                    limit,
+                )),
+                Box::new(self.dynamo_backend(settings)?.with_key_guard(key_guard)),
+                settings.hybrid_local_ttl,
+            )),
         })
     }
 
@@ -270,8 +291,18 @@ impl Context {
     /// An unencrypted manager over the configured backend (the encryption commands add keys),
     /// storing answers only while the encryption state this process started with holds.
     pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
+        self.cache_manager_guarded(settings, None)
+    }
+
+    /// [`Context::cache_manager`] over a backend guarded by `key_guard` (see
+    /// [`Context::cache_backend_guarded`]).
+    pub fn cache_manager_guarded(
+        &self,
+        settings: &CacheSettings,
+        key_guard: Option<String>,
+    ) -> Result<CacheManager> {
         Ok(CacheManager::with_backend(
-            self.cache_backend(settings, settings.backend_type)?,
+            self.cache_backend_guarded(settings, settings.backend_type, key_guard)?,
             settings.clone(),
             self.globals.quiet,
         )
@@ -296,9 +327,9 @@ impl Context {
         if !settings.enabled {
             return Ok(None);
         }
-        let opened = self.cache_manager(&settings).and_then(|cache| {
+        let opened = (|| {
             if !settings.encryption_enabled || settings.encryption_type == EncryptionType::None {
-                return Ok(cache);
+                return self.cache_manager(&settings);
             }
             let store = encryption::key_store(self, &settings)?;
             let unavailable = |reason: &str| {
@@ -324,8 +355,10 @@ impl Context {
                     return Err(e);
                 }
             };
-            Ok(cache.with_encryption(encryption::encryption_of(&keyset)?))
-        });
+            Ok(self
+                .cache_manager_guarded(&settings, store.shared_version())?
+                .with_encryption(encryption::encryption_of(&keyset)?))
+        })();
         // Invalid values were refused above (exit 2); anything about opening the cache or its
         // keys only costs this command its cache.
         match opened {

@@ -53,6 +53,7 @@ pub type DynamoCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>
 pub const DYNAMODB_OPERATIONS: &[&str] = &[
     "GetItem",
     "PutItem",
+    "TransactWriteItems",
     "BatchGetItem",
     "BatchWriteItem",
     "Scan",
@@ -62,6 +63,27 @@ pub const DYNAMODB_OPERATIONS: &[&str] = &[
     "UpdateTimeToLive",
     "DeleteTable",
 ];
+
+/// The IAM actions that allow [`DYNAMODB_OPERATIONS`]: each operation's own, except
+/// `TransactWriteItems`, which has none and needs the actions of what it does (a put and a
+/// condition check).
+pub fn dynamodb_iam_actions() -> Vec<&'static str> {
+    let mut actions: Vec<&'static str> = DYNAMODB_OPERATIONS
+        .iter()
+        .flat_map(|op| match *op {
+            "TransactWriteItems" => &["PutItem", "ConditionCheckItem"][..],
+            _ => std::slice::from_ref(op),
+        })
+        .copied()
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
+}
+
+/// The AWS error code of a store refused because the cache's shared key set changed since
+/// the writer loaded it (see [`DynamoBackend::with_key_guard`]).
+pub const KEY_SET_CHANGED: &str = "KeySetChanged";
 
 /// The largest item AWS accepts: 400 KB, attribute names included.
 pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
@@ -156,6 +178,11 @@ pub struct DynamoBackend {
     /// Set once this process created (or found) the table after a write found it missing;
     /// the lock makes concurrent writers wait for that instead of failing.
     ensured: Mutex<bool>,
+    /// The version of the shared wrapped key document the entries this backend writes are
+    /// sealed under, when the kms key source keeps it in this table.
+    key_guard: Option<String>,
+    /// Set once a guarded write found the key set changed: later writes are not tried.
+    key_set_changed: std::sync::atomic::AtomicBool,
 }
 
 /// What one lookup read: the entry's parent item (if any) and the generation items found.
@@ -173,7 +200,21 @@ impl DynamoBackend {
             location: format!("dynamodb table {table}"),
             table: Table::new(table, caller, settings),
             ensured: Mutex::new(false),
+            key_guard: None,
+            key_set_changed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The same backend, writing an entry only while the kms key source's wrapped key
+    /// document in this table ([`WRAPPED_KEYS_ITEM`]) still has `version`, the version whose
+    /// keys sealed it: each entry's parent item is put in a transaction with that check
+    /// (`TransactWriteItems`: a put and a condition check), so once another machine changes
+    /// the key set (a rotation), no entry sealed under the old set can land. A refused
+    /// write is the error [`KEY_SET_CHANGED`], and later writes are not tried. (The chunks
+    /// of an entry such a write replaces are then left to DynamoDB's TTL.)
+    pub fn with_key_guard(mut self, version: Option<String>) -> DynamoBackend {
+        self.key_guard = version;
+        self
     }
 
     /// The same backend, saying where the table is (a region or an endpoint URL):
@@ -308,10 +349,31 @@ impl DynamoBackend {
             let writes: Vec<Write> = chunk_keys.iter().cloned().map(Write::Delete).collect();
             let _ = self.table.batch_write(&writes);
         };
+        if self.key_set_changed.load(Ordering::Relaxed) {
+            return Err(key_set_changed());
+        }
         let puts: Vec<Write> = chunks.into_iter().map(Write::Put).collect();
         if let Err(e) = self.table.batch_write(&puts) {
             undo();
             return Err(e);
+        }
+        if let Some(version) = &self.key_guard {
+            let unchanged = wrapped_keys::unchanged(version);
+            return match self
+                .table
+                .put_item_checked(parent, WRAPPED_KEYS_ITEM, &unchanged)
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    undo();
+                    self.key_set_changed.store(true, Ordering::Relaxed);
+                    Err(key_set_changed())
+                }
+                Err(e) => {
+                    undo();
+                    Err(e)
+                }
+            };
         }
         let old = match self.table.put_item_if(parent, None) {
             Ok(Some(old)) => old,
@@ -547,6 +609,16 @@ impl DynamoBackend {
         self.tolerate_missing(outcome, ())?;
         Ok(found.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
+}
+
+/// The error of a store refused by the key guard.
+fn key_set_changed() -> Error {
+    Error::aws(
+        "the cache's key set was changed on another machine (a rotation) since this command \
+         loaded it; the answer was not cached (the next command uses the new keys)",
+        KEY_SET_CHANGED,
+        409,
+    )
 }
 
 /// The `data` attribute of an item, decoded.

@@ -144,6 +144,28 @@ impl Table {
         }))
     }
 
+    /// Puts `item` in one transaction with a check that the item `checked` meets `condition`:
+    /// `Ok(false)` when the check failed (or another transaction on those items won), and
+    /// nothing was written.
+    pub fn put_item_checked(
+        &self,
+        item: Map<String, Value>,
+        checked: &str,
+        condition: &Condition,
+    ) -> Result<bool> {
+        let mut check = json!({"TableName": self.name, "Key": item::key_of(checked)});
+        condition.add_to(&mut check);
+        let input = json!({"TransactItems": [
+            {"ConditionCheck": check},
+            {"Put": {"TableName": self.name, "Item": item}},
+        ]});
+        match self.call("TransactWriteItems", &input) {
+            Ok(_) => Ok(true),
+            Err(e) if e.aws_code() == Some("TransactionCanceledException") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends `writes` in `BatchWriteItem` calls of at most 25 requests and
     /// [`REQUEST_BYTES`], retrying what DynamoDB leaves unprocessed.
     pub fn batch_write(&self, writes: &[Write]) -> Result<()> {
@@ -360,7 +382,8 @@ pub struct Condition {
 }
 
 impl Condition {
-    fn add_to(&self, input: &mut Value) {
+    /// Adds the condition to a request (or a transaction item).
+    pub fn add_to(&self, input: &mut Value) {
         input["ConditionExpression"] = json!(self.expression);
         input["ExpressionAttributeNames"] = Value::Object(self.names.clone());
         if !self.values.is_empty() {

@@ -2,21 +2,37 @@
 //! machine that shares the table shares its keys with nothing to copy: the document is
 //! useless without KMS Decrypt on the KMS key that wrapped it.
 //!
-//! One item, [`WRAPPED_KEYS_ITEM`], with the document in `data`; no `ttl`, so it never
-//! expires. Its key is no entry, chunk or tag key: listing, stats, invalidation and migration
-//! pass it by, and `clear` keeps it (clearing the cache must not lose the keys).
+//! One item, [`WRAPPED_KEYS_ITEM`], with the document in `data` and a `version` (a random
+//! token each write replaces; a write is conditional on the version it read, so machines
+//! changing the keys at once never overwrite each other); no `ttl`, so it never expires.
+//! Its key is no entry, chunk or generation key: listing, stats, invalidation and migration
+//! pass it by, and `clear` keeps it (clearing the cache must not lose the keys). Entries
+//! sealed with its keys are written only while its version is the one their writer loaded
+//! (see [`DynamoBackend::with_key_guard`]).
 
 use serde_json::{Map, Value, json};
 
 use super::DynamoBackend;
 use super::admin::is_missing_table;
 use super::item;
-use super::wire::Write;
-use crate::cache::keys::WrappedKeysPlace;
+use super::wire::{Condition, Write};
+use crate::cache::keys::{Versioned, WrappedKeysPlace};
 use crate::error::{Error, Result};
 
 /// The `cache_key` of the item holding the wrapped key document.
 pub const WRAPPED_KEYS_ITEM: &str = "meta#kms-wrapped-keys";
+
+/// The attribute holding the document's version.
+pub const VERSION: &str = "version";
+
+/// The condition that the wrapped key document's version is still `version`.
+pub fn unchanged(version: &str) -> Condition {
+    Condition {
+        expression: "#v = :v".into(),
+        names: Map::from_iter([("#v".to_string(), Value::from(VERSION))]),
+        values: Map::from_iter([(":v".to_string(), item::string(version))]),
+    }
+}
 
 /// The wrapped key document as an item of the cache table.
 pub struct TableWrappedKeys(DynamoBackend);
@@ -33,7 +49,11 @@ impl WrappedKeysPlace for TableWrappedKeys {
         format!("{} (item {WRAPPED_KEYS_ITEM})", self.0.location)
     }
 
-    fn read(&self) -> Result<Option<Vec<u8>>> {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn read(&self) -> Result<Option<Versioned>> {
         // Strongly consistent: a key another machine saved a moment ago must be seen.
         let input = json!({
             "TableName": self.0.table.name,
@@ -48,19 +68,41 @@ impl WrappedKeysPlace for TableWrappedKeys {
         let Some(Value::Object(found)) = reply.get("Item") else {
             return Ok(None);
         };
-        match item::get_b(found, item::DATA) {
-            Some(Ok(document)) => Ok(Some(document)),
-            Some(Err(e)) => Err(Error::runtime(format!("its data is damaged ({e})"))),
-            None => Err(Error::runtime("the item has no data")),
-        }
+        let document = match item::get_b(found, item::DATA) {
+            Some(Ok(document)) => document,
+            Some(Err(e)) => return Err(Error::runtime(format!("its data is damaged ({e})"))),
+            None => return Err(Error::runtime("the item has no data")),
+        };
+        // An item an earlier build wrote has no version: its content stands for one.
+        let version = item::get_s(found, VERSION)
+            .map(str::to_string)
+            .unwrap_or_default();
+        Ok(Some(Versioned { document, version }))
     }
 
-    fn write(&self, document: &[u8]) -> Result<()> {
+    fn write_if(&self, document: &[u8], expected: Option<&str>) -> Result<Option<String>> {
+        let version = crate::cache::generation::new_token()?;
         let mut stored = Map::new();
         stored.insert(item::KEY.into(), item::string(WRAPPED_KEYS_ITEM));
         stored.insert(item::DATA.into(), item::binary(document));
-        self.0
-            .writing(|| self.0.table.put_item_if(stored.clone(), None).map(|_| ()))
+        stored.insert(VERSION.into(), item::string(&version));
+        let condition = match expected {
+            None => Condition {
+                expression: "attribute_not_exists(#k)".into(),
+                names: Map::from_iter([("#k".to_string(), Value::from(item::KEY))]),
+                values: Map::new(),
+            },
+            Some("") => Condition {
+                expression: "attribute_not_exists(#v)".into(),
+                names: Map::from_iter([("#v".to_string(), Value::from(VERSION))]),
+                values: Map::new(),
+            },
+            Some(expected) => unchanged(expected),
+        };
+        let written = self
+            .0
+            .writing(|| self.0.table.put_item_if(stored.clone(), Some(&condition)))?;
+        Ok(written.map(|_| version))
     }
 
     fn remove(&self) -> Result<()> {

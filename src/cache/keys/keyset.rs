@@ -204,6 +204,14 @@ impl Keyset {
         retired.into_keys().collect()
     }
 
+    /// Drops the older keys of `ids` (never the active one) and returns the ids dropped.
+    pub fn retire(&mut self, ids: &[String]) -> Vec<String> {
+        ids.iter()
+            .filter(|id| self.older.remove(id.as_str()).is_some())
+            .cloned()
+            .collect()
+    }
+
     /// Whether a rotation is under way: more than one key.
     pub fn is_rotating(&self) -> bool {
         !self.older.is_empty()

@@ -12,6 +12,12 @@
 //!
 //! The wrapped key document: `{"version":1,"kms_key_id":"...","active":"<id>",
 //! "keys":{"<id>":"<base64 CiphertextBlob>"}}`; as a file, 0600 and replaced atomically.
+//!
+//! Machines sharing a table share the document, so it is never written blindly: each stored
+//! document has a version (a random token in the table item, the content's hash in a file),
+//! a change is written only if the version is still the one read, and on a conflict the
+//! document is read again and the change made again on it ([`KeyStore::update`]). Two
+//! machines rotating at once therefore never lose a key.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -40,17 +46,32 @@ const FILE_VERSION: u32 = 1;
 /// A wrapped key document larger than this is not one.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
+/// A stored wrapped key document and its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The document.
+    pub document: Vec<u8>,
+    /// Its version: any change makes a new one.
+    pub version: String,
+}
+
 /// Where the wrapped key document is kept. The keys in it are useless without KMS Decrypt on
 /// the KMS key, so it may sit wherever the cache does.
 pub trait WrappedKeysPlace: Send + Sync {
     /// Where, for messages: `wrapped key file <path>`, `dynamodb table <name> (item ...)`.
     fn describe(&self) -> String;
-    /// The stored document, `None` when there is none yet.
-    fn read(&self) -> Result<Option<Vec<u8>>>;
-    /// Stores `document`, replacing the old one at once.
-    fn write(&self, document: &[u8]) -> Result<()>;
+    /// The stored document and its version, `None` when there is none yet.
+    fn read(&self) -> Result<Option<Versioned>>;
+    /// Stores `document` if the stored version is still `expected` (`None`: nothing is
+    /// stored yet), replacing the old one at once; returns its new version, or `None` when
+    /// someone wrote in between (nothing was written).
+    fn write_if(&self, document: &[u8], expected: Option<&str>) -> Result<Option<String>>;
     /// Removes the document; none stored is not an error.
     fn remove(&self) -> Result<()>;
+    /// Whether other machines share this place (a table: yes; a file: no).
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// The wrapped key document as a file next to a file cache (0600, replaced atomically).
@@ -61,16 +82,26 @@ impl WrappedKeysPlace for WrappedKeysFile {
         format!("wrapped key file {}", self.0.display())
     }
 
-    fn read(&self) -> Result<Option<Vec<u8>>> {
+    fn read(&self) -> Result<Option<Versioned>> {
         match std::fs::read(&self.0) {
-            Ok(bytes) => Ok(Some(bytes)),
+            Ok(document) => Ok(Some(Versioned {
+                version: content_version(&document),
+                document,
+            })),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::runtime(format!("cannot read it ({e})"))),
         }
     }
 
-    fn write(&self, document: &[u8]) -> Result<()> {
-        write_private_atomically(&self.0, document)
+    /// Changes of a file on one machine run one at a time (the key-change lock): the check
+    /// against `expected` only guards against a change made without it.
+    fn write_if(&self, document: &[u8], expected: Option<&str>) -> Result<Option<String>> {
+        let current = self.read()?.map(|v| v.version);
+        if current.as_deref() != expected {
+            return Ok(None);
+        }
+        write_private_atomically(&self.0, document)?;
+        Ok(Some(content_version(document)))
     }
 
     fn remove(&self) -> Result<()> {
@@ -92,6 +123,15 @@ struct WrappedFile {
     keys: BTreeMap<String, String>,
 }
 
+/// The version of a wrapped key file: a hash of its content.
+fn content_version(document: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    crate::cache::key::hex(&Sha256::digest(document)[..8])
+}
+
+/// How many times a change of the wrapped keys is tried against concurrent writers.
+const UPDATE_ATTEMPTS: usize = 20;
+
 /// Master keys wrapped by a KMS key.
 pub struct KmsStore {
     key_id: String,
@@ -99,6 +139,11 @@ pub struct KmsStore {
     caller: KmsCaller,
     /// The wrapped form (base64 CiphertextBlob) of each key id this store generated or loaded.
     wrapped: Mutex<BTreeMap<String, String>>,
+    /// The keys this store generated or unwrapped, so that reading the document again (a
+    /// conflicting change) costs no second KMS call.
+    keys: Mutex<BTreeMap<String, MasterKey>>,
+    /// The version of the document last read or written here.
+    version: Mutex<Option<String>>,
 }
 
 impl KmsStore {
@@ -110,6 +155,8 @@ impl KmsStore {
             place,
             caller,
             wrapped: Mutex::new(BTreeMap::new()),
+            keys: Mutex::new(BTreeMap::new()),
+            version: Mutex::new(None),
         }
     }
 
@@ -143,6 +190,7 @@ impl KmsStore {
         let blob = blob_of(&reply)
             .ok_or_else(|| self.bad_reply("GenerateDataKey", "has no CiphertextBlob"))?;
         self.remember(key.id(), blob);
+        self.remember_key(&key);
         Ok(key)
     }
 
@@ -165,6 +213,7 @@ impl KmsStore {
             )));
         }
         self.remember(id, blob.to_string());
+        self.remember_key(&key);
         Ok(key)
     }
 
@@ -194,6 +243,13 @@ impl KmsStore {
             .insert(id.to_string(), blob);
     }
 
+    fn remember_key(&self, key: &MasterKey) {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.id().to_string(), key.clone());
+    }
+
     fn remembered(&self, id: &str) -> Option<String> {
         self.wrapped
             .lock()
@@ -220,8 +276,12 @@ impl KmsStore {
         ))
     }
 
-    fn read_file(&self) -> Result<Option<WrappedFile>> {
-        let Some(bytes) = self
+    /// The stored document, decoded and checked, with its version.
+    fn read_file(&self) -> Result<Option<(WrappedFile, String)>> {
+        let Some(Versioned {
+            document: bytes,
+            version,
+        }) = self
             .place
             .read()
             .map_err(|e| self.file_error(e.message()))?
@@ -260,27 +320,19 @@ impl KmsStore {
                 file.active
             )));
         }
-        Ok(Some(file))
-    }
-}
-
-impl KeyStore for KmsStore {
-    fn name(&self) -> &'static str {
-        "kms"
+        Ok(Some((file, version)))
     }
 
-    fn describe(&self) -> String {
-        format!("KMS key {} ({})", self.key_id, self.place.describe())
-    }
-
-    fn load(&self) -> Result<Option<Keyset>> {
-        let Some(file) = self.read_file()? else {
-            return Ok(None);
-        };
+    /// The keyset of a stored document: every key unwrapped by KMS.
+    fn keyset_of(&self, file: &WrappedFile) -> Result<Keyset> {
         let mut active = None;
         let mut older = Vec::new();
         for (id, blob) in &file.keys {
-            let key = self.unwrap_key(id, blob)?;
+            let key = match (self.remembered(id), self.known_key(id)) {
+                // Unwrapped before by this store: no second KMS call.
+                (Some(known_blob), Some(key)) if known_blob == *blob => key,
+                _ => self.unwrap_key(id, blob)?,
+            };
             if *id == file.active {
                 active = Some(key);
             } else {
@@ -288,10 +340,21 @@ impl KeyStore for KmsStore {
             }
         }
         let active = active.ok_or_else(|| self.file_error("no active key"))?;
-        Ok(Some(Keyset::with_older(active, older)))
+        Ok(Keyset::with_older(active, older))
     }
 
-    fn save(&self, keys: &Keyset) -> Result<()> {
+    /// A key this store unwrapped or generated before, by id.
+    fn known_key(&self, id: &str) -> Option<MasterKey> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The document for `keys`, every key wrapped (with `Encrypt` for keys this store did
+    /// not make or unwrap).
+    fn document_of(&self, keys: &Keyset) -> Result<Vec<u8>> {
         let mut wrapped = BTreeMap::new();
         for key in keys.keys() {
             let blob = match self.remembered(key.id()) {
@@ -309,9 +372,76 @@ impl KeyStore for KmsStore {
         let mut text = serde_json::to_vec_pretty(&file)
             .map_err(|e| self.file_error(format_args!("encoding it: {e}")))?;
         text.push(b'\n');
-        self.place
-            .write(&text)
-            .map_err(|e| e.context("cache encryption: saving the wrapped keys"))
+        Ok(text)
+    }
+
+    fn set_version(&self, version: Option<String>) {
+        *self.version.lock().unwrap_or_else(|e| e.into_inner()) = version;
+    }
+}
+
+impl KeyStore for KmsStore {
+    fn name(&self) -> &'static str {
+        "kms"
+    }
+
+    fn describe(&self) -> String {
+        format!("KMS key {} ({})", self.key_id, self.place.describe())
+    }
+
+    fn load(&self) -> Result<Option<Keyset>> {
+        let Some((file, version)) = self.read_file()? else {
+            self.set_version(None);
+            return Ok(None);
+        };
+        let keys = self.keyset_of(&file)?;
+        self.set_version(Some(version));
+        Ok(Some(keys))
+    }
+
+    /// Stores `keys` over whatever is stored (retrying on concurrent writers). Changes that
+    /// must not lose another machine's keys go through [`KeyStore::update`].
+    fn save(&self, keys: &Keyset) -> Result<()> {
+        self.update(&mut |_| Ok(Some(keys.clone()))).map(drop)
+    }
+
+    fn update(
+        &self,
+        change: &mut dyn FnMut(Option<Keyset>) -> Result<Option<Keyset>>,
+    ) -> Result<Option<Keyset>> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let (current, version) = match self.read_file()? {
+                Some((file, version)) => (Some(self.keyset_of(&file)?), Some(version)),
+                None => (None, None),
+            };
+            let Some(next) = change(current.clone())? else {
+                self.set_version(version);
+                return Ok(current);
+            };
+            let document = self.document_of(&next)?;
+            let written = self
+                .place
+                .write_if(&document, version.as_deref())
+                .map_err(|e| e.context("cache encryption: saving the wrapped keys"))?;
+            if let Some(version) = written {
+                self.set_version(Some(version));
+                return Ok(Some(next));
+            }
+        }
+        Err(self.file_error(format_args!(
+            "changed by other machines {UPDATE_ATTEMPTS} times while this change was being \
+             saved; run the command again"
+        )))
+    }
+
+    fn shared_version(&self) -> Option<String> {
+        if !self.place.is_shared() {
+            return None;
+        }
+        self.version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn delete(&self) -> Result<()> {

@@ -26,7 +26,7 @@ pub use file::FileStore;
 pub use keyring::{KEYRING_SERVICE, KEYRING_USER, KeyringStore};
 pub use keyset::{KEY_ID_LEN, KEY_LEN, Keyset, MasterKey, is_key_id};
 pub use kms::{
-    KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore, WrappedKeysFile, WrappedKeysPlace,
+    KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore, Versioned, WrappedKeysFile, WrappedKeysPlace,
 };
 
 /// What to say after "this key source is unusable": the other sources and their settings.
@@ -50,6 +50,34 @@ pub trait KeyStore: Send + Sync {
 
     /// Stores `keys`, replacing what was stored. Read-only sources (env) refuse.
     fn save(&self, keys: &Keyset) -> Result<()>;
+
+    /// Changes the stored keyset to what `change` makes of the current one (`Ok(None)`: no
+    /// change), safely against other machines sharing the store: the current keyset is
+    /// read, changed and written only if nobody wrote in between, else read again and
+    /// `change` runs again on what is there now. Returns the keyset stored afterwards.
+    /// Stores only this machine uses (every one but kms with a shared table) are changed
+    /// one at a time by the key-change lock, so the default reads, changes and saves.
+    fn update(
+        &self,
+        change: &mut dyn FnMut(Option<Keyset>) -> Result<Option<Keyset>>,
+    ) -> Result<Option<Keyset>> {
+        let current = self.load()?;
+        match change(current.clone())? {
+            Some(keys) => {
+                self.save(&keys)?;
+                Ok(Some(keys))
+            }
+            None => Ok(current),
+        }
+    }
+
+    /// The version of the stored keyset last loaded or stored here, when the store is
+    /// shared between machines: entries sealed with it are written only while it is still
+    /// the stored one (see the DynamoDB backend's key guard). `None` for a store only this
+    /// machine uses.
+    fn shared_version(&self) -> Option<String> {
+        None
+    }
 
     /// Removes the stored keyset; nothing stored is not an error.
     fn delete(&self) -> Result<()>;
