@@ -272,6 +272,11 @@ impl Context {
         )
     }
 
+    /// How long to wait for a lock on a local file (`cache.lock_timeout_ms`).
+    pub fn lock_timeout(&self) -> Result<Duration> {
+        crate::config::lock_timeout(&self.config, &self.env, Some(&self.profile_name))
+    }
+
     /// The cache, or `None` when caching is disabled. A cache that cannot be opened (a
     /// backend or an encryption key that is not available) is one warning and no cache for
     /// this command, never a failed command and never plaintext in place of encryption.

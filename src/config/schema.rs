@@ -363,6 +363,22 @@ pub const SCHEMA: &[KeySpec] = &[
               the table is read again.",
     },
     KeySpec {
+        key: "cache.lock_timeout_ms",
+        ty: ValueType::UInt {
+            min: 0,
+            max: 3_600_000,
+            unit: "milliseconds",
+        },
+        default: "3000",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS"],
+        doc: "Milliseconds to wait for a lock on a local file held by another awsideman \
+              process (the cache's writers and statistics, the audit log). Past it a cached \
+              read is a miss answered from AWS, a cache write is skipped with one warning, \
+              and a command that must hold the lock (clear, rotate, migrate) fails naming \
+              the process holding it. 0 means try once.",
+    },
+    KeySpec {
         key: "network.connect_timeout_ms",
         ty: MILLISECONDS,
         default: "5000",

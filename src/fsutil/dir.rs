@@ -1,8 +1,8 @@
 //! Private directories, as ssh treats `~/.ssh`: every directory awsideman owns, from the top
 //! one (the config directory, or a directory the user configured) down to the one it uses,
-//! must be a real directory (not a link), owned by this user and not writable by group or
-//! others. One that is ours but too open is repaired to 0700 with one note; anything else is
-//! refused with the path and the fix.
+//! must be a real directory (not a link), owned by this user (or root) and not writable by
+//! group or others. One that is ours but too open is repaired to 0700 with one note;
+//! anything else is refused with the path and the fix.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -16,7 +16,8 @@ use super::refusal::{FileKind, PathError, Problem};
 /// directory from `top` down to `dir` is checked with `lstat`: a link is refused, except
 /// `top` itself, which may be a link to a directory (a relocated config directory) whose
 /// target is then checked. When `dir` is not under `top`, `dir` is its own top. A directory
-/// owned by this user but writable by group or others is changed to 0700 and `note` gets
+/// owned by another user (not root) is refused. One owned by this user but writable by
+/// group or others is changed to 0700 and `note` gets
 /// one sentence saying so; anything else wrong is an error naming the path and the fix.
 pub fn ensure_private_dir(
     top: &Path,

@@ -35,7 +35,7 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(25);
 /// Takes a `kind` lock on the lock file `path`, waiting at most `timeout`.
 ///
 /// The file is created 0600 if missing; a link at `path` is never followed, and anything but
-/// a regular file of this user that others cannot write is refused. On timeout:
+/// a regular file of this user (or root) that others cannot write is refused. On timeout:
 /// [`Problem::Locked`] with the holder's pid when known. A zero timeout tries once.
 pub fn lock_file(path: &Path, kind: LockKind, timeout: Duration) -> Result<FileLock, PathError> {
     let mut options = OpenOptions::new();

@@ -1,6 +1,6 @@
 //! Reading a private file safely: opened without waiting (a FIFO does not hang the read),
 //! without following a link where awsideman owns the name, checked on the opened handle to
-//! be a regular file of this user that others cannot write, and read within a ceiling.
+//! be a regular file of this user (or root) that others cannot write, and read within a ceiling.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read};
@@ -35,7 +35,7 @@ pub struct PrivateFile {
 ///
 /// The open never blocks and, with [`Links::Refuse`], never follows a link. The opened
 /// handle must be a regular file (a FIFO, socket, device or directory is
-/// [`Problem::NotFile`] at once), owned by this user, not writable by group or others, and
+/// [`Problem::NotFile`] at once), owned by this user (or root), not writable by group or others, and
 /// at most `ceiling` bytes long ([`Problem::TooLarge`], decided from its size, nothing read).
 pub fn open_private_file(
     path: &Path,
@@ -68,7 +68,7 @@ pub fn open_private_file(
 
 /// Opens `path` with `options` plus the flags that never wait and (with
 /// [`Links::Refuse`]) never follow a link; `Ok(None)` when it does not exist. The handle
-/// must be a regular file of this user that group and others cannot write.
+/// must be a regular file of this user (or root) that group and others cannot write.
 pub(super) fn open_checked(
     path: &Path,
     options: &mut OpenOptions,

@@ -83,7 +83,8 @@ pub enum Problem {
     NotDirectory(FileKind),
     /// Something else where a regular file belongs.
     NotFile(FileKind),
-    /// Owned by another user, who can change what awsideman reads there.
+    /// Owned by another user (not this one, not root), who can change what awsideman reads
+    /// there.
     Owner {
         /// The owner's uid.
         uid: u32,
@@ -193,8 +194,9 @@ impl fmt::Display for PathError {
             ),
             Problem::Owner { uid, me, directory } => write!(
                 f,
-                "{path} is owned by uid {uid}, not by you (uid {me}), so its owner decides what \
-                 awsideman reads there: remove it, or if it is yours run 'chown {}{me} {path}'",
+                "{path} is owned by uid {uid}, not by you (uid {me}) or root, so its owner \
+                 decides what awsideman reads there: remove it, or if it is yours run \
+                 'chown {}{me} {path}'",
                 if *directory { "-R " } else { "" }
             ),
             Problem::Writable { mode, directory } => write!(
