@@ -24,7 +24,7 @@ pub fn ensure_private_dir(
     dir: &Path,
     note: &mut dyn FnMut(String),
 ) -> Result<(), PathError> {
-    walk(top, dir, true, note).map(|_| ())
+    walk(top, dir, Mode::CreateAndRepair, note).map(|_| ())
 }
 
 /// [`ensure_private_dir`] without creating anything: `Ok(false)` when a directory on the
@@ -34,25 +34,41 @@ pub fn check_private_dir(
     dir: &Path,
     note: &mut dyn FnMut(String),
 ) -> Result<bool, PathError> {
-    walk(top, dir, false, note)
+    walk(top, dir, Mode::Repair, note)
+}
+
+/// [`check_private_dir`] changing nothing: a directory of ours that others can write is
+/// refused ([`Problem::Writable`]) rather than repaired. For code that has no way to tell
+/// the user about a repair.
+pub fn verify_private_dir(top: &Path, dir: &Path) -> Result<bool, PathError> {
+    walk(top, dir, Mode::Verify, &mut |_| {})
+}
+
+/// What a walk may change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    CreateAndRepair,
+    Repair,
+    Verify,
 }
 
 fn walk(
     top: &Path,
     dir: &Path,
-    create: bool,
+    mode: Mode,
     note: &mut dyn FnMut(String),
 ) -> Result<bool, PathError> {
+    let repair = mode != Mode::Verify;
     for (i, path) in chain(top, dir).iter().enumerate() {
         let is_top = i == 0;
-        if check_one(path, is_top, note)? {
+        if check_one(path, is_top, repair, note)? {
             continue;
         }
-        if !create {
+        if mode != Mode::CreateAndRepair {
             return Ok(false);
         }
         make(path, is_top)?;
-        if !check_one(path, is_top, note)? {
+        if !check_one(path, is_top, repair, note)? {
             return Err(PathError::new(
                 path,
                 Problem::Damaged("vanished right after it was created".into()),
@@ -78,7 +94,12 @@ fn chain(top: &Path, dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Checks one directory (and repairs its mode); `Ok(false)` when it does not exist.
-fn check_one(path: &Path, is_top: bool, note: &mut dyn FnMut(String)) -> Result<bool, PathError> {
+fn check_one(
+    path: &Path,
+    is_top: bool,
+    repair: bool,
+    note: &mut dyn FnMut(String),
+) -> Result<bool, PathError> {
     let mut meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -97,8 +118,17 @@ fn check_one(path: &Path, is_top: bool, note: &mut dyn FnMut(String)) -> Result<
         ));
     }
     check_owner(path, &meta)?;
+    if writable_by_others(&meta) && !repair {
+        return Err(PathError::new(
+            path,
+            Problem::Writable {
+                mode: mode_of(&meta),
+                directory: true,
+            },
+        ));
+    }
     if writable_by_others(&meta) {
-        repair(path, follow, mode_of(&meta))?;
+        make_private(path, follow, mode_of(&meta))?;
         note(format!(
             "{} was mode {:04o}, so other users could change what awsideman keeps there; \
              made it 0700",
@@ -111,7 +141,7 @@ fn check_one(path: &Path, is_top: bool, note: &mut dyn FnMut(String)) -> Result<
 
 /// Sets a directory of ours to 0700 through a handle (never through a link planted since).
 #[cfg(unix)]
-fn repair(path: &Path, follow: bool, mode: u32) -> Result<(), PathError> {
+fn make_private(path: &Path, follow: bool, mode: u32) -> Result<(), PathError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut options = fs::OpenOptions::new();
     options.read(true);
@@ -135,7 +165,7 @@ fn repair(path: &Path, follow: bool, mode: u32) -> Result<(), PathError> {
 }
 
 #[cfg(not(unix))]
-fn repair(_path: &Path, _follow: bool, _mode: u32) -> Result<(), PathError> {
+fn make_private(_path: &Path, _follow: bool, _mode: u32) -> Result<(), PathError> {
     Ok(())
 }
 

@@ -4,8 +4,9 @@
 //! awsideman owns the name, waits on something that is not a file, reads without a bound or
 //! waits for a lock without a limit.
 //!
-//! - [`ensure_private_dir`] / [`check_private_dir`]: every directory we own, from the top one
-//!   down, ours and not writable by others (repaired to 0700 when ours but too open).
+//! - [`ensure_private_dir`] / [`check_private_dir`] / [`verify_private_dir`]: every
+//!   directory we own, from the top one down, ours and not writable by others (repaired to
+//!   0700 when ours but too open, except by `verify`).
 //! - [`open_private_file`] / [`read_private_file`]: no-follow, non-blocking, type- and
 //!   owner-checked on the handle, bounded; a header line then exactly N bytes.
 //! - [`write_private_temp_with`] / [`write_private_atomically`]: random names, `create_new`,
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use append::append_record;
-pub use dir::{check_private_dir, ensure_private_dir};
+pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
 pub use lock::{FileLock, LockKind, lock_file, wait_for_lock};
 #[cfg(unix)]
 pub use owner::effective_uid;

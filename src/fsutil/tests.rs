@@ -141,6 +141,19 @@ fn a_dir_of_ours_open_to_everyone_is_repaired_with_one_note() {
         notes[0].contains("0777") && notes[0].contains("0700"),
         "{notes:?}"
     );
+    // Verifying changes nothing: too open is refused.
+    chmod(&dir, 0o777);
+    let e = verify_private_dir(&top, &dir).unwrap_err();
+    assert_eq!(
+        e.problem,
+        Problem::Writable {
+            mode: 0o777,
+            directory: true
+        }
+    );
+    assert!(e.to_string().contains("chmod 700"), "{e}");
+    assert_eq!(mode(&dir), 0o777);
+    ensure_private_dir(&top, &dir, &mut |_| {}).unwrap();
     // Readable by others is not a danger to what awsideman reads: left alone.
     chmod(&dir, 0o755);
     ensure_private_dir(&top, &dir, &mut no_notes()).unwrap();
