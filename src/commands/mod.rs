@@ -63,6 +63,8 @@ pub struct Context {
     /// The output format.
     pub output: OutputFormat,
     client: OnceLock<Client>,
+    /// Set once the directory of cached credentials was checked (and repaired or warned about).
+    credentials_cache_checked: OnceLock<()>,
 }
 
 impl Context {
@@ -96,6 +98,7 @@ impl Context {
             profile_from_flag,
             output,
             client: OnceLock::new(),
+            credentials_cache_checked: OnceLock::new(),
         })
     }
 
@@ -108,6 +111,13 @@ impl Context {
     pub fn warn(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
             eprintln!("awsideman: warning: {message}");
+        }
+    }
+
+    /// Prints a note on stderr unless `--quiet`: something awsideman fixed by itself.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.globals.quiet {
+            eprintln!("awsideman: note: {message}");
         }
     }
 
@@ -184,6 +194,8 @@ impl Context {
             Some(name) => (name.to_string(), ProfileSource::Explicit),
             None => self.aws_profile(),
         };
+        let credentials_cache_dir = self.config_dir.join("credentials-cache");
+        self.check_credentials_cache(&credentials_cache_dir);
         let region = region
             .map(str::to_string)
             .or_else(|| self.globals.region.clone())
@@ -196,11 +208,25 @@ impl Context {
                 aws_profile,
                 profile_source,
                 region,
-                credentials_cache_dir: self.config_dir.join("credentials-cache"),
+                credentials_cache_dir,
                 interactive: self.interactive(),
             },
             transport,
         ))
+    }
+
+    /// Checks, once per command, the directory of cached credentials: one of ours that others
+    /// could write is made 0700 with a note; one that cannot be trusted is a warning (the
+    /// credentials cache then neither reads nor writes it, and credentials come from their
+    /// source every time).
+    fn check_credentials_cache(&self, dir: &std::path::Path) {
+        self.credentials_cache_checked.get_or_init(|| {
+            let mut notes = Vec::new();
+            match crate::fsutil::check_private_dir(&self.config_dir, dir, &mut |n| notes.push(n)) {
+                Ok(_) => notes.into_iter().for_each(|n| self.note(n)),
+                Err(e) => self.warn(format!("cached credentials not used: {e}")),
+            }
+        });
     }
 
     /// The cache backend `kind` built from `settings`: the one place backends are chosen.
