@@ -360,7 +360,13 @@ impl Context {
                 self.warn(format!("audit log: {e}"));
                 Some(self.config_dir.join("audit.log"))
             });
+        let lock_timeout = self.lock_timeout().unwrap_or_else(|e| {
+            self.warn(format!("audit log: {e}"));
+            crate::fsutil::DEFAULT_LOCK_TIMEOUT
+        });
         AuditLog::new(path, Actor::from_env(&self.env, &self.profile_name))
+            .within(self.config_dir.clone())
+            .with_lock_timeout(lock_timeout)
     }
 
     /// The AWS profile behind the awsideman profile, and how it was chosen.

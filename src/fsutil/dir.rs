@@ -15,9 +15,13 @@ use super::refusal::{FileKind, PathError, Problem};
 /// `top` is the highest directory awsideman owns on the way (the config directory); every
 /// directory from `top` down to `dir` is checked with `lstat`: a link is refused, except
 /// `top` itself, which may be a link to a directory (a relocated config directory) whose
-/// target is then checked. When `dir` is not under `top`, `dir` is its own top. A directory
+/// target is then checked. When `dir` is not under `top`, `dir` is its own top. `top` must
+/// be a directory kept for awsideman (the config directory, a configured cache directory),
+/// never a shared one such as the directory of a configured log file, since it may be
+/// repaired. A directory
 /// owned by another user (not root) is refused. One owned by this user but writable by
-/// group or others is changed to 0700 and `note` gets
+/// group or others is changed to 0700 (unless sticky: a shared directory like /tmp is
+/// refused) and `note` gets
 /// one sentence saying so; anything else wrong is an error naming the path and the fix.
 pub fn ensure_private_dir(
     top: &Path,
@@ -118,7 +122,9 @@ fn check_one(
         ));
     }
     check_owner(path, &meta)?;
-    if writable_by_others(&meta) && !repair {
+    // A sticky directory others can write (/tmp) is shared by design: never ours to change.
+    let shared = mode_of(&meta) & 0o1000 != 0;
+    if writable_by_others(&meta) && (!repair || shared) {
         return Err(PathError::new(
             path,
             Problem::Writable {

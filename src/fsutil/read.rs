@@ -3,7 +3,7 @@
 //! be a regular file of this user (or root) that others cannot write, and read within a ceiling.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -225,6 +225,26 @@ impl PrivateFile {
             ));
         }
         Ok(())
+    }
+
+    /// At most the last `max` bytes of the rest (for a log, whose newest records are at the
+    /// end), and how many bytes before them were skipped.
+    pub fn read_tail(&mut self, max: u64) -> Result<(Vec<u8>, u64), PathError> {
+        let left = self.len.saturating_sub(self.consumed);
+        let skipped = left.saturating_sub(max);
+        if skipped > 0 {
+            self.reader
+                .seek(SeekFrom::Start(self.consumed + skipped))
+                .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+            self.consumed += skipped;
+        }
+        let mut bytes = Vec::with_capacity(left.min(max) as usize);
+        let read = (&mut self.reader)
+            .take(max)
+            .read_to_end(&mut bytes)
+            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+        self.consumed += read as u64;
+        Ok((bytes, skipped))
     }
 
     /// Sets its modification time to now through the open handle (never through its name,

@@ -199,6 +199,11 @@ impl fmt::Display for PathError {
                  'chown {}{me} {path}'",
                 if *directory { "-R " } else { "" }
             ),
+            Problem::Writable { mode, directory } if *directory && mode & 0o1000 != 0 => write!(
+                f,
+                "{path} is a shared directory (mode {mode:04o}) that other users can write: \
+                 keep awsideman's files in a directory of your own"
+            ),
             Problem::Writable { mode, directory } => write!(
                 f,
                 "{path} has mode {mode:04o}, so other users can change it: run 'chmod {} {path}'",

@@ -154,6 +154,15 @@ fn a_dir_of_ours_open_to_everyone_is_repaired_with_one_note() {
     assert!(e.to_string().contains("chmod 700"), "{e}");
     assert_eq!(mode(&dir), 0o777);
     ensure_private_dir(&top, &dir, &mut |_| {}).unwrap();
+    // A sticky directory others can write is shared (like /tmp): refused, never changed.
+    chmod(&dir, 0o1777);
+    let e = ensure_private_dir(&top, &dir, &mut no_notes()).unwrap_err();
+    assert!(e.to_string().contains("shared directory"), "{e}");
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+        0o1777
+    );
+    chmod(&dir, 0o700);
     // Readable by others is not a danger to what awsideman reads: left alone.
     chmod(&dir, 0o755);
     ensure_private_dir(&top, &dir, &mut no_notes()).unwrap();
@@ -291,6 +300,21 @@ fn a_header_line_then_exactly_the_stated_length() {
     let e = file.read_line(100).unwrap_err();
     assert!(matches!(e.problem, Problem::Damaged(_)), "{e:?}");
     assert_eq!(file.consumed(), 100);
+}
+
+#[test]
+fn the_tail_of_a_long_file() {
+    let dir = Scratch::new("read-tail");
+    let path = dir.join("log");
+    fs::write(&path, b"0123456789").unwrap();
+    let mut file = open_private_file(&path, Links::Refuse, u64::MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.read_tail(4).unwrap(), (b"6789".to_vec(), 6));
+    let mut file = open_private_file(&path, Links::Refuse, u64::MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.read_tail(40).unwrap(), (b"0123456789".to_vec(), 0));
 }
 
 #[test]
