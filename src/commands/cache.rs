@@ -102,8 +102,7 @@ pub fn warn_if_shared_without_encryption(ctx: &Context, settings: &CacheSettings
         settings.backend_type,
         BackendType::Dynamodb | BackendType::Hybrid
     );
-    let encrypted =
-        settings.encryption_enabled && settings.encryption_type != EncryptionType::None;
+    let encrypted = settings.encryption_enabled && settings.encryption_type != EncryptionType::None;
     if shared && !encrypted {
         ctx.warn(format!(
             "the {} cache backend shares DynamoDB table {} without encryption: anyone who can \

@@ -230,7 +230,11 @@ fn a_shared_cache_without_encryption_is_warned_about() {
     );
     let out = a.run(&["--output", "json", "cache", "status"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("forge"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("forge"),
+        "{}",
+        text(&out.stderr)
+    );
     a.remove_var("AWSIDEMAN_CACHE_ENCRYPTION");
     a.set_var("AWSIDEMAN_CACHE_BACKEND", "file");
     let out = a.run(&["--output", "json", "cache", "health"]);
