@@ -15,8 +15,9 @@ use super::refusal::{PathError, Problem};
 /// Appends `line` (a newline is added when it lacks one) to the log at `path`.
 ///
 /// The file is created 0600 if missing; a link at `path` is never followed and anything but
-/// a regular file of this user (or root) that others cannot write is refused. Waits at most `timeout`
-/// for the other writers. Either the whole line is in the file afterwards, or nothing of it.
+/// a regular file of this user (or root) that others cannot write is refused. Waits at most
+/// `timeout` for the other writers. Either the whole line is in the file afterwards, or
+/// nothing of it.
 pub fn append_record(path: &Path, line: &[u8], timeout: Duration) -> Result<(), PathError> {
     let mut options = OpenOptions::new();
     options.read(true).append(true).create(true);

@@ -1,6 +1,7 @@
 //! Reading a private file safely: opened without waiting (a FIFO does not hang the read),
 //! without following a link where awsideman owns the name, checked on the opened handle to
-//! be a regular file of this user (or root) that others cannot write, and read within a ceiling.
+//! be a regular file of this user (or root) that others cannot write, and read within a
+//! ceiling.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
@@ -35,8 +36,9 @@ pub struct PrivateFile {
 ///
 /// The open never blocks and, with [`Links::Refuse`], never follows a link. The opened
 /// handle must be a regular file (a FIFO, socket, device or directory is
-/// [`Problem::NotFile`] at once), owned by this user (or root), not writable by group or others, and
-/// at most `ceiling` bytes long ([`Problem::TooLarge`], decided from its size, nothing read).
+/// [`Problem::NotFile`] at once), owned by this user (or root), not writable by group or
+/// others, and at most `ceiling` bytes long ([`Problem::TooLarge`], decided from its size,
+/// nothing read).
 pub fn open_private_file(
     path: &Path,
     links: Links,
