@@ -2,12 +2,18 @@
 //! clearing the cache, the DynamoDB table), appended to a private file.
 //!
 //! A record says who did what, when, where and with which outcome. It must never hold key
-//! material or cached data: only key ids, key source names, backend names and counts. Each
-//! record is written with a single `write_all` on a file opened with `O_APPEND`, so records
-//! of concurrent processes never interleave. Writing the log never fails a command: a record
-//! that cannot be written is a warning on stderr.
+//! material or cached data: only key ids, key source names, backend names and counts.
+//!
+//! Records are whole lines or nothing ([`crate::fsutil::append_record`]): each is one `write`
+//! of a complete line to an `O_APPEND` file, under an exclusive lock waited for at most
+//! `cache.lock_timeout_ms`, so records of concurrent processes never interleave; a write that
+//! fails half-way (a full disk) is cut back to the length before it; a missing newline left
+//! by an older writer is added before the next record, and a reader finds a whole record
+//! glued to a broken one. The log is never opened through a link, must be a regular file of
+//! ours that others cannot write, and its directory is created 0700. Writing the log never
+//! fails a command: a record that cannot be written is a warning on stderr.
 
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::aws::credentials::time::{format_rfc3339, parse_rfc3339};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::fsutil::{self, Links};
 
 /// What happened: the `event` field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,17 +212,44 @@ fn current_uid() -> String {
     "unknown".to_string()
 }
 
+/// The largest part of the log `audit show` reads: its newest records.
+pub const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The audit log of this process: where it goes (`None` = off) and who writes it.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: Option<PathBuf>,
     actor: Actor,
+    /// The directory awsideman keeps (the config directory): a log inside it is checked
+    /// from there down.
+    top: Option<PathBuf>,
+    lock_timeout: Duration,
 }
 
 impl AuditLog {
     /// A log at `path` (`None` turns it off) written by `actor`.
     pub fn new(path: Option<PathBuf>, actor: Actor) -> AuditLog {
-        AuditLog { path, actor }
+        AuditLog {
+            path,
+            actor,
+            top: None,
+            lock_timeout: crate::fsutil::DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// The same log, knowing the directory awsideman keeps (the config directory): a log
+    /// inside it has every directory from there down checked, and repaired when ours but
+    /// open to others. A log elsewhere (`/var/log/...`) only gets its directory created
+    /// 0700 when missing: a shared directory is not awsideman's to change.
+    pub fn within(mut self, top: PathBuf) -> AuditLog {
+        self.top = Some(top);
+        self
+    }
+
+    /// The same log, waiting at most `timeout` for other writers.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> AuditLog {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// Where records go, or `None` when the log is off.
@@ -251,7 +285,7 @@ impl AuditLog {
             return;
         };
         let record = self.record_json(event, SystemTime::now());
-        if let Err(e) = append_line(path, &record) {
+        if let Err(e) = self.append_line(path, &record) {
             eprintln!(
                 "awsideman: warning: audit log: {} event not recorded: {e}",
                 event.kind.name()
@@ -260,49 +294,101 @@ impl AuditLog {
     }
 }
 
-/// Appends `record` and a newline to `path` with one write on an `O_APPEND` file (0600,
-/// its directory 0700 when created).
-fn append_line(path: &Path, record: &Value) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::fsutil::create_private_dir(dir)?;
+impl AuditLog {
+    /// Appends `record` as one whole line (see the module documentation).
+    fn append_line(&self, path: &Path, record: &Value) -> Result<()> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut notes = Vec::new();
+        let mut note = |n: String| notes.push(n);
+        match &self.top {
+            Some(top) if dir.starts_with(top) => fsutil::ensure_private_dir(top, dir, &mut note)?,
+            _ if fs::symlink_metadata(dir).is_err() => {
+                fsutil::ensure_private_dir(dir, dir, &mut note)?
+            }
+            _ => {}
+        }
+        for n in notes {
+            eprintln!("awsideman: note: {n}");
+        }
+        let line = serde_json::to_string(record)
+            .map_err(|e| Error::runtime(format!("encoding the record: {e}")))?;
+        fsutil::append_record(path, line.as_bytes(), self.lock_timeout)?;
+        Ok(())
     }
-    let mut line = serde_json::to_string(record)
-        .map_err(|e| Error::runtime(format!("encoding the record: {e}")))?;
-    line.push('\n');
-    let mut file = crate::fsutil::private_options()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| Error::runtime(format!("opening {}: {e}", path.display())))?;
-    file.write_all(line.as_bytes())
-        .map_err(|e| Error::runtime(format!("writing {}: {e}", path.display())))
 }
 
-/// The records of the log at `path` and how many lines could not be parsed. A missing
-/// file is an empty log.
-pub fn read(path: &Path) -> Result<(Vec<Value>, usize)> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => {
-            return Err(Error::runtime(format!(
-                "reading the audit log {}: {e}",
-                path.display()
-            )));
-        }
+/// What [`read`] found in the log.
+#[derive(Debug, Default)]
+pub struct LogContents {
+    /// The records, oldest first.
+    pub records: Vec<Value>,
+    /// Lines (or parts of lines) that are not records.
+    pub skipped: usize,
+    /// Bytes at the start of a log larger than [`MAX_READ_BYTES`] that were not read.
+    pub unread_bytes: u64,
+}
+
+/// The records of the log at `path` (its newest [`MAX_READ_BYTES`]). A missing file is an
+/// empty log; a link, a FIFO or a file others can write is refused.
+///
+/// A line that is not a record is skipped, except that a whole record glued to the end of
+/// a broken one (an older writer appended after a half-written line) is still found.
+pub fn read(path: &Path) -> Result<LogContents> {
+    let opened = fsutil::open_private_file(path, Links::Follow, u64::MAX)
+        .map_err(|e| Error::runtime(format!("reading the audit log: {e}")))?;
+    let Some(mut file) = opened else {
+        return Ok(LogContents::default());
     };
-    let mut records = Vec::new();
-    let mut skipped = 0;
+    let (mut text, mut unread_bytes) = file
+        .read_tail(MAX_READ_BYTES)
+        .map_err(|e| Error::runtime(format!("reading the audit log: {e}")))?;
+    if unread_bytes > 0 {
+        // The first line was cut by the tail: it belongs to the part not read.
+        let cut = text
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(text.len(), |i| i + 1);
+        text.drain(..cut);
+        unread_bytes += cut as u64;
+    }
+    let mut contents = LogContents {
+        unread_bytes,
+        ..LogContents::default()
+    };
     for line in text.split(|b| *b == b'\n') {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Value>(line) {
-            Ok(record @ Value::Object(_)) => records.push(record),
-            _ => skipped += 1,
+        match parse_record(line) {
+            Some(record) => contents.records.push(record),
+            None => match glued_record(line) {
+                Some(record) => {
+                    contents.skipped += 1;
+                    contents.records.push(record);
+                }
+                None => contents.skipped += 1,
+            },
         }
     }
-    Ok((records, skipped))
+    Ok(contents)
+}
+
+fn parse_record(bytes: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(record @ Value::Object(_)) => Some(record),
+        _ => None,
+    }
+}
+
+/// A whole record at the end of a line that starts with a broken one.
+fn glued_record(line: &[u8]) -> Option<Value> {
+    const START: &[u8] = b"{\"time\":";
+    (1..line.len().saturating_sub(START.len()) + 1)
+        .filter(|&i| line[i..].starts_with(START))
+        .find_map(|i| parse_record(&line[i..]))
 }
 
 /// The time of a record (its `time` field), if it has a valid one.
@@ -417,6 +503,66 @@ mod tests {
         let failed = log.record_json(&Event::new(EventKind::CacheCleared).failed(), t);
         assert_eq!(failed["outcome"], "failed");
         assert!(failed.get("key_id").is_none() && failed.get("details").is_none());
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let hex: String = noise.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = std::env::temp_dir().join(format!("awsideman-audit-{name}-{hex}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_broken_record_loses_nothing_after_it() {
+        let dir = temp_dir("glued");
+        let path = dir.join("audit.log");
+        let log = AuditLog::new(Some(path.clone()), actor());
+        log.record(&Event::new(EventKind::CacheCleared));
+        // A full disk under an older writer left half a record without a newline, and the
+        // next one was appended to it.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(r#"{"time":"2026-01-01T00:00:00Z","use"#);
+        text.push_str(r#"{"time":"2026-01-01T00:00:01Z","event":"key_exported"}"#);
+        text.push('\n');
+        text.push_str(r#"{"time":"2026-01-01T00:00:02Z","ev"#);
+        std::fs::write(&path, text).unwrap();
+        // This writer ends the broken line first.
+        log.record(&Event::new(EventKind::KeyGenerated));
+        let read = read(&path).unwrap();
+        let events: Vec<&str> = read
+            .records
+            .iter()
+            .map(|r| r["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, ["cache_cleared", "key_exported", "key_generated"]);
+        assert_eq!(read.skipped, 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_log_inside_the_config_directory_is_checked_from_there() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = temp_dir("within");
+        std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let path = top.join("logs/audit.log");
+        AuditLog::new(Some(path.clone()), actor())
+            .within(top.clone())
+            .record(&Event::new(EventKind::CacheCleared));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&top), mode(&top.join("logs"))), (0o700, 0o700));
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(read(&path).unwrap().records.len(), 1);
+        // A link at the log's name is not written through.
+        let victim = top.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        AuditLog::new(Some(path), actor()).record(&Event::new(EventKind::CacheCleared));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        std::fs::remove_dir_all(top).unwrap();
     }
 
     #[test]

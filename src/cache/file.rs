@@ -19,10 +19,10 @@
 //! `max_size_mb` is enforced after writes (on a process's first write and every 32nd):
 //! expired entries go first, then those closest to expiry, down to nine tenths of the limit.
 
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -33,7 +33,11 @@ use super::generation::{self, Generations};
 use super::key::{CacheKey, hex};
 pub use crate::clock::{now_nanos, now_secs};
 use crate::error::{Error, Result};
+use crate::fsutil::{Links, open_private_file, read_private_file};
 pub use crate::fsutil::{create_private_dir, private_options};
+
+/// Where notes go (a directory repaired to 0700): shown to the user once each.
+pub type Notes = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The size limit is checked on a process's first write and every this many after, so
 /// writing N entries costs N, not N² directory listings; the cache can exceed the limit
@@ -50,7 +54,6 @@ const MAX_GENERATION_FILE: u64 = 8 * 1024;
 const LEGACY_DIRS: &[&str] = &["tags", "fences"];
 
 /// The file backend.
-#[derive(Debug)]
 pub struct FileBackend {
     dir: PathBuf,
     limit_bytes: u64,
@@ -59,11 +62,24 @@ pub struct FileBackend {
     writes: std::sync::atomic::AtomicU64,
     /// Whether the cache directory is private, checked once per process.
     private: OnceLock<std::result::Result<(), String>>,
+    notes: Option<Notes>,
+}
+
+impl std::fmt::Debug for FileBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileBackend")
+            .field("dir", &self.dir)
+            .field("limit_bytes", &self.limit_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Clone for FileBackend {
     fn clone(&self) -> FileBackend {
-        FileBackend::new(self.dir.clone(), self.limit_bytes)
+        FileBackend {
+            notes: self.notes.clone(),
+            ..FileBackend::new(self.dir.clone(), self.limit_bytes)
+        }
     }
 }
 
@@ -86,7 +102,14 @@ impl FileBackend {
             limit_bytes,
             writes: std::sync::atomic::AtomicU64::new(0),
             private: OnceLock::new(),
+            notes: None,
         }
+    }
+
+    /// The same backend, telling `notes` what it repaired.
+    pub fn with_notes(mut self, notes: Notes) -> FileBackend {
+        self.notes = Some(notes);
+        self
     }
 
     /// The cache directory.
@@ -117,13 +140,15 @@ impl FileBackend {
         self.limit_bytes.max(1024 * 1024)
     }
 
-    /// Fails unless the cache directory and its subdirectories that exist are private (see
-    /// [`check_private_dir`]); checked once per process.
+    /// Fails unless the cache directory and its subdirectories that exist are private
+    /// (see [`crate::fsutil::check_private_dir`]: ours, not a link, writable by nobody else;
+    /// ours but too open is repaired, with a note); checked once per process.
     fn ensure_private(&self) -> Result<()> {
         self.private
             .get_or_init(|| {
-                for dir in [self.dir.clone(), self.entries_dir(), self.gens_dir()] {
-                    check_private_dir(&dir)?;
+                for dir in [self.entries_dir(), self.gens_dir()] {
+                    crate::fsutil::check_private_dir(&self.dir, &dir, &mut |note| self.note(note))
+                        .map_err(|e| e.to_string())?;
                 }
                 Ok(())
             })
@@ -131,76 +156,62 @@ impl FileBackend {
             .map_err(Error::runtime)
     }
 
-    /// Creates a cache subdirectory (0700) when missing, then checks the directories again.
+    /// Creates a cache subdirectory (0700) when missing, checking every directory on the
+    /// way.
     fn ensure_dir(&self, dir: &Path) -> Result<()> {
-        if fs::symlink_metadata(dir).is_err() {
-            create_private_dir(dir)?;
+        crate::fsutil::ensure_private_dir(&self.dir, dir, &mut |note| self.note(note))
+            .map_err(Error::from)
+    }
+
+    fn note(&self, note: String) {
+        if let Some(notes) = &self.notes {
+            notes(note);
         }
-        check_private_dir(&self.dir).map_err(Error::runtime)?;
-        check_private_dir(dir).map_err(Error::runtime)
     }
 
     /// Reads an entry file: never following a link, never blocking on a non-file, reading
     /// the header and then exactly the payload length it states.
     fn read_entry(&self, key: &CacheKey) -> EntryFile {
         let path = self.entry_path(key);
-        let mut file = match open_regular(&path) {
+        let mut file = match open_private_file(&path, Links::Refuse, self.max_entry_bytes()) {
             Ok(Some(file)) => file,
             Ok(None) => return EntryFile::Missing,
-            Err(why) => return EntryFile::Damaged(why),
+            Err(e) => return EntryFile::Damaged(e.to_string()),
         };
-        let size = match file.metadata() {
-            Ok(meta) => meta.len(),
-            Err(e) => return EntryFile::Damaged(format!("reading {}: {e}", path.display())),
+        let mut bytes = match file.read_line(MAX_HEADER) {
+            Ok(line) => line,
+            Err(e) => return EntryFile::Damaged(e.to_string()),
         };
-        if size > self.max_entry_bytes() {
-            return EntryFile::Damaged(format!("{} bytes, over the cache size limit", size));
-        }
-        let mut head = vec![0u8; (size as usize).min(MAX_HEADER + 1)];
-        if let Err(e) = file.read_exact(&mut head) {
-            return EntryFile::Damaged(format!("reading {}: {e}", path.display()));
-        }
-        let header = match Envelope::decode_header(&head) {
+        let header = match Envelope::decode_header(&bytes) {
             Ok(header) => header,
             // An older build's entry: not damage, just nothing this build can use (it is
             // replaced when the answer is stored again).
             Err(DecodeError::Version(_)) => return EntryFile::Missing,
             Err(e) => return EntryFile::Damaged(e.to_string()),
         };
-        let header_len = head.iter().position(|&b| b == b'\n').unwrap_or(head.len()) as u64 + 1;
-        if header_len.checked_add(header.len) != Some(size) {
+        let size = file.len();
+        if (bytes.len() as u64).checked_add(header.len) != Some(size) {
             return EntryFile::Damaged(format!(
                 "the file holds {size} bytes, its header states {} + {}",
-                header_len, header.len
+                bytes.len(),
+                header.len
             ));
         }
-        let mut bytes = head;
-        bytes.reserve_exact((size as usize).saturating_sub(bytes.len()));
-        if let Err(e) = file.take(size).read_to_end(&mut bytes) {
-            return EntryFile::Damaged(format!("reading {}: {e}", path.display()));
-        }
-        if bytes.len() as u64 != size {
-            return EntryFile::Damaged("the file changed while it was read".into());
+        match file.read_exact(header.len) {
+            Ok(payload) => bytes.extend_from_slice(&payload),
+            Err(e) => return EntryFile::Damaged(e.to_string()),
         }
         EntryFile::Found(bytes, Box::new(header))
     }
 
-    /// The generation token of `tag`, if it has a readable one.
-    fn read_generation(&self, tag: &str) -> Result<Option<String>> {
+    /// The generation token of `tag`, if it has a readable one. Anything else at its path
+    /// is as good as none (an entry recorded against it is a miss), and is replaced by the
+    /// next invalidation or creation.
+    fn read_generation(&self, tag: &str) -> Option<String> {
         let path = self.generation_path(tag);
-        let file = match open_regular(&path) {
-            Ok(Some(file)) => file,
-            Ok(None) => return Ok(None),
-            // Not a generation file: as good as none (an entry recorded against it is a
-            // miss); it is replaced by the next invalidation or creation.
-            Err(_) => return Ok(None),
-        };
-        let mut text = String::new();
-        file.take(MAX_GENERATION_FILE)
-            .read_to_string(&mut text)
-            .map_err(|e| io_error("reading", &path, e))?;
-        let token = text.get(..16).unwrap_or("");
-        Ok(generation::is_token(token).then(|| token.to_string()))
+        let text = read_private_file(&path, Links::Refuse, MAX_GENERATION_FILE).ok()??;
+        let token = std::str::from_utf8(text.get(..16)?).ok()?;
+        generation::is_token(token).then(|| token.to_string())
     }
 
     /// Replaces (or creates) the generation of `tag` with `token`: a new file renamed over
@@ -216,7 +227,7 @@ impl FileBackend {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     // Damage at the path (not a token file) is replaced.
-                    match self.read_generation(tag)? {
+                    match self.read_generation(tag) {
                         Some(_) => Ok(false),
                         None => fs::rename(&temp, &path).map(|()| true),
                     }
@@ -415,7 +426,7 @@ impl CacheBackend for FileBackend {
         self.ensure_private()?;
         let mut found = Generations::new();
         for tag in tags {
-            if let Some(token) = self.read_generation(tag)? {
+            if let Some(token) = self.read_generation(tag) {
                 found.insert(tag.clone(), token);
             }
         }
@@ -428,7 +439,7 @@ impl CacheBackend for FileBackend {
         for (tag, token) in wanted.iter() {
             if self.write_generation(tag, token, true)? {
                 now.insert(tag, token);
-            } else if let Some(existing) = self.read_generation(tag)? {
+            } else if let Some(existing) = self.read_generation(tag) {
                 now.insert(tag, existing);
             }
         }
@@ -539,82 +550,6 @@ impl Failures {
     }
 }
 
-/// Fails unless `dir` is private: a directory (not a link) owned by this user that nobody
-/// else may write. A missing directory is fine (created 0700 when needed); one of ours that
-/// others may write is repaired to 0700.
-pub fn check_private_dir(dir: &Path) -> std::result::Result<(), String> {
-    let meta = match fs::symlink_metadata(dir) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
-    };
-    if !meta.is_dir() {
-        return Err(format!(
-            "{} is not a directory (a link or a file): remove it, or set cache.file_cache_dir",
-            dir.display()
-        ));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let me = unsafe_free_euid();
-        if meta.uid() != me {
-            return Err(format!(
-                "{} belongs to another user (uid {}): remove it, or set cache.file_cache_dir",
-                dir.display(),
-                meta.uid()
-            ));
-        }
-        if meta.mode() & 0o022 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
-                format!(
-                    "{} may be written by other users and cannot be repaired ({e}): run chmod 700 on it",
-                    dir.display()
-                )
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// The effective user id.
-#[cfg(unix)]
-fn unsafe_free_euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Opens `path` for reading if it is a regular file of this user: never following a link,
-/// never blocking (a FIFO opens at once and is refused). `None` when nothing is there.
-fn open_regular(path: &Path) -> std::result::Result<Option<File>, String> {
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-    }
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("not a readable file ({e})")),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("not a readable file ({e})"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if meta.uid() != unsafe_free_euid() {
-            return Err(format!("owned by another user (uid {})", meta.uid()));
-        }
-    }
-    Ok(Some(file))
-}
-
 /// Writes `bytes` to a new randomly named file in `dir` (created exclusively, never through
 /// a link, 0600), its modification time set to `modified` when given; returns its path.
 fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Result<PathBuf> {
@@ -669,14 +604,11 @@ fn listing(dir: &Path) -> Vec<fs::DirEntry> {
         .unwrap_or_default()
 }
 
-/// The header of an entry file, reading at most its first [`MAX_HEADER`] bytes.
+/// The header of an entry file, reading at most its first line.
 fn read_header(path: &Path) -> Option<Header> {
-    let file = open_regular(path).ok()??;
-    let mut head = Vec::new();
-    file.take(MAX_HEADER as u64 + 1)
-        .read_to_end(&mut head)
-        .ok()?;
-    Envelope::decode_header(&head).ok()
+    let mut file = open_private_file(path, Links::Refuse, u64::MAX).ok()??;
+    let line = file.read_line(MAX_HEADER).ok()?;
+    Envelope::decode_header(&line).ok()
 }
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
@@ -878,10 +810,17 @@ mod tests {
         );
         assert_eq!(fs::read(&target).unwrap(), b"secret");
         assert_eq!(fs::metadata(&target).unwrap().modified().unwrap(), before);
-        // The cache directory itself a link: not used at all.
+        // The cache directory itself may be a link to a private directory (a relocated
+        // cache); what is in it is checked as ever.
         let (linked, linked_dir) = temp_backend(1 << 20);
         std::os::unix::fs::symlink(&dir, &linked_dir).unwrap();
-        assert!(linked.lookup(&key(1), &tags(&["t"])).is_err());
+        assert!(
+            linked
+                .lookup(&key(1), &tags(&["t"]))
+                .unwrap()
+                .bytes
+                .is_some()
+        );
         fs::remove_file(&linked_dir).unwrap();
         fs::remove_dir_all(dir).unwrap();
     }
@@ -896,7 +835,7 @@ mod tests {
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         assert!(b.lookup(&key(2), &tags(&["t"])).unwrap().problem.is_some());
-        let sparse = File::create(b.entry_path(&key(3))).unwrap();
+        let sparse = fs::File::create(b.entry_path(&key(3))).unwrap();
         sparse.set_len(2 << 30).unwrap();
         assert!(b.lookup(&key(3), &tags(&["t"])).unwrap().problem.is_some());
         assert!(
@@ -912,12 +851,8 @@ mod tests {
         fill(&b, &key(9), &tags(&["t"]));
         fs::create_dir_all(b.entry_path(&key(1)).join("inside")).unwrap();
         let found = b.lookup(&key(1), &tags(&["t"])).unwrap();
-        assert!(
-            found
-                .problem
-                .unwrap()
-                .contains("not a regular file; removed")
-        );
+        let problem = found.problem.unwrap();
+        assert!(problem.ends_with("; removed"), "{problem}");
         fill(&b, &key(1), &tags(&["t"]));
         assert!(b.lookup(&key(1), &tags(&["t"])).unwrap().bytes.is_some());
         // A write over a directory replaces it.

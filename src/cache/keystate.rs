@@ -23,21 +23,22 @@
 //! cannot be created at all (a read-only configuration directory), no change can be made
 //! either, and stores go ahead unguarded.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::fsutil::{create_private_dir, private_options};
+use crate::fsutil::{
+    FileLock, Links, LockKind, PathError, Problem, create_private_dir, lock_file, read_private_file,
+};
 
 const STATE_FILE: &str = "cache-keys.state";
 const LOCK_FILE: &str = "cache-keys.lock";
 const CHANGE_LOCK_FILE: &str = "cache-keys.change.lock";
 const CHANGING_FILE: &str = "cache-keys.changing";
 
-/// How long a store waits for the lock by default.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a store waits for the lock unless configured (`cache.lock_timeout_ms`).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = crate::fsutil::DEFAULT_LOCK_TIMEOUT;
 
 /// How long a change waits for another change to finish, and then for the stores under way
 /// to finish.
@@ -75,17 +76,20 @@ impl KeyState {
         if self.change_waiting() {
             return Ok(None);
         }
-        let lock = match open_lock_file(&self.dir, LOCK_FILE) {
-            Some(lock) => lock,
-            // No lock file and none can be made: no change can be made either.
-            None => return write().map(Some),
+        // No configuration directory: no change has been made, nor can one be meanwhile
+        // (a change creates the directory and the lock first).
+        if fs::symlink_metadata(&self.dir).is_err() {
+            return write().map(Some);
+        }
+        let _lock = match lock_file(&self.dir.join(LOCK_FILE), LockKind::Shared, self.timeout) {
+            Ok(lock) => lock,
+            // No lock file and none can be made (a read-only directory): no change can be
+            // made either.
+            Err(e) if cannot_create(&e) => return write().map(Some),
+            Err(e) => {
+                return Err(Error::from(e).context("the answer was not cached"));
+            }
         };
-        wait_for(&lock, false, self.timeout).map_err(|e| {
-            Error::runtime(format!(
-                "{}: {e}; the answer was not cached",
-                self.dir.join(LOCK_FILE).display()
-            ))
-        })?;
         if read_token(&self.dir.join(STATE_FILE)) != self.token {
             return Ok(None);
         }
@@ -98,10 +102,17 @@ impl KeyState {
         if fs::symlink_metadata(self.dir.join(CHANGING_FILE)).is_err() {
             return false;
         }
-        match open_lock_file(&self.dir, CHANGE_LOCK_FILE) {
-            Some(lock) => matches!(lock.try_lock_shared(), Err(fs::TryLockError::WouldBlock)),
-            None => false,
-        }
+        matches!(
+            lock_file(
+                &self.dir.join(CHANGE_LOCK_FILE),
+                LockKind::Shared,
+                Duration::ZERO
+            ),
+            Err(PathError {
+                problem: Problem::Locked { .. },
+                ..
+            })
+        )
     }
 }
 
@@ -109,7 +120,7 @@ impl KeyState {
 /// this machine run one at a time.
 pub struct KeyChange {
     dir: PathBuf,
-    _lock: File,
+    _lock: FileLock,
 }
 
 impl KeyChange {
@@ -147,96 +158,32 @@ impl KeyChange {
 }
 
 /// Takes an exclusive lock on the file `path` (created 0600 in a private directory, never
-/// through a link), waiting at most `timeout`, and records this process's id in it; the
-/// lock is held until the returned file is dropped. The error names the holder when known.
-pub fn lock_exclusive(path: &Path, timeout: Duration) -> Result<File> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::runtime(format!("not a lock file: {}", path.display())))?;
-    let mut lock = open_lock_file(dir, name)
-        .ok_or_else(|| Error::runtime(format!("cannot open {}", path.display())))?;
-    wait_for(&lock, true, timeout)
-        .map_err(|e| Error::runtime(format!("{}: {e}", path.display())))?;
-    let _ = lock.set_len(0);
-    let _ = write!(lock, "{}", std::process::id());
-    Ok(lock)
+/// through a link), waiting at most `timeout`; held until the returned lock is dropped. The
+/// error names the holder when known.
+fn lock_exclusive(path: &Path, timeout: Duration) -> Result<FileLock> {
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    lock_file(path, LockKind::Exclusive, timeout).map_err(Error::from)
 }
 
-/// Opens (creating 0600) the lock file `name` in `dir` without following a link; `None` when
-/// impossible.
-fn open_lock_file(dir: &Path, name: &str) -> Option<File> {
-    let path = dir.join(name);
-    let mut options = private_options();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-    }
-    let file = options.open(&path).or_else(|_| {
-        let mut read_only = OpenOptions::new();
-        read_only.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            read_only.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-        read_only.open(&path)
-    });
-    file.ok()
-        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
-}
-
-/// Takes `lock` (exclusive or shared), polling until `timeout`; the error names the holder's
-/// process id when the lock file records one.
-fn wait_for(lock: &File, exclusive: bool, timeout: Duration) -> std::result::Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let attempt = if exclusive {
-            lock.try_lock()
-        } else {
-            lock.try_lock_shared()
-        };
-        match attempt {
-            Ok(()) => return Ok(()),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => return Err(format!("locking: {e}")),
-        }
-        if Instant::now() >= deadline {
-            let mut holder = String::new();
-            let _ = lock.take(32).read_to_string(&mut holder);
-            let holder = holder.trim();
-            let who = if !holder.is_empty() && holder.chars().all(|c| c.is_ascii_digit()) {
-                format!("process {holder} (or commands storing answers)")
-            } else {
-                "another process".to_string()
-            };
-            return Err(format!("held by {who} for over {} ms", timeout.as_millis()));
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+/// Whether a lock failed because its file could not be created or opened at all.
+fn cannot_create(e: &PathError) -> bool {
+    matches!(
+        &e.problem,
+        Problem::Io { kind, .. } if matches!(
+            kind,
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    )
 }
 
 /// The token in `path`, if it holds one.
 fn read_token(path: &Path) -> Option<String> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-    }
-    let file = options.open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    file.take(64).read_to_string(&mut text).ok()?;
+    let text = read_private_file(path, Links::Refuse, 64).ok()??;
+    let text = String::from_utf8(text).ok()?;
     let text = text.trim();
     crate::cache::generation::is_token(text).then(|| text.to_string())
 }
@@ -328,7 +275,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
             release_tx.send(()).unwrap();
         });
-        let switched_at = change.switch(|| Ok(Instant::now())).unwrap();
+        let switched_at = change.switch(|| Ok(std::time::Instant::now())).unwrap();
         assert_eq!(
             store.join().unwrap(),
             Some(()),

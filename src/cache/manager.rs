@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::backend::{CacheBackend, Invalidation};
 use super::crypto::{Cipher, SCHEME};
 use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header};
-use super::file::{FileBackend, create_private_dir, now_secs, private_options};
+use super::file::{FileBackend, now_secs};
 use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
 use super::keystate::KeyState;
@@ -457,20 +457,18 @@ impl CacheManager {
         }
         let path = self.stats_path();
         let Some(dir) = path.parent() else { return };
-        if crate::cache::file::check_private_dir(dir).is_err() || create_private_dir(dir).is_err() {
+        if !matches!(
+            crate::fsutil::check_private_dir(dir, dir, &mut |_| {}),
+            Ok(true)
+        ) {
             return;
         }
-        let mut options = private_options();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-        let Ok(lock) = options.open(dir.join(".stats.lock")) else {
-            return;
-        };
-        if lock.try_lock().is_err() {
+        let lock = crate::fsutil::lock_file(
+            &dir.join(".stats.lock"),
+            crate::fsutil::LockKind::Exclusive,
+            std::time::Duration::ZERO,
+        );
+        if lock.is_err() {
             return;
         }
         let mut total = read_counters(&path);
@@ -610,8 +608,9 @@ fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> 
 }
 
 fn read_counters(path: &std::path::Path) -> Counters {
-    std::fs::read(path)
+    crate::fsutil::read_private_file(path, crate::fsutil::Links::Refuse, 64 * 1024)
         .ok()
+        .flatten()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
 }

@@ -72,6 +72,7 @@ pub fn man_page() -> String {
             ("ENVIRONMENT", environment()),
             ("EXIT STATUS", exit_status()),
             ("FILES", files()),
+            ("SECURITY", security()),
         ],
     )
 }
@@ -160,10 +161,57 @@ fn exit_status() -> String {
         + "\n"
 }
 
+/// The rules for local files, as README.md's Security section states them.
+const SECURITY_RULES: &[(&str, &str)] = &[
+    (
+        "Trusted",
+        "The directories awsideman keeps (the configuration directory, the cache directories, \
+         the credentials cache) when each, from the configuration directory down, is a real \
+         directory (not a link; the configuration directory itself may be one) owned by you or \
+         root and not writable by group or others; in them, regular files of yours that others \
+         cannot write. config.yaml and the key file may be links to such a file.",
+    ),
+    (
+        "Repaired",
+        "A directory of yours that group or others can write is set to 0700, with one note. A \
+         shared sticky directory such as /tmp never is.",
+    ),
+    (
+        "Refused",
+        "A link where awsideman owns the name (cache entries, locks, temporary files, the audit \
+         log), a directory or file of another user, anything others can write, a FIFO, socket, \
+         device or directory where a file belongs (at once, without waiting on it), and a file \
+         larger than it can be. A refused config or key file is exit status 2 naming the path \
+         and the fix; a refused cache is a miss with one warning.",
+    ),
+    (
+        "Locks",
+        "Every wait for another awsideman's lock ends after cache.lock_timeout_ms (default \
+         3000). Cache reads and writes take no lock; a store waiting for a change of the \
+         cache's keys is skipped with one warning; key changes run one at a time, and one \
+         waiting over two minutes for another exits 1 naming the process.",
+    ),
+    (
+        "Shared caches",
+        "Unencrypted entries carry a checksum, not a MAC: whoever can write the DynamoDB table \
+         can forge what awsideman prints. Encryption authenticates every entry; cache status \
+         and cache health warn when a dynamodb or hybrid cache runs without it.",
+    ),
+];
+
+fn security() -> String {
+    SECURITY_RULES
+        .iter()
+        .map(|(term, doc)| format!(".TP\n.B {}\n{}\n", man::code(term), man::prose(doc)))
+        .collect()
+}
+
 fn files() -> String {
     [
         ("~/.awsideman/config.yaml", "The configuration file (mode 0600, written atomically)."),
         ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire (mode 0600)."),
+        ("~/.awsideman/cache/", "The file cache (directory 0700, entries 0600); cache.file_cache_dir moves it."),
+        ("~/.awsideman/audit.log", "The audit log: one JSON line per key, encryption, migration, clear and table event (mode 0600); cache.audit_log moves it."),
         ("~/.aws/config, ~/.aws/credentials", "AWS profiles, read for credentials, region and endpoint_url."),
         ("~/.aws/sso/cache/", "IAM Identity Center tokens written by 'aws sso login'."),
     ]

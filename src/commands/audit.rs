@@ -57,13 +57,23 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
             RECORD_COLUMNS,
         ));
     };
-    let (records, skipped) = audit::read(path)?;
+    let log = audit::read(path)?;
+    let skipped = log.skipped;
     if skipped > 0 {
         ctx.warn(format!(
             "{}: skipped {skipped} line(s) that are not audit records",
             path.display()
         ));
     }
+    if log.unread_bytes > 0 {
+        ctx.warn(format!(
+            "{}: showing the newest {} MiB; {} older bytes not read",
+            path.display(),
+            audit::MAX_READ_BYTES / (1024 * 1024),
+            log.unread_bytes
+        ));
+    }
+    let records = log.records;
     let records: Vec<_> = records
         .into_iter()
         .filter(|r| event.is_none_or(|e| r["event"] == e.name()))

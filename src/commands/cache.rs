@@ -15,6 +15,7 @@ use crate::cli::matches::Matches;
 use crate::cli::parse::{Parsed, parse};
 use crate::cli::spec::Access;
 use crate::cli::table::GROUPS;
+use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
@@ -93,6 +94,26 @@ fn entry_json(entry: &EntryInfo, now: u64) -> Value {
     }
 }
 
+/// Warns when a cache shared with others (a DynamoDB table, directly or behind the hybrid
+/// backend's local copies) holds unauthenticated entries: whoever can write the table can
+/// then make awsideman print what they like. Encryption authenticates every entry.
+pub fn warn_if_shared_without_encryption(ctx: &Context, settings: &CacheSettings) {
+    let shared = matches!(
+        settings.backend_type,
+        BackendType::Dynamodb | BackendType::Hybrid
+    );
+    let encrypted = settings.encryption_enabled && settings.encryption_type != EncryptionType::None;
+    if shared && !encrypted {
+        ctx.warn(format!(
+            "the {} cache backend shares DynamoDB table {} without encryption: anyone who can \
+             write that table can forge the answers awsideman prints (entries carry a checksum, \
+             not a MAC); encryption authenticates every entry: run 'awsideman cache encryption \
+             enable'",
+            settings.backend_type, settings.dynamodb_table_name
+        ));
+    }
+}
+
 /// `cache status`.
 pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let settings = ctx.cache_settings()?;
@@ -100,6 +121,7 @@ pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
         let data = json!({"enabled": false});
         return Ok(Report::message(data, "the cache is disabled"));
     }
+    warn_if_shared_without_encryption(ctx, &settings);
     let cache = cache(ctx)?;
     let backend = cache.backend();
     let now = now_secs();

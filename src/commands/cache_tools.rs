@@ -439,6 +439,7 @@ fn probe_steps(side: &'static str, backend: &dyn CacheBackend) -> Result<Vec<Ste
 /// `cache health`: checks the configured backend (each side of a hybrid one).
 pub fn health(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let settings = ctx.cache_settings()?;
+    super::cache::warn_if_shared_without_encryption(ctx, &settings);
     let kind = settings.backend_type;
     let (opened, took) = timed(|| Opened::open(ctx, &settings));
     let mut steps = Vec::new();

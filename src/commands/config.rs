@@ -18,6 +18,7 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
             &ctx.config_dir,
         )?;
         let network = config::network_settings(&ctx.config, &ctx.env)?;
+        let lock_timeout = ctx.lock_timeout()?;
         let data = json!({
             "path": ctx.config.path().display().to_string(),
             "profile": ctx.profile_name,
@@ -43,6 +44,7 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 "encryption_key_file": cache.encryption_key_file.as_ref().map(|p| p.display().to_string()),
                 "encryption_kms_key_id": cache.encryption_kms_key_id,
                 "hybrid_local_ttl": cache.hybrid_local_ttl,
+                "lock_timeout_ms": lock_timeout.as_millis() as u64,
             },
             "network": {
                 "connect_timeout_ms": network.connect_timeout_ms,

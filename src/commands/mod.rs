@@ -67,6 +67,8 @@ pub struct Context {
     /// stores answers only while it still holds.
     key_state: KeyState,
     client: OnceLock<Client>,
+    /// Set once the directory of cached credentials was checked (and repaired or warned about).
+    credentials_cache_checked: OnceLock<()>,
 }
 
 impl Context {
@@ -102,6 +104,7 @@ impl Context {
             output,
             key_state,
             client: OnceLock::new(),
+            credentials_cache_checked: OnceLock::new(),
         })
     }
 
@@ -114,6 +117,13 @@ impl Context {
     pub fn warn(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
             eprintln!("awsideman: warning: {message}");
+        }
+    }
+
+    /// Prints a note on stderr unless `--quiet`: something awsideman fixed by itself.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.globals.quiet {
+            eprintln!("awsideman: note: {message}");
         }
     }
 
@@ -198,6 +208,8 @@ impl Context {
             Some(name) => (name.to_string(), ProfileSource::Explicit),
             None => self.aws_profile(),
         };
+        let credentials_cache_dir = self.config_dir.join("credentials-cache");
+        self.check_credentials_cache(&credentials_cache_dir);
         let region = region
             .map(str::to_string)
             .or_else(|| self.globals.region.clone())
@@ -210,11 +222,25 @@ impl Context {
                 aws_profile,
                 profile_source,
                 region,
-                credentials_cache_dir: self.config_dir.join("credentials-cache"),
+                credentials_cache_dir,
                 interactive: self.interactive(),
             },
             transport,
         ))
+    }
+
+    /// Checks, once per command, the directory of cached credentials: one of ours that others
+    /// could write is made 0700 with a note; one that cannot be trusted is a warning (the
+    /// credentials cache then neither reads nor writes it, and credentials come from their
+    /// source every time).
+    fn check_credentials_cache(&self, dir: &std::path::Path) {
+        self.credentials_cache_checked.get_or_init(|| {
+            let mut notes = Vec::new();
+            match crate::fsutil::check_private_dir(&self.config_dir, dir, &mut |n| notes.push(n)) {
+                Ok(_) => notes.into_iter().for_each(|n| self.note(n)),
+                Err(e) => self.warn(format!("cached credentials not used: {e}")),
+            }
+        });
     }
 
     /// The cache backend `kind` built from `settings`: the one place backends are chosen.
@@ -237,31 +263,46 @@ impl Context {
     ) -> Result<Box<dyn CacheBackend>> {
         let limit = settings.max_size_mb.saturating_mul(1024 * 1024);
         Ok(match kind {
-            BackendType::File => Box::new(FileBackend::new(settings.file_cache_dir.clone(), limit)),
+            BackendType::File => Box::new(
+                FileBackend::new(settings.file_cache_dir.clone(), limit).with_notes(self.notes()),
+            ),
             BackendType::Dynamodb => {
                 Box::new(self.dynamo_backend(settings)?.with_key_guard(key_guard))
             }
-            BackendType::Hybrid => Box::new(HybridBackend::new(
-                Box::new(FileBackend::new(
-                    hybrid::local_dir(&settings.file_cache_dir),
-                    limit,
-                )),
-                Box::new(self.dynamo_backend(settings)?.with_key_guard(key_guard)),
-                settings.hybrid_local_ttl,
-            )),
+            BackendType::Hybrid => Box::new(self.hybrid_backend_guarded(settings, key_guard)?),
+        })
+    }
+
+    /// Where the file cache's notes go: stderr, unless `--quiet`.
+    fn notes(&self) -> crate::cache::file::Notes {
+        let quiet = self.globals.quiet;
+        std::sync::Arc::new(move |note: String| {
+            if !quiet {
+                eprintln!("awsideman: note: {note}");
+            }
         })
     }
 
     /// The hybrid backend of `settings`: local file copies (under [`hybrid::local_dir`],
     /// reused for `cache.hybrid_local_ttl` seconds) in front of the DynamoDB table.
     pub fn hybrid_backend(&self, settings: &CacheSettings) -> Result<HybridBackend> {
+        self.hybrid_backend_guarded(settings, None)
+    }
+
+    /// [`Context::hybrid_backend`] whose table side is guarded by `key_guard` (see
+    /// [`Context::cache_backend_guarded`]).
+    fn hybrid_backend_guarded(
+        &self,
+        settings: &CacheSettings,
+        key_guard: Option<String>,
+    ) -> Result<HybridBackend> {
         let limit = settings.max_size_mb.saturating_mul(1024 * 1024);
         Ok(HybridBackend::new(
-            Box::new(FileBackend::new(
-                hybrid::local_dir(&settings.file_cache_dir),
-                limit,
-            )),
-            Box::new(self.dynamo_backend(settings)?),
+            Box::new(
+                FileBackend::new(hybrid::local_dir(&settings.file_cache_dir), limit)
+                    .with_notes(self.notes()),
+            ),
+            Box::new(self.dynamo_backend(settings)?.with_key_guard(key_guard)),
             settings.hybrid_local_ttl,
         ))
     }
@@ -306,7 +347,7 @@ impl Context {
             settings.clone(),
             self.globals.quiet,
         )
-        .with_key_state(self.key_state.clone()))
+        .with_key_state(self.key_state.clone().with_timeout(self.lock_timeout()?)))
     }
 
     /// The cache settings in force for this profile (config file, environment, defaults).
@@ -317,6 +358,11 @@ impl Context {
             &self.env,
             &self.config_dir,
         )
+    }
+
+    /// How long to wait for a lock on a local file (`cache.lock_timeout_ms`).
+    pub fn lock_timeout(&self) -> Result<Duration> {
+        crate::config::lock_timeout(&self.config, &self.env, Some(&self.profile_name))
     }
 
     /// The cache, or `None` when caching is disabled. A cache that cannot be opened (a
@@ -378,7 +424,13 @@ impl Context {
                 self.warn(format!("audit log: {e}"));
                 Some(self.config_dir.join("audit.log"))
             });
+        let lock_timeout = self.lock_timeout().unwrap_or_else(|e| {
+            self.warn(format!("audit log: {e}"));
+            crate::fsutil::DEFAULT_LOCK_TIMEOUT
+        });
         AuditLog::new(path, Actor::from_env(&self.env, &self.profile_name))
+            .within(self.config_dir.clone())
+            .with_lock_timeout(lock_timeout)
     }
 
     /// The AWS profile behind the awsideman profile, and how it was chosen.

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::fsutil::{self, Links, PathError};
 
 pub use keys::{KeyRef, close_keys, lookup};
 pub use schema::{
@@ -34,7 +35,7 @@ pub use schema::{
 };
 pub use settings::{
     BackendType, CacheSettings, DEFAULT_OPERATION_TTLS, EncryptionType, NetworkSettings,
-    OPERATION_TTL_ENV_PREFIX, audit_log_path, cache_settings, network_settings,
+    OPERATION_TTL_ENV_PREFIX, audit_log_path, cache_settings, lock_timeout, network_settings,
 };
 
 /// The variable naming the configuration directory (default `~/.awsideman`).
@@ -99,29 +100,13 @@ pub struct ConfigFile {
     existed: bool,
     /// The file's mode when group or others may read it (warned about, not refused).
     readable_by_others: Option<u32>,
+    /// What loading repaired (a config directory others could write, made 0700).
+    repairs: Vec<String>,
 }
 
-/// Refuses a configuration file that group or others can write; returns its permission bits.
-#[cfg(unix)]
-fn check_config_mode(path: &Path, meta: &fs::Metadata) -> Result<Option<u32>> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        let shown = path.display();
-        return Err(Error::config(format!(
-            "{shown} has mode {mode:04o}, so other users can change it (and with it the \
-             credentials, key files and KMS keys awsideman uses); refusing to read it: run \
-             'chmod 600 {shown}'"
-        )));
-    }
-    Ok(Some(mode))
-}
-
-/// File permissions are not checked on this platform (ACLs decide).
-#[cfg(not(unix))]
-fn check_config_mode(_path: &Path, _meta: &fs::Metadata) -> Result<Option<u32>> {
-    Ok(None)
-}
+/// A configuration file larger than this is not one (the Python tool's largest sections,
+/// templates and backups, stay far below it).
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 impl ConfigFile {
     /// The configuration directory: `AWSIDEMAN_CONFIG_DIR`, else `~/.awsideman`.
@@ -139,32 +124,46 @@ impl ConfigFile {
             })
     }
 
-    /// Reads `<dir>/config.yaml`; a missing file is an empty document.
+    /// Reads `<dir>/config.yaml`; a missing file (or directory) is an empty document.
     ///
     /// The file decides which AWS profiles, endpoints-by-profile, key files and KMS keys
-    /// awsideman uses, so a file that others can WRITE is refused ([`Error::config`], exit 2):
-    /// whoever can edit it can point the cache at their own key or table. A file others can
-    /// only READ (0644) is accepted with a warning ([`ConfigFile::warn_permissions`]): it holds
-    /// no secrets, and 0644 is what the Python awsideman, most editors and the default umask
-    /// create, so refusing it would break every user switching from the Python tool on their
-    /// first run. awsideman itself always writes the file 0600. The mode is checked on the
-    /// opened file, not on its name.
+    /// awsideman uses, so nobody else may be able to change it. The directory must be ours
+    /// (or root's) and not writable by others: one of ours that is too open is made 0700 (a
+    /// note, see [`ConfigFile::warn_permissions`]), anything else is refused. The file may be
+    /// a link (kept with the user's dotfiles) but what it leads to is checked on the opened
+    /// handle, which is opened without waiting: it must be a regular file of ours (or
+    /// root's) that group and others cannot WRITE, at most [`MAX_CONFIG_BYTES`]. A FIFO, a
+    /// directory, a foreign file or an oversized one is refused at once. Refusals are
+    /// [`Error::config`] (exit 2) naming the path and the fix, for the caller to decide on.
+    ///
+    /// A file others can only READ (0644) is accepted with a warning: it holds no secrets,
+    /// and 0644 is what the Python awsideman, most editors and the default umask create, so
+    /// refusing it would break every user switching from the Python tool on their first run.
+    /// awsideman itself always writes the file 0600.
     pub fn load(dir: &Path) -> Result<ConfigFile> {
         let path = dir.join(CONFIG_FILE_NAME);
-        let mut file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(ConfigFile::empty(path));
-            }
-            Err(e) => return Err(Error::runtime(format!("reading {}: {e}", path.display()))),
+        let mut repairs = Vec::new();
+        let refused = |e: PathError| {
+            let link = match fs::read_link(&path) {
+                Ok(target) if e.path == path => format!(" (a link to {})", target.display()),
+                _ => String::new(),
+            };
+            Error::config(format!("configuration refused: {e}{link}"))
         };
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::runtime(format!("reading {}: {e}", path.display())))?;
-        let mode = check_config_mode(&path, &meta)?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut bytes)
-            .map_err(|e| Error::runtime(format!("reading {}: {e}", path.display())))?;
+        let dir_exists =
+            fsutil::check_private_dir(dir, dir, &mut |note| repairs.push(note)).map_err(refused)?;
+        let opened = if dir_exists {
+            fsutil::open_private_file(&path, Links::Follow, MAX_CONFIG_BYTES).map_err(refused)?
+        } else {
+            None
+        };
+        let Some(mut file) = opened else {
+            let mut config = ConfigFile::empty(path);
+            config.repairs = repairs;
+            return Ok(config);
+        };
+        let mode = file.mode();
+        let bytes = file.read_rest().map_err(refused)?;
         let mut config = match String::from_utf8(bytes) {
             Ok(text) => ConfigFile::from_yaml(path, &text)?,
             Err(_) => {
@@ -174,20 +173,25 @@ impl ConfigFile {
                 )));
             }
         };
-        config.readable_by_others = mode.filter(|m| m & 0o044 != 0);
+        config.readable_by_others = Some(mode).filter(|m| cfg!(unix) && m & 0o044 != 0);
+        config.repairs = repairs;
         Ok(config)
     }
 
-    /// Prints, once per process and unless `quiet`, the warning about a configuration file
-    /// that others can read (see [`ConfigFile::load`]).
+    /// Prints, once per process and unless `quiet`, what loading repaired and the warning
+    /// about a configuration file that others can read (see [`ConfigFile::load`]).
     pub fn warn_permissions(&self, quiet: bool) {
         static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let nothing_to_say = self.repairs.is_empty() && self.readable_by_others.is_none();
+        if quiet || nothing_to_say || WARNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        for repair in &self.repairs {
+            eprintln!("awsideman: note: {repair}");
+        }
         let Some(mode) = self.readable_by_others else {
             return;
         };
-        if quiet || WARNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
         let shown = self.path.display();
         eprintln!(
             "awsideman: warning: {shown} has mode {mode:04o}, so other users can read it; \
@@ -202,6 +206,7 @@ impl ConfigFile {
             doc: Value::Object(Map::new()),
             existed: false,
             readable_by_others: None,
+            repairs: Vec::new(),
         }
     }
 
@@ -235,6 +240,7 @@ impl ConfigFile {
             doc,
             existed: true,
             readable_by_others: None,
+            repairs: Vec::new(),
         })
     }
 

@@ -364,6 +364,21 @@ pub const SCHEMA: &[KeySpec] = &[
               the table is read again.",
     },
     KeySpec {
+        key: "cache.lock_timeout_ms",
+        ty: ValueType::UInt {
+            min: 0,
+            max: 3_600_000,
+            unit: "milliseconds",
+        },
+        default: "3000",
+        optional: false,
+        env: &["AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS"],
+        doc: "Milliseconds to wait for a lock on a local file held by another awsideman \
+              process (a change of the cache's keys, for a command storing an answer; the \
+              audit log). Past it the answer is not cached (one warning), or the audit record \
+              not written (one warning). 0 means try once.",
+    },
+    KeySpec {
         key: "network.connect_timeout_ms",
         ty: MILLISECONDS,
         default: "5000",

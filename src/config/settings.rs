@@ -251,6 +251,13 @@ pub fn audit_log_path(file: &ConfigFile, env: &Env, config_dir: &Path) -> Result
     })
 }
 
+/// How long to wait for a lock on a local file (`cache.lock_timeout_ms`,
+/// `AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS`, default 3 s) for `profile` (the active profile).
+pub fn lock_timeout(file: &ConfigFile, env: &Env, profile: Option<&str>) -> Result<Duration> {
+    let layers = Layers::new(file, env, "cache", profile)?;
+    Ok(Duration::from_millis(layers.uint("lock_timeout_ms")?))
+}
+
 /// Resolves the network settings: environment, then the `network` section, then defaults.
 pub fn network_settings(file: &ConfigFile, env: &Env) -> Result<NetworkSettings> {
     let layers = Layers::new(file, env, "network", None)?;

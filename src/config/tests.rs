@@ -244,6 +244,61 @@ fn load_reads_the_file() {
     assert!(message.contains("UTF-8"), "{message}");
 }
 
+#[cfg(unix)]
+#[test]
+fn load_refuses_what_is_not_a_private_file_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("load-refused");
+    let path = dir.0.join("config.yaml");
+    // A FIFO: a blocking open would wait for a writer forever.
+    let name = std::ffi::CString::new(path.display().to_string()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let message = config_error(ConfigFile::load(&dir.0));
+    assert!(
+        message.contains("FIFO") && message.contains(&path.display().to_string()),
+        "{message}"
+    );
+    std::fs::remove_file(&path).expect("rm");
+    // A directory.
+    std::fs::create_dir(&path).expect("mkdir");
+    let message = config_error(ConfigFile::load(&dir.0));
+    assert!(message.contains("not a regular file"), "{message}");
+    std::fs::remove_dir(&path).expect("rmdir");
+    // Far larger than a configuration file, judged from its size (it is sparse).
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(2 << 30).expect("grow");
+    let message = config_error(ConfigFile::load(&dir.0));
+    assert!(message.contains("bytes"), "{message}");
+    std::fs::remove_file(&path).expect("rm");
+    // A directory of ours that others could write is made 0700, with one note.
+    std::fs::write(&path, "default_profile: dev\n").expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let f = ConfigFile::load(&dir.0).expect("load");
+    assert_eq!(f.default_profile(), Some("dev"));
+    assert_eq!(mode(&dir.0), 0o700);
+    assert_eq!(f.repairs.len(), 1, "{:?}", f.repairs);
+    // A link inside it is followed to a file of ours, not to another user's.
+    std::fs::rename(&path, dir.0.join("real.yaml")).expect("mv");
+    std::os::unix::fs::symlink(dir.0.join("real.yaml"), &path).expect("symlink");
+    assert_eq!(
+        ConfigFile::load(&dir.0).expect("load").default_profile(),
+        Some("dev")
+    );
+    if crate::fsutil::effective_uid() != 0 {
+        eprintln!("note: not root, so another user's file cannot be made; check skipped");
+        return;
+    }
+    std::os::unix::fs::chown(dir.0.join("real.yaml"), Some(65534), None).expect("chown");
+    let message = config_error(ConfigFile::load(&dir.0));
+    assert!(message.contains("owned by uid 65534"), "{message}");
+    assert!(message.contains("a link to"), "{message}");
+    std::os::unix::fs::chown(&dir.0, Some(65534), None).expect("chown");
+    let message = config_error(ConfigFile::load(&dir.0));
+    assert!(message.contains(&dir.0.display().to_string()), "{message}");
+}
+
 #[test]
 fn config_dir_from_env_or_home() {
     let e = env(&[("HOME", "/home/u"), ("AWSIDEMAN_CONFIG_DIR", "/etc/aws")]);
@@ -716,6 +771,40 @@ fn audit_log_resolution() {
     assert_eq!(
         path("cache: {audit_log: off}", &moved),
         Some(PathBuf::from("/tmp/b.log"))
+    );
+}
+
+#[test]
+fn lock_timeout_resolution() {
+    use std::time::Duration;
+    let none = Env::default();
+    let get = |yaml: &str, e: &Env, profile| lock_timeout(&file(yaml), e, profile);
+    assert_eq!(
+        get("", &none, None).expect("ok"),
+        crate::fsutil::DEFAULT_LOCK_TIMEOUT,
+        "the schema's default is the one the file code falls back to"
+    );
+    let yaml = "cache: {lock_timeout_ms: 250, profiles: {ci: {lock_timeout_ms: 0}}}";
+    assert_eq!(
+        get(yaml, &none, None).expect("ok"),
+        Duration::from_millis(250)
+    );
+    assert_eq!(get(yaml, &none, Some("ci")).expect("ok"), Duration::ZERO);
+    let e = env(&[("AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS", "1500")]);
+    assert_eq!(
+        get(yaml, &e, Some("ci")).expect("ok"),
+        Duration::from_millis(1500)
+    );
+    let message = config_error(get("cache: {lock_timeout_ms: -1}", &none, None));
+    assert!(message.contains("cache.lock_timeout_ms"), "{message}");
+    let message = config_error(get(
+        "",
+        &env(&[("AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS", "soon")]),
+        None,
+    ));
+    assert!(
+        message.contains("AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS"),
+        "{message}"
     );
 }
 
@@ -1285,6 +1374,9 @@ fn every_documented_variable_is_distinct_and_used() {
                 let dir = Path::new("/cfg");
                 super::audit_log_path(&f, &e, dir).expect("ok")
                     != super::audit_log_path(&f, &Env::default(), dir).expect("ok")
+            } else if spec.key == "cache.lock_timeout_ms" {
+                lock_timeout(&f, &e, None).expect("ok")
+                    != lock_timeout(&f, &Env::default(), None).expect("ok")
             } else if spec.key.starts_with("cache.") {
                 cache(&f, None, &e).expect("ok") != cache(&f, None, &Env::default()).expect("ok")
             } else {

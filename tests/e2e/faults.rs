@@ -553,7 +553,8 @@ fn cache_health_and_status_on_a_broken_table_fail_in_one_line() {
     ];
     for (command, prefix, operation) in cases {
         let before = fixture.requests().len();
-        let out = run_bounded(&t, &["--output", "json", "cache", command]);
+        // Quiet: the warning that this shared cache runs unencrypted is not the point here.
+        let out = run_bounded(&t, &["--quiet", "--output", "json", "cache", command]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
         one_line(&stderr, prefix);

@@ -15,6 +15,7 @@ mod dynamodb;
 mod encryption;
 mod faults;
 mod groups;
+mod local_files;
 mod org;
 mod permission_sets;
 mod reliability;

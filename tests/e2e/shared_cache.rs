@@ -198,3 +198,46 @@ fn migrating_file_to_dynamodb_and_back_loses_nothing() {
         "{reqs:?}"
     );
 }
+
+#[test]
+fn a_shared_cache_without_encryption_is_warned_about() {
+    let (mut a, _) = two_machines("dynamodb");
+    a.json(&["user", "list"]);
+    for (backend, command) in [
+        ("dynamodb", "status"),
+        ("dynamodb", "health"),
+        ("hybrid", "status"),
+        ("hybrid", "health"),
+    ] {
+        a.set_var("AWSIDEMAN_CACHE_BACKEND", backend);
+        let out = a.run(&["--output", "json", "cache", command]);
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{backend} {command}: {stderr}");
+        assert_eq!(stderr.matches("warning").count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("team-cache")
+                && stderr.contains("forge")
+                && stderr.contains("cache encryption enable"),
+            "{backend} {command}: {stderr}"
+        );
+    }
+    // Encrypted, or not shared: nothing to say.
+    a.set_var("AWSIDEMAN_CACHE_ENCRYPTION", "true");
+    a.set_var("AWSIDEMAN_CACHE_KEY_SOURCE", "env");
+    a.set_var(
+        "AWSIDEMAN_CACHE_KEY",
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    );
+    let out = a.run(&["--output", "json", "cache", "status"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("forge"),
+        "{}",
+        text(&out.stderr)
+    );
+    a.remove_var("AWSIDEMAN_CACHE_ENCRYPTION");
+    a.set_var("AWSIDEMAN_CACHE_BACKEND", "file");
+    let out = a.run(&["--output", "json", "cache", "health"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+}

@@ -4,6 +4,11 @@
 //! One JSON file per source, named by the SHA-256 of a description of that source. Files are
 //! written atomically with mode 0600 in a 0700 directory; an unreadable or corrupt file is
 //! treated as absent and replaced. Long-term keys are never written here.
+//!
+//! Nobody else may plant credentials here: the directory is used only while it is ours (or
+//! root's) and not writable by others (the command repairs or warns about it beforehand;
+//! here an unsafe one is simply not used), and a file is read only when it is a regular file
+//! of ours, not a link, at most 64 KiB, opened without waiting.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,9 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Files that expired more than this long ago are removed when a new file is written.
 const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// A cached credentials file larger than this is not one.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// A directory of cached temporary credentials.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +51,10 @@ impl<'a> DiskCache<'a> {
     /// The credentials stored under `key`, if they are still good for [`REFRESH_MARGIN`]
     /// after `now`.
     pub fn load(&self, key: &str, now: SystemTime) -> Option<Credentials> {
-        let text = fs::read(self.path(key)).ok()?;
+        if !verify_private_dir(self.dir, self.dir).ok()? {
+            return None;
+        }
+        let text = read_file(&self.path(key))?;
         let credentials = decode(&text)?;
         let expires_at = credentials.expires_at?;
         (expires_at > now + REFRESH_MARGIN).then_some(credentials)
@@ -58,6 +69,7 @@ impl<'a> DiskCache<'a> {
             ));
         };
         create_private_dir(self.dir)?;
+        verify_private_dir(self.dir, self.dir)?;
         let document = json!({
             "Version": 1,
             "AccessKeyId": credentials.access_key_id,
@@ -83,8 +95,7 @@ impl<'a> DiskCache<'a> {
             if stem.len() != 64 || !stem.bytes().all(|b| b.is_ascii_hexdigit()) {
                 continue;
             }
-            let expired_long_ago = fs::read(entry.path())
-                .ok()
+            let expired_long_ago = read_file(&entry.path())
                 .and_then(|text| decode(&text)?.expires_at)
                 .is_some_and(|at| at + PRUNE_AFTER < now);
             if expired_long_ago {
@@ -96,6 +107,13 @@ impl<'a> DiskCache<'a> {
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
+}
+
+/// A cache file's bytes, or `None` when missing, unsafe or unreadable (treated as absent).
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    read_private_file(path, Links::Refuse, MAX_FILE_BYTES)
+        .ok()
+        .flatten()
 }
 
 fn decode(text: &[u8]) -> Option<Credentials> {
@@ -110,6 +128,7 @@ fn decode(text: &[u8]) -> Option<Credentials> {
     Some(credentials)
 }
 
+use crate::fsutil::{Links, read_private_file, verify_private_dir};
 pub use crate::fsutil::{create_private_dir, write_private_atomically};
 
 #[cfg(test)]
@@ -204,6 +223,37 @@ mod tests {
             .store(&key, &temporary(now + Duration::from_secs(3600)), now)
             .unwrap();
         assert!(cache.load(&key, now).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_fifos_and_open_directories_are_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("disk-cache-unsafe");
+        let cache = DiskCache::new(dir.path());
+        let now = SystemTime::now();
+        let key = DiskCache::key(&["planted"]);
+        let path = dir.path().join(format!("{key}.json"));
+        let good = temporary(now + Duration::from_secs(3600));
+        cache.store(&key, &good, now).unwrap();
+        // Someone else's credentials behind a link: never read.
+        let elsewhere = dir.path().join("elsewhere.json");
+        fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert_eq!(cache.load(&key, now), None);
+        fs::remove_file(&path).unwrap();
+        // A FIFO: answered at once (a blocking open would wait forever), as absent.
+        let name = std::ffi::CString::new(path.display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        assert_eq!(cache.load(&key, now), None);
+        cache.store(&key, &good, now).unwrap();
+        assert!(cache.load(&key, now).is_some(), "replaced by a real file");
+        // A directory others can write: not used at all.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(cache.load(&key, now), None);
+        let e = cache.store(&key, &good, now).unwrap_err();
+        assert!(e.to_string().contains("chmod 700"), "{e}");
     }
 
     #[test]

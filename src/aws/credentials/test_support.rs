@@ -21,6 +21,12 @@ impl TempDir {
         );
         let path = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&path).unwrap();
+        // Private whatever the umask: caches refuse a directory others can write.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         TempDir(path)
     }
 

@@ -2,19 +2,19 @@
 //!
 //! The file holds a keyset text or a bare base64 key. On Unix it is read only when it is a
 //! regular file owned by the current user with no permission for group or others (0600 or
-//! stricter): the permissions are checked on the opened file, not on its name, so the file
-//! checked is the file read. It is written like every private file: 0600, through a synced
-//! temporary file renamed into place.
+//! stricter): it is opened without waiting (a FIFO is refused at once, never read), and the
+//! type, owner and permissions are checked on the opened file, not on its name, so the file
+//! checked is the file read; at most 64 KiB are read. It is written like every private
+//! file: 0600, through a synced temporary file renamed into place.
 
-use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use super::{KeyStore, Keyset, MasterKey};
 use crate::error::{Error, Result};
-use crate::fsutil::write_private_atomically;
+use crate::fsutil::{Links, PathError, open_private_file, write_private_atomically};
 
 /// A key file larger than this is not a key file (a keyset of 100 keys is ~7 KB).
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
@@ -54,31 +54,18 @@ impl KeyStore for FileStore {
     }
 
     fn load(&self) -> Result<Option<Keyset>> {
-        let mut file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.fail(format_args!("cannot open it ({e})"))),
+        let refused = |e: PathError| Error::config(format!("cache encryption: key file {e}"));
+        let Some(mut file) =
+            open_private_file(&self.path, Links::Follow, MAX_KEY_FILE_BYTES).map_err(refused)?
+        else {
+            return Ok(None);
         };
-        let meta = file
-            .metadata()
-            .map_err(|e| self.fail(format_args!("cannot inspect it ({e})")))?;
-        if !meta.is_file() {
-            return Err(self.fail("not a regular file"));
-        }
-        check_private(&self.path, &meta)?;
-        if meta.len() > MAX_KEY_FILE_BYTES {
-            return Err(self.fail(format_args!(
-                "{} bytes, too large for a key file",
-                meta.len()
-            )));
-        }
+        check_private(&self.path, file.mode())?;
         // Sized up front so the buffer never reallocates (and leaves no unzeroed copy).
-        let mut text = Zeroizing::new(String::with_capacity(meta.len() as usize + 1));
-        (&mut file)
-            .take(MAX_KEY_FILE_BYTES)
-            .read_to_string(&mut text)
-            .map_err(|e| self.fail(format_args!("cannot read it ({e})")))?;
-        Keyset::from_text(&text)
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_rest_into(&mut bytes).map_err(refused)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| self.fail("not valid UTF-8"))?;
+        Keyset::from_text(text)
             .map(Some)
             .map_err(|e| self.fail(e.message()))
     }
@@ -101,44 +88,17 @@ impl KeyStore for FileStore {
     }
 }
 
-/// Refuses a key file that others could read or that another user owns.
-#[cfg(unix)]
-fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
+/// Refuses a key file that others could read (its owner, type and size are checked by
+/// [`open_private_file`]).
+fn check_private(path: &Path, mode: u32) -> Result<()> {
     let shown = path.display();
-    let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Error::config(format!(
             "cache encryption: key file {shown} has mode {mode:04o}, so others can read it; \
              it must be 0600 or stricter: run 'chmod 600 {shown}'"
         )));
     }
-    let me = current_uid();
-    if meta.uid() != me {
-        return Err(Error::config(format!(
-            "cache encryption: key file {shown} is owned by uid {}, not by you (uid {me}); \
-             use a key file of your own ('chown {me} {shown}' if it is yours)",
-            meta.uid()
-        )));
-    }
     Ok(())
-}
-
-/// File permissions are not checked on this platform (ACLs decide).
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
-    Ok(())
-}
-
-/// The effective user id of this process.
-#[cfg(unix)]
-pub(crate) fn current_uid() -> u32 {
-    // std has no getter for it. `geteuid` cannot fail, touches no memory and `uid_t` is a
-    // 32-bit unsigned integer on every Unix Rust supports as a host.
-    unsafe extern "C" {
-        safe fn geteuid() -> u32;
-    }
-    geteuid()
 }
 
 #[cfg(all(test, unix))]
@@ -213,8 +173,26 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_or_a_huge_file_is_refused_at_once() {
+        let dir = TempDir::new("file-fifo");
+        let path = dir.0.join("key");
+        let name = std::ffi::CString::new(path.display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let e = FileStore::new(path.clone()).load().unwrap_err();
+        assert_eq!(e.kind(), Kind::Config);
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        fs::remove_file(&path).unwrap();
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(2 << 30).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let e = FileStore::new(path).load().unwrap_err();
+        assert!(e.to_string().contains("2147483648 bytes"), "{e}");
+    }
+
+    #[test]
     fn another_users_file_is_refused() {
-        if current_uid() != 0 {
+        if crate::fsutil::effective_uid() != 0 {
             eprintln!("note: not root, the foreign-owner check is not exercised");
             return;
         }

@@ -30,7 +30,7 @@ use zeroize::Zeroize;
 
 use super::{KeyStore, Keyset, KmsCaller, MasterKey, is_key_id};
 use crate::error::{Error, Result};
-use crate::fsutil::write_private_atomically;
+use crate::fsutil::{Links, read_private_file, verify_private_dir, write_private_atomically};
 
 /// The encryption context of every KMS call: binds wrapped keys to this purpose (and shows in
 /// CloudTrail).
@@ -75,7 +75,22 @@ pub trait WrappedKeysPlace: Send + Sync {
 }
 
 /// The wrapped key document as a file next to a file cache (0600, replaced atomically).
+///
+/// Its directory must be private (ours or root's, not writable by others: nothing is
+/// repaired here, the cache does that). The file is read without following a link or
+/// waiting, only when it is a regular file of ours that others cannot write, and at most
+/// 1 MiB of it.
 pub struct WrappedKeysFile(pub PathBuf);
+
+impl WrappedKeysFile {
+    /// Refuses a directory that others control; `Ok(false)` when it does not exist yet.
+    fn check_dir(&self) -> Result<bool> {
+        match self.0.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => verify_private_dir(dir, dir).map_err(|e| Error::runtime(e.to_string())),
+            None => Ok(true),
+        }
+    }
+}
 
 impl WrappedKeysPlace for WrappedKeysFile {
     fn describe(&self) -> String {
@@ -83,14 +98,15 @@ impl WrappedKeysPlace for WrappedKeysFile {
     }
 
     fn read(&self) -> Result<Option<Versioned>> {
-        match std::fs::read(&self.0) {
-            Ok(document) => Ok(Some(Versioned {
-                version: content_version(&document),
-                document,
-            })),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::runtime(format!("cannot read it ({e})"))),
+        if !self.check_dir()? {
+            return Ok(None);
         }
+        let document = read_private_file(&self.0, Links::Refuse, MAX_FILE_BYTES)
+            .map_err(|e| Error::runtime(e.to_string()))?;
+        Ok(document.map(|document| Versioned {
+            version: content_version(&document),
+            document,
+        }))
     }
 
     /// Changes of a file on one machine run one at a time (the key-change lock): the check
@@ -100,6 +116,7 @@ impl WrappedKeysPlace for WrappedKeysFile {
         if current.as_deref() != expected {
             return Ok(None);
         }
+        self.check_dir()?;
         write_private_atomically(&self.0, document)?;
         Ok(Some(content_version(document)))
     }
@@ -701,6 +718,39 @@ mod tests {
 
         std::fs::write(&path, b"{\"version\":1}").unwrap();
         assert!(store(&dir, &calls, false).load().is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_wrapped_key_file_that_is_a_link_a_fifo_or_in_an_open_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("kms-unsafe");
+        let calls = counters();
+        let first = store(&dir, &calls, false);
+        first
+            .save(&Keyset::single(first.new_key().unwrap()))
+            .unwrap();
+        let path = dir.0.join("cache/keys.kms.json");
+        let moved = dir.0.join("elsewhere.json");
+        std::fs::rename(&path, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &path).unwrap();
+        let message = store(&dir, &calls, false).load().unwrap_err().to_string();
+        assert!(message.contains("symbolic link"), "{message}");
+        std::fs::remove_file(&path).unwrap();
+
+        let name = std::ffi::CString::new(path.display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let message = store(&dir, &calls, false).load().unwrap_err().to_string();
+        assert!(message.contains("FIFO"), "{message}");
+        std::fs::remove_file(&path).unwrap();
+
+        std::fs::rename(&moved, &path).unwrap();
+        assert!(store(&dir, &calls, false).load().unwrap().is_some());
+        let cache = dir.0.join("cache");
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let message = store(&dir, &calls, false).load().unwrap_err().to_string();
+        assert!(message.contains("chmod 700"), "{message}");
     }
 
     #[test]

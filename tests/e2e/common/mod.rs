@@ -168,6 +168,52 @@ impl TestEnv {
         child.wait_with_output().expect("wait")
     }
 
+    /// Runs the binary like [`TestEnv::run`], but kills it and fails the test if it has not
+    /// ended after `limit`: for inputs that would make a careless open or read wait forever.
+    pub fn run_within(&self, limit: std::time::Duration, args: &[&str]) -> Output {
+        self.run_command_within(self.command(args), limit, args)
+    }
+
+    /// The binary with `args` in this world, stdin closed, output captured.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `command`, killing it (and failing) if it has not ended after `limit`.
+    pub fn run_command_within(
+        &self,
+        mut command: Command,
+        limit: std::time::Duration,
+        args: &[&str],
+    ) -> Output {
+        let mut child = command.spawn().expect("spawn awsideman");
+        let started = std::time::Instant::now();
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                return child.wait_with_output().expect("output");
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!(
+                    "awsideman {args:?} still running after {limit:?} (it must answer at once)\n\
+                     stderr: {}",
+                    text(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Starts the binary in the background with no stdin and discarded output (to kill it).
     pub fn spawn_quiet<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Child {
         Command::new(binary())

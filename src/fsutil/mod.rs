@@ -1,13 +1,47 @@
-//! Private, crash-safe files: directories created 0700, files 0600, written through a
-//! unique temporary file that is synced and renamed, so a reader sees the old file or the
-//! new one, never a mix. Used by the config file, the response cache and the credentials
-//! cache alike.
+//! Private, crash-safe files, safe against other users of the machine: directories created
+//! 0700, files 0600, written through a unique temporary file that is synced and renamed, so a
+//! reader sees the old file or the new one, never a mix. Nothing here follows a link where
+//! awsideman owns the name, waits on something that is not a file, reads without a bound or
+//! waits for a lock without a limit.
+//!
+//! - [`ensure_private_dir`] / [`check_private_dir`] / [`verify_private_dir`]: every
+//!   directory we own, from the top one down, ours and not writable by others (repaired to
+//!   0700 when ours but too open, except by `verify`).
+//! - [`open_private_file`] / [`read_private_file`]: no-follow, non-blocking, type- and
+//!   owner-checked on the handle, bounded; a header line then exactly N bytes.
+//! - [`write_private_temp_with`] / [`write_private_atomically`]: random names, `create_new`,
+//!   no-follow, 0600, renamed into place.
+//! - [`lock_file`] / [`wait_for_lock`]: shared or exclusive, with a timeout naming the holder.
+//! - [`append_record`]: a whole line or nothing, for logs.
+//!
+//! Refusals are [`PathError`] values naming the path and the fix; callers decide what they
+//! mean. This module is a leaf: it knows files, not what is in them.
+
+mod append;
+mod dir;
+mod lock;
+mod owner;
+mod read;
+mod refusal;
+#[cfg(all(test, unix))]
+mod tests;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+pub use append::append_record;
+pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
+pub use lock::{FileLock, LockKind, lock_file, wait_for_lock};
+#[cfg(unix)]
+pub use owner::effective_uid;
+pub use read::{Links, PrivateFile, open_private_file, read_private_file};
+pub use refusal::{FileKind, PathError, Problem};
+
+/// The longest a lock is waited for unless configured (`cache.lock_timeout_ms`).
+pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Options that create files readable and writable by the owner only (0600 on Unix).
 pub fn private_options() -> OpenOptions {
@@ -51,7 +85,9 @@ pub enum Durability {
 }
 
 /// Writes `bytes` to a new, uniquely named temporary file in `dir` (`.tmp-<pid>-<random>`,
-/// mode 0600) and syncs it. The caller renames it into place or removes it.
+/// 64 random bits, mode 0600) and syncs it. The file is created with `create_new` and
+/// without following links, so nothing planted at a guessed name is ever written through.
+/// The caller renames it into place or removes it.
 pub fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
     write_private_temp_with(dir, bytes, Durability::Synced)
 }
@@ -71,9 +107,10 @@ pub fn write_private_temp_with(
         std::process::id(),
         u64::from_le_bytes(noise)
     ));
-    let mut file: File = private_options()
-        .write(true)
-        .create_new(true)
+    let mut options = private_options();
+    options.write(true).create_new(true);
+    owner::safe_flags(&mut options, false);
+    let mut file: File = options
         .open(&path)
         .map_err(|e| Error::runtime(format!("creating {}: {e}", path.display())))?;
     let written = file.write_all(bytes).and_then(|()| match durability {
@@ -114,31 +151,4 @@ pub fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_private_write() {
-        use std::os::unix::fs::PermissionsExt;
-        let mut noise = [0u8; 6];
-        getrandom::getrandom(&mut noise).unwrap();
-        let dir = std::env::temp_dir()
-            .join(format!("awsideman-fsutil-{noise:?}").replace([' ', ',', '[', ']'], ""));
-        let target = dir.join("sub/file");
-        write_private_atomically(&target, b"one").unwrap();
-        write_private_atomically(&target, b"two").unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"two");
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&target), 0o600);
-        assert_eq!(mode(&dir.join("sub")), 0o700);
-        assert_eq!(
-            fs::read_dir(dir.join("sub")).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
-        fs::remove_dir_all(dir).unwrap();
-    }
 }

@@ -1,0 +1,264 @@
+//! Reading a private file safely: opened without waiting (a FIFO does not hang the read),
+//! without following a link where awsideman owns the name, checked on the opened handle to
+//! be a regular file of this user (or root) that others cannot write, and read within a
+//! ceiling.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::owner::{check_owner, mode_of, safe_flags, writable_by_others};
+use super::refusal::{FileKind, PathError, Problem};
+
+/// Whether a symbolic link at the file's own name is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Followed; the file it leads to is checked (a config file kept with the user's
+    /// dotfiles, a key file the user named).
+    Follow,
+    /// Refused: names in directories awsideman owns (cache entries, lock files).
+    Refuse,
+}
+
+/// A private file opened for reading, checked before any byte is read.
+#[derive(Debug)]
+pub struct PrivateFile {
+    reader: BufReader<File>,
+    path: PathBuf,
+    len: u64,
+    mode: u32,
+    ceiling: u64,
+    consumed: u64,
+}
+
+/// Opens `path` for reading: `Ok(None)` when nothing is there.
+///
+/// The open never blocks and, with [`Links::Refuse`], never follows a link. The opened
+/// handle must be a regular file (a FIFO, socket, device or directory is
+/// [`Problem::NotFile`] at once), owned by this user (or root), not writable by group or
+/// others, and at most `ceiling` bytes long ([`Problem::TooLarge`], decided from its size,
+/// nothing read).
+pub fn open_private_file(
+    path: &Path,
+    links: Links,
+    ceiling: u64,
+) -> Result<Option<PrivateFile>, PathError> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let Some((file, meta)) = open_checked(path, &mut options, links)? else {
+        return Ok(None);
+    };
+    if meta.len() > ceiling {
+        return Err(PathError::new(
+            path,
+            Problem::TooLarge {
+                len: meta.len(),
+                ceiling,
+            },
+        ));
+    }
+    Ok(Some(PrivateFile {
+        reader: BufReader::with_capacity(8 * 1024, file),
+        path: path.to_path_buf(),
+        len: meta.len(),
+        mode: mode_of(&meta),
+        ceiling,
+        consumed: 0,
+    }))
+}
+
+/// Opens `path` with `options` plus the flags that never wait and (with
+/// [`Links::Refuse`]) never follow a link; `Ok(None)` when it does not exist. The handle
+/// must be a regular file of this user (or root) that group and others cannot write.
+pub(super) fn open_checked(
+    path: &Path,
+    options: &mut OpenOptions,
+    links: Links,
+) -> Result<Option<(File, Metadata)>, PathError> {
+    safe_flags(options, links == Links::Follow);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(explain_open_error(path, links, &e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| PathError::io(path, "inspecting", &e))?;
+    if !meta.is_file() {
+        return Err(PathError::new(
+            path,
+            Problem::NotFile(FileKind::of(&meta.file_type())),
+        ));
+    }
+    check_owner(path, &meta)?;
+    if writable_by_others(&meta) {
+        return Err(PathError::new(
+            path,
+            Problem::Writable {
+                mode: mode_of(&meta),
+                directory: false,
+            },
+        ));
+    }
+    Ok(Some((file, meta)))
+}
+
+/// The whole of a private file (see [`open_private_file`]), `Ok(None)` when missing.
+pub fn read_private_file(
+    path: &Path,
+    links: Links,
+    ceiling: u64,
+) -> Result<Option<Vec<u8>>, PathError> {
+    match open_private_file(path, links, ceiling)? {
+        Some(mut file) => file.read_rest().map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Why an open failed: a refused link, something that is not a file, or the OS's error.
+fn explain_open_error(path: &Path, links: Links, error: &std::io::Error) -> PathError {
+    let found = match links {
+        Links::Refuse => std::fs::symlink_metadata(path),
+        Links::Follow => std::fs::metadata(path),
+    };
+    match found {
+        // A refused link (or a dangling one that would have been created through).
+        Ok(meta) if meta.file_type().is_symlink() => PathError::new(path, Problem::Symlink),
+        Ok(meta) if !meta.file_type().is_symlink() && !meta.is_file() => {
+            PathError::new(path, Problem::NotFile(FileKind::of(&meta.file_type())))
+        }
+        _ => PathError::io(path, "opening", error),
+    }
+}
+
+impl PrivateFile {
+    /// The path it was opened by.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size when it was opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it was empty when opened.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Its permission bits (0 where the platform has none).
+    pub fn mode(&self) -> u32 {
+        self.mode
+    }
+
+    /// How many bytes were read so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// The next line, newline included, of at most `max` bytes: [`Problem::Damaged`] when
+    /// no newline comes within `max` bytes (nothing more than `max` is read).
+    pub fn read_line(&mut self, max: usize) -> Result<Vec<u8>, PathError> {
+        let mut line = Vec::new();
+        (&mut self.reader)
+            .take(max as u64)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+        self.consumed += line.len() as u64;
+        if line.last() != Some(&b'\n') {
+            return Err(self.damaged(format!("no line end within {max} bytes")));
+        }
+        Ok(line)
+    }
+
+    /// Exactly the next `n` bytes: [`Problem::Damaged`] when fewer remain (decided from
+    /// the size first, so a stated length larger than the file allocates nothing).
+    pub fn read_exact(&mut self, n: u64) -> Result<Vec<u8>, PathError> {
+        let left = self.len.saturating_sub(self.consumed);
+        if n > left {
+            return Err(self.damaged(format!("states {n} more bytes, but only {left} follow")));
+        }
+        let mut bytes = vec![0; n as usize];
+        match self.reader.read_exact(&mut bytes) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Err(self.damaged("became shorter while being read".into()));
+            }
+            Err(e) => return Err(PathError::io(&self.path, "reading", &e)),
+        }
+        self.consumed += n;
+        Ok(bytes)
+    }
+
+    /// Whether nothing follows what was read so far.
+    pub fn at_end(&mut self) -> Result<bool, PathError> {
+        self.reader
+            .fill_buf()
+            .map(|rest| rest.is_empty())
+            .map_err(|e| PathError::io(&self.path, "reading", &e))
+    }
+
+    /// The rest of the file, up to the ceiling: [`Problem::TooLarge`] if it grew beyond it.
+    pub fn read_rest(&mut self) -> Result<Vec<u8>, PathError> {
+        let mut bytes = Vec::new();
+        self.read_rest_into(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// [`PrivateFile::read_rest`] appended to `out`, reserving its size first, so a buffer
+    /// that will be zeroed (key material) is never reallocated into an unzeroed copy.
+    pub fn read_rest_into(&mut self, out: &mut Vec<u8>) -> Result<(), PathError> {
+        let left = self.ceiling.saturating_sub(self.consumed);
+        out.reserve(self.len.saturating_sub(self.consumed) as usize + 1);
+        let read = (&mut self.reader)
+            .take(left.saturating_add(1))
+            .read_to_end(out)
+            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+        self.consumed += read as u64;
+        if self.consumed > self.ceiling {
+            return Err(PathError::new(
+                &self.path,
+                Problem::TooLarge {
+                    len: self.consumed,
+                    ceiling: self.ceiling,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// At most the last `max` bytes of the rest (for a log, whose newest records are at the
+    /// end), and how many bytes before them were skipped.
+    pub fn read_tail(&mut self, max: u64) -> Result<(Vec<u8>, u64), PathError> {
+        let left = self.len.saturating_sub(self.consumed);
+        let skipped = left.saturating_sub(max);
+        if skipped > 0 {
+            self.reader
+                .seek(SeekFrom::Start(self.consumed + skipped))
+                .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+            self.consumed += skipped;
+        }
+        let mut bytes = Vec::with_capacity(left.min(max) as usize);
+        let read = (&mut self.reader)
+            .take(max)
+            .read_to_end(&mut bytes)
+            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+        self.consumed += read as u64;
+        Ok((bytes, skipped))
+    }
+
+    /// Sets its modification time to now through the open handle (never through its name,
+    /// which may have been replaced by a link since): the last-use mark of an LRU cache.
+    pub fn touch(&self) -> Result<(), PathError> {
+        self.reader
+            .get_ref()
+            .set_modified(SystemTime::now())
+            .map_err(|e| PathError::io(&self.path, "marking the use of", &e))
+    }
+
+    fn damaged(&self, why: String) -> PathError {
+        PathError::new(&self.path, Problem::Damaged(why))
+    }
+}
