@@ -20,7 +20,7 @@ ensure_awscli() {
 }
 
 cargo build --release --quiet
-cargo bench --quiet --bench crypto > target/crypto-bench.md
+{ cargo bench --quiet --bench crypto; echo; cargo bench --quiet --bench cache; } > target/crypto-bench.md
 ensure_awscli
 start_moto
 "$VENV/bin/python" -B benches/bench.py --binary target/release/awsideman --aws "$AWSCLI_VENV/bin/aws" \

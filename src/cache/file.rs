@@ -307,22 +307,18 @@ impl FileBackend {
         // Temporary files belong to writers still at work: only those a crash left behind
         // long ago go. Anything else that is no entry (damage) goes too.
         let stale = SystemTime::now() - STALE_TEMP;
-        for item in listing(&self.entries_dir()) {
-            let name = item.file_name();
-            let name = name.to_string_lossy();
-            let temp = name.starts_with(".tmp-");
-            let keep = temp
-                && item
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t >= stale);
-            if !keep && let Err(e) = remove_path(&item.path()) {
-                failures.add(e);
-            }
-        }
-        for item in listing(&self.gens_dir()) {
-            if let Err(e) = remove_path(&item.path()) {
-                failures.add(e);
+        for dir in [self.entries_dir(), self.gens_dir()] {
+            for item in listing(&dir) {
+                let name = item.file_name();
+                let temp = name.to_string_lossy().starts_with(".tmp-");
+                let keep = temp
+                    && item
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t >= stale);
+                if !keep && let Err(e) = remove_path(&item.path()) {
+                    failures.add(e);
+                }
             }
         }
         for legacy in LEGACY_DIRS {

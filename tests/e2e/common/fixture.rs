@@ -250,3 +250,86 @@ fn answer(
     // A truncated reply ends here: the connection closes with the body short.
     stream.flush().ok()
 }
+
+/// A loopback proxy in front of another HTTP server (moto) that holds back every answer
+/// until [`Gate::open`]: a reply that is slow to arrive, deterministically. Requests are
+/// forwarded at once; answers are returned, in full, once the gate is open.
+pub struct Gate {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    open: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    /// How many requests reached the gate so far.
+    pub arrived: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Gate {
+    /// A closed gate in front of `upstream` (`http://host:port`).
+    pub fn start(upstream: &str) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind gate");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let open = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (gate, count) = (open.clone(), arrived.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (gate, count, upstream) = (gate.clone(), count.clone(), upstream.clone());
+                thread::spawn(move || {
+                    let _ = forward(stream, &upstream, &gate, &count);
+                });
+            }
+        });
+        Gate { url, open, arrived }
+    }
+
+    /// Lets every answer held so far, and every later one, through.
+    pub fn open(&self) {
+        let (open, changed) = &*self.open;
+        *open.lock().expect("gate") = true;
+        changed.notify_all();
+    }
+
+    /// Waits (up to `limit`) until `n` requests have reached the gate.
+    pub fn wait_for(&self, n: usize, limit: Duration) {
+        let started = std::time::Instant::now();
+        while self.arrived.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(started.elapsed() < limit, "no request reached the gate");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Forwards one request to `upstream`, holds its whole answer until the gate opens, then
+/// returns it.
+fn forward(
+    mut client: TcpStream,
+    upstream: &str,
+    gate: &(Mutex<bool>, std::sync::Condvar),
+    arrived: &std::sync::atomic::AtomicUsize,
+) -> Option<()> {
+    let head = peek_head(&client)?;
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut request = vec![0u8; head.len() + length];
+    client.read_exact(&mut request).ok()?;
+    arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut server = TcpStream::connect(upstream).ok()?;
+    server.write_all(&request).ok()?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).ok()?;
+    let (open, changed) = gate;
+    let mut is_open = open.lock().ok()?;
+    while !*is_open {
+        is_open = changed.wait(is_open).ok()?;
+    }
+    drop(is_open);
+    client.write_all(&answer).ok()?;
+    client.flush().ok()
+}
