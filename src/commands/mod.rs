@@ -37,6 +37,7 @@ use crate::cache::dynamodb::{self, DynamoBackend, DynamoCaller, DynamoSettings};
 use crate::cache::file::FileBackend;
 use crate::cache::hybrid::{self, HybridBackend};
 use crate::cache::keystate::KeyState;
+use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
 use crate::cli::parse::Globals;
 use crate::client::Client;
@@ -330,7 +331,8 @@ impl Context {
     }
 
     /// An unencrypted manager over the configured backend (the encryption commands add keys),
-    /// storing answers only while the encryption state this process started with holds.
+    /// storing answers only while the encryption state this process started with holds,
+    /// and keeping the stale-tag marks of the configuration directory.
     pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
         self.cache_manager_guarded(settings, None)
     }
@@ -342,12 +344,14 @@ impl Context {
         settings: &CacheSettings,
         key_guard: Option<String>,
     ) -> Result<CacheManager> {
+        let lock_timeout = self.lock_timeout()?;
         Ok(CacheManager::with_backend(
             self.cache_backend_guarded(settings, settings.backend_type, key_guard)?,
             settings.clone(),
             self.globals.quiet,
         )
-        .with_key_state(self.key_state.clone().with_timeout(self.lock_timeout()?)))
+        .with_key_state(self.key_state.clone().with_timeout(lock_timeout))
+        .with_stale_tags(StaleTags::new(&self.config_dir, lock_timeout)))
     }
 
     /// The cache settings in force for this profile (config file, environment, defaults).
