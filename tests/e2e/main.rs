@@ -15,6 +15,7 @@ mod dynamodb;
 mod encryption;
 mod faults;
 mod groups;
+mod hostile;
 mod local_files;
 mod org;
 mod permission_sets;

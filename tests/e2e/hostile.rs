@@ -1,0 +1,271 @@
+//! Right answers under failure and hostile data: a write whose cache invalidation fails
+//! never leaves a stale read; ambiguous names, hostile cached and configured values,
+//! patterns and inputs are refused or are misses, never a crash or a wrong answer.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::fixture::{Gate, Reply};
+use crate::common::{TestEnv, binary, text};
+
+/// The stale-tag marks file in a configuration directory.
+const MARKS: &str = "cache-stale-tags.json";
+
+fn user_names(out: &Output) -> Vec<String> {
+    let users: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)));
+    let mut names: Vec<String> = users["Users"]
+        .as_array()
+        .expect("Users")
+        .iter()
+        .map(|u| u["UserName"].as_str().unwrap_or("").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn create_user(name: &str) -> Vec<String> {
+    [
+        "--output",
+        "json",
+        "user",
+        "create",
+        "--username",
+        name,
+        "--display-name",
+        &format!("{name} Test"),
+        "--email",
+        &format!("{name}@example.com"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("awsideman: warning: "))
+        .collect()
+}
+
+/// A cache table that breaks between a write and its invalidation (a loopback gate in front
+/// of moto answering 500): the write succeeds with one warning naming `cache clear --tag`;
+/// this machine then reads the users from AWS (one warning), not the stale list; once the
+/// table answers again, the next command lands the invalidation, and another machine on the
+/// same table sees the new user too.
+#[test]
+fn a_failed_table_invalidation_is_retried_and_never_read_stale() {
+    let mut a = TestEnv::new();
+    let instance = a.instance();
+    a.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    a.set_var("AWSIDEMAN_CACHE_BACKEND", "dynamodb");
+    a.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "stale-after-failure");
+    a.set_var("AWSIDEMAN_CACHE_DYNAMODB_MAX_RETRIES", "0");
+    let b = a.sibling();
+    b.instance();
+    let gate = Gate::open(&crate::common::moto());
+    a.set_var("AWS_ENDPOINT_URL_DYNAMODB", &gate.url);
+
+    let list = ["--output", "json", "user", "list"];
+    assert_eq!(user_names(&a.run(&list)), ["alice"]);
+    assert_eq!(user_names(&b.run(&list)), ["alice"], "b reads a's entry");
+
+    gate.shut(Reply::json(
+        500,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"down"}"#,
+    ));
+    let args = create_user("carol");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = a.run(&args);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "the write itself succeeded: {stderr}");
+    let tag = format!("users:{}", instance.store);
+    let said = warnings(&stderr);
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains("could not be invalidated")
+            && said[0].contains(&format!("awsideman cache clear --tag {tag} --yes")),
+        "{stderr}"
+    );
+    assert!(a.config_dir().join(MARKS).exists());
+
+    // This machine, the table still down: read from AWS, with one warning.
+    let out = a.run(&list);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(user_names(&out), ["alice", "carol"], "{stderr}");
+    assert_eq!(warnings(&stderr).len(), 1, "{stderr}");
+    assert!(stderr.contains("stale"), "{stderr}");
+
+    // Mended: the next command lands the invalidation first and removes the mark.
+    gate.reopen();
+    let out = a.run(&list);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(user_names(&out), ["alice", "carol"], "{stderr}");
+    assert_eq!(stderr, "", "no warning once it landed");
+    assert!(!a.config_dir().join(MARKS).exists());
+    assert_eq!(
+        user_names(&b.run(&list)),
+        ["alice", "carol"],
+        "the other machine"
+    );
+}
+
+/// `cache clear --tag` by hand ends a mark (here: after the table was mended) and moves the
+/// tag on, so the next read asks AWS.
+#[test]
+fn cache_clear_tag_invalidates_and_ends_the_mark() {
+    let mut t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "dynamodb");
+    t.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", "stale-clear-tag");
+    t.set_var("AWSIDEMAN_CACHE_DYNAMODB_MAX_RETRIES", "0");
+    let gate = Gate::open(&crate::common::moto());
+    t.set_var("AWS_ENDPOINT_URL_DYNAMODB", &gate.url);
+    t.json(&["user", "list"]);
+    gate.shut(Reply::json(500, r#"{"__type":"InternalServerError"}"#));
+    let args = create_user("dan");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(t.run(&args).status.success());
+    gate.reopen();
+    let tag = format!("users:{}", t.instance().store);
+    let done = t.json(&["cache", "clear", "--tag", &tag, "--yes"]);
+    assert_eq!(done["tagsInvalidated"], 1, "{done}");
+    assert!(!t.config_dir().join(MARKS).exists());
+    assert_eq!(
+        t.fails(
+            2,
+            &["cache", "clear", "--tag", &tag, "--operation", "x", "--yes"]
+        )
+        .lines()
+        .count(),
+        1
+    );
+}
+
+/// Runs the binary as uid/gid 65534 when the tests run as root (root writes through a
+/// read-only directory), else as this user.
+fn as_nobody(t: &TestEnv, args: &[&str]) -> Output {
+    let mut command = if crate::common::is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        c.arg(binary());
+        c
+    } else {
+        Command::new(binary())
+    };
+    command
+        .args(args)
+        .env_clear()
+        .envs(&t.vars)
+        .current_dir(&t.home)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run awsideman")
+}
+
+fn chown_tree(path: &Path) {
+    if !crate::common::is_root() {
+        return;
+    }
+    std::os::unix::fs::lchown(path, Some(65534), Some(65534)).expect("chown");
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).expect("list") {
+            chown_tree(&entry.expect("entry").path());
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A read-only file cache directory: the write succeeds with a warning, and the next read
+/// shows the new user (the cache is bypassed, with one warning) instead of the cached list;
+/// once the directory is writable again, the next command invalidates and ends the mark.
+#[test]
+fn a_read_only_cache_directory_never_serves_the_list_from_before_a_write() {
+    let mut t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "file");
+    chown_tree(&t.home);
+    let list = ["--output", "json", "user", "list"];
+    let out = as_nobody(&t, &list);
+    assert_eq!(user_names(&out), ["alice"], "{}", text(&out.stderr));
+    let cache = t.config_dir().join("cache");
+    let dirs = [cache.join("gens"), cache.join("entries"), cache.clone()];
+    for dir in &dirs {
+        set_mode(dir, 0o500);
+    }
+
+    let args = create_user("erin");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = as_nobody(&t, &args);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("could not be invalidated"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cache clear --tag users:{}", instance.store)),
+        "{stderr}"
+    );
+
+    let out = as_nobody(&t, &list);
+    let stderr = text(&out.stderr);
+    assert_eq!(user_names(&out), ["alice", "erin"], "{stderr}");
+    assert_eq!(warnings(&stderr).len(), 1, "{stderr}");
+
+    for dir in dirs.iter().rev() {
+        set_mode(dir, 0o700);
+    }
+    let out = as_nobody(&t, &list);
+    let stderr = text(&out.stderr);
+    assert_eq!(user_names(&out), ["alice", "erin"], "{stderr}");
+    assert_eq!(stderr, "");
+    assert!(!t.config_dir().join(MARKS).exists());
+}
+
+/// Locks held by a stopped process (the encryption state lock and the marks' lock): a write
+/// finishes in bounded time and the next read shows it.
+#[test]
+fn held_cache_locks_neither_hang_a_write_nor_leave_a_stale_read() {
+    let mut t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    t.set_var("AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS", "300");
+    assert_eq!(
+        user_names(&t.run(&["--output", "json", "user", "list"])),
+        ["alice"]
+    );
+    let held: Vec<std::fs::File> = ["cache-keys.lock", "cache-stale-tags.lock"]
+        .iter()
+        .map(|name| {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(t.config_dir().join(name))
+                .expect("lock file");
+            file.lock().expect("lock");
+            file
+        })
+        .collect();
+    let args = create_user("fay");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = t.run_within(Duration::from_secs(20), &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = t.run_within(
+        Duration::from_secs(20),
+        &["--output", "json", "user", "list"],
+    );
+    assert_eq!(user_names(&out), ["alice", "fay"], "{}", text(&out.stderr));
+    drop(held);
+}
