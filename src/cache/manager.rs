@@ -179,6 +179,9 @@ pub struct CacheManager {
     warned_stale: AtomicBool,
     warned_invalidation: AtomicBool,
     stale: Option<StaleState>,
+    /// False for a manager that only invalidates (its keys are not at hand): it serves and
+    /// stores nothing.
+    serving: bool,
     quiet: bool,
 }
 
@@ -234,6 +237,7 @@ impl CacheManager {
             warned_stale: AtomicBool::new(false),
             warned_invalidation: AtomicBool::new(false),
             stale: None,
+            serving: true,
             quiet,
         }
     }
@@ -266,6 +270,21 @@ impl CacheManager {
         self
     }
 
+    /// The same manager, only invalidating: every read is a miss that stores nothing. For a
+    /// cache whose encryption keys are not at hand: its writes still invalidate what they
+    /// change (generations are not encrypted), and its maintenance commands still work,
+    /// but nothing is read or written in plaintext in place of encryption.
+    pub fn invalidation_only(mut self) -> CacheManager {
+        self.serving = false;
+        self
+    }
+
+    /// Whether this manager serves and stores answers (see
+    /// [`CacheManager::invalidation_only`]).
+    pub fn serves(&self) -> bool {
+        self.serving
+    }
+
     /// The keys in use, when encryption is on.
     pub fn encryption(&self) -> Option<&Encryption> {
         self.encryption.as_ref()
@@ -285,6 +304,9 @@ impl CacheManager {
     /// at most `max_ttl` seconds from now; or a miss (missing, stale, expired, dated in the
     /// future, corrupt or unreadable).
     pub fn read(&self, key: &CacheKey, tags: &[String], max_ttl: u64) -> Read {
+        if !self.serving {
+            return Read::Miss(None);
+        }
         if self.stale_tags().covers(tags) {
             self.count_miss();
             return Read::Miss(None);
@@ -366,7 +388,7 @@ impl CacheManager {
     /// is a warning, never an error. Not stored when the encryption state changed since this
     /// process loaded its keys (see `keystate.rs`).
     pub fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
-        if entry.ttl == 0 {
+        if entry.ttl == 0 || !self.serving {
             return;
         }
         let payload = json!({"params": entry.params, "value": entry.value});

@@ -409,6 +409,11 @@ pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .client()?
         .cache()
         .ok_or_else(|| Error::usage("the cache is disabled (cache.enabled: false)"))?;
+    if !cache.serves() {
+        return Err(Error::runtime(
+            "cache warm: the cache cannot store answers now (see the warning above)",
+        ));
+    }
     let before = cache.backend().stats()?;
     let line = super::fanout::StatusLine::new(ctx.globals.quiet);
     let mut ran = Vec::new();

@@ -370,8 +370,10 @@ impl Context {
     }
 
     /// The cache, or `None` when caching is disabled. A cache that cannot be opened (a
-    /// backend or an encryption key that is not available) is one warning and no cache for
-    /// this command, never a failed command and never plaintext in place of encryption.
+    /// backend or an encryption key that is not available) is one warning and no cached
+    /// answer for this command, never a failed command and never plaintext in place of
+    /// encryption: without its keys it is opened to invalidate only
+    /// ([`CacheManager::invalidation_only`]).
     pub fn open_cache(&self) -> Result<Option<CacheManager>> {
         let settings = self.cache_settings()?;
         if !settings.enabled {
@@ -410,12 +412,16 @@ impl Context {
                 .with_encryption(encryption::encryption_of(&keyset)?))
         })();
         // Invalid values were refused above (exit 2); anything about opening the cache or its
-        // keys only costs this command its cache.
+        // keys only costs this command its cache. Without its keys, the cache still
+        // invalidates what a write changes, and can be looked after (cleared, listed).
         match opened {
             Ok(cache) => Ok(Some(cache)),
             Err(e) => {
                 self.warn(format!("cache unavailable, reading from AWS: {e}"));
-                Ok(None)
+                Ok(self
+                    .cache_manager(&settings)
+                    .ok()
+                    .map(CacheManager::invalidation_only))
             }
         }
     }

@@ -269,3 +269,51 @@ fn held_cache_locks_neither_hang_a_write_nor_leave_a_stale_read() {
     assert_eq!(user_names(&out), ["alice", "fay"], "{}", text(&out.stderr));
     drop(held);
 }
+
+/// A base64 32-byte key, as a CI secret would hold it.
+const ENV_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// With encryption on and the key missing, a write still invalidates (once the key is back,
+/// the list shows the new user, not the one cached before), and the maintenance commands
+/// work: `cache status`, `inspect`, `cleanup` and `clear` (which removes what it cannot
+/// read); `cache warm` says it cannot store.
+#[test]
+fn without_its_key_the_cache_still_invalidates_and_can_be_cleared() {
+    let mut t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    t.set_var("AWSIDEMAN_CACHE_KEY_SOURCE", "env");
+    t.set_var("AWSIDEMAN_CACHE_ENCRYPTION", "true");
+    t.set_var("AWSIDEMAN_CACHE_KEY", ENV_KEY);
+    let list = ["--output", "json", "user", "list"];
+    assert_eq!(user_names(&t.run(&list)), ["alice"]);
+
+    t.remove_var("AWSIDEMAN_CACHE_KEY");
+    let args = create_user("gus");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = t.run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    t.set_var("AWSIDEMAN_CACHE_KEY", ENV_KEY);
+    let out = t.run(&["--debug", "--output", "json", "user", "list"]);
+    assert_eq!(user_names(&out), ["alice", "gus"], "{}", text(&out.stderr));
+    assert!(
+        crate::common::requests(&text(&out.stderr))
+            .contains(&("identitystore".into(), "ListUsers".into())),
+        "the entry from before the write is a miss"
+    );
+
+    t.remove_var("AWSIDEMAN_CACHE_KEY");
+    let status = t.json(&["cache", "status"]);
+    assert!(
+        status["entries"]["total"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    let listed = t.json(&["cache", "inspect"]);
+    assert!(!listed["entries"].as_array().unwrap().is_empty());
+    t.json(&["cache", "cleanup"]);
+    let warm = t.run(&["cache", "warm", "user list"]);
+    assert_eq!(warm.status.code(), Some(1), "{}", text(&warm.stderr));
+    let cleared = t.json(&["cache", "clear", "--yes"]);
+    assert!(cleared["removed"].as_u64().unwrap() >= 1, "{cleared}");
+    assert_eq!(t.json(&["cache", "status"])["entries"]["total"], 0);
+}
