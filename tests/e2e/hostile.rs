@@ -317,3 +317,52 @@ fn without_its_key_the_cache_still_invalidates_and_can_be_cleared() {
     assert!(cleared["removed"].as_u64().unwrap() >= 1, "{cleared}");
     assert_eq!(t.json(&["cache", "status"])["entries"]["total"], 0);
 }
+
+/// Creates a user with its own user name and email.
+fn user_with_email(t: &TestEnv, store: &str, name: &str, email: &str) -> String {
+    let reply = t.aws(
+        awsideman::aws::service::Service::IdentityStore,
+        "CreateUser",
+        serde_json::json!({
+            "IdentityStoreId": store,
+            "UserName": name,
+            "DisplayName": format!("{name} Test"),
+            "Name": {"GivenName": name, "FamilyName": "Test"},
+            "Emails": [{"Value": email, "Type": "work", "Primary": true}],
+        }),
+    );
+    reply["UserId"].as_str().expect("user id").to_string()
+}
+
+/// `theboss` has the email boss@corp.example and another user is named boss@corp.example:
+/// `group add-member team-002 boss@corp.example` exits 2 listing both users with their ids
+/// and adds nobody; the user id names one exactly.
+#[test]
+fn a_name_that_is_one_users_name_and_anothers_email_is_ambiguous() {
+    let t = TestEnv::new();
+    let instance = t.instance();
+    let boss = user_with_email(&t, &instance.store, "theboss", "boss@corp.example");
+    let other = user_with_email(
+        &t,
+        &instance.store,
+        "boss@corp.example",
+        "someone@corp.example",
+    );
+    t.seed_group(&instance.store, "team-002", &[]);
+    let stderr = t.fails(2, &["group", "add-member", "team-002", "boss@corp.example"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&boss) && stderr.contains(&other) && stderr.contains("theboss"),
+        "{stderr}"
+    );
+    let members = t.json(&["group", "members", "team-002"]);
+    assert_eq!(members["Members"], serde_json::json!([]), "{members}");
+    t.fails(2, &["user", "get", "boss@corp.example"]);
+    let got = t.json(&["user", "get", &other]);
+    assert_eq!(got["UserName"], "boss@corp.example");
+    // Without a second match the email still finds its user.
+    assert_eq!(
+        t.json(&["user", "get", "someone@corp.example"])["UserId"],
+        other.as_str()
+    );
+}
