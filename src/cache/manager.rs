@@ -818,10 +818,16 @@ fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> 
     let Value::Object(mut payload) = payload else {
         return Err(Unusable::corrupt("payload is not an object"));
     };
+    // Every AWS answer is a JSON object: anything else (a string, number, array, boolean or
+    // nothing, checksummed or not) is damage, never handed to a command.
+    let value = match payload.remove("value") {
+        Some(value @ Value::Object(_)) => value,
+        _ => return Err(Unusable::corrupt("the cached answer is not a JSON object")),
+    };
     Ok(Decoded {
         header,
         params: payload.remove("params").unwrap_or(Value::Null),
-        value: payload.remove("value").unwrap_or(Value::Null),
+        value,
     })
 }
 
@@ -1050,6 +1056,24 @@ mod tests {
         assert!(stored(&m, &key(1)).is_none(), "removed");
         put(&m, &key(2), value.clone());
         assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(_)));
+    }
+
+    /// A cached answer that is not an object (well formed, checksum valid) is a miss and is
+    /// removed: no command ever sees it.
+    #[test]
+    fn answers_that_are_not_objects_are_misses_and_removed() {
+        let w = world();
+        let m = manager(&w, &[], None);
+        for (n, value) in [json!("x"), json!(1), json!([1]), json!(true), Value::Null]
+            .into_iter()
+            .enumerate()
+        {
+            let k = key(n as u32 + 10);
+            put(&m, &k, value.clone());
+            assert!(stored(&m, &k).is_some(), "{value}");
+            assert_eq!(get(&m, &k), None, "{value}");
+            assert!(stored(&m, &k).is_none(), "{value}: removed");
+        }
     }
 
     /// A store lands under the encryption state that holds when it lands: a process that

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use awsideman::cache::envelope::{Envelope, Header};
 use serde_json::Value;
 
 use crate::common::fixture::{Gate, Reply};
@@ -365,4 +366,144 @@ fn a_name_that_is_one_users_name_and_anothers_email_is_ambiguous() {
         t.json(&["user", "get", "someone@corp.example"])["UserId"],
         other.as_str()
     );
+}
+
+/// The path of the file cache entry of `operation`, after a command cached it.
+fn entry_of(t: &TestEnv, operation: &str) -> std::path::PathBuf {
+    let dir = t.config_dir().join("cache/entries");
+    std::fs::read_dir(&dir)
+        .expect("entries")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::read(p)
+                .is_ok_and(|b| Envelope::decode_header(&b).is_ok_and(|h| h.operation == operation))
+        })
+        .unwrap_or_else(|| panic!("no {operation} entry in {}", dir.display()))
+}
+
+/// `bytes` (a plaintext envelope) changed by `edit` and sealed again with a valid checksum.
+fn resealed(bytes: &[u8], edit: impl FnOnce(&mut Header, &mut Value)) -> Vec<u8> {
+    let envelope = Envelope::decode(bytes).expect("envelope");
+    let mut header = envelope.header;
+    let mut payload: Value = serde_json::from_slice(&envelope.payload).expect("payload");
+    edit(&mut header, &mut payload);
+    Envelope::seal(header, serde_json::to_vec(&payload).expect("json")).encode()
+}
+
+fn list_with_requests(t: &TestEnv) -> (Vec<String>, Vec<(String, String)>, String) {
+    let out = t.run(&["--debug", "--output", "json", "user", "list"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    (user_names(&out), crate::common::requests(&stderr), stderr)
+}
+
+const LIST_USERS: (&str, &str) = ("identitystore", "ListUsers");
+
+fn asked_aws(requests: &[(String, String)]) -> bool {
+    requests.contains(&(LIST_USERS.0.to_string(), LIST_USERS.1.to_string()))
+}
+
+/// Planted answers that are not objects (a string, number, array, boolean, null) with a
+/// valid checksum in the file cache: `user list` answers from AWS (exit 0), and the entry is
+/// replaced, so the next run is a hit again.
+#[test]
+fn planted_answers_that_are_not_objects_are_misses_and_removed() {
+    let t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    let (names, _, _) = list_with_requests(&t);
+    assert_eq!(names, ["alice"]);
+    let path = entry_of(&t, "ListUsers");
+    for planted in [
+        Value::from("x"),
+        Value::from(7),
+        serde_json::json!([1, 2]),
+        Value::from(true),
+        Value::Null,
+    ] {
+        let bytes = std::fs::read(&path).expect("entry");
+        let bad = resealed(&bytes, |_, payload| payload["value"] = planted.clone());
+        std::fs::write(&path, bad).expect("plant");
+        let (names, requests, stderr) = list_with_requests(&t);
+        assert_eq!(names, ["alice"], "{planted}: {stderr}");
+        assert!(asked_aws(&requests), "{planted}: a miss");
+        assert!(stderr.contains("not a JSON object"), "{planted}: {stderr}");
+        let (_, requests, _) = list_with_requests(&t);
+        assert!(!asked_aws(&requests), "{planted}: replaced by the answer");
+    }
+}
+
+/// The same in an unencrypted shared table: an item whose answer is a string is a miss,
+/// removed, and every machine on the table answers right.
+#[test]
+fn a_planted_non_object_in_a_shared_table_is_a_miss_and_removed() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    let mut t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    let table = "planted-values";
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "dynamodb");
+    t.set_var("AWSIDEMAN_CACHE_DYNAMODB_TABLE", table);
+    let (names, _, _) = list_with_requests(&t);
+    assert_eq!(names, ["alice"]);
+    let scan = t.aws(
+        awsideman::aws::service::Service::DynamoDb,
+        "Scan",
+        serde_json::json!({"TableName": table}),
+    );
+    let mut item = scan["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["operation"]["S"] == "ListUsers")
+        .cloned()
+        .expect("the ListUsers item");
+    let data = BASE64
+        .decode(item["data"]["B"].as_str().expect("data"))
+        .expect("base64");
+    let bad = resealed(&data, |_, payload| payload["value"] = Value::from("owned"));
+    item["data"]["B"] = Value::from(BASE64.encode(&bad));
+    item["size"] = serde_json::json!({"N": bad.len().to_string()});
+    t.aws(
+        awsideman::aws::service::Service::DynamoDb,
+        "PutItem",
+        serde_json::json!({"TableName": table, "Item": item}),
+    );
+    let other = t.sibling();
+    other.instance();
+    let (names, _, stderr) = list_with_requests(&t);
+    assert_eq!(names, ["alice"]);
+    assert!(stderr.contains("not a JSON object"), "{stderr}");
+    let (names, _, _) = list_with_requests(&other);
+    assert_eq!(names, ["alice"]);
+    let (_, requests, _) = list_with_requests(&t);
+    assert!(!asked_aws(&requests), "replaced: a hit again");
+}
+
+/// An entry dated two years ahead (a machine whose clock was ahead), checksum valid: a
+/// miss, removed and replaced; `cache inspect` no longer shows years of TTL.
+#[test]
+fn an_entry_dated_two_years_ahead_is_a_miss() {
+    let t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    list_with_requests(&t);
+    let path = entry_of(&t, "ListUsers");
+    let two_years = 2 * 365 * 86_400;
+    let bytes = std::fs::read(&path).expect("entry");
+    let ahead = resealed(&bytes, |header, _| {
+        header.created_at += two_years;
+        header.expires_at += two_years;
+    });
+    std::fs::write(&path, ahead).expect("plant");
+    let (names, requests, stderr) = list_with_requests(&t);
+    assert_eq!(names, ["alice"]);
+    assert!(asked_aws(&requests), "a miss: {stderr}");
+    assert!(stderr.contains("dated in the future"), "{stderr}");
+    let listed = t.json(&["cache", "inspect", "--operation", "ListUsers"]);
+    for entry in listed["entries"].as_array().expect("entries") {
+        assert!(entry["ttlLeftSeconds"].as_u64().unwrap() <= 3600, "{entry}");
+    }
 }
