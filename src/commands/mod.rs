@@ -15,6 +15,7 @@ pub mod fanout;
 pub mod group;
 pub mod iam_policy;
 pub mod org;
+pub mod pattern;
 pub mod permission_set;
 pub mod profile;
 pub mod resolve;

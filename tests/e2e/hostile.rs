@@ -507,3 +507,49 @@ fn an_entry_dated_two_years_ahead_is_a_miss() {
         assert!(entry["ttlLeftSeconds"].as_u64().unwrap() <= 3600, "{entry}");
     }
 }
+
+/// Runs the binary under a 100 MB address-space limit (`ulimit -v`): a command that tried
+/// to allocate more would abort instead of exiting with its own code.
+fn within_100_mb(t: &TestEnv, args: &[&str]) -> Output {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -v 102400 && exec \"$0\" \"$@\"")
+        .arg(binary())
+        .args(args)
+        .env_clear()
+        .envs(&t.vars)
+        .current_dir(&t.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    t.run_command_within(command, Duration::from_secs(10), args)
+}
+
+/// Nested quantifiers (`(a*)*` repeated) and stacked counted repetitions as `--filter` or a
+/// `find` pattern: refused with exit 2 naming the limit, within 100 MB (and the run limit of 10 s).
+#[test]
+fn hostile_patterns_are_refused_quickly_naming_the_limit() {
+    let t = TestEnv::new();
+    t.instance();
+    let nested = "(a*)*".repeat(300);
+    let deep = format!("{}a{}", "(".repeat(64), ")*".repeat(64));
+    let stacked = "((a*){100}){100}{100}".to_string();
+    for (pattern, says) in [
+        (&nested, "1024"),
+        (&deep, "16 levels"),
+        (&stacked, "256 KiB"),
+    ] {
+        for args in [
+            vec!["user", "list", "--filter", pattern.as_str()],
+            vec!["group", "list", "--filter", pattern.as_str()],
+            vec!["permission-set", "list", "--filter", pattern.as_str()],
+        ] {
+            let out = within_100_mb(&t, &args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(says), "{args:?}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        }
+    }
+}
