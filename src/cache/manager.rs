@@ -1,9 +1,13 @@
 //! `CacheManager`: encodes answers into envelopes, checks expiry and integrity on every read,
 //! and keeps the failure policy: a cache that fails never fails the command. Any problem is
-//! a miss (a corrupt entry is also removed and counted), reported once per process.
+//! a miss (a corrupt entry is also removed and counted), reported once per process. An
+//! invalidation that fails after its write landed in AWS marks its tags stale
+//! (`stale.rs`): they are read from AWS, here and in every later process, until an
+//! invalidation lands.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +20,7 @@ use super::file::{FileBackend, now_secs};
 use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
 use super::keystate::KeyState;
+use super::stale::{ALL_TAGS, Stale, StaleTags};
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
 
@@ -171,7 +176,23 @@ pub struct CacheManager {
     wrote: AtomicBool,
     warned: AtomicBool,
     warned_foreign_key: AtomicBool,
+    warned_stale: AtomicBool,
+    warned_invalidation: AtomicBool,
+    stale: Option<StaleState>,
+    /// False for a manager that only invalidates (its keys are not at hand): it serves and
+    /// stores nothing.
+    serving: bool,
     quiet: bool,
+}
+
+/// The stale-tag marks a manager honours and keeps (see `stale.rs`).
+struct StaleState {
+    marks: StaleTags,
+    /// The locations this cache's marks are filed under: the backend's and those of its
+    /// parts (a hybrid cache's table is also a dynamodb cache's).
+    caches: Vec<String>,
+    /// The marks, loaded on first use (after retrying the invalidations they stand for).
+    loaded: Mutex<Option<Stale>>,
 }
 
 /// How far ahead of this machine's clock another machine's clock may be before an entry it
@@ -213,8 +234,26 @@ impl CacheManager {
             wrote: AtomicBool::new(false),
             warned: AtomicBool::new(false),
             warned_foreign_key: AtomicBool::new(false),
+            warned_stale: AtomicBool::new(false),
+            warned_invalidation: AtomicBool::new(false),
+            stale: None,
+            serving: true,
             quiet,
         }
+    }
+
+    /// The same manager, honouring and keeping the stale-tag marks of `marks`: reads under
+    /// a marked tag go to AWS, and an invalidation that fails marks its tags.
+    pub fn with_stale_tags(mut self, marks: StaleTags) -> CacheManager {
+        let mut caches = vec![self.backend.location()];
+        caches.extend(self.backend.parts().iter().map(|(_, part)| part.location()));
+        caches.dedup();
+        self.stale = Some(StaleState {
+            marks,
+            caches,
+            loaded: Mutex::new(None),
+        });
+        self
     }
 
     /// The same manager, sealing new entries with `encryption` and reading only entries that
@@ -229,6 +268,21 @@ impl CacheManager {
     pub fn with_key_state(mut self, state: KeyState) -> CacheManager {
         self.key_state = Some(state);
         self
+    }
+
+    /// The same manager, only invalidating: every read is a miss that stores nothing. For a
+    /// cache whose encryption keys are not at hand: its writes still invalidate what they
+    /// change (generations are not encrypted), and its maintenance commands still work,
+    /// but nothing is read or written in plaintext in place of encryption.
+    pub fn invalidation_only(mut self) -> CacheManager {
+        self.serving = false;
+        self
+    }
+
+    /// Whether this manager serves and stores answers (see
+    /// [`CacheManager::invalidation_only`]).
+    pub fn serves(&self) -> bool {
+        self.serving
     }
 
     /// The keys in use, when encryption is on.
@@ -250,6 +304,13 @@ impl CacheManager {
     /// at most `max_ttl` seconds from now; or a miss (missing, stale, expired, dated in the
     /// future, corrupt or unreadable).
     pub fn read(&self, key: &CacheKey, tags: &[String], max_ttl: u64) -> Read {
+        if !self.serving {
+            return Read::Miss(None);
+        }
+        if self.stale_tags().covers(tags) {
+            self.count_miss();
+            return Read::Miss(None);
+        }
         let looked = match self.backend.lookup(key, tags) {
             Ok(looked) => looked,
             Err(e) => {
@@ -327,7 +388,7 @@ impl CacheManager {
     /// is a warning, never an error. Not stored when the encryption state changed since this
     /// process loaded its keys (see `keystate.rs`).
     pub fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
-        if entry.ttl == 0 {
+        if entry.ttl == 0 || !self.serving {
             return;
         }
         let payload = json!({"params": entry.params, "value": entry.value});
@@ -382,18 +443,145 @@ impl CacheManager {
     }
 
     /// Invalidates; a failure is a warning. Returns how many entries were removed or tags
-    /// moved on.
+    /// moved on. Tags that could not be moved on are marked stale (see `stale.rs`) and the
+    /// warning names the command that invalidates them; tags that were are no longer stale.
     pub fn invalidate(&self, what: Invalidation<'_>) -> u64 {
+        if let Invalidation::Tags(_) = what {
+            // Retries earlier failures first, so that a mark this failure adds is not taken
+            // for one of theirs.
+            self.stale_tags();
+        }
         match self.backend.invalidate(what) {
             Ok(n) => {
                 self.wrote.store(true, Ordering::Relaxed);
+                match what {
+                    Invalidation::Tags(tags) => self.landed(Some(tags)),
+                    Invalidation::All => self.landed(None),
+                    Invalidation::Keys(_) => {}
+                }
                 n
             }
             Err(e) => {
-                self.warn(&e.to_string());
+                match what {
+                    Invalidation::Tags(tags) => self.mark_stale(tags, &e),
+                    _ => self.warn(&e.to_string()),
+                }
                 0
             }
         }
+    }
+
+    /// Records that the invalidation of `tags` (every tag when `None`: a clear) landed
+    /// outside [`CacheManager::invalidate`]: their stale marks are removed.
+    pub fn landed(&self, tags: Option<&[String]>) {
+        let Some(state) = &self.stale else { return };
+        let mut loaded = state.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        let removed = state.marks.clear(&state.caches, tags);
+        if let Err(e) = removed {
+            self.warn(&format!("removing stale-tag marks: {e}"));
+            return;
+        }
+        let left = match (loaded.take(), tags) {
+            (_, None) | (None, _) => None,
+            (Some(Stale::Marks(marks)), Some(tags)) => Some(Stale::Marks(
+                marks
+                    .into_iter()
+                    .filter(|m| !tags.contains(&m.tag))
+                    .collect(),
+            )),
+            (Some(other), Some(_)) => Some(other),
+        };
+        *loaded = left;
+    }
+
+    /// The stale marks of this cache, loaded once per process: the first time, the
+    /// invalidations they stand for are tried again, and the marks removed where they land.
+    pub fn stale_tags(&self) -> Stale {
+        let Some(state) = &self.stale else {
+            return Stale::Nothing;
+        };
+        let mut loaded = state.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(stale) = &*loaded {
+            return stale.clone();
+        }
+        let mut stale = state.marks.load(&state.caches);
+        if let Stale::Marks(marks) = &stale
+            && !marks.is_empty()
+            && !marks.iter().any(|m| m.tag == ALL_TAGS)
+        {
+            let tags = stale.tags();
+            if self.backend.invalidate(Invalidation::Tags(&tags)).is_ok() {
+                self.wrote.store(true, Ordering::Relaxed);
+                if let Err(e) = state.marks.remove(marks) {
+                    self.warn(&format!("removing stale-tag marks: {e}"));
+                }
+                stale = Stale::Nothing;
+            }
+        }
+        if !stale.is_nothing() {
+            self.warn_stale(&stale);
+        }
+        *loaded = Some(stale.clone());
+        stale
+    }
+
+    /// Marks `tags` stale after their invalidation failed with `error`, and says so once.
+    fn mark_stale(&self, tags: &[String], error: &Error) {
+        let marked = match &self.stale {
+            Some(state) => {
+                let outcome = state.marks.add(&state.caches, tags);
+                if outcome.is_ok() {
+                    let mut loaded = state.loaded.lock().unwrap_or_else(|p| p.into_inner());
+                    *loaded = Some(state.marks.load(&state.caches));
+                }
+                outcome
+            }
+            None => Err(Error::runtime("no place to record them")),
+        };
+        if self.quiet || self.warned_invalidation.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let fix = clear_command(tags);
+        match marked {
+            Ok(()) => eprintln!(
+                "awsideman: warning: cache: the change is made, but the cached answers it \
+                 affects could not be invalidated ({error}); they are read from AWS until an \
+                 invalidation lands (the next command tries again; to do it now run '{fix}')"
+            ),
+            Err(why) => eprintln!(
+                "awsideman: warning: cache: the change is made, but the cached answers it \
+                 affects could not be invalidated ({error}) nor marked stale ({why}): they may \
+                 be shown until they expire; run '{fix}' once the cache works"
+            ),
+        }
+    }
+
+    /// Warns, once per process, that reads under stale tags go to AWS, and how to end it.
+    fn warn_stale(&self, stale: &Stale) {
+        if self.quiet || self.warned_stale.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let tags = stale.tags();
+        let (what, fix) = if tags.iter().any(|t| t == ALL_TAGS) {
+            let why = match stale {
+                Stale::Everything(why) => format!(" ({why})"),
+                _ => String::new(),
+            };
+            (
+                format!("every cached answer is distrusted{why}"),
+                "awsideman cache clear --yes".to_string(),
+            )
+        } else {
+            (
+                format!("cached answers under {} are stale", tags.join(", ")),
+                clear_command(&tags),
+            )
+        };
+        eprintln!(
+            "awsideman: warning: cache: {what} since an earlier change could not invalidate \
+             them, and invalidating them again failed; reading them from AWS (run '{fix}' once \
+             the cache works)"
+        );
     }
 
     /// Decodes stored bytes into header, parameters and answer, by this manager's rules:
@@ -520,6 +708,36 @@ impl CacheManager {
     }
 }
 
+/// The command that invalidates `tags` by hand: `awsideman cache clear --tag T... --yes`.
+fn clear_command(tags: &[String]) -> String {
+    let mut command = "awsideman cache clear".to_string();
+    for tag in tags {
+        command.push_str(" --tag ");
+        command.push_str(&shell_word(tag));
+    }
+    command.push_str(" --yes");
+    command
+}
+
+/// `word` as one shell word: as it is when it holds only safe characters, else single
+/// quoted, with control characters escaped so nothing reaches the terminal raw.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || ":/._-@+=,".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        return word.to_string();
+    }
+    let mut quoted = String::from("'");
+    for c in word.chars() {
+        match c {
+            '\'' => quoted.push_str("'\\''"),
+            c if c.is_control() => quoted.extend(c.escape_default()),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('\'');
+    quoted
+}
+
 /// The longest lifetime [`CacheManager::get`] accepts (tests and tools).
 const LONGEST_TTL_SECS: u64 = 7 * 86_400;
 
@@ -600,10 +818,16 @@ fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> 
     let Value::Object(mut payload) = payload else {
         return Err(Unusable::corrupt("payload is not an object"));
     };
+    // Every AWS answer is a JSON object: anything else (a string, number, array, boolean or
+    // nothing, checksummed or not) is damage, never handed to a command.
+    let value = match payload.remove("value") {
+        Some(value @ Value::Object(_)) => value,
+        _ => return Err(Unusable::corrupt("the cached answer is not a JSON object")),
+    };
     Ok(Decoded {
         header,
         params: payload.remove("params").unwrap_or(Value::Null),
-        value: payload.remove("value").unwrap_or(Value::Null),
+        value,
     })
 }
 
@@ -834,6 +1058,24 @@ mod tests {
         assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(_)));
     }
 
+    /// A cached answer that is not an object (well formed, checksum valid) is a miss and is
+    /// removed: no command ever sees it.
+    #[test]
+    fn answers_that_are_not_objects_are_misses_and_removed() {
+        let w = world();
+        let m = manager(&w, &[], None);
+        for (n, value) in [json!("x"), json!(1), json!([1]), json!(true), Value::Null]
+            .into_iter()
+            .enumerate()
+        {
+            let k = key(n as u32 + 10);
+            put(&m, &k, value.clone());
+            assert!(stored(&m, &k).is_some(), "{value}");
+            assert_eq!(get(&m, &k), None, "{value}");
+            assert!(stored(&m, &k).is_none(), "{value}: removed");
+        }
+    }
+
     /// A store lands under the encryption state that holds when it lands: a process that
     /// loaded its keys before a change stores nothing after it.
     #[test]
@@ -857,6 +1099,115 @@ mod tests {
         let fresh = manager(&w, &[], None).with_key_state(KeyState::observe(&config_dir));
         put(&fresh, &key(1), value);
         assert!(stored(&fresh, &key(1)).is_some());
+    }
+
+    /// A file backend whose tag invalidations fail while `broken` is set.
+    struct Flaky {
+        inner: FileBackend,
+        broken: std::sync::Arc<AtomicBool>,
+    }
+
+    impl CacheBackend for Flaky {
+        fn name(&self) -> &'static str {
+            "file"
+        }
+        fn location(&self) -> String {
+            self.inner.location()
+        }
+        fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<super::super::Lookup> {
+            self.inner.lookup(key, tags)
+        }
+        fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+            self.inner.set(key, bytes, expires_at)
+        }
+        fn generations(&self, tags: &[String]) -> Result<Generations> {
+            self.inner.generations(tags)
+        }
+        fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+            self.inner.create_generations(wanted)
+        }
+        fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
+            match what {
+                Invalidation::Tags(_) if self.broken.load(Ordering::Relaxed) => {
+                    Err(Error::runtime("the cache is broken"))
+                }
+                what => self.inner.invalidate(what),
+            }
+        }
+        fn entries(&self) -> Result<Vec<super::super::EntryInfo>> {
+            self.inner.entries()
+        }
+        fn stats(&self) -> Result<super::super::BackendStats> {
+            self.inner.stats()
+        }
+        fn health_check(&self) -> Result<()> {
+            self.inner.health_check()
+        }
+    }
+
+    /// A write whose invalidation fails marks its tags stale: no process serves the entry
+    /// it should have invalidated; the next one that can invalidates, and removes the mark.
+    #[test]
+    fn a_failed_invalidation_never_leaves_a_stale_read() {
+        let w = world();
+        let broken = std::sync::Arc::new(AtomicBool::new(false));
+        let flaky = || {
+            let backend = Flaky {
+                inner: FileBackend::new(w.dir.clone(), 1 << 20),
+                broken: broken.clone(),
+            };
+            CacheManager::with_backend(Box::new(backend), settings(&w.dir), true).with_stale_tags(
+                StaleTags::new(&w.dir.join("config"), std::time::Duration::from_secs(1)),
+            )
+        };
+        let writer = flaky();
+        put(&writer, &key(1), json!({"Users": ["old"]}));
+        assert!(get(&writer, &key(1)).is_some());
+        broken.store(true, Ordering::Relaxed);
+        assert_eq!(writer.invalidate(Invalidation::Tags(&tags())), 0);
+        assert_eq!(get(&writer, &key(1)), None, "not served by the writer");
+        assert!(stored(&writer, &key(1)).is_some(), "still stored");
+
+        // Another process, the cache still broken: reads go to AWS and store nothing.
+        let other = flaky();
+        assert!(matches!(
+            other.read(&key(1), &tags(), 600),
+            Read::Miss(None)
+        ));
+        assert_eq!(other.stale_tags().tags(), tags());
+        // Tags nobody marked are served as usual.
+        let elsewhere = vec!["groups:d-1".to_string()];
+        other.put(&key(2), &entry(&json!({"x": 2}), &elsewhere));
+        assert!(other.get(&key(2), &elsewhere).is_some());
+
+        // Mended: the next process invalidates first, then removes the mark.
+        broken.store(false, Ordering::Relaxed);
+        let next = flaky();
+        let Read::Miss(Some(ticket)) = next.read(&key(1), &tags(), 600) else {
+            panic!("the stale entry is a miss that may be refilled");
+        };
+        assert!(next.stale_tags().is_nothing());
+        assert!(
+            !w.dir
+                .join("config")
+                .join(super::super::stale::MARKS_FILE)
+                .exists()
+        );
+        let fresh = json!({"Users": ["new"]});
+        next.store(&key(1), &entry(&fresh, &tags()), ticket);
+        assert_eq!(get(&flaky(), &key(1)).unwrap()["Users"][0], "new");
+    }
+
+    #[test]
+    fn clear_commands_are_shell_words() {
+        assert_eq!(
+            clear_command(&["users:d-1".into(), "permset:arn:aws:sso:::x/y".into()]),
+            "awsideman cache clear --tag users:d-1 --tag permset:arn:aws:sso:::x/y --yes"
+        );
+        assert_eq!(shell_word("a b'c\u{1b}"), "'a b'\\''c\\u{1b}'");
     }
 
     #[test]

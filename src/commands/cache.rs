@@ -221,10 +221,19 @@ fn snake(name: &str) -> String {
     out
 }
 
-/// `cache clear [--operation OP] [--profile P] [--yes]`.
+/// `cache clear [--operation OP] [--profile P] [--tag TAG...] [--yes]`.
 pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let cache = cache(ctx)?;
     let filtered = m.value("operation").is_some() || m.value("profile").is_some();
+    let tags = m.values("tag").to_vec();
+    if !tags.is_empty() {
+        if filtered {
+            return Err(Error::usage(
+                "cache clear: --tag invalidates tags; it does not go with --operation or --profile",
+            ));
+        }
+        return clear_tags(ctx, m, &tags);
+    }
+    let cache = cache(ctx)?;
     let what = if filtered {
         "clear the matching cache entries"
     } else {
@@ -247,6 +256,7 @@ pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
             .backend()
             .clear_all(&|n| line.show(&format!("cache clear: removed {n} so far")))?;
         cache.reset_counters();
+        cache.landed(None);
         removed
     };
     let mut event = Event::new(EventKind::CacheCleared)
@@ -263,6 +273,28 @@ pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
         format!(
             "removed {removed} cache entr{}",
             if removed == 1 { "y" } else { "ies" }
+        ),
+    ))
+}
+
+/// `cache clear --tag TAG...`: moves each tag on to a new generation (every answer filed
+/// under it is a miss from then on) and removes its stale marks.
+fn clear_tags(ctx: &mut Context, m: &Matches, tags: &[String]) -> Result<Report> {
+    let cache = cache(ctx)?;
+    ctx.confirm(m, "invalidate the cached answers under the given tags")?;
+    let moved = cache.backend().invalidate(Invalidation::Tags(tags))?;
+    cache.landed(Some(tags));
+    ctx.audit().record(
+        &Event::new(EventKind::CacheCleared)
+            .detail("tags", tags.join(","))
+            .detail("backend", cache.backend().name()),
+    );
+    Ok(Report::message(
+        json!({"removed": 0, "tagsInvalidated": moved}),
+        format!(
+            "invalidated the cached answers under {} tag{}",
+            tags.len(),
+            if tags.len() == 1 { "" } else { "s" }
         ),
     ))
 }
@@ -377,6 +409,11 @@ pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .client()?
         .cache()
         .ok_or_else(|| Error::usage("the cache is disabled (cache.enabled: false)"))?;
+    if !cache.serves() {
+        return Err(Error::runtime(
+            "cache warm: the cache cannot store answers now (see the warning above)",
+        ));
+    }
     let before = cache.backend().stats()?;
     let line = super::fanout::StatusLine::new(ctx.globals.quiet);
     let mut ran = Vec::new();

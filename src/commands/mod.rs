@@ -15,6 +15,7 @@ pub mod fanout;
 pub mod group;
 pub mod iam_policy;
 pub mod org;
+pub mod pattern;
 pub mod permission_set;
 pub mod profile;
 pub mod resolve;
@@ -37,6 +38,7 @@ use crate::cache::dynamodb::{self, DynamoBackend, DynamoCaller, DynamoSettings};
 use crate::cache::file::FileBackend;
 use crate::cache::hybrid::{self, HybridBackend};
 use crate::cache::keystate::KeyState;
+use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
 use crate::cli::parse::Globals;
 use crate::client::Client;
@@ -330,7 +332,8 @@ impl Context {
     }
 
     /// An unencrypted manager over the configured backend (the encryption commands add keys),
-    /// storing answers only while the encryption state this process started with holds.
+    /// storing answers only while the encryption state this process started with holds,
+    /// and keeping the stale-tag marks of the configuration directory.
     pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
         self.cache_manager_guarded(settings, None)
     }
@@ -342,12 +345,14 @@ impl Context {
         settings: &CacheSettings,
         key_guard: Option<String>,
     ) -> Result<CacheManager> {
+        let lock_timeout = self.lock_timeout()?;
         Ok(CacheManager::with_backend(
             self.cache_backend_guarded(settings, settings.backend_type, key_guard)?,
             settings.clone(),
             self.globals.quiet,
         )
-        .with_key_state(self.key_state.clone().with_timeout(self.lock_timeout()?)))
+        .with_key_state(self.key_state.clone().with_timeout(lock_timeout))
+        .with_stale_tags(StaleTags::new(&self.config_dir, lock_timeout)))
     }
 
     /// The cache settings in force for this profile (config file, environment, defaults).
@@ -366,8 +371,10 @@ impl Context {
     }
 
     /// The cache, or `None` when caching is disabled. A cache that cannot be opened (a
-    /// backend or an encryption key that is not available) is one warning and no cache for
-    /// this command, never a failed command and never plaintext in place of encryption.
+    /// backend or an encryption key that is not available) is one warning and no cached
+    /// answer for this command, never a failed command and never plaintext in place of
+    /// encryption: without its keys it is opened to invalidate only
+    /// ([`CacheManager::invalidation_only`]).
     pub fn open_cache(&self) -> Result<Option<CacheManager>> {
         let settings = self.cache_settings()?;
         if !settings.enabled {
@@ -406,12 +413,16 @@ impl Context {
                 .with_encryption(encryption::encryption_of(&keyset)?))
         })();
         // Invalid values were refused above (exit 2); anything about opening the cache or its
-        // keys only costs this command its cache.
+        // keys only costs this command its cache. Without its keys, the cache still
+        // invalidates what a write changes, and can be looked after (cleared, listed).
         match opened {
             Ok(cache) => Ok(Some(cache)),
             Err(e) => {
                 self.warn(format!("cache unavailable, reading from AWS: {e}"));
-                Ok(None)
+                Ok(self
+                    .cache_manager(&settings)
+                    .ok()
+                    .map(CacheManager::invalidation_only))
             }
         }
     }

@@ -240,10 +240,7 @@ fn account_id(ctx: &Context, who: &str) -> Result<String> {
 
 /// A case-insensitive regex from `--filter`; a usage error when it does not compile.
 fn compile_filter(pattern: &str) -> Result<regex_lite::Regex> {
-    regex_lite::RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| Error::usage(format!("--filter: invalid regex {pattern:?}: {e}")))
+    super::pattern::compile(pattern, "--filter")
 }
 
 /// Whether a permission set's name or description matches the filter.

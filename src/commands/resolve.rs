@@ -47,17 +47,46 @@ pub fn user(ctx: &Context, who: &str) -> Result<Value> {
                 }),
             )
         };
-        let found = match by("userName") {
-            Err(e) if is_not_found(&e) && who.contains('@') => by("emails.value"),
-            other => other,
+        let id_of = |found: Result<Value>| -> Result<Option<String>> {
+            match found {
+                Ok(reply) => reply["UserId"]
+                    .as_str()
+                    .map(|id| Some(id.to_string()))
+                    .ok_or_else(|| Error::runtime("identitystore GetUserId: reply lacks UserId")),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
         };
-        match found {
-            Ok(reply) => reply["UserId"]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| Error::runtime("identitystore GetUserId: reply lacks UserId"))?,
-            Err(e) if is_not_found(&e) => return Err(user_not_found(who)),
-            Err(e) => return Err(e),
+        let by_name = id_of(by("userName"))?;
+        // Something shaped like an email may be one user's name and another's email: both
+        // are looked up, and two users are an error, never a choice.
+        let by_email = if who.contains('@') {
+            id_of(by("emails.value"))?
+        } else {
+            None
+        };
+        match (by_name, by_email) {
+            (Some(name), Some(email)) if name != email => {
+                let email_user = client
+                    .call(
+                        &client::DESCRIBE_USER,
+                        json!({"IdentityStoreId": store, "UserId": email}),
+                    )
+                    .ok()
+                    .and_then(|u| u["UserName"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "?".into());
+                return Err(ambiguous(
+                    "user",
+                    who,
+                    &[
+                        format!("{name} (user name {who})"),
+                        format!("{email} (user name {email_user}, email {who})"),
+                    ],
+                    "give the user id",
+                ));
+            }
+            (Some(id), _) | (None, Some(id)) => id,
+            (None, None) => return Err(user_not_found(who)),
         }
     };
     match client.call(
@@ -151,14 +180,55 @@ pub fn permission_set(ctx: &Context, who: &str) -> Result<Value> {
             Err(e) => Err(e),
         };
     }
-    permission_sets(ctx)?
+    let found = by_name(permission_sets(ctx)?, "Name", who);
+    match found.as_slice() {
+        [] => Err(permission_set_not_found(who)),
+        [one] => Ok(one.clone()),
+        several => Err(ambiguous(
+            "permission set",
+            who,
+            &several
+                .iter()
+                .map(|ps| format!("{} ({})", text(&ps["PermissionSetArn"]), text(&ps["Name"])))
+                .collect::<Vec<_>>(),
+            "give the permission set ARN",
+        )),
+    }
+}
+
+/// The items whose `field` is `name`: exactly, else ignoring case (several when the name
+/// fits several; the caller refuses to choose).
+fn by_name(items: Vec<Value>, field: &str, name: &str) -> Vec<Value> {
+    let exact: Vec<Value> = items
+        .iter()
+        .filter(|i| i[field].as_str() == Some(name))
+        .cloned()
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    items
         .into_iter()
-        .find(|ps| {
-            ps["Name"]
+        .filter(|i| {
+            i[field]
                 .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(who))
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
         })
-        .ok_or_else(|| permission_set_not_found(who))
+        .collect()
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("?")
+}
+
+/// A name that fits several `what`s: a usage error (exit 2) listing them, with the way
+/// to name one exactly.
+fn ambiguous(what: &str, who: &str, candidates: &[String], fix: &str) -> Error {
+    Error::usage(format!(
+        "{what} \"{who}\" is ambiguous: it matches {}: {}; {fix}",
+        candidates.len(),
+        candidates.join(", ")
+    ))
 }
 
 fn permission_set_not_found(who: &str) -> Error {
@@ -184,17 +254,21 @@ pub fn account(ctx: &Context, who: &str) -> Result<Value> {
         };
     }
     let accounts = client.list(&client::LIST_ACCOUNTS, json!({}))?;
-    accounts["Accounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|a| {
-            a["Name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(who))
-        })
-        .cloned()
-        .ok_or_else(|| account_not_found(who))
+    let listed = accounts["Accounts"].as_array().cloned().unwrap_or_default();
+    let found = by_name(listed, "Name", who);
+    match found.as_slice() {
+        [] => Err(account_not_found(who)),
+        [one] => Ok(one.clone()),
+        several => Err(ambiguous(
+            "account",
+            who,
+            &several
+                .iter()
+                .map(|a| format!("{} ({})", text(&a["Id"]), text(&a["Name"])))
+                .collect::<Vec<_>>(),
+            "give the 12-digit account id",
+        )),
+    }
 }
 
 fn account_not_found(who: &str) -> Error {
@@ -309,5 +383,26 @@ mod tests {
         assert!(is_identity_store_id("a1b2c3d4-1111-2222-3333-444455556666"));
         assert!(!is_identity_store_id("alice-smith"));
         assert!(!is_identity_store_id("alice@example.com"));
+    }
+
+    #[test]
+    fn names_match_exactly_first_and_several_are_ambiguous() {
+        let items = vec![
+            json!({"Name": "Admin", "Id": "1"}),
+            json!({"Name": "admin", "Id": "2"}),
+            json!({"Name": "Dev", "Id": "3"}),
+            json!({"Name": "DEV", "Id": "4"}),
+        ];
+        assert_eq!(by_name(items.clone(), "Name", "admin").len(), 1);
+        assert_eq!(by_name(items.clone(), "Name", "dev").len(), 2);
+        assert_eq!(by_name(items, "Name", "ops").len(), 0);
+        let e = ambiguous(
+            "account",
+            "dev",
+            &["3 (Dev)".into(), "4 (DEV)".into()],
+            "give the id",
+        );
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("3 (Dev), 4 (DEV)"), "{e}");
     }
 }

@@ -4,7 +4,7 @@
 //! (a [`Resource`]): regex search over a listing (`list --filter`, `find`), names of many ids
 //! fetched in parallel, attribute updates and deletion. Nothing here prints.
 
-use regex_lite::{Regex, RegexBuilder};
+use regex_lite::Regex;
 use serde_json::{Value, json};
 
 use super::fanout::{self, WORKERS};
@@ -264,13 +264,10 @@ pub struct Resource {
 pub struct Pattern(Regex);
 
 impl Pattern {
-    /// Compiles `source` case-insensitively; an invalid expression is a usage error.
+    /// Compiles `source` case-insensitively within the limits of `pattern.rs`; an invalid
+    /// expression, or one over a limit, is a usage error.
     pub fn new(source: &str) -> Result<Pattern> {
-        RegexBuilder::new(source)
-            .case_insensitive(true)
-            .build()
-            .map(Pattern)
-            .map_err(|e| Error::usage(format!("invalid regular expression {source:?}: {e}")))
+        super::pattern::compile(source, "pattern").map(Pattern)
     }
 
     /// Whether the expression matches any text value at any of `fields` in `item`.

@@ -13,7 +13,7 @@ use awsideman::aws::service::Service;
 use awsideman::cache::envelope::Envelope;
 use serde_json::{Value, json};
 
-use crate::common::fixture::Gate;
+use crate::common::fixture::Holdback;
 use crate::common::{TestEnv, moto, requests, text};
 
 fn seeded() -> TestEnv {
@@ -58,8 +58,8 @@ fn sealed_with(t: &TestEnv) -> Vec<String> {
 
 /// Starts `args` on `t` with its identitystore answers held by a gate; returns the gate
 /// once the request is held, and the running process.
-fn held(t: &TestEnv, args: &[&str]) -> (Gate, std::process::Child) {
-    let gate = Gate::start(&moto());
+fn held(t: &TestEnv, args: &[&str]) -> (Holdback, std::process::Child) {
+    let gate = Holdback::start(&moto());
     let child = t
         .command(args)
         .env("AWS_ENDPOINT_URL_IDENTITYSTORE", &gate.url)

@@ -15,6 +15,7 @@ mod dynamodb;
 mod encryption;
 mod faults;
 mod groups;
+mod hostile;
 mod key_changes;
 mod local_files;
 mod org;

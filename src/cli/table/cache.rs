@@ -14,6 +14,12 @@ const PROFILE: Flag = Flag::value(
     "NAME",
     "Only entries cached for this awsideman profile.",
 );
+const TAG: Flag = Flag::value(
+    "tag",
+    "TAG",
+    "Invalidate the answers filed under this tag (users:d-123; repeatable), as a write does.",
+)
+.multiple();
 const FROM: Flag = Flag::value("from", "BACKEND", "The backend to copy from.")
     .required()
     .choices(crate::config::BACKEND_CHOICES);
@@ -56,16 +62,19 @@ pub const GROUP: Group = Group {
         Command {
             name: "clear",
             about: "Remove cached entries",
-            doc: "Removes every entry, or those of one operation or profile. Asks first; \
-                  --yes is required when stdin is not a terminal.",
+            doc: "Removes every entry, or those of one operation or profile. With --tag, \
+                  invalidates the answers filed under each tag instead, as a write does, and \
+                  ends the stale mark a failed invalidation left on it (see Security). Asks \
+                  first; --yes is required when stdin is not a terminal.",
             args: &[],
-            flags: &[OPERATION, PROFILE, YES],
+            flags: &[OPERATION, PROFILE, TAG, YES],
             examples: &[
                 "cache clear --yes",
                 "cache clear --operation list_users --yes",
+                "cache clear --tag users:d-1234567890 --yes",
             ],
             access: Access::Local,
-            json: "{\"removed\": N}.",
+            json: "{\"removed\": N}; with --tag also \"tagsInvalidated\": N.",
             run: cache::clear,
         },
         Command {

@@ -251,10 +251,132 @@ fn answer(
     stream.flush().ok()
 }
 
-/// A loopback proxy in front of another HTTP server (moto) that holds back every answer
-/// until [`Gate::open`]: a reply that is slow to arrive, deterministically. Requests are
-/// forwarded at once; answers are returned, in full, once the gate is open.
+/// A loopback proxy in front of a real endpoint (moto): while open it forwards every
+/// request and its answer unchanged; while shut it answers `shut` instead and forwards
+/// nothing. For failures that must begin at a chosen moment (a cache table that breaks
+/// between a write and its invalidation).
 pub struct Gate {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    shut: Arc<Mutex<Option<Reply>>>,
+    /// The `X-Amz-Target` operation of every request, and whether it was forwarded.
+    pub seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Gate {
+    /// An open gate in front of `upstream` (`http://host:port`).
+    pub fn open(upstream: &str) -> Gate {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind gate");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shut: Arc<Mutex<Option<Reply>>> = Arc::new(Mutex::new(None));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (shut_by_server, seen_by_server) = (shut.clone(), seen.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let shut = shut_by_server.lock().expect("lock").clone();
+                let seen = seen_by_server.clone();
+                let upstream = upstream.clone();
+                thread::spawn(move || pass(stream, &upstream, shut, &seen));
+            }
+        });
+        Gate { url, shut, seen }
+    }
+
+    /// From now on, answers `reply` to every request.
+    pub fn shut(&self, reply: Reply) {
+        *self.shut.lock().expect("lock") = Some(reply);
+    }
+
+    /// From now on, forwards every request again.
+    pub fn reopen(&self) {
+        *self.shut.lock().expect("lock") = None;
+    }
+
+    /// The operations seen so far, and whether each was forwarded.
+    pub fn operations(&self) -> Vec<(String, bool)> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+/// One request through a [`Gate`]: read whole, then forwarded (with `Connection: close`,
+/// the answer relayed until the endpoint closes) or answered with `shut`.
+fn pass(
+    mut stream: TcpStream,
+    upstream: &str,
+    shut: Option<Reply>,
+    seen: &Mutex<Vec<(String, bool)>>,
+) -> Option<()> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let head = peek_head(&stream)?;
+    let mut consumed = vec![0u8; head.len()];
+    stream.read_exact(&mut consumed).ok()?;
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut length = 0usize;
+    let mut target = String::new();
+    let mut forwarded_head = String::new();
+    for (i, line) in text.split("\r\n").enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let name = line
+            .split_once(':')
+            .map(|(k, _)| k.trim().to_ascii_lowercase());
+        match name.as_deref() {
+            Some("content-length") if i > 0 => {
+                length = line.split_once(':')?.1.trim().parse().unwrap_or(0);
+            }
+            Some("x-amz-target") if i > 0 => {
+                let value = line.split_once(':')?.1.trim();
+                target = value.rsplit('.').next().unwrap_or(value).to_string();
+            }
+            Some("connection") if i > 0 => continue,
+            _ => {}
+        }
+        forwarded_head.push_str(line);
+        forwarded_head.push_str("\r\n");
+    }
+    forwarded_head.push_str("Connection: close\r\n\r\n");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    seen.lock().ok()?.push((target, shut.is_none()));
+    let answer = match shut {
+        Some(reply) => {
+            let mut response = format!(
+                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                reply.status,
+                reply.body.len()
+            );
+            for (k, v) in &reply.headers {
+                response.push_str(&format!("{k}: {v}\r\n"));
+            }
+            response.push_str("\r\n");
+            response.push_str(&reply.body);
+            response.into_bytes()
+        }
+        None => {
+            let mut up = TcpStream::connect(upstream).ok()?;
+            up.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+            up.write_all(forwarded_head.as_bytes()).ok()?;
+            up.write_all(&body).ok()?;
+            let mut answer = Vec::new();
+            up.read_to_end(&mut answer).ok()?;
+            answer
+        }
+    };
+    stream.write_all(&answer).ok()?;
+    stream.flush().ok()
+}
+
+/// A loopback proxy in front of another HTTP server (moto) that holds back every answer
+/// until [`Holdback::open`]: a reply that is slow to arrive, deterministically. Requests are
+/// forwarded at once; answers are returned, in full, once the gate is open.
+pub struct Holdback {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     open: Arc<(Mutex<bool>, std::sync::Condvar)>,
@@ -262,9 +384,9 @@ pub struct Gate {
     pub arrived: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Gate {
+impl Holdback {
     /// A closed gate in front of `upstream` (`http://host:port`).
-    pub fn start(upstream: &str) -> Gate {
+    pub fn start(upstream: &str) -> Holdback {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind gate");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let upstream = upstream
@@ -278,11 +400,11 @@ impl Gate {
             for stream in listener.incoming().flatten() {
                 let (gate, count, upstream) = (gate.clone(), count.clone(), upstream.clone());
                 thread::spawn(move || {
-                    let _ = forward(stream, &upstream, &gate, &count);
+                    let _ = hold_back(stream, &upstream, &gate, &count);
                 });
             }
         });
-        Gate { url, open, arrived }
+        Holdback { url, open, arrived }
     }
 
     /// Lets every answer held so far, and every later one, through.
@@ -304,7 +426,7 @@ impl Gate {
 
 /// Forwards one request to `upstream`, holds its whole answer until the gate opens, then
 /// returns it.
-fn forward(
+fn hold_back(
     mut client: TcpStream,
     upstream: &str,
     gate: &(Mutex<bool>, std::sync::Condvar),

@@ -449,3 +449,9 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
 }
+
+/// Whether the tests run as root (root writes through read-only modes; tests that need a
+/// directory it cannot write run the binary as another user).
+pub fn is_root() -> bool {
+    awsideman::fsutil::effective_uid() == 0
+}
