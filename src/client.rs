@@ -23,6 +23,16 @@ pub enum OpKind {
     Write,
 }
 
+/// Where an operation's answers may be cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// In any cache, shared between machines or not.
+    Anywhere,
+    /// Only in a cache this machine alone uses: answers that decide which instance a
+    /// profile is saved with (`sso discover`) never come from another machine.
+    ThisMachine,
+}
+
 /// One AWS operation awsideman uses: a row of the operation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
@@ -37,6 +47,8 @@ pub struct Operation {
     /// Cache tags, as templates over the request (`users:{IdentityStoreId}`): for a read,
     /// the tags its answer is filed under; for a write, the tags whose answers it changes.
     pub tags: &'static [&'static str],
+    /// Where its answers may be cached.
+    pub sharing: Sharing,
 }
 
 impl Operation {
@@ -51,6 +63,7 @@ impl Operation {
             kind: OpKind::Read,
             paging: None,
             tags,
+            sharing: Sharing::Anywhere,
         }
     }
 
@@ -61,6 +74,7 @@ impl Operation {
             kind: OpKind::Status,
             paging: None,
             tags: &[],
+            sharing: Sharing::Anywhere,
         }
     }
 
@@ -75,6 +89,7 @@ impl Operation {
             kind: OpKind::Write,
             paging: None,
             tags,
+            sharing: Sharing::Anywhere,
         }
     }
 
@@ -93,6 +108,15 @@ impl Operation {
                 max_results: service.max_page_size(),
             }),
             tags,
+            sharing: Sharing::Anywhere,
+        }
+    }
+
+    /// The same operation, cached only where this machine alone reads (see [`Sharing`]).
+    const fn on_this_machine_only(self) -> Operation {
+        Operation {
+            sharing: Sharing::ThisMachine,
+            ..self
         }
     }
 
@@ -222,7 +246,7 @@ pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(
 );
 /// sso-admin ListInstances.
 pub const LIST_INSTANCES: Operation =
-    Operation::list(SSO, "ListInstances", &["Instances"], &["instances"]);
+    Operation::list(SSO, "ListInstances", &["Instances"], &["instances"]).on_this_machine_only();
 /// sso-admin DescribeInstance.
 pub const DESCRIBE_INSTANCE: Operation = Operation::read(SSO, "DescribeInstance", &["instances"]);
 /// sso-admin ListPermissionSets.
@@ -504,6 +528,8 @@ pub struct Client {
     cache: Option<CacheManager>,
     use_cached: bool,
     profile: String,
+    scope: String,
+    namespace_shown: std::sync::Once,
 }
 
 impl Client {
@@ -521,7 +547,17 @@ impl Client {
             cache,
             use_cached,
             profile: profile.into(),
+            scope: String::new(),
+            namespace_shown: std::sync::Once::new(),
         }
+    }
+
+    /// The same client, keying cached answers also by `scope`: the awsideman profile's
+    /// instance and identity store as configured, so changing them leaves the old answers
+    /// unreachable.
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Client {
+        self.scope = scope.into();
+        self
     }
 
     /// The session (region, profile) behind the client.
@@ -654,6 +690,9 @@ impl Client {
         if op.kind != OpKind::Read {
             return Ok(None);
         }
+        if op.sharing == Sharing::ThisMachine && cache.backend().shared_between_machines() {
+            return Ok(None);
+        }
         let key = self.key(op, input)?;
         let tags = key::expand_tags(op.tags, input);
         let read = cache.read(&key, &tags, self.ttl(cache, op));
@@ -678,11 +717,29 @@ impl Client {
         cache.settings().ttl_for(&op.snake_name())
     }
 
+    /// The key of `op` called with `input`: scoped to the caller, the profile's instance
+    /// and store, the endpoint and the region (see [`Namespace`]).
     fn key(&self, op: &Operation, input: &Value) -> Result<CacheKey> {
         let namespace = Namespace {
-            profile: self.profile.clone(),
+            caller: self.session.caller()?,
+            scope: self.scope.clone(),
+            endpoint: self.session.endpoint(op.service)?.url,
             region: self.session.region()?,
         };
+        self.namespace_shown.call_once(|| {
+            self.debug(|| {
+                format!(
+                    "cache namespace: caller {}, region {}, {}",
+                    namespace.caller,
+                    namespace.region,
+                    if namespace.scope.is_empty() {
+                        "no instance configured"
+                    } else {
+                        namespace.scope.as_str()
+                    }
+                )
+            })
+        });
         Ok(CacheKey::new(&namespace, op.service.name(), op.name, input))
     }
 

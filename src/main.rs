@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use awsideman::cli::parse::{self, Parsed};
+use awsideman::cli::spec::Access;
 use awsideman::cli::table::GROUPS;
 use awsideman::commands::Context;
 use awsideman::env::Env;
@@ -38,7 +39,11 @@ fn run() -> Result<()> {
         color: stdout_is_terminal && env.get("NO_COLOR").is_none(),
         pretty_json: stdout_is_terminal,
     };
-    let mut ctx = Context::new(env, globals)?;
+    let mut ctx = if command.access == Access::Standalone {
+        Context::standalone(env, globals)?
+    } else {
+        Context::new(env, globals)?
+    };
     let report = (command.run)(&mut ctx, &matches)?;
     let mut report = report;
     let failure = report.failure.take();

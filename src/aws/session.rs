@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::credentials::{self, ChainSettings, Credentials};
+use super::credentials::caller::{self, CallerHint};
+use super::credentials::{self, ChainSettings, Credentials, sts};
 use super::endpoint::{self, Endpoint};
 use super::service::Service;
 use super::shared_config::SharedConfig;
@@ -28,6 +29,10 @@ pub enum ProfileSource {
     Flag,
     /// `aws_profile` in the awsideman profile or `AWS_PROFILE`: it must exist.
     Explicit,
+    /// A profile configuration names for one purpose (`cache.dynamodb_profile`): it must
+    /// exist and, like `--profile`, beats environment keys (as botocore does for a
+    /// profile named explicitly).
+    Dedicated,
     /// Implied by the awsideman profile's name or `default`: used when it exists.
     Implied,
 }
@@ -56,6 +61,7 @@ pub struct Session {
     shared: OnceLock<Arc<SharedConfig>>,
     region: OnceLock<String>,
     credentials: Mutex<Option<Credentials>>,
+    caller: OnceLock<String>,
 }
 
 impl Session {
@@ -67,6 +73,7 @@ impl Session {
             shared: OnceLock::new(),
             region: OnceLock::new(),
             credentials: Mutex::new(None),
+            caller: OnceLock::new(),
         }
     }
 
@@ -144,30 +151,91 @@ impl Session {
         }
         let shared = self.shared_config()?;
         let region = self.region().ok();
+        let chain = self.chain_settings(&shared, region.as_deref());
+        let credentials = credentials::resolve(&chain, &self.transport)?;
+        *slot = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    /// The settings the credential chain runs with.
+    fn chain_settings<'a>(
+        &'a self,
+        shared: &'a SharedConfig,
+        region: Option<&'a str>,
+    ) -> ChainSettings<'a> {
         let profile = self.settings.aws_profile.as_str();
         let env = &self.settings.env;
         let named = self.settings.profile_source != ProfileSource::Implied;
-        // Like the AWS CLI, `--profile` beats keys in the environment, but only for a
-        // profile the AWS files define (awsideman profiles need not be AWS profiles).
-        let use_env_credentials =
-            !(self.settings.profile_source == ProfileSource::Flag && shared.has_profile(profile));
+        // Like the AWS CLI, `--profile` (and a profile configured for one purpose) beats
+        // keys in the environment, but only for a profile the AWS files define (awsideman
+        // profiles need not be AWS profiles).
+        let beats_env = matches!(
+            self.settings.profile_source,
+            ProfileSource::Flag | ProfileSource::Dedicated
+        );
+        let use_env_credentials = !(beats_env && shared.has_profile(profile));
         let env_keys =
             env.get("AWS_ACCESS_KEY_ID").is_some() && env.get("AWS_SECRET_ACCESS_KEY").is_some();
         // A named profile the files lack is fine when usable keys are in the environment.
         let profile_required = named && !(use_env_credentials && env_keys);
-        let chain = ChainSettings {
+        ChainSettings {
             env,
-            shared: &shared,
+            shared,
             profile,
             profile_required,
             use_env_credentials,
-            region: region.as_deref(),
+            region,
             cache_dir: &self.settings.credentials_cache_dir,
             interactive: self.settings.interactive,
+        }
+    }
+
+    /// Who is calling, for scoping cached answers (see [`credentials::caller`]): read from
+    /// the configuration where it names the caller, else learned from STS once per
+    /// credential session. Settled once per session.
+    pub fn caller(&self) -> Result<String> {
+        if let Some(caller) = self.caller.get() {
+            return Ok(caller.clone());
+        }
+        let shared = self.shared_config()?;
+        let region = self.region().ok();
+        let hint = caller::from_configuration(&self.chain_settings(&shared, region.as_deref()));
+        let (identity, source) = match hint {
+            CallerHint::Known { identity, source } => (identity, source),
+            CallerHint::Learn { source } => (self.learn_caller()?, source),
         };
-        let credentials = credentials::resolve(&chain, &self.transport)?;
-        *slot = Some(credentials.clone());
-        Ok(credentials)
+        self.transport
+            .debug(|| format!("caller {identity} (from {source})"));
+        Ok(self.caller.get_or_init(|| identity).clone())
+    }
+
+    /// The caller as STS names it, remembered per access key id until the credentials
+    /// expire (a failure to remember only costs a later call).
+    fn learn_caller(&self) -> Result<String> {
+        let credentials = self.credentials()?;
+        let remembered = caller::Remembered::new(&self.settings.credentials_cache_dir);
+        let now = SystemTime::now();
+        if let Some(identity) = remembered.load(&credentials.access_key_id, now) {
+            self.transport
+                .debug(|| "caller: remembered for these credentials".to_string());
+            return Ok(identity);
+        }
+        let endpoint = self.endpoint(Service::Sts)?;
+        let arn =
+            sts::get_caller_identity(&self.transport, &endpoint, &credentials).map_err(|e| {
+                e.context("learning who the credentials belong to (to scope the cache)")
+            })?;
+        let identity = caller::identity_of_arn(&arn);
+        if let Err(e) = remembered.store(
+            &credentials.access_key_id,
+            &identity,
+            credentials.expires_at,
+            now,
+        ) {
+            self.transport
+                .debug(|| format!("caller: not remembered on disk: {e}"));
+        }
+        Ok(identity)
     }
 
     /// Calls a JSON-protocol operation of `service`.

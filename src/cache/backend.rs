@@ -65,6 +65,10 @@ pub trait CacheBackend: Send + Sync {
     fn name(&self) -> &'static str;
     /// Where the entries are, for people (`~/.awsideman/cache`, a table ARN).
     fn location(&self) -> String;
+    /// Whether other machines read and write these entries too (a DynamoDB table).
+    fn shared_between_machines(&self) -> bool {
+        false
+    }
     /// The entry of `key` if it is current for `tags` (see [`Lookup`]), with the current
     /// generations of `tags`. A tag without a generation gets one first (a miss is about to
     /// read AWS), so this may write even when it finds nothing; a hit writes nothing.

@@ -171,6 +171,10 @@ impl CacheBackend for HybridBackend {
         "hybrid"
     }
 
+    fn shared_between_machines(&self) -> bool {
+        true
+    }
+
     fn location(&self) -> String {
         format!(
             "local {} {}, remote {} {}",

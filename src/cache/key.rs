@@ -1,8 +1,11 @@
 //! Cache keys and invalidation tags.
 //!
 //! A key is SHA-256 over a canonical encoding of everything that identifies an answer:
-//! format version, awsideman profile, region, service, operation and the parameters as
-//! canonical JSON (keys sorted, no paging members). Tags name groups of cached reads a write
+//! format version, who asks (the caller's identity, the awsideman profile's instance and
+//! identity store, the endpoint), region, service, operation and the parameters as
+//! canonical JSON (keys sorted, no paging members). The awsideman profile's name is not
+//! part of it: the same configuration under two names shares answers, and two callers
+//! that may be different AWS accounts never do. Tags name groups of cached reads a write
 //! can change (`users:d-123`); they are built from the same parameters by templates in the
 //! operation table.
 
@@ -12,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::output::lookup;
 
 /// Bumped whenever the meaning of a key changes, so old entries are never misread.
-const KEY_FORMAT: &str = "awsideman-cache-key-v1";
+const KEY_FORMAT: &str = "awsideman-cache-key-v2";
 
 /// Request members that select a page, not the answer: left out of keys.
 const PAGING_MEMBERS: &[&str] = &["NextToken", "MaxResults"];
@@ -20,8 +23,13 @@ const PAGING_MEMBERS: &[&str] = &["NextToken", "MaxResults"];
 /// Who is asking: the part of a key that is not the request itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
-    /// The awsideman profile.
-    pub profile: String,
+    /// The caller's identity (`role:arn:aws:iam::111111111111:role/x`, see
+    /// `aws::credentials::caller`).
+    pub caller: String,
+    /// The awsideman profile's Identity Center instance and identity store, as configured.
+    pub scope: String,
+    /// The endpoint the operation's service is called at.
+    pub endpoint: String,
     /// The AWS region.
     pub region: String,
 }
@@ -36,7 +44,9 @@ impl CacheKey {
         let mut hasher = Sha256::new();
         for part in [
             KEY_FORMAT,
-            namespace.profile.as_str(),
+            namespace.caller.as_str(),
+            namespace.scope.as_str(),
+            namespace.endpoint.as_str(),
             namespace.region.as_str(),
             service,
             operation,
@@ -160,9 +170,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ns(profile: &str) -> Namespace {
+    fn ns(caller: &str) -> Namespace {
         Namespace {
-            profile: profile.into(),
+            caller: caller.into(),
+            scope: "instance=arn:aws:sso:::instance/ssoins-1 store=d-1".into(),
+            endpoint: "https://identitystore.us-east-1.amazonaws.com".into(),
             region: "us-east-1".into(),
         }
     }
@@ -190,13 +202,20 @@ mod tests {
         );
         assert_ne!(base, k(&json!({"IdentityStoreId": "d-2"})));
         assert_eq!(base.as_str().len(), 64);
-        let other_profile = CacheKey::new(
-            &ns("dev"),
-            "identitystore",
-            "ListUsers",
-            &json!({"IdentityStoreId": "d-1"}),
-        );
-        assert_ne!(base, other_profile);
+        let params = json!({"IdentityStoreId": "d-1"});
+        let other_caller = CacheKey::new(&ns("role:dev"), "identitystore", "ListUsers", &params);
+        assert_ne!(base, other_caller);
+        let parts: [fn(&mut Namespace); 3] = [
+            |n| n.scope.push('x'),
+            |n| n.endpoint = "http://127.0.0.1:5000".into(),
+            |n| n.region = "eu-west-1".into(),
+        ];
+        for change in parts {
+            let mut namespace = ns("prod");
+            change(&mut namespace);
+            let key = CacheKey::new(&namespace, "identitystore", "ListUsers", &params);
+            assert_ne!(base, key, "{namespace:?}");
+        }
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Stale {
             Stale::Everything(_) => true,
             Stale::Marks(marks) => marks
                 .iter()
-                .any(|m| m.tag == ALL_TAGS || tags.iter().any(|t| *t == m.tag)),
+                .any(|m| m.tag == ALL_TAGS || tags.contains(&m.tag)),
         }
     }
 

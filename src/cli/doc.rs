@@ -12,7 +12,13 @@ use crate::config::{SCHEMA, SECTIONS};
 const AWS_ENVIRONMENT: &[(&str, &str)] = &[
     (
         "AWS_PROFILE",
-        "AWS profile for credentials when the awsideman profile names none.",
+        "AWS profile for credentials when the awsideman profile names none and --profile is \
+         not given.",
+    ),
+    (
+        "AWS_ACCOUNT_ID",
+        "With keys in the environment: the account they belong to, naming the caller for the \
+         cache without asking STS.",
     ),
     (
         "AWS_REGION, AWS_DEFAULT_REGION",
@@ -192,6 +198,15 @@ const SECURITY_RULES: &[(&str, &str)] = &[
          waiting over two minutes for another exits 1 naming the process.",
     ),
     (
+        "Cache keys",
+        "An answer is served only to the caller it was read for: keys hash the caller's \
+         identity (a role ARN, SSO account and role, account id or long-term access key id from \
+         the configuration; with only temporary keys, the principal STS GetCallerIdentity names, \
+         asked once per set of keys and remembered beside the cached credentials), the \
+         profile's instance and identity store, the endpoint and the region. ListInstances is \
+         never answered from a shared table. --debug prints the caller and namespace.",
+    ),
+    (
         "Shared caches",
         "Unencrypted entries carry a checksum, not a MAC: whoever can write the DynamoDB table \
          can forge what awsideman prints. Encryption authenticates every entry; cache status \
@@ -209,7 +224,7 @@ fn security() -> String {
 fn files() -> String {
     [
         ("~/.awsideman/config.yaml", "The configuration file (mode 0600, written atomically)."),
-        ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire (mode 0600)."),
+        ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire, and who temporary keys belong to (mode 0600)."),
         ("~/.awsideman/cache/", "The file cache (directory 0700, entries 0600); cache.file_cache_dir moves it."),
         ("~/.awsideman/audit.log", "The audit log: one JSON line per key, encryption, migration, clear and table event (mode 0600); cache.audit_log moves it."),
         ("~/.aws/config, ~/.aws/credentials", "AWS profiles, read for credentials, region and endpoint_url."),

@@ -20,6 +20,9 @@ pub enum Access {
     Write,
     /// Touches only local files (config, cache).
     Local,
+    /// Needs no configuration (completion scripts, `config path`): runs even when
+    /// `config.yaml` is invalid or unsafe.
+    Standalone,
 }
 
 /// A command group (`user`, `group`, `cache`, ...).

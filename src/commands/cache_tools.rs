@@ -322,7 +322,9 @@ impl Probe {
 
     fn key(&self, n: usize) -> CacheKey {
         let namespace = Namespace {
-            profile: PROBE_PROFILE.into(),
+            caller: PROBE_PROFILE.into(),
+            scope: String::new(),
+            endpoint: String::new(),
             region: "probe".into(),
         };
         CacheKey::new(

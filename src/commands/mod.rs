@@ -110,6 +110,39 @@ impl Context {
         })
     }
 
+    /// A context that has not read the configuration, for commands that need none
+    /// ([`crate::cli::spec::Access::Standalone`]): they run even when the file is invalid.
+    pub fn standalone(env: Env, globals: Globals) -> Result<Context> {
+        let config_dir = ConfigFile::dir(&env)?;
+        let config = ConfigFile::unread(config_dir.join(crate::config::CONFIG_FILE_NAME));
+        let profile_from_flag = globals.profile.is_some();
+        let profile_name = globals
+            .profile
+            .clone()
+            .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
+            .unwrap_or_else(|| "default".to_string());
+        let output = globals
+            .output
+            .unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Json
+            });
+        Ok(Context {
+            env,
+            globals,
+            key_state: KeyState::observe(&config_dir),
+            config_dir,
+            config,
+            profile_name,
+            profile: ProfileConfig::default(),
+            profile_from_flag,
+            output,
+            client: OnceLock::new(),
+            credentials_cache_checked: OnceLock::new(),
+        })
+    }
+
     /// Whether a person is at the terminal (prompts and progress allowed).
     pub fn interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
@@ -170,12 +203,18 @@ impl Context {
     }
 
     fn build_client(&self) -> Result<Client> {
+        let scope = format!(
+            "instance={} store={}",
+            self.profile.sso_instance_arn.as_deref().unwrap_or("-"),
+            self.profile.identity_store_id.as_deref().unwrap_or("-")
+        );
         Ok(Client::new(
             self.build_session()?,
             self.open_cache()?,
             !self.globals.no_cache,
             self.profile_name.clone(),
-        ))
+        )
+        .with_scope(scope))
     }
 
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until
@@ -207,7 +246,7 @@ impl Context {
             debug: self.globals.debug,
         }))?;
         let (aws_profile, profile_source) = match aws_profile {
-            Some(name) => (name.to_string(), ProfileSource::Explicit),
+            Some(name) => (name.to_string(), ProfileSource::Dedicated),
             None => self.aws_profile(),
         };
         let credentials_cache_dir = self.config_dir.join("credentials-cache");
@@ -444,7 +483,9 @@ impl Context {
             .with_lock_timeout(lock_timeout)
     }
 
-    /// The AWS profile behind the awsideman profile, and how it was chosen.
+    /// The AWS profile behind the awsideman profile, and how it was chosen: its explicit
+    /// `aws_profile`; else the same-named AWS profile when `--profile` named it (the
+    /// command line beats the environment); else `AWS_PROFILE`; else the same-named one.
     fn aws_profile(&self) -> (String, ProfileSource) {
         if let Some(aws_profile) = &self.profile.aws_profile {
             return (aws_profile.clone(), ProfileSource::Explicit);
@@ -452,12 +493,9 @@ impl Context {
         if self.profile_from_flag {
             return (self.profile_name.clone(), ProfileSource::Flag);
         }
-        if self.config.default_profile().is_some() {
-            return (self.profile_name.clone(), ProfileSource::Implied);
-        }
         match self.env.get("AWS_PROFILE") {
             Some(p) => (p.to_string(), ProfileSource::Explicit),
-            None => ("default".to_string(), ProfileSource::Implied),
+            None => (self.profile_name.clone(), ProfileSource::Implied),
         }
     }
 

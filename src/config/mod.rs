@@ -249,6 +249,16 @@ impl ConfigFile {
         &self.path
     }
 
+    /// The file at `path`, not read (for commands that need no configuration): empty, but
+    /// [`ConfigFile::exists`] says whether something is there.
+    pub fn unread(path: PathBuf) -> ConfigFile {
+        let existed = path.symlink_metadata().is_ok();
+        ConfigFile {
+            existed,
+            ..ConfigFile::empty(path)
+        }
+    }
+
     /// Whether the document was read from a file (false when the file was missing).
     pub fn exists(&self) -> bool {
         self.existed

@@ -134,3 +134,46 @@ fn profiles_lifecycle() {
     assert!(err.contains("nope"), "{err}");
     t.fails(2, &["profile", "add", "bad name", "--region", "us-east-1"]);
 }
+
+/// Help, version, completion scripts and `config path` need no configuration: they work
+/// with an invalid or unsafe `config.yaml`; `config validate` reports the problem (exit 2)
+/// and so does every command that needs the file.
+#[test]
+fn special_commands_work_with_an_invalid_or_unsafe_config() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestEnv::new();
+    t.write(".awsideman/config.yaml", "profiles: [oops\n  bad: : :\n");
+    let file = t.config_dir().join("config.yaml");
+    for unsafe_mode in [false, true] {
+        if unsafe_mode {
+            t.write(".awsideman/config.yaml", "profiles: {}\n");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+            std::fs::set_permissions(t.config_dir(), std::fs::Permissions::from_mode(0o777))
+                .unwrap();
+        }
+        for args in [
+            &["--help"][..],
+            &["--version"],
+            &["user", "--help"],
+            &["completion", "bash"],
+            &["completion", "zsh"],
+            &["config", "path"],
+        ] {
+            let out = t.run(args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?} (unsafe: {unsafe_mode}): {}",
+                crate::common::text(&out.stderr)
+            );
+        }
+        let path = t.json(&["config", "path"]);
+        assert_eq!(path["exists"], true);
+        assert_eq!(path["path"], file.display().to_string());
+    }
+    t.write(".awsideman/config.yaml", "profiles: [oops\n  bad: : :\n");
+    let err = t.fails(2, &["config", "validate"]);
+    assert!(err.contains("invalid YAML"), "{err}");
+    let err = t.fails(2, &["user", "list"]);
+    assert!(err.contains("config.yaml"), "{err}");
+}

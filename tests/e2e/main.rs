@@ -7,6 +7,7 @@ mod assignments;
 mod audit;
 mod cache;
 mod cache_tools;
+mod callers;
 mod cli;
 mod config;
 mod credentials;

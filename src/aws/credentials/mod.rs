@@ -5,6 +5,7 @@
 //! container credentials, then EC2 instance metadata. The first source configured wins; a
 //! source that is configured but fails is an error (it does not fall through).
 
+pub mod caller;
 pub mod container;
 pub mod disk_cache;
 pub mod imds;

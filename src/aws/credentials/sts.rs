@@ -1,5 +1,6 @@
-//! AWS STS calls of the credential chain: `AssumeRole` (SigV4-signed) and
-//! `AssumeRoleWithWebIdentity` (unsigned), over the Query protocol with XML replies.
+//! AWS STS calls of the credential chain: `AssumeRole` (SigV4-signed),
+//! `AssumeRoleWithWebIdentity` (unsigned) and `GetCallerIdentity` (who temporary keys
+//! belong to), over the Query protocol with XML replies.
 
 use std::time::SystemTime;
 
@@ -108,6 +109,43 @@ pub fn assume_role_with_web_identity(
             .body(body.clone().into_bytes()))
     };
     call_sts(transport, "AssumeRoleWithWebIdentity", &build)
+}
+
+/// Calls `GetCallerIdentity` with `credentials` and returns the caller's ARN.
+pub fn get_caller_identity(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+) -> Result<String> {
+    const OPERATION: &str = "GetCallerIdentity";
+    let body = form_body(&[("Action", OPERATION), ("Version", VERSION)]);
+    let url = format!("{}/", endpoint.url);
+    let build = || {
+        let mut request = HttpRequest::new("POST", url.as_str())
+            .header("content-type", CONTENT_TYPE)
+            .body(body.clone().into_bytes());
+        sigv4::sign_request(
+            &mut request,
+            credentials,
+            Service::Sts.signing_name(),
+            &endpoint.signing_region,
+            SystemTime::now(),
+        )?;
+        Ok(request)
+    };
+    let label = CallLabel {
+        service: Service::Sts,
+        operation: OPERATION,
+    };
+    let response = transport.send(label, &build, xml_error_code)?;
+    if !response.is_success() {
+        return Err(error_from_response(OPERATION, &response));
+    }
+    let xml = String::from_utf8_lossy(&response.body);
+    xml_element(&xml, "GetCallerIdentityResult")
+        .and_then(|result| xml_text(result, "Arn"))
+        .filter(|arn| arn.starts_with("arn:"))
+        .ok_or_else(|| Error::runtime("sts GetCallerIdentity: unreadable reply (no Arn)"))
 }
 
 fn call_sts(

@@ -636,6 +636,10 @@ impl CacheBackend for DynamoBackend {
         "dynamodb"
     }
 
+    fn shared_between_machines(&self) -> bool {
+        true
+    }
+
     fn clear_all(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         self.clear(progress)
     }

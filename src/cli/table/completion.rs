@@ -18,7 +18,7 @@ const fn shell(
         args: &[],
         flags: &[],
         examples: example,
-        access: Access::Local,
+        access: Access::Standalone,
         json: "{\"shell\", \"script\"}.",
         run,
     }

@@ -64,7 +64,7 @@ pub const GROUP: Group = Group {
             args: &[],
             flags: &[],
             examples: &["config path"],
-            access: Access::Local,
+            access: Access::Standalone,
             json: "{\"path\", \"exists\"}.",
             run: config::path,
         },
