@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod endpoint;
 pub mod http;
+pub mod keys;
 pub mod paginate;
 pub mod ratelimit;
 pub mod retry;

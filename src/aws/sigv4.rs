@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 
-use super::credentials::Credentials;
 use super::http::HttpRequest;
+use super::keys::Credentials;
 use crate::error::{Error, Result};
 
 /// Signs `request` in place for `service` (signing name) in `region` at `time`.

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use super::credentials::Credentials;
 use super::endpoint::Endpoint;
 use super::http::{HttpClient, HttpRequest, HttpResponse, HttpSettings};
+use super::keys::Credentials;
 use super::ratelimit::RateLimiter;
 use super::retry::{self, FailureClass, RetryPolicy, RetryQuota};
 use super::service::Service;

@@ -6,16 +6,46 @@
 
 use std::fmt::Write;
 
+use serde_json::json;
+
 use crate::cli::help::unshadowed_globals;
-use crate::cli::parse::GLOBAL_FLAGS;
+use crate::cli::spec::GLOBAL_FLAGS;
 use crate::cli::spec::{Command, Flag, Group};
+use crate::cli::table::GROUPS;
+use crate::commands::Context;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
+use crate::output::Report;
 
 /// The shells [`render`] knows.
 pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 
 /// The description of the `help` word in completions.
 const HELP_ABOUT: &str = "Show help for a group or command";
+
+/// `completion SHELL`: the script of the whole command table, as a report.
+fn script(shell: &str) -> Result<Report> {
+    let text = render(GROUPS, shell)?;
+    Ok(Report::message(
+        json!({"shell": shell, "script": text}),
+        text.trim_end(),
+    ))
+}
+
+/// `completion bash`.
+pub fn run_bash(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script("bash")
+}
+
+/// `completion zsh`.
+pub fn run_zsh(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script("zsh")
+}
+
+/// `completion fish`.
+pub fn run_fish(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script("fish")
+}
 
 /// The completion script for `shell` (`bash`, `zsh` or `fish`).
 pub fn render(groups: &[Group], shell: &str) -> Result<String> {

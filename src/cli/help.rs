@@ -3,7 +3,7 @@
 //! Plain text, wrapped at 80 columns, the same for the same table: no terminal queries, no
 //! colour, nothing read from the environment.
 
-use crate::cli::parse::GLOBAL_FLAGS;
+use crate::cli::spec::GLOBAL_FLAGS;
 use crate::cli::spec::{Command, Flag, Group, Positional};
 
 /// The label of usage lines.

@@ -4,7 +4,7 @@
 //! nothing from the environment, so the committed `man/awsideman.1` can be checked against it.
 
 use crate::cli::help::{self, Block, UsageItem};
-use crate::cli::parse::GLOBAL_FLAGS;
+use crate::cli::spec::GLOBAL_FLAGS;
 use crate::cli::spec::{Command, Flag, Group};
 
 /// The fixed DESCRIPTION paragraphs.

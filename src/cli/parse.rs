@@ -8,51 +8,10 @@
 use std::ffi::OsString;
 
 use crate::cli::help;
-use crate::cli::matches::Matches;
-use crate::cli::spec::{Command, Flag, Group};
-use crate::cli::suggest;
+use crate::cli::spec::{Command, Flag, GLOBAL_FLAGS, Group};
+use crate::commands::args::{Globals, Matches};
 use crate::error::{Error, Result};
-use crate::output::OutputFormat;
-
-/// The options every command accepts, at any position on the command line.
-pub const GLOBAL_FLAGS: &[Flag] = &[
-    Flag::value("profile", "NAME", "The awsideman profile to use.").short('p'),
-    Flag::value(
-        "region",
-        "REGION",
-        "The AWS region, overriding the profile's.",
-    )
-    .short('r'),
-    Flag::value("output", "FORMAT", "How to print results.")
-        .short('o')
-        .choices(&["table", "json", "text"]),
-    Flag::switch("no-cache", None, "Do not read cached answers: ask AWS."),
-    Flag::switch(
-        "debug",
-        None,
-        "Print requests, cache hits and timings to stderr.",
-    ),
-    Flag::switch("quiet", Some('q'), "Print nothing but results and errors."),
-    Flag::switch("version", Some('V'), "Print the version and exit."),
-    Flag::switch("help", Some('h'), "Print help and exit."),
-];
-
-/// The global options as given on the command line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Globals {
-    /// `--profile`: the awsideman profile.
-    pub profile: Option<String>,
-    /// `--region`: overrides the profile's region.
-    pub region: Option<String>,
-    /// `--output`: the output form.
-    pub output: Option<OutputFormat>,
-    /// `--no-cache`: do not read cached answers.
-    pub no_cache: bool,
-    /// `--debug`: diagnostics on stderr.
-    pub debug: bool,
-    /// `--quiet`: only results and errors.
-    pub quiet: bool,
-}
+use crate::suggest;
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -519,9 +478,9 @@ fn check_flags(path: &str, flags: &[Flag], is_global: bool, problems: &mut Vec<S
 /// A small command table for the tests of the `cli` modules.
 #[cfg(test)]
 pub(crate) mod test_table {
-    use crate::cli::matches::Matches;
     use crate::cli::spec::{Access, Command, Flag, Group, Positional};
     use crate::commands::Context;
+    use crate::commands::args::Matches;
     use crate::error::{Error, Result};
     use crate::output::Report;
 
@@ -622,6 +581,7 @@ mod tests {
     use super::test_table::GROUPS;
     use super::*;
     use crate::error::Kind;
+    use crate::output::OutputFormat;
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()

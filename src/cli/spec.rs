@@ -3,8 +3,8 @@
 //! One table (`cli::table::GROUPS`) written with these types drives the parser, `--help`,
 //! the man page and the shell completions, so they cannot drift apart.
 
-use crate::cli::matches::Matches;
 use crate::commands::Context;
+use crate::commands::args::Matches;
 use crate::error::Result;
 use crate::output::Report;
 
@@ -170,3 +170,26 @@ impl Positional {
         self
     }
 }
+
+/// The options every command accepts, at any position on the command line.
+pub const GLOBAL_FLAGS: &[Flag] = &[
+    Flag::value("profile", "NAME", "The awsideman profile to use.").short('p'),
+    Flag::value(
+        "region",
+        "REGION",
+        "The AWS region, overriding the profile's.",
+    )
+    .short('r'),
+    Flag::value("output", "FORMAT", "How to print results.")
+        .short('o')
+        .choices(&["table", "json", "text"]),
+    Flag::switch("no-cache", None, "Do not read cached answers: ask AWS."),
+    Flag::switch(
+        "debug",
+        None,
+        "Print requests, cache hits and timings to stderr.",
+    ),
+    Flag::switch("quiet", Some('q'), "Print nothing but results and errors."),
+    Flag::switch("version", Some('V'), "Print the version and exit."),
+    Flag::switch("help", Some('h'), "Print help and exit."),
+];

@@ -18,8 +18,8 @@ use super::fanout::{self, Progress};
 use super::resolve::{self, Principal, PrincipalType};
 use super::wait::{self, Waited};
 use super::{Context, org};
-use crate::cli::matches::Matches;
 use crate::client::{self, Client, Operation};
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::audit::{self, EventKind};
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report};
 
@@ -38,7 +38,7 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     };
     let event = match m.value("event") {
         Some(name) => Some(EventKind::parse(name).ok_or_else(|| {
-            let hint = crate::cli::suggest::closest(name, EventKind::names())
+            let hint = crate::suggest::closest(name, EventKind::names())
                 .map(|s| format!(" (did you mean \"{s}\"?)"))
                 .unwrap_or_default();
             Error::usage(format!(

@@ -21,7 +21,7 @@ use crate::cache::hybrid::HybridBackend;
 use crate::cache::key::hex;
 use crate::cache::migrate::{self, MigrateProgress, MigrateSummary, VerifyReport};
 use crate::cache::{CacheBackend, CacheKey, Invalidation, Namespace};
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::output::Report;

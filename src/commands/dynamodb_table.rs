@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::Context;
 use crate::audit::{Event, EventKind};
 use crate::cache::dynamodb::DynamoBackend;
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report};
 
@@ -28,7 +28,7 @@ const DESCRIBE_FIELDS: &[Column] = &[
 pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let action = m.required_arg("ACTION")?;
     if !ACTIONS.contains(&action) {
-        let hint = crate::cli::suggest::closest(action, ACTIONS.iter().copied())
+        let hint = crate::suggest::closest(action, ACTIONS.iter().copied())
             .map(|s| format!(" (did you mean \"{s}\"?)"))
             .unwrap_or_default();
         return Err(Error::usage(format!(

@@ -27,7 +27,7 @@ use crate::cache::dynamodb::{KEY_SET_CHANGED, TableWrappedKeys};
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset, WrappedKeysFile, WrappedKeysPlace};
 use crate::cache::keystate::{CHANGE_TIMEOUT, KeyChange};
 use crate::cache::manager::{CacheManager, Encryption};
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
@@ -82,7 +82,7 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
         "export-key" => audit_failure(export_key(ctx), ctx, EventKind::KeyExported),
         "import-key" => audit_failure(import_key(ctx), ctx, EventKind::KeyImported),
         other => {
-            let hint = crate::cli::suggest::closest(other, ACTIONS.iter().copied())
+            let hint = crate::suggest::closest(other, ACTIONS.iter().copied())
                 .map(|s| format!(" (did you mean \"{s}\"?)"))
                 .unwrap_or_default();
             Err(Error::usage(format!(

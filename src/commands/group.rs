@@ -5,19 +5,13 @@
 
 use serde_json::{Value, json};
 
+use super::directory::{self, GROUPS, USERS, items, object_id};
 use super::fanout::{self, WORKERS};
-use super::user::{self, Resource, USERS, items, object_id};
 use super::{Context, resolve};
-use crate::cli::matches::Matches;
 use crate::client;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
-
-const LIST_COLUMNS: &[Column] = &[
-    Column::new("Group", "DisplayName"),
-    Column::new("Description", "Description"),
-    Column::new("Group ID", "GroupId"),
-];
 
 /// A group as DescribeGroup returns it (`create`, `update`).
 const GROUP_FIELDS: &[Column] = &[
@@ -49,31 +43,17 @@ const RESULT_COLUMNS: &[Column] = &[
     Column::new("Status", "status"),
 ];
 
-/// Identity Store groups, as the shared listing, update and delete code sees them.
-pub const GROUPS: Resource = Resource {
-    noun: "group",
-    id_key: "GroupId",
-    name_key: "DisplayName",
-    list_key: "Groups",
-    list: client::LIST_GROUPS,
-    describe: client::DESCRIBE_GROUP,
-    update: client::UPDATE_GROUP,
-    delete: client::DELETE_GROUP,
-    searched: &["DisplayName", "Description"],
-    columns: LIST_COLUMNS,
-};
-
 /// What `group update` sets: (flag, UpdateGroup AttributePath).
 const UPDATABLE: &[(&str, &str)] = &[("name", "displayName"), ("description", "description")];
 
 /// `group list [--filter REGEX] [--limit N]`.
 pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    user::list_command(ctx, m, &GROUPS)
+    directory::list_command(ctx, m, &GROUPS)
 }
 
 /// `group find PATTERN [--limit N]`.
 pub fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    user::find_command(ctx, m, &GROUPS)
+    directory::find_command(ctx, m, &GROUPS)
 }
 
 /// `group get GROUP`: DescribeGroup plus `MemberCount` and `Members` (with user names).
@@ -119,28 +99,28 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group_id = created["GroupId"]
         .as_str()
         .ok_or_else(|| Error::runtime("identitystore CreateGroup: reply lacks GroupId"))?;
-    let group = user::describe(ctx, &GROUPS, group_id)?;
+    let group = directory::describe(ctx, &GROUPS, group_id)?;
     Ok(Report::record(group, "", GROUP_FIELDS))
 }
 
 /// `group update GROUP [--name N] [--description D]`: one UpdateGroup, then the group as
 /// DescribeGroup returns it.
 pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let operations = user::string_operations(m, UPDATABLE);
+    let operations = directory::string_operations(m, UPDATABLE);
     if operations.is_empty() {
         return Err(Error::usage(
             "group update: nothing to change: give --name or --description",
         ));
     }
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
-    let updated = user::update_and_describe(ctx, &GROUPS, &group, operations)?;
+    let updated = directory::update_and_describe(ctx, &GROUPS, &group, operations)?;
     Ok(Report::record(updated, "", GROUP_FIELDS))
 }
 
 /// `group delete GROUP [--yes]`.
 pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
-    user::delete_command(ctx, m, &GROUPS, &group)
+    directory::delete_command(ctx, m, &GROUPS, &group)
 }
 
 /// `group members GROUP`: `{GroupId, DisplayName, Members: [{MembershipId, UserId,
@@ -216,7 +196,7 @@ fn members_of(ctx: &Context, group_id: &str) -> Result<Vec<Value>> {
                 .to_string()
         })
         .collect();
-    let users = user::describe_each(ctx, &USERS, &user_ids)?;
+    let users = directory::describe_each(ctx, &USERS, &user_ids)?;
     Ok(memberships
         .iter()
         .zip(user_ids.iter().zip(users))

@@ -16,8 +16,8 @@ use crate::aws::endpoint::partition;
 use crate::aws::service::Service;
 use crate::cache::dynamodb::dynamodb_iam_actions;
 use crate::cache::keys::KMS_OPERATIONS;
-use crate::cli::matches::Matches;
 use crate::client::{OPERATIONS, OpKind};
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::Report;
 

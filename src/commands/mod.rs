@@ -3,12 +3,13 @@
 //! Commands reach AWS only through [`Client`]; they build [`Report`]s and never print
 //! results themselves.
 
+pub mod args;
 pub mod assignment;
 pub mod audit;
 pub mod cache;
 pub mod cache_tools;
-pub mod completion;
 pub mod config;
+pub mod directory;
 pub mod dynamodb_table;
 pub mod encryption;
 pub mod fanout;
@@ -40,8 +41,8 @@ use crate::cache::hybrid::{self, HybridBackend};
 use crate::cache::keystate::KeyState;
 use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
-use crate::cli::parse::Globals;
 use crate::client::Client;
+use crate::commands::args::Globals;
 use crate::config::{BackendType, CacheSettings, ConfigFile, EncryptionType, ProfileConfig};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -111,7 +112,7 @@ impl Context {
     }
 
     /// A context that has not read the configuration, for commands that need none
-    /// ([`crate::cli::spec::Access::Standalone`]): they run even when the file is invalid.
+    /// (commands the table marks standalone): they run even when the file is invalid.
     pub fn standalone(env: Env, globals: Globals) -> Result<Context> {
         let config_dir = ConfigFile::dir(&env)?;
         let config = ConfigFile::unread(config_dir.join(crate::config::CONFIG_FILE_NAME));
@@ -164,7 +165,7 @@ impl Context {
 
     /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
     /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
-    pub fn confirm(&self, m: &crate::cli::matches::Matches, action: &str) -> Result<()> {
+    pub fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {
         if m.switch("yes") {
             return Ok(());
         }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Context, fanout, resolve};
-use crate::cli::matches::Matches;
 use crate::client::{self, Client, Operation};
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 

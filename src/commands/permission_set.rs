@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::fanout::StatusLine;
 use super::wait::{self, Waited};
 use super::{Context, fanout, resolve};
-use crate::cli::matches::Matches;
 use crate::client;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 

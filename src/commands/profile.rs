@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::Context;
 use super::config::profile_json;
-use crate::cli::matches::Matches;
+use crate::commands::args::Matches;
 use crate::config::ProfileConfig;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report};

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use crate::cli::matches::Matches;
 use crate::client;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 

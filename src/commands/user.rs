@@ -1,26 +1,16 @@
-//! `user ...`: Identity Store users.
-//!
-//! Also home of what `group ...` shares with it, written once for both kinds of object
-//! (a [`Resource`]): regex search over a listing (`list --filter`, `find`), names of many ids
-//! fetched in parallel, attribute updates and deletion. Nothing here prints.
+//! `user ...`: Identity Store users. What users and groups share lives in `directory.rs`.
 
-use regex_lite::Regex;
 use serde_json::{Value, json};
 
-use super::fanout::{self, WORKERS};
-use super::group::GROUPS;
+use super::directory::{
+    GROUPS, USERS, delete_command, describe, describe_each, find_command, items, list_command,
+    string_operations, update_and_describe,
+};
 use super::{Context, resolve};
-use crate::cli::matches::Matches;
-use crate::client::{self, Operation};
+use crate::client;
+use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
-
-const LIST_COLUMNS: &[Column] = &[
-    Column::new("User name", "UserName"),
-    Column::new("Display name", "DisplayName"),
-    Column::new("Email", "Emails.0.Value"),
-    Column::new("User ID", "UserId"),
-];
 
 const USER_FIELDS: &[Column] = &[
     Column::new("User ID", "UserId"),
@@ -39,20 +29,6 @@ const GROUP_COLUMNS: &[Column] = &[
     Column::new("Group ID", "GroupId"),
     Column::new("Membership ID", "MembershipId"),
 ];
-
-/// Identity Store users, as the shared listing, update and delete code sees them.
-pub const USERS: Resource = Resource {
-    noun: "user",
-    id_key: "UserId",
-    name_key: "UserName",
-    list_key: "Users",
-    list: client::LIST_USERS,
-    describe: client::DESCRIBE_USER,
-    update: client::UPDATE_USER,
-    delete: client::DELETE_USER,
-    searched: &["UserName", "DisplayName", "Emails.*.Value"],
-    columns: LIST_COLUMNS,
-};
 
 /// The simple string attributes `user update` sets: (flag, UpdateUser AttributePath).
 const UPDATABLE: &[(&str, &str)] = &[
@@ -230,266 +206,9 @@ fn groups_of(ctx: &Context, user: &Value) -> Result<Vec<Value>> {
         .collect())
 }
 
-// ---- Shared with `group ...` ----
-
-/// One kind of Identity Store object (users or groups): its operations and key names, so
-/// listing, search, update and delete are written once for both.
-#[derive(Debug)]
-pub struct Resource {
-    /// The word for one object in messages (`user`).
-    pub noun: &'static str,
-    /// The id member (`UserId`).
-    pub id_key: &'static str,
-    /// The member naming the object for people (`UserName`).
-    pub name_key: &'static str,
-    /// The list member of the List reply (`Users`).
-    pub list_key: &'static str,
-    /// ListUsers / ListGroups.
-    pub list: Operation,
-    /// DescribeUser / DescribeGroup.
-    pub describe: Operation,
-    /// UpdateUser / UpdateGroup.
-    pub update: Operation,
-    /// DeleteUser / DeleteGroup.
-    pub delete: Operation,
-    /// The fields `--filter` and `find` match, as dotted paths (`*` is every array element).
-    pub searched: &'static [&'static str],
-    /// The table columns of a listing.
-    pub columns: &'static [Column],
-}
-
-/// A case-insensitive regular expression over the text fields of an object
-/// (`list --filter REGEX`, `find PATTERN`).
-#[derive(Debug)]
-pub struct Pattern(Regex);
-
-impl Pattern {
-    /// Compiles `source` case-insensitively within the limits of `pattern.rs`; an invalid
-    /// expression, or one over a limit, is a usage error.
-    pub fn new(source: &str) -> Result<Pattern> {
-        super::pattern::compile(source, "pattern").map(Pattern)
-    }
-
-    /// Whether the expression matches any text value at any of `fields` in `item`.
-    pub fn matches(&self, item: &Value, fields: &[&str]) -> bool {
-        fields
-            .iter()
-            .flat_map(|path| texts(item, path))
-            .any(|text| self.0.is_match(text))
-    }
-}
-
-/// The strings at a dotted path of `value`, where a `*` part stands for every element of
-/// an array (`Emails.*.Value`).
-fn texts<'a>(value: &'a Value, path: &str) -> Vec<&'a str> {
-    let mut found = vec![value];
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        found = found
-            .into_iter()
-            .flat_map(|v| match (part, v) {
-                ("*", Value::Array(items)) => items.iter().collect(),
-                (key, Value::Object(map)) => map.get(key).into_iter().collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-    }
-    found.into_iter().filter_map(Value::as_str).collect()
-}
-
-/// `list [--filter REGEX] [--limit N]` for users or groups.
-pub fn list_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
-    search(ctx, resource, m.value("filter"), m.parsed("limit")?)
-}
-
-/// `find PATTERN [--limit N]` for users or groups: like `list --filter`; no match is an
-/// empty list and exit 0.
-pub fn find_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
-    search(
-        ctx,
-        resource,
-        Some(m.required_arg("PATTERN")?),
-        m.parsed("limit")?,
-    )
-}
-
-/// Lists every object of `resource` (every page), keeps those matching `pattern`, and cuts
-/// the list at `limit` (then `"Truncated": true`). The pattern is checked before any request.
-fn search(
-    ctx: &Context,
-    resource: &Resource,
-    pattern: Option<&str>,
-    limit: Option<usize>,
-) -> Result<Report> {
-    let pattern = pattern.map(Pattern::new).transpose()?;
-    let store = ctx.identity_store_id()?;
-    let input = json!({"IdentityStoreId": store});
-    let client = ctx.client()?;
-    let mut reply = match &pattern {
-        // Without a filter, stop paging once enough objects are in.
-        None => client.list_limited(&resource.list, input, limit)?,
-        Some(_) => client.list(&resource.list, input)?,
-    };
-    if let Some(objects) = reply[resource.list_key].as_array_mut() {
-        if let Some(pattern) = &pattern {
-            objects.retain(|o| pattern.matches(o, resource.searched));
-        }
-        if let Some(limit) = limit.filter(|&l| objects.len() > l) {
-            objects.truncate(limit);
-            reply["Truncated"] = Value::Bool(true);
-        }
-    }
-    Ok(Report::list(reply, resource.list_key, resource.columns))
-}
-
-/// The items of a list member of a reply (none when it is missing or null).
-pub fn items<'a>(reply: &'a Value, key: &str) -> &'a [Value] {
-    reply[key].as_array().map(Vec::as_slice).unwrap_or(&[])
-}
-
-/// Describes one object by id.
-pub fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
-    ctx.client()?.call(
-        &resource.describe,
-        json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
-    )
-}
-
-/// Describes every id in parallel (bounded by [`WORKERS`]), in order; `None` for an id that
-/// no longer exists (a membership can outlive its user or group).
-pub fn describe_each(
-    ctx: &Context,
-    resource: &Resource,
-    ids: &[String],
-) -> Result<Vec<Option<Value>>> {
-    let store = ctx.identity_store_id()?;
-    let client = ctx.client()?;
-    fanout::parallel(ids, WORKERS, |id| {
-        match client.call(
-            &resource.describe,
-            json!({"IdentityStoreId": store, resource.id_key: id}),
-        ) {
-            Ok(object) => Ok(Some(object)),
-            Err(e) if resolve::is_not_found(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
-    .into_iter()
-    .collect()
-}
-
-/// One `{AttributePath, AttributeValue}` operation per flag of `fields` given on the command
-/// line, in the order of `fields`.
-pub fn string_operations(m: &Matches, fields: &[(&str, &str)]) -> Vec<Value> {
-    fields
-        .iter()
-        .filter_map(|(flag, path)| {
-            m.value(flag)
-                .map(|v| json!({"AttributePath": path, "AttributeValue": v}))
-        })
-        .collect()
-}
-
-/// Applies `operations` to `object` (as described) with UpdateUser / UpdateGroup and
-/// returns the object as described afterwards.
-pub fn update_and_describe(
-    ctx: &Context,
-    resource: &Resource,
-    object: &Value,
-    operations: Vec<Value>,
-) -> Result<Value> {
-    let id = object_id(resource, object)?;
-    ctx.client()?.call(
-        &resource.update,
-        json!({
-            "IdentityStoreId": ctx.identity_store_id()?,
-            resource.id_key: id,
-            "Operations": operations,
-        }),
-    )?;
-    describe(ctx, resource, id)
-}
-
-/// `delete` for users or groups: asks (or requires `--yes`), deletes, and reports
-/// `{UserId|GroupId, UserName|DisplayName, "deleted": true}`.
-pub fn delete_command(
-    ctx: &Context,
-    m: &Matches,
-    resource: &Resource,
-    object: &Value,
-) -> Result<Report> {
-    let id = object_id(resource, object)?;
-    let name = object[resource.name_key].as_str().unwrap_or(id);
-    ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
-    ctx.client()?.call(
-        &resource.delete,
-        json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
-    )?;
-    let data = json!({
-        resource.id_key: id,
-        resource.name_key: object[resource.name_key],
-        "deleted": true,
-    });
-    Ok(Report::message(
-        data,
-        format!("Deleted {} {name} ({id}).", resource.noun),
-    ))
-}
-
-/// The id of a described object, or an error if AWS left it out.
-pub fn object_id<'a>(resource: &Resource, object: &'a Value) -> Result<&'a str> {
-    object[resource.id_key].as_str().ok_or_else(|| {
-        Error::runtime(format!(
-            "identitystore {}: reply lacks {}",
-            resource.describe.name, resource.id_key
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alice() -> Value {
-        json!({
-            "UserName": "alice",
-            "DisplayName": "Alice Liddell",
-            "Emails": [{"Value": "a@work.io"}, {"Value": "wonder@home.net"}],
-        })
-    }
-
-    #[test]
-    fn pattern_is_case_insensitive_over_every_searched_field() {
-        let user = alice();
-        for hit in ["ALICE", "^alice$", "liddell", "home\\.net$", "a@WORK"] {
-            let p = Pattern::new(hit).unwrap();
-            assert!(p.matches(&user, USERS.searched), "{hit}");
-        }
-        for miss in ["bob", "^liddell", "example\\.com"] {
-            let p = Pattern::new(miss).unwrap();
-            assert!(!p.matches(&user, USERS.searched), "{miss}");
-        }
-        let p = Pattern::new("liddell").unwrap();
-        assert!(!p.matches(&user, &["UserName"]), "only the fields given");
-    }
-
-    #[test]
-    fn invalid_pattern_is_a_usage_error() {
-        let e = Pattern::new("(unclosed").unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.message().contains("(unclosed"), "{e}");
-    }
-
-    #[test]
-    fn texts_follow_paths_and_stars() {
-        let v = alice();
-        assert_eq!(texts(&v, "UserName"), ["alice"]);
-        assert_eq!(
-            texts(&v, "Emails.*.Value"),
-            ["a@work.io", "wonder@home.net"]
-        );
-        assert!(texts(&v, "Missing.*.Value").is_empty());
-        assert!(texts(&json!({"Emails": null}), "Emails.*.Value").is_empty());
-    }
 
     #[test]
     fn update_operations_in_table_order_with_the_whole_email_list() {

@@ -44,8 +44,10 @@ fn second_process_is_served_from_the_cache_without_any_request() {
         "the cached answer is the same document"
     );
 
-    // --no-cache goes to AWS, and here fails: there are no credentials.
-    t.fails(1, &["--no-cache", "user", "list"]);
+    // --no-cache goes to AWS, and here fails: the profile's source has no credentials (a
+    // configuration error).
+    let err = t.fails(2, &["--no-cache", "user", "list"]);
+    assert!(err.contains("has no credentials"), "{err}");
 }
 
 #[test]

@@ -45,3 +45,29 @@ pub const GROUP: Group = Group {
         run: audit::show,
     }],
 };
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::EventKind;
+
+    #[test]
+    fn the_event_flag_documents_every_event() {
+        let show = super::super::GROUPS
+            .iter()
+            .filter(|g| g.name == "audit")
+            .flat_map(|g| g.commands)
+            .find(|c| c.name == "show")
+            .expect("audit show");
+        let about = show
+            .flags
+            .iter()
+            .find(|f| f.long == "event")
+            .expect("--event")
+            .about;
+        let documented = about
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .filter(|w| w.contains('_'))
+            .collect::<Vec<_>>();
+        assert_eq!(documented, EventKind::names());
+    }
+}

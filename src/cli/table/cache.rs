@@ -202,7 +202,7 @@ pub const GROUP: Group = Group {
             ],
             access: Access::Read,
             json: "{\"commands\": [...], \"entriesAdded\", \"bytesAdded\", \"entries\"}.",
-            run: cache::warm,
+            run: crate::cli::warm::warm,
         },
         Command {
             name: "migrate",

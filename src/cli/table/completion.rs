@@ -1,7 +1,7 @@
 //! The `completion` group of the command table.
 
+use crate::cli::complete;
 use crate::cli::spec::{Access, Command, Group};
-use crate::commands::completion;
 
 const fn shell(
     name: &'static str,
@@ -33,19 +33,19 @@ pub const GROUP: Group = Group {
             "bash",
             "Completion for bash",
             &["completion bash -o text > /etc/bash_completion.d/awsideman"],
-            completion::bash,
+            complete::run_bash,
         ),
         shell(
             "zsh",
             "Completion for zsh",
             &["completion zsh -o text > \"${fpath[1]}/_awsideman\""],
-            completion::zsh,
+            complete::run_zsh,
         ),
         shell(
             "fish",
             "Completion for fish",
             &["completion fish -o text > ~/.config/fish/completions/awsideman.fish"],
-            completion::fish,
+            complete::run_fish,
         ),
     ],
 };

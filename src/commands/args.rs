@@ -1,9 +1,12 @@
-//! The arguments of one command as given: flag values, switches and positionals, by name.
+//! What the command line gave a command: the global options and the command's own arguments
+//! (flag values, switches and positionals, by name). The parser fills them in; runners read
+//! them.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::output::OutputFormat;
 
 /// The validated arguments of a command, looked up by the names the table gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,4 +82,21 @@ impl Matches {
         self.value(long)
             .ok_or_else(|| Error::usage(format!("missing required flag --{long}")))
     }
+}
+
+/// The global options as given on the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Globals {
+    /// `--profile`: the awsideman profile.
+    pub profile: Option<String>,
+    /// `--region`: overrides the profile's region.
+    pub region: Option<String>,
+    /// `--output`: the output form.
+    pub output: Option<OutputFormat>,
+    /// `--no-cache`: do not read cached answers.
+    pub no_cache: bool,
+    /// `--debug`: diagnostics on stderr.
+    pub debug: bool,
+    /// `--quiet`: only results and errors.
+    pub quiet: bool,
 }
