@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::help::unshadowed_globals;
 use crate::cli::spec::GLOBAL_FLAGS;
-use crate::cli::spec::{Command, Flag, Group};
+use crate::cli::spec::{Command, Flag, Group, every_command, every_group, path_words};
 use crate::cli::table::GROUPS;
 use crate::commands::Context;
 use crate::commands::args::Matches;
@@ -48,7 +48,7 @@ pub fn run_fish(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// The completion script for `shell` (`bash`, `zsh` or `fish`).
-pub fn render(groups: &[Group], shell: &str) -> Result<String> {
+pub fn render(groups: &'static [Group], shell: &str) -> Result<String> {
     match shell {
         "bash" => Ok(bash(groups)),
         "zsh" => Ok(zsh(groups)),
@@ -96,28 +96,57 @@ fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-/// Every (group, command) pair, in table order.
-fn commands(groups: &[Group]) -> impl Iterator<Item = (&Group, &Command)> {
-    groups
-        .iter()
-        .flat_map(|g| g.commands.iter().map(move |c| (g, c)))
+/// A level of the table: the words leading to a group (`cache encryption`; "" for the top)
+/// and the names that may follow them, with what each is.
+struct Level {
+    path: String,
+    children: Vec<(&'static str, &'static str)>,
+}
+
+/// Every level of the table: the top (its groups), then every group (its commands, then its
+/// groups), in table order.
+fn levels(groups: &'static [Group]) -> Vec<Level> {
+    let mut out = vec![Level {
+        path: String::new(),
+        children: groups.iter().map(|g| (g.name, g.about)).collect(),
+    }];
+    for path in every_group(groups) {
+        let Some(group) = path.last() else { continue };
+        out.push(Level {
+            path: path_words(&path),
+            children: group
+                .commands
+                .iter()
+                .map(|c| (c.name, c.about))
+                .chain(group.groups.iter().map(|g| (g.name, g.about)))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Every command with its whole path (`cache encryption rotate`), in table order.
+fn commands(groups: &'static [Group]) -> Vec<(String, &'static Command)> {
+    every_command(groups)
+        .into_iter()
+        .map(|(path, c)| (format!("{} {}", path_words(&path), c.name), c))
+        .collect()
 }
 
 /// The bash script: a `complete -F` function.
-fn bash(groups: &[Group]) -> String {
-    let group_names: Vec<&str> = std::iter::once("help")
-        .chain(groups.iter().map(|g| g.name))
-        .collect();
+fn bash(groups: &'static [Group]) -> String {
+    let commands = commands(groups);
     let mut s = String::new();
     s.push_str("# bash completion for awsideman, generated from its command table.\n\n");
 
-    s.push_str("# The commands of group $1.\n_awsideman_commands() {\n    case \"$1\" in\n");
-    for g in groups {
-        let names: Vec<&str> = g.commands.iter().map(|c| c.name).collect();
+    s.push_str("# The names that may follow the words $1 (\"\" at the top).\n");
+    s.push_str("_awsideman_children() {\n    case \"$1\" in\n");
+    for level in levels(groups) {
+        let names: Vec<&str> = level.children.iter().map(|(n, _)| *n).collect();
         let _ = writeln!(
             s,
             "        {}) echo {} ;;",
-            sh_quote(g.name),
+            sh_quote(&level.path),
             sh_quote(&names.join(" "))
         );
     }
@@ -131,13 +160,14 @@ fn bash(groups: &[Group]) -> String {
     s.push_str("    elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then\n");
     s.push_str("        prev=${COMP_WORDS[COMP_CWORD-2]}\n    fi\n\n");
 
-    s.push_str("    # The words before the cursor that are not flags or flag values.\n");
+    s.push_str("    # The words before the cursor that are not flags or flag values: the path\n");
+    s.push_str("    # of groups, then the command once it is complete.\n");
     let _ = writeln!(
         s,
         "    local takes_value={}",
         sh_quote(&format!(" {} ", value_spellings(GLOBAL_FLAGS)))
     );
-    s.push_str("    local -a seen=()\n    local i word\n");
+    s.push_str("    local path= command= help= i word\n");
     s.push_str("    for ((i = 1; i < COMP_CWORD; i++)); do\n");
     s.push_str("        word=${COMP_WORDS[i]}\n");
     s.push_str("        if [[ $word == -- ]]; then\n            continue\n");
@@ -146,27 +176,30 @@ fn bash(groups: &[Group]) -> String {
         "            if [[ ${COMP_WORDS[i+1]} == = ]]; then ((i += 2)); else ((i += 1)); fi\n",
     );
     s.push_str("        elif [[ $word == = ]]; then\n            ((i += 1))\n");
-    s.push_str("        elif [[ $word != -* ]]; then\n            seen+=(\"$word\")\n");
-    s.push_str("            if ((${#seen[@]} == 2)); then\n");
-    s.push_str("                case \"${seen[0]} ${seen[1]}\" in\n");
-    for (g, c) in commands(groups) {
+    s.push_str("        elif [[ $word != -* && -z $command ]]; then\n");
+    s.push_str("            if [[ -z $path && -z $help && $word == help ]]; then\n");
+    s.push_str("                help=1\n                continue\n            fi\n");
+    s.push_str("            path=${path:+$path }$word\n");
+    s.push_str("            case \"$path\" in\n");
+    for (path, c) in &commands {
         let values = value_spellings(c.flags);
-        if !values.is_empty() {
-            let _ = writeln!(
-                s,
-                "                    {}) takes_value+={} ;;",
-                sh_quote(&format!("{} {}", g.name, c.name)),
-                sh_quote(&format!("{values} "))
-            );
-        }
+        let extra = if values.is_empty() {
+            String::new()
+        } else {
+            format!("; takes_value+={}", sh_quote(&format!("{values} ")))
+        };
+        let _ = writeln!(
+            s,
+            "                {}) command=$path{extra} ;;",
+            sh_quote(path)
+        );
     }
-    s.push_str("                esac\n            fi\n        fi\n    done\n");
-    s.push_str("    local group=${seen[0]-} command=${seen[1]-}\n\n");
+    s.push_str("            esac\n        fi\n    done\n\n");
 
     s.push_str("    # The value of a flag: the command's, else a global one.\n");
-    s.push_str("    case \"$group $command $prev\" in\n");
-    for (g, c) in commands(groups) {
-        push_bash_values(&mut s, &format!("{} {} ", g.name, c.name), c.flags);
+    s.push_str("    case \"$command $prev\" in\n");
+    for (path, c) in &commands {
+        push_bash_values(&mut s, &format!("{path} "), c.flags);
     }
     s.push_str("    esac\n    case \"$prev\" in\n");
     push_bash_values(&mut s, "", GLOBAL_FLAGS);
@@ -178,10 +211,10 @@ fn bash(groups: &[Group]) -> String {
         .map(|f| format!("--{}", f.long))
         .collect();
     let _ = writeln!(s, "        local flags={}", sh_quote(&globals.join(" ")));
-    s.push_str("        case \"$group $command\" in\n");
-    for (g, c) in commands(groups) {
+    s.push_str("        case \"$command\" in\n");
+    for (path, c) in &commands {
         let longs: Vec<String> = c.flags.iter().map(|f| format!("--{}", f.long)).collect();
-        let pattern = sh_quote(&format!("{} {}", g.name, c.name));
+        let pattern = sh_quote(path);
         if shadows_a_global(c) {
             let all: Vec<String> = unshadowed_globals(c.flags)
                 .map(|f| format!("--{}", f.long))
@@ -202,26 +235,10 @@ fn bash(groups: &[Group]) -> String {
     }
     s.push_str("        esac\n");
     s.push_str("        COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n");
-    s.push_str("    elif [[ -z $group ]]; then\n");
-    let _ = writeln!(
-        s,
-        "        COMPREPLY=($(compgen -W {} -- \"$cur\"))",
-        sh_quote(&group_names.join(" "))
-    );
-    s.push_str("    elif [[ $group == help && -z $command ]]; then\n");
-    let _ = writeln!(
-        s,
-        "        COMPREPLY=($(compgen -W {} -- \"$cur\"))",
-        sh_quote(&group_names[1..].join(" "))
-    );
-    s.push_str("    elif [[ $group == help && ${#seen[@]} == 2 ]]; then\n");
-    s.push_str(
-        "        COMPREPLY=($(compgen -W \"$(_awsideman_commands \"$command\")\" -- \"$cur\"))\n",
-    );
     s.push_str("    elif [[ -z $command ]]; then\n");
-    s.push_str(
-        "        COMPREPLY=($(compgen -W \"$(_awsideman_commands \"$group\")\" -- \"$cur\"))\n",
-    );
+    s.push_str("        local names=$(_awsideman_children \"$path\")\n");
+    s.push_str("        if [[ -z $path && -z $help ]]; then names=\"help $names\"; fi\n");
+    s.push_str("        COMPREPLY=($(compgen -W \"$names\" -- \"$cur\"))\n");
     s.push_str("    fi\n}\n\n");
     s.push_str("complete -F _awsideman awsideman\n");
     s
@@ -300,43 +317,42 @@ fn zsh_flag_specs<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> Vec<String> 
 }
 
 /// The zsh script: `#compdef` with `_describe` for names and `_arguments` for flags.
-fn zsh(groups: &[Group]) -> String {
+fn zsh(groups: &'static [Group]) -> String {
+    let commands = commands(groups);
     let mut s = String::new();
     s.push_str("#compdef awsideman\n\n");
     s.push_str("# zsh completion for awsideman, generated from its command table.\n\n");
 
-    s.push_str("# The groups, after the entries given as arguments.\n");
-    s.push_str("_awsideman_groups() {\n    local -a groups\n    groups=(\n        \"$@\"\n");
-    for g in groups {
+    s.push_str("# The names that may follow the words $1 (\"\" at the top), after the entries\n");
+    s.push_str("# given as further arguments.\n");
+    s.push_str("_awsideman_children() {\n    local -a names\n    names=(\"${(@)argv[2,-1]}\")\n");
+    s.push_str("    case $1 in\n");
+    for level in levels(groups) {
         let _ = writeln!(
             s,
-            "        {}",
-            sh_quote(&format!("{}:{}", zsh_colon(g.name), zsh_colon(g.about)))
+            "        {})\n            names+=(",
+            sh_quote(&level.path)
         );
-    }
-    s.push_str("    )\n    _describe -t groups 'command group' groups\n}\n\n");
-
-    s.push_str("_awsideman_commands() {\n    local -a commands\n    case $1 in\n");
-    for g in groups {
-        let _ = writeln!(s, "        {})\n            commands=(", sh_quote(g.name));
-        for c in g.commands {
+        for (name, about) in &level.children {
             let _ = writeln!(
                 s,
                 "                {}",
-                sh_quote(&format!("{}:{}", zsh_colon(c.name), zsh_colon(c.about)))
+                sh_quote(&format!("{}:{}", zsh_colon(name), zsh_colon(about)))
             );
         }
         s.push_str("            )\n            ;;\n");
     }
-    s.push_str("    esac\n    _describe -t commands 'command' commands\n}\n\n");
+    s.push_str("    esac\n    _describe -t commands 'command' names\n}\n\n");
 
-    s.push_str("_awsideman() {\n    local -a globals seen\n    globals=(\n");
+    s.push_str("_awsideman() {\n    local -a globals\n    globals=(\n");
     for spec in zsh_flag_specs(GLOBAL_FLAGS) {
         let _ = writeln!(s, "        {spec}");
     }
     s.push_str("    )\n");
-    s.push_str("    # The words before the cursor that are not flags or flag values.\n");
-    s.push_str("    local i=2 word\n    while (( i < CURRENT )); do\n        word=$words[i]\n");
+    s.push_str("    # The words before the cursor that are not flags or flag values: the path\n");
+    s.push_str("    # of groups, then the command once it is complete.\n");
+    s.push_str("    local i=2 word path= command= help=\n");
+    s.push_str("    while (( i < CURRENT )); do\n        word=$words[i]\n");
     s.push_str("        case $word in\n");
     let global_values: Vec<String> = GLOBAL_FLAGS
         .iter()
@@ -345,15 +361,28 @@ fn zsh(groups: &[Group]) -> String {
         .map(|n| sh_quote(&n))
         .collect();
     let _ = writeln!(s, "            {}) (( i++ )) ;;", global_values.join("|"));
-    s.push_str("            -*) ;;\n            *) seen+=(\"$word\") ;;\n        esac\n");
-    s.push_str("        (( i++ ))\n");
-    s.push_str("        if (( $#seen == 2 )) && [[ $seen[1] != help ]]; then break; fi\n");
+    s.push_str("            -*) ;;\n            *)\n");
+    s.push_str("                if [[ -z $path && -z $help && $word == help ]]; then\n");
+    s.push_str("                    help=1\n                else\n");
+    s.push_str("                    path=${path:+$path }$word\n");
+    s.push_str("                    case $path in\n");
+    let patterns: Vec<String> = commands.iter().map(|(p, _)| sh_quote(p)).collect();
+    for chunk in patterns.chunks(4) {
+        let _ = writeln!(
+            s,
+            "                        {}) command=$path ;;",
+            chunk.join("|")
+        );
+    }
+    s.push_str("                    esac\n                fi\n                ;;\n");
+    s.push_str("        esac\n        (( i++ ))\n");
+    s.push_str("        if [[ -n $command && -z $help ]]; then break; fi\n");
     s.push_str("    done\n\n");
 
     s.push_str(
         "    # The value of a global flag before the command (after it, _arguments knows).\n",
     );
-    s.push_str("    if (( $#seen < 2 )); then\n    case $words[CURRENT-1] in\n");
+    s.push_str("    if [[ -z $command ]]; then\n    case $words[CURRENT-1] in\n");
     for flag in GLOBAL_FLAGS.iter().filter(|f| f.value.is_some()) {
         let patterns: Vec<String> = spellings(flag).iter().map(|n| sh_quote(n)).collect();
         let action = if !flag.choices.is_empty() {
@@ -370,28 +399,23 @@ fn zsh(groups: &[Group]) -> String {
         );
     }
     s.push_str("    esac\n    fi\n\n");
-    s.push_str("    if [[ $seen[1] == help ]]; then\n");
-    s.push_str("        case $#seen in\n            1) _awsideman_groups ;;\n");
-    s.push_str("            2) _awsideman_commands $seen[2] ;;\n        esac\n");
-    s.push_str("    elif (( $#seen < 2 )) && [[ $words[CURRENT] == -* ]]; then\n");
+    s.push_str("    if [[ -n $help ]]; then\n");
+    s.push_str("        [[ -z $command ]] && _awsideman_children \"$path\"\n");
+    s.push_str("    elif [[ -z $command && $words[CURRENT] == -* ]]; then\n");
     s.push_str("        words=(awsideman \"$words[CURRENT]\")\n        CURRENT=2\n");
     s.push_str("        _arguments -s : $globals\n");
     let _ = writeln!(
         s,
-        "    elif (( $#seen == 0 )); then\n        _awsideman_groups {}",
+        "    elif [[ -z $command && -z $path ]]; then\n        _awsideman_children '' {}",
         sh_quote(&format!("help:{}", zsh_colon(HELP_ABOUT)))
     );
-    s.push_str("    elif (( $#seen == 1 )); then\n        _awsideman_commands $seen[1]\n");
+    s.push_str("    elif [[ -z $command ]]; then\n        _awsideman_children \"$path\"\n");
     s.push_str("    else\n");
     s.push_str("        # Complete from the command word on, as if it were the program.\n");
     s.push_str("        words=(\"${(@)words[i-1,-1]}\")\n        (( CURRENT -= i - 2 ))\n");
-    s.push_str("        case \"$seen[1] $seen[2]\" in\n");
-    for (g, c) in commands(groups) {
-        let _ = writeln!(
-            s,
-            "            {})",
-            sh_quote(&format!("{} {}", g.name, c.name))
-        );
+    s.push_str("        case $command in\n");
+    for (path, c) in &commands {
+        let _ = writeln!(s, "            {})", sh_quote(path));
         if shadows_a_global(c) {
             s.push_str("                _arguments -s :");
             for spec in zsh_flag_specs(unshadowed_globals(c.flags)) {
@@ -449,10 +473,12 @@ fn fish_flag(flag: &Flag) -> String {
 }
 
 /// The fish script: `complete -c awsideman` lines guarded by the words typed so far.
-fn fish(groups: &[Group]) -> String {
+fn fish(groups: &'static [Group]) -> String {
+    let commands = commands(groups);
     let mut s = String::new();
     s.push_str("# fish completion for awsideman, generated from its command table.\n\n");
-    s.push_str("# The group and command typed so far (three words after 'help').\n");
+    s.push_str("# The words typed so far that are not flags or flag values, up to a whole\n");
+    s.push_str("# command (after 'help' too).\n");
     s.push_str("function __awsideman_path\n");
     s.push_str("    set -l tokens (commandline -opc)\n    set -e tokens[1]\n");
     s.push_str("    set -l seen\n    set -l skip 0\n    for token in $tokens\n");
@@ -469,18 +495,29 @@ fn fish(groups: &[Group]) -> String {
     );
     s.push_str("            set skip 1\n");
     s.push_str("        else if not string match -q -- '-*' $token\n");
-    s.push_str("            set -a seen $token\n        end\n");
-    s.push_str("        if test (count $seen) -ge 3; or begin; test (count $seen) -ge 2; and test \"$seen[1]\" != help; end\n");
-    s.push_str("            break\n        end\n    end\n");
+    s.push_str("            set -a seen $token\n");
+    s.push_str("            set -l words $seen\n");
+    s.push_str("            if test \"$seen[1]\" = help\n                set -e words[1]\n            end\n");
+    s.push_str("            switch (string join ' ' -- $words)\n");
+    let patterns: Vec<String> = commands.iter().map(|(p, _)| fish_quote(p)).collect();
+    for chunk in patterns.chunks(4) {
+        let _ = writeln!(
+            s,
+            "                case {}\n                    break",
+            chunk.join(" ")
+        );
+    }
+    s.push_str("            end\n        end\n    end\n");
     s.push_str("    string join ' ' -- $seen\nend\n\n");
     s.push_str("# Whether the words typed so far are exactly $argv.\n");
     s.push_str("function __awsideman_at\n    set -l seen (__awsideman_path)\n    test \"$seen\" = \"$argv\"\nend\n\n");
 
     s.push_str("complete -c awsideman -f\n");
     for flag in GLOBAL_FLAGS {
-        let shadowing: Vec<String> = commands(groups)
+        let shadowing: Vec<String> = commands
+            .iter()
             .filter(|(_, c)| c.flags.iter().any(|f| f.long == flag.long))
-            .map(|(g, c)| format!("not __awsideman_at {} {}", g.name, c.name))
+            .map(|(path, _)| format!("not __awsideman_at {path}"))
             .collect();
         let condition = if shadowing.is_empty() {
             String::new()
@@ -494,34 +531,32 @@ fn fish(groups: &[Group]) -> String {
         "complete -c awsideman -n '__awsideman_at' -a help -d {}",
         fish_quote(HELP_ABOUT)
     );
-    for g in groups {
-        for at in ["__awsideman_at", "__awsideman_at help"] {
-            let _ = writeln!(
-                s,
-                "complete -c awsideman -n '{at}' -a {} -d {}",
-                fish_quote(g.name),
-                fish_quote(g.about)
-            );
-        }
-    }
-    for g in groups {
-        for c in g.commands {
-            for at in [
-                format!("__awsideman_at {}", g.name),
-                format!("__awsideman_at help {}", g.name),
-            ] {
+    for level in levels(groups) {
+        let ats = if level.path.is_empty() {
+            [
+                "__awsideman_at".to_string(),
+                "__awsideman_at help".to_string(),
+            ]
+        } else {
+            [
+                format!("__awsideman_at {}", level.path),
+                format!("__awsideman_at help {}", level.path),
+            ]
+        };
+        for (name, about) in &level.children {
+            for at in &ats {
                 let _ = writeln!(
                     s,
                     "complete -c awsideman -n {} -a {} -d {}",
-                    fish_quote(&at),
-                    fish_quote(c.name),
-                    fish_quote(c.about)
+                    fish_quote(at),
+                    fish_quote(name),
+                    fish_quote(about)
                 );
             }
         }
     }
-    for (g, c) in commands(groups) {
-        let at = fish_quote(&format!("__awsideman_at {} {}", g.name, c.name));
+    for (path, c) in &commands {
+        let at = fish_quote(&format!("__awsideman_at {path}"));
         for flag in c.flags {
             let _ = writeln!(s, "complete -c awsideman -n {at} {}", fish_flag(flag));
         }
@@ -540,9 +575,9 @@ mod tests {
     fn every_name_appears_in_every_shell() {
         for shell in SHELLS {
             let script = render(GROUPS, shell).unwrap();
-            for g in GROUPS {
-                assert!(script.contains(g.name), "{shell}: group {}", g.name);
-                for c in g.commands {
+            for (path, c) in commands(GROUPS) {
+                assert!(script.contains(&path), "{shell}: command {path}");
+                {
                     assert!(script.contains(c.name), "{shell}: command {}", c.name);
                     for f in c.flags {
                         let needle = if *shell == "fish" {
@@ -707,6 +742,22 @@ mod tests {
             (&["awsideman", "user", "create", "--username", ""], &[]),
             (&["awsideman", "profile", "add", "--re"], &["--region"]),
             (&["awsideman", "profile", "add", "--region", ""], &[]),
+            (&["awsideman", "profile", ""], &["add", "keys"]),
+            (&["awsideman", "profile", "keys", ""], &["rotate"]),
+            (
+                &["awsideman", "-p", "x", "profile", "keys", "r"],
+                &["rotate"],
+            ),
+            (&["awsideman", "help", "profile", "keys", ""], &["rotate"]),
+            (
+                &["awsideman", "profile", "keys", "rotate", "--so"],
+                &["--source"],
+            ),
+            (
+                &["awsideman", "profile", "keys", "rotate", "--source", ""],
+                &["file", "kms"],
+            ),
+            (&["awsideman", "profile", "keys", "rotate", ""], &[]),
         ];
         for (words, want) in cases {
             let Some(got) = bash_complete(words) else {

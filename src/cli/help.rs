@@ -4,7 +4,7 @@
 //! colour, nothing read from the environment.
 
 use crate::cli::spec::GLOBAL_FLAGS;
-use crate::cli::spec::{Command, Flag, Group, Positional};
+use crate::cli::spec::{Command, Flag, Group, Positional, path_words};
 
 /// The label of usage lines.
 const USAGE: &str = "Usage: ";
@@ -53,8 +53,13 @@ pub fn top(groups: &[Group]) -> String {
     out
 }
 
-/// The help of a group: its commands.
-pub fn group(group: &Group) -> String {
+/// The help of a group (`path` leads to it, itself last): its commands and the groups in
+/// it.
+pub fn group(path: &[&Group]) -> String {
+    let Some(group) = path.last() else {
+        return String::new();
+    };
+    let words = path_words(path);
     let mut out = String::new();
     push_wrapped(&mut out, group.about, 0);
     out.push('\n');
@@ -63,40 +68,51 @@ pub fn group(group: &Group) -> String {
         USAGE,
         &[
             "awsideman",
-            group.name,
+            &words,
             "<COMMAND>",
             "[ARGS]",
             "[GLOBAL OPTIONS]",
         ],
     );
-    out.push_str("\nCommands:\n");
-    let rows: Vec<(String, String)> = group
-        .commands
-        .iter()
-        .map(|c| (c.name.to_string(), c.about.to_string()))
-        .collect();
-    push_columns(&mut out, &rows);
+    if !group.commands.is_empty() {
+        out.push_str("\nCommands:\n");
+        let rows: Vec<(String, String)> = group
+            .commands
+            .iter()
+            .map(|c| (c.name.to_string(), c.about.to_string()))
+            .collect();
+        push_columns(&mut out, &rows);
+    }
+    if !group.groups.is_empty() {
+        out.push_str("\nGroups:\n");
+        let rows: Vec<(String, String)> = group
+            .groups
+            .iter()
+            .map(|g| (g.name.to_string(), g.about.to_string()))
+            .collect();
+        push_columns(&mut out, &rows);
+    }
     out.push('\n');
     push_wrapped(
         &mut out,
         &format!(
-            "Run 'awsideman {} <command> --help' for more, 'awsideman --help' for the global \
-             options.",
-            group.name
+            "Run 'awsideman {words} <command> --help' for more, 'awsideman --help' for the \
+             global options."
         ),
         0,
     );
     out
 }
 
-/// The help of a command: usage, description, arguments, flags, global options, examples.
-pub fn command(group: &Group, command: &Command) -> String {
+/// The help of a command (`path` leads to it): usage, description, arguments, flags, global
+/// options, examples.
+pub fn command(path: &[&Group], command: &Command) -> String {
     let mut out = String::new();
     push_wrapped(&mut out, command.about, 0);
     out.push('\n');
     let mut usage = vec![
         "awsideman".to_string(),
-        group.name.to_string(),
+        path_words(path),
         command.name.to_string(),
     ];
     usage.extend(usage_items(command).iter().map(UsageItem::plain));
@@ -425,7 +441,7 @@ mod tests {
 
     #[test]
     fn group_lists_commands() {
-        let text = group(&GROUPS[0]);
+        let text = group(&[&GROUPS[0]]);
         assert_fits(&text);
         assert!(text.starts_with("Identity Store users\n\nUsage: awsideman user <COMMAND>"));
         assert!(
@@ -438,7 +454,7 @@ mod tests {
 
     #[test]
     fn command_has_usage_doc_flags_and_examples() {
-        let text = command(&GROUPS[0], &GROUPS[0].commands[2]);
+        let text = command(&[&GROUPS[0]], &GROUPS[0].commands[2]);
         assert_fits(&text);
         let want_usage = "Usage: awsideman user create --username NAME --display-name NAME [--email EMAIL]\n\
                           \x20                [--tag KEY=VALUE]... [--status STATUS] [--input FILE] [--yes]\n\
@@ -468,7 +484,7 @@ mod tests {
 
     #[test]
     fn command_arguments() {
-        let text = command(&GROUPS[1], &GROUPS[1].commands[0]);
+        let text = command(&[&GROUPS[1]], &GROUPS[1].commands[0]);
         assert!(
             text.contains("Usage: awsideman group add-member GROUP USER... [GLOBAL OPTIONS]\n"),
             "{text}"
@@ -479,7 +495,7 @@ mod tests {
 
     #[test]
     fn shadowed_globals_are_not_listed() {
-        let text = command(&GROUPS[2], &GROUPS[2].commands[0]);
+        let text = command(&[&GROUPS[2]], &GROUPS[2].commands[0]);
         assert!(!text.contains("-r, --region"), "{text}");
         assert!(
             text.contains("--region REGION  The profile's region."),

@@ -5,7 +5,7 @@
 
 use crate::cli::help::{self, Block, UsageItem};
 use crate::cli::spec::GLOBAL_FLAGS;
-use crate::cli::spec::{Command, Flag, Group};
+use crate::cli::spec::{Command, Flag, Group, every_group, path_words};
 
 /// The fixed DESCRIPTION paragraphs.
 const DESCRIPTION: &[&str] = &[
@@ -21,7 +21,7 @@ const DESCRIPTION: &[&str] = &[
 
 /// The whole page: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, COMMANDS, then
 /// `extra_sections` in order, each a title and a body that is already roff.
-pub fn render(groups: &[Group], extra_sections: &[(&str, String)]) -> String {
+pub fn render(groups: &'static [Group], extra_sections: &[(&str, String)]) -> String {
     let version = env!("CARGO_PKG_VERSION");
     let mut out = String::new();
     out.push_str(".\\\" Generated from the awsideman command table; do not edit by hand.\n");
@@ -54,11 +54,12 @@ pub fn render(groups: &[Group], extra_sections: &[(&str, String)]) -> String {
     push_flags(&mut out, GLOBAL_FLAGS);
 
     out.push_str(".SH COMMANDS\n");
-    for group in groups {
-        out.push_str(&format!(".SS {}\n", quoted(group.name)));
+    for path in every_group(groups) {
+        let Some(group) = path.last() else { continue };
+        out.push_str(&format!(".SS {}\n", quoted(&path_words(&path))));
         push_line(&mut out, &prose(group.about));
         for command in group.commands {
-            push_command(&mut out, group, command);
+            push_command(&mut out, &path, command);
         }
     }
 
@@ -74,11 +75,11 @@ pub fn render(groups: &[Group], extra_sections: &[(&str, String)]) -> String {
 
 /// One command: usage line, then, indented, its summary, doc, arguments, flags, examples and
 /// JSON description.
-fn push_command(out: &mut String, group: &Group, command: &Command) {
+fn push_command(out: &mut String, path: &[&Group], command: &Command) {
     out.push_str(".PP\n");
     let mut usage = format!(
         "\\fBawsideman {} {}\\fR",
-        code(group.name),
+        code(&path_words(path)),
         code(command.name)
     );
     for item in help::usage_items(command) {
@@ -294,18 +295,15 @@ mod tests {
     #[test]
     fn page_has_every_group_command_and_flag() {
         let page = page();
-        for group in GROUPS {
+        for path in every_group(GROUPS) {
+            let group = path.last().unwrap();
+            let words = path_words(&path);
             assert!(
-                page.contains(&format!(".SS {}\n", quoted(group.name))),
-                "{}",
-                group.name
+                page.contains(&format!(".SS {}\n", quoted(&words))),
+                "{words}"
             );
             for command in group.commands {
-                let usage = format!(
-                    "\\fBawsideman {} {}\\fR",
-                    code(group.name),
-                    code(command.name)
-                );
+                let usage = format!("\\fBawsideman {} {}\\fR", code(&words), code(command.name));
                 assert!(page.contains(&usage), "{usage}");
                 for flag in command.flags {
                     assert!(

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 
 use crate::cli::help;
-use crate::cli::spec::{Command, Flag, GLOBAL_FLAGS, Group};
+use crate::cli::spec::{Command, Flag, GLOBAL_FLAGS, Group, GroupPath, path_words};
 use crate::commands::args::{Globals, Matches};
 use crate::error::{Error, Result};
 use crate::suggest;
@@ -22,8 +22,8 @@ pub enum Parsed {
     Version,
     /// Run a command.
     Run {
-        /// The command's group.
-        group: &'static Group,
+        /// The groups leading to the command, outermost first.
+        groups: GroupPath,
         /// The command.
         command: &'static Command,
         /// The global options.
@@ -103,7 +103,8 @@ enum Failure {
 /// What has been read so far.
 struct State {
     groups: &'static [Group],
-    group: Option<&'static Group>,
+    /// The groups typed so far, outermost first.
+    path: GroupPath,
     command: Option<&'static Command>,
     globals: Globals,
     matches: Matches,
@@ -119,7 +120,7 @@ impl State {
     fn new(groups: &'static [Group]) -> State {
         State {
             groups,
-            group: None,
+            path: Vec::new(),
             command: None,
             globals: Globals::default(),
             matches: Matches::default(),
@@ -132,10 +133,14 @@ impl State {
 
     /// The command path typed so far, as the prefix of error messages ("" at the top).
     fn path(&self) -> String {
-        match (self.group, self.command) {
-            (Some(g), Some(c)) => format!("{} {}: ", g.name, c.name),
-            (Some(g), None) => format!("{}: ", g.name),
-            _ => String::new(),
+        let mut words = path_words(&self.path);
+        if let Some(c) = self.command {
+            words = format!("{words} {}", c.name);
+        }
+        if words.is_empty() {
+            words
+        } else {
+            format!("{words}: ")
         }
     }
 
@@ -198,10 +203,12 @@ impl State {
             return self.usage(format!("unknown flag --{name} (did you mean --{guess}?)"));
         }
         if self.command.is_none() {
-            let groups = self.group.map(std::slice::from_ref).unwrap_or(self.groups);
-            let later = groups
-                .iter()
-                .flat_map(|g| g.commands)
+            let groups = match self.path.last() {
+                Some(&group) => std::slice::from_ref(group),
+                None => self.groups,
+            };
+            let later = every_command_under(groups)
+                .into_iter()
                 .any(|c| c.flags.iter().any(|f| f.long == name));
             if later {
                 return self.usage(format!("flag --{name} must come after the command"));
@@ -275,28 +282,36 @@ impl State {
 
     /// A word that is not a flag: the group, the command, or one of the command's arguments.
     fn take_value(&mut self, value: String) -> Result<(), Failure> {
-        let Some(group) = self.group else {
+        let Some(&group) = self.path.last() else {
             if value == "help" && !self.help_word {
                 self.help_word = true;
                 self.help = true;
                 return Ok(());
             }
             let found = self.groups.iter().find(|g| g.name == value);
-            self.group = Some(found.ok_or_else(|| {
+            let found = found.ok_or_else(|| {
                 let guess = suggest::closest(&value, self.groups.iter().map(|g| g.name));
                 Failure::Name(self.usage(format!("unknown group {value:?}{}", did_you_mean(guess))))
-            })?);
+            })?;
+            self.path.push(found);
             return Ok(());
         };
         let Some(command) = self.command else {
-            let found = group.commands.iter().find(|c| c.name == value);
-            self.command = Some(found.ok_or_else(|| {
-                let guess = suggest::closest(&value, group.commands.iter().map(|c| c.name));
-                Failure::Name(
-                    self.usage(format!("unknown command {value:?}{}", did_you_mean(guess))),
-                )
-            })?);
-            return Ok(());
+            if let Some(found) = group.commands.iter().find(|c| c.name == value) {
+                self.command = Some(found);
+                return Ok(());
+            }
+            if let Some(found) = group.groups.iter().find(|g| g.name == value) {
+                self.path.push(found);
+                return Ok(());
+            }
+            let hint = match suggest::closest(&value, names(group)) {
+                Some(guess) => did_you_mean(Some(guess)),
+                None => format!(" (one of: {})", names(group).collect::<Vec<_>>().join(", ")),
+            };
+            return Err(Failure::Name(
+                self.usage(format!("unknown command {value:?}{hint}")),
+            ));
         };
         if self.help_word {
             return Ok(());
@@ -342,9 +357,9 @@ impl State {
     /// Help, version, the first error, or the command with its checked arguments.
     fn finish(self, failure: Option<Error>) -> Result<Parsed> {
         if self.help {
-            let text = match (self.group, self.command) {
-                (Some(g), Some(c)) => help::command(g, c),
-                (Some(g), None) => help::group(g),
+            let text = match (self.path.is_empty(), self.command) {
+                (false, Some(c)) => help::command(&self.path, c),
+                (false, None) => help::group(&self.path),
                 _ => help::top(self.groups),
             };
             return Ok(Parsed::Help(text));
@@ -355,12 +370,12 @@ impl State {
         if let Some(e) = failure {
             return Err(e);
         }
-        let Some(group) = self.group else {
+        let Some(&group) = self.path.last() else {
             let names: Vec<&str> = self.groups.iter().map(|g| g.name).collect();
             return Err(self.usage(format!("missing command group ({})", names.join(", "))));
         };
         let Some(command) = self.command else {
-            let names: Vec<&str> = group.commands.iter().map(|c| c.name).collect();
+            let names: Vec<&str> = names(group).collect();
             return Err(self.usage(format!("missing command ({})", names.join(", "))));
         };
         let missing_args: Vec<&str> = command
@@ -390,12 +405,29 @@ impl State {
             )));
         }
         Ok(Parsed::Run {
-            group,
+            groups: self.path,
             command,
             globals: self.globals,
             matches: self.matches,
         })
     }
+}
+
+/// The names that may follow `group`: its commands, then its groups.
+fn names(group: &Group) -> impl Iterator<Item = &'static str> {
+    group
+        .commands
+        .iter()
+        .map(|c| c.name)
+        .chain(group.groups.iter().map(|g| g.name))
+}
+
+/// Every command of `groups` and of the groups nested in them.
+fn every_command_under(groups: &[Group]) -> Vec<&Command> {
+    groups
+        .iter()
+        .flat_map(|g| g.commands.iter().chain(every_command_under(g.groups)))
+        .collect()
 }
 
 /// " (did you mean "x"?)" or nothing.
@@ -411,22 +443,35 @@ fn did_you_mean(guess: Option<&str>) -> String {
 /// sound; meant for a unit test over the real table.
 pub fn check_table(groups: &[Group]) -> Vec<String> {
     let mut problems = Vec::new();
+    check_groups("", groups, &mut problems);
+    check_flags("global flags", GLOBAL_FLAGS, true, &mut problems);
+    problems
+}
+
+/// [`check_table`] for the groups nested at `prefix` ("" at the top, else "cache ").
+fn check_groups(prefix: &str, groups: &[Group], problems: &mut Vec<String>) {
     for (i, g) in groups.iter().enumerate() {
+        let here = format!("{prefix}{}", g.name);
         if g.name == "help" {
-            problems.push("a group may not be called \"help\"".to_string());
+            problems.push(format!("{prefix}: a group may not be called \"help\""));
         }
         if groups[..i].iter().any(|o| o.name == g.name) {
-            problems.push(format!("group {}: defined twice", g.name));
+            problems.push(format!("group {here}: defined twice"));
         }
-        if g.commands.is_empty() {
-            problems.push(format!("group {}: has no commands", g.name));
+        if g.commands.is_empty() && g.groups.is_empty() {
+            problems.push(format!("group {here}: has no commands"));
+        }
+        for c in g.commands {
+            if g.groups.iter().any(|sub| sub.name == c.name) {
+                problems.push(format!("{here} {}: both a command and a group", c.name));
+            }
         }
         for (j, c) in g.commands.iter().enumerate() {
-            let path = format!("{} {}", g.name, c.name);
+            let path = format!("{here} {}", c.name);
             if g.commands[..j].iter().any(|o| o.name == c.name) {
                 problems.push(format!("{path}: defined twice"));
             }
-            check_flags(&path, c.flags, false, &mut problems);
+            check_flags(&path, c.flags, false, problems);
             let mut optional_seen = false;
             for (k, a) in c.args.iter().enumerate() {
                 if a.multiple && k + 1 != c.args.len() {
@@ -444,9 +489,8 @@ pub fn check_table(groups: &[Group]) -> Vec<String> {
                 optional_seen |= !a.required;
             }
         }
+        check_groups(&format!("{here} "), g.groups, problems);
     }
-    check_flags("global flags", GLOBAL_FLAGS, true, &mut problems);
-    problems
 }
 
 /// The per-command part of [`check_table`].
@@ -493,6 +537,7 @@ pub(crate) mod test_table {
         Group {
             name: "user",
             about: "Identity Store users",
+            groups: &[],
             commands: &[
                 Command {
                     name: "list",
@@ -543,6 +588,7 @@ pub(crate) mod test_table {
         Group {
             name: "group",
             about: "Identity Store groups",
+            groups: &[],
             commands: &[Command {
                 name: "add-member",
                 about: "Add users to a group",
@@ -561,6 +607,23 @@ pub(crate) mod test_table {
         Group {
             name: "profile",
             about: "Named settings",
+            groups: &[Group {
+                name: "keys",
+                about: "A profile's keys",
+                groups: &[],
+                commands: &[Command {
+                    name: "rotate",
+                    about: "Rotate a key",
+                    doc: "Makes a new key.",
+                    args: &[],
+                    flags: &[Flag::value("source", "SOURCE", "Where keys live.")
+                        .choices(&["file", "kms"])],
+                    examples: &["profile keys rotate --source kms"],
+                    access: Access::Local,
+                    json: "",
+                    run,
+                }],
+            }],
             commands: &[Command {
                 name: "add",
                 about: "Add a profile",
@@ -590,11 +653,15 @@ mod tests {
     fn run(args: &[&str]) -> (String, Globals, Matches) {
         match parse(GROUPS, os(args)) {
             Ok(Parsed::Run {
-                group,
+                groups,
                 command,
                 globals,
                 matches,
-            }) => (format!("{} {}", group.name, command.name), globals, matches),
+            }) => (
+                format!("{} {}", path_words(&groups), command.name),
+                globals,
+                matches,
+            ),
             Ok(other) => panic!("{args:?}: expected a command, got {other:?}"),
             Err(e) => panic!("{args:?}: {e}"),
         }
@@ -960,7 +1027,10 @@ mod tests {
             error(&["user", "lst"]),
             "user: unknown command \"lst\" (did you mean \"list\"?)"
         );
-        assert_eq!(error(&["user", "frob"]), "user: unknown command \"frob\"");
+        assert_eq!(
+            error(&["user", "frob"]),
+            "user: unknown command \"frob\" (one of: list, get, create)"
+        );
         assert_eq!(error(&["zzzzzz"]), "unknown group \"zzzzzz\"");
         assert_eq!(
             error(&["user", "create", "--usrname", "a"]),
@@ -979,8 +1049,8 @@ mod tests {
     #[test]
     fn help_at_each_level() {
         let top = help::top(GROUPS);
-        let user = help::group(&GROUPS[0]);
-        let create = help::command(&GROUPS[0], &GROUPS[0].commands[2]);
+        let user = help::group(&[&GROUPS[0]]);
+        let create = help::command(&[&GROUPS[0]], &GROUPS[0].commands[2]);
         assert_eq!(help(&[]), top);
         assert_eq!(help(&["--help"]), top);
         assert_eq!(help(&["-h"]), top);
@@ -998,7 +1068,7 @@ mod tests {
 
     #[test]
     fn help_short_circuits_validation() {
-        let create = help::command(&GROUPS[0], &GROUPS[0].commands[2]);
+        let create = help::command(&[&GROUPS[0]], &GROUPS[0].commands[2]);
         // Missing required flags, unknown flags, bad choices, extra arguments, missing values.
         assert_eq!(help(&["user", "create", "--help"]), create);
         assert_eq!(help(&["user", "create", "--bogus", "x", "--help"]), create);
@@ -1008,7 +1078,7 @@ mod tests {
         assert_eq!(help(&["-o", "xml", "--help"]), help::top(GROUPS));
         assert_eq!(
             help(&["user", "get", "a", "b", "c", "--help"]),
-            help::command(&GROUPS[0], &GROUPS[0].commands[1])
+            help::command(&[&GROUPS[0]], &GROUPS[0].commands[1])
         );
         // Help and version together: help wins.
         assert_eq!(help(&["--version", "--help"]), help::top(GROUPS));
@@ -1069,11 +1139,13 @@ mod tests {
             Group {
                 name: "help",
                 about: "",
+                groups: &[],
                 commands: &[],
             },
             Group {
                 name: "x",
                 about: "",
+                groups: &[],
                 commands: &[Command {
                     name: "y",
                     about: "",
@@ -1097,5 +1169,49 @@ mod tests {
         ];
         let problems = check_table(BAD);
         assert_eq!(problems.len(), 8, "{problems:#?}");
+    }
+
+    #[test]
+    fn nested_groups_parse_help_and_fail_like_the_top() {
+        let (path, _, m) = run(&["profile", "keys", "rotate", "--source", "kms"]);
+        assert_eq!(path, "profile keys rotate");
+        assert_eq!(m.value("source"), Some("kms"));
+        let e = parse(GROUPS, os(&["profile", "keys"])).unwrap_err();
+        assert_eq!(e.to_string(), "profile keys: missing command (rotate)");
+        let e = parse(GROUPS, os(&["profile", "keys", "rotat"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "profile keys: unknown command \"rotat\" (did you mean \"rotate\"?)"
+        );
+        let e = parse(GROUPS, os(&["profile", "kyes"])).unwrap_err();
+        assert!(e.to_string().contains("did you mean \"keys\""), "{e}");
+        let e = parse(GROUPS, os(&["profile", "keys", "rotate", "--source", "x"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("profile keys rotate: invalid value"),
+            "{e}"
+        );
+        for (args, has) in [
+            (&["profile", "--help"][..], "Groups:\n  keys"),
+            (
+                &["profile", "keys", "--help"],
+                "Usage: awsideman profile keys <COMMAND>",
+            ),
+            (&["help", "profile", "keys"], "Commands:\n  rotate"),
+            (
+                &["profile", "keys", "rotate", "-h"],
+                "Usage: awsideman profile keys rotate",
+            ),
+            (
+                &["help", "profile", "keys", "rotate"],
+                "profile keys rotate --source kms",
+            ),
+        ] {
+            match parse(GROUPS, os(args)) {
+                Ok(Parsed::Help(text)) => assert!(text.contains(has), "{args:?}: {text}"),
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+        assert_eq!(check_table(GROUPS), Vec::<String>::new());
     }
 }

@@ -25,7 +25,8 @@ pub enum Access {
     Standalone,
 }
 
-/// A command group (`user`, `group`, `cache`, ...).
+/// A command group (`user`, `group`, `cache`, ...), which may hold groups of its own
+/// (`cache encryption`), to any depth.
 #[derive(Debug)]
 pub struct Group {
     /// The group's name on the command line.
@@ -34,6 +35,45 @@ pub struct Group {
     pub about: &'static str,
     /// Its commands, in the order help lists them.
     pub commands: &'static [Command],
+    /// The groups nested in it, listed after its commands.
+    pub groups: &'static [Group],
+}
+
+/// The groups leading to a command or group, outermost first (`cache`, `encryption`).
+pub type GroupPath = Vec<&'static Group>;
+
+/// The words of `path` (`cache encryption`).
+pub fn path_words(path: &[&Group]) -> String {
+    path.iter().map(|g| g.name).collect::<Vec<_>>().join(" ")
+}
+
+/// Every group of `groups` at any depth, with the groups leading to it (itself last), in
+/// table order, parents before children.
+pub fn every_group(groups: &'static [Group]) -> Vec<GroupPath> {
+    fn visit(group: &'static Group, path: &mut GroupPath, out: &mut Vec<GroupPath>) {
+        path.push(group);
+        out.push(path.clone());
+        for child in group.groups {
+            visit(child, path, out);
+        }
+        path.pop();
+    }
+    let mut out = Vec::new();
+    for group in groups {
+        visit(group, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+/// Every command of `groups` at any depth, with the groups leading to it, in table order.
+pub fn every_command(groups: &'static [Group]) -> Vec<(GroupPath, &'static Command)> {
+    every_group(groups)
+        .into_iter()
+        .flat_map(|path| {
+            let commands = path.last().map(|g| g.commands).unwrap_or(&[]);
+            commands.iter().map(move |c| (path.clone(), c))
+        })
+        .collect()
 }
 
 /// One command (`user list`).

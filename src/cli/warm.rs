@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::cli::parse::{Parsed, parse};
-use crate::cli::spec::{Access, Command};
+use crate::cli::spec::{Access, Command, path_words};
 use crate::cli::table::GROUPS;
 use crate::commands::Context;
 use crate::commands::args::Matches;
@@ -100,13 +100,14 @@ fn parse_read_command(text: &str) -> Result<(&'static Command, Matches)> {
         Ok(Parsed::Run {
             command,
             matches,
-            group,
+            groups,
             ..
         }) => {
             if command.access != Access::Read {
                 return Err(Error::usage(format!(
                     "cache warm: \"{} {}\" is not a read command",
-                    group.name, command.name
+                    path_words(&groups),
+                    command.name
                 )));
             }
             Ok((command, matches))

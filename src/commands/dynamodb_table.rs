@@ -10,9 +10,6 @@ use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report};
 
-/// The actions of `cache dynamodb`.
-pub const ACTIONS: &[&str] = &["create-table", "describe", "repair", "delete-table"];
-
 const DESCRIBE_FIELDS: &[Column] = &[
     Column::new("Table", "table"),
     Column::new("Where", "location"),
@@ -24,27 +21,100 @@ const DESCRIBE_FIELDS: &[Column] = &[
     Column::new("Encryption", "encryption.type"),
 ];
 
-/// `cache dynamodb ACTION`.
-pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let action = m.required_arg("ACTION")?;
-    if !ACTIONS.contains(&action) {
-        let hint = crate::suggest::closest(action, ACTIONS.iter().copied())
-            .map(|s| format!(" (did you mean \"{s}\"?)"))
-            .unwrap_or_default();
-        return Err(Error::usage(format!(
-            "cache dynamodb: unknown action \"{action}\"{hint}; actions: {}",
-            ACTIONS.join(", ")
-        )));
-    }
+/// `cache dynamodb create-table`.
+pub fn create_table(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    with_table(ctx, Some(EventKind::DynamodbTableCreated), |ctx, table| {
+        let setup = table.ensure_table()?;
+        if setup.created {
+            ctx.audit().record(
+                &Event::new(EventKind::DynamodbTableCreated)
+                    .detail("table", setup.table.as_str())
+                    .detail("status", setup.status.as_str()),
+            );
+        }
+        let data = to_json(&setup)?;
+        let text = format!(
+            "table {} {} ({}, TTL {})",
+            setup.table,
+            if setup.created {
+                "created"
+            } else {
+                "already exists"
+            },
+            setup.status,
+            setup.ttl.status
+        );
+        Ok(Report::message(data, text))
+    })
+}
+
+/// `cache dynamodb describe`.
+pub fn describe(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    with_table(ctx, None, |_, table| {
+        Ok(Report::record(table.describe_table()?, "", DESCRIBE_FIELDS))
+    })
+}
+
+/// `cache dynamodb repair`.
+pub fn repair(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    with_table(ctx, Some(EventKind::DynamodbTableRepaired), |ctx, table| {
+        let report = table.repair()?;
+        let mut lines = vec![format!("table {}", report.table)];
+        lines.extend(report.ok.iter().map(|l| format!("ok: {l}")));
+        lines.extend(report.fixed.iter().map(|l| format!("fixed: {l}")));
+        lines.extend(report.notes.iter().map(|l| format!("note: {l}")));
+        lines.extend(report.problems.iter().map(|l| format!("problem: {l}")));
+        let problems = report.problems.len();
+        ctx.audit().record(
+            &Event::new(EventKind::DynamodbTableRepaired)
+                .outcome(problems == 0)
+                .detail("table", report.table.as_str())
+                .detail("fixed", report.fixed.len())
+                .detail("problems", problems),
+        );
+        let data = to_json(&report)?;
+        let report = Report::message(data, lines.join("\n"));
+        Ok(if problems == 0 {
+            report
+        } else {
+            report.failed(Error::runtime(format!(
+                "cache dynamodb repair: {problems} problem(s) left (see above)"
+            )))
+        })
+    })
+}
+
+/// `cache dynamodb delete-table`.
+pub fn delete_table(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    with_table(ctx, Some(EventKind::DynamodbTableDeleted), |ctx, table| {
+        ctx.confirm(m, &format!("delete the cache table {}", table.table_name()))?;
+        let deleted = table.delete_table()?;
+        ctx.audit().record(
+            &Event::new(EventKind::DynamodbTableDeleted)
+                .detail("table", table.table_name())
+                .detail("deleted", deleted),
+        );
+        Ok(Report::message(
+            json!({"table": table.table_name(), "deleted": deleted}),
+            if deleted {
+                format!("deleted table {}", table.table_name())
+            } else {
+                format!("table {} did not exist", table.table_name())
+            },
+        ))
+    })
+}
+
+/// Runs `act` on the configured table; a failure is recorded as a failed `kind` event
+/// (successes record their own).
+fn with_table(
+    ctx: &mut Context,
+    kind: Option<EventKind>,
+    act: impl FnOnce(&Context, &DynamoBackend) -> Result<Report>,
+) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let table: DynamoBackend = ctx.dynamo_backend(&settings)?;
-    let result = act(ctx, m, action, &table);
-    let kind = match action {
-        "create-table" => Some(EventKind::DynamodbTableCreated),
-        "repair" => Some(EventKind::DynamodbTableRepaired),
-        "delete-table" => Some(EventKind::DynamodbTableDeleted),
-        _ => None,
-    };
+    let result = act(ctx, &table);
     if let (Err(_), Some(kind)) = (&result, kind) {
         ctx.audit().record(
             &Event::new(kind)
@@ -53,78 +123,6 @@ pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
         );
     }
     result
-}
-
-/// Runs `action` on `table`; successes record their own audit events.
-fn act(ctx: &Context, m: &Matches, action: &str, table: &DynamoBackend) -> Result<Report> {
-    match action {
-        "create-table" => {
-            let setup = table.ensure_table()?;
-            if setup.created {
-                ctx.audit().record(
-                    &Event::new(EventKind::DynamodbTableCreated)
-                        .detail("table", setup.table.as_str())
-                        .detail("status", setup.status.as_str()),
-                );
-            }
-            let data = to_json(&setup)?;
-            let text = format!(
-                "table {} {} ({}, TTL {})",
-                setup.table,
-                if setup.created {
-                    "created"
-                } else {
-                    "already exists"
-                },
-                setup.status,
-                setup.ttl.status
-            );
-            Ok(Report::message(data, text))
-        }
-        "describe" => Ok(Report::record(table.describe_table()?, "", DESCRIBE_FIELDS)),
-        "repair" => {
-            let report = table.repair()?;
-            let mut lines = vec![format!("table {}", report.table)];
-            lines.extend(report.ok.iter().map(|l| format!("ok: {l}")));
-            lines.extend(report.fixed.iter().map(|l| format!("fixed: {l}")));
-            lines.extend(report.notes.iter().map(|l| format!("note: {l}")));
-            lines.extend(report.problems.iter().map(|l| format!("problem: {l}")));
-            let problems = report.problems.len();
-            ctx.audit().record(
-                &Event::new(EventKind::DynamodbTableRepaired)
-                    .outcome(problems == 0)
-                    .detail("table", report.table.as_str())
-                    .detail("fixed", report.fixed.len())
-                    .detail("problems", problems),
-            );
-            let data = to_json(&report)?;
-            let report = Report::message(data, lines.join("\n"));
-            Ok(if problems == 0 {
-                report
-            } else {
-                report.failed(Error::runtime(format!(
-                    "cache dynamodb repair: {problems} problem(s) left (see above)"
-                )))
-            })
-        }
-        _ => {
-            ctx.confirm(m, &format!("delete the cache table {}", table.table_name()))?;
-            let deleted = table.delete_table()?;
-            ctx.audit().record(
-                &Event::new(EventKind::DynamodbTableDeleted)
-                    .detail("table", table.table_name())
-                    .detail("deleted", deleted),
-            );
-            Ok(Report::message(
-                json!({"table": table.table_name(), "deleted": deleted}),
-                if deleted {
-                    format!("deleted table {}", table.table_name())
-                } else {
-                    format!("table {} did not exist", table.table_name())
-                },
-            ))
-        }
-    }
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Value> {

@@ -38,16 +38,6 @@ use crate::output::{Column, Report, View};
 /// moments later; the next passes re-encrypt what it wrote.
 const ROTATION_PASSES: u32 = 6;
 
-/// The actions of `cache encryption`.
-pub const ACTIONS: &[&str] = &[
-    "status",
-    "enable",
-    "disable",
-    "rotate",
-    "export-key",
-    "import-key",
-];
-
 const STATUS_FIELDS: &[Column] = &[
     Column::new("Enabled", "enabled"),
     Column::new("Key source", "source"),
@@ -64,33 +54,39 @@ const KEY_COLUMNS: &[Column] = &[
     Column::new("Entries", "entries"),
 ];
 
-/// `cache encryption ACTION`.
-pub fn run(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let action = m.required_arg("ACTION")?;
-    match action {
-        "status" => status(ctx),
-        "enable" => audit_failure(enable(ctx), ctx, EventKind::EncryptionEnabled),
-        "disable" => audit_failure(disable(ctx, m), ctx, EventKind::EncryptionDisabled),
-        "rotate" => {
-            let mut recorded = false;
-            let result = rotate(ctx, &mut recorded);
-            match recorded {
-                true => result,
-                false => audit_failure(result, ctx, EventKind::RotationFinished),
-            }
-        }
-        "export-key" => audit_failure(export_key(ctx), ctx, EventKind::KeyExported),
-        "import-key" => audit_failure(import_key(ctx), ctx, EventKind::KeyImported),
-        other => {
-            let hint = crate::suggest::closest(other, ACTIONS.iter().copied())
-                .map(|s| format!(" (did you mean \"{s}\"?)"))
-                .unwrap_or_default();
-            Err(Error::usage(format!(
-                "cache encryption: unknown action \"{other}\"{hint}; actions: {}",
-                ACTIONS.join(", ")
-            )))
-        }
+/// `cache encryption status`.
+pub fn run_status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    status(ctx)
+}
+
+/// `cache encryption enable`.
+pub fn run_enable(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    audit_failure(enable(ctx), ctx, EventKind::EncryptionEnabled)
+}
+
+/// `cache encryption disable`.
+pub fn run_disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    audit_failure(disable(ctx, m), ctx, EventKind::EncryptionDisabled)
+}
+
+/// `cache encryption rotate`.
+pub fn run_rotate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    let mut recorded = false;
+    let result = rotate(ctx, &mut recorded);
+    match recorded {
+        true => result,
+        false => audit_failure(result, ctx, EventKind::RotationFinished),
     }
+}
+
+/// `cache encryption export-key`.
+pub fn run_export_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    audit_failure(export_key(ctx), ctx, EventKind::KeyExported)
+}
+
+/// `cache encryption import-key`.
+pub fn run_import_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    audit_failure(import_key(ctx), ctx, EventKind::KeyImported)
 }
 
 /// Records a failed `kind` event when `result` is an error (its successes record themselves),

@@ -1,6 +1,7 @@
 //! The command line: help, version, usage errors, suggestions, the man page.
 
 use crate::common::{TestEnv, text};
+use awsideman::cli::spec::{every_command, path_words};
 
 #[test]
 fn help_and_version_need_no_config_or_network() {
@@ -112,14 +113,10 @@ fn completion_scripts_know_every_command() {
         let script = t.ok(&["--output", "text", "completion", shell]);
         for group in awsideman::cli::table::GROUPS {
             assert!(script.contains(group.name), "{shell} lacks {}", group.name);
-            for command in group.commands {
-                assert!(
-                    script.contains(command.name),
-                    "{shell} lacks {} {}",
-                    group.name,
-                    command.name
-                );
-            }
+        }
+        for (path, command) in every_command(awsideman::cli::table::GROUPS) {
+            let words = format!("{} {}", path_words(&path), command.name);
+            assert!(script.contains(&words), "{shell} lacks {words}");
         }
         let json = t.json(&["completion", shell]);
         assert_eq!(json["shell"], shell);
@@ -138,4 +135,63 @@ fn completion_scripts_know_every_command() {
             .unwrap();
         assert!(status.success(), "bash -n rejects the script");
     }
+}
+
+/// Every group and command, at every depth, has help of its own: its usage path, its own
+/// flags and examples for a command, its commands and groups for a group.
+#[test]
+fn every_level_has_its_own_help() {
+    use awsideman::cli::spec::every_group;
+    let t = TestEnv::new();
+    let groups = awsideman::cli::table::GROUPS;
+    for path in every_group(groups) {
+        let words = path_words(&path);
+        let mut args: Vec<&str> = words.split(' ').collect();
+        args.push("--help");
+        let help = t.ok(&args);
+        assert!(
+            help.contains(&format!("Usage: awsideman {words} <COMMAND>")),
+            "{words}: {help}"
+        );
+        let group = path.last().unwrap();
+        for name in group
+            .commands
+            .iter()
+            .map(|c| c.name)
+            .chain(group.groups.iter().map(|g| g.name))
+        {
+            assert!(
+                help.contains(&format!("\n  {name}")),
+                "{words} lists {name}"
+            );
+        }
+    }
+    for (path, command) in every_command(groups) {
+        let words = format!("{} {}", path_words(&path), command.name);
+        let mut args: Vec<&str> = words.split(' ').collect();
+        args.push("--help");
+        let help = t.ok(&args);
+        assert!(
+            help.contains(&format!("Usage: awsideman {words}")),
+            "{words}"
+        );
+        for flag in command.flags {
+            assert!(
+                help.contains(&format!("--{}", flag.long)),
+                "{words} --{}",
+                flag.long
+            );
+        }
+        for example in command.examples {
+            assert!(help.contains(example), "{words}: {example}");
+        }
+    }
+    // A typo at the third level gets a suggestion from the same place as the others.
+    let err = t.fails(2, &["cache", "encryption", "rotat"]);
+    assert!(
+        err.contains("cache encryption: unknown command \"rotat\" (did you mean \"rotate\"?)"),
+        "{err}"
+    );
+    let err = t.fails(2, &["cache", "encryption"]);
+    assert!(err.contains("missing command (status, enable"), "{err}");
 }

@@ -4,19 +4,22 @@
 
 use std::collections::BTreeSet;
 
-use awsideman::cli::spec::Command;
+use awsideman::cli::spec::{Command, every_command};
 use awsideman::cli::table::GROUPS;
 use serde_json::Value;
 
 use crate::common::TestEnv;
 
-/// The command table's entry for `group command`.
-fn command(group: &str, name: &str) -> &'static Command {
-    GROUPS
-        .iter()
-        .find(|g| g.name == group)
-        .and_then(|g| g.commands.iter().find(|c| c.name == name))
-        .unwrap_or_else(|| panic!("no command {group} {name}"))
+/// The command table's entry for the command `args` run (`cache encryption status ...`).
+fn command(args: &[&str]) -> &'static Command {
+    every_command(GROUPS)
+        .into_iter()
+        .find(|(path, c)| {
+            let words: Vec<&str> = path.iter().map(|g| g.name).chain([c.name]).collect();
+            args.starts_with(&words)
+        })
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| panic!("no command for {args:?}"))
 }
 
 /// Keys of `doc` missing from `description`: each key must appear as a whole word.
@@ -144,6 +147,7 @@ fn every_key_of_the_json_documents_is_documented() {
         (&["permission-set", "delete", "Temp", "--yes"], None, true),
         (&["cache", "warm", "user list"], None, true),
         (&["cache", "clear", "--yes"], None, true),
+        (&["cache", "encryption", "status"], None, true),
         (
             &["cache", "benchmark", "--entries", "5", "--size", "100"],
             Some("results"),
@@ -160,8 +164,7 @@ fn every_key_of_the_json_documents_is_documented() {
     ];
     let mut problems = Vec::new();
     for (args, list, ours) in cases {
-        let (group, name) = (args[0], args[1]);
-        let description = command(group, name).json;
+        let description = command(args).json;
         let mut line = vec!["--output", "json"];
         line.extend_from_slice(args);
         let doc = t.json(&line);
@@ -247,8 +250,10 @@ fn every_command_is_in_the_readme() {
                 group
                     .commands
                     .iter()
-                    .filter(|c| !mentions(row, c.name))
-                    .map(|c| format!("{} {}", group.name, c.name)),
+                    .map(|c| c.name)
+                    .chain(group.groups.iter().map(|g| g.name))
+                    .filter(|name| !mentions(row, name))
+                    .map(|name| format!("{} {name}", group.name)),
             ),
         }
     }

@@ -72,6 +72,7 @@ const CHANGE_JSON: &str = "{\"PermissionSetArn\", \"PermissionSetName\", \"Princ
 pub const GROUP: Group = Group {
     name: "assignment",
     about: "Account assignments: permission sets given to users and groups in accounts",
+    groups: &[],
     commands: &[
         Command {
             name: "list",

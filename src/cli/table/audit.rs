@@ -7,6 +7,7 @@ use crate::commands::audit;
 pub const GROUP: Group = Group {
     name: "audit",
     about: "The audit log of key and cache operations",
+    groups: &[],
     commands: &[Command {
         name: "show",
         about: "Print the audit log",

@@ -41,6 +41,7 @@ const TO_DIR: Flag = Flag::value(
 pub const GROUP: Group = Group {
     name: "cache",
     about: "The response cache",
+    groups: &[ENCRYPTION, DYNAMODB],
     commands: &[
         Command {
             name: "status",
@@ -109,79 +110,6 @@ pub const GROUP: Group = Group {
                    expiresAt, ageSeconds, ttlLeftSeconds, bytes, status}]}; with KEY one entry plus \
                    \"tags\", \"params\" and \"value\".",
             run: cache::inspect,
-        },
-        Command {
-            name: "encryption",
-            about: "Encrypt the cache, rotate or move its key",
-            doc: "ACTION is one of:\n\n\
-                  status: whether encryption is on, where the key is (cache.encryption_key_source), \
-                  the active key id, and entries per key and in plaintext.\n\n\
-                  enable: creates a key if there is none (in the OS keyring by default), turns \
-                  encryption on and encrypts every existing entry in place.\n\n\
-                  disable: asks first (--yes without a terminal), decrypts every entry in place \
-                  and turns encryption off; the key is kept.\n\n\
-                  rotate: adds a new key and makes it active, re-encrypts every entry, and only \
-                  then drops the old key. Run it again to finish a rotation that was interrupted.\n\n\
-                  export-key: prints the key set (JSON) to stdout, to move it to another machine \
-                  or into a CI secret (AWSIDEMAN_CACHE_KEY).\n\n\
-                  import-key: reads a key set or a base64 key from stdin and adds it; it becomes \
-                  the active key.\n\n\
-                  Entries are sealed with AES-256-CBC and a random IV, authenticated with \
-                  HMAC-SHA256 over the header (key, lifetime, key id) and the ciphertext, and \
-                  checked before they are decrypted; an entry that does not authenticate is a \
-                  miss. When encryption is on and the key source is unavailable, commands run \
-                  uncached with one warning and never store plaintext.",
-            args: &[Positional::required(
-                "ACTION",
-                "status, enable, disable, rotate, export-key or import-key.",
-            )],
-            flags: &[YES],
-            examples: &[
-                "cache encryption enable",
-                "cache encryption status --output json",
-                "cache encryption rotate",
-                "cache encryption export-key > cache-key.json",
-                "cache encryption import-key < cache-key.json",
-            ],
-            access: Access::Local,
-            json: "status: {enabled, scheme, source, location, keyPresent, activeKeyId, keyIds, \
-                   rotating, problem, entries: {plaintext, unreadable, byKey: [{keyId, entries, \
-                   known}]}}; enable: {enabled, source, keyId, keyCreated, encrypted, \
-                   alreadyEncrypted, skipped}; disable: {enabled, decrypted, skipped}; rotate: \
-                   {activeKeyId, retiredKeyIds, reencrypted, unchanged, skipped, resumed}; \
-                   export-key: the key set {version, active, keys}; import-key: {activeKeyId, keyIds}.",
-            run: encryption::run,
-        },
-        Command {
-            name: "dynamodb",
-            about: "Manage the DynamoDB table of the shared cache",
-            doc: "ACTION is one of:\n\n\
-                  create-table: creates cache.dynamodb_table_name if it is missing \
-                  (PAY_PER_REQUEST, key cache_key, optional SSE with cache.dynamodb_kms_key_id \
-                  and tags from cache.dynamodb_table_tags), waits until it is ACTIVE and turns \
-                  on TTL on the ttl attribute. The dynamodb and hybrid backends also do this on \
-                  first use.\n\n\
-                  describe: status, items, size, billing, TTL and encryption of the table.\n\n\
-                  repair: turns TTL back on and checks the key schema, saying exactly what is \
-                  wrong; exits 1 when a problem is left.\n\n\
-                  delete-table: deletes the table (asks first; --yes without a terminal).",
-            args: &[Positional::required(
-                "ACTION",
-                "create-table, describe, repair or delete-table.",
-            )],
-            flags: &[YES],
-            examples: &[
-                "cache dynamodb create-table",
-                "cache dynamodb describe --output json",
-                "cache dynamodb repair",
-                "cache dynamodb delete-table --yes",
-            ],
-            access: Access::Local,
-            json: "create-table: {table, created, status, ttl: {status, attribute, note}}; \
-                   describe: {table, location, arn, status, items, size_bytes, billing_mode, \
-                   key_schema, ttl, encryption}; repair: {table, ok, fixed, problems, notes}; \
-                   delete-table: {table, deleted}.",
-            run: dynamodb_table::run,
         },
         Command {
             name: "warm",
@@ -283,6 +211,158 @@ pub const GROUP: Group = Group {
             json: "{\"backend\", \"location\", \"entries\", \"sizeBytes\", \"results\": [{operation \
                    (set or get), medianMs, p95Ms, opsPerSecond, mbPerSecond}], \"deleteMs\", \"misses\"}.",
             run: cache_tools::benchmark,
+        },
+    ],
+};
+
+/// `cache encryption ...`.
+const ENCRYPTION: Group = Group {
+    name: "encryption",
+    about: "Encrypt the cache, rotate or move its key",
+    groups: &[],
+    commands: &[
+        Command {
+            name: "status",
+            about: "Show whether and how the cache is encrypted",
+            doc: "Whether encryption is on, where the key is (cache.encryption_key_source), the \
+                  active key id, and entries per key and in plaintext.\n\n\
+                  Entries are sealed with AES-256-CBC and a random IV, authenticated with \
+                  HMAC-SHA256 over the header (key, lifetime, key id) and the ciphertext, and \
+                  checked before they are decrypted; an entry that does not authenticate is a \
+                  miss. When encryption is on and the key source is unavailable, commands run \
+                  uncached with one warning and never store plaintext.",
+            args: &[],
+            flags: &[],
+            examples: &[
+                "cache encryption status",
+                "cache encryption status --output json",
+            ],
+            access: Access::Local,
+            json: "{enabled, scheme, source, location, keyPresent, activeKeyId, keyIds, rotating, \
+                   problem, entries: {plaintext, unreadable, byKey: [{keyId, entries, known}]}}.",
+            run: encryption::run_status,
+        },
+        Command {
+            name: "enable",
+            about: "Turn encryption on and encrypt every entry",
+            doc: "Creates a key if there is none (in the OS keyring by default, see \
+                  cache.encryption_key_source), turns encryption on and encrypts every existing \
+                  entry in place.",
+            args: &[],
+            flags: &[],
+            examples: &["cache encryption enable"],
+            access: Access::Local,
+            json: "{enabled, source, keyId, keyCreated, encrypted, alreadyEncrypted, skipped}.",
+            run: encryption::run_enable,
+        },
+        Command {
+            name: "disable",
+            about: "Decrypt every entry and turn encryption off",
+            doc: "Asks first (--yes without a terminal), decrypts every entry in place and \
+                  turns encryption off; the key is kept.",
+            args: &[],
+            flags: &[YES],
+            examples: &["cache encryption disable --yes"],
+            access: Access::Local,
+            json: "{enabled, decrypted, skipped}.",
+            run: encryption::run_disable,
+        },
+        Command {
+            name: "rotate",
+            about: "Re-encrypt every entry under a new key",
+            doc: "Adds a new key and makes it active, re-encrypts every entry, and only then \
+                  drops the old key. Run it again to finish a rotation that was interrupted.",
+            args: &[],
+            flags: &[],
+            examples: &["cache encryption rotate"],
+            access: Access::Local,
+            json: "{activeKeyId, retiredKeyIds, reencrypted, unchanged, skipped, resumed}.",
+            run: encryption::run_rotate,
+        },
+        Command {
+            name: "export-key",
+            about: "Print the key set, to move it to another machine",
+            doc: "Prints the key set (JSON) to stdout, to move it to another machine or into a \
+                  CI secret (AWSIDEMAN_CACHE_KEY).",
+            args: &[],
+            flags: &[],
+            examples: &["cache encryption export-key > cache-key.json"],
+            access: Access::Local,
+            json: "The key set {version, active, keys}.",
+            run: encryption::run_export_key,
+        },
+        Command {
+            name: "import-key",
+            about: "Add a key set read from standard input",
+            doc: "Reads a key set or a base64 key from stdin (at most 64 KB) and adds it; it \
+                  becomes the active key.",
+            args: &[],
+            flags: &[],
+            examples: &["cache encryption import-key < cache-key.json"],
+            access: Access::Local,
+            json: "{activeKeyId, keyIds}.",
+            run: encryption::run_import_key,
+        },
+    ],
+};
+
+/// `cache dynamodb ...`.
+const DYNAMODB: Group = Group {
+    name: "dynamodb",
+    about: "Manage the DynamoDB table of the shared cache",
+    groups: &[],
+    commands: &[
+        Command {
+            name: "create-table",
+            about: "Create the cache table if it is missing",
+            doc: "Creates cache.dynamodb_table_name if it is missing (PAY_PER_REQUEST, key \
+                  cache_key, optional SSE with cache.dynamodb_kms_key_id and tags from \
+                  cache.dynamodb_table_tags), waits until it is ACTIVE and turns on TTL on the \
+                  ttl attribute. The dynamodb and hybrid backends also do this on first use.",
+            args: &[],
+            flags: &[],
+            examples: &["cache dynamodb create-table"],
+            access: Access::Local,
+            json: "{table, created, status, ttl: {status, attribute, note}}.",
+            run: dynamodb_table::create_table,
+        },
+        Command {
+            name: "describe",
+            about: "Show the cache table",
+            doc: "Status, items, size, billing, TTL and encryption of the table.",
+            args: &[],
+            flags: &[],
+            examples: &[
+                "cache dynamodb describe",
+                "cache dynamodb describe --output json",
+            ],
+            access: Access::Local,
+            json: "{table, location, arn, status, items, size_bytes, billing_mode, key_schema, \
+                   ttl, encryption}.",
+            run: dynamodb_table::describe,
+        },
+        Command {
+            name: "repair",
+            about: "Turn TTL back on and check the key schema",
+            doc: "Turns TTL back on and checks the key schema, saying exactly what is wrong; \
+                  exits 1 when a problem is left.",
+            args: &[],
+            flags: &[],
+            examples: &["cache dynamodb repair"],
+            access: Access::Local,
+            json: "{table, ok, fixed, problems, notes}.",
+            run: dynamodb_table::repair,
+        },
+        Command {
+            name: "delete-table",
+            about: "Delete the cache table",
+            doc: "Deletes the table (asks first; --yes without a terminal).",
+            args: &[],
+            flags: &[YES],
+            examples: &["cache dynamodb delete-table --yes"],
+            access: Access::Local,
+            json: "{table, deleted}.",
+            run: dynamodb_table::delete_table,
         },
     ],
 };

@@ -28,6 +28,7 @@ const fn shell(
 pub const GROUP: Group = Group {
     name: "completion",
     about: "Shell completion scripts",
+    groups: &[],
     commands: &[
         shell(
             "bash",

@@ -7,6 +7,7 @@ use crate::commands::config;
 pub const GROUP: Group = Group {
     name: "config",
     about: "The configuration file",
+    groups: &[],
     commands: &[
         Command {
             name: "show",

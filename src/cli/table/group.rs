@@ -13,6 +13,7 @@ const USERS: Positional =
 pub const GROUP: Group = Group {
     name: "group",
     about: "Identity Store groups and their members",
+    groups: &[],
     commands: &[
         Command {
             name: "list",

@@ -35,6 +35,7 @@ const fn mode(
 pub const GROUP: Group = Group {
     name: "iam-policy",
     about: "Least-privilege IAM policies for awsideman",
+    groups: &[],
     commands: &[
         mode(
             "read-only",

@@ -38,23 +38,19 @@ pub const GROUPS: &[Group] = &[
 mod tests {
     use super::*;
     use crate::cli::parse::{Parsed, check_table, parse};
+    use crate::cli::spec::{every_command, path_words};
 
     #[test]
     fn table_is_well_formed() {
         assert_eq!(check_table(GROUPS), Vec::<String>::new());
-        for group in GROUPS {
-            for command in group.commands {
+        for (path, command) in every_command(GROUPS) {
+            let words = format!("{} {}", path_words(&path), command.name);
+            assert!(!command.examples.is_empty(), "{words} has an example");
+            assert!(!command.json.is_empty(), "{words} documents its JSON");
+            for example in command.examples {
                 assert!(
-                    !command.examples.is_empty(),
-                    "{} {} has an example",
-                    group.name,
-                    command.name
-                );
-                assert!(
-                    !command.json.is_empty(),
-                    "{} {} documents its JSON",
-                    group.name,
-                    command.name
+                    example.starts_with(&format!("{words} ")) || *example == words,
+                    "{words}: example {example:?} runs another command"
                 );
             }
         }

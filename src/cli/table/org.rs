@@ -7,6 +7,7 @@ use crate::commands::org;
 pub const GROUP: Group = Group {
     name: "org",
     about: "The AWS Organizations tree: roots, OUs and accounts",
+    groups: &[],
     commands: &[
         Command {
             name: "tree",

@@ -38,6 +38,7 @@ const DETAILS_JSON: &str = "The DescribePermissionSet PermissionSet (PermissionS
 pub const GROUP: Group = Group {
     name: "permission-set",
     about: "Permission sets: policies, session settings, provisioning",
+    groups: &[],
     commands: &[
         Command {
             name: "list",

@@ -34,6 +34,7 @@ const PROFILE_FLAGS: &[Flag] = &[
 pub const GROUP: Group = Group {
     name: "profile",
     about: "Named settings: region, instance, AWS profile",
+    groups: &[],
     commands: &[
         Command {
             name: "list",

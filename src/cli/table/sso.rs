@@ -7,6 +7,7 @@ use crate::commands::sso;
 pub const GROUP: Group = Group {
     name: "sso",
     about: "The IAM Identity Center instance of a profile",
+    groups: &[],
     commands: &[
         Command {
             name: "discover",

@@ -30,6 +30,7 @@ const USER: Positional = Positional::required("USER", "User id, user name or ema
 pub const GROUP: Group = Group {
     name: "user",
     about: "Identity Store users",
+    groups: &[],
     commands: &[
         Command {
             name: "list",
