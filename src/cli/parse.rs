@@ -299,6 +299,7 @@ impl State {
         let Some(command) = self.command else {
             if let Some(found) = group.commands.iter().find(|c| c.name == value) {
                 self.command = Some(found);
+                self.matches.declare(declared_names(found));
                 return Ok(());
             }
             if let Some(found) = group.groups.iter().find(|g| g.name == value) {
@@ -411,6 +412,16 @@ impl State {
             matches: self.matches,
         })
     }
+}
+
+/// The names a command's arguments are read by: its flags' long names and its positionals'.
+pub fn declared_names(command: &Command) -> impl Iterator<Item = &'static str> + use<> {
+    let flags = command.flags;
+    let args = command.args;
+    flags
+        .iter()
+        .map(|f| f.long)
+        .chain(args.iter().map(|a| a.name))
 }
 
 /// The names that may follow `group`: its commands, then its groups.

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::cli::parse::{Parsed, parse};
+use crate::cli::parse::{Parsed, declared_names, parse};
 use crate::cli::spec::{Access, Command, path_words};
 use crate::cli::table::GROUPS;
 use crate::commands::Context;
@@ -71,7 +71,7 @@ pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
     for id in group_ids {
         let text = format!("group members {id}");
         line.show(&format!("warming: {text}"));
-        let mut matches = Matches::default();
+        let mut matches = Matches::declared(declared_names(members));
         matches.push_positional(group_arg, id);
         (members.run)(ctx, &matches).map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
         ran.push(text);

@@ -9,13 +9,40 @@ use crate::error::{Error, Result};
 use crate::output::OutputFormat;
 
 /// The validated arguments of a command, looked up by the names the table gives them.
+///
+/// Once the parser has declared the command's names ([`Matches::declare`]), asking for a
+/// name the command does not declare is a bug in its runner: a panic in debug builds (so the
+/// test suite, which runs every command, finds it), nothing given in release builds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matches {
     flags: BTreeMap<&'static str, Vec<String>>,
     positionals: BTreeMap<&'static str, Vec<String>>,
+    declared: Option<Vec<&'static str>>,
 }
 
 impl Matches {
+    /// Arguments of a command whose flags (long names) and positionals are `names`.
+    pub fn declared(names: impl IntoIterator<Item = &'static str>) -> Matches {
+        let mut matches = Matches::default();
+        matches.declare(names);
+        matches
+    }
+
+    /// Declares the names the command has (its flags' long names and its positionals').
+    pub fn declare(&mut self, names: impl IntoIterator<Item = &'static str>) {
+        self.declared = Some(names.into_iter().collect());
+    }
+
+    /// Checks that `name` is one the command declares (see [`Matches`]).
+    fn check(&self, name: &str) {
+        if let Some(declared) = &self.declared {
+            debug_assert!(
+                declared.contains(&name),
+                "a runner read {name:?}, which its command does not declare ({declared:?})"
+            );
+        }
+    }
+
     /// Records a flag occurrence (`value` is empty for a switch).
     pub fn push_flag(&mut self, long: &'static str, value: String) {
         self.flags.entry(long).or_default().push(value);
@@ -28,11 +55,13 @@ impl Matches {
 
     /// Whether the flag `long` was given.
     pub fn switch(&self, long: &str) -> bool {
+        self.check(long);
         self.flags.contains_key(long)
     }
 
     /// The last value of flag `long`.
     pub fn value(&self, long: &str) -> Option<&str> {
+        self.check(long);
         self.flags
             .get(long)
             .and_then(|v| v.last())
@@ -41,6 +70,7 @@ impl Matches {
 
     /// Every value of a repeatable flag, in order.
     pub fn values(&self, long: &str) -> &[String] {
+        self.check(long);
         self.flags.get(long).map(Vec::as_slice).unwrap_or(&[])
     }
 
@@ -60,6 +90,7 @@ impl Matches {
 
     /// The positional argument `name` (the first value of a multiple one).
     pub fn arg(&self, name: &str) -> Option<&str> {
+        self.check(name);
         self.positionals
             .get(name)
             .and_then(|v| v.first())
@@ -68,6 +99,7 @@ impl Matches {
 
     /// Every value of a positional argument.
     pub fn args(&self, name: &str) -> &[String] {
+        self.check(name);
         self.positionals.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 

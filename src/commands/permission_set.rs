@@ -79,7 +79,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_value("name")?;
     let settings = Settings::from_matches(m)?;
-    let policies = PolicyChanges::from_matches(m, "managed-policy")?;
+    let policies = PolicyChanges::for_create(m)?;
     let instance = ctx.instance_arn()?;
     let mut input = json!({"InstanceArn": instance, "Name": name});
     settings.write_into(&mut input);
@@ -98,7 +98,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// result.
 pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let settings = Settings::from_matches(m)?;
-    let policies = PolicyChanges::from_matches(m, "add-managed-policy")?;
+    let policies = PolicyChanges::for_update(m)?;
     if settings.is_empty() && policies.is_empty() {
         return Err(Error::usage(
             "nothing to change: give --description, --session-duration, --relay-state, \
@@ -397,15 +397,23 @@ struct PolicyChanges {
 }
 
 impl PolicyChanges {
-    /// Reads the managed policies to attach (flag `attach_flag`) and to detach
-    /// (`--remove-managed-policy`), and `--inline-policy` / `--remove-inline-policy`.
-    fn from_matches(m: &Matches, attach_flag: &str) -> Result<PolicyChanges> {
-        let arns = |flag: &str| -> Result<Vec<String>> {
-            m.values(flag)
-                .iter()
-                .map(|arn| managed_policy_arn(flag, arn))
-                .collect()
-        };
+    /// What `permission-set create` asks for: managed policies (`--managed-policy`) and an
+    /// inline policy (`--inline-policy`).
+    fn for_create(m: &Matches) -> Result<PolicyChanges> {
+        Ok(PolicyChanges {
+            attach: managed_policy_arns(m, "managed-policy")?,
+            detach: Vec::new(),
+            inline: match m.value("inline-policy") {
+                Some(source) => InlineChange::Put(read_policy(source)?),
+                None => InlineChange::Keep,
+            },
+        })
+    }
+
+    /// What `permission-set update` asks for: managed policies to attach
+    /// (`--add-managed-policy`) and detach (`--remove-managed-policy`), and `--inline-policy`
+    /// / `--remove-inline-policy`.
+    fn for_update(m: &Matches) -> Result<PolicyChanges> {
         let inline = match (m.value("inline-policy"), m.switch("remove-inline-policy")) {
             (Some(_), true) => {
                 return Err(Error::usage(
@@ -417,8 +425,8 @@ impl PolicyChanges {
             (None, false) => InlineChange::Keep,
         };
         Ok(PolicyChanges {
-            attach: arns(attach_flag)?,
-            detach: arns("remove-managed-policy")?,
+            attach: managed_policy_arns(m, "add-managed-policy")?,
+            detach: managed_policy_arns(m, "remove-managed-policy")?,
             inline,
         })
     }
@@ -470,6 +478,14 @@ impl PolicyChanges {
 }
 
 /// Checks that a managed policy is named by ARN (`arn:aws:iam::aws:policy/ReadOnlyAccess`).
+/// The ARNs given with the repeatable flag `flag`, each checked.
+fn managed_policy_arns(m: &Matches, flag: &str) -> Result<Vec<String>> {
+    m.values(flag)
+        .iter()
+        .map(|arn| managed_policy_arn(flag, arn))
+        .collect()
+}
+
 fn managed_policy_arn(flag: &str, arn: &str) -> Result<String> {
     if arn.starts_with("arn:") && arn.contains(":policy/") {
         Ok(arn.to_string())

@@ -195,3 +195,65 @@ fn every_level_has_its_own_help() {
     let err = t.fails(2, &["cache", "encryption"]);
     assert!(err.contains("missing command (status, enable"), "{err}");
 }
+
+/// The words of an example command line: quotes honoured, shell redirections and pipes
+/// (and what follows them) left out.
+fn example_words(example: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let (mut quote, mut in_word) = (None, false);
+    for c in example.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '>' | '<' | '|') => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
+/// Every example of every command, run against moto: no runner reads an argument its table
+/// entry does not declare (debug builds panic when one does), whatever the example's outcome.
+#[test]
+fn every_command_reads_only_the_arguments_it_declares() {
+    let t = TestEnv::new();
+    let instance = t.instance();
+    t.seed_user(&instance.store, "alice", "Alice", "Liddell");
+    let config = t.config_dir().join("config.yaml");
+    let saved = std::fs::read(&config).unwrap();
+    let mut ran = 0;
+    for (path, command) in every_command(awsideman::cli::table::GROUPS) {
+        for example in command.examples {
+            std::fs::write(&config, &saved).unwrap();
+            let words = example_words(example);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let out = t.run_within(std::time::Duration::from_secs(60), &args);
+            let stderr = text(&out.stderr);
+            assert!(
+                !stderr.contains("does not declare") && out.status.code() != Some(101),
+                "{} {}: {example}: {stderr}",
+                path_words(&path),
+                command.name
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran > 50, "only {ran} examples");
+}
