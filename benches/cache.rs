@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use awsideman::cache::CacheBackend;
 use awsideman::cache::file::FileBackend;
-use awsideman::cache::key::{CacheKey, hex};
+use awsideman::cache::key::CacheKey;
 use sha2::{Digest, Sha256};
 
 const ENTRY_BYTES: usize = 1024;
@@ -18,7 +18,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn key(n: usize) -> CacheKey {
-    CacheKey::parse(&hex(&Sha256::digest(n.to_le_bytes()))).expect("a key")
+    CacheKey::parse(&hex::encode(Sha256::digest(n.to_le_bytes()))).expect("a key")
 }
 
 fn main() {
@@ -29,7 +29,8 @@ fn main() {
     for (entries, runs) in [(1_000usize, 21), (10_000, 11)] {
         let mut noise = [0u8; 6];
         getrandom::getrandom(&mut noise).expect("random");
-        let dir = std::env::temp_dir().join(format!("awsideman-bench-evict-{}", hex(&noise)));
+        let dir =
+            std::env::temp_dir().join(format!("awsideman-bench-evict-{}", hex::encode(noise)));
         let limit = (entries * ENTRY_BYTES) as u64;
         let fill = FileBackend::new(dir.clone(), u64::MAX);
         let mut next = 0;

@@ -19,10 +19,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use crate::aws::credentials::time::{format_rfc3339, parse_rfc3339};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Links};
+use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 
 /// What happened: the `event` field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 //! 5. `aws`: credentials, endpoints, signing, the transport, pagination.
 //! 6. `config`: the configuration file and settings.
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
-//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `suggest`.
+//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `rfc3339`, `suggest`.
 //!
 //! The binary (`main.rs`) sits on top and calls `cli`.
 
@@ -28,6 +28,7 @@ pub mod error;
 pub mod fsutil;
 pub mod output;
 pub mod parallel;
+pub mod rfc3339;
 pub mod suggest;
 
 #[cfg(test)]
@@ -43,7 +44,9 @@ mod layers {
         &["aws"],
         &["config"],
         &["output"],
-        &["fsutil", "env", "error", "parallel", "clock", "suggest"],
+        &[
+            "fsutil", "env", "error", "parallel", "clock", "rfc3339", "suggest",
+        ],
     ];
 
     fn layer_of(module: &str) -> Option<usize> {

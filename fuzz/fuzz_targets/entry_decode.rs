@@ -13,9 +13,9 @@ use std::sync::LazyLock;
 
 use awsideman::cache::crypto::SCHEME;
 use awsideman::cache::envelope::{Envelope, Header};
-use awsideman::cache::file::now_secs;
 use awsideman::cache::manager::{Decoded, Encryption, MAX_CLOCK_SKEW_SECS, Read, Unusable};
 use awsideman::cache::{CacheKey, CacheManager};
+use awsideman::clock::now_secs;
 use awsideman_fuzz::{
     MAX_TTL, MemoryBackend, TEST_KEY_ID, entry_key, entry_tags, generations, manager,
     test_encryption,

@@ -122,7 +122,7 @@ pub fn missing_generations(tags: &[String], found: &Generations) -> Result<Gener
 pub fn probe_key() -> Result<CacheKey> {
     let token = super::generation::new_token()?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("awsideman-probe-{token}"));
-    CacheKey::parse(&super::key::hex(&digest))
+    CacheKey::parse(&hex::encode(digest))
         .ok_or_else(|| crate::error::Error::runtime("making a probe key: not a key"))
 }
 

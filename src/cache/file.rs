@@ -30,8 +30,8 @@ use sha2::{Digest, Sha256};
 use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
 use super::envelope::{DecodeError, Envelope, Header, MAX_HEADER};
 use super::generation::{self, Generations};
-use super::key::{CacheKey, hex};
-pub use crate::clock::{now_nanos, now_secs};
+use super::key::CacheKey;
+use crate::clock::now_secs;
 use crate::error::{Error, Result};
 use crate::fsutil::{Links, open_private_file, read_private_file};
 pub use crate::fsutil::{create_private_dir, private_options};
@@ -131,7 +131,7 @@ impl FileBackend {
 
     fn generation_path(&self, tag: &str) -> PathBuf {
         self.gens_dir()
-            .join(&hex(&Sha256::digest(tag.as_bytes()))[..40])
+            .join(&hex::encode(Sha256::digest(tag.as_bytes()))[..40])
     }
 
     /// The largest entry file accepted: the size limit (an entry larger than the whole
@@ -552,7 +552,11 @@ fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Result<
     let mut noise = [0u8; 8];
     getrandom::getrandom(&mut noise)
         .map_err(|e| Error::runtime(format!("naming a temporary file: {e}")))?;
-    let path = dir.join(format!(".tmp-{}-{}", std::process::id(), hex(&noise)));
+    let path = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        hex::encode(noise)
+    ));
     let mut options = private_options();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -621,12 +625,12 @@ mod tests {
     fn temp_backend(limit: u64) -> (FileBackend, PathBuf) {
         let mut noise = [0u8; 6];
         getrandom::getrandom(&mut noise).unwrap();
-        let dir = std::env::temp_dir().join(format!("awsideman-file-{}", hex(&noise)));
+        let dir = std::env::temp_dir().join(format!("awsideman-file-{}", hex::encode(noise)));
         (FileBackend::new(dir.clone(), limit), dir)
     }
 
     fn key(n: u32) -> CacheKey {
-        CacheKey::parse(&hex(&Sha256::digest(n.to_le_bytes()))).unwrap()
+        CacheKey::parse(&hex::encode(Sha256::digest(n.to_le_bytes()))).unwrap()
     }
 
     /// An envelope of `key` recording `gens`, with a payload of `size` bytes.

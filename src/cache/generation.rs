@@ -89,7 +89,7 @@ pub fn new_token() -> Result<String> {
     let mut bytes = [0u8; 8];
     getrandom::getrandom(&mut bytes)
         .map_err(|e| Error::runtime(format!("making a cache generation token: {e}")))?;
-    Ok(crate::cache::key::hex(&bytes))
+    Ok(hex::encode(bytes))
 }
 
 /// Whether `text` looks like a token this build writes (what a reader accepts from a file

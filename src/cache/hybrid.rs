@@ -326,7 +326,7 @@ pub(crate) mod testing {
     use crate::cache::envelope::{Envelope, FORMAT_VERSION, Header};
     use crate::cache::file::FileBackend;
     use crate::cache::generation::Generations;
-    use crate::cache::key::{CacheKey, hex};
+    use crate::cache::key::CacheKey;
     use crate::error::{Error, Result};
 
     /// A temporary directory, removed when dropped.
@@ -337,7 +337,7 @@ pub(crate) mod testing {
         pub fn new(label: &str) -> TempDir {
             let mut noise = [0u8; 6];
             getrandom::getrandom(&mut noise).expect("random");
-            TempDir(std::env::temp_dir().join(format!("awsideman-{label}-{}", hex(&noise))))
+            TempDir(std::env::temp_dir().join(format!("awsideman-{label}-{}", hex::encode(noise))))
         }
 
         /// A file backend rooted in this directory.
@@ -452,7 +452,7 @@ pub(crate) mod testing {
 
     /// The key of test entry `n`.
     pub fn key(n: usize) -> CacheKey {
-        CacheKey::parse(&hex(&Sha256::digest(format!("test entry {n}")))).expect("a key")
+        CacheKey::parse(&hex::encode(Sha256::digest(format!("test entry {n}")))).expect("a key")
     }
 
     /// The tags of test entry `n`.

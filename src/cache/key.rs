@@ -55,7 +55,7 @@ impl CacheKey {
             hasher.update([0u8]);
         }
         hasher.update(canonical_json(&without_paging(params)).as_bytes());
-        CacheKey(hex(&hasher.finalize()))
+        CacheKey(hex::encode(hasher.finalize()))
     }
 
     /// Parses a key typed by a user (`cache inspect KEY`); a unique prefix is resolved later.
@@ -152,17 +152,6 @@ fn expand(template: &str, params: &Value) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

@@ -195,10 +195,7 @@ mod tests {
     fn dir() -> PathBuf {
         let mut noise = [0u8; 6];
         getrandom::getrandom(&mut noise).unwrap();
-        std::env::temp_dir().join(format!(
-            "awsideman-keystate-{}",
-            crate::cache::key::hex(&noise)
-        ))
+        std::env::temp_dir().join(format!("awsideman-keystate-{}", hex::encode(noise)))
     }
 
     #[test]

@@ -16,11 +16,12 @@ use serde_json::{Value, json};
 use super::backend::{CacheBackend, Invalidation};
 use super::crypto::{Cipher, SCHEME};
 use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header};
-use super::file::{FileBackend, now_secs};
+use super::file::FileBackend;
 use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
 use super::keystate::KeyState;
 use super::stale::{ALL_TAGS, Stale, StaleTags};
+use crate::clock::now_secs;
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
 
@@ -864,10 +865,7 @@ mod tests {
     fn world() -> World {
         let mut noise = [0u8; 6];
         getrandom::getrandom(&mut noise).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "awsideman-manager-{}",
-            crate::cache::key::hex(&noise)
-        ));
+        let dir = std::env::temp_dir().join(format!("awsideman-manager-{}", hex::encode(noise)));
         World { dir }
     }
 

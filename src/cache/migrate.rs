@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::{CacheBackend, EntryInfo};
 use super::envelope::{Envelope, Header};
-use super::file::now_secs;
 use super::generation::Generations;
 use super::key::CacheKey;
+use crate::clock::now_secs;
 use crate::error::{Error, Result};
 use crate::fsutil::write_private_atomically;
 use crate::parallel::{WORKERS, parallel};

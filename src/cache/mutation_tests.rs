@@ -70,7 +70,7 @@ fn settings(dir: &std::path::Path) -> CacheSettings {
 fn run(encrypted: bool, seed: u64, cases: usize) {
     let mut noise = [0u8; 6];
     getrandom::getrandom(&mut noise).expect("random");
-    let dir = std::env::temp_dir().join(format!("awsideman-mutation-{}", super::key::hex(&noise)));
+    let dir = std::env::temp_dir().join(format!("awsideman-mutation-{}", hex::encode(noise)));
     let settings = settings(&dir);
     let backend = FileBackend::new(settings.file_cache_dir.clone(), 1 << 30);
     let mut manager = CacheManager::with_backend(Box::new(backend), settings, true);

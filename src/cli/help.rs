@@ -210,6 +210,12 @@ pub(crate) fn flag_about(flag: &Flag) -> String {
     if flag.multiple {
         about.push_str(" (repeatable)");
     }
+    if flag.shadows_global {
+        about.push_str(&format!(
+            " (this command's own; the global --{} goes before the command)",
+            flag.long
+        ));
+    }
     about
 }
 

@@ -464,7 +464,12 @@ fn check_groups(prefix: &str, groups: &[Group], problems: &mut Vec<String>) {
     for (i, g) in groups.iter().enumerate() {
         let here = format!("{prefix}{}", g.name);
         if g.name == "help" {
-            problems.push(format!("{prefix}: a group may not be called \"help\""));
+            let place = prefix.trim_end();
+            problems.push(if place.is_empty() {
+                "a group may not be called \"help\"".to_string()
+            } else {
+                format!("{place}: a group may not be called \"help\"")
+            });
         }
         if groups[..i].iter().any(|o| o.name == g.name) {
             problems.push(format!("group {here}: defined twice"));
@@ -518,6 +523,13 @@ fn check_flags(path: &str, flags: &[Flag], is_global: bool, problems: &mut Vec<S
             .iter()
             .filter(|g| g.long == "help" || g.long == "version")
             .any(|g| g.long == f.long || (f.short.is_some() && g.short == f.short));
+        let clash = GLOBAL_FLAGS.iter().any(|g| g.long == f.long);
+        if !is_global && clash && !f.shadows_global && !shadows_help_or_version {
+            problems.push(format!(
+                "{path}: --{} hides the global --{}: rename it, or mark it shadowing_global()",
+                f.long, f.long
+            ));
+        }
         if !is_global && shadows_help_or_version {
             problems.push(format!("{path}: --{} hides --help or --version", f.long));
         }
@@ -640,7 +652,9 @@ pub(crate) mod test_table {
                 about: "Add a profile",
                 doc: "",
                 args: &[Positional::required("NAME", "Profile name.")],
-                flags: &[Flag::value("region", "REGION", "The profile's region.")],
+                flags: &[
+                    Flag::value("region", "REGION", "The profile's region.").shadowing_global()
+                ],
                 examples: &[],
                 access: Access::Local,
                 json: "",
@@ -1224,5 +1238,32 @@ mod tests {
             }
         }
         assert_eq!(check_table(GROUPS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_command_flag_named_like_a_global_must_say_so() {
+        fn run(_: &mut crate::commands::Context, _: &Matches) -> Result<crate::output::Report> {
+            Err(Error::runtime("test"))
+        }
+        static UNMARKED: [Group; 1] = [Group {
+            name: "x",
+            about: "",
+            groups: &[],
+            commands: &[Command {
+                name: "y",
+                about: "",
+                doc: "",
+                args: &[],
+                flags: &[Flag::value("profile", "P", "")],
+                examples: &[],
+                access: crate::cli::spec::Access::Local,
+                json: "",
+                run,
+            }],
+        }];
+        assert_eq!(
+            check_table(&UNMARKED),
+            ["x y: --profile hides the global --profile: rename it, or mark it shadowing_global()"]
+        );
     }
 }

@@ -129,6 +129,10 @@ pub struct Flag {
     pub multiple: bool,
     /// The allowed values, if restricted.
     pub choices: &'static [&'static str],
+    /// The command's own flag of a global option's name (`profile add --region`): after
+    /// the command it is this flag, before the command the global one. Never by accident:
+    /// the table check refuses an unmarked clash.
+    pub shadows_global: bool,
 }
 
 impl Flag {
@@ -142,6 +146,7 @@ impl Flag {
             required: false,
             multiple: false,
             choices: &[],
+            shadows_global: false,
         }
     }
 
@@ -155,6 +160,7 @@ impl Flag {
             required: false,
             multiple: false,
             choices: &[],
+            shadows_global: false,
         }
     }
 
@@ -173,6 +179,12 @@ impl Flag {
     /// The same flag, with a short name.
     pub const fn short(mut self, short: char) -> Flag {
         self.short = Some(short);
+        self
+    }
+
+    /// The same flag, meant to take a global option's name after the command.
+    pub const fn shadowing_global(mut self) -> Flag {
+        self.shadows_global = true;
         self
     }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::Context;
 use crate::audit::{Event, EventKind};
-use crate::cache::file::now_secs;
 use crate::cache::{CacheKey, CacheManager, EntryInfo, Invalidation};
+use crate::clock::now_secs;
 use crate::commands::args::Matches;
 use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};

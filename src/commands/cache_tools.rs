@@ -15,12 +15,11 @@ use super::Context;
 use super::fanout::StatusLine;
 use crate::audit::{Event, EventKind};
 use crate::cache::envelope::{Envelope, Header};
-use crate::cache::file::now_secs;
 use crate::cache::generation::Generations;
 use crate::cache::hybrid::HybridBackend;
-use crate::cache::key::hex;
 use crate::cache::migrate::{self, MigrateProgress, MigrateSummary, VerifyReport};
 use crate::cache::{CacheBackend, CacheKey, Invalidation, Namespace};
+use crate::clock::now_secs;
 use crate::commands::args::Matches;
 use crate::config::{BackendType, CacheSettings};
 use crate::error::{Error, Result};
@@ -365,7 +364,7 @@ fn random_hex(len: usize) -> Result<String> {
     let mut noise = vec![0u8; len.div_ceil(2)];
     getrandom::getrandom(&mut noise)
         .map_err(|e| Error::runtime(format!("random bytes for a probe entry: {e}")))?;
-    let mut text = hex(&noise);
+    let mut text = hex::encode(&noise);
     text.truncate(len);
     Ok(text)
 }

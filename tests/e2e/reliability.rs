@@ -851,7 +851,7 @@ fn assert_copy_consistent(source: &FileBackend, dest: &FileBackend, checkpoint: 
         .filter_map(Value::as_str)
         .collect();
     let have: BTreeSet<String> = copied.iter().map(|e| e.key.to_string()).collect();
-    let now = awsideman::cache::file::now_secs();
+    let now = awsideman::clock::now_secs();
     for entry in source.entries().unwrap() {
         let key = entry.key.as_str();
         let live = entry.header.as_ref().is_some_and(|h| h.expires_at > now);

@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ChainSettings;
-use super::time::{format_rfc3339, parse_rfc3339};
 use crate::error::Result;
 use crate::fsutil::{
     Links, create_private_dir, read_private_file, verify_private_dir, write_private_atomically,
 };
+use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 
 /// A remembered identity is kept this long when its credentials carry no expiry.
 const REMEMBER_WITHOUT_EXPIRY: Duration = Duration::from_secs(3600);
@@ -175,7 +175,7 @@ impl<'a> Remembered<'a> {
     fn path(&self, access_key_id: &str) -> PathBuf {
         let digest = Sha256::digest(format!("caller-identity\0{access_key_id}").as_bytes());
         self.dir
-            .join(format!("caller-{}.json", super::hex(&digest[..16])))
+            .join(format!("caller-{}.json", hex::encode(&digest[..16])))
     }
 }
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Credentials;
-use super::time::parse_rfc3339;
 use crate::aws::http::HttpRequest;
 use crate::aws::transport::Transport;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::rfc3339::parse_rfc3339;
 
 /// The ECS credentials host a relative URI is appended to.
 const ECS_BASE: &str = "http://169.254.170.2";

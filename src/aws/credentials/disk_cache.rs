@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Credentials;
-use super::time::{format_rfc3339, parse_rfc3339};
 use crate::error::{Error, Result};
+use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 
 /// Cached credentials are used only while they have at least this long left.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -45,7 +45,7 @@ impl<'a> DiskCache<'a> {
     /// The cache key of a source described by `parts` (kind first, then what identifies it).
     pub fn key(parts: &[&str]) -> String {
         let description = Value::from(parts.to_vec()).to_string();
-        super::hex(&Sha256::digest(description.as_bytes()))
+        hex::encode(Sha256::digest(description.as_bytes()))
     }
 
     /// The credentials stored under `key`, if they are still good for [`REFRESH_MARGIN`]

@@ -15,7 +15,6 @@ pub mod sso;
 pub mod sts;
 #[cfg(test)]
 pub(crate) mod test_support;
-pub mod time;
 mod web_identity;
 
 use std::fmt;
@@ -220,7 +219,7 @@ pub fn from_environment(env: &Env) -> Result<Option<Credentials>> {
     let mut credentials = Credentials::new(access_key_id, secret, token.map(str::to_string));
     credentials.expires_at = env
         .get("AWS_CREDENTIAL_EXPIRATION")
-        .and_then(time::parse_rfc3339);
+        .and_then(crate::rfc3339::parse_rfc3339);
     Ok(Some(credentials))
 }
 
@@ -240,11 +239,6 @@ fn prompt_on_terminal(serial: &str) -> Result<String> {
         return Err(Error::runtime(format!("no MFA code entered for {serial}")));
     }
     Ok(code.to_string())
-}
-
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use super::Credentials;
-use super::time::parse_rfc3339;
 use crate::error::{Error, Result};
+use crate::rfc3339::parse_rfc3339;
 
 /// Runs `command` through the system shell (`sh -c` / `cmd /C`) with stdin closed and
 /// stderr passed through, and parses what it prints. `profile` names the AWS profile in errors.

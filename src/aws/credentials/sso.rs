@@ -10,7 +10,6 @@ use sha1::{Digest, Sha1};
 use super::Credentials;
 use super::disk_cache::write_private_atomically;
 use super::sts::percent_encode;
-use super::time::{format_rfc3339, from_epoch_millis, parse_rfc3339};
 use crate::aws::endpoint::{self, Endpoint};
 use crate::aws::http::HttpRequest;
 use crate::aws::service::Service;
@@ -18,6 +17,7 @@ use crate::aws::shared_config::SharedConfig;
 use crate::aws::transport::{self, CallLabel, Transport};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::rfc3339::{format_rfc3339, from_epoch_millis, parse_rfc3339};
 
 /// Refresh a refreshable token when it has less than this left.
 const TOKEN_REFRESH_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -116,7 +116,7 @@ impl SsoProfile {
     /// URL for legacy profiles), `.json`.
     pub fn token_file_name(&self) -> String {
         let source = self.session_name.as_deref().unwrap_or(&self.start_url);
-        format!("{}.json", super::hex(&Sha1::digest(source.as_bytes())))
+        format!("{}.json", hex::encode(Sha1::digest(source.as_bytes())))
     }
 
     /// The disk cache description of the role credentials of this profile.

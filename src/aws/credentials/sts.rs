@@ -5,13 +5,13 @@
 use std::time::SystemTime;
 
 use super::Credentials;
-use super::time::parse_rfc3339;
 use crate::aws::endpoint::Endpoint;
 use crate::aws::http::{HttpRequest, HttpResponse};
 use crate::aws::service::Service;
 use crate::aws::sigv4;
 use crate::aws::transport::{CallLabel, Transport};
 use crate::error::{Error, Result};
+use crate::rfc3339::parse_rfc3339;
 
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 const VERSION: &str = "2011-06-15";
@@ -220,17 +220,16 @@ pub fn error_from_response(operation: &str, response: &HttpResponse) -> Error {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes per RFC 3986: everything but `A-Z a-z 0-9 - _ . ~`.
 pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// A form-encoded body from name/value pairs.

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::test_support::{Fixture, Recorded, TempDir, transport};
-use super::time::format_rfc3339;
 use super::*;
+use crate::rfc3339::format_rfc3339;
 
 /// One chain run's inputs, with test defaults.
 struct Case {

@@ -106,7 +106,7 @@ pub fn chunk_keys(key: &str, chunked: &Chunked) -> Vec<String> {
 /// The key of the generation item of `tag`.
 pub fn generation_key(tag: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = crate::cache::key::hex(&Sha256::digest(tag.as_bytes()));
+    let digest = hex::encode(Sha256::digest(tag.as_bytes()));
     format!("{GENERATION_PREFIX}{}", &digest[..40])
 }
 
@@ -131,7 +131,7 @@ pub fn new_write_id() -> String {
             .map_or(0, |d| d.as_nanos() as u64);
         bytes = (nanos ^ u64::from(std::process::id()).rotate_left(40)).to_le_bytes();
     }
-    crate::cache::key::hex(&bytes)
+    hex::encode(bytes)
 }
 
 /// The size DynamoDB counts for an item in its JSON wire form: every attribute's name

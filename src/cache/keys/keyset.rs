@@ -14,7 +14,6 @@ use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::cache::key::hex;
 use crate::error::{Error, Result};
 
 /// Bytes in a master key (AES-256).
@@ -80,7 +79,7 @@ impl MasterKey {
         let mut hasher = Sha256::new();
         hasher.update(KEY_ID_DOMAIN);
         hasher.update(bytes.as_ref());
-        let id = hex(&hasher.finalize())[..KEY_ID_LEN].to_string();
+        let id = hex::encode(hasher.finalize())[..KEY_ID_LEN].to_string();
         MasterKey { bytes, id }
     }
 
@@ -354,7 +353,7 @@ mod tests {
         let mut hasher = Sha256::new();
         hasher.update(b"awsideman-cache-key-id\0");
         hasher.update([0u8; 32]);
-        assert_eq!(key(0).id(), &hex(&hasher.finalize())[..16]);
+        assert_eq!(key(0).id(), &hex::encode(hasher.finalize())[..16]);
     }
 
     #[test]

@@ -143,7 +143,7 @@ struct WrappedFile {
 /// The version of a wrapped key file: a hash of its content.
 fn content_version(document: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    crate::cache::key::hex(&Sha256::digest(document)[..8])
+    hex::encode(&Sha256::digest(document)[..8])
 }
 
 /// How many times a change of the wrapped keys is tried against concurrent writers.

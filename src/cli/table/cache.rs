@@ -13,7 +13,8 @@ const PROFILE: Flag = Flag::value(
     "profile",
     "NAME",
     "Only entries cached for this awsideman profile.",
-);
+)
+.shadowing_global();
 const TAG: Flag = Flag::value(
     "tag",
     "TAG",

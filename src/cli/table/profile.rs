@@ -10,7 +10,8 @@ const PROFILE_FLAGS: &[Flag] = &[
         "region",
         "REGION",
         "AWS region of the Identity Center instance.",
-    ),
+    )
+    .shadowing_global(),
     Flag::value("sso-instance-arn", "ARN", "Identity Center instance ARN."),
     Flag::value(
         "identity-store-id",

@@ -356,7 +356,7 @@ impl Drop for TestEnv {
 pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("test DescribeUser u{i}"));
-    awsideman::cache::CacheKey::parse(&awsideman::cache::key::hex(&digest)).expect("a key")
+    awsideman::cache::CacheKey::parse(&hex::encode(digest)).expect("a key")
 }
 
 /// The tags of [`user_entry_key`]`(i)`'s entry.
@@ -388,7 +388,7 @@ pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: u
 /// skip.
 pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: usize) {
     use awsideman::cache::envelope::{Envelope, Header};
-    let now = awsideman::cache::file::now_secs();
+    let now = awsideman::clock::now_secs();
     let expired = Envelope::seal(
         Header {
             v: 0,

@@ -1,4 +1,8 @@
-//! RFC 3339 timestamps (`2026-11-24T21:00:00Z`) to and from [`SystemTime`], without a crate.
+//! RFC 3339 timestamps (`2026-11-24T21:00:00Z`) to and from [`SystemTime`].
+//!
+//! Hand-written rather than taken from a crate in the tree: it also reads what old AWS CLI
+//! versions wrote in their caches (`UTC` for `Z`, a space for `T`), which the crates refuse,
+//! and it is smaller than the glue around one.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
