@@ -5,6 +5,7 @@
 //! It knows nothing of caching, commands or output.
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
@@ -53,26 +54,33 @@ pub struct CallLabel<'a> {
 
 /// The shared AWS caller. Cheap to share by reference across threads.
 pub struct Transport {
-    http: HttpClient,
+    /// Built on the first request: a command answered from the cache builds no HTTP agent
+    /// and no TLS configuration.
+    http: OnceLock<HttpClient>,
     settings: TransportSettings,
     quota: RetryQuota,
     identity_center: RateLimiter,
 }
 
 impl Transport {
-    /// Builds the transport and its HTTP agent.
-    pub fn new(settings: TransportSettings) -> Result<Transport> {
-        Ok(Transport {
-            http: HttpClient::new(&settings.http)?,
+    /// The transport; its HTTP agent is built when the first request is sent.
+    pub fn new(settings: TransportSettings) -> Transport {
+        Transport {
+            http: OnceLock::new(),
             identity_center: RateLimiter::new(settings.identity_center_rps),
             quota: RetryQuota::default(),
             settings,
-        })
+        }
     }
 
-    /// The underlying agent, for single unretried requests (IMDS probes).
-    pub fn http(&self) -> &HttpClient {
-        &self.http
+    /// The underlying agent, for single unretried requests (IMDS probes), built on first
+    /// use (a CA bundle that cannot be read is an error then).
+    pub fn http(&self) -> Result<&HttpClient> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let built = HttpClient::new(&self.settings.http)?;
+        Ok(self.http.get_or_init(|| built))
     }
 
     /// Whether `--debug` is on.
@@ -108,7 +116,7 @@ impl Transport {
             }
             let request = build()?;
             let started = Instant::now();
-            let outcome = self.http.send(&request);
+            let outcome = self.http()?.send(&request);
             let elapsed = started.elapsed();
             let (class, retry_after, failure) = match &outcome {
                 Ok(response) if response.is_success() => {

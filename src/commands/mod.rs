@@ -245,7 +245,7 @@ impl Context {
             )?,
             identity_center_rps: network.identity_center_rps,
             debug: self.globals.debug,
-        }))?;
+        }));
         let (aws_profile, profile_source) = match aws_profile {
             Some(name) => (name.to_string(), ProfileSource::Dedicated),
             None => self.aws_profile(),

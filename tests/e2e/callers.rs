@@ -244,7 +244,7 @@ fn session(
             credentials_cache_dir: keys.to_path_buf(),
             interactive: false,
         },
-        Transport::new(TransportSettings::default()).unwrap(),
+        Transport::new(TransportSettings::default()),
     )
 }
 

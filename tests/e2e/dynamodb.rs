@@ -89,7 +89,7 @@ fn session(url: &str, transport: TransportSettings) -> Arc<Session> {
             credentials_cache_dir: home.join("credentials"),
             interactive: false,
         },
-        Transport::new(transport).expect("transport"),
+        Transport::new(transport),
     ))
 }
 

@@ -208,8 +208,7 @@ fn seeding_session(t: &TestEnv) -> Session {
         Transport::new(TransportSettings {
             identity_center_rps: 0.0,
             ..TransportSettings::default()
-        })
-        .expect("transport"),
+        }),
     )
 }
 

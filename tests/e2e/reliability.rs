@@ -472,7 +472,7 @@ fn dynamodb_manager(t: &TestEnv, table: &str) -> CacheManager {
             credentials_cache_dir: t.home.join("census-credentials"),
             interactive: false,
         },
-        Transport::new(TransportSettings::default()).expect("transport"),
+        Transport::new(TransportSettings::default()),
     );
     let backend = DynamoBackend::new(
         table.to_string(),

@@ -42,7 +42,7 @@ pub fn fetch(env: &Env, transport: &Transport) -> Result<Option<Credentials>> {
     let mut attempt = 0;
     let response = loop {
         attempt += 1;
-        match transport.http().send(&request) {
+        match transport.http()?.send(&request) {
             Ok(response) if response.status >= 500 && attempt < ATTEMPTS => {}
             Ok(response) => break response,
             Err(e) if attempt >= ATTEMPTS => return Err(failed(e.message)),

@@ -58,7 +58,10 @@ pub fn fetch(env: &Env, transport: &Transport) -> Result<Credentials, String> {
                 .strip_prefix(base.as_str())
                 .unwrap_or(&request.url)
         );
-        let outcome = transport.http().send(&request.timeout(TIMEOUT));
+        let outcome = transport
+            .http()
+            .map_err(|e| format!("no HTTP client ({})", e.message()))?
+            .send(&request.timeout(TIMEOUT));
         transport.debug(|| match &outcome {
             Ok(r) => format!("imds {what} status={}", r.status),
             Err(e) => format!("imds {what}: {}", e.message),

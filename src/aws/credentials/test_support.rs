@@ -154,5 +154,5 @@ fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
 
 /// A transport with default settings, for tests against fixtures.
 pub fn transport() -> crate::aws::transport::Transport {
-    crate::aws::transport::Transport::new(Default::default()).unwrap()
+    crate::aws::transport::Transport::new(Default::default())
 }

@@ -272,7 +272,7 @@ impl TestEnv {
     fn session(&self) -> &Session {
         self.session.get_or_init(|| {
             let env = Env::from_pairs(self.vars.clone());
-            let transport = Transport::new(TransportSettings::default()).expect("transport");
+            let transport = Transport::new(TransportSettings::default());
             Session::new(
                 SessionSettings {
                     env,
