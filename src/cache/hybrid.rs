@@ -85,12 +85,6 @@ impl HybridBackend {
         self.local_ttl
     }
 
-    /// The remote side alone, for work on the shared entries that local copies would only
-    /// slow down or make stale (migration).
-    pub fn into_remote(self) -> Box<dyn CacheBackend> {
-        self.remote
-    }
-
     /// Stores a local copy of `bytes` filed under `tags`, current for the local generations
     /// `local` (seen before the answer was read), valid until the earlier of `expires_at`
     /// and `now + local_ttl`. Nothing is stored when local copies are off.

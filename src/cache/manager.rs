@@ -16,13 +16,13 @@ use serde_json::{Value, json};
 use super::backend::{CacheBackend, Invalidation};
 use super::crypto::{Cipher, SCHEME};
 use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header};
-use super::file::FileBackend;
+
 use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
 use super::keystate::KeyState;
 use super::stale::{ALL_TAGS, Stale, StaleTags};
 use crate::clock::now_secs;
-use crate::config::{BackendType, CacheSettings};
+use crate::config::CacheSettings;
 use crate::error::{Error, Result};
 
 /// What is cached for one answer.
@@ -205,18 +205,17 @@ impl CacheManager {
     /// caller, which holds the session, and passed to [`CacheManager::with_backend`]).
     /// Creates nothing on disk until something is written.
     pub fn open(settings: &CacheSettings, quiet: bool) -> Result<CacheManager> {
-        let backend: Box<dyn CacheBackend> = match settings.backend_type {
-            BackendType::File => Box::new(FileBackend::new(
-                settings.file_cache_dir.clone(),
-                settings.max_size_mb.saturating_mul(1024 * 1024),
-            )),
-            other => {
-                return Err(Error::runtime(format!(
-                    "the {} backend needs an AWS session: build it and use with_backend",
-                    other.as_str()
-                )));
-            }
+        let needs_session = || {
+            Err(Error::runtime(format!(
+                "the {} backend needs an AWS session: build it and use with_backend",
+                settings.backend_type.as_str()
+            )))
         };
+        let parts = super::open::BackendParts {
+            table: &needs_session,
+            notes: None,
+        };
+        let backend = super::open::open_backend(settings.backend_type, settings, &parts)?;
         Ok(CacheManager::with_backend(backend, settings.clone(), quiet))
     }
 
@@ -850,7 +849,8 @@ fn add(total: &mut Counters, more: &Counters) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EncryptionType;
+    use crate::cache::file::FileBackend;
+    use crate::config::{BackendType, EncryptionType};
 
     struct World {
         dir: PathBuf,

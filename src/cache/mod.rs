@@ -16,6 +16,7 @@ pub mod keys;
 pub mod keystate;
 pub mod manager;
 pub mod migrate;
+pub mod open;
 pub mod stale;
 
 pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};

@@ -16,7 +16,6 @@ use super::fanout::StatusLine;
 use crate::audit::{Event, EventKind};
 use crate::cache::envelope::{Envelope, Header};
 use crate::cache::generation::Generations;
-use crate::cache::hybrid::HybridBackend;
 use crate::cache::migrate::{self, MigrateProgress, MigrateSummary, VerifyReport};
 use crate::cache::{CacheBackend, CacheKey, Invalidation, Namespace};
 use crate::clock::now_secs;
@@ -103,32 +102,23 @@ pub fn backend_from(
     ctx.cache_backend(settings, kind)
 }
 
-/// The configured backend, kept whole so `health` can check each side of a hybrid one.
-enum Opened {
-    One(Box<dyn CacheBackend>),
-    Hybrid(HybridBackend),
-}
+/// The configured backend; `health` checks each of its parts (both sides of a hybrid one).
+struct Opened(Box<dyn CacheBackend>);
 
 impl Opened {
     fn open(ctx: &Context, settings: &CacheSettings) -> Result<Opened> {
-        Ok(match settings.backend_type {
-            BackendType::Hybrid => Opened::Hybrid(ctx.hybrid_backend(settings)?),
-            kind => Opened::One(backend_from(ctx, settings, kind)?),
-        })
+        backend_from(ctx, settings, settings.backend_type).map(Opened)
     }
 
     fn backend(&self) -> &dyn CacheBackend {
-        match self {
-            Opened::One(backend) => backend.as_ref(),
-            Opened::Hybrid(hybrid) => hybrid,
-        }
+        self.0.as_ref()
     }
 
-    /// What `health` checks: the backend, or both sides of a hybrid one.
+    /// What `health` checks: the backend, or the parts it is made of.
     fn sides(&self) -> Vec<(&'static str, &dyn CacheBackend)> {
-        match self {
-            Opened::One(backend) => vec![(backend.name(), backend.as_ref())],
-            Opened::Hybrid(hybrid) => vec![("local", hybrid.local()), ("remote", hybrid.remote())],
+        match self.0.parts() {
+            parts if parts.is_empty() => vec![(self.0.name(), self.0.as_ref())],
+            parts => parts,
         }
     }
 }
@@ -155,13 +145,12 @@ fn migration_side(
     }
     // A hybrid side is its remote: the shared entries are what is migrated, and local
     // copies are neither read nor filled.
-    let backend = match kind {
-        BackendType::Hybrid => ctx
-            .hybrid_backend(&settings)
-            .map(HybridBackend::into_remote),
-        kind => backend_from(ctx, &settings, kind),
-    }
-    .map_err(|e| e.context(format!("--{flag}")))?;
+    let opened = match kind {
+        BackendType::Hybrid => BackendType::Dynamodb,
+        kind => kind,
+    };
+    let backend =
+        backend_from(ctx, &settings, opened).map_err(|e| e.context(format!("--{flag}")))?;
     Ok((kind, backend))
 }
 
@@ -634,6 +623,7 @@ pub fn benchmark(ctx: &mut Context, m: &Matches) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::hybrid::HybridBackend;
     use crate::cache::hybrid::testing::TempDir;
 
     #[test]
@@ -650,11 +640,11 @@ mod tests {
     #[test]
     fn a_hybrid_backend_is_checked_on_both_sides() {
         let (local, remote) = (TempDir::new("health-l"), TempDir::new("health-r"));
-        let opened = Opened::Hybrid(HybridBackend::new(
+        let opened = Opened(Box::new(HybridBackend::new(
             Box::new(local.backend()),
             Box::new(remote.backend()),
             300,
-        ));
+        )));
         let sides: Vec<&str> = opened.sides().iter().map(|(s, _)| *s).collect();
         assert_eq!(sides, ["local", "remote"]);
         for (side, backend) in opened.sides() {
