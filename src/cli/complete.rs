@@ -658,7 +658,7 @@ mod tests {
         let file = dir.join(format!("awsideman.{shell}"));
         std::fs::write(&file, script).ok()?;
         let output = Process::new(shell).arg("-n").arg(&file).output().ok();
-        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_dir_all(&dir);
         output
     }
 
