@@ -22,18 +22,18 @@ use crate::common::{TestEnv, mode, text};
 /// Long enough for a loaded machine; a FIFO opened the blocking way would never answer.
 const AT_ONCE: Duration = Duration::from_secs(10);
 
-fn mkfifo(path: &Path) {
+pub(crate) fn mkfifo(path: &Path) {
     let name = CString::new(path.as_os_str().as_bytes()).expect("path");
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(crate) fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// Whether the tests run as root, who can make files of another owner.
-fn root() -> bool {
+pub(crate) fn root() -> bool {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {
         return true;
@@ -43,7 +43,7 @@ fn root() -> bool {
 }
 
 /// Gives `path` to uid 65534 (nobody), without following a link.
-fn give_away(path: &Path) {
+pub(crate) fn give_away(path: &Path) {
     std::os::unix::fs::lchown(path, Some(65534), Some(65534)).expect("chown");
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod assignments;
 mod audit;
 mod cache;
+mod cache_dir;
 mod cache_tools;
 mod callers;
 mod cli;
