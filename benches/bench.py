@@ -88,7 +88,7 @@ def base_env(endpoint):
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_PAGER": "",
         # moto answers at once; pacing would only measure the limiter.
-        "AWSIDEMAN_RATE_LIMIT": "0",
+        "AWSIDEMAN_RATE_LIMIT": "1000",
     }
 
 

@@ -189,7 +189,7 @@ impl Actor {
                 .get("HOSTNAME")
                 .map(str::to_string)
                 .or_else(|| {
-                    std::fs::read_to_string("/etc/hostname")
+                    crate::fsutil::read_text_at_most(Path::new("/etc/hostname"), 1024)
                         .ok()
                         .map(|h| h.trim().to_string())
                         .filter(|h| !h.is_empty())

@@ -11,7 +11,7 @@
 //! 5. `aws`: credentials, endpoints, signing, the transport, pagination.
 //! 6. `config`: the configuration file and settings.
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
-//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `rfc3339`, `suggest`.
+//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `redact`, `rfc3339`, `suggest`.
 //!
 //! The binary (`main.rs`) sits on top and calls `cli`.
 
@@ -28,6 +28,7 @@ pub mod error;
 pub mod fsutil;
 pub mod output;
 pub mod parallel;
+pub mod redact;
 pub mod rfc3339;
 pub mod suggest;
 
@@ -45,7 +46,7 @@ mod layers {
         &["config"],
         &["output"],
         &[
-            "fsutil", "env", "error", "parallel", "clock", "rfc3339", "suggest",
+            "fsutil", "env", "error", "parallel", "clock", "redact", "rfc3339", "suggest",
         ],
     ];
 

@@ -125,9 +125,9 @@ fn normalize_url(source: &str, url: &str) -> Result<String> {
         .or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(url.to_string()),
-        _ => Err(Error::config(format!(
+        _ => Err(Error::config(crate::redact::userinfo(&format!(
             "{source}: invalid endpoint URL {url:?} (expected http://host[:port] or https://host)"
-        ))),
+        )))),
     }
 }
 

@@ -150,7 +150,7 @@ impl HttpClient {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let http_request = builder.body(request.body.clone()).map_err(|e| SendError {
-            message: format!("invalid request to {}: {e}", request.url),
+            message: crate::redact::userinfo(&format!("invalid request to {}: {e}", request.url)),
             timed_out: false,
         })?;
         let result = match request.timeout {
@@ -210,13 +210,13 @@ fn send_error(url: &str, error: ureq::Error, limits: (Duration, Duration)) -> Se
         other => other.to_string(),
     };
     SendError {
-        message: format!("{host}: {what}"),
+        message: crate::redact::userinfo(&format!("{host}: {what}")),
         timed_out,
     }
 }
 
 fn load_ca_bundle(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
-    let pem = std::fs::read(path)
+    let pem = crate::fsutil::read_file_at_most(path, 16 << 20)
         .map_err(|e| Error::config(format!("AWS_CA_BUNDLE {}: {e}", path.display())))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {

@@ -205,7 +205,7 @@ fn read_optional(path: Option<&Path>) -> Result<String> {
     let Some(path) = path else {
         return Ok(String::new());
     };
-    match std::fs::read(path) {
+    match crate::fsutil::read_file_at_most(path, 16 << 20) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| Error::config(format!("{}: not valid UTF-8 text", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),

@@ -128,7 +128,7 @@ impl Checkpoint {
     /// The checkpoint of this pair at `path`, if there is one. A checkpoint that cannot be
     /// read, or belongs to another pair, is not resumed: starting over is always safe.
     fn load(path: &Path, from: &dyn CacheBackend, to: &dyn CacheBackend) -> Option<Checkpoint> {
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = crate::fsutil::read_file_at_most(path, 16 << 20).ok()?;
         let checkpoint: Checkpoint = serde_json::from_slice(&bytes).ok()?;
         let ours = checkpoint.version == CHECKPOINT_VERSION
             && checkpoint.from == identity(from)

@@ -166,9 +166,11 @@ impl Context {
         }
         eprint!("awsideman: {action}? [y/N] ");
         let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| Error::runtime(format!("reading the answer: {e}")))?;
+        std::io::BufRead::read_line(
+            &mut std::io::Read::take(std::io::stdin().lock(), 256),
+            &mut answer,
+        )
+        .map_err(|e| Error::runtime(format!("reading the answer: {e}")))?;
         if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             Ok(())
         } else {

@@ -499,14 +499,27 @@ fn managed_policy_arn(flag: &str, arn: &str) -> Result<String> {
 
 /// Reads an inline policy from a file or, for `-`, stdin; it must be a JSON object.
 /// Returns it as compact JSON.
+/// The longest inline policy AWS takes (PutInlinePolicyToPermissionSet), in bytes read.
+const MAX_INLINE_POLICY_BYTES: u64 = 32 * 1024;
+
 fn read_policy(source: &str) -> Result<String> {
-    let text = if source == "-" {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Error::usage(format!("--inline-policy: reading stdin: {e}")))?
+    let bytes = if source == "-" {
+        crate::fsutil::read_at_most(std::io::stdin(), MAX_INLINE_POLICY_BYTES)
     } else {
-        std::fs::read_to_string(source)
-            .map_err(|e| Error::usage(format!("--inline-policy: reading {source}: {e}")))?
-    };
+        crate::fsutil::read_file_at_most(std::path::Path::new(source), MAX_INLINE_POLICY_BYTES)
+    }
+    .map_err(|e| {
+        Error::usage(format!(
+            "--inline-policy: reading {}: {e}",
+            policy_source(source)
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(format!(
+            "--inline-policy: {} is not UTF-8 text",
+            policy_source(source)
+        ))
+    })?;
     policy_document(&text)
         .map_err(|e| Error::usage(format!("--inline-policy: {}: {e}", policy_source(source))))
 }

@@ -154,7 +154,7 @@ impl Context {
         )?;
         let place = session
             .endpoint(Service::DynamoDb)
-            .map(|e| e.url)
+            .map(|e| crate::redact::userinfo(&e.url))
             .unwrap_or_else(|_| "region not set".into());
         let caller: DynamoCaller =
             Box::new(move |operation, input| session.call(Service::DynamoDb, operation, input));

@@ -397,15 +397,15 @@ pub const SCHEMA: &[KeySpec] = &[
     KeySpec {
         key: "network.identity_center_rps",
         ty: ValueType::Number {
-            min: 0.0,
-            max: 10_000.0,
+            min: 0.1,
+            max: 1_000.0,
             unit: "requests per second",
         },
         default: "20",
         optional: false,
         env: &["AWSIDEMAN_RATE_LIMIT"],
         doc: "Requests per second sent to IAM Identity Center (identitystore and sso-admin \
-              together; AWS allows about 20 per account). 0 turns pacing off.",
+              together; AWS allows about 20 per account), from 0.1 to 1000.",
     },
 ];
 

@@ -444,7 +444,7 @@ fn every_invalid_value_names_its_key() {
         ),
         (
             "network: {identity_center_rps: -1}",
-            "network.identity_center_rps: invalid value -1 (expected a number of requests per second from 0 to 10000)",
+            "network.identity_center_rps: invalid value -1 (expected a number of requests per second from 0.1 to 1000)",
         ),
         ("network: [1]", "network: expected a mapping, found a list"),
     ];
@@ -826,7 +826,7 @@ fn network_settings_from_file_and_env() {
     let e = env(&[
         ("AWSIDEMAN_CONNECT_TIMEOUT_MS", "300"),
         ("AWSIDEMAN_READ_TIMEOUT_MS", "400"),
-        ("AWSIDEMAN_RATE_LIMIT", "0"),
+        ("AWSIDEMAN_RATE_LIMIT", "1000"),
     ]);
     let n = network_settings(&f, &e).expect("ok");
     assert_eq!(
@@ -835,12 +835,23 @@ fn network_settings_from_file_and_env() {
             n.read_timeout_ms,
             n.identity_center_rps
         ),
-        (300, 400, 0.0)
+        (300, 400, 1000.0)
     );
+    // A rate that would never send (or never pace) is refused, not taken.
+    for rate in ["0", "1e-300", "0.09", "1000.5", "1e308"] {
+        let e = env(&[("AWSIDEMAN_RATE_LIMIT", rate)]);
+        assert_eq!(
+            config_error(network_settings(&f, &e)),
+            format!(
+                "AWSIDEMAN_RATE_LIMIT: invalid value {rate:?} (expected a number of requests \
+                 per second from 0.1 to 1000)"
+            )
+        );
+    }
     let e = env(&[("AWSIDEMAN_RATE_LIMIT", "fast")]);
     assert_eq!(
         config_error(network_settings(&f, &e)),
-        r#"AWSIDEMAN_RATE_LIMIT: invalid value "fast" (expected a number of requests per second from 0 to 10000)"#
+        r#"AWSIDEMAN_RATE_LIMIT: invalid value "fast" (expected a number of requests per second from 0.1 to 1000)"#
     );
     let e = env(&[("AWSIDEMAN_RATE_LIMIT", "NaN")]);
     assert!(config_error(network_settings(&f, &e)).contains("AWSIDEMAN_RATE_LIMIT"));

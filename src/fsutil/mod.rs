@@ -13,11 +13,14 @@
 //!   no-follow, 0600, renamed into place.
 //! - [`lock_file`] / [`wait_for_lock`]: shared or exclusive, with a timeout naming the holder.
 //! - [`append_record`]: a whole line or nothing, for logs.
+//! - [`read_at_most`] / [`read_file_at_most`]: what the user names (a policy, standard
+//!   input, a token file), read up to a ceiling that fits its purpose.
 //!
 //! Refusals are [`PathError`] values naming the path and the fix; callers decide what they
 //! mean. This module is a leaf: it knows files, not what is in them.
 
 mod append;
+mod bounded;
 mod dir;
 mod lock;
 mod owner;
@@ -33,6 +36,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use append::append_record;
+pub use bounded::{read_at_most, read_file_at_most, read_text_at_most};
 pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
 pub use lock::{FileLock, LockKind, lock_file, wait_for_lock};
 #[cfg(unix)]

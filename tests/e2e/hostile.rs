@@ -553,3 +553,85 @@ fn hostile_patterns_are_refused_quickly_naming_the_limit() {
         }
     }
 }
+
+/// Rates that would never send a request, or never pace, are configuration errors (exit 2)
+/// in the file and in the environment, before anything is sent.
+#[test]
+fn rates_that_would_hang_or_flood_are_refused() {
+    let mut t = TestEnv::new();
+    t.instance();
+    for rate in ["1e-300", "0", "5000"] {
+        let err = t.fails(2, &["config", "set", "network.identity_center_rps", rate]);
+        assert!(err.contains("from 0.1 to 1000"), "{rate}: {err}");
+        t.set_var("AWSIDEMAN_RATE_LIMIT", rate);
+        let err = t.fails(2, &["user", "list"]);
+        assert!(err.contains("AWSIDEMAN_RATE_LIMIT"), "{rate}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    t.set_var("AWSIDEMAN_RATE_LIMIT", "0.5");
+    t.ok(&["user", "list"]);
+}
+
+/// Standard input that never ends (`/dev/zero`) is refused at the ceiling that fits what is
+/// read: a key set (64 KB), an inline policy (32 KiB, the AWS limit).
+#[test]
+fn endless_standard_input_is_refused_at_its_ceiling() {
+    let t = TestEnv::new();
+    let instance = t.instance();
+    let cases: [(&[&str], &str); 2] = [
+        (&["cache", "encryption", "import-key"], "64 KB"),
+        (
+            &[
+                "permission-set",
+                "create",
+                "--name",
+                "Zero",
+                "--inline-policy",
+                "-",
+            ],
+            "32 KiB",
+        ),
+    ];
+    for (args, ceiling) in cases {
+        let mut command = t.command(args);
+        command.stdin(std::fs::File::open("/dev/zero").unwrap());
+        let out = t.run_command_within(command, Duration::from_secs(20), args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(ceiling), "{args:?}: {stderr}");
+    }
+    let sets = t.json(&["permission-set", "list"]);
+    assert!(
+        !sets.to_string().contains("Zero"),
+        "nothing was created: {sets}"
+    );
+    let _ = instance;
+}
+
+/// A secret in an endpoint's or proxy's user-info (`http://user:SECRET@host`) is never
+/// printed: not in errors, warnings, `--debug` lines, locations or reports.
+#[test]
+fn user_info_in_urls_is_never_printed() {
+    let mut t = TestEnv::new();
+    t.instance();
+    t.set_var("AWS_MAX_ATTEMPTS", "1");
+    t.set_var("AWS_ENDPOINT_URL", "http://user:SECRET@127.0.0.1:1");
+    t.set_var("HTTPS_PROXY", "http://proxy:SECRET@127.0.0.1:1");
+    t.set_var("AWSIDEMAN_CACHE_BACKEND", "dynamodb");
+    for args in [
+        &["--debug", "--no-cache", "user", "list"][..],
+        &["--debug", "cache", "health"],
+        &["cache", "status"],
+        &["--debug", "cache", "dynamodb", "describe"],
+        &["--output", "text", "sso", "discover"],
+    ] {
+        let out = t.run_within(Duration::from_secs(30), args);
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let shown = text(bytes);
+            assert!(!shown.contains("SECRET"), "{args:?} {stream}: {shown}");
+        }
+    }
+    t.set_var("AWS_ENDPOINT_URL", "ftp://user:SECRET@127.0.0.1:1");
+    let err = t.fails(2, &["--no-cache", "user", "list"]);
+    assert!(!err.contains("SECRET") && err.contains("***@"), "{err}");
+}

@@ -10,6 +10,7 @@ use crate::aws::http::HttpRequest;
 use crate::aws::transport::Transport;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::fsutil::read_text_at_most;
 use crate::rfc3339::parse_rfc3339;
 
 /// The ECS credentials host a relative URI is appended to.
@@ -103,7 +104,7 @@ pub fn endpoint_url(env: &Env) -> Result<Option<String>> {
 fn authorization(env: &Env) -> Result<Option<String>> {
     let token = match env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let text = read_text_at_most(std::path::Path::new(path), 16 * 1024).map_err(|e| {
                 Error::runtime(format!(
                     "reading AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: {e}"
                 ))

@@ -231,9 +231,11 @@ fn prompt_on_terminal(serial: &str) -> Result<String> {
         .context("asking for the MFA code")?;
     drop(err);
     let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("reading the MFA code")?;
+    std::io::BufRead::read_line(
+        &mut std::io::Read::take(std::io::stdin().lock(), 256),
+        &mut line,
+    )
+    .context("reading the MFA code")?;
     let code = line.trim();
     if code.is_empty() {
         return Err(Error::runtime(format!("no MFA code entered for {serial}")));

@@ -17,6 +17,7 @@ use crate::aws::shared_config::SharedConfig;
 use crate::aws::transport::{self, CallLabel, Transport};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::fsutil::read_file_at_most;
 use crate::rfc3339::{format_rfc3339, from_epoch_millis, parse_rfc3339};
 
 /// Refresh a refreshable token when it has less than this left.
@@ -205,7 +206,7 @@ struct TokenFile {
 }
 
 fn read_token_file(path: &Path, sso: &SsoProfile) -> Result<TokenFile> {
-    let text = std::fs::read(path).map_err(|e| {
+    let text = read_file_at_most(path, 1 << 20).map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::NotFound {
             "no SSO token found".to_string()
         } else {

@@ -5,6 +5,7 @@ use super::disk_cache::DiskCache;
 use super::sts::{self, AssumeRoleWithWebIdentity};
 use super::{Chain, Credentials};
 use crate::error::{Error, Result};
+use crate::fsutil::read_text_at_most;
 
 /// What a web identity exchange needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +62,14 @@ pub(super) fn assume(
     if let Some(cached) = chain.cached(&key, "web identity") {
         return Ok(cached);
     }
-    let token = std::fs::read_to_string(identity.token_file).map_err(|e| {
-        Error::runtime(format!(
-            "reading the web identity token file {}: {e}",
-            identity.token_file
-        ))
-    })?;
+    // AWS takes tokens of up to 20,000 characters.
+    let token =
+        read_text_at_most(std::path::Path::new(identity.token_file), 64 * 1024).map_err(|e| {
+            Error::runtime(format!(
+                "reading the web identity token file {}: {e}",
+                identity.token_file
+            ))
+        })?;
     let token = token.trim();
     if token.is_empty() {
         return Err(Error::runtime(format!(
