@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::credentials::caller::{self, CallerHint};
+use super::credentials::disk_cache::Sealer;
 use super::credentials::{self, ChainSettings, Credentials, sts};
 use super::endpoint::{self, Endpoint};
 use super::service::Service;
@@ -62,6 +63,7 @@ pub struct Session {
     region: OnceLock<String>,
     credentials: Mutex<Option<Credentials>>,
     caller: OnceLock<String>,
+    sealer: Option<Arc<dyn Sealer>>,
 }
 
 impl Session {
@@ -74,7 +76,14 @@ impl Session {
             region: OnceLock::new(),
             credentials: Mutex::new(None),
             caller: OnceLock::new(),
+            sealer: None,
         }
+    }
+
+    /// The same session, sealing the credentials it caches on disk with `sealer`.
+    pub fn with_sealer(mut self, sealer: Option<Arc<dyn Sealer>>) -> Session {
+        self.sealer = sealer;
+        self
     }
 
     /// The transport requests go through.
@@ -187,6 +196,7 @@ impl Session {
             region,
             cache_dir: &self.settings.credentials_cache_dir,
             interactive: self.settings.interactive,
+            sealer: self.sealer.as_deref(),
         }
     }
 

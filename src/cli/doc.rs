@@ -224,7 +224,7 @@ fn security() -> String {
 fn files() -> String {
     [
         ("~/.awsideman/config.yaml", "The configuration file (mode 0600, written atomically)."),
-        ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire, and who temporary keys belong to (mode 0600)."),
+        ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire (in the clear while cache encryption is off, sealed with the cache's keys while it is on, not kept with the kms key source), and who temporary keys belong to (mode 0600)."),
         ("~/.awsideman/cache/", "The file cache (directory 0700, entries 0600); cache.file_cache_dir moves it."),
         ("~/.awsideman/audit.log", "The audit log: one JSON line per key, encryption, migration, clear and table event (mode 0600); cache.audit_log moves it."),
         ("~/.aws/config, ~/.aws/credentials", "AWS profiles, read for credentials, region and endpoint_url."),

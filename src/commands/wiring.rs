@@ -3,15 +3,18 @@
 //! [`open_backend`]) and manager with their key stores, and the audit log.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::{Actor, AuditLog, Event, EventKind};
+use crate::aws::credentials::disk_cache::Sealer;
 use crate::aws::http::HttpSettings;
 use crate::aws::retry::RetryPolicy;
 use crate::aws::service::Service;
 use crate::aws::session::{ProfileSource, Session, SessionSettings};
 use crate::aws::transport::{Transport, TransportSettings};
 use crate::cache::dynamodb::{self, DynamoBackend, DynamoCaller, DynamoSettings};
+use crate::cache::keys::sealer::KeysSealer;
 use crate::cache::open::{BackendParts, open_backend};
 use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
@@ -87,7 +90,23 @@ impl Context {
                 interactive: self.interactive(),
             },
             transport,
-        ))
+        )
+        .with_sealer(self.credentials_sealer()))
+    }
+
+    /// With cache encryption on, what seals the credentials cached on disk: the cache's keys
+    /// (loaded only if credentials are cached or read). A KMS key source needs credentials
+    /// itself, so with it (or a key source that cannot be opened) nothing is cached on disk.
+    fn credentials_sealer(&self) -> Option<Arc<dyn Sealer>> {
+        let settings = self.cache_settings().ok()?;
+        if !settings.encryption_enabled || settings.encryption_type == EncryptionType::None {
+            return None;
+        }
+        let store = match settings.encryption_key_source.as_str() {
+            "kms" => None,
+            _ => encryption::key_store(self, &settings).ok(),
+        };
+        Some(Arc::new(KeysSealer::new(store)))
     }
 
     /// Checks, once per command, the directory of cached credentials: one of ours that others

@@ -354,3 +354,62 @@ fn keyring_source_without_a_usable_keyring_never_falls_back_to_plaintext() {
         .unwrap_or(0);
     assert_eq!(plaintext, 0, "no plaintext entry written");
 }
+
+/// With encryption on, the temporary credentials a `credential_process` gives are cached
+/// sealed with the cache's keys: no secret is in any file under HOME, and the next command
+/// reuses them without running the process again.
+#[test]
+fn credentials_cached_on_disk_are_sealed_when_encryption_is_on() {
+    let mut t = TestEnv::new();
+    let script = t.write(
+        "creds.sh",
+        "#!/bin/sh\nuntil=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\n\
+         echo run >> \"$HOME/process-runs\"\n\
+         printf '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": \"%s%s\", \
+         \"SessionToken\": \"%s%s\", \"Expiration\": \"%s\"}' hush 4711 tok 0815 \"$until\"\n",
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let config = t.home.join(".aws/config");
+    let mut aws = std::fs::read_to_string(&config).unwrap();
+    aws.push_str(&format!(
+        "\n[profile proc]\ncredential_process = {}\nregion = us-east-1\n",
+        script.display()
+    ));
+    std::fs::write(&config, aws).unwrap();
+    t.set_var("AWSIDEMAN_CACHE_KEY", ENV_KEY);
+    t.ok(&["config", "set", "cache.encryption_key_source", "env"]);
+    t.ok(&["--profile", "proc", "sso", "discover"]);
+    t.ok(&["--profile", "proc", "cache", "encryption", "enable"]);
+    t.ok(&["--profile", "proc", "--no-cache", "user", "list"]);
+    t.ok(&["--profile", "proc", "--no-cache", "group", "list"]);
+    let runs = std::fs::read_to_string(t.home.join("process-runs")).unwrap();
+    assert_eq!(
+        runs.lines().count(),
+        2,
+        "discover ran it, then the sealed cache served"
+    );
+    let mut files = Vec::new();
+    let mut dirs = vec![t.home.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(path);
+            } else if entry.file_type().unwrap().is_file() {
+                files.push(path);
+            }
+        }
+    }
+    let cached = t.config_dir().join("credentials-cache");
+    assert!(
+        files.iter().any(|f| f.starts_with(&cached)),
+        "credentials were cached: {files:?}"
+    );
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let shown = String::from_utf8_lossy(&bytes);
+        for secret in ["hush4711", "tok0815"] {
+            assert!(!shown.contains(secret), "{secret} in {}", file.display());
+        }
+    }
+}

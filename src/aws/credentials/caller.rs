@@ -197,6 +197,7 @@ mod tests {
             region: None,
             cache_dir: Path::new("/nonexistent"),
             interactive: false,
+            sealer: None,
         };
         from_configuration(&settings)
     }

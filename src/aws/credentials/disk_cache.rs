@@ -31,15 +31,49 @@ const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// A directory of cached temporary credentials.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct DiskCache<'a> {
     dir: &'a Path,
+    sealer: Option<&'a dyn Sealer>,
+}
+
+impl std::fmt::Debug for DiskCache<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskCache")
+            .field("dir", &self.dir)
+            .field("sealed", &self.sealer.is_some())
+            .finish()
+    }
+}
+
+/// Seals what the credentials cache writes: with the response cache's encryption on, its
+/// keys seal the cached credentials too, so no secret is on disk in the clear.
+pub trait Sealer: Send + Sync {
+    /// `plain` sealed; `None` when it cannot be now (then nothing is written).
+    fn seal(&self, plain: &[u8]) -> Option<Vec<u8>>;
+    /// `sealed` opened; `None` when it does not open (then the file counts as absent).
+    fn open(&self, sealed: &[u8]) -> Option<Vec<u8>>;
 }
 
 impl<'a> DiskCache<'a> {
-    /// The cache in `dir` (created on first write).
+    /// The cache in `dir` (created on first write), files in the clear.
     pub fn new(dir: &'a Path) -> DiskCache<'a> {
-        DiskCache { dir }
+        DiskCache { dir, sealer: None }
+    }
+
+    /// The same cache, its files sealed by `sealer` (files in the clear are then ignored).
+    pub fn sealed_with(mut self, sealer: Option<&'a dyn Sealer>) -> DiskCache<'a> {
+        self.sealer = sealer;
+        self
+    }
+
+    /// A file's credentials document: opened by the sealer when there is one.
+    fn document(&self, path: &Path) -> Option<Credentials> {
+        let bytes = read_file(path)?;
+        match self.sealer {
+            Some(sealer) => decode(&sealer.open(&bytes)?),
+            None => decode(&bytes),
+        }
     }
 
     /// The cache key of a source described by `parts` (kind first, then what identifies it).
@@ -54,8 +88,7 @@ impl<'a> DiskCache<'a> {
         if !verify_private_dir(self.dir, self.dir).ok()? {
             return None;
         }
-        let text = read_file(&self.path(key))?;
-        let credentials = decode(&text)?;
+        let credentials = self.document(&self.path(key))?;
         let expires_at = credentials.expires_at?;
         (expires_at > now + REFRESH_MARGIN).then_some(credentials)
     }
@@ -77,7 +110,16 @@ impl<'a> DiskCache<'a> {
             "SessionToken": credentials.session_token,
             "Expiration": format_rfc3339(expires_at),
         });
-        write_private_atomically(&self.path(key), document.to_string().as_bytes())?;
+        let plain = zeroize::Zeroizing::new(document.to_string().into_bytes());
+        let bytes = match self.sealer {
+            Some(sealer) => match sealer.seal(&plain) {
+                Some(sealed) => sealed,
+                // Not in the clear, and not at all when it cannot be sealed now.
+                None => return Ok(()),
+            },
+            None => plain.to_vec(),
+        };
+        write_private_atomically(&self.path(key), &bytes)?;
         self.prune(now);
         Ok(())
     }
@@ -95,10 +137,15 @@ impl<'a> DiskCache<'a> {
             if stem.len() != 64 || !stem.bytes().all(|b| b.is_ascii_hexdigit()) {
                 continue;
             }
-            let expired_long_ago = read_file(&entry.path())
-                .and_then(|text| decode(&text)?.expires_at)
+            let document = self.document(&entry.path());
+            let expired_long_ago = document
+                .as_ref()
+                .and_then(|credentials| credentials.expires_at)
                 .is_some_and(|at| at + PRUNE_AFTER < now);
-            if expired_long_ago {
+            // Sealing on: a file that does not open is from before (in the clear) or under
+            // a retired key, and goes.
+            let stale = self.sealer.is_some() && document.is_none();
+            if expired_long_ago || stale {
                 let _ = fs::remove_file(entry.path());
             }
         }

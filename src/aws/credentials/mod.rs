@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use self::disk_cache::DiskCache;
+use self::disk_cache::{DiskCache, Sealer};
 use super::endpoint::{self, Endpoint};
 pub use super::keys::Credentials;
 use super::service::Service;
@@ -50,6 +50,8 @@ pub struct ChainSettings<'a> {
     pub cache_dir: &'a Path,
     /// A terminal is present: MFA codes may be asked for.
     pub interactive: bool,
+    /// Seals the cached credentials (the response cache's keys, when encryption is on).
+    pub sealer: Option<&'a dyn Sealer>,
 }
 
 /// Shows the settings, never the environment or the files' values (they hold secrets).
@@ -81,7 +83,7 @@ pub fn resolve_with_prompt(
     let chain = Chain {
         settings,
         transport,
-        cache: DiskCache::new(settings.cache_dir),
+        cache: DiskCache::new(settings.cache_dir).sealed_with(settings.sealer),
         now: SystemTime::now(),
         mfa_prompt,
     };

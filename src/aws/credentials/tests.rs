@@ -62,6 +62,7 @@ impl Case {
             region: Some("eu-west-1"),
             cache_dir: &cache_dir,
             interactive: self.interactive,
+            sealer: None,
         };
         resolve_with_prompt(&settings, &transport(), prompt)
     }
@@ -521,6 +522,7 @@ fn debug_output_hides_secrets() {
         region: None,
         cache_dir: Path::new("/tmp/x"),
         interactive: false,
+        sealer: None,
     };
     assert!(!format!("{settings:?}").contains("TOPSECRET"));
     let c = Credentials::new("AKID", "TOPSECRET", Some("TOPSECRET".into()));

@@ -12,6 +12,7 @@ mod file;
 mod keyring;
 mod keyset;
 mod kms;
+pub mod sealer;
 
 use std::fmt;
 use std::path::PathBuf;
