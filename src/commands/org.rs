@@ -45,14 +45,25 @@ pub struct Account {
     pub path: String,
 }
 
+/// An account's state: AWS's `State`, else the `Status` it replaces (being retired).
+fn state_of(item: &Value) -> Option<&str> {
+    item["State"].as_str().or_else(|| item["Status"].as_str())
+}
+
+/// Gives an account as AWS describes it the `Status` our output documents, from `State`
+/// first (AWS is retiring `Status`); `State` is kept as AWS sent it.
+fn with_status(mut item: Value) -> Value {
+    if let Some(state) = state_of(&item).map(str::to_string) {
+        item["Status"] = Value::String(state);
+    }
+    item
+}
+
 impl Account {
     /// The account as AWS lists it (a ListAccounts or ListAccountsForParent item).
     fn from_aws(item: &Value, path: &str) -> Account {
         let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
-        let status = match item["Status"].as_str() {
-            Some(s) => s.to_string(),
-            None => text("State"),
-        };
+        let status = state_of(item).unwrap_or_default().to_string();
         Account {
             id: text("Id"),
             name: text("Name"),
@@ -539,7 +550,7 @@ pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": id}))?;
     let parents = ancestors(ctx, &id)?;
     let data = json!({
-        "Account": account,
+        "Account": with_status(account),
         "Tags": tags["Tags"],
         "Path": parents.last().map(|p| p.path.clone()).unwrap_or_default(),
         "ParentIds": parents.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
@@ -643,6 +654,9 @@ pub fn accounts(ctx: &mut Context, _: &Matches) -> Result<Report> {
     let mut reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
     if let Some(accounts) = reply["Accounts"].as_array_mut() {
         accounts.sort_by_key(|a| a["Name"].as_str().unwrap_or_default().to_lowercase());
+        for account in accounts.iter_mut() {
+            *account = with_status(std::mem::take(account));
+        }
     }
     Ok(Report::list(reply, "Accounts", LIST_COLUMNS))
 }

@@ -342,3 +342,33 @@ fn unknown_accounts_and_ous_exit_1_naming_them() {
     t.fails(2, &["org", "account"]);
     t.fails(2, &["org", "search"]);
 }
+
+/// AWS is retiring an account's `Status` for `State`: an `org accounts` reply with `State`
+/// and no `Status` prints the state (its `Status` in our output comes from `State`), in every
+/// form; an account with both shows `State`.
+#[test]
+fn accounts_read_state_first_and_status_as_the_fallback() {
+    use crate::common::fixture::{Fixture, Reply};
+    let reply = r#"{"Accounts": [
+        {"Id": "111111111111", "Name": "alpha", "Email": "a@x.io", "State": "SUSPENDED"},
+        {"Id": "222222222222", "Name": "beta", "Email": "b@x.io", "Status": "ACTIVE"},
+        {"Id": "333333333333", "Name": "gamma", "Email": "g@x.io", "Status": "ACTIVE",
+         "State": "PENDING_CLOSURE"}
+    ]}"#;
+    let fixture = Fixture::start(vec![Reply::json(200, reply)]);
+    let t = TestEnv::at_fixture("AWS_ENDPOINT_URL_ORGANIZATIONS", &fixture.url, "us-east-1");
+    let json = t.json(&["--no-cache", "org", "accounts"]);
+    let states: Vec<&str> = json["Accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["SUSPENDED", "ACTIVE", "PENDING_CLOSURE"]);
+    assert_eq!(json["Accounts"][0]["State"], "SUSPENDED");
+    let table = t.ok(&["--no-cache", "--output", "text", "org", "accounts"]);
+    assert!(
+        table.contains("SUSPENDED") && table.contains("PENDING_CLOSURE"),
+        "{table}"
+    );
+}
