@@ -88,6 +88,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `group create --name N [--description D]`: prints the new group as DescribeGroup
 /// returns it.
 pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("group create", m)?;
     let mut request = json!({
         "IdentityStoreId": ctx.identity_store_id()?,
         "DisplayName": m.required_value("name")?,
@@ -106,6 +107,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `group update GROUP [--name N] [--description D]`: one UpdateGroup, then the group as
 /// DescribeGroup returns it.
 pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("group update", m)?;
     let operations = directory::string_operations(m, UPDATABLE);
     if operations.is_empty() {
         return Err(Error::usage(

@@ -16,6 +16,7 @@ pub mod encryption;
 pub mod fanout;
 pub mod group;
 pub mod iam_policy;
+pub mod limits;
 pub mod org;
 pub mod pattern;
 pub mod permission_set;

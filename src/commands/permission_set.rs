@@ -77,6 +77,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `permission-set create --name N [...]`: creates, attaches the policies, shows the result.
 pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("permission-set create", m)?;
     let name = m.required_value("name")?;
     let settings = Settings::from_matches(m)?;
     let policies = PolicyChanges::for_create(m)?;
@@ -97,6 +98,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the
 /// result.
 pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("permission-set update", m)?;
     let settings = Settings::from_matches(m)?;
     let policies = PolicyChanges::for_update(m)?;
     if settings.is_empty() && policies.is_empty() {

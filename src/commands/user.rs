@@ -92,6 +92,7 @@ pub fn groups(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `user create --username U --display-name D --email E... [--given-name G --family-name F]`:
 /// prints the new user as DescribeUser returns it.
 pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("user create", m)?;
     let store = ctx.identity_store_id()?;
     let display = m.required_value("display-name")?;
     let (given, family) = name_parts(display, m.value("given-name"), m.value("family-name"))?;
@@ -114,6 +115,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `user update USER [--display-name --given-name --family-name --title --email...]`:
 /// one UpdateUser, then the user as DescribeUser returns it.
 pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("user update", m)?;
     let operations = update_operations(m);
     if operations.is_empty() {
         return Err(Error::usage(

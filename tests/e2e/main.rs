@@ -19,6 +19,7 @@ mod faults;
 mod groups;
 mod hostile;
 mod key_changes;
+mod limits;
 mod local_files;
 mod org;
 mod permission_sets;

@@ -207,8 +207,6 @@ fn user_create_then_get_and_list_reflect_it() {
         "Cher",
         "--email",
         "cher@example.com",
-        "--email",
-        "cher@home.example",
         "--given-name",
         "Cherilyn",
         "--family-name",
@@ -216,8 +214,26 @@ fn user_create_then_get_and_list_reflect_it() {
     ]);
     assert_eq!(explicit["Name"]["GivenName"], "Cherilyn");
     assert_eq!(explicit["Name"]["FamilyName"], "Sarkisian");
-    assert_eq!(explicit["Emails"][1]["Value"], "cher@home.example");
-    assert_eq!(explicit["Emails"][1]["Primary"], false);
+    assert_eq!(explicit["Emails"][0]["Value"], "cher@example.com");
+    assert_eq!(explicit["Emails"][0]["Primary"], true);
+    // AWS takes one email (CreateUser Emails has at most one item): a second is refused
+    // before anything is sent.
+    let err = t.fails(
+        2,
+        &[
+            "user",
+            "create",
+            "--username",
+            "cher2",
+            "--display-name",
+            "Cher",
+            "--email",
+            "cher@example.com",
+            "--email",
+            "cher@home.example",
+        ],
+    );
+    assert!(err.contains("at most 1"), "{err}");
 }
 
 #[test]

@@ -57,6 +57,23 @@ mod tests {
     }
 
     #[test]
+    fn every_input_limit_names_a_flag_its_command_declares() {
+        let commands = every_command(GROUPS);
+        for limit in crate::commands::limits::INPUT_LIMITS {
+            let command = commands
+                .iter()
+                .find(|(path, c)| format!("{} {}", path_words(path), c.name) == limit.command)
+                .unwrap_or_else(|| panic!("no command {}", limit.command));
+            assert!(
+                command.1.flags.iter().any(|f| f.long == limit.flag),
+                "{} has no --{}",
+                limit.command,
+                limit.flag
+            );
+        }
+    }
+
+    #[test]
     fn negative_numbers_are_values() {
         let args = ["config", "set", "cache.default_ttl", "-5"].map(std::ffi::OsString::from);
         match parse(GROUPS, args).unwrap() {

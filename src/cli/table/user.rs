@@ -91,7 +91,7 @@ pub const GROUP: Group = Group {
                 Flag::value(
                     "email",
                     "ADDRESS",
-                    "An email address; the first is primary.",
+                    "The email address (AWS takes one; a second is a usage error).",
                 )
                 .required()
                 .multiple(),
@@ -126,7 +126,12 @@ pub const GROUP: Group = Group {
                 Flag::value("given-name", "NAME", "Given name."),
                 Flag::value("family-name", "NAME", "Family name."),
                 Flag::value("title", "TITLE", "Job title."),
-                Flag::value("email", "ADDRESS", "Email address; the first is primary.").multiple(),
+                Flag::value(
+                    "email",
+                    "ADDRESS",
+                    "The email address (AWS takes one; a second is a usage error).",
+                )
+                .multiple(),
             ],
             examples: &[
                 "user update alice --display-name 'Alice P. Liddell' --title Engineer",
