@@ -131,7 +131,7 @@ fn group_members_command() -> Result<(&'static Command, &'static str)> {
 }
 
 /// Splits a command line into words, honouring single and double quotes.
-fn split_words(text: &str) -> Result<Vec<String>> {
+pub fn split_words(text: &str) -> Result<Vec<String>> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;

@@ -80,13 +80,7 @@ impl Context {
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
         let profile = config.profile(&profile_name)?.unwrap_or_default();
-        let output = globals
-            .output
-            .unwrap_or(if std::io::stdout().is_terminal() {
-                OutputFormat::Table
-            } else {
-                OutputFormat::Json
-            });
+        let output = output_format(&globals);
         Ok(Context {
             env,
             globals,
@@ -113,13 +107,7 @@ impl Context {
             .clone()
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
-        let output = globals
-            .output
-            .unwrap_or(if std::io::stdout().is_terminal() {
-                OutputFormat::Table
-            } else {
-                OutputFormat::Json
-            });
+        let output = output_format(&globals);
         Ok(Context {
             env,
             globals,
@@ -217,4 +205,15 @@ impl Context {
             ))
         })
     }
+}
+
+/// The output format: `--output`, else a table on a terminal and JSON otherwise.
+fn output_format(globals: &Globals) -> OutputFormat {
+    globals
+        .output
+        .unwrap_or(if std::io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        })
 }

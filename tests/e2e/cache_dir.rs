@@ -9,13 +9,12 @@
 #![cfg(unix)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awsideman::cache::envelope::Envelope;
-use serde_json::Value;
 
-use crate::common::{TestEnv, binary, mode, requests, text};
+use crate::common::{TestEnv, binary, mode, requests, text, user_names};
 use crate::local_files::{chmod, give_away, mkfifo, root};
 
 /// Long enough for a loaded machine; a FIFO opened the blocking way would never answer.
@@ -28,7 +27,7 @@ fn warm() -> TestEnv {
     t.seed_user(&instance.store, "alice", "Alice", "Liddell");
     t.seed_user(&instance.store, "bob", "Bob", "Builder");
     assert_eq!(
-        names(&t.run(&["--output", "json", "user", "list"])),
+        user_names(&t.run(&["--output", "json", "user", "list"])),
         ["alice", "bob"]
     );
     t
@@ -54,20 +53,6 @@ fn list_entry(t: &TestEnv) -> PathBuf {
         .expect("a cached ListUsers entry")
 }
 
-/// The user names of a `user list --output json`, sorted.
-fn names(out: &Output) -> Vec<String> {
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
-    let mut names: Vec<String> = doc["Users"]
-        .as_array()
-        .expect("Users")
-        .iter()
-        .map(|u| u["UserName"].as_str().unwrap_or("").to_string())
-        .collect();
-    names.sort();
-    names
-}
-
 /// `user list` with `--debug`, within [`AT_ONCE`]: the names, whether ListUsers was sent,
 /// and stderr.
 fn list(t: &TestEnv) -> (Vec<String>, bool, String) {
@@ -75,7 +60,7 @@ fn list(t: &TestEnv) -> (Vec<String>, bool, String) {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let asked = requests(&stderr).contains(&("identitystore".into(), "ListUsers".into()));
-    (names(&out), asked, stderr)
+    (user_names(&out), asked, stderr)
 }
 
 /// `bytes` (a stored entry) with every "alice" of its payload replaced by "mallory", the
@@ -198,16 +183,7 @@ fn links_where_awsideman_owns_the_name_are_never_followed() {
     let (names, asked, stderr) = list(&t);
     assert_eq!(names, ["alice", "bob"]);
     assert!(asked, "a linked entry is not read: {stderr}");
-    t.ok(&[
-        "user",
-        "create",
-        "--username",
-        "carol",
-        "--display-name",
-        "Carol Danvers",
-        "--email",
-        "carol@example.com",
-    ]);
+    t.create_user("carol");
     let (names, _, _) = list(&t);
     assert_eq!(names, ["alice", "bob", "carol"]);
     t.ok(&["cache", "clear", "--yes"]);
@@ -228,16 +204,7 @@ fn a_directory_at_an_entry_path_stops_neither_a_write_nor_a_clear() {
     std::fs::remove_file(&entry).unwrap();
     std::fs::create_dir_all(entry.join("inside")).unwrap();
     std::fs::write(entry.join("inside/file"), "x").unwrap();
-    t.ok(&[
-        "user",
-        "create",
-        "--username",
-        "carol",
-        "--display-name",
-        "Carol Danvers",
-        "--email",
-        "carol@example.com",
-    ]);
+    t.create_user("carol");
     let (names, _, stderr) = list(&t);
     assert_eq!(names, ["alice", "bob", "carol"], "{stderr}");
     let (names, asked, stderr) = list(&t);
@@ -294,7 +261,7 @@ fn a_2_gb_sparse_entry_is_damage_read_in_bounded_memory() {
         .stderr(Stdio::piped());
     let out = t.run_command_within(command, AT_ONCE, &["user", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(names(&out), ["alice", "bob"]);
+    assert_eq!(user_names(&out), ["alice", "bob"]);
     let size = std::fs::metadata(list_entry(&t)).unwrap().len();
     assert!(
         size < 1 << 20,

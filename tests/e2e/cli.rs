@@ -196,37 +196,14 @@ fn every_level_has_its_own_help() {
     assert!(err.contains("missing command (status, enable"), "{err}");
 }
 
-/// The words of an example command line: quotes honoured, shell redirections and pipes
-/// (and what follows them) left out.
+/// The words of an example command line, shell redirections and pipes (and what follows
+/// them) left out.
 fn example_words(example: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let (mut quote, mut in_word) = (None, false);
-    for c in example.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => current.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, '>' | '<' | '|') => break,
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                current.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    words
+    awsideman::cli::warm::split_words(example)
+        .expect("an example splits into words")
+        .into_iter()
+        .take_while(|word| !word.starts_with(['>', '<', '|']))
+        .collect()
 }
 
 /// Every example of every command, run against moto: no runner reads an argument its table

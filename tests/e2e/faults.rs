@@ -18,7 +18,7 @@ use awsideman::env::Env;
 use serde_json::{Value, json};
 
 use crate::common::fixture::{Fixture, Reply};
-use crate::common::{FIXTURE_STORE, TestEnv, binary, requests, text};
+use crate::common::{FIXTURE_STORE, TestEnv, binary, requests, text, user_names};
 
 /// Only catches a hang: every run here should take seconds at most.
 const HANG: Duration = Duration::from_secs(60);
@@ -71,20 +71,6 @@ fn wait_bounded(mut child: Child, args: &[&str]) -> Output {
         stdout: stdout.join().expect("stdout"),
         stderr: stderr.join().expect("stderr"),
     }
-}
-
-/// The user names of a `user list --output json` answer, sorted.
-fn user_names(out: &Output) -> Vec<String> {
-    let reply: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&out.stdout)));
-    let mut names: Vec<String> = reply["Users"]
-        .as_array()
-        .expect("Users")
-        .iter()
-        .map(|u| u["UserName"].as_str().expect("UserName").to_string())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Asserts `stderr` is exactly one line starting with `prefix`, with no panic.

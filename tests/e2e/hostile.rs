@@ -10,23 +10,10 @@ use awsideman::cache::envelope::{Envelope, Header};
 use serde_json::Value;
 
 use crate::common::fixture::{Gate, Reply};
-use crate::common::{TestEnv, binary, text};
+use crate::common::{TestEnv, binary, text, user_names};
 
 /// The stale-tag marks file in a configuration directory.
 const MARKS: &str = "cache-stale-tags.json";
-
-fn user_names(out: &Output) -> Vec<String> {
-    let users: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)));
-    let mut names: Vec<String> = users["Users"]
-        .as_array()
-        .expect("Users")
-        .iter()
-        .map(|u| u["UserName"].as_str().unwrap_or("").to_string())
-        .collect();
-    names.sort();
-    names
-}
 
 fn create_user(name: &str) -> Vec<String> {
     [

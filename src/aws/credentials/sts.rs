@@ -67,21 +67,27 @@ pub fn assume_role(
         params.push(("TokenCode", code));
     }
     let body = form_body(&params);
-    let url = format!("{}/", endpoint.url);
-    let build = || {
-        let mut request = HttpRequest::new("POST", url.as_str())
-            .header("content-type", CONTENT_TYPE)
-            .body(body.clone().into_bytes());
-        sigv4::sign_request(
-            &mut request,
-            source,
-            Service::Sts.signing_name(),
-            &endpoint.signing_region,
-            SystemTime::now(),
-        )?;
-        Ok(request)
-    };
+    let build = || signed_form_request(endpoint, source, &body);
     call_sts(transport, "AssumeRole", &build)
+}
+
+/// A form-encoded STS POST of `body` to `endpoint`, signed with `credentials`.
+fn signed_form_request(
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    body: &str,
+) -> Result<HttpRequest> {
+    let mut request = HttpRequest::new("POST", format!("{}/", endpoint.url))
+        .header("content-type", CONTENT_TYPE)
+        .body(body.as_bytes().to_vec());
+    sigv4::sign_request(
+        &mut request,
+        credentials,
+        Service::Sts.signing_name(),
+        &endpoint.signing_region,
+        SystemTime::now(),
+    )?;
+    Ok(request)
 }
 
 /// Calls `AssumeRoleWithWebIdentity`, which AWS accepts unsigned.
@@ -119,20 +125,7 @@ pub fn get_caller_identity(
 ) -> Result<String> {
     const OPERATION: &str = "GetCallerIdentity";
     let body = form_body(&[("Action", OPERATION), ("Version", VERSION)]);
-    let url = format!("{}/", endpoint.url);
-    let build = || {
-        let mut request = HttpRequest::new("POST", url.as_str())
-            .header("content-type", CONTENT_TYPE)
-            .body(body.clone().into_bytes());
-        sigv4::sign_request(
-            &mut request,
-            credentials,
-            Service::Sts.signing_name(),
-            &endpoint.signing_region,
-            SystemTime::now(),
-        )?;
-        Ok(request)
-    };
+    let build = || signed_form_request(endpoint, credentials, &body);
     let label = CallLabel {
         service: Service::Sts,
         operation: OPERATION,

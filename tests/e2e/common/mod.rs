@@ -455,3 +455,34 @@ pub fn mode(path: &Path) -> u32 {
 pub fn is_root() -> bool {
     awsideman::fsutil::effective_uid() == 0
 }
+
+impl TestEnv {
+    /// Creates user `name` through awsideman (display name "`name` Test", one email), as a
+    /// write that invalidates the cached user lists.
+    pub fn create_user(&self, name: &str) {
+        self.ok(&[
+            "user",
+            "create",
+            "--username",
+            name,
+            "--display-name",
+            &format!("{name} Test"),
+            "--email",
+            &format!("{name}@example.com"),
+        ]);
+    }
+}
+
+/// The user names of a `user list --output json` answer, sorted.
+pub fn user_names(out: &Output) -> Vec<String> {
+    let users: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stderr)));
+    let mut names: Vec<String> = users["Users"]
+        .as_array()
+        .expect("Users")
+        .iter()
+        .map(|u| u["UserName"].as_str().unwrap_or("").to_string())
+        .collect();
+    names.sort();
+    names
+}
