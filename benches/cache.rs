@@ -1,5 +1,5 @@
 //! The file cache's costs that grow with its size: a write that finds the cache over
-//! `cache.max_size_mb` and evicts (one directory listing, no entry opened), at 1,000 and
+//! `cache.max_size_mb` and evicts (from the ledger: no listing, no entry looked at), at 1,000 and
 //! 10,000 entries. Prints a Markdown table of medians; run by `benches/run.sh` (or
 //! `cargo bench --bench cache`).
 

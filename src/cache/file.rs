@@ -17,7 +17,9 @@
 //! would make filling the cache slower than asking AWS.
 //!
 //! `max_size_mb` is enforced after writes (on a process's first write and every 32nd):
-//! expired entries go first, then those closest to expiry, down to nine tenths of the limit.
+//! expired entries go first, then those closest to expiry, until the cache is a 1024th
+//! under the limit. Sizes and expiries come from `ledger`, a line per store, not from a look
+//! at every entry (see [`LEDGER`]).
 
 use std::fs;
 use std::io::{self, Write};
@@ -52,6 +54,23 @@ const MAX_GENERATION_FILE: u64 = 8 * 1024;
 
 /// Directories of earlier formats, removed by a clear.
 const LEGACY_DIRS: &[&str] = &["tags", "fences"];
+
+/// The ledger: a line `<key> <bytes> <expires>` per stored entry, appended by every store,
+/// so the size limit is enforced from one small file instead of a look at every entry. It
+/// may list entries that are gone (they count until the next enforcement drops them) and
+/// miss entries written before it or dropped by a racing compaction: it is rebuilt from a
+/// full listing when missing, unreadable, or older than [`LEDGER_RESCAN_SECS`].
+const LEDGER: &str = "ledger";
+
+/// A ledger larger than this is rebuilt from a listing instead of read.
+const MAX_LEDGER: u64 = 64 * 1024 * 1024;
+
+/// How long a ledger built from a listing is trusted before the next listing.
+const LEDGER_RESCAN_SECS: u64 = 3600;
+
+/// Eviction stops this far under the limit (a 1024th of it): an enforcement removes few
+/// entries, and costs little, however large the cache.
+const EVICTION_MARGIN_DIVISOR: u64 = 1024;
 
 /// The file backend.
 pub struct FileBackend {
@@ -271,26 +290,124 @@ impl FileBackend {
         Ok(found)
     }
 
-    /// Evicts expired entries, then those closest to expiry, until under nine tenths of
-    /// the limit (so the next writes do not evict again at once). One directory listing;
-    /// no entry is opened.
+    /// Evicts expired entries, then those closest to expiry, until a 1024th under the
+    /// limit. Reads the ledger (a listing rebuilds it when it cannot be trusted); no entry is
+    /// opened or looked at. What it removes is written to the ledger as a line of size 0;
+    /// the ledger is rewritten whole only when rebuilt or mostly such lines.
     fn enforce_limit(&self) -> Result<()> {
-        let mut entries = self.scan()?;
+        let ledger = self.read_ledger();
+        let rebuilt = ledger.is_none();
+        let (mut entries, lines, scanned_at) = match ledger {
+            Some(ledger) => ledger,
+            None => {
+                let entries = self.scan()?;
+                let lines = entries.len();
+                (entries, lines, now_secs())
+            }
+        };
         let mut total: u64 = entries.iter().map(|e| e.1).fold(0, u64::saturating_add);
-        if total <= self.limit_bytes {
-            return Ok(());
+        let mut removed = Vec::new();
+        if total > self.limit_bytes {
+            let target = self.limit_bytes - self.limit_bytes / EVICTION_MARGIN_DIVISOR;
+            entries.sort_unstable_by_key(|(_, _, expires)| *expires);
+            for (key, size, _) in &entries {
+                if total <= target {
+                    break;
+                }
+                // Gone already or removed now: either way it no longer counts.
+                let _ = self.remove_entry(key);
+                total = total.saturating_sub(*size);
+                removed.push(key.clone());
+            }
+            entries.drain(..removed.len());
         }
-        let target = self.limit_bytes / 10 * 9;
-        entries.sort_unstable_by_key(|(_, _, expires)| *expires);
-        for (key, size, _) in entries {
-            if total <= target {
-                break;
-            }
-            if self.remove_entry(&key).unwrap_or(false) {
-                total = total.saturating_sub(size);
-            }
+        if rebuilt || lines > 2 * entries.len() + 1024 {
+            self.write_ledger(&entries, scanned_at);
+        } else if !removed.is_empty() {
+            let lines: String = removed.iter().map(|key| format!("{key} 0 0\n")).collect();
+            self.append_ledger_lines(&lines);
         }
         Ok(())
+    }
+
+    fn ledger_path(&self) -> PathBuf {
+        self.dir.join(LEDGER)
+    }
+
+    /// Appends the line of a stored entry to the ledger (best effort: a ledger that misses
+    /// it is rebuilt from a listing in time).
+    fn append_ledger(&self, key: &CacheKey, size: u64, expires_at: u64) {
+        self.append_ledger_lines(&format!("{key} {size} {expires_at}\n"));
+    }
+
+    /// Appends whole `lines` to the ledger in one write (never through a link, never to
+    /// anything but a regular file).
+    fn append_ledger_lines(&self, lines: &str) {
+        let mut options = private_options();
+        options.append(true).create(true);
+        crate::fsutil::safe_flags(&mut options, false);
+        if let Ok(mut file) = options.open(self.ledger_path())
+            && file.metadata().is_ok_and(|m| m.is_file())
+        {
+            let _ = file.write_all(lines.as_bytes());
+        }
+    }
+
+    /// The ledger's entries (the last line of a key wins; a size of 0 is a removal), how
+    /// many lines it has, and when it was last rebuilt from a listing; `None` when it is
+    /// missing, damaged or too old to trust.
+    #[allow(clippy::type_complexity)]
+    fn read_ledger(&self) -> Option<(Vec<(CacheKey, u64, SystemTime)>, usize, u64)> {
+        let bytes = read_private_file(&self.ledger_path(), Links::Refuse, MAX_LEDGER).ok()??;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let mut lines = text.lines();
+        let scanned_at: u64 = lines.next()?.strip_prefix("# scanned ")?.parse().ok()?;
+        if now_secs().saturating_sub(scanned_at) > LEDGER_RESCAN_SECS {
+            return None;
+        }
+        let mut count = 0;
+        let mut latest: std::collections::HashMap<&str, (u64, u64)> =
+            std::collections::HashMap::new();
+        for line in lines {
+            count += 1;
+            let mut words = line.split(' ');
+            let (Some(key), Some(size), Some(expires)) = (words.next(), words.next(), words.next())
+            else {
+                continue;
+            };
+            if let (Ok(size), Ok(expires)) = (size.parse::<u64>(), expires.parse::<u64>()) {
+                latest.insert(key, (size, expires));
+            }
+        }
+        let entries = latest
+            .into_iter()
+            .filter(|(_, (size, _))| *size > 0)
+            .filter_map(|(key, (size, expires))| {
+                Some((
+                    CacheKey::parse(key)?,
+                    size,
+                    crate::clock::from_secs(expires),
+                ))
+            })
+            .collect();
+        Some((entries, count, scanned_at))
+    }
+
+    /// Replaces the ledger with `entries` (best effort), recording when it was last built
+    /// from a listing.
+    fn write_ledger(&self, entries: &[(CacheKey, u64, SystemTime)], scanned_at: u64) {
+        let mut text = format!("# scanned {scanned_at}\n");
+        for (key, size, expires) in entries {
+            let expires = expires
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            text.push_str(&format!("{key} {size} {expires}\n"));
+        }
+        if let Ok(temp) = write_temp(&self.dir, text.as_bytes(), None)
+            && fs::rename(&temp, self.ledger_path()).is_err()
+        {
+            let _ = fs::remove_file(&temp);
+        }
     }
 
     /// Removes everything a clear removes; every path is tried, and the first failure (with
@@ -321,7 +438,7 @@ impl FileBackend {
                 }
             }
         }
-        for legacy in LEGACY_DIRS {
+        for legacy in LEGACY_DIRS.iter().chain([&LEDGER]) {
             if let Err(e) = remove_path(&self.dir.join(legacy)) {
                 failures.add(e);
             }
@@ -409,6 +526,7 @@ impl CacheBackend for FileBackend {
             }
             return Err(io_error("storing", &path, e));
         }
+        self.append_ledger(key, bytes.len() as u64, expires_at);
         let writes = self
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -890,6 +1008,58 @@ mod tests {
         assert!(b.lookup(&key(1), &t).unwrap().bytes.is_some());
         assert!(b.lookup(&key(3), &t).unwrap().bytes.is_some());
         assert!(b.stats().unwrap().bytes <= 3000);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_ledger_is_rebuilt_when_missing_and_forgets_what_is_gone() {
+        let (b, dir) = temp_backend(10_000);
+        let fill_to = |from: u32, to: u32| {
+            for n in from..to {
+                b.set(&key(n), &vec![b'x'; 1000], now_secs() + 600 + u64::from(n))
+                    .unwrap();
+            }
+        };
+        fill_to(0, 5);
+        // Entries written before the ledger (or a lost ledger): a listing rebuilds it.
+        fs::remove_file(b.ledger_path()).unwrap();
+        fill_to(5, 9);
+        b.enforce_limit().unwrap();
+        let text = fs::read_to_string(b.ledger_path()).unwrap();
+        assert!(text.starts_with("# scanned "), "{text}");
+        assert_eq!(text.lines().count(), 1 + 9, "{text}");
+        // Entries removed behind its back count only until the next enforcement, and never
+        // make it evict what is there beyond the limit.
+        for n in 0..4 {
+            b.remove_entry(&key(n)).unwrap();
+        }
+        fill_to(9, 16);
+        b.enforce_limit().unwrap();
+        let bytes = b.stats().unwrap().bytes;
+        assert!((9_000..=10_000).contains(&bytes), "{bytes}");
+        assert!(b.entry_path(&key(15)).exists(), "the newest stays");
+        // A clear removes it with the rest.
+        b.invalidate(Invalidation::All).unwrap();
+        assert!(!b.ledger_path().exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_ledger_link_is_neither_followed_nor_read() {
+        let (b, dir) = temp_backend(3_000);
+        b.set(&key(1), &[b'x'; 100], now_secs() + 60).unwrap();
+        let target = dir.with_extension("target");
+        fs::write(&target, "precious").unwrap();
+        fs::remove_file(b.ledger_path()).unwrap();
+        std::os::unix::fs::symlink(&target, b.ledger_path()).unwrap();
+        for n in 2..6 {
+            b.set(&key(n), &vec![b'x'; 1000], now_secs() + 60).unwrap();
+        }
+        b.enforce_limit().unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "precious");
+        assert!(b.stats().unwrap().bytes <= 3_000);
+        fs::remove_file(&target).unwrap();
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -41,6 +41,7 @@ pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
 pub use lock::{FileLock, LockKind, lock_file, wait_for_lock};
 #[cfg(unix)]
 pub use owner::effective_uid;
+pub use owner::safe_flags;
 pub use read::{Links, PrivateFile, open_private_file, read_private_file};
 pub use refusal::{FileKind, PathError, Problem};
 
