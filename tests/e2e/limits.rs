@@ -74,8 +74,11 @@ fn every_limit_is_a_usage_error_before_any_request() {
 /// Every row's bounds are the service model's (botocore, in the test venv).
 #[test]
 fn the_limits_are_the_service_models() {
-    let venv = std::env::var("AWSIDEMAN_TEST_VENV").unwrap_or_else(|_| ".venv".into());
-    let python = std::path::Path::new(&venv).join("bin/python");
+    // tests/run.sh installs moto (and so botocore) into AWSIDEMAN_TEST_VENV, else .venv.
+    let venv = std::env::var("AWSIDEMAN_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let python = venv.join("bin/python");
     let rows: Vec<String> = INPUT_LIMITS
         .iter()
         .map(|l| format!("{} {} {}", l.service, l.operation, l.member))
