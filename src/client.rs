@@ -220,15 +220,6 @@ pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(
         "members:{IdentityStoreId}",
     ],
 );
-/// identitystore IsMemberInGroups.
-pub const IS_MEMBER_IN_GROUPS: Operation = Operation::read(
-    IS,
-    "IsMemberInGroups",
-    &[
-        "memberof:{IdentityStoreId}:{MemberId.UserId}",
-        "memberof:{IdentityStoreId}",
-    ],
-);
 /// identitystore CreateGroupMembership.
 pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
     IS,
@@ -247,8 +238,6 @@ pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(
 /// sso-admin ListInstances.
 pub const LIST_INSTANCES: Operation =
     Operation::list(SSO, "ListInstances", &["Instances"], &["instances"]).on_this_machine_only();
-/// sso-admin DescribeInstance.
-pub const DESCRIBE_INSTANCE: Operation = Operation::read(SSO, "DescribeInstance", &["instances"]);
 /// sso-admin ListPermissionSets.
 pub const LIST_PERMISSION_SETS: Operation = Operation::list(
     SSO,
@@ -308,19 +297,6 @@ pub const LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET: Operation =
     &["CustomerManagedPolicyReferences"],
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
-/// sso-admin AttachCustomerManagedPolicyReferenceToPermissionSet.
-pub const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Operation = Operation::write(
-    SSO,
-    "AttachCustomerManagedPolicyReferenceToPermissionSet",
-    &["permset:{InstanceArn}:{PermissionSetArn}"],
-);
-/// sso-admin DetachCustomerManagedPolicyReferenceFromPermissionSet.
-pub const DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET: Operation =
-    Operation::write(
-        SSO,
-        "DetachCustomerManagedPolicyReferenceFromPermissionSet",
-        &["permset:{InstanceArn}:{PermissionSetArn}"],
-    );
 /// sso-admin GetInlinePolicyForPermissionSet.
 pub const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation = Operation::read(
     SSO,
@@ -343,18 +319,6 @@ pub const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation = Operation::write
 pub const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation = Operation::read(
     SSO,
     "GetPermissionsBoundaryForPermissionSet",
-    &["permset:{InstanceArn}:{PermissionSetArn}"],
-);
-/// sso-admin PutPermissionsBoundaryToPermissionSet.
-pub const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation = Operation::write(
-    SSO,
-    "PutPermissionsBoundaryToPermissionSet",
-    &["permset:{InstanceArn}:{PermissionSetArn}"],
-);
-/// sso-admin DeletePermissionsBoundaryFromPermissionSet.
-pub const DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET: Operation = Operation::write(
-    SSO,
-    "DeletePermissionsBoundaryFromPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin ProvisionPermissionSet.
@@ -426,8 +390,6 @@ pub const DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation =
 /// sso-admin DescribeAccountAssignmentDeletionStatus.
 pub const DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation =
     Operation::status(SSO, "DescribeAccountAssignmentDeletionStatus");
-/// organizations DescribeOrganization.
-pub const DESCRIBE_ORGANIZATION: Operation = Operation::read(ORG, "DescribeOrganization", &["org"]);
 /// organizations ListRoots.
 pub const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"], &["org"]);
 /// organizations ListOrganizationalUnitsForParent.
@@ -442,8 +404,6 @@ pub const LIST_ACCOUNTS_FOR_PARENT: Operation =
     Operation::list(ORG, "ListAccountsForParent", &["Accounts"], &["org"]);
 /// organizations ListAccounts.
 pub const LIST_ACCOUNTS: Operation = Operation::list(ORG, "ListAccounts", &["Accounts"], &["org"]);
-/// organizations ListChildren.
-pub const LIST_CHILDREN: Operation = Operation::list(ORG, "ListChildren", &["Children"], &["org"]);
 /// organizations ListParents.
 pub const LIST_PARENTS: Operation = Operation::list(ORG, "ListParents", &["Parents"], &["org"]);
 /// organizations DescribeAccount.
@@ -477,11 +437,9 @@ pub const OPERATIONS: &[Operation] = &[
     LIST_GROUP_MEMBERSHIPS,
     LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
     GET_GROUP_MEMBERSHIP_ID,
-    IS_MEMBER_IN_GROUPS,
     CREATE_GROUP_MEMBERSHIP,
     DELETE_GROUP_MEMBERSHIP,
     LIST_INSTANCES,
-    DESCRIBE_INSTANCE,
     LIST_PERMISSION_SETS,
     DESCRIBE_PERMISSION_SET,
     CREATE_PERMISSION_SET,
@@ -491,14 +449,10 @@ pub const OPERATIONS: &[Operation] = &[
     ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
     DETACH_MANAGED_POLICY_FROM_PERMISSION_SET,
     LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET,
-    ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
-    DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET,
     GET_INLINE_POLICY_FOR_PERMISSION_SET,
     PUT_INLINE_POLICY_TO_PERMISSION_SET,
     DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
     GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
-    PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
-    DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET,
     PROVISION_PERMISSION_SET,
     DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS,
     LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
@@ -509,12 +463,10 @@ pub const OPERATIONS: &[Operation] = &[
     DELETE_ACCOUNT_ASSIGNMENT,
     DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS,
     DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS,
-    DESCRIBE_ORGANIZATION,
     LIST_ROOTS,
     LIST_ORGANIZATIONAL_UNITS_FOR_PARENT,
     LIST_ACCOUNTS_FOR_PARENT,
     LIST_ACCOUNTS,
-    LIST_CHILDREN,
     LIST_PARENTS,
     DESCRIBE_ACCOUNT,
     DESCRIBE_ORGANIZATIONAL_UNIT,
@@ -765,6 +717,40 @@ fn truncate(reply: &mut Value, key: Option<&str>, limit: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every row of the table is used by some code (its constant is named outside this
+    /// file), so the generated IAM policies grant only what awsideman can call.
+    #[test]
+    fn every_operation_is_called_somewhere() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut code = String::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && path != src.join("client.rs")
+                {
+                    code.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let unused: Vec<String> = OPERATIONS
+            .iter()
+            .map(|op| op.snake_name().to_uppercase())
+            .filter(|name| {
+                !code.match_indices(name.as_str()).any(|(at, _)| {
+                    let after = code[at + name.len()..].chars().next();
+                    let before = code[..at].chars().next_back();
+                    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    !word(after) && !word(before)
+                })
+            })
+            .collect();
+        assert!(unused.is_empty(), "rows no code calls: {unused:?}");
+    }
 
     #[test]
     fn table_is_consistent() {
