@@ -9,12 +9,11 @@
 #![cfg(unix)]
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use awsideman::cache::envelope::Envelope;
 
-use crate::common::{TestEnv, binary, mode, requests, text, user_names};
+use crate::common::{TestEnv, mode, requests, text, user_names, warnings};
 use crate::local_files::{chmod, give_away, mkfifo, root};
 
 /// Long enough for a loaded machine; a FIFO opened the blocking way would never answer.
@@ -71,13 +70,6 @@ fn forged(bytes: &[u8]) -> Vec<u8> {
         .expect("JSON")
         .replace("alice", "mallory");
     Envelope::seal(envelope.header, payload.into_bytes()).encode()
-}
-
-fn warnings(stderr: &str) -> Vec<&str> {
-    stderr
-        .lines()
-        .filter(|l| l.starts_with("awsideman: warning:"))
-        .collect()
 }
 
 #[test]
@@ -247,19 +239,7 @@ fn a_2_gb_sparse_entry_is_damage_read_in_bounded_memory() {
         .set_len(2 << 30)
         .unwrap();
     // Under a 100 MB address-space limit: reading the file whole would abort the process.
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("ulimit -v 102400 && exec \"$0\" \"$@\"")
-        .arg(binary())
-        .args(["--output", "json", "user", "list"])
-        .env_clear()
-        .envs(&t.vars)
-        .current_dir(&t.home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = t.run_command_within(command, AT_ONCE, &["user", "list"]);
+    let out = t.run_in_100_mb(&["--output", "json", "user", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(user_names(&out), ["alice", "bob"]);
     let size = std::fs::metadata(list_entry(&t)).unwrap().len();

@@ -10,7 +10,7 @@ use awsideman::cache::envelope::{Envelope, Header};
 use serde_json::Value;
 
 use crate::common::fixture::{Gate, Reply};
-use crate::common::{TestEnv, binary, text, user_names};
+use crate::common::{TestEnv, binary, text, user_names, warnings};
 
 /// The stale-tag marks file in a configuration directory.
 const MARKS: &str = "cache-stale-tags.json";
@@ -31,13 +31,6 @@ fn create_user(name: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-fn warnings(stderr: &str) -> Vec<&str> {
-    stderr
-        .lines()
-        .filter(|l| l.starts_with("awsideman: warning: "))
-        .collect()
 }
 
 /// A cache table that breaks between a write and its invalidation (a loopback gate in front
@@ -495,24 +488,6 @@ fn an_entry_dated_two_years_ahead_is_a_miss() {
     }
 }
 
-/// Runs the binary under a 100 MB address-space limit (`ulimit -v`): a command that tried
-/// to allocate more would abort instead of exiting with its own code.
-fn within_100_mb(t: &TestEnv, args: &[&str]) -> Output {
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg("ulimit -v 102400 && exec \"$0\" \"$@\"")
-        .arg(binary())
-        .args(args)
-        .env_clear()
-        .envs(&t.vars)
-        .current_dir(&t.home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    t.run_command_within(command, Duration::from_secs(10), args)
-}
-
 /// Nested quantifiers (`(a*)*` repeated) and stacked counted repetitions as `--filter` or a
 /// `find` pattern: refused with exit 2 naming the limit, within 100 MB (and the run limit of 10 s).
 #[test]
@@ -532,7 +507,7 @@ fn hostile_patterns_are_refused_quickly_naming_the_limit() {
             vec!["group", "list", "--filter", pattern.as_str()],
             vec!["permission-set", "list", "--filter", pattern.as_str()],
         ] {
-            let out = within_100_mb(&t, &args);
+            let out = t.run_in_100_mb(&args);
             let stderr = text(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
             assert!(stderr.contains(says), "{args:?}: {stderr}");

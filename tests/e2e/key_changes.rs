@@ -164,16 +164,7 @@ fn an_old_entry_copied_back_after_an_invalidation_is_a_miss() {
         let before = t.json(&["user", "list"]);
         assert_eq!(before["Users"].as_array().unwrap().len(), 2);
         let saved = entry_files(&t);
-        t.ok(&[
-            "user",
-            "create",
-            "--username",
-            "carol",
-            "--display-name",
-            "Carol Danvers",
-            "--email",
-            "carol@example.com",
-        ]);
+        t.create_user("carol");
         for (path, bytes) in &saved {
             std::fs::write(path, bytes).unwrap();
         }

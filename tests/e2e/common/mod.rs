@@ -457,6 +457,25 @@ pub fn is_root() -> bool {
 }
 
 impl TestEnv {
+    /// Runs the binary like [`TestEnv::run_within`] (10 s), under a 100 MB address-space
+    /// limit (`ulimit -v`): a command that tried to allocate more would abort instead of
+    /// exiting with its own code.
+    pub fn run_in_100_mb(&self, args: &[&str]) -> Output {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg("ulimit -v 102400 && exec \"$0\" \"$@\"")
+            .arg(binary())
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(&self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.run_command_within(command, std::time::Duration::from_secs(10), args)
+    }
+
     /// Creates user `name` through awsideman (display name "`name` Test", one email), as a
     /// write that invalidates the cached user lists.
     pub fn create_user(&self, name: &str) {
@@ -471,6 +490,14 @@ impl TestEnv {
             &format!("{name}@example.com"),
         ]);
     }
+}
+
+/// The warning lines of `stderr`.
+pub fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("awsideman: warning:"))
+        .collect()
 }
 
 /// The user names of a `user list --output json` answer, sorted.
