@@ -19,11 +19,13 @@ pub enum Service {
     Sts,
     /// The IAM Identity Center portal (`GetRoleCredentials`; bearer token, unsigned).
     SsoPortal,
+    /// IAM Identity Center OIDC (`CreateToken`, to refresh an SSO token; unsigned).
+    SsoOidc,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::IdentityStore,
         Service::SsoAdmin,
         Service::Organizations,
@@ -31,6 +33,7 @@ impl Service {
         Service::Kms,
         Service::Sts,
         Service::SsoPortal,
+        Service::SsoOidc,
     ];
 
     /// The name used in SigV4 credential scopes.
@@ -43,6 +46,7 @@ impl Service {
             Service::Kms => "kms",
             Service::Sts => "sts",
             Service::SsoPortal => "awsssoportal",
+            Service::SsoOidc => "sso-oauth",
         }
     }
 
@@ -54,7 +58,7 @@ impl Service {
             Service::Organizations => Some("AWSOrganizationsV20161128"),
             Service::DynamoDb => Some("DynamoDB_20120810"),
             Service::Kms => Some("TrentService"),
-            Service::Sts | Service::SsoPortal => None,
+            Service::Sts | Service::SsoPortal | Service::SsoOidc => None,
         }
     }
 
@@ -76,6 +80,24 @@ impl Service {
             Service::Kms => "kms",
             Service::Sts => "sts",
             Service::SsoPortal => "portal.sso",
+            Service::SsoOidc => "oidc",
+        }
+    }
+
+    /// Whether the service has one endpoint per partition (in the partition's global
+    /// region) rather than one per region.
+    pub fn is_global(self) -> bool {
+        self == Service::Organizations
+    }
+
+    /// Whether a FIPS host in GovCloud carries the `-fips` label. The standard GovCloud
+    /// hosts of most services are FIPS validated already, so their rules send FIPS callers
+    /// there unless dual-stack is asked for too.
+    pub fn fips_label_in_govcloud(self, dual_stack: bool) -> bool {
+        match self {
+            Service::Organizations => false,
+            Service::Kms => true,
+            _ => dual_stack,
         }
     }
 
@@ -89,6 +111,7 @@ impl Service {
             Service::Kms => "KMS",
             Service::Sts => "STS",
             Service::SsoPortal => "SSO",
+            Service::SsoOidc => "SSO_OIDC",
         }
     }
 
@@ -102,6 +125,7 @@ impl Service {
             Service::Kms => "kms",
             Service::Sts => "sts",
             Service::SsoPortal => "sso",
+            Service::SsoOidc => "sso-oidc",
         }
     }
 

@@ -129,22 +129,17 @@ impl Session {
         Ok(self.region.get_or_init(|| region).clone())
     }
 
-    /// The endpoint of `service` for this session.
+    /// The endpoint of `service` for this session. The AWS config files are read only when
+    /// the environment leaves a question (endpoint URL, FIPS, dual-stack) to the profile.
     pub fn endpoint(&self, service: Service) -> Result<Endpoint> {
         let region = self.region()?;
-        let configured = if self
-            .settings
-            .env
-            .is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            || self.settings.env.get("AWS_ENDPOINT_URL").is_some()
-        {
-            None
-        } else {
-            self.shared_config()?
-                .profile_value(&self.settings.aws_profile, "endpoint_url")
-                .map(str::to_string)
+        let lookup = |key: &str| -> Result<Option<String>> {
+            Ok(self
+                .shared_config()?
+                .profile_value(&self.settings.aws_profile, key)
+                .map(str::to_string))
         };
-        endpoint::resolve(service, &region, &self.settings.env, configured.as_deref())
+        endpoint::resolve(service, &region, &self.settings.env, &lookup)
     }
 
     /// The credentials, resolved through the chain on first use and refreshed near expiry.

@@ -53,6 +53,16 @@ const AWS_ENVIRONMENT: &[(&str, &str)] = &[
         "Endpoint for every service (e.g. a local emulator).",
     ),
     (
+        "AWS_USE_FIPS_ENDPOINT",
+        "true sends every request to the service's FIPS endpoint (profile key use_fips_endpoint; \
+         the variable wins). A configured endpoint URL wins over it.",
+    ),
+    (
+        "AWS_USE_DUALSTACK_ENDPOINT",
+        "true sends every request to the service's dual-stack (IPv4 and IPv6) endpoint \
+         (profile key use_dualstack_endpoint).",
+    ),
+    (
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
         "true ignores AWS_ENDPOINT_URL* and profile endpoint_url.",
     ),

@@ -84,7 +84,7 @@ pub fn policy(sid: &str, actions: &[String], resource: &str) -> Value {
 pub fn table_arn(region: &str, account: &str, table: &str) -> String {
     format!(
         "arn:{}:dynamodb:{region}:{account}:table/{table}",
-        partition(region).name
+        partition(region).id
     )
 }
 
@@ -97,10 +97,7 @@ pub fn kms_resource(key_id: Option<&str>, region: &str, account: &str) -> (Strin
     {
         return (id.to_string(), None);
     }
-    let any_key = format!(
-        "arn:{}:kms:{region}:{account}:key/*",
-        partition(region).name
-    );
+    let any_key = format!("arn:{}:kms:{region}:{account}:key/*", partition(region).id);
     let note = match key_id {
         Some(id) => format!(
             "cache.encryption_kms_key_id is \"{id}\", not a key ARN (IAM matches KMS keys by \

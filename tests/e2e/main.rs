@@ -15,6 +15,7 @@ mod credentials;
 mod docs;
 mod dynamodb;
 mod encryption;
+mod endpoints;
 mod faults;
 mod groups;
 mod hostile;

@@ -171,12 +171,8 @@ impl Chain<'_> {
             .profile_value(profile, "region")
             .or(self.settings.region)
             .unwrap_or("us-east-1");
-        endpoint::resolve(
-            Service::Sts,
-            region,
-            self.settings.env,
-            shared.profile_value(profile, "endpoint_url"),
-        )
+        let lookup = |key: &str| Ok(shared.profile_value(profile, key).map(str::to_string));
+        endpoint::resolve(Service::Sts, region, self.settings.env, &lookup)
     }
 
     /// Credentials from the disk cache, if still good.

@@ -82,12 +82,14 @@ fn process_credentials(chain: &Chain<'_>, profile: &str, command: &str) -> Resul
 
 fn sso_credentials(chain: &Chain<'_>, sso: &SsoProfile) -> Result<Credentials> {
     let env = chain.settings.env;
-    let portal = sso::portal_endpoint(sso, env)?;
+    let shared = chain.settings.shared;
+    let lookup = |key: &str| Ok(shared.profile_value(&sso.profile, key).map(str::to_string));
+    let portal = sso::portal_endpoint(sso, env, &lookup)?;
     let key = DiskCache::key(&sso.cache_parts(&portal.url));
     if let Some(cached) = chain.cached(&key, "SSO") {
         return Ok(cached);
     }
-    let token = sso::access_token(sso, env, chain.transport, chain.now)?;
+    let token = sso::access_token(sso, env, &lookup, chain.transport, chain.now)?;
     let credentials = sso::get_role_credentials(sso, &portal, &token, chain.transport)?;
     chain.store(&key, &credentials);
     Ok(credentials)

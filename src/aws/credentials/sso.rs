@@ -10,7 +10,7 @@ use sha1::{Digest, Sha1};
 use super::Credentials;
 use super::disk_cache::write_private_atomically;
 use super::sts::percent_encode;
-use crate::aws::endpoint::{self, Endpoint};
+use crate::aws::endpoint::{self, Endpoint, ProfileLookup};
 use crate::aws::http::HttpRequest;
 use crate::aws::service::Service;
 use crate::aws::shared_config::SharedConfig;
@@ -142,9 +142,13 @@ pub fn token_cache_dir(env: &Env) -> Option<PathBuf> {
     Some(env.home()?.join(".aws").join("sso").join("cache"))
 }
 
-/// The portal endpoint of `sso`'s region.
-pub fn portal_endpoint(sso: &SsoProfile, env: &Env) -> Result<Endpoint> {
-    endpoint::resolve(Service::SsoPortal, &sso.region, env, None)
+/// The portal endpoint of `sso`'s region (`profile` looks keys up in the AWS profile).
+pub fn portal_endpoint(
+    sso: &SsoProfile,
+    env: &Env,
+    profile: ProfileLookup<'_>,
+) -> Result<Endpoint> {
+    endpoint::resolve(Service::SsoPortal, &sso.region, env, profile)
 }
 
 /// A valid access token for `sso`, refreshed (and written back) when it is about to expire
@@ -152,6 +156,7 @@ pub fn portal_endpoint(sso: &SsoProfile, env: &Env) -> Result<Endpoint> {
 pub fn access_token(
     sso: &SsoProfile,
     env: &Env,
+    profile: ProfileLookup<'_>,
     transport: &Transport,
     now: SystemTime,
 ) -> Result<String> {
@@ -171,7 +176,7 @@ pub fn access_token(
         return Ok(token.access_token);
     }
     let refreshed = match refreshable(&token.document, sso, now) {
-        Some(refresh) => refresh_token(&refresh, sso, env, transport, now).map(
+        Some(refresh) => refresh_token(&refresh, sso, env, profile, transport, now).map(
             |(access_token, expires_at, refresh_token)| {
                 let mut document = token.document.clone();
                 document["accessToken"] = json!(access_token);
@@ -273,33 +278,18 @@ fn refreshable(document: &Value, sso: &SsoProfile, now: SystemTime) -> Option<Re
     })
 }
 
-/// The SSO OIDC endpoint: `AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL`, else
-/// `https://oidc.{region}.{dns suffix}`.
-fn oidc_url(region: &str, env: &Env) -> Result<String> {
-    endpoint::validate_region(region)?;
-    if !env.is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        && let Some(url) = env
-            .get("AWS_ENDPOINT_URL_SSO_OIDC")
-            .or_else(|| env.get("AWS_ENDPOINT_URL"))
-    {
-        return Ok(url.trim().trim_end_matches('/').to_string());
-    }
-    Ok(format!(
-        "https://oidc.{region}.{}",
-        endpoint::partition(region).dns_suffix
-    ))
-}
-
 /// Calls SSO OIDC `CreateToken` with the refresh token: new access token, expiry, and
 /// possibly a new refresh token.
 fn refresh_token(
     refresh: &Refresh,
     sso: &SsoProfile,
     env: &Env,
+    profile: ProfileLookup<'_>,
     transport: &Transport,
     now: SystemTime,
 ) -> Result<(String, SystemTime, Option<String>)> {
-    let url = format!("{}/token", oidc_url(&sso.region, env)?);
+    let oidc = endpoint::resolve(Service::SsoOidc, &sso.region, env, profile)?;
+    let url = format!("{}/token", oidc.url);
     let body = json!({
         "clientId": refresh.client_id,
         "clientSecret": refresh.client_secret,
@@ -313,7 +303,7 @@ fn refresh_token(
             .body(body.clone().into_bytes()))
     };
     let label = CallLabel {
-        service: Service::SsoPortal,
+        service: Service::SsoOidc,
         operation: "CreateToken",
     };
     let response = transport.send(label, &build, transport::json_error_code)?;
@@ -513,7 +503,7 @@ sso_region = us-east-1
             .unwrap();
         let now = SystemTime::now();
         let t = transport();
-        let e = access_token(&sso, &env, &t, now).unwrap_err();
+        let e = access_token(&sso, &env, &endpoint::no_profile, &t, now).unwrap_err();
         assert_eq!(
             e.to_string(),
             "AWS profile \"legacy\": no SSO token found: run `aws sso login --profile legacy`"
@@ -523,7 +513,7 @@ sso_region = us-east-1
             &sso,
             &json!({"accessToken": "tok", "expiresAt": format_rfc3339(now - Duration::from_secs(60))}),
         );
-        let e = access_token(&sso, &env, &t, now).unwrap_err();
+        let e = access_token(&sso, &env, &endpoint::no_profile, &t, now).unwrap_err();
         assert!(e.to_string().contains("has expired"), "{e}");
         assert!(
             e.to_string()
@@ -535,21 +525,27 @@ sso_region = us-east-1
             &sso,
             &json!({"accessToken": "tok", "expiresAt": "2099-01-01T00:00:00UTC"}),
         );
-        assert_eq!(access_token(&sso, &env, &t, now).unwrap(), "tok");
+        assert_eq!(
+            access_token(&sso, &env, &endpoint::no_profile, &t, now).unwrap(),
+            "tok"
+        );
         // Nearly expired but not refreshable: still used.
         write_token(
             home.path(),
             &sso,
             &json!({"accessToken": "tok2", "expiresAt": format_rfc3339(now + Duration::from_secs(120))}),
         );
-        assert_eq!(access_token(&sso, &env, &t, now).unwrap(), "tok2");
+        assert_eq!(
+            access_token(&sso, &env, &endpoint::no_profile, &t, now).unwrap(),
+            "tok2"
+        );
         write_token(
             home.path(),
             &sso,
             &json!({"expiresAt": "2099-01-01T00:00:00Z"}),
         );
         assert!(
-            access_token(&sso, &env, &t, now)
+            access_token(&sso, &env, &endpoint::no_profile, &t, now)
                 .unwrap_err()
                 .to_string()
                 .contains("unreadable")
@@ -589,7 +585,7 @@ sso_region = us-east-1
             }),
         );
         assert_eq!(
-            access_token(&sso, &env, &transport(), now).unwrap(),
+            access_token(&sso, &env, &endpoint::no_profile, &transport(), now).unwrap(),
             "fresh"
         );
         let sent: Value = serde_json::from_str(&oidc.requests()[0].body).unwrap();
@@ -611,7 +607,7 @@ sso_region = us-east-1
         assert_eq!(saved["startUrl"], "https://corp.awsapps.com/start");
         // The saved token is now used without a call.
         assert_eq!(
-            access_token(&sso, &env, &transport(), now).unwrap(),
+            access_token(&sso, &env, &endpoint::no_profile, &transport(), now).unwrap(),
             "fresh"
         );
         assert_eq!(oidc.requests().len(), 1);
