@@ -11,8 +11,7 @@
 
 use std::sync::LazyLock;
 
-use awsideman::cache::crypto::SCHEME;
-use awsideman::cache::envelope::{Envelope, Header};
+use awsideman::cache::envelope::{Envelope, Header, Scheme};
 use awsideman::cache::manager::{Decoded, Encryption, MAX_CLOCK_SKEW_SECS, Read, Unusable};
 use awsideman::cache::{CacheKey, CacheManager};
 use awsideman::clock::now_secs;
@@ -49,13 +48,14 @@ fuzz_target!(|data: &[u8]| {
     let encrypted = w.encrypted.decode(data);
     if let Ok(d) = &plain {
         assert_eq!(
-            d.header.encryption, "none",
+            d.header.encryption,
+            Scheme::None,
             "plain decoder read {:?}",
             d.header
         );
     }
     if let Ok(d) = &encrypted {
-        assert_eq!(d.header.encryption, SCHEME);
+        assert_eq!(d.header.encryption, Scheme::Sealed);
         assert_eq!(d.header.key_id.as_deref(), Some(TEST_KEY_ID));
     }
 
@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
     // An entry for the test key opened back into plaintext reads the same.
     // (It also accepts plaintext, which it rewrites only to drop a stray key id.)
     if let Ok(Some((header, opened))) = w.encrypted.recode(data, None) {
-        let before = if header.encryption == SCHEME {
+        let before = if header.encryption == Scheme::Sealed {
             &encrypted
         } else {
             &plain
@@ -165,7 +165,7 @@ fn check_get(
 /// Everything but the encryption fields.
 fn plain_view(header: &Header) -> Header {
     Header {
-        encryption: String::new(),
+        encryption: Scheme::None,
         key_id: None,
         len: 0,
         checksum: String::new(),

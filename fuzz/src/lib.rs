@@ -12,7 +12,7 @@ use awsideman::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidat
 use awsideman::cache::dynamodb::{
     BATCH_GET_MAX, BATCH_WRITE_MAX, DynamoBackend, DynamoCaller, DynamoSettings,
 };
-use awsideman::cache::envelope::{Envelope, FORMAT_VERSION, Header};
+use awsideman::cache::envelope::{Envelope, FORMAT_VERSION, Header, Scheme};
 use awsideman::cache::manager::Encryption;
 use awsideman::cache::{CacheKey, CacheManager, Generations};
 use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
@@ -310,7 +310,7 @@ pub fn plain_entry_with(value: &Value, expires_at: u64, gens: &Generations) -> V
         profile: "p".into(),
         created_at: 1_700_000_000,
         expires_at,
-        encryption: "none".into(),
+        encryption: Scheme::None,
         key_id: None,
         gens: gens.as_map().clone(),
         len: 0,

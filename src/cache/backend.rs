@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use super::envelope::Header;
+use super::envelope::{Header, Scheme};
 use super::generation::Generations;
 use super::key::CacheKey;
 use crate::error::Result;
@@ -138,7 +138,7 @@ pub fn probe_entry(key: &CacheKey) -> Vec<u8> {
             profile: String::new(),
             created_at: now,
             expires_at: now + 60,
-            encryption: "none".into(),
+            encryption: Scheme::None,
             key_id: None,
             gens: Default::default(),
             len: 0,

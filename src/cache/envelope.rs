@@ -21,6 +21,54 @@ pub const FORMAT_VERSION: u32 = 2;
 /// The largest header accepted (a guard against reading garbage as a header).
 pub const MAX_HEADER: usize = 64 * 1024;
 
+/// How an entry's payload is sealed (the header's `encryption` member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Scheme {
+    /// Plaintext (`none`).
+    None,
+    /// Authenticated encryption under the cache's keys ([`SCHEME`](super::crypto::SCHEME)).
+    Sealed,
+    /// A hybrid cache's local copy of a shared entry (`hybrid-copy`): the payload is the
+    /// shared entry's bytes.
+    HybridCopy,
+    /// A scheme this build does not know (an entry from a newer awsideman): never readable.
+    Other(String),
+}
+
+impl Scheme {
+    /// The name stored in the header.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Scheme::None => "none",
+            Scheme::Sealed => super::crypto::SCHEME,
+            Scheme::HybridCopy => "hybrid-copy",
+            Scheme::Other(name) => name,
+        }
+    }
+}
+
+impl From<String> for Scheme {
+    fn from(name: String) -> Scheme {
+        [Scheme::None, Scheme::Sealed, Scheme::HybridCopy]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .unwrap_or(Scheme::Other(name))
+    }
+}
+
+impl From<Scheme> for String {
+    fn from(scheme: Scheme) -> String {
+        scheme.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The header line of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -39,8 +87,8 @@ pub struct Header {
     pub created_at: u64,
     /// When it stops being valid (Unix seconds).
     pub expires_at: u64,
-    /// `none` or the encryption scheme of the payload.
-    pub encryption: String,
+    /// How the payload is sealed.
+    pub encryption: Scheme,
     /// The id of the key that encrypted the payload, if encrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
@@ -188,7 +236,7 @@ mod tests {
                 profile: "prod".into(),
                 created_at: 100,
                 expires_at: 200,
-                encryption: "none".into(),
+                encryption: Scheme::None,
                 key_id: None,
                 gens: BTreeMap::from([("users:d-1".into(), "0123456789abcdef".into())]),
                 len: 0,

@@ -738,7 +738,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cache::envelope::FORMAT_VERSION;
+    use crate::cache::envelope::{FORMAT_VERSION, Scheme};
 
     fn temp_backend(limit: u64) -> (FileBackend, PathBuf) {
         let mut noise = [0u8; 6];
@@ -762,7 +762,7 @@ mod tests {
                 profile: "p".into(),
                 created_at: now_secs(),
                 expires_at: now_secs() + 600,
-                encryption: "none".into(),
+                encryption: Scheme::None,
                 key_id: None,
                 gens: gens.as_map().clone(),
                 len: 0,

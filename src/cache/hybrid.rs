@@ -21,7 +21,7 @@
 //! bytes, unchanged, and whose header says when the copy was made (`created_at`), until when
 //! it may be used (`expires_at`: the entry's own expiry or `created_at + local_ttl`, whichever
 //! comes first) and the local generations it is current for, with the encryption
-//! [`COPY_SCHEME`]. The local backend lists, expires and evicts copies like any entry, and
+//! `Scheme::HybridCopy`. The local backend lists, expires and evicts copies like any entry, and
 //! anything but this backend refuses a copy ("unknown encryption") instead of mistaking it
 //! for an answer.
 
@@ -30,14 +30,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
-use super::envelope::{Envelope, FORMAT_VERSION, Header};
+use super::envelope::{Envelope, FORMAT_VERSION, Header, Scheme};
 use super::generation::Generations;
 use super::key::CacheKey;
 use crate::clock::now_secs;
 use crate::error::Result;
-
-/// The `encryption` of a local copy's frame: its payload is a whole remote entry.
-pub const COPY_SCHEME: &str = "hybrid-copy";
 
 /// Where the local copies of the hybrid backend live, under the file cache directory (apart
 /// from the file backend's own entries, so switching backends never mixes the two).
@@ -130,7 +127,7 @@ fn frame(
             profile: field(|h| &h.profile),
             created_at: now,
             expires_at: expires_at.min(now.saturating_add(local_ttl)),
-            encryption: COPY_SCHEME.into(),
+            encryption: Scheme::HybridCopy,
             key_id: None,
             gens: local.as_map().clone(),
             len: 0,
@@ -145,7 +142,7 @@ fn frame(
 fn unframe(stored: &[u8], key: &CacheKey, now: u64, local_ttl: u64) -> Option<Vec<u8>> {
     let copy = Envelope::decode(stored).ok()?;
     let h = &copy.header;
-    let usable = h.encryption == COPY_SCHEME
+    let usable = h.encryption == Scheme::HybridCopy
         && h.key == key.as_str()
         && h.created_at <= now
         && now < h.expires_at
@@ -317,7 +314,7 @@ pub(crate) mod testing {
     use sha2::{Digest, Sha256};
 
     use crate::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
-    use crate::cache::envelope::{Envelope, FORMAT_VERSION, Header};
+    use crate::cache::envelope::{Envelope, FORMAT_VERSION, Header, Scheme};
     use crate::cache::file::FileBackend;
     use crate::cache::generation::Generations;
     use crate::cache::key::CacheKey;
@@ -466,7 +463,7 @@ pub(crate) mod testing {
                 profile: "p".into(),
                 created_at,
                 expires_at,
-                encryption: "none".into(),
+                encryption: Scheme::None,
                 key_id: None,
                 gens: gens.as_map().clone(),
                 len: 0,
@@ -536,7 +533,7 @@ mod tests {
         // The local copy is a frame around the remote bytes, unchanged.
         let stored = w.hybrid.local().get(&key(1)).unwrap().unwrap();
         let copy = Envelope::decode(&stored).unwrap();
-        assert_eq!(copy.header.encryption, COPY_SCHEME);
+        assert_eq!(copy.header.encryption, Scheme::HybridCopy);
         assert_eq!(copy.payload, bytes);
         assert_eq!(copy.header.operation, "DescribeUser");
     }

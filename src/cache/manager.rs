@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::backend::{CacheBackend, Invalidation};
-use super::crypto::{Cipher, SCHEME};
-use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header};
+use super::crypto::Cipher;
+use super::envelope::{DecodeError, Envelope, FORMAT_VERSION, Header, Scheme};
 
 use super::generation::Generations;
 use super::key::{CacheKey, canonical_json};
@@ -405,7 +405,7 @@ impl CacheManager {
             profile: entry.profile.to_string(),
             created_at,
             expires_at: created_at.saturating_add(entry.ttl),
-            encryption: "none".into(),
+            encryption: Scheme::None,
             key_id: None,
             gens: ticket.generations.into_map(),
             len: 0,
@@ -604,7 +604,7 @@ impl CacheManager {
             return Ok(None);
         }
         let mut fresh = header.clone();
-        fresh.encryption = "none".into();
+        fresh.encryption = Scheme::None;
         fresh.key_id = None;
         Ok(Some((header, encode(target, fresh, &plaintext))))
     }
@@ -748,7 +748,7 @@ fn encode(encryption: Option<&Encryption>, mut header: Header, payload: &[u8]) -
     let body = match encryption {
         None => payload.to_vec(),
         Some(encryption) => {
-            header.encryption = SCHEME.into();
+            header.encryption = Scheme::Sealed;
             header.key_id = Some(encryption.active.clone());
             let cipher = &encryption.ciphers[&encryption.active];
             cipher.seal(&associated_data(&header), payload)
@@ -769,15 +769,15 @@ fn open_entry(
         e => Unusable::corrupt(e.to_string()),
     })?;
     let header = envelope.header;
-    match (header.encryption.as_str(), encryption) {
-        ("none", Some(_)) if strict => Err(Unusable::foreign(
+    match (&header.encryption, encryption) {
+        (Scheme::None, Some(_)) if strict => Err(Unusable::foreign(
             "plaintext entry while encryption is on; it will be replaced",
         )),
-        ("none", _) => Ok((header, envelope.payload)),
-        (SCHEME, None) => Err(Unusable::foreign(
+        (Scheme::None, _) => Ok((header, envelope.payload)),
+        (Scheme::Sealed, None) => Err(Unusable::foreign(
             "entry is encrypted and cache encryption is not enabled here",
         )),
-        (SCHEME, Some(encryption)) => {
+        (Scheme::Sealed, Some(encryption)) => {
             let id = header.key_id.clone().unwrap_or_default();
             let cipher = encryption.ciphers.get(&id).ok_or_else(|| Unusable {
                 foreign_key: Some(id.clone()),
@@ -790,7 +790,9 @@ fn open_entry(
                 .map_err(|e| Unusable::corrupt(e.to_string()))?;
             Ok((header, plaintext))
         }
-        (other, _) => Err(Unusable::foreign(format!("unknown encryption {other}"))),
+        (other @ (Scheme::HybridCopy | Scheme::Other(_)), _) => {
+            Err(Unusable::foreign(format!("unknown encryption {other}")))
+        }
     }
 }
 
@@ -887,7 +889,7 @@ mod tests {
             dynamodb_table_tags: Default::default(),
             encryption_enabled: false,
             encryption_type: EncryptionType::Aes256,
-            encryption_key_source: "env".into(),
+            encryption_key_source: crate::config::KeySourceKind::Env,
             encryption_key_file: None,
             encryption_kms_key_id: None,
             hybrid_local_ttl: 300,
@@ -952,7 +954,7 @@ mod tests {
             "ciphertext on disk"
         );
         let header = Envelope::decode_header(&raw).unwrap();
-        assert_eq!(header.encryption, SCHEME);
+        assert_eq!(header.encryption, Scheme::Sealed);
         assert_eq!(header.key_id.as_deref(), Some("k1"));
         assert_eq!(
             get(&m, &key(1)).unwrap()["Users"][0]["UserName"],
@@ -1233,6 +1235,9 @@ mod tests {
         assert!(new.recode(&bytes, Some(&target)).unwrap().is_none());
         // Back to plaintext.
         let (_, plain) = new.recode(&bytes, None).unwrap().unwrap();
-        assert_eq!(Envelope::decode_header(&plain).unwrap().encryption, "none");
+        assert_eq!(
+            Envelope::decode_header(&plain).unwrap().encryption,
+            Scheme::None
+        );
     }
 }

@@ -18,6 +18,9 @@ use super::fanout::{self, Progress};
 use super::resolve::{self, Principal, PrincipalType};
 use super::wait::{self, Waited};
 use super::{Context, org};
+use crate::client::shapes::{
+    self, AccountAssignment, Group, PermissionSet, RequestState, RequestStatus, User,
+};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -28,55 +31,6 @@ use crate::output::{Column, Report, View};
 const MAX_OUTSTANDING: usize = 10;
 /// How many accounts the per-account estimate of `list` samples.
 const SAMPLE_ACCOUNTS: usize = 3;
-
-const SUCCEEDED: &str = "SUCCEEDED";
-const FAILED: &str = "FAILED";
-const IN_PROGRESS: &str = "IN_PROGRESS";
-const DRY_RUN: &str = "DRY-RUN";
-const SKIPPED: &str = "SKIPPED";
-
-/// One account assignment, as AWS lists it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Assignment {
-    account: String,
-    permission_set: String,
-    principal_type: String,
-    principal: String,
-}
-
-impl Assignment {
-    fn from_aws(item: &Value) -> Option<Assignment> {
-        let field = |key: &str| item[key].as_str().map(str::to_string);
-        Some(Assignment {
-            account: field("AccountId")?,
-            permission_set: field("PermissionSetArn")?,
-            principal_type: field("PrincipalType")?,
-            principal: field("PrincipalId")?,
-        })
-    }
-}
-
-/// The assignments of a ListAccountAssignments or ListAccountAssignmentsForPrincipal reply.
-fn assignments_in(reply: &Value) -> Vec<Assignment> {
-    reply["AccountAssignments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Assignment::from_aws)
-        .collect()
-}
-
-/// The array `key` of a reply, taken out of it.
-fn take_array(mut reply: Value, key: &str) -> Vec<Value> {
-    match reply[key].take() {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    }
-}
-
-fn text(item: &Value, key: &str) -> String {
-    item[key].as_str().unwrap_or_default().to_string()
-}
 
 /// Runs `f` over `items` on the fan-out workers with a progress line, failing on the first
 /// error (after every item has run).
@@ -115,43 +69,55 @@ enum Lookup {
 
 impl Names {
     /// Records every account of a ListAccounts listing.
-    fn add_accounts(&mut self, accounts: &[Value]) {
+    fn add_accounts(&mut self, accounts: &[shapes::Account]) {
         self.all_accounts = true;
         for a in accounts {
-            self.accounts.insert(text(a, "Id"), text(a, "Name"));
+            self.accounts.insert(a.id.clone(), a.name.clone());
         }
     }
 
-    fn add_principals(&mut self, kind: PrincipalType, items: &[Value]) {
-        let (id, name) = principal_keys(kind);
-        for item in items {
-            self.principals.insert(text(item, id), text(item, name));
+    fn add_users(&mut self, users: &[User]) {
+        for u in users {
+            self.principals
+                .insert(u.user_id.clone(), u.user_name.clone());
+        }
+    }
+
+    fn add_groups(&mut self, groups: &[Group]) {
+        for g in groups {
+            let name = g.display_name.clone().unwrap_or_default();
+            self.principals.insert(g.group_id.clone(), name);
         }
     }
 
     /// Looks up every name `rows` need that is not known yet: ListAccounts once for
     /// accounts, one Describe call per distinct permission set and principal, in parallel.
-    fn fill(&mut self, ctx: &Context, rows: &BTreeSet<Assignment>) -> Result<()> {
-        if !self.all_accounts && rows.iter().any(|r| !self.accounts.contains_key(&r.account)) {
+    fn fill(&mut self, ctx: &Context, rows: &BTreeSet<AccountAssignment>) -> Result<()> {
+        if !self.all_accounts
+            && rows
+                .iter()
+                .any(|r| !self.accounts.contains_key(&r.account_id))
+        {
             self.add_accounts(&list_accounts(ctx)?);
         }
         let sets: BTreeSet<&String> = rows
             .iter()
-            .map(|r| &r.permission_set)
+            .map(|r| &r.permission_set_arn)
             .filter(|arn| !self.permission_sets.contains_key(*arn))
             .collect();
-        let principals: BTreeSet<(&String, &String)> = rows
+        let principals: BTreeSet<(PrincipalType, &String)> = rows
             .iter()
-            .map(|r| (&r.principal_type, &r.principal))
+            .map(|r| (r.principal_type, &r.principal_id))
             .filter(|(_, id)| !self.principals.contains_key(*id))
             .collect();
         let lookups: Vec<Lookup> = sets
             .into_iter()
             .map(|arn| Lookup::PermissionSet(arn.clone()))
-            .chain(principals.into_iter().filter_map(|(kind, id)| {
-                let kind = PrincipalType::parse(kind).ok()?;
-                Some(Lookup::Principal(kind, id.clone()))
-            }))
+            .chain(
+                principals
+                    .into_iter()
+                    .map(|(kind, id)| Lookup::Principal(kind, id.clone())),
+            )
             .collect();
         let found = fanout::parallel(&lookups, fanout::WORKERS, |l| look_up(ctx, l));
         for (lookup, name) in lookups.into_iter().zip(found) {
@@ -165,18 +131,18 @@ impl Names {
     }
 
     /// The output rows, sorted by account, permission set and principal name.
-    fn rows(&self, rows: &BTreeSet<Assignment>) -> Vec<Value> {
+    fn rows(&self, rows: &BTreeSet<AccountAssignment>) -> Vec<Value> {
         let mut out: Vec<Value> = rows
             .iter()
             .map(|r| {
                 json!({
-                    "AccountId": r.account,
-                    "AccountName": self.accounts.get(&r.account),
-                    "PermissionSetArn": r.permission_set,
-                    "PermissionSetName": self.permission_sets.get(&r.permission_set),
-                    "PrincipalType": r.principal_type,
-                    "PrincipalId": r.principal,
-                    "PrincipalName": self.principals.get(&r.principal),
+                    "AccountId": r.account_id,
+                    "AccountName": self.accounts.get(&r.account_id),
+                    "PermissionSetArn": r.permission_set_arn,
+                    "PermissionSetName": self.permission_sets.get(&r.permission_set_arn),
+                    "PrincipalType": r.principal_type.as_aws(),
+                    "PrincipalId": r.principal_id,
+                    "PrincipalName": self.principals.get(&r.principal_id),
                 })
             })
             .collect();
@@ -198,14 +164,6 @@ impl Names {
     }
 }
 
-/// The id and name members of a ListUsers/ListGroups item.
-fn principal_keys(kind: PrincipalType) -> (&'static str, &'static str) {
-    match kind {
-        PrincipalType::User => ("UserId", "UserName"),
-        PrincipalType::Group => ("GroupId", "DisplayName"),
-    }
-}
-
 /// The name of one permission set or principal; `None` when it no longer exists.
 fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
     let client = ctx.client()?;
@@ -215,7 +173,10 @@ fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
                 &client::DESCRIBE_PERMISSION_SET,
                 json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn}),
             )
-            .map(|r| text(&r["PermissionSet"], "Name")),
+            .and_then(|r| {
+                let op = &client::DESCRIBE_PERMISSION_SET;
+                Ok(shapes::decode::<PermissionSet>(op, &r["PermissionSet"])?.name)
+            }),
         Lookup::Principal(kind, id) => {
             let store = ctx.identity_store_id()?;
             match kind {
@@ -224,13 +185,18 @@ fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
                         &client::DESCRIBE_USER,
                         json!({"IdentityStoreId": store, "UserId": id}),
                     )
-                    .map(|r| text(&r, "UserName")),
+                    .and_then(
+                        |r| Ok(shapes::decode::<User>(&client::DESCRIBE_USER, &r)?.user_name),
+                    ),
                 PrincipalType::Group => client
                     .call(
                         &client::DESCRIBE_GROUP,
                         json!({"IdentityStoreId": store, "GroupId": id}),
                     )
-                    .map(|r| text(&r, "DisplayName")),
+                    .and_then(|r| {
+                        let g: Group = shapes::decode(&client::DESCRIBE_GROUP, &r)?;
+                        Ok(g.display_name.unwrap_or_default())
+                    }),
             }
         }
     };
@@ -242,11 +208,9 @@ fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
 }
 
 /// Every account of the organization (ListAccounts, every page).
-fn list_accounts(ctx: &Context) -> Result<Vec<Value>> {
-    Ok(take_array(
-        ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?,
-        "Accounts",
-    ))
+fn list_accounts(ctx: &Context) -> Result<Vec<shapes::Account>> {
+    let reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
+    shapes::items(&client::LIST_ACCOUNTS, &reply, "Accounts")
 }
 
 /// The permission sets provisioned to an account, each once.
@@ -255,9 +219,9 @@ fn provisioned_to(ctx: &Context, account: &str) -> Result<Vec<String>> {
         &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
         json!({"InstanceArn": ctx.instance_arn()?, "AccountId": account}),
     )?;
-    let sets: BTreeSet<String> = take_array(reply, "PermissionSets")
-        .iter()
-        .filter_map(|s| s.as_str().map(str::to_string))
+    let op = &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT;
+    let sets: BTreeSet<String> = shapes::items::<String>(op, &reply, "PermissionSets")?
+        .into_iter()
         .collect();
     Ok(sets.into_iter().collect())
 }
@@ -269,7 +233,7 @@ fn of_principal(
     kind: PrincipalType,
     id: &str,
     account: Option<&str>,
-) -> Result<Vec<Assignment>> {
+) -> Result<Vec<AccountAssignment>> {
     let mut input = json!({
         "InstanceArn": ctx.instance_arn()?,
         "PrincipalId": id,
@@ -282,7 +246,11 @@ fn of_principal(
         .client()?
         .list(&client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL, input)
     {
-        Ok(reply) => Ok(assignments_in(&reply)),
+        Ok(reply) => shapes::items(
+            &client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL,
+            &reply,
+            "AccountAssignments",
+        ),
         Err(e) if resolve::is_not_found(&e) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
@@ -290,7 +258,7 @@ fn of_principal(
 
 /// The assignments of each (account, permission set) pair: ListAccountAssignments, in
 /// parallel.
-fn of_pairs(ctx: &Context, pairs: &[(String, String)]) -> Result<Vec<Assignment>> {
+fn of_pairs(ctx: &Context, pairs: &[(String, String)]) -> Result<Vec<AccountAssignment>> {
     let instance = ctx.instance_arn()?;
     let client = ctx.client()?;
     let found = fan_out(ctx, "assignment list:", pairs, |(account, set)| {
@@ -299,7 +267,13 @@ fn of_pairs(ctx: &Context, pairs: &[(String, String)]) -> Result<Vec<Assignment>
                 &client::LIST_ACCOUNT_ASSIGNMENTS,
                 json!({"InstanceArn": instance, "AccountId": account, "PermissionSetArn": set}),
             )
-            .map(|reply| assignments_in(&reply))
+            .and_then(|reply| {
+                shapes::items(
+                    &client::LIST_ACCOUNT_ASSIGNMENTS,
+                    &reply,
+                    "AccountAssignments",
+                )
+            })
     })?;
     Ok(found.into_iter().flatten().collect())
 }
@@ -322,15 +296,15 @@ impl Filters {
         }
         let account = match m.value("account") {
             Some(who) => {
-                let a = resolve::account(ctx, who)?;
-                Some((text(&a, "Id"), text(&a, "Name")))
+                let a = account_of(&resolve::account(ctx, who)?)?;
+                Some((a.id, a.name))
             }
             None => None,
         };
         let permission_set = match m.value("permission-set") {
             Some(who) => {
-                let ps = resolve::permission_set(ctx, who)?;
-                Some((text(&ps, "PermissionSetArn"), text(&ps, "Name")))
+                let ps = permission_set_of(&resolve::permission_set(ctx, who)?)?;
+                Some((ps.permission_set_arn, ps.name))
             }
             None => None,
         };
@@ -345,12 +319,14 @@ impl Filters {
         })
     }
 
-    fn keeps(&self, a: &Assignment) -> bool {
-        self.account.as_ref().is_none_or(|(id, _)| *id == a.account)
+    fn keeps(&self, a: &AccountAssignment) -> bool {
+        self.account
+            .as_ref()
+            .is_none_or(|(id, _)| *id == a.account_id)
             && self
                 .permission_set
                 .as_ref()
-                .is_none_or(|(arn, _)| *arn == a.permission_set)
+                .is_none_or(|(arn, _)| *arn == a.permission_set_arn)
     }
 
     /// The names the filters already resolved.
@@ -405,13 +381,14 @@ pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
             names.add_accounts(&accounts);
             let pairs: Vec<(String, String)> = accounts
                 .iter()
-                .map(|a| (text(a, "Id"), set.clone()))
+                .map(|a| (a.id.clone(), set.clone()))
                 .collect();
             of_pairs(ctx, &pairs)?
         }
         (None, None, None) => organization(ctx, &mut names)?,
     };
-    let rows: BTreeSet<Assignment> = found.into_iter().filter(|a| filters.keeps(a)).collect();
+    let rows: BTreeSet<AccountAssignment> =
+        found.into_iter().filter(|a| filters.keeps(a)).collect();
     names.fill(ctx, &rows)?;
     Ok(Report::list(
         json!({ "AccountAssignments": names.rows(&rows) }),
@@ -466,7 +443,7 @@ fn estimate(accounts: usize, sample: &[usize], principals: usize) -> Estimate {
 
 /// Every assignment of the organization, by the cheaper plan. Fills `names` with every
 /// account and principal on the way (the plans need those listings anyway).
-fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<Assignment>> {
+fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<AccountAssignment>> {
     let client = ctx.client()?;
     let store = ctx.identity_store_id()?;
     let listings: [(&Operation, Value, &str); 3] = [
@@ -482,27 +459,29 @@ fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<Assignment>> {
             "Groups",
         ),
     ];
-    let listed = fanout::parallel(&listings, listings.len(), |(op, input, key)| {
-        client.list(op, input.clone()).map(|r| take_array(r, key))
+    let listed = fanout::parallel(&listings, listings.len(), |(op, input, _)| {
+        client.list(op, input.clone())
     });
-    let [accounts, users, groups] = <[Result<Vec<Value>>; 3]>::try_from(listed)
+    let [accounts, users, groups] = <[Result<Value>; 3]>::try_from(listed)
         .map_err(|_| Error::runtime("internal error: a listing went missing"))?;
-    let (accounts, users, groups) = (accounts?, users?, groups?);
+    let accounts: Vec<shapes::Account> =
+        shapes::items(&client::LIST_ACCOUNTS, &accounts?, "Accounts")?;
+    let users: Vec<User> = shapes::items(&client::LIST_USERS, &users?, "Users")?;
+    let groups: Vec<Group> = shapes::items(&client::LIST_GROUPS, &groups?, "Groups")?;
     names.add_accounts(&accounts);
-    names.add_principals(PrincipalType::User, &users);
-    names.add_principals(PrincipalType::Group, &groups);
+    names.add_users(&users);
+    names.add_groups(&groups);
 
-    let account_ids: Vec<String> = accounts.iter().map(|a| text(a, "Id")).collect();
-    let principals: Vec<(PrincipalType, String)> = [
-        (PrincipalType::User, &users),
-        (PrincipalType::Group, &groups),
-    ]
-    .into_iter()
-    .flat_map(|(kind, items)| {
-        let (id, _) = principal_keys(kind);
-        items.iter().map(move |item| (kind, text(item, id)))
-    })
-    .collect();
+    let account_ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
+    let principals: Vec<(PrincipalType, String)> = users
+        .into_iter()
+        .map(|u| (PrincipalType::User, u.user_id))
+        .chain(
+            groups
+                .into_iter()
+                .map(|g| (PrincipalType::Group, g.group_id)),
+        )
+        .collect();
 
     let sampled_ids = &account_ids[..account_ids.len().min(SAMPLE_ACCOUNTS)];
     let sample = fan_out(ctx, "assignment list: sampling", sampled_ids, |a| {
@@ -618,13 +597,23 @@ struct Target {
     name: String,
 }
 
-impl Target {
-    fn from_aws(account: &Value) -> Target {
+impl From<&shapes::Account> for Target {
+    fn from(account: &shapes::Account) -> Target {
         Target {
-            id: text(account, "Id"),
-            name: text(account, "Name"),
+            id: account.id.clone(),
+            name: account.name.clone(),
         }
     }
+}
+
+/// The account `resolve::account` found (a DescribeAccount or ListAccounts member).
+fn account_of(found: &Value) -> Result<shapes::Account> {
+    shapes::decode(&client::DESCRIBE_ACCOUNT, found)
+}
+
+/// The permission set `resolve::permission_set` found (DescribePermissionSet's member).
+fn permission_set_of(found: &Value) -> Result<PermissionSet> {
+    shapes::decode(&client::DESCRIBE_PERMISSION_SET, found)
 }
 
 /// The permission set and principal of an `assign` or `revoke`.
@@ -637,10 +626,11 @@ struct Subject {
 impl Subject {
     fn resolve(ctx: &Context, m: &Matches) -> Result<Subject> {
         let ps = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+        let ps = permission_set_of(&ps)?;
         let principal = resolve::principal(ctx, m.required_arg("PRINCIPAL")?, principal_type(m)?)?;
         Ok(Subject {
-            permission_set: text(&ps, "PermissionSetArn"),
-            permission_set_name: text(&ps, "Name"),
+            permission_set: ps.permission_set_arn,
+            permission_set_name: ps.name,
             principal,
         })
     }
@@ -683,7 +673,7 @@ fn targets(ctx: &Context, m: &Matches) -> Result<Vec<Target>> {
             .map(|who| find_account(accounts, who))
             .collect::<Result<_>>()?,
         None => fanout::parallel(given, fanout::WORKERS, |who| {
-            resolve::account(ctx, who).map(|a| Target::from_aws(&a))
+            Ok(Target::from(&account_of(&resolve::account(ctx, who)?)?))
         })
         .into_iter()
         .collect::<Result<_>>()?,
@@ -700,7 +690,7 @@ fn targets(ctx: &Context, m: &Matches) -> Result<Vec<Target>> {
         );
     }
     if all {
-        found.extend(listed.iter().flatten().map(Target::from_aws));
+        found.extend(listed.iter().flatten().map(Target::from));
     }
     let mut seen = BTreeSet::new();
     found.retain(|t| seen.insert(t.id.clone()));
@@ -708,16 +698,11 @@ fn targets(ctx: &Context, m: &Matches) -> Result<Vec<Target>> {
 }
 
 /// Finds an account in a ListAccounts listing by id or name (any case).
-fn find_account(accounts: &[Value], who: &str) -> Result<Target> {
+fn find_account(accounts: &[shapes::Account], who: &str) -> Result<Target> {
     accounts
         .iter()
-        .find(|a| {
-            a["Id"] == who
-                || a["Name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(who))
-        })
-        .map(Target::from_aws)
+        .find(|a| a.id == who || a.name.eq_ignore_ascii_case(who))
+        .map(Target::from)
         .ok_or_else(|| {
             Error::not_found(format!(
                 "account \"{who}\" not found (by 12-digit id or name)"
@@ -725,35 +710,63 @@ fn find_account(accounts: &[Value], who: &str) -> Result<Target> {
         })
 }
 
+/// How one account's request ended, as the results report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutcomeStatus {
+    Succeeded,
+    Failed,
+    /// Still running when awsideman stopped waiting.
+    InProgress,
+    /// `--dry-run`: nothing was sent.
+    DryRun,
+    /// Not sent after an earlier failure.
+    Skipped,
+}
+
+impl OutcomeStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Succeeded => "SUCCEEDED",
+            OutcomeStatus::Failed => "FAILED",
+            OutcomeStatus::InProgress => "IN_PROGRESS",
+            OutcomeStatus::DryRun => "DRY-RUN",
+            OutcomeStatus::Skipped => "SKIPPED",
+        }
+    }
+}
+
 /// How one account's request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Outcome {
-    status: String,
+    status: OutcomeStatus,
     request_id: Option<String>,
     failure: Option<String>,
 }
 
 impl Outcome {
-    fn new(status: &str, request_id: Option<String>, failure: Option<String>) -> Outcome {
+    fn new(status: OutcomeStatus, request_id: Option<String>, failure: Option<String>) -> Outcome {
         Outcome {
-            status: status.to_string(),
+            status,
             request_id,
             failure,
         }
     }
 
-    /// From an AccountAssignmentCreationStatus / DeletionStatus object.
-    fn from_status(status: &Value) -> Outcome {
-        let field = |key: &str| status[key].as_str().map(str::to_string);
-        Outcome {
-            status: field("Status").unwrap_or_else(|| "UNKNOWN".to_string()),
-            request_id: field("RequestId"),
-            failure: field("FailureReason"),
-        }
+    /// From a final AccountAssignmentCreationStatus / DeletionStatus.
+    fn from_state(state: RequestState) -> Outcome {
+        let status = match state.status {
+            RequestStatus::Succeeded => OutcomeStatus::Succeeded,
+            RequestStatus::Failed => OutcomeStatus::Failed,
+            RequestStatus::InProgress => OutcomeStatus::InProgress,
+        };
+        Outcome::new(status, state.request_id, state.failure_reason)
     }
 
     fn succeeded(&self) -> bool {
-        self.status == SUCCEEDED || self.status == DRY_RUN
+        matches!(
+            self.status,
+            OutcomeStatus::Succeeded | OutcomeStatus::DryRun
+        )
     }
 }
 
@@ -778,7 +791,7 @@ fn submit_all(
     Ok(fanout::parallel(targets, MAX_OUTSTANDING, |target| {
         if stop.load(Ordering::SeqCst) {
             return Outcome::new(
-                SKIPPED,
+                OutcomeStatus::Skipped,
                 None,
                 Some("not submitted after an earlier failure".into()),
             );
@@ -801,31 +814,28 @@ fn submit_all(
 fn submit_and_wait(client: &Client, instance: &str, change: Change, request: Value) -> Outcome {
     match client.call(change.submit(), request) {
         Ok(mut reply) => wait(client, instance, change, reply[change.status_key()].take()),
-        Err(e) => Outcome::new(FAILED, None, Some(e.to_string())),
+        Err(e) => Outcome::new(OutcomeStatus::Failed, None, Some(e.to_string())),
     }
 }
 
 /// Waits for a request to end (see [`wait::until_done`]); a request still running after the
 /// limit, or whose status cannot be read, is reported IN_PROGRESS with how to check later.
 fn wait(client: &Client, instance: &str, change: Change, status: Value) -> Outcome {
-    if status["RequestId"].as_str().is_none() && !wait::is_final(&status) {
-        return Outcome::new(
-            FAILED,
-            None,
-            Some(format!("{} reply has no RequestId", change.submit().name)),
-        );
-    }
+    let first: RequestState = match shapes::decode(change.describe(), &status) {
+        Ok(state) => state,
+        Err(e) => return Outcome::new(OutcomeStatus::Failed, None, Some(e.to_string())),
+    };
     let check_later = |id: &str, why: String| {
         Outcome::new(
-            IN_PROGRESS,
+            OutcomeStatus::InProgress,
             Some(id.to_string()),
             Some(format!(
                 "{why}; check later with 'awsideman assignment status {id}'"
             )),
         )
     };
-    let first_id = status["RequestId"].as_str().unwrap_or_default().to_string();
     let waited = wait::until_done(
+        change.describe(),
         status,
         |_, _| {},
         |id| {
@@ -837,12 +847,15 @@ fn wait(client: &Client, instance: &str, change: Change, status: Value) -> Outco
         },
     );
     match waited {
-        Ok(Waited::Done(status)) => Outcome::from_status(&status),
+        Ok(Waited::Done { state, .. }) => Outcome::from_state(state),
         Ok(Waited::TimedOut { request_id, .. }) => check_later(
             &request_id,
             format!("still in progress after {} s", wait::POLL_LIMIT.as_secs()),
         ),
-        Err(e) => check_later(&first_id, format!("status unknown: {e}")),
+        Err(e) => match &first.request_id {
+            Some(id) => check_later(id, format!("status unknown: {e}")),
+            None => Outcome::new(OutcomeStatus::Failed, None, Some(e.to_string())),
+        },
     }
 }
 
@@ -878,7 +891,7 @@ fn run_change(ctx: &Context, m: &Matches, change: Change) -> Result<Report> {
     let outcomes = if dry_run {
         targets
             .iter()
-            .map(|_| Outcome::new(DRY_RUN, None, None))
+            .map(|_| Outcome::new(OutcomeStatus::DryRun, None, None))
             .collect()
     } else if targets.is_empty() {
         Vec::new()
@@ -923,7 +936,7 @@ fn change_report(
             json!({
                 "AccountId": t.id,
                 "AccountName": t.name,
-                "status": o.status,
+                "status": o.status.as_str(),
                 "RequestId": o.request_id,
                 "FailureReason": o.failure,
             })
@@ -1034,22 +1047,25 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_from_status_objects() {
-        let o = Outcome::from_status(
+    fn outcomes_from_statuses() {
+        let op = &client::DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS;
+        let state = shapes::decode(
+            op,
             &json!({"Status": "FAILED", "RequestId": "r-1", "FailureReason": "no"}),
-        );
+        )
+        .unwrap();
+        let o = Outcome::from_state(state);
         assert_eq!(
             o,
-            Outcome::new(FAILED, Some("r-1".into()), Some("no".into()))
+            Outcome::new(OutcomeStatus::Failed, Some("r-1".into()), Some("no".into()))
         );
         assert!(!o.succeeded());
-        assert!(Outcome::new(DRY_RUN, None, None).succeeded());
-        assert_eq!(Outcome::from_status(&Value::Null).status, "UNKNOWN");
+        assert!(Outcome::new(OutcomeStatus::DryRun, None, None).succeeded());
     }
 
     #[test]
     fn accounts_found_by_id_or_name() {
-        let accounts = [json!({"Id": "111111111111", "Name": "Prod-App"})];
+        let accounts = [account_of(&json!({"Id": "111111111111", "Name": "Prod-App"})).unwrap()];
         assert_eq!(
             find_account(&accounts, "prod-app").unwrap().id,
             "111111111111"

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::fanout::StatusLine;
 use crate::audit::{Event, EventKind};
-use crate::cache::envelope::{Envelope, Header};
+use crate::cache::envelope::{Envelope, Header, Scheme};
 use crate::cache::generation::Generations;
 use crate::cache::migrate::{self, MigrateProgress, MigrateSummary, VerifyReport};
 use crate::cache::{CacheBackend, CacheKey, Invalidation, Namespace};
@@ -336,7 +336,7 @@ impl Probe {
                 profile: PROBE_PROFILE.into(),
                 created_at: now,
                 expires_at: now + PROBE_TTL,
-                encryption: "none".into(),
+                encryption: Scheme::None,
                 key_id: None,
                 gens: gens.as_map().clone(),
                 len: 0,

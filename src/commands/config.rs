@@ -40,7 +40,7 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 "dynamodb_table_tags": cache.dynamodb_table_tags,
                 "encryption_enabled": cache.encryption_enabled,
                 "encryption_type": cache.encryption_type.as_str(),
-                "encryption_key_source": cache.encryption_key_source,
+                "encryption_key_source": cache.encryption_key_source.as_str(),
                 "encryption_key_file": cache.encryption_key_file.as_ref().map(|p| p.display().to_string()),
                 "encryption_kms_key_id": cache.encryption_kms_key_id,
                 "hybrid_local_ttl": cache.hybrid_local_ttl,

@@ -162,11 +162,6 @@ fn search(
     Ok(Report::list(reply, resource.list_key, resource.columns))
 }
 
-/// The items of a list member of a reply (none when it is missing or null).
-pub fn items<'a>(reply: &'a Value, key: &str) -> &'a [Value] {
-    reply[key].as_array().map(Vec::as_slice).unwrap_or(&[])
-}
-
 /// Describes one object by id.
 pub fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
     ctx.client()?.call(

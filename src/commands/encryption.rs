@@ -24,11 +24,12 @@ use super::Context;
 use crate::audit::{Event, EventKind};
 use crate::cache::backend::Invalidation;
 use crate::cache::dynamodb::{KEY_SET_CHANGED, TableWrappedKeys};
+use crate::cache::envelope::Scheme;
 use crate::cache::keys::{self, KeySource, KeyStore, Keyset, WrappedKeysFile, WrappedKeysPlace};
 use crate::cache::keystate::{CHANGE_TIMEOUT, KeyChange};
 use crate::cache::manager::{CacheManager, Encryption};
 use crate::commands::args::Matches;
-use crate::config::{BackendType, CacheSettings, EncryptionType};
+use crate::config::{BackendType, CacheSettings, EncryptionType, KeySourceKind};
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
@@ -95,7 +96,7 @@ fn audit_failure(result: Result<Report>, ctx: &Context, kind: EventKind) -> Resu
     if result.is_err() {
         let mut event = Event::new(kind).failed();
         if let Ok(settings) = ctx.cache_settings() {
-            event = event.source(settings.encryption_key_source);
+            event = event.source(settings.encryption_key_source.as_str());
         }
         ctx.audit().record(&event);
     }
@@ -128,15 +129,17 @@ fn drop_local_copies(manager: &CacheManager) -> Result<()> {
 
 /// The key store the settings name.
 pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyStore>> {
-    let source = match settings.encryption_key_source.as_str() {
-        "keyring" => KeySource::Keyring,
-        "env" => KeySource::Env,
-        "file" => KeySource::File(settings.encryption_key_file.clone().ok_or_else(|| {
-            Error::config(
-                "cache.encryption_key_file: required when cache.encryption_key_source is file",
-            )
-        })?),
-        "kms" => {
+    let source = match settings.encryption_key_source {
+        KeySourceKind::Keyring => KeySource::Keyring,
+        KeySourceKind::Env => KeySource::Env,
+        KeySourceKind::File => {
+            KeySource::File(settings.encryption_key_file.clone().ok_or_else(|| {
+                Error::config(
+                    "cache.encryption_key_file: required when cache.encryption_key_source is file",
+                )
+            })?)
+        }
+        KeySourceKind::Kms => {
             let key_id = settings.encryption_kms_key_id.clone().ok_or_else(|| {
                 Error::config(
                     "cache.encryption_kms_key_id: required when cache.encryption_key_source is kms",
@@ -160,11 +163,6 @@ pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyS
                     session.call(crate::aws::service::Service::Kms, operation, input)
                 }),
             }
-        }
-        other => {
-            return Err(Error::config(format!(
-                "cache.encryption_key_source: invalid value \"{other}\" (allowed: keyring, env, file, kms)"
-            )));
         }
     };
     keys::open(source, &ctx.env)
@@ -248,7 +246,7 @@ fn census(manager: &CacheManager) -> Result<BTreeMap<String, u64>> {
     for entry in manager.backend().entries()? {
         let label = match &entry.header {
             None => "unreadable".to_string(),
-            Some(h) if h.encryption == "none" => "plaintext".to_string(),
+            Some(h) if h.encryption == Scheme::None => "plaintext".to_string(),
             Some(h) => h.key_id.clone().unwrap_or_else(|| "unknown".into()),
         };
         *counts.entry(label).or_default() += 1;

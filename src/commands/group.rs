@@ -5,10 +5,11 @@
 
 use serde_json::{Value, json};
 
-use super::directory::{self, GROUPS, USERS, items, object_id};
+use super::directory::{self, GROUPS, USERS, object_id};
 use super::fanout::{self, WORKERS};
 use super::{Context, resolve};
 use crate::client;
+use crate::client::shapes::{self, Membership};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
@@ -188,15 +189,14 @@ fn members_of(ctx: &Context, group_id: &str) -> Result<Vec<Value>> {
         &client::LIST_GROUP_MEMBERSHIPS,
         json!({"IdentityStoreId": ctx.identity_store_id()?, "GroupId": group_id}),
     )?;
-    let memberships = items(&memberships, "GroupMemberships");
+    let memberships: Vec<Membership> = shapes::items(
+        &client::LIST_GROUP_MEMBERSHIPS,
+        &memberships,
+        "GroupMemberships",
+    )?;
     let user_ids: Vec<String> = memberships
         .iter()
-        .map(|ms| {
-            ms["MemberId"]["UserId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
+        .map(|ms| ms.member_id.user_id.clone())
         .collect();
     let users = directory::describe_each(ctx, &USERS, &user_ids)?;
     Ok(memberships
@@ -205,7 +205,7 @@ fn members_of(ctx: &Context, group_id: &str) -> Result<Vec<Value>> {
         .map(|(ms, (user_id, user))| {
             let user = user.unwrap_or(Value::Null);
             json!({
-                "MembershipId": ms["MembershipId"],
+                "MembershipId": ms.membership_id,
                 "UserId": user_id,
                 "UserName": user["UserName"],
                 "DisplayName": user["DisplayName"],

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Context, fanout, resolve};
+use crate::client::shapes::{self, OrgNode, Parent, ParentType, Tag};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -45,30 +46,24 @@ pub struct Account {
     pub path: String,
 }
 
-/// An account's state: AWS's `State`, else the `Status` it replaces (being retired).
-fn state_of(item: &Value) -> Option<&str> {
-    item["State"].as_str().or_else(|| item["Status"].as_str())
-}
-
-/// Gives an account as AWS describes it the `Status` our output documents, from `State`
-/// first (AWS is retiring `Status`); `State` is kept as AWS sent it.
-fn with_status(mut item: Value) -> Value {
-    if let Some(state) = state_of(&item).map(str::to_string) {
-        item["Status"] = Value::String(state);
+/// Gives an account as AWS describes it (`op`'s reply) the `Status` our output documents,
+/// from `State` first (AWS is retiring `Status`); `State` is kept as AWS sent it.
+fn with_status(op: &Operation, mut item: Value) -> Result<Value> {
+    let account: shapes::Account = shapes::decode(op, &item)?;
+    if let Some(state) = account.state() {
+        item["Status"] = Value::String(state.to_string());
     }
-    item
+    Ok(item)
 }
 
 impl Account {
-    /// The account as AWS lists it (a ListAccounts or ListAccountsForParent item).
-    fn from_aws(item: &Value, path: &str) -> Account {
-        let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
-        let status = state_of(item).unwrap_or_default().to_string();
+    /// The account as AWS lists it, below `path`.
+    fn new(account: shapes::Account, path: &str) -> Account {
         Account {
-            id: text("Id"),
-            name: text("Name"),
-            email: text("Email"),
-            status,
+            status: account.state().unwrap_or_default().to_string(),
+            id: account.id,
+            name: account.name,
+            email: account.email.unwrap_or_default(),
             path: path.to_string(),
         }
     }
@@ -216,13 +211,25 @@ impl Listing {
 }
 
 /// Lists the OUs or the accounts directly under `parent` (every page).
-fn list_children(client: &Client, parent: &str, listing: Listing) -> Result<Vec<Value>> {
+fn list_children(client: &Client, parent: &str, listing: Listing) -> Result<Vec<Child>> {
     let (op, key) = listing.operation();
-    let mut reply = client.list(op, json!({"ParentId": parent}))?;
-    Ok(match reply[key].take() {
-        Value::Array(items) => items,
-        _ => Vec::new(),
+    let reply = client.list(op, json!({"ParentId": parent}))?;
+    Ok(match listing {
+        Listing::Ous => shapes::items(op, &reply, key)?
+            .into_iter()
+            .map(Child::Ou)
+            .collect(),
+        Listing::Accounts => shapes::items(op, &reply, key)?
+            .into_iter()
+            .map(Child::Account)
+            .collect(),
     })
+}
+
+/// A child of a root or OU.
+enum Child {
+    Ou(OrgNode),
+    Account(shapes::Account),
 }
 
 /// Fetches the subtrees below `tops` (roots or OUs), one level at a time: the
@@ -254,21 +261,20 @@ pub fn walk(ctx: &Context, tops: &[Ou]) -> Result<Vec<Node>> {
             list_children(client, id, *listing)
         });
         let mut next = Vec::new();
-        for ((parent, _, listing), items) in jobs.iter().zip(listed) {
-            for item in items? {
+        for ((parent, _, _), items) in jobs.iter().zip(listed) {
+            for child in items? {
                 let index = slots.len();
                 let path = slots[*parent].path.clone();
-                let slot = match listing {
-                    Listing::Ous => {
-                        let (id, name) = (text(&item, "Id"), text(&item, "Name"));
+                let slot = match child {
+                    Child::Ou(ou) => {
                         next.push(index);
                         Slot {
-                            node: container(NodeKind::Ou, &id, &name),
-                            path: format!("{path}/{name}"),
+                            node: container(NodeKind::Ou, &ou.id, &ou.name),
+                            path: format!("{path}/{}", ou.name),
                             children: Vec::new(),
                         }
                     }
-                    Listing::Accounts => account_slot(&item, &path),
+                    Child::Account(account) => account_slot(account, &path),
                 };
                 slots.push(slot);
                 slots[*parent].children.push(index);
@@ -289,8 +295,8 @@ fn container(kind: NodeKind, id: &str, name: &str) -> Node {
     }
 }
 
-fn account_slot(item: &Value, path: &str) -> Slot {
-    let account = Account::from_aws(item, path);
+fn account_slot(account: shapes::Account, path: &str) -> Slot {
+    let account = Account::new(account, path);
     Slot {
         node: Node {
             kind: NodeKind::Account,
@@ -328,24 +334,16 @@ fn assemble(slots: Vec<Slot>) -> Vec<Node> {
     nodes.into_iter().flatten().collect()
 }
 
-fn text(item: &Value, key: &str) -> String {
-    item[key].as_str().unwrap_or_default().to_string()
-}
-
 /// The roots of the organization (usually one, named `Root`).
 pub fn roots(ctx: &Context) -> Result<Vec<Ou>> {
     let reply = ctx.client()?.list(&client::LIST_ROOTS, json!({}))?;
-    Ok(reply["Roots"]
-        .as_array()
+    let roots: Vec<OrgNode> = shapes::items(&client::LIST_ROOTS, &reply, "Roots")?;
+    Ok(roots
         .into_iter()
-        .flatten()
-        .map(|r| {
-            let name = text(r, "Name");
-            Ou {
-                id: text(r, "Id"),
-                path: name.clone(),
-                name,
-            }
+        .map(|r| Ou {
+            id: r.id,
+            path: r.name.clone(),
+            name: r.name,
         })
         .collect())
 }
@@ -360,8 +358,11 @@ pub fn accounts_under(ctx: &Context, ou: &Ou, recursive: bool) -> Result<Vec<Acc
     }
     let items = list_children(ctx.client()?, &ou.id, Listing::Accounts)?;
     let mut accounts: Vec<Account> = items
-        .iter()
-        .map(|item| Account::from_aws(item, &ou.path))
+        .into_iter()
+        .filter_map(|child| match child {
+            Child::Account(account) => Some(Account::new(account, &ou.path)),
+            Child::Ou(_) => None,
+        })
         .collect();
     accounts.sort_by_key(|a| a.name.to_lowercase());
     Ok(accounts)
@@ -384,7 +385,7 @@ pub fn resolve_ou(ctx: &Context, arg: &str) -> Result<Ou> {
             Err(e) if resolve::is_not_found(&e) => return Err(not_found("")),
             other => other?,
         };
-        let name = text(&described["OrganizationalUnit"], "Name");
+        let name = ou_name(&described)?;
         let parent_path = ancestors(ctx, arg)?
             .last()
             .map(|p| p.path.clone())
@@ -414,21 +415,26 @@ pub fn resolve_ou(ctx: &Context, arg: &str) -> Result<Ou> {
     for name in rest {
         let children = list_children(ctx.client()?, &current.id, Listing::Ous)?;
         let child = children
-            .iter()
-            .find(|c| {
-                c["Name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            .into_iter()
+            .find_map(|child| match child {
+                Child::Ou(ou) if ou.name.eq_ignore_ascii_case(name) => Some(ou),
+                _ => None,
             })
             .ok_or_else(|| not_found(&format!(": no OU \"{name}\" in {}", current.path)))?;
-        let name = text(child, "Name");
         current = Ou {
-            id: text(child, "Id"),
-            path: format!("{}/{name}", current.path),
-            name,
+            id: child.id,
+            path: format!("{}/{}", current.path, child.name),
+            name: child.name,
         };
     }
     Ok(current)
+}
+
+/// The name in a DescribeOrganizationalUnit reply.
+fn ou_name(described: &Value) -> Result<String> {
+    let op = &client::DESCRIBE_ORGANIZATIONAL_UNIT;
+    let ou: OrgNode = shapes::decode(op, &described["OrganizationalUnit"])?;
+    Ok(ou.name)
 }
 
 fn join_path(parent: &str, name: &str) -> String {
@@ -448,11 +454,11 @@ pub fn ancestors(ctx: &Context, child: &str) -> Result<Vec<Ou>> {
     let mut roots: Option<Vec<Ou>> = None;
     for _ in 0..MAX_DEPTH {
         let reply = client.list(&client::LIST_PARENTS, json!({"ChildId": current}))?;
-        let Some(parent) = reply["Parents"].as_array().and_then(|p| p.first()) else {
+        let parents: Vec<Parent> = shapes::items(&client::LIST_PARENTS, &reply, "Parents")?;
+        let Some(Parent { id, kind }) = parents.into_iter().next() else {
             break;
         };
-        let id = text(parent, "Id");
-        if parent["Type"] == "ROOT" || id.starts_with("r-") {
+        if kind == ParentType::Root {
             let known = match &roots {
                 Some(known) => known,
                 None => roots.insert(self::roots(ctx)?),
@@ -468,7 +474,7 @@ pub fn ancestors(ctx: &Context, child: &str) -> Result<Vec<Ou>> {
             &client::DESCRIBE_ORGANIZATIONAL_UNIT,
             json!({"OrganizationalUnitId": id}),
         )?;
-        chain.push((id.clone(), text(&described["OrganizationalUnit"], "Name")));
+        chain.push((id.clone(), ou_name(&described)?));
         current = id;
     }
     chain.reverse();
@@ -544,13 +550,13 @@ const TAG_COLUMNS: &[Column] = &[Column::new("Key", "Key"), Column::new("Value",
 pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let who = m.required_arg("ACCOUNT")?;
     let account = resolve::account(ctx, who)?;
-    let id = account["Id"].as_str().unwrap_or(who).to_string();
+    let id: String = shapes::decode::<shapes::Account>(&client::DESCRIBE_ACCOUNT, &account)?.id;
     let tags = ctx
         .client()?
         .list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": id}))?;
     let parents = ancestors(ctx, &id)?;
     let data = json!({
-        "Account": with_status(account),
+        "Account": with_status(&client::DESCRIBE_ACCOUNT, account)?,
         "Tags": tags["Tags"],
         "Path": parents.last().map(|p| p.path.clone()).unwrap_or_default(),
         "ParentIds": parents.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
@@ -591,12 +597,8 @@ fn tags_of(ctx: &Context, accounts: &[Account]) -> Result<Vec<BTreeMap<String, S
     let client = ctx.client()?;
     fanout::parallel(accounts, fanout::WORKERS, |a| {
         let reply = client.list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": a.id}))?;
-        Ok(reply["Tags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| (text(t, "Key"), text(t, "Value")))
-            .collect())
+        let tags: Vec<Tag> = shapes::items(&client::LIST_TAGS_FOR_RESOURCE, &reply, "Tags")?;
+        Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
     })
     .into_iter()
     .collect()
@@ -655,7 +657,7 @@ pub fn accounts(ctx: &mut Context, _: &Matches) -> Result<Report> {
     if let Some(accounts) = reply["Accounts"].as_array_mut() {
         accounts.sort_by_key(|a| a["Name"].as_str().unwrap_or_default().to_lowercase());
         for account in accounts.iter_mut() {
-            *account = with_status(std::mem::take(account));
+            *account = with_status(&client::LIST_ACCOUNTS, std::mem::take(account))?;
         }
     }
     Ok(Report::list(reply, "Accounts", LIST_COLUMNS))
@@ -667,7 +669,11 @@ mod tests {
 
     fn account(id: &str, name: &str, path: &str) -> Slot {
         account_slot(
-            &json!({"Id": id, "Name": name, "Email": format!("{name}@x.io"), "State": "ACTIVE"}),
+            shapes::decode(
+                &client::LIST_ACCOUNTS,
+                &json!({"Id": id, "Name": name, "Email": format!("{name}@x.io"), "State": "ACTIVE"}),
+            )
+            .unwrap(),
             path,
         )
     }

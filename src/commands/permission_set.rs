@@ -11,6 +11,7 @@ use super::fanout::StatusLine;
 use super::wait::{self, Waited};
 use super::{Context, fanout, resolve};
 use crate::client;
+use crate::client::shapes::{self, RequestState, RequestStatus};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
@@ -150,14 +151,9 @@ pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let label = format!("provisioning permission set \"{name}\"");
     let line = StatusLine::new(ctx.globals.quiet);
     let waited = wait::until_done(
+        &client::DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS,
         reply["PermissionSetProvisioningStatus"].clone(),
-        |status, elapsed| {
-            line.show(&format!(
-                "{label}: {} ({}s)",
-                status["Status"].as_str().unwrap_or("IN_PROGRESS"),
-                elapsed.as_secs()
-            ))
-        },
+        |_, elapsed| line.show(&format!("{label}: IN_PROGRESS ({}s)", elapsed.as_secs())),
         |request_id| {
             client
                 .call(
@@ -170,8 +166,10 @@ pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
     .map_err(|e| e.context(&label))?;
     drop(line);
     let status = match waited {
-        Waited::Done(status) if wait::is_failed(&status) => return Err(failure(&label, &status)),
-        Waited::Done(status) => status,
+        Waited::Done { state, .. } if state.status == RequestStatus::Failed => {
+            return Err(failure(&label, &state));
+        }
+        Waited::Done { status, .. } => status,
         Waited::TimedOut { request_id, .. } => {
             return Err(Error::runtime(format!(
                 "{label}: still in progress after {}s; request {request_id}",
@@ -223,19 +221,14 @@ fn details_report(data: Value) -> Report {
 
 /// The ARN of a described permission set.
 fn arn_of(description: &Value) -> Result<String> {
-    description["PermissionSetArn"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::runtime("sso-admin: permission set reply lacks PermissionSetArn"))
+    let op = &client::DESCRIBE_PERMISSION_SET;
+    Ok(shapes::decode::<shapes::PermissionSet>(op, description)?.permission_set_arn)
 }
 
 /// The 12-digit id of an account named by id or name.
 fn account_id(ctx: &Context, who: &str) -> Result<String> {
     let account = resolve::account(ctx, who)?;
-    account["Id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::runtime(format!("organizations: account \"{who}\" has no Id")))
+    Ok(shapes::decode::<shapes::Account>(&client::DESCRIBE_ACCOUNT, &account)?.id)
 }
 
 // ---- list ----------------------------------------------------------------------------
@@ -678,13 +671,11 @@ fn provision_request(instance: &str, arn: &str, account: Option<&str>) -> Value 
 }
 
 /// The error for a FAILED status: its reason and request id.
-fn failure(label: &str, status: &Value) -> Error {
+fn failure(label: &str, state: &RequestState) -> Error {
     Error::runtime(format!(
         "{label}: FAILED: {} (request {})",
-        status["FailureReason"]
-            .as_str()
-            .unwrap_or("no reason given"),
-        status["RequestId"].as_str().unwrap_or("unknown"),
+        state.failure_reason.as_deref().unwrap_or("no reason given"),
+        state.request_id.as_deref().unwrap_or("unknown"),
     ))
 }
 

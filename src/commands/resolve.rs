@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use crate::client;
+pub use crate::client::shapes::PrincipalType;
+use crate::client::{self, shapes};
 use crate::error::{Error, Result};
 
 /// Whether `s` is a UUID (8-4-4-4-12 hex digits).
@@ -149,12 +150,8 @@ pub fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
         &client::LIST_PERMISSION_SETS,
         json!({"InstanceArn": instance}),
     )?;
-    let arns: Vec<String> = listed["PermissionSets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
+    let arns: Vec<String> =
+        shapes::items(&client::LIST_PERMISSION_SETS, &listed, "PermissionSets")?;
     let described = super::fanout::parallel(&arns, super::fanout::WORKERS, |arn| {
         client
             .call(
@@ -277,36 +274,6 @@ fn account_not_found(who: &str) -> Error {
     ))
 }
 
-/// Whether a principal is a user or a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrincipalType {
-    /// An Identity Store user.
-    User,
-    /// An Identity Store group.
-    Group,
-}
-
-impl PrincipalType {
-    /// The AWS spelling: `USER` or `GROUP`.
-    pub fn as_aws(self) -> &'static str {
-        match self {
-            PrincipalType::User => "USER",
-            PrincipalType::Group => "GROUP",
-        }
-    }
-
-    /// Parses `USER`/`GROUP` (any case).
-    pub fn parse(s: &str) -> Result<PrincipalType> {
-        match s.to_ascii_uppercase().as_str() {
-            "USER" => Ok(PrincipalType::User),
-            "GROUP" => Ok(PrincipalType::Group),
-            _ => Err(Error::usage(format!(
-                "invalid principal type {s:?} (allowed: USER, GROUP)"
-            ))),
-        }
-    }
-}
-
 /// A resolved user or group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -321,18 +288,20 @@ pub struct Principal {
 /// Finds a user or group by id or name. Without `kind`, a user is tried first, then a
 /// group; a name that is both is an error asking for `--principal-type`.
 pub fn principal(ctx: &Context, who: &str, kind: Option<PrincipalType>) -> Result<Principal> {
-    let as_user = || {
-        user(ctx, who).map(|u| Principal {
+    let as_user = || -> Result<Principal> {
+        let u: shapes::User = shapes::decode(&client::DESCRIBE_USER, &user(ctx, who)?)?;
+        Ok(Principal {
             kind: PrincipalType::User,
-            id: u["UserId"].as_str().unwrap_or_default().to_string(),
-            name: u["UserName"].as_str().unwrap_or_default().to_string(),
+            id: u.user_id,
+            name: u.user_name,
         })
     };
-    let as_group = || {
-        group(ctx, who).map(|g| Principal {
+    let as_group = || -> Result<Principal> {
+        let g: shapes::Group = shapes::decode(&client::DESCRIBE_GROUP, &group(ctx, who)?)?;
+        Ok(Principal {
             kind: PrincipalType::Group,
-            id: g["GroupId"].as_str().unwrap_or_default().to_string(),
-            name: g["DisplayName"].as_str().unwrap_or_default().to_string(),
+            name: g.display_name.unwrap_or_else(|| g.group_id.clone()),
+            id: g.group_id,
         })
     };
     match kind {

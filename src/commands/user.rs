@@ -3,11 +3,11 @@
 use serde_json::{Value, json};
 
 use super::directory::{
-    GROUPS, USERS, delete_command, describe, describe_each, find_command, items, list_command,
+    GROUPS, USERS, delete_command, describe, describe_each, find_command, list_command,
     string_operations, update_and_describe,
 };
 use super::{Context, resolve};
-use crate::client;
+use crate::client::{self, shapes};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
@@ -184,16 +184,17 @@ fn name_parts(
 /// A membership of a group deleted meanwhile shows a null DisplayName.
 fn groups_of(ctx: &Context, user: &Value) -> Result<Vec<Value>> {
     let store = ctx.identity_store_id()?;
-    let user_id = user["UserId"].as_str().unwrap_or_default();
+    let user_id = shapes::decode::<shapes::User>(&client::DESCRIBE_USER, user)?.user_id;
     let memberships = ctx.client()?.list(
         &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
         json!({"IdentityStoreId": store, "MemberId": {"UserId": user_id}}),
     )?;
-    let memberships = items(&memberships, "GroupMemberships");
-    let group_ids: Vec<String> = memberships
-        .iter()
-        .map(|ms| ms["GroupId"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let memberships: Vec<shapes::Membership> = shapes::items(
+        &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
+        &memberships,
+        "GroupMemberships",
+    )?;
+    let group_ids: Vec<String> = memberships.iter().map(|ms| ms.group_id.clone()).collect();
     let groups = describe_each(ctx, &GROUPS, &group_ids)?;
     Ok(memberships
         .iter()
@@ -202,7 +203,7 @@ fn groups_of(ctx: &Context, user: &Value) -> Result<Vec<Value>> {
             json!({
                 "GroupId": group_id,
                 "DisplayName": group.map_or(Value::Null, |g| g["DisplayName"].clone()),
-                "MembershipId": ms["MembershipId"],
+                "MembershipId": ms.membership_id,
             })
         })
         .collect())

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::client::Operation;
+use crate::client::shapes::{self, RequestState, RequestStatus};
 use crate::error::{Error, Result};
 
 /// The first pause before asking again; it doubles up to [`MAX_POLL`].
@@ -17,8 +19,13 @@ pub const POLL_LIMIT: Duration = Duration::from_secs(300);
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Waited {
-    /// The request reached a final status (`SUCCEEDED` or `FAILED`): the status object.
-    Done(Value),
+    /// The request reached a final status (`SUCCEEDED` or `FAILED`).
+    Done {
+        /// The status, typed.
+        state: RequestState,
+        /// The status object as AWS sent it (for printing).
+        status: Value,
+    },
     /// Still in progress after [`POLL_LIMIT`]: the last status and the request id.
     TimedOut {
         /// The last status object seen.
@@ -26,16 +33,6 @@ pub enum Waited {
         /// The id to ask about later.
         request_id: String,
     },
-}
-
-/// Whether a status object (`{"Status": ..., "RequestId": ...}`) is final.
-pub fn is_final(status: &Value) -> bool {
-    matches!(status["Status"].as_str(), Some("SUCCEEDED" | "FAILED"))
-}
-
-/// Whether a status object says the request failed.
-pub fn is_failed(status: &Value) -> bool {
-    status["Status"].as_str() == Some("FAILED")
 }
 
 /// The pause before poll number `attempt` (0-based): 0.5 s, 1 s, 2 s, 4 s, then 5 s.
@@ -46,31 +43,39 @@ pub fn delay(attempt: u32) -> Duration {
 }
 
 /// Polls from the first status AWS answered (no poll at all when it is already final):
-/// `fetch` asks for the status of a request id; `on_wait` hears the status before each pause
-/// (for a progress line). An error means the status could not be read.
+/// `fetch` asks `describe` for the status of a request id; `on_wait` hears the status before
+/// each pause (for a progress line). An error means the status could not be read, or was
+/// not a status.
 pub fn until_done(
+    describe: &Operation,
     first: Value,
-    mut on_wait: impl FnMut(&Value, Duration),
+    mut on_wait: impl FnMut(RequestStatus, Duration),
     mut fetch: impl FnMut(&str) -> Result<Value>,
 ) -> Result<Waited> {
     let started = Instant::now();
     let mut status = first;
     let mut attempt = 0;
-    while !is_final(&status) {
-        let request_id = status["RequestId"]
-            .as_str()
-            .ok_or_else(|| Error::runtime("the status reply has no RequestId"))?
-            .to_string();
+    loop {
+        let state: RequestState = shapes::decode(describe, &status)?;
+        if state.status.is_final() {
+            return Ok(Waited::Done { state, status });
+        }
+        let request_id = state.request_id.ok_or_else(|| {
+            Error::runtime(format!(
+                "{} {}: the status has no RequestId",
+                describe.service.name(),
+                describe.name
+            ))
+        })?;
         let pause = delay(attempt);
         if started.elapsed() + pause > POLL_LIMIT {
             return Ok(Waited::TimedOut { status, request_id });
         }
-        on_wait(&status, started.elapsed());
+        on_wait(state.status, started.elapsed());
         std::thread::sleep(pause);
         status = fetch(&request_id)?;
         attempt += 1;
     }
-    Ok(Waited::Done(status))
 }
 
 #[cfg(test)]
@@ -85,6 +90,8 @@ mod tests {
         assert_eq!(ms, [500, 1000, 2000, 4000, 5000, 5000, 5000]);
     }
 
+    const OP: &Operation = &crate::client::DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS;
+
     #[test]
     fn a_final_first_status_is_not_polled() {
         let polls = Cell::new(0);
@@ -92,13 +99,25 @@ mod tests {
             polls.set(polls.get() + 1);
             Ok(json!({}))
         };
-        let done = until_done(json!({"Status": "SUCCEEDED"}), |_, _| {}, fetch).unwrap();
-        assert_eq!(done, Waited::Done(json!({"Status": "SUCCEEDED"})));
-        let failed = until_done(json!({"Status": "FAILED"}), |_, _| {}, fetch).unwrap();
-        assert!(matches!(failed, Waited::Done(s) if is_failed(&s)));
+        let done = until_done(OP, json!({"Status": "SUCCEEDED"}), |_, _| {}, fetch).unwrap();
+        assert!(
+            matches!(&done, Waited::Done { state, status } if state.status == RequestStatus::Succeeded
+                && *status == json!({"Status": "SUCCEEDED"})),
+            "{done:?}"
+        );
+        let failed = until_done(OP, json!({"Status": "FAILED"}), |_, _| {}, fetch).unwrap();
+        assert!(
+            matches!(failed, Waited::Done { state, .. } if state.status == RequestStatus::Failed)
+        );
         assert_eq!(polls.get(), 0);
-        let e = until_done(json!({"Status": "IN_PROGRESS"}), |_, _| {}, fetch).unwrap_err();
+        let e = until_done(OP, json!({"Status": "IN_PROGRESS"}), |_, _| {}, fetch).unwrap_err();
         assert!(e.message().contains("RequestId"), "{e}");
+        let e = until_done(OP, json!({"Status": "MAYBE"}), |_, _| {}, fetch).unwrap_err();
+        assert!(
+            e.message()
+                .contains("DescribeAccountAssignmentCreationStatus"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -109,6 +128,7 @@ mod tests {
         ]);
         let waits = Cell::new(0);
         let done = until_done(
+            OP,
             json!({"Status": "IN_PROGRESS", "RequestId": "r"}),
             |_, _| waits.set(waits.get() + 1),
             |id| {
@@ -117,7 +137,9 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(matches!(done, Waited::Done(s) if s["Status"] == "SUCCEEDED"));
+        assert!(
+            matches!(done, Waited::Done { state, .. } if state.status == RequestStatus::Succeeded)
+        );
         assert_eq!(waits.get(), 2);
     }
 }

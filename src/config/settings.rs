@@ -76,6 +76,52 @@ impl std::fmt::Display for BackendType {
     }
 }
 
+/// Where the cache's encryption keys are kept (`cache.encryption_key_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySourceKind {
+    /// The OS keyring.
+    Keyring,
+    /// `AWSIDEMAN_CACHE_KEY`.
+    Env,
+    /// `cache.encryption_key_file`.
+    File,
+    /// Wrapped by AWS KMS (`cache.encryption_kms_key_id`).
+    Kms,
+}
+
+impl KeySourceKind {
+    /// Every source, in the order of [`KEY_SOURCE_CHOICES`](super::KEY_SOURCE_CHOICES).
+    pub const ALL: [KeySourceKind; 4] = [
+        KeySourceKind::Keyring,
+        KeySourceKind::Env,
+        KeySourceKind::File,
+        KeySourceKind::Kms,
+    ];
+
+    /// The name used in the file and the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySourceKind::Keyring => "keyring",
+            KeySourceKind::Env => "env",
+            KeySourceKind::File => "file",
+            KeySourceKind::Kms => "kms",
+        }
+    }
+
+    /// The source named `name` (any case).
+    pub fn parse(name: &str) -> Option<KeySourceKind> {
+        KeySourceKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl std::fmt::Display for KeySourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How cached entries are encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncryptionType {
@@ -147,7 +193,7 @@ pub struct CacheSettings {
     /// The cipher of encrypted entries.
     pub encryption_type: EncryptionType,
     /// Where the encryption keys are kept: `keyring`, `env`, `file` or `kms`.
-    pub encryption_key_source: String,
+    pub encryption_key_source: KeySourceKind,
     /// The key file of the `file` source (`~` expanded).
     pub encryption_key_file: Option<PathBuf>,
     /// The KMS key of the `kms` source.
@@ -224,10 +270,7 @@ pub fn cache_settings(
         },
         encryption_enabled: layers.bool("encryption_enabled")?,
         encryption_type: layers.choice("encryption_type", EncryptionType::parse)?,
-        encryption_key_source: layers
-            .text("encryption_key_source")?
-            .unwrap_or_else(|| "keyring".into())
-            .to_ascii_lowercase(),
+        encryption_key_source: layers.choice("encryption_key_source", KeySourceKind::parse)?,
         encryption_key_file: layers
             .text("encryption_key_file")?
             .map(|path| expand_home(&path, env)),

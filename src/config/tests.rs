@@ -652,7 +652,7 @@ fn every_cache_variable_is_read() {
             .collect(),
         encryption_enabled: true,
         encryption_type: EncryptionType::None,
-        encryption_key_source: "file".into(),
+        encryption_key_source: KeySourceKind::File,
         encryption_key_file: Some(PathBuf::from("/keys/cache.key")),
         encryption_kms_key_id: Some("alias/cache".into()),
         hybrid_local_ttl: 9,
@@ -1354,6 +1354,8 @@ fn schema_defaults_parse_and_match_the_code() {
     assert_eq!(names, BACKEND_CHOICES);
     let names: Vec<&str> = EncryptionType::ALL.iter().map(|e| e.as_str()).collect();
     assert_eq!(names, ENCRYPTION_CHOICES);
+    let names: Vec<&str> = KeySourceKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names, KEY_SOURCE_CHOICES);
     assert_eq!(BackendType::parse("HYBRID"), Some(BackendType::Hybrid));
     assert_eq!(EncryptionType::parse("des"), None);
 }

@@ -1068,3 +1068,40 @@ fn at_most_ten_assignment_requests_are_outstanding() {
         12
     );
 }
+
+/// A reply missing a member the command needs is an error naming the operation and the
+/// member (exit 1), never an empty id in the output or in a later request.
+#[test]
+fn a_reply_missing_a_member_names_the_operation_and_the_member() {
+    let router = Fixture::routed(|op| match op {
+        "GetUserId" => Reply::json(200, r#"{"UserId": "u-1", "IdentityStoreId": "d-1"}"#),
+        "DescribeUser" => Reply::json(
+            200,
+            r#"{"UserId": "u-1", "UserName": "alice", "IdentityStoreId": "d-1"}"#,
+        ),
+        "ListAccountAssignmentsForPrincipal" => Reply::json(
+            200,
+            &json!({"AccountAssignments": [{
+                "PermissionSetArn": "arn:aws:sso:::permissionSet/ssoins-1/ps-1",
+                "PrincipalType": "USER", "PrincipalId": "u-1"}]})
+            .to_string(),
+        ),
+        other => Reply::json(400, &format!(r#"{{"__type": "Unexpected{other}"}}"#)),
+    });
+    let mut t = TestEnv::at_fixture("AWS_ENDPOINT_URL_SSO_ADMIN", &router.url, "us-east-1");
+    t.set_var("AWS_ENDPOINT_URL_IDENTITYSTORE", router.url.as_str());
+    let args = [
+        "assignment",
+        "list",
+        "--principal",
+        "alice",
+        "--principal-type",
+        "USER",
+    ];
+    let err = t.fails(1, &args);
+    assert!(
+        err.contains("sso-admin ListAccountAssignmentsForPrincipal: unexpected reply")
+            && err.contains("AccountId"),
+        "{err}"
+    );
+}

@@ -16,7 +16,7 @@ use awsideman::aws::transport::{Transport, TransportSettings};
 use awsideman::cache::dynamodb::{
     AWS_ITEM_LIMIT, DynamoBackend, DynamoCaller, DynamoSettings, transport_settings,
 };
-use awsideman::cache::envelope::{Envelope, Header};
+use awsideman::cache::envelope::{Envelope, Header, Scheme};
 use awsideman::cache::{CacheBackend, CacheKey, CacheManager, Generations, Invalidation};
 use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
 use awsideman::env::Env;
@@ -232,7 +232,7 @@ fn envelope_with(
             // test can rebuild what another thread stored (a second may have passed).
             created_at: expires_at.saturating_sub(605),
             expires_at,
-            encryption: "none".into(),
+            encryption: Scheme::None,
             key_id: None,
             gens: gens.as_map().clone(),
             len: 0,

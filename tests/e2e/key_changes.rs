@@ -51,7 +51,9 @@ fn sealed_with(t: &TestEnv) -> Vec<String> {
         .iter()
         .map(|(_, bytes)| {
             let header = Envelope::decode_header(bytes).expect("an entry header");
-            header.key_id.unwrap_or_else(|| header.encryption.clone())
+            header
+                .key_id
+                .unwrap_or_else(|| header.encryption.to_string())
         })
         .collect()
 }

@@ -387,7 +387,7 @@ pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: u
 /// that are no entry at all under `user_entry_key(n + 1)`: what migration and cleanup must
 /// skip.
 pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: usize) {
-    use awsideman::cache::envelope::{Envelope, Header};
+    use awsideman::cache::envelope::{Envelope, Header, Scheme};
     let now = awsideman::clock::now_secs();
     let expired = Envelope::seal(
         Header {
@@ -398,7 +398,7 @@ pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: 
             profile: "default".into(),
             created_at: now - 100,
             expires_at: now - 1,
-            encryption: "none".into(),
+            encryption: Scheme::None,
             key_id: None,
             gens: Default::default(),
             len: 0,

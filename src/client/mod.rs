@@ -3,6 +3,8 @@
 //! An AWS operation is a row here (service, name, read or write, paging), not a module.
 //! Commands never reach the transport around this client.
 
+pub mod shapes;
+
 use serde_json::Value;
 
 use crate::aws::paginate::{self, Paging};
