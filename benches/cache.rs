@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use awsideman::cache::CacheBackend;
-use awsideman::cache::file::FileBackend;
-use awsideman::cache::key::CacheKey;
+use awsideman::testing::CacheBackend;
+use awsideman::testing::CacheKey;
+use awsideman::testing::FileBackend;
 use sha2::{Digest, Sha256};
 
 const ENTRY_BYTES: usize = 1024;
@@ -22,7 +22,7 @@ fn key(n: usize) -> CacheKey {
 }
 
 fn main() {
-    let now = awsideman::clock::now_secs();
+    let now = awsideman::testing::now_secs();
     let entry = vec![b'x'; ENTRY_BYTES];
     println!("| file cache | a write that evicts (median) | entries evicted |");
     println!("|---|---|---|");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use awsideman::cache::crypto::Cipher;
+use awsideman::testing::Cipher;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

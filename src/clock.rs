@@ -35,11 +35,6 @@ pub fn now_secs() -> u64 {
     now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Nanoseconds since the Unix epoch.
-pub fn now_nanos() -> u128 {
-    now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-}
-
 /// The time `secs` seconds after the Unix epoch (saturating far in the future).
 pub fn from_secs(secs: u64) -> SystemTime {
     UNIX_EPOCH

@@ -119,16 +119,11 @@ impl std::error::Error for Error {}
 pub trait Context<T> {
     /// Turns the error into a run-time [`Error`] prefixed with `what`.
     fn context(self, what: impl fmt::Display) -> Result<T>;
-    /// Like [`Context::context`], with the prefix built lazily.
-    fn with_context<D: fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T>;
 }
 
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     fn context(self, what: impl fmt::Display) -> Result<T> {
         self.map_err(|e| Error::runtime(format!("{what}: {e}")))
-    }
-    fn with_context<D: fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T> {
-        self.map_err(|e| Error::runtime(format!("{}: {e}", what())))
     }
 }
 

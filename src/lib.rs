@@ -15,22 +15,27 @@
 //!
 //! The binary (`main.rs`) sits on top and calls `cli`.
 
-pub mod audit;
-pub mod aws;
-pub mod cache;
-pub mod cli;
-pub mod client;
-pub mod clock;
-pub mod commands;
-pub mod config;
-pub mod env;
-pub mod error;
-pub mod fsutil;
-pub mod output;
-pub mod parallel;
-pub mod redact;
-pub mod rfc3339;
-pub mod suggest;
+mod audit;
+mod aws;
+mod cache;
+mod cli;
+mod client;
+mod clock;
+mod commands;
+mod config;
+mod env;
+mod error;
+mod fsutil;
+mod output;
+mod parallel;
+mod redact;
+mod rfc3339;
+mod suggest;
+
+pub use cli::entry::main;
+
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod layers {

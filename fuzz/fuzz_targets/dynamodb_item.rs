@@ -12,9 +12,9 @@
 
 use std::sync::LazyLock;
 
-use awsideman::cache::dynamodb::DynamoBackend;
-use awsideman::cache::manager::Read;
-use awsideman::cache::{CacheBackend, CacheKey, CacheManager};
+use awsideman::testing::DynamoBackend;
+use awsideman::testing::Read;
+use awsideman::testing::{CacheBackend, CacheKey, CacheManager};
 use awsideman_fuzz::{FAR_FUTURE, FakeTable, MAX_TTL, entry_key, entry_tags, manager};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use awsideman::cache::backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
-use awsideman::cache::dynamodb::{
+use awsideman::testing::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+use awsideman::testing::{
     BATCH_GET_MAX, BATCH_WRITE_MAX, DynamoBackend, DynamoCaller, DynamoSettings,
 };
-use awsideman::cache::envelope::{Envelope, FORMAT_VERSION, Header, Scheme};
-use awsideman::cache::manager::Encryption;
-use awsideman::cache::{CacheKey, CacheManager, Generations};
-use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
-use awsideman::env::Env;
+use awsideman::testing::{Envelope, FORMAT_VERSION, Header, Scheme};
+use awsideman::testing::Encryption;
+use awsideman::testing::{CacheKey, CacheManager, Generations};
+use awsideman::testing::{CacheSettings, ConfigFile, cache_settings};
+use awsideman::testing::Env;
 use serde_json::{Map, Value, json};
 
 /// The master key of the encrypted decoder (the seeds' encrypted entries use it).
@@ -104,7 +104,7 @@ impl CacheBackend for MemoryBackend {
         "memory".into()
     }
 
-    fn lookup(&self, _key: &CacheKey, tags: &[String]) -> awsideman::error::Result<Lookup> {
+    fn lookup(&self, _key: &CacheKey, tags: &[String]) -> awsideman::testing::Result<Lookup> {
         let now = generations();
         let bytes = lock(&self.bytes).clone().filter(|bytes| {
             // Damage is the manager's to find; a readable header must be current.
@@ -117,37 +117,37 @@ impl CacheBackend for MemoryBackend {
         })
     }
 
-    fn get(&self, _key: &CacheKey) -> awsideman::error::Result<Option<Vec<u8>>> {
+    fn get(&self, _key: &CacheKey) -> awsideman::testing::Result<Option<Vec<u8>>> {
         Ok(lock(&self.bytes).clone())
     }
 
-    fn set(&self, _key: &CacheKey, bytes: &[u8], _expires_at: u64) -> awsideman::error::Result<()> {
+    fn set(&self, _key: &CacheKey, bytes: &[u8], _expires_at: u64) -> awsideman::testing::Result<()> {
         self.store(bytes);
         Ok(())
     }
 
-    fn generations(&self, tags: &[String]) -> awsideman::error::Result<Generations> {
+    fn generations(&self, tags: &[String]) -> awsideman::testing::Result<Generations> {
         Ok(generations().restricted_to(tags))
     }
 
-    fn create_generations(&self, wanted: &Generations) -> awsideman::error::Result<Generations> {
+    fn create_generations(&self, wanted: &Generations) -> awsideman::testing::Result<Generations> {
         let tags: Vec<String> = wanted.iter().map(|(t, _)| t.to_string()).collect();
         Ok(generations().restricted_to(&tags))
     }
 
-    fn invalidate(&self, _what: Invalidation<'_>) -> awsideman::error::Result<u64> {
+    fn invalidate(&self, _what: Invalidation<'_>) -> awsideman::testing::Result<u64> {
         Ok(u64::from(lock(&self.bytes).take().is_some()))
     }
 
-    fn entries(&self) -> awsideman::error::Result<Vec<EntryInfo>> {
+    fn entries(&self) -> awsideman::testing::Result<Vec<EntryInfo>> {
         Ok(Vec::new())
     }
 
-    fn stats(&self) -> awsideman::error::Result<BackendStats> {
+    fn stats(&self) -> awsideman::testing::Result<BackendStats> {
         Ok(BackendStats::default())
     }
 
-    fn health_check(&self) -> awsideman::error::Result<()> {
+    fn health_check(&self) -> awsideman::testing::Result<()> {
         Ok(())
     }
 }
@@ -210,7 +210,7 @@ impl FakeTable {
         DynamoBackend::new(TABLE.into(), self.caller(), settings)
     }
 
-    fn call(&self, operation: &str, input: &Value) -> awsideman::error::Result<Value> {
+    fn call(&self, operation: &str, input: &Value) -> awsideman::testing::Result<Value> {
         let mut items = lock(&self.items);
         Ok(match operation {
             "GetItem" => match key_of(&input["Key"]).and_then(|k| items.get(k)) {
@@ -224,7 +224,7 @@ impl FakeTable {
                     .to_string();
                 // The one condition the backend uses: create a generation if there is none.
                 if input.get("ConditionExpression").is_some() && items.contains_key(&key) {
-                    return Err(awsideman::error::Error::aws(
+                    return Err(awsideman::testing::Error::aws(
                         "The conditional request failed",
                         "ConditionalCheckFailedException",
                         400,

@@ -35,8 +35,8 @@ use super::generation::{self, Generations};
 use super::key::CacheKey;
 use crate::clock::now_secs;
 use crate::error::{Error, Result};
+pub use crate::fsutil::private_options;
 use crate::fsutil::{Links, open_private_file, read_private_file};
-pub use crate::fsutil::{create_private_dir, private_options};
 
 /// Where notes go (a directory repaired to 0700): shown to the user once each.
 pub type Notes = Arc<dyn Fn(String) + Send + Sync>;

@@ -67,21 +67,6 @@ impl HybridBackend {
         }
     }
 
-    /// The local side (copies, framed as the module says).
-    pub fn local(&self) -> &dyn CacheBackend {
-        self.local.as_ref()
-    }
-
-    /// The remote side (the shared entries).
-    pub fn remote(&self) -> &dyn CacheBackend {
-        self.remote.as_ref()
-    }
-
-    /// Seconds a local copy is used.
-    pub fn local_ttl(&self) -> u64 {
-        self.local_ttl
-    }
-
     /// Stores a local copy of `bytes` filed under `tags`, current for the local generations
     /// `local` (seen before the answer was read), valid until the earlier of `expires_at`
     /// and `now + local_ttl`. Nothing is stored when local copies are off.
@@ -521,7 +506,7 @@ mod tests {
     #[test]
     fn a_second_read_is_served_locally_without_touching_the_remote() {
         let w = world(300);
-        let bytes = put(w.hybrid.remote(), 1);
+        let bytes = put(w.hybrid.remote.as_ref(), 1);
         w.log.lock().unwrap().clear();
         assert_eq!(hit(&w, 1).as_deref(), Some(&bytes[..]));
         assert_eq!(count(&w.log, "remote lookup"), 1);
@@ -531,7 +516,7 @@ mod tests {
         }
         assert_eq!(count(&w.log, "remote lookup"), 1, "later reads stay local");
         // The local copy is a frame around the remote bytes, unchanged.
-        let stored = w.hybrid.local().get(&key(1)).unwrap().unwrap();
+        let stored = w.hybrid.local.as_ref().get(&key(1)).unwrap().unwrap();
         let copy = Envelope::decode(&stored).unwrap();
         assert_eq!(copy.header.encryption, Scheme::HybridCopy);
         assert_eq!(copy.payload, bytes);
@@ -542,10 +527,11 @@ mod tests {
     fn local_copies_expire_after_the_local_ttl() {
         let w = world(300);
         let now = now_secs();
-        let bytes = put(w.hybrid.remote(), 1);
+        let bytes = put(w.hybrid.remote.as_ref(), 1);
         let local_gens = w
             .hybrid
-            .local()
+            .local
+            .as_ref()
             .lookup(&key(1), &tags(1))
             .unwrap()
             .generations;
@@ -553,7 +539,8 @@ mod tests {
         let old = frame(&key(1), &bytes, &local_gens, now + 3600, now - 301, 300);
         assert_eq!(old.header.expires_at, now - 1);
         w.hybrid
-            .local()
+            .local
+            .as_ref()
             .set(&key(1), &old.encode(), old.header.expires_at)
             .unwrap();
         w.log.lock().unwrap().clear();
@@ -591,10 +578,10 @@ mod tests {
             "remote first"
         );
         assert_eq!(
-            w.hybrid.remote().get(&key(1)).unwrap().as_deref(),
+            w.hybrid.remote.as_ref().get(&key(1)).unwrap().as_deref(),
             Some(&bytes[..])
         );
-        assert!(w.hybrid.local().get(&key(1)).unwrap().is_some());
+        assert!(w.hybrid.local.as_ref().get(&key(1)).unwrap().is_some());
         put(&w.hybrid, 2);
 
         w.log.lock().unwrap().clear();
@@ -614,7 +601,7 @@ mod tests {
             1
         );
         assert_eq!(w.hybrid.invalidate(Invalidation::All).unwrap(), 1);
-        for side in [w.hybrid.local(), w.hybrid.remote()] {
+        for side in [w.hybrid.local.as_ref(), w.hybrid.remote.as_ref()] {
             assert_eq!(side.stats().unwrap().entries, 0);
         }
     }
@@ -627,11 +614,16 @@ mod tests {
         put(&w.hybrid, 1);
         assert!(hit(&w, 1).is_some());
         w.hybrid
-            .remote()
+            .remote
+            .as_ref()
             .invalidate(Invalidation::Tags(&["users".into()]))
             .unwrap();
         assert!(hit(&w, 1).is_some(), "within the local window");
-        w.hybrid.local().invalidate(Invalidation::All).unwrap();
+        w.hybrid
+            .local
+            .as_ref()
+            .invalidate(Invalidation::All)
+            .unwrap();
         assert!(hit(&w, 1).is_none(), "the remote entry is not current");
     }
 
@@ -639,12 +631,20 @@ mod tests {
     fn listings_are_the_remote() {
         let w = world(300);
         put(&w.hybrid, 1);
-        put(w.hybrid.remote(), 2);
+        put(w.hybrid.remote.as_ref(), 2);
         assert_eq!(w.hybrid.entries().unwrap().len(), 2);
         assert_eq!(w.hybrid.stats().unwrap().entries, 2);
         assert_eq!(w.hybrid.name(), "hybrid");
-        assert!(w.hybrid.location().contains(&w.hybrid.local().location()));
-        assert!(w.hybrid.location().contains(&w.hybrid.remote().location()));
+        assert!(
+            w.hybrid
+                .location()
+                .contains(&w.hybrid.local.as_ref().location())
+        );
+        assert!(
+            w.hybrid
+                .location()
+                .contains(&w.hybrid.remote.as_ref().location())
+        );
     }
 
     #[test]
@@ -683,7 +683,8 @@ mod tests {
         assert!(hit(&w, 1).is_none());
         assert!(
             w.hybrid
-                .local()
+                .local
+                .as_ref()
                 .lookup(&key(1), &tags(1))
                 .unwrap()
                 .bytes
@@ -694,14 +695,16 @@ mod tests {
         // current, the local copy is not.
         let seen = w.hybrid.lookup(&key(2), &tags(2)).unwrap();
         w.hybrid
-            .local()
+            .local
+            .as_ref()
             .invalidate(Invalidation::Tags(&["users".into()]))
             .unwrap();
         let bytes = entry_with(2, &seen.generations, now, now + 3600);
         w.hybrid.set(&key(2), &bytes, now + 3600).unwrap();
         assert!(
             w.hybrid
-                .local()
+                .local
+                .as_ref()
                 .lookup(&key(2), &tags(2))
                 .unwrap()
                 .bytes
@@ -710,7 +713,8 @@ mod tests {
         assert!(hit(&w, 2).is_some(), "from the remote, then copied");
         assert!(
             w.hybrid
-                .local()
+                .local
+                .as_ref()
                 .lookup(&key(2), &tags(2))
                 .unwrap()
                 .bytes
@@ -722,10 +726,10 @@ mod tests {
     fn a_store_that_answers_no_lookup_drops_the_local_copy() {
         let w = world(300);
         let bytes = put(&w.hybrid, 1);
-        assert!(w.hybrid.local().get(&key(1)).unwrap().is_some());
+        assert!(w.hybrid.local.as_ref().get(&key(1)).unwrap().is_some());
         w.hybrid.set(&key(1), &bytes, now_secs() + 60).unwrap();
-        assert!(w.hybrid.local().get(&key(1)).unwrap().is_none());
-        assert!(w.hybrid.remote().get(&key(1)).unwrap().is_some());
+        assert!(w.hybrid.local.as_ref().get(&key(1)).unwrap().is_none());
+        assert!(w.hybrid.remote.as_ref().get(&key(1)).unwrap().is_some());
     }
 
     #[test]
@@ -743,7 +747,7 @@ mod tests {
     fn health_checks_both_sides() {
         let w = world(300);
         w.hybrid.health_check().unwrap();
-        assert_eq!(w.hybrid.local().stats().unwrap().entries, 0);
-        assert_eq!(w.hybrid.remote().stats().unwrap().entries, 0);
+        assert_eq!(w.hybrid.local.as_ref().stats().unwrap().entries, 0);
+        assert_eq!(w.hybrid.remote.as_ref().stats().unwrap().entries, 0);
     }
 }

@@ -1114,7 +1114,7 @@ mod tests {
         fn location(&self) -> String {
             self.inner.location()
         }
-        fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<super::super::Lookup> {
+        fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<crate::cache::backend::Lookup> {
             self.inner.lookup(key, tags)
         }
         fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
@@ -1140,7 +1140,7 @@ mod tests {
         fn entries(&self) -> Result<Vec<super::super::EntryInfo>> {
             self.inner.entries()
         }
-        fn stats(&self) -> Result<super::super::BackendStats> {
+        fn stats(&self) -> Result<crate::cache::backend::BackendStats> {
             self.inner.stats()
         }
         fn health_check(&self) -> Result<()> {

@@ -19,10 +19,9 @@ pub mod migrate;
 pub mod open;
 pub mod stale;
 
-pub use backend::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
-pub use generation::Generations;
+pub use backend::{CacheBackend, EntryInfo, Invalidation};
 pub use key::{CacheKey, Namespace};
-pub use manager::{CacheManager, Counters, Decoded, NewEntry, Read, Ticket};
+pub use manager::{CacheManager, NewEntry, Read, Ticket};
 
 #[cfg(test)]
 mod mutation_tests;

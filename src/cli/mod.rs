@@ -3,6 +3,7 @@
 
 pub mod complete;
 pub mod doc;
+pub mod entry;
 pub mod help;
 pub mod man;
 pub mod parse;

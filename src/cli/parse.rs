@@ -448,6 +448,7 @@ fn did_you_mean(guess: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
 /// The mistakes in a command table that would make the parser, help or completions wrong:
 /// duplicate names, command flags that hide `--help` or `--version`, a repeatable
 /// or required argument after an optional one, choices on a switch. Empty when the table is
@@ -459,6 +460,7 @@ pub fn check_table(groups: &[Group]) -> Vec<String> {
     problems
 }
 
+#[cfg(test)]
 /// [`check_table`] for the groups nested at `prefix` ("" at the top, else "cache ").
 fn check_groups(prefix: &str, groups: &[Group], problems: &mut Vec<String>) {
     for (i, g) in groups.iter().enumerate() {
@@ -509,6 +511,7 @@ fn check_groups(prefix: &str, groups: &[Group], problems: &mut Vec<String>) {
     }
 }
 
+#[cfg(test)]
 /// The per-command part of [`check_table`].
 fn check_flags(path: &str, flags: &[Flag], is_global: bool, problems: &mut Vec<String>) {
     for (i, f) in flags.iter().enumerate() {

@@ -87,11 +87,6 @@ const RESULT_COLUMNS: &[Column] = &[
     Column::new("MB/s", "mbPerSecond"),
 ];
 
-/// The backend `kind` built from the current cache settings.
-pub fn backend_of(ctx: &Context, kind: BackendType) -> Result<Box<dyn CacheBackend>> {
-    backend_from(ctx, &ctx.cache_settings()?, kind)
-}
-
 /// The backend `kind` built from `settings` (the current ones, or with a side's directory
 /// replaced by `cache migrate --from-dir/--to-dir`); see [`Context::cache_backend`].
 pub fn backend_from(

@@ -28,15 +28,11 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Links, PathError};
 
-pub use keys::{KeyRef, close_keys, lookup};
-pub use schema::{
-    BACKEND_CHOICES, ENCRYPTION_CHOICES, KEY_SOURCE_CHOICES, KeySpec, MAX_PROFILE_NAME_LEN, SCHEMA,
-    SECTIONS, SectionSpec, ValueType, spec, validate_profile_name,
-};
+pub use keys::lookup;
+pub use schema::{BACKEND_CHOICES, SCHEMA, SECTIONS, spec};
 pub use settings::{
-    BackendType, CacheSettings, DEFAULT_OPERATION_TTLS, EncryptionType, KeySourceKind,
-    NetworkSettings, OPERATION_TTL_ENV_PREFIX, audit_log_path, cache_settings, lock_timeout,
-    network_settings,
+    BackendType, CacheSettings, EncryptionType, KeySourceKind, audit_log_path, cache_settings,
+    lock_timeout, network_settings,
 };
 
 /// The variable naming the configuration directory (default `~/.awsideman`).

@@ -4,6 +4,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::config::keys::close_keys;
+use crate::config::schema::{
+    ENCRYPTION_CHOICES, KEY_SOURCE_CHOICES, ValueType, validate_profile_name,
+};
+use crate::config::settings::{DEFAULT_OPERATION_TTLS, NetworkSettings};
 use crate::error::Kind;
 
 const FULL: &str = r#"default_profile: prod

@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::read::{Links, open_checked};
@@ -24,7 +24,6 @@ pub enum LockKind {
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
-    path: PathBuf,
     kind: LockKind,
 }
 
@@ -56,11 +55,7 @@ pub fn lock_file(path: &Path, kind: LockKind, timeout: Duration) -> Result<FileL
         // Best effort: the pid only names the holder in a message.
         let _ = write_pid(&file);
     }
-    Ok(FileLock {
-        file,
-        path: path.to_path_buf(),
-        kind,
-    })
+    Ok(FileLock { file, kind })
 }
 
 /// Locks an already open `file` (named `path` in messages), waiting at most `timeout`;
@@ -95,18 +90,6 @@ pub fn wait_for_lock(
         }
         std::thread::sleep(pause.min(timeout - waited));
         pause = (pause * 2).min(LONGEST_PAUSE);
-    }
-}
-
-impl FileLock {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Shared or exclusive.
-    pub fn kind(&self) -> LockKind {
-        self.kind
     }
 }
 

@@ -38,12 +38,12 @@ use crate::error::{Error, Result};
 pub use append::append_record;
 pub use bounded::{read_at_most, read_file_at_most, read_text_at_most};
 pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
-pub use lock::{FileLock, LockKind, lock_file, wait_for_lock};
+pub use lock::{FileLock, LockKind, lock_file};
 #[cfg(unix)]
 pub use owner::effective_uid;
 pub use owner::safe_flags;
-pub use read::{Links, PrivateFile, open_private_file, read_private_file};
-pub use refusal::{FileKind, PathError, Problem};
+pub use read::{Links, open_private_file, read_private_file};
+pub use refusal::{PathError, Problem};
 
 /// The longest a lock is waited for unless configured (`cache.lock_timeout_ms`).
 pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -82,6 +82,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 pub enum Durability {
     /// Synced to disk before it is renamed into place: keys, config, checkpoints.
     Synced,
+    #[cfg(test)]
     /// Not synced: a rename still shows readers the whole old or the whole new file, but a
     /// power loss may leave it empty or damaged. For cache entries, which are checksummed or
     /// authenticated (damage is a miss) and cost one AWS request to rebuild; a sync per entry
@@ -120,6 +121,7 @@ pub fn write_private_temp_with(
         .map_err(|e| Error::runtime(format!("creating {}: {e}", path.display())))?;
     let written = file.write_all(bytes).and_then(|()| match durability {
         Durability::Synced => file.sync_all(),
+        #[cfg(test)]
         Durability::Unsynced => Ok(()),
     });
     if let Err(e) = written {

@@ -6,7 +6,6 @@
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use super::owner::{check_owner, mode_of, safe_flags, writable_by_others};
 use super::refusal::{FileKind, PathError, Problem};
@@ -133,19 +132,9 @@ fn explain_open_error(path: &Path, links: Links, error: &std::io::Error) -> Path
 }
 
 impl PrivateFile {
-    /// The path it was opened by.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Its size when it was opened.
     pub fn len(&self) -> u64 {
         self.len
-    }
-
-    /// Whether it was empty when opened.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Its permission bits (0 where the platform has none).
@@ -154,8 +143,18 @@ impl PrivateFile {
     }
 
     /// How many bytes were read so far.
+    #[cfg(test)]
     pub fn consumed(&self) -> u64 {
         self.consumed
+    }
+
+    /// Whether nothing follows what was read so far.
+    #[cfg(test)]
+    pub fn at_end(&mut self) -> Result<bool, PathError> {
+        self.reader
+            .fill_buf()
+            .map(|rest| rest.is_empty())
+            .map_err(|e| PathError::io(&self.path, "reading", &e))
     }
 
     /// The next line, newline included, of at most `max` bytes: [`Problem::Damaged`] when
@@ -190,14 +189,6 @@ impl PrivateFile {
         }
         self.consumed += n;
         Ok(bytes)
-    }
-
-    /// Whether nothing follows what was read so far.
-    pub fn at_end(&mut self) -> Result<bool, PathError> {
-        self.reader
-            .fill_buf()
-            .map(|rest| rest.is_empty())
-            .map_err(|e| PathError::io(&self.path, "reading", &e))
     }
 
     /// The rest of the file, up to the ceiling: [`Problem::TooLarge`] if it grew beyond it.
@@ -247,15 +238,6 @@ impl PrivateFile {
             .map_err(|e| PathError::io(&self.path, "reading", &e))?;
         self.consumed += read as u64;
         Ok((bytes, skipped))
-    }
-
-    /// Sets its modification time to now through the open handle (never through its name,
-    /// which may have been replaced by a link since): the last-use mark of an LRU cache.
-    pub fn touch(&self) -> Result<(), PathError> {
-        self.reader
-            .get_ref()
-            .set_modified(SystemTime::now())
-            .map_err(|e| PathError::io(&self.path, "marking the use of", &e))
     }
 
     fn damaged(&self, why: String) -> PathError {

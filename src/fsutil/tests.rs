@@ -6,8 +6,9 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use super::refusal::FileKind;
 use super::*;
 
 /// A fresh directory under the system temporary directory, removed when dropped.
@@ -388,32 +389,6 @@ fn a_file_of_another_user_is_refused() {
     std::os::unix::fs::symlink(&path, &link).unwrap();
     let e = read_private_file(&link, Links::Follow, 100).unwrap_err();
     assert!(matches!(e.problem, Problem::Owner { uid: 65534, .. }));
-}
-
-#[test]
-fn touch_marks_the_opened_file_not_a_link_planted_since() {
-    let dir = Scratch::new("touch");
-    let entry = dir.join("entry");
-    let victim = dir.join("victim");
-    fs::write(&entry, b"x").unwrap();
-    fs::write(&victim, b"y").unwrap();
-    let old = SystemTime::now() - Duration::from_secs(3600);
-    for path in [&entry, &victim] {
-        fs::File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
-    let file = open_private_file(&entry, Links::Refuse, 100)
-        .unwrap()
-        .unwrap();
-    // Someone swaps the name for a link after the open.
-    fs::remove_file(&entry).unwrap();
-    std::os::unix::fs::symlink(&victim, &entry).unwrap();
-    file.touch().unwrap();
-    assert_eq!(fs::metadata(&victim).unwrap().modified().unwrap(), old);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use crate::common::fixture::{Fixture, Reply, Seen};

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use awsideman::cache::envelope::Envelope;
+use awsideman::testing::Envelope;
 
 use crate::common::{TestEnv, mode, requests, text, user_names, warnings};
 use crate::local_files::{chmod, give_away, mkfifo, root};

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use awsideman::cache::CacheBackend;
-use awsideman::cache::file::FileBackend;
-use awsideman::cache::manager::{CacheManager, NewEntry};
-use awsideman::config::{CacheSettings, ConfigFile};
-use awsideman::env::Env;
+use awsideman::testing::CacheBackend;
+use awsideman::testing::Env;
+use awsideman::testing::FileBackend;
+use awsideman::testing::{CacheManager, NewEntry};
+use awsideman::testing::{CacheSettings, ConfigFile};
 use serde_json::{Value, json};
 
 use crate::common::{TestEnv, requests, text};
@@ -20,7 +20,7 @@ const N: usize = 2000;
 fn settings(t: &TestEnv) -> CacheSettings {
     let dir = t.config_dir();
     let file = ConfigFile::load(&dir).expect("config");
-    awsideman::config::cache_settings(&file, None, &Env::from_pairs(t.vars.clone()), &dir)
+    awsideman::testing::cache_settings(&file, None, &Env::from_pairs(t.vars.clone()), &dir)
         .expect("cache settings")
 }
 
@@ -106,7 +106,7 @@ fn migrating_a_warm_cache_to_another_directory_loses_nothing() {
         );
     }
     let removed = to
-        .invalidate(awsideman::cache::Invalidation::Tags(&["user:u5".into()]))
+        .invalidate(awsideman::testing::Invalidation::Tags(&["user:u5".into()]))
         .unwrap();
     assert_eq!(removed, 1);
 

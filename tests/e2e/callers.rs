@@ -3,10 +3,10 @@
 //! assumed into another account as that account (its own Identity Center instance, its own
 //! organization or none).
 
-use awsideman::aws::service::Service;
-use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
-use awsideman::aws::transport::{Transport, TransportSettings};
-use awsideman::env::Env;
+use awsideman::testing::Env;
+use awsideman::testing::Service;
+use awsideman::testing::{ProfileSource, Session, SessionSettings};
+use awsideman::testing::{Transport, TransportSettings};
 
 use crate::common::{TestEnv, requests, text};
 

@@ -1,7 +1,7 @@
 //! The command line: help, version, usage errors, suggestions, the man page.
 
 use crate::common::{TestEnv, text};
-use awsideman::cli::spec::{every_command, path_words};
+use awsideman::testing::{every_command, path_words};
 
 #[test]
 fn help_and_version_need_no_config_or_network() {
@@ -95,7 +95,7 @@ fn broken_pipe_is_quiet() {
 #[test]
 fn man_page_is_generated_from_the_command_table() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/awsideman.1");
-    let generated = awsideman::cli::doc::man_page();
+    let generated = awsideman::testing::man_page();
     if std::env::var_os("AWSIDEMAN_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }
@@ -111,10 +111,10 @@ fn completion_scripts_know_every_command() {
     let t = TestEnv::new();
     for shell in ["bash", "zsh", "fish"] {
         let script = t.ok(&["--output", "text", "completion", shell]);
-        for group in awsideman::cli::table::GROUPS {
+        for group in awsideman::testing::GROUPS {
             assert!(script.contains(group.name), "{shell} lacks {}", group.name);
         }
-        for (path, command) in every_command(awsideman::cli::table::GROUPS) {
+        for (path, command) in every_command(awsideman::testing::GROUPS) {
             let words = format!("{} {}", path_words(&path), command.name);
             assert!(script.contains(&words), "{shell} lacks {words}");
         }
@@ -141,9 +141,9 @@ fn completion_scripts_know_every_command() {
 /// flags and examples for a command, its commands and groups for a group.
 #[test]
 fn every_level_has_its_own_help() {
-    use awsideman::cli::spec::every_group;
+    use awsideman::testing::every_group;
     let t = TestEnv::new();
-    let groups = awsideman::cli::table::GROUPS;
+    let groups = awsideman::testing::GROUPS;
     for path in every_group(groups) {
         let words = path_words(&path);
         let mut args: Vec<&str> = words.split(' ').collect();
@@ -199,7 +199,7 @@ fn every_level_has_its_own_help() {
 /// The words of an example command line, shell redirections and pipes (and what follows
 /// them) left out.
 fn example_words(example: &str) -> Vec<String> {
-    awsideman::cli::warm::split_words(example)
+    awsideman::testing::split_words(example)
         .expect("an example splits into words")
         .into_iter()
         .take_while(|word| !word.starts_with(['>', '<', '|']))
@@ -216,7 +216,7 @@ fn every_command_reads_only_the_arguments_it_declares() {
     let config = t.config_dir().join("config.yaml");
     let saved = std::fs::read(&config).unwrap();
     let mut ran = 0;
-    for (path, command) in every_command(awsideman::cli::table::GROUPS) {
+    for (path, command) in every_command(awsideman::testing::GROUPS) {
         for example in command.examples {
             std::fs::write(&config, &saved).unwrap();
             let words = example_words(example);

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use awsideman::cli::spec::{Command, every_command};
-use awsideman::cli::table::GROUPS;
+use awsideman::testing::GROUPS;
+use awsideman::testing::{Command, every_command};
 use serde_json::Value;
 
 use crate::common::TestEnv;

@@ -10,17 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use awsideman::aws::service::Service;
-use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
-use awsideman::aws::transport::{Transport, TransportSettings};
-use awsideman::cache::dynamodb::{
+use awsideman::testing::Env;
+use awsideman::testing::Kind;
+use awsideman::testing::Service;
+use awsideman::testing::{
     AWS_ITEM_LIMIT, DynamoBackend, DynamoCaller, DynamoSettings, transport_settings,
 };
-use awsideman::cache::envelope::{Envelope, Header, Scheme};
-use awsideman::cache::{CacheBackend, CacheKey, CacheManager, Generations, Invalidation};
-use awsideman::config::{CacheSettings, ConfigFile, cache_settings};
-use awsideman::env::Env;
-use awsideman::error::Kind;
+use awsideman::testing::{CacheBackend, CacheKey, CacheManager, Generations, Invalidation};
+use awsideman::testing::{CacheSettings, ConfigFile, cache_settings};
+use awsideman::testing::{Envelope, Header, Scheme};
+use awsideman::testing::{ProfileSource, Session, SessionSettings};
+use awsideman::testing::{Transport, TransportSettings};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};

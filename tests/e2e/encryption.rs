@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use awsideman::aws::service::Service;
-use awsideman::cache::keys::Keyset;
+use awsideman::testing::Keyset;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use crate::common::{TestEnv, mode, requests, text};

@@ -2,9 +2,9 @@
 //! of every partition, with and without FIPS and dual-stack, are the ones botocore's endpoint
 //! rules give (read with the test venv's Python).
 
-use awsideman::aws::endpoint::{self, Endpoint};
-use awsideman::aws::service::Service;
-use awsideman::env::Env;
+use awsideman::testing::Env;
+use awsideman::testing::Service;
+use awsideman::testing::{Endpoint, no_profile, resolve_endpoint};
 
 use crate::common::fixture::{Fixture, Reply};
 use crate::common::{TestEnv, text};
@@ -59,7 +59,7 @@ fn ours(service: Service, region: &str, fips: bool, dual: bool) -> String {
             if dual { "true" } else { "false" },
         ),
     ]);
-    match endpoint::resolve(service, region, &env, &endpoint::no_profile) {
+    match resolve_endpoint(service, region, &env, &no_profile) {
         Ok(Endpoint {
             url,
             signing_region,

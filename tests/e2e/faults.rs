@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use awsideman::aws::service::Service;
-use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
-use awsideman::aws::transport::{Transport, TransportSettings};
-use awsideman::env::Env;
+use awsideman::testing::Env;
+use awsideman::testing::Service;
+use awsideman::testing::{ProfileSource, Session, SessionSettings};
+use awsideman::testing::{Transport, TransportSettings};
 use serde_json::{Value, json};
 
 use crate::common::fixture::{Fixture, Reply};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use awsideman::cache::envelope::{Envelope, Header};
+use awsideman::testing::{Envelope, Header};
 use serde_json::Value;
 
 use crate::common::fixture::{Gate, Reply};
@@ -302,7 +302,7 @@ fn without_its_key_the_cache_still_invalidates_and_can_be_cleared() {
 /// Creates a user with its own user name and email.
 fn user_with_email(t: &TestEnv, store: &str, name: &str, email: &str) -> String {
     let reply = t.aws(
-        awsideman::aws::service::Service::IdentityStore,
+        awsideman::testing::Service::IdentityStore,
         "CreateUser",
         serde_json::json!({
             "IdentityStoreId": store,
@@ -429,7 +429,7 @@ fn a_planted_non_object_in_a_shared_table_is_a_miss_and_removed() {
     let (names, _, _) = list_with_requests(&t);
     assert_eq!(names, ["alice"]);
     let scan = t.aws(
-        awsideman::aws::service::Service::DynamoDb,
+        awsideman::testing::Service::DynamoDb,
         "Scan",
         serde_json::json!({"TableName": table}),
     );
@@ -447,7 +447,7 @@ fn a_planted_non_object_in_a_shared_table_is_a_miss_and_removed() {
     item["data"]["B"] = Value::from(BASE64.encode(&bad));
     item["size"] = serde_json::json!({"N": bad.len().to_string()});
     t.aws(
-        awsideman::aws::service::Service::DynamoDb,
+        awsideman::testing::Service::DynamoDb,
         "PutItem",
         serde_json::json!({"TableName": table, "Item": item}),
     );

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use awsideman::aws::service::Service;
-use awsideman::cache::envelope::Envelope;
+use awsideman::testing::Envelope;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use crate::common::fixture::Holdback;

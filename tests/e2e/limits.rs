@@ -2,7 +2,7 @@
 //! usage error (exit 2) naming the flag and the limit, with no request sent; and the table
 //! agrees with botocore's models (read with the test venv's Python).
 
-use awsideman::commands::limits::{Counted, INPUT_LIMITS};
+use awsideman::testing::{Counted, INPUT_LIMITS};
 
 use crate::common::{TestEnv, requests, text};
 

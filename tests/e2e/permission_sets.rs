@@ -2,7 +2,7 @@
 //! loopback fixture for what moto does not implement (provisioning status, permissions
 //! boundary).
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use crate::common::fixture::{Fixture, Reply};

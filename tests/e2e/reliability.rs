@@ -12,17 +12,17 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use awsideman::aws::service::Service;
-use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
-use awsideman::aws::transport::{Transport, TransportSettings};
-use awsideman::cache::CacheBackend;
-use awsideman::cache::dynamodb::{DynamoBackend, DynamoSettings};
-use awsideman::cache::envelope::Envelope;
-use awsideman::cache::file::FileBackend;
-use awsideman::cache::keys::Keyset;
-use awsideman::cache::manager::{CacheManager, Encryption};
-use awsideman::config::{CacheSettings, ConfigFile};
-use awsideman::env::Env;
+use awsideman::testing::CacheBackend;
+use awsideman::testing::Env;
+use awsideman::testing::Envelope;
+use awsideman::testing::FileBackend;
+use awsideman::testing::Keyset;
+use awsideman::testing::Service;
+use awsideman::testing::{CacheManager, Encryption};
+use awsideman::testing::{CacheSettings, ConfigFile};
+use awsideman::testing::{DynamoBackend, DynamoSettings};
+use awsideman::testing::{ProfileSource, Session, SessionSettings};
+use awsideman::testing::{Transport, TransportSettings};
 use serde_json::{Value, json};
 
 use crate::common::{TestEnv, binary, fill_user_entries, text};
@@ -351,7 +351,7 @@ fn assert_clean(journal: &Journal, keys: &BTreeSet<String>) -> usize {
 fn cache_settings(t: &TestEnv) -> CacheSettings {
     let dir = t.config_dir();
     let file = ConfigFile::load(&dir).expect("config");
-    awsideman::config::cache_settings(&file, None, &Env::from_pairs(t.vars.clone()), &dir)
+    awsideman::testing::cache_settings(&file, None, &Env::from_pairs(t.vars.clone()), &dir)
         .expect("cache settings")
 }
 
@@ -851,7 +851,7 @@ fn assert_copy_consistent(source: &FileBackend, dest: &FileBackend, checkpoint: 
         .filter_map(Value::as_str)
         .collect();
     let have: BTreeSet<String> = copied.iter().map(|e| e.key.to_string()).collect();
-    let now = awsideman::clock::now_secs();
+    let now = awsideman::testing::now_secs();
     for entry in source.entries().unwrap() {
         let key = entry.key.as_str();
         let live = entry.header.as_ref().is_some_and(|h| h.expires_at > now);

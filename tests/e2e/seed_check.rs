@@ -1,6 +1,6 @@
 //! The shared seed data is what the other tests assume.
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 use serde_json::json;
 
 use crate::common::TestEnv;

@@ -1,7 +1,7 @@
 //! The dynamodb and hybrid backends through the binary: one machine warms, another reads;
 //! writes invalidate across machines; an unreachable table costs a warning, never a command.
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 
 use crate::common::{TestEnv, requests, text};
 

@@ -1,7 +1,7 @@
 //! `sso discover` and every `user` command against moto; `user update` (not implemented
 //! by moto) against the loopback fixture.
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use crate::common::FIXTURE_STORE;

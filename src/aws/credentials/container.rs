@@ -20,12 +20,6 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Attempts in all (the endpoint is local; failures are short).
 const ATTEMPTS: u32 = 3;
 
-/// Whether the environment points at a container credentials endpoint.
-pub fn is_configured(env: &Env) -> bool {
-    env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
-        || env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
-}
-
 /// Fetches container credentials; `Ok(None)` when no endpoint is configured.
 pub fn fetch(env: &Env, transport: &Transport) -> Result<Option<Credentials>> {
     let Some(url) = endpoint_url(env)? else {
@@ -210,7 +204,6 @@ mod tests {
             assert!(endpoint_url(&env).is_err(), "{bad}");
         }
         assert_eq!(endpoint_url(&Env::default()).unwrap(), None);
-        assert!(!is_configured(&Env::default()));
     }
 
     #[test]

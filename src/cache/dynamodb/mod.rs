@@ -27,7 +27,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-pub use admin::{RepairReport, TableSetup, TtlState, key_schema_problems};
+pub use admin::{RepairReport, TableSetup};
 pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
 pub use wrapped_keys::{TableWrappedKeys, WRAPPED_KEYS_ITEM};
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::DynamoBackend;
 use super::admin::is_missing_table;
 use super::item;
-use super::wire::{Condition, Write};
+use super::wire::Condition;
 use crate::cache::keys::{Versioned, WrappedKeysPlace};
 use crate::error::{Error, Result};
 
@@ -105,11 +105,12 @@ impl WrappedKeysPlace for TableWrappedKeys {
         Ok(written.map(|_| version))
     }
 
+    #[cfg(test)]
     fn remove(&self) -> Result<()> {
         match self
             .0
             .table
-            .batch_write(&[Write::Delete(WRAPPED_KEYS_ITEM.to_string())])
+            .batch_write(&[super::wire::Write::Delete(WRAPPED_KEYS_ITEM.to_string())])
         {
             Err(e) if is_missing_table(&e) => Ok(()),
             other => other,

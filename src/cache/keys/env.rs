@@ -53,6 +53,7 @@ impl KeyStore for EnvStore {
         Err(read_only())
     }
 
+    #[cfg(test)]
     fn delete(&self) -> Result<()> {
         Err(read_only())
     }

@@ -7,7 +7,6 @@
 //! checked is the file read; at most 64 KiB are read. It is written like every private
 //! file: 0600, through a synced temporary file renamed into place.
 
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -29,11 +28,6 @@ impl FileStore {
     /// The file source over `path` (tilde already expanded).
     pub fn new(path: PathBuf) -> FileStore {
         FileStore { path }
-    }
-
-    /// The key file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn fail(&self, what: impl std::fmt::Display) -> Error {
@@ -75,10 +69,11 @@ impl KeyStore for FileStore {
             .map_err(|e| e.context("cache encryption: saving the key file"))
     }
 
+    #[cfg(test)]
     fn delete(&self) -> Result<()> {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.fail(format_args!("cannot remove it ({e})"))),
         }
     }

@@ -90,6 +90,7 @@ impl KeyStore for KeyringStore {
             .map_err(unavailable)
     }
 
+    #[cfg(test)]
     fn delete(&self) -> Result<()> {
         match self.entry()?.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),

@@ -20,7 +20,7 @@
 //! machines rotating at once therefore never lose a key.
 
 use std::collections::BTreeMap;
-use std::io::ErrorKind;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -66,6 +66,7 @@ pub trait WrappedKeysPlace: Send + Sync {
     /// stored yet), replacing the old one at once; returns its new version, or `None` when
     /// someone wrote in between (nothing was written).
     fn write_if(&self, document: &[u8], expected: Option<&str>) -> Result<Option<String>>;
+    #[cfg(test)]
     /// Removes the document; none stored is not an error.
     fn remove(&self) -> Result<()>;
     /// Whether other machines share this place (a table: yes; a file: no).
@@ -121,10 +122,11 @@ impl WrappedKeysPlace for WrappedKeysFile {
         Ok(Some(content_version(document)))
     }
 
+    #[cfg(test)]
     fn remove(&self) -> Result<()> {
         match std::fs::remove_file(&self.0) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::runtime(format!("cannot remove it ({e})"))),
         }
     }
@@ -175,16 +177,6 @@ impl KmsStore {
             keys: Mutex::new(BTreeMap::new()),
             version: Mutex::new(None),
         }
-    }
-
-    /// The KMS key that wraps the data keys.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// Where the wrapped keys are kept.
-    pub fn place(&self) -> &dyn WrappedKeysPlace {
-        self.place.as_ref()
     }
 
     /// A new data key from KMS `GenerateDataKey` (AES_256); its wrapped form is remembered so
@@ -461,6 +453,7 @@ impl KeyStore for KmsStore {
             .clone()
     }
 
+    #[cfg(test)]
     fn delete(&self) -> Result<()> {
         self.place
             .remove()

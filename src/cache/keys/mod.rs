@@ -22,13 +22,11 @@ use serde_json::Value;
 use crate::env::Env;
 use crate::error::Result;
 
-pub use env::{ENV_VAR, EnvStore};
+pub use env::EnvStore;
 pub use file::FileStore;
-pub use keyring::{KEYRING_SERVICE, KEYRING_USER, KeyringStore};
-pub use keyset::{KEY_ID_LEN, KEY_LEN, Keyset, MasterKey, is_key_id};
-pub use kms::{
-    KMS_ENCRYPTION_CONTEXT, KMS_OPERATIONS, KmsStore, Versioned, WrappedKeysFile, WrappedKeysPlace,
-};
+pub use keyring::KeyringStore;
+pub use keyset::{Keyset, MasterKey, is_key_id};
+pub use kms::{KMS_OPERATIONS, KmsStore, Versioned, WrappedKeysFile, WrappedKeysPlace};
 
 /// What to say after "this key source is unusable": the other sources and their settings.
 pub const ALTERNATIVES: &str = "use cache.encryption_key_source env (AWSIDEMAN_CACHE_KEY), \
@@ -80,6 +78,7 @@ pub trait KeyStore: Send + Sync {
         None
     }
 
+    #[cfg(test)]
     /// Removes the stored keyset; nothing stored is not an error.
     fn delete(&self) -> Result<()>;
 

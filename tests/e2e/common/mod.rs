@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use awsideman::aws::service::Service;
-use awsideman::aws::session::{ProfileSource, Session, SessionSettings};
-use awsideman::aws::transport::{Transport, TransportSettings};
-use awsideman::env::Env;
+use awsideman::testing::Env;
+use awsideman::testing::Service;
+use awsideman::testing::{ProfileSource, Session, SessionSettings};
+use awsideman::testing::{Transport, TransportSettings};
 use serde_json::Value;
 
 /// The instance ARN of [`TestEnv::at_fixture`] worlds.
@@ -353,10 +353,10 @@ impl Drop for TestEnv {
 
 /// The cache key the binary uses for `DescribeUser` of user `u<i>` in profile `default`,
 /// region us-east-1: for tests that write many entries through the library.
-pub fn user_entry_key(i: usize) -> awsideman::cache::CacheKey {
+pub fn user_entry_key(i: usize) -> awsideman::testing::CacheKey {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("test DescribeUser u{i}"));
-    awsideman::cache::CacheKey::parse(&hex::encode(digest)).expect("a key")
+    awsideman::testing::CacheKey::parse(&hex::encode(digest)).expect("a key")
 }
 
 /// The tags of [`user_entry_key`]`(i)`'s entry.
@@ -366,11 +366,11 @@ pub fn user_entry_tags(i: usize) -> Vec<String> {
 
 /// `n` entries (`DescribeUser` of `u<i>`, each filed under its own tag) written through the
 /// library into `manager`'s cache.
-pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: usize) {
+pub fn fill_user_entries(manager: &awsideman::testing::CacheManager, n: usize) {
     for i in 0..n {
         manager.put(
             &crate::common::user_entry_key(i),
-            &awsideman::cache::manager::NewEntry {
+            &awsideman::testing::NewEntry {
                 service: "identitystore",
                 operation: "DescribeUser",
                 profile: "default",
@@ -386,9 +386,9 @@ pub fn fill_user_entries(manager: &awsideman::cache::manager::CacheManager, n: u
 /// Stores, through `backend`, an expired plain entry under [`user_entry_key`]`(n)` and bytes
 /// that are no entry at all under `user_entry_key(n + 1)`: what migration and cleanup must
 /// skip.
-pub fn add_expired_and_corrupt(backend: &dyn awsideman::cache::CacheBackend, n: usize) {
-    use awsideman::cache::envelope::{Envelope, Header, Scheme};
-    let now = awsideman::clock::now_secs();
+pub fn add_expired_and_corrupt(backend: &dyn awsideman::testing::CacheBackend, n: usize) {
+    use awsideman::testing::{Envelope, Header, Scheme};
+    let now = awsideman::testing::now_secs();
     let expired = Envelope::seal(
         Header {
             v: 0,
@@ -453,7 +453,7 @@ pub fn mode(path: &Path) -> u32 {
 /// Whether the tests run as root (root writes through read-only modes; tests that need a
 /// directory it cannot write run the binary as another user).
 pub fn is_root() -> bool {
-    awsideman::fsutil::effective_uid() == 0
+    awsideman::testing::effective_uid() == 0
 }
 
 impl TestEnv {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use awsideman::aws::service::Service;
+use awsideman::testing::Service;
 use serde_json::{Value, json};
 
 use super::TestEnv;

@@ -1,0 +1,68 @@
+//! The process entry: parse the command line, run the command, print its report, and map
+//! the outcome to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use super::parse::{self, Parsed};
+use super::spec::Access;
+use super::table::GROUPS;
+use crate::commands::Context;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::output;
+
+/// Runs awsideman with the process's arguments and environment: parse, run, print, and
+/// map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "awsideman: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let parsed = parse::parse(GROUPS, std::env::args_os().skip(1))?;
+    let (command, globals, matches) = match parsed {
+        Parsed::Help(text) => return print(&text),
+        Parsed::Version => return print(&format!("awsideman {}\n", env!("CARGO_PKG_VERSION"))),
+        Parsed::Run {
+            command,
+            globals,
+            matches,
+            ..
+        } => (command, globals, matches),
+    };
+    let env = Env::capture();
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let terminal = output::Terminal {
+        color: stdout_is_terminal && env.get("NO_COLOR").is_none(),
+        pretty_json: stdout_is_terminal,
+    };
+    let mut ctx = if command.access == Access::Standalone {
+        Context::standalone(env, globals)?
+    } else {
+        Context::new(env, globals)?
+    };
+    let report = (command.run)(&mut ctx, &matches)?;
+    let mut report = report;
+    let failure = report.failure.take();
+    print(&output::render(&report, ctx.output, terminal))?;
+    ctx.finish();
+    // The process ends here: let the OS reclaim a large answer instead of freeing it piece
+    // by piece (measurably faster for big cached lists).
+    std::mem::forget(report);
+    failure.map_or(Ok(()), Err)
+}
+
+/// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other.map_err(|e| Error::runtime(format!("writing output: {e}"))),
+    }
+}
