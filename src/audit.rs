@@ -26,7 +26,7 @@ use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 
 /// What happened: the `event` field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// A new cache encryption key was created and saved.
     KeyGenerated,
     /// A key set was imported (`cache encryption import-key`).
@@ -59,7 +59,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every event, in the order they are documented.
-    pub const ALL: [EventKind; 14] = [
+    pub(crate) const ALL: [EventKind; 14] = [
         EventKind::KeyGenerated,
         EventKind::KeyImported,
         EventKind::KeyExported,
@@ -77,7 +77,7 @@ impl EventKind {
     ];
 
     /// The snake_case name written in the log (`key_generated`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EventKind::KeyGenerated => "key_generated",
             EventKind::KeyImported => "key_imported",
@@ -97,19 +97,19 @@ impl EventKind {
     }
 
     /// The event named `name` (exact snake_case name).
-    pub fn parse(name: &str) -> Option<EventKind> {
+    pub(crate) fn parse(name: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|e| e.name() == name)
     }
 
     /// Every event name, for messages and docs.
-    pub fn names() -> Vec<&'static str> {
+    pub(crate) fn names() -> Vec<&'static str> {
         EventKind::ALL.iter().map(|e| e.name()).collect()
     }
 }
 
 /// One event to record. Never put key material or cached data in it.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     kind: EventKind,
     ok: bool,
     key_id: Option<String>,
@@ -119,7 +119,7 @@ pub struct Event {
 
 impl Event {
     /// A successful event of `kind` with no key id, source or details.
-    pub fn new(kind: EventKind) -> Event {
+    pub(crate) fn new(kind: EventKind) -> Event {
         Event {
             kind,
             ok: true,
@@ -130,55 +130,50 @@ impl Event {
     }
 
     /// The same event with outcome `failed`.
-    pub fn failed(mut self) -> Event {
+    pub(crate) fn failed(mut self) -> Event {
         self.ok = false;
         self
     }
 
     /// The same event with outcome `ok` when `ok`, else `failed`.
-    pub fn outcome(mut self, ok: bool) -> Event {
+    pub(crate) fn outcome(mut self, ok: bool) -> Event {
         self.ok = ok;
         self
     }
 
     /// The same event naming the key it concerns (an id, never the key).
-    pub fn key_id(mut self, id: impl Into<String>) -> Event {
+    pub(crate) fn key_id(mut self, id: impl Into<String>) -> Event {
         self.key_id = Some(id.into());
         self
     }
 
     /// The same event naming the key source (`keyring`, `env`, `file`, `kms`).
-    pub fn source(mut self, source: impl Into<String>) -> Event {
+    pub(crate) fn source(mut self, source: impl Into<String>) -> Event {
         self.source = Some(source.into());
         self
     }
 
     /// The same event with one more detail (a count, a backend or table name).
-    pub fn detail(mut self, name: &str, value: impl Into<Value>) -> Event {
+    pub(crate) fn detail(mut self, name: &str, value: impl Into<Value>) -> Event {
         self.details.insert(name.to_string(), value.into());
         self
-    }
-
-    /// The kind of event.
-    pub fn kind(&self) -> EventKind {
-        self.kind
     }
 }
 
 /// Who and where: the fields every record of this process shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
+pub(crate) struct Actor {
     /// The local user (`USER`, `LOGNAME`, else the numeric uid).
-    pub user: String,
+    pub(crate) user: String,
     /// The host (`HOSTNAME`, else `/etc/hostname`, else `unknown`).
-    pub host: String,
+    pub(crate) host: String,
     /// The awsideman profile in effect.
-    pub profile: String,
+    pub(crate) profile: String,
 }
 
 impl Actor {
     /// The actor of this process, from the environment snapshot.
-    pub fn from_env(env: &Env, profile: &str) -> Actor {
+    pub(crate) fn from_env(env: &Env, profile: &str) -> Actor {
         Actor {
             user: env
                 .get("USER")
@@ -213,11 +208,11 @@ fn current_uid() -> String {
 }
 
 /// The largest part of the log `audit show` reads: its newest records.
-pub const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The audit log of this process: where it goes (`None` = off) and who writes it.
 #[derive(Debug, Clone)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     path: Option<PathBuf>,
     actor: Actor,
     /// The directory awsideman keeps (the config directory): a log inside it is checked
@@ -228,7 +223,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// A log at `path` (`None` turns it off) written by `actor`.
-    pub fn new(path: Option<PathBuf>, actor: Actor) -> AuditLog {
+    pub(crate) fn new(path: Option<PathBuf>, actor: Actor) -> AuditLog {
         AuditLog {
             path,
             actor,
@@ -241,24 +236,24 @@ impl AuditLog {
     /// inside it has every directory from there down checked, and repaired when ours but
     /// open to others. A log elsewhere (`/var/log/...`) only gets its directory created
     /// 0700 when missing: a shared directory is not awsideman's to change.
-    pub fn within(mut self, top: PathBuf) -> AuditLog {
+    pub(crate) fn within(mut self, top: PathBuf) -> AuditLog {
         self.top = Some(top);
         self
     }
 
     /// The same log, waiting at most `timeout` for other writers.
-    pub fn with_lock_timeout(mut self, timeout: Duration) -> AuditLog {
+    pub(crate) fn with_lock_timeout(mut self, timeout: Duration) -> AuditLog {
         self.lock_timeout = timeout;
         self
     }
 
     /// Where records go, or `None` when the log is off.
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
     /// The JSON record of `event` at `time`.
-    pub fn record_json(&self, event: &Event, time: SystemTime) -> Value {
+    pub(crate) fn record_json(&self, event: &Event, time: SystemTime) -> Value {
         let mut record = json!({
             "time": format_rfc3339(time),
             "user": self.actor.user,
@@ -280,7 +275,7 @@ impl AuditLog {
     }
 
     /// Appends one record of `event`. A failure is a warning on stderr, never an error.
-    pub fn record(&self, event: &Event) {
+    pub(crate) fn record(&self, event: &Event) {
         let Some(path) = &self.path else {
             return;
         };
@@ -322,13 +317,13 @@ impl AuditLog {
 
 /// What [`read`] found in the log.
 #[derive(Debug, Default)]
-pub struct LogContents {
+pub(crate) struct LogContents {
     /// The records, oldest first.
-    pub records: Vec<Value>,
+    pub(crate) records: Vec<Value>,
     /// Lines (or parts of lines) that are not records.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// Bytes at the start of a log larger than [`MAX_READ_BYTES`] that were not read.
-    pub unread_bytes: u64,
+    pub(crate) unread_bytes: u64,
 }
 
 /// The records of the log at `path` (its newest [`MAX_READ_BYTES`]). A missing file is an
@@ -336,7 +331,7 @@ pub struct LogContents {
 ///
 /// A line that is not a record is skipped, except that a whole record glued to the end of
 /// a broken one (an older writer appended after a half-written line) is still found.
-pub fn read(path: &Path) -> Result<LogContents> {
+pub(crate) fn read(path: &Path) -> Result<LogContents> {
     let opened = fsutil::open_private_file(path, Links::Follow, u64::MAX)
         .map_err(|e| Error::runtime(format!("reading the audit log: {e}")))?;
     let Some(mut file) = opened else {
@@ -392,12 +387,12 @@ fn glued_record(line: &[u8]) -> Option<Value> {
 }
 
 /// The time of a record (its `time` field), if it has a valid one.
-pub fn record_time(record: &Value) -> Option<SystemTime> {
+pub(crate) fn record_time(record: &Value) -> Option<SystemTime> {
     record["time"].as_str().and_then(parse_rfc3339)
 }
 
 /// Parses a duration such as `90s`, `30m`, `24h`, `7d` or `2w` (a whole number and a unit).
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);

@@ -19,7 +19,7 @@ fn offset_secs() -> i64 {
 }
 
 /// Now, with the test-only offset applied.
-pub fn now() -> SystemTime {
+pub(crate) fn now() -> SystemTime {
     let offset = offset_secs();
     let base = SystemTime::now();
     if offset >= 0 {
@@ -36,7 +36,7 @@ pub fn now_secs() -> u64 {
 }
 
 /// The time `secs` seconds after the Unix epoch (saturating far in the future).
-pub fn from_secs(secs: u64) -> SystemTime {
+pub(crate) fn from_secs(secs: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
         .unwrap_or(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)))

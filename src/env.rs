@@ -14,7 +14,7 @@ pub struct Env {
 
 impl Env {
     /// Captures the current process environment (variables that are not valid UTF-8 are skipped).
-    pub fn capture() -> Env {
+    pub(crate) fn capture() -> Env {
         Env {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -35,25 +35,26 @@ impl Env {
     }
 
     /// The value of `name`, or `None` when it is unset or empty (AWS tools treat both alike).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
+    #[cfg(test)]
     /// Sets a variable in this snapshot (never in the process).
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub(crate) fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.vars.insert(name.into(), value.into());
     }
 
     /// Whether `name` holds a true value (`true`, `1`, `yes`, `on`, any case).
-    pub fn is_true(&self, name: &str) -> bool {
+    pub(crate) fn is_true(&self, name: &str) -> bool {
         self.get(name).is_some_and(parse_bool_true)
     }
 
     /// All variables whose name starts with `prefix`, sorted by name.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
+    pub(crate) fn with_prefix<'a>(&'a self, prefix: &'a str) -> Vec<(&'a str, &'a str)> {
         let mut found: Vec<_> = self
             .vars
             .iter()
@@ -65,7 +66,7 @@ impl Env {
     }
 
     /// The user's home directory (`HOME`, or `USERPROFILE` on Windows).
-    pub fn home(&self) -> Option<PathBuf> {
+    pub(crate) fn home(&self) -> Option<PathBuf> {
         self.get("HOME")
             .or_else(|| self.get("USERPROFILE"))
             .map(PathBuf::from)
@@ -73,7 +74,7 @@ impl Env {
 }
 
 /// Whether a string is one of the accepted spellings of true.
-pub fn parse_bool_true(value: &str) -> bool {
+pub(crate) fn parse_bool_true(value: &str) -> bool {
     matches!(
         value.trim().to_ascii_lowercase().as_str(),
         "true" | "1" | "yes" | "on"
@@ -81,7 +82,7 @@ pub fn parse_bool_true(value: &str) -> bool {
 }
 
 /// Parses a boolean in any accepted spelling (`true/1/yes/on`, `false/0/no/off`).
-pub fn parse_bool(value: &str) -> Option<bool> {
+pub(crate) fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),

@@ -34,22 +34,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A usage error: the command line is wrong.
-    pub fn usage(message: impl Into<String>) -> Error {
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
         Error::new(Kind::Usage, message)
     }
 
     /// A configuration error: a config key or environment variable is invalid.
-    pub fn config(message: impl Into<String>) -> Error {
+    pub(crate) fn config(message: impl Into<String>) -> Error {
         Error::new(Kind::Config, message)
     }
 
     /// A run-time failure.
-    pub fn runtime(message: impl Into<String>) -> Error {
+    pub(crate) fn runtime(message: impl Into<String>) -> Error {
         Error::new(Kind::Runtime, message)
     }
 
     /// Something the user named was not found.
-    pub fn not_found(message: impl Into<String>) -> Error {
+    pub(crate) fn not_found(message: impl Into<String>) -> Error {
         Error::new(Kind::NotFound, message)
     }
 
@@ -73,7 +73,7 @@ impl Error {
     }
 
     /// Prepends what was being done when the error happened.
-    pub fn context(mut self, what: impl fmt::Display) -> Error {
+    pub(crate) fn context(mut self, what: impl fmt::Display) -> Error {
         self.message = format!("{what}: {}", self.message);
         self
     }
@@ -84,22 +84,22 @@ impl Error {
     }
 
     /// The AWS error code (e.g. `ResourceNotFoundException`), if AWS sent one.
-    pub fn aws_code(&self) -> Option<&str> {
+    pub(crate) fn aws_code(&self) -> Option<&str> {
         self.aws_code.as_deref()
     }
 
     /// The HTTP status of an AWS error.
-    pub fn http_status(&self) -> Option<u16> {
+    pub(crate) fn http_status(&self) -> Option<u16> {
         self.http_status
     }
 
     /// The message without the kind.
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 
     /// The process exit code for this error: 2 for usage and configuration, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self.kind {
             Kind::Usage | Kind::Config => 2,
             Kind::Aws | Kind::NotFound | Kind::Runtime => 1,
@@ -116,7 +116,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Adds context to results, like `anyhow::Context`, for any error that displays.
-pub trait Context<T> {
+pub(crate) trait Context<T> {
     /// Turns the error into a run-time [`Error`] prefixed with `what`.
     fn context(self, what: impl fmt::Display) -> Result<T>;
 }

@@ -13,7 +13,8 @@
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
 //! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `redact`, `rfc3339`, `suggest`.
 //!
-//! The binary (`main.rs`) sits on top and calls `cli`.
+//! The binary (`main.rs`) sits on top and calls `cli` (through [`main`]); `testing`, beside
+//! it, re-exports what the integration tests, fuzz targets and benches use.
 
 mod audit;
 mod aws;
@@ -43,6 +44,7 @@ mod layers {
 
     /// The layers of the doc comment above, top first.
     const LAYERS: &[&[&str]] = &[
+        &["testing"],
         &["cli"],
         &["commands"],
         &["client"],

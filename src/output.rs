@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// The output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Aligned columns for people.
     Table,
     /// One stable JSON document.
@@ -32,23 +32,23 @@ impl std::str::FromStr for OutputFormat {
 
 /// A column of a table: its header and the dotted path of the field in each record.
 #[derive(Debug, Clone, Copy)]
-pub struct Column {
+pub(crate) struct Column {
     /// The header shown.
-    pub header: &'static str,
+    pub(crate) header: &'static str,
     /// The field's path in a record: `UserName`, `Name.GivenName`, `Emails.0.Value`.
-    pub path: &'static str,
+    pub(crate) path: &'static str,
 }
 
 impl Column {
     /// A column showing the field at `path` under `header`.
-    pub const fn new(header: &'static str, path: &'static str) -> Column {
+    pub(crate) const fn new(header: &'static str, path: &'static str) -> Column {
         Column { header, path }
     }
 }
 
 /// How a report is shown as a table or text.
 #[derive(Debug, Clone)]
-pub enum View {
+pub(crate) enum View {
     /// A list of records: `path` names the array inside the document ("" for the document).
     List {
         /// Where the array is.
@@ -71,24 +71,24 @@ pub enum View {
 
 /// What a command returns.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// The JSON document printed by `--output json`.
-    pub data: Value,
+    pub(crate) data: Value,
     /// How the document is shown as a table or text.
-    pub view: View,
+    pub(crate) view: View,
     /// Set when part of the work failed: the report is still printed, then this error
     /// decides the message and the exit status (a multi-account assign where some failed).
-    pub failure: Option<crate::error::Error>,
+    pub(crate) failure: Option<crate::error::Error>,
 }
 
 impl Report {
     /// A report whose table form is a list of records.
-    pub fn list(data: Value, path: &'static str, columns: &'static [Column]) -> Report {
+    pub(crate) fn list(data: Value, path: &'static str, columns: &'static [Column]) -> Report {
         Report::new(data, View::List { path, columns })
     }
 
     /// A report with any view.
-    pub fn new(data: Value, view: View) -> Report {
+    pub(crate) fn new(data: Value, view: View) -> Report {
         Report {
             data,
             view,
@@ -97,33 +97,33 @@ impl Report {
     }
 
     /// The same report, marked as a partial failure.
-    pub fn failed(mut self, error: crate::error::Error) -> Report {
+    pub(crate) fn failed(mut self, error: crate::error::Error) -> Report {
         self.failure = Some(error);
         self
     }
 
     /// A report whose table form is one record.
-    pub fn record(data: Value, path: &'static str, fields: &'static [Column]) -> Report {
+    pub(crate) fn record(data: Value, path: &'static str, fields: &'static [Column]) -> Report {
         Report::new(data, View::Record { path, fields })
     }
 
     /// A report whose table form is a sentence.
-    pub fn message(data: Value, message: impl Into<String>) -> Report {
+    pub(crate) fn message(data: Value, message: impl Into<String>) -> Report {
         Report::new(data, View::Message(message.into()))
     }
 }
 
 /// Where output goes, which decides its finish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// Bold table headers (a terminal without `NO_COLOR`).
-    pub color: bool,
+    pub(crate) color: bool,
     /// Indented JSON for people; scripts get compact JSON, which is the same document.
-    pub pretty_json: bool,
+    pub(crate) pretty_json: bool,
 }
 
 /// Renders a report in `format` for `terminal`.
-pub fn render(report: &Report, format: OutputFormat, terminal: Terminal) -> String {
+pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) -> String {
     let color = terminal.color;
     match format {
         OutputFormat::Json => {
@@ -260,7 +260,7 @@ fn bold(text: &str, color: bool) -> String {
 }
 
 /// Looks up a dotted path (`Name.GivenName`, `Emails.0.Value`); "" is the value itself.
-pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return Some(value);
     }

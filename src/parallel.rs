@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Workers used for fan-outs: enough to keep ~20 requests/s in flight at AWS latencies.
-pub const WORKERS: usize = 8;
+pub(crate) const WORKERS: usize = 8;
 
 /// Runs `f` over `items` on at most `workers` threads and returns the results in order.
-pub fn parallel<T: Sync, R: Send>(
+pub(crate) fn parallel<T: Sync, R: Send>(
     items: &[T],
     workers: usize,
     f: impl Fn(&T) -> R + Sync,

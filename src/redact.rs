@@ -3,7 +3,7 @@
 //! wherever it appears in a message. An email address (`alice@example.com`) is left alone.
 
 /// `text` with the user-info of every URL or address in it replaced by `***`.
-pub fn userinfo(text: &str) -> String {
+pub(crate) fn userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {

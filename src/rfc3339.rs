@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Accepts `T`, `t` or a space between date and time, fractional seconds of any length,
 /// and `Z`, `z`, `UTC` (written by old AWS CLI versions) or a `+HH:MM` / `-HH:MM` offset.
 /// Returns `None` for anything else, and for times before 1970.
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let s = text.trim().as_bytes();
     if s.len() < 19 {
         return None;
@@ -72,7 +72,7 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 }
 
 /// Formats a [`SystemTime`] as RFC 3339 in UTC with whole seconds (`2026-11-24T21:00:00Z`).
-pub fn format_rfc3339(time: SystemTime) -> String {
+pub(crate) fn format_rfc3339(time: SystemTime) -> String {
     let seconds = time
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -89,7 +89,7 @@ pub fn format_rfc3339(time: SystemTime) -> String {
 }
 
 /// The time `millis` milliseconds after the Unix epoch (SSO portal `expiration`).
-pub fn from_epoch_millis(millis: u64) -> SystemTime {
+pub(crate) fn from_epoch_millis(millis: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(millis)
 }
 

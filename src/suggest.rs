@@ -9,7 +9,10 @@
 /// A candidate qualifies when its distance is at most a third of the input's length, at
 /// least 1 and at most 2. On a tie the earliest candidate wins, so the answer is
 /// deterministic for a given order.
-pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let input = input.to_lowercase();
     let limit = (input.chars().count() / 3).clamp(1, 2);
     let mut best: Option<(usize, &'a str)> = None;
@@ -23,7 +26,7 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// The optimal-string-alignment distance between `a` and `b`, counted in characters.
-pub fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     // Three rolling rows: two back (for swaps), previous, current.

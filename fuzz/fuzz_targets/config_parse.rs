@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
-use awsideman::testing::{ConfigFile, audit_log_path, cache_settings, network_settings};
 use awsideman::testing::Env;
+use awsideman::testing::{ConfigFile, audit_log_path, cache_settings, network_settings};
 use libfuzzer_sys::fuzz_target;
 
 static ENV: LazyLock<Env> = LazyLock::new(Env::default);

@@ -11,10 +11,10 @@
 
 use std::sync::LazyLock;
 
-use awsideman::testing::{Envelope, Header, Scheme};
-use awsideman::testing::{Decoded, Encryption, MAX_CLOCK_SKEW_SECS, Read, Unusable};
-use awsideman::testing::{CacheKey, CacheManager};
 use awsideman::testing::now_secs;
+use awsideman::testing::{CacheKey, CacheManager};
+use awsideman::testing::{Decoded, Encryption, MAX_CLOCK_SKEW_SECS, Read, Unusable};
+use awsideman::testing::{Envelope, Header, Scheme};
 use awsideman_fuzz::{
     MAX_TTL, MemoryBackend, TEST_KEY_ID, entry_key, entry_tags, generations, manager,
     test_encryption,

@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use awsideman::testing::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
+use awsideman::testing::Encryption;
+use awsideman::testing::Env;
 use awsideman::testing::{
     BATCH_GET_MAX, BATCH_WRITE_MAX, DynamoBackend, DynamoCaller, DynamoSettings,
 };
-use awsideman::testing::{Envelope, FORMAT_VERSION, Header, Scheme};
-use awsideman::testing::Encryption;
+use awsideman::testing::{BackendStats, CacheBackend, EntryInfo, Invalidation, Lookup};
 use awsideman::testing::{CacheKey, CacheManager, Generations};
 use awsideman::testing::{CacheSettings, ConfigFile, cache_settings};
-use awsideman::testing::Env;
+use awsideman::testing::{Envelope, FORMAT_VERSION, Header, Scheme};
 use serde_json::{Map, Value, json};
 
 /// The master key of the encrypted decoder (the seeds' encrypted entries use it).
@@ -121,7 +121,12 @@ impl CacheBackend for MemoryBackend {
         Ok(lock(&self.bytes).clone())
     }
 
-    fn set(&self, _key: &CacheKey, bytes: &[u8], _expires_at: u64) -> awsideman::testing::Result<()> {
+    fn set(
+        &self,
+        _key: &CacheKey,
+        bytes: &[u8],
+        _expires_at: u64,
+    ) -> awsideman::testing::Result<()> {
         self.store(bytes);
         Ok(())
     }

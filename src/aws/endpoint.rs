@@ -22,17 +22,17 @@ pub struct Endpoint {
 /// The rows are the SDKs' partition data (botocore's `partitions.json`); a test compares
 /// every service's host in a region of each partition with botocore's endpoint rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
+pub(crate) struct Partition {
     /// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, ...
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// Regions named `{prefix}-{word}-{number}` belong here.
     region_prefixes: &'static [&'static str],
     /// `amazonaws.com`, `amazonaws.com.cn`, `c2s.ic.gov`, ...
-    pub dns_suffix: &'static str,
+    pub(crate) dns_suffix: &'static str,
     /// The suffix of dual-stack (IPv4 and IPv6) hosts.
-    pub dual_stack_dns_suffix: &'static str,
+    pub(crate) dual_stack_dns_suffix: &'static str,
     /// Where the partition's global services (Organizations) live.
-    pub global_region: &'static str,
+    pub(crate) global_region: &'static str,
 }
 
 /// Every partition; a region matching none belongs to the first (`aws`), as in the SDKs.
@@ -97,7 +97,7 @@ const PARTITIONS: [Partition; 8] = [
 
 /// The partition a region belongs to: `{partition}-global` names it, else the first whose
 /// region pattern (`{prefix}-{word}-{number}`) matches, else `aws`.
-pub fn partition(region: &str) -> Partition {
+pub(crate) fn partition(region: &str) -> Partition {
     let named = PARTITIONS
         .iter()
         .find(|p| region.strip_suffix("-global") == Some(p.id));
@@ -129,18 +129,18 @@ fn is_word_dash_number(rest: &str) -> bool {
 /// neither. `AWS_USE_FIPS_ENDPOINT` / `AWS_USE_DUALSTACK_ENDPOINT`, else the AWS profile's
 /// `use_fips_endpoint` / `use_dualstack_endpoint`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Variant {
+pub(crate) struct Variant {
     /// Use the FIPS endpoint.
-    pub fips: bool,
+    pub(crate) fips: bool,
     /// Use the dual-stack endpoint.
-    pub dual_stack: bool,
+    pub(crate) dual_stack: bool,
 }
 
 impl Variant {
     /// Reads the variant from the environment, else from the AWS profile (`profile` looks
     /// a key up in it). A value other than true or false is a configuration error: a typo
     /// must not silently send a FIPS user to a non-FIPS endpoint.
-    pub fn configured(env: &Env, profile: ProfileLookup<'_>) -> Result<Variant> {
+    pub(crate) fn configured(env: &Env, profile: ProfileLookup<'_>) -> Result<Variant> {
         let flag = |var: &str, key: &str| -> Result<bool> {
             let (source, value) = match env.get(var) {
                 Some(value) => (var.to_string(), Some(value.to_string())),
@@ -165,7 +165,7 @@ impl Variant {
 
 /// Looks a key up in the AWS profile a call is made for (`endpoint_url`,
 /// `use_fips_endpoint`, ...). Called only for the keys a resolution needs.
-pub type ProfileLookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>>;
+pub(crate) type ProfileLookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>>;
 
 /// A lookup for calls made without an AWS profile.
 pub fn no_profile(_: &str) -> Result<Option<String>> {
@@ -174,7 +174,7 @@ pub fn no_profile(_: &str) -> Result<Option<String>> {
 
 /// The standard host of `service` in `region` and the region it is signed for, following
 /// the services' endpoint rules.
-pub fn standard_host(service: Service, region: &str, variant: Variant) -> (String, String) {
+pub(crate) fn standard_host(service: Service, region: &str, variant: Variant) -> (String, String) {
     let partition = partition(region);
     if service == Service::Sts && region == "aws-global" && variant == Variant::default() {
         return ("sts.amazonaws.com".into(), "us-east-1".into());
@@ -199,7 +199,7 @@ pub fn standard_host(service: Service, region: &str, variant: Variant) -> (Strin
 }
 
 /// Checks that a region is a plausible region name (it becomes part of a host name).
-pub fn validate_region(region: &str) -> Result<()> {
+pub(crate) fn validate_region(region: &str) -> Result<()> {
     let ok = !region.is_empty()
         && region.len() <= 32
         && region

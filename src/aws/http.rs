@@ -11,22 +11,22 @@ const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// An HTTP request about to be sent.
 #[derive(Debug, Clone)]
-pub struct HttpRequest {
+pub(crate) struct HttpRequest {
     /// `GET`, `POST`, `PUT`, ...
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// The full URL, exactly as it was signed.
-    pub url: String,
+    pub(crate) url: String,
     /// Headers other than `host` (the URL's authority is sent as `host`).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body (empty for `GET`).
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// A timeout for this request alone, replacing the agent's global one (IMDS uses 1 s).
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl HttpRequest {
     /// A request with no headers, no body and the agent's timeouts.
-    pub fn new(method: &'static str, url: impl Into<String>) -> HttpRequest {
+    pub(crate) fn new(method: &'static str, url: impl Into<String>) -> HttpRequest {
         HttpRequest {
             method,
             url: url.into(),
@@ -37,19 +37,23 @@ impl HttpRequest {
     }
 
     /// Adds a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> HttpRequest {
+    pub(crate) fn header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> HttpRequest {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the body.
-    pub fn body(mut self, body: Vec<u8>) -> HttpRequest {
+    pub(crate) fn body(mut self, body: Vec<u8>) -> HttpRequest {
         self.body = body;
         self
     }
 
     /// Sets a per-request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> HttpRequest {
+    pub(crate) fn timeout(mut self, timeout: Duration) -> HttpRequest {
         self.timeout = Some(timeout);
         self
     }
@@ -57,18 +61,18 @@ impl HttpRequest {
 
 /// A received HTTP response, whatever its status.
 #[derive(Debug, Clone)]
-pub struct HttpResponse {
+pub(crate) struct HttpResponse {
     /// The HTTP status code.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Response headers, names in lower case.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The whole body.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl HttpResponse {
     /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -76,7 +80,7 @@ impl HttpResponse {
     }
 
     /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
@@ -85,11 +89,11 @@ impl HttpResponse {
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Time allowed to establish a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Time allowed for a whole request once connected.
     pub read_timeout: Duration,
     /// PEM bundle replacing the built-in trusted roots (`AWS_CA_BUNDLE`).
-    pub ca_bundle: Option<std::path::PathBuf>,
+    pub(crate) ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -104,16 +108,16 @@ impl Default for HttpSettings {
 
 /// A failure to get any HTTP response at all.
 #[derive(Debug, Clone)]
-pub struct SendError {
+pub(crate) struct SendError {
     /// What happened, in words.
-    pub message: String,
+    pub(crate) message: String,
     /// Whether it was a timeout (costs more retry quota).
-    pub timed_out: bool,
+    pub(crate) timed_out: bool,
 }
 
 /// The shared, pooled HTTP agent.
 #[derive(Clone)]
-pub struct HttpClient {
+pub(crate) struct HttpClient {
     agent: ureq::Agent,
     connect_timeout: Duration,
     read_timeout: Duration,
@@ -121,7 +125,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     /// Builds the agent: connection pool, timeouts, proxies from the environment, TLS roots.
-    pub fn new(settings: &HttpSettings) -> Result<HttpClient> {
+    pub(crate) fn new(settings: &HttpSettings) -> Result<HttpClient> {
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(path) = &settings.ca_bundle {
             tls = tls.root_certs(load_ca_bundle(path)?);
@@ -142,7 +146,10 @@ impl HttpClient {
     }
 
     /// Sends one request once; any HTTP status is a response, only a failure to talk is an error.
-    pub fn send(&self, request: &HttpRequest) -> std::result::Result<HttpResponse, SendError> {
+    pub(crate) fn send(
+        &self,
+        request: &HttpRequest,
+    ) -> std::result::Result<HttpResponse, SendError> {
         let mut builder = ureq::http::Request::builder()
             .method(request.method)
             .uri(&request.url);

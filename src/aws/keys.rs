@@ -14,12 +14,12 @@ pub struct Credentials {
     /// The session token of temporary credentials.
     pub session_token: Option<String>,
     /// When temporary credentials expire.
-    pub expires_at: Option<SystemTime>,
+    pub(crate) expires_at: Option<SystemTime>,
 }
 
 impl Credentials {
     /// Long-term or temporary credentials without a known expiry.
-    pub fn new(
+    pub(crate) fn new(
         access_key_id: impl Into<String>,
         secret_access_key: impl Into<String>,
         session_token: Option<String>,

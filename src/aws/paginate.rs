@@ -6,11 +6,11 @@ use crate::error::{Error, Result};
 
 /// How an operation pages: its token member and the list members to concatenate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paging {
+pub(crate) struct Paging {
     /// The list members of the reply (`Users`, `AccountAssignments`).
-    pub result_keys: &'static [&'static str],
+    pub(crate) result_keys: &'static [&'static str],
     /// The largest page size the operation accepts (`MaxResults`), if it takes one.
-    pub max_results: Option<u32>,
+    pub(crate) max_results: Option<u32>,
 }
 
 /// The most pages followed before giving up on a service that never stops paging.
@@ -21,7 +21,7 @@ const MAX_PAGES: usize = 100_000;
 /// `limit` stops early once that many items of the first result key are collected; the
 /// reply then carries `"Truncated": true` so callers never mistake it for the whole list.
 /// Empty pages that still carry a `NextToken` (Organizations does this) are followed.
-pub fn collect_pages(
+pub(crate) fn collect_pages(
     input: &Value,
     paging: &Paging,
     limit: Option<usize>,

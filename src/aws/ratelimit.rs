@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Paces callers to at most `rate` requests per second, with bursts of up to `rate`.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     rate: f64,
     state: Mutex<Bucket>,
 }
@@ -19,7 +19,7 @@ struct Bucket {
 
 impl RateLimiter {
     /// A limiter allowing `rate` requests per second (0 disables pacing).
-    pub fn new(rate: f64) -> RateLimiter {
+    pub(crate) fn new(rate: f64) -> RateLimiter {
         RateLimiter {
             rate,
             state: Mutex::new(Bucket {
@@ -30,7 +30,7 @@ impl RateLimiter {
     }
 
     /// Waits until a request may be sent, then takes its token. Returns how long it waited.
-    pub fn acquire(&self) -> Duration {
+    pub(crate) fn acquire(&self) -> Duration {
         if self.rate <= 0.0 {
             return Duration::ZERO;
         }

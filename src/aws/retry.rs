@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The longest wait between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 /// How a failed attempt should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
+pub(crate) enum FailureClass {
     /// The service asked us to slow down: retry with the throttling base delay.
     Throttling,
     /// A transient server or network fault: retry with the short base delay.
@@ -52,7 +52,7 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Classifies an HTTP answer by its status and AWS error code.
-pub fn classify(status: u16, code: Option<&str>) -> FailureClass {
+pub(crate) fn classify(status: u16, code: Option<&str>) -> FailureClass {
     if let Some(code) = code {
         if THROTTLING_CODES.contains(&code) {
             return FailureClass::Throttling;
@@ -76,7 +76,7 @@ pub struct RetryPolicy {
     /// Base delay for throttling errors.
     pub throttle_base: Duration,
     /// Base delay for transient errors.
-    pub transient_base: Duration,
+    pub(crate) transient_base: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -91,7 +91,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Builds the policy from `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` values (already read).
-    pub fn from_settings(
+    pub(crate) fn from_settings(
         max_attempts: Option<&str>,
         mode: Option<&str>,
     ) -> crate::error::Result<RetryPolicy> {
@@ -126,7 +126,7 @@ impl RetryPolicy {
     ///
     /// Full jitter: `random(0,1) × min(base × 2^(attempt-1), 20 s)`; `jitter` is that random
     /// number. A server-given `retry_after` is honoured (capped at 20 s).
-    pub fn backoff(
+    pub(crate) fn backoff(
         &self,
         attempt: u32,
         class: FailureClass,
@@ -148,7 +148,7 @@ impl RetryPolicy {
 
 /// The retry quota: retries draw from a bucket of 500 tokens, successes refill it.
 #[derive(Debug)]
-pub struct RetryQuota {
+pub(crate) struct RetryQuota {
     tokens: Mutex<u32>,
 }
 
@@ -167,7 +167,7 @@ impl Default for RetryQuota {
 
 impl RetryQuota {
     /// Takes the cost of a retry; `false` when the quota is spent and no retry may happen.
-    pub fn acquire(&self, class: FailureClass) -> bool {
+    pub(crate) fn acquire(&self, class: FailureClass) -> bool {
         let cost = if class == FailureClass::Timeout {
             TIMEOUT_RETRY_COST
         } else {
@@ -183,14 +183,14 @@ impl RetryQuota {
     }
 
     /// Refunds a little after a success.
-    pub fn success(&self) {
+    pub(crate) fn success(&self) {
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         *tokens = (*tokens + SUCCESS_REFUND).min(QUOTA_CAPACITY);
     }
 }
 
 /// A random number in [0, 1) for jitter, from the OS.
-pub fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
     if getrandom::getrandom(&mut bytes).is_err() {
         return 0.5;

@@ -37,7 +37,7 @@ impl Service {
     ];
 
     /// The name used in SigV4 credential scopes.
-    pub fn signing_name(self) -> &'static str {
+    pub(crate) fn signing_name(self) -> &'static str {
         match self {
             Service::IdentityStore => "identitystore",
             Service::SsoAdmin => "sso",
@@ -51,7 +51,7 @@ impl Service {
     }
 
     /// The `X-Amz-Target` prefix of a JSON-protocol service (`None` for STS and the portal).
-    pub fn target_prefix(self) -> Option<&'static str> {
+    pub(crate) fn target_prefix(self) -> Option<&'static str> {
         match self {
             Service::IdentityStore => Some("AWSIdentityStore"),
             Service::SsoAdmin => Some("SWBExternalService"),
@@ -63,7 +63,7 @@ impl Service {
     }
 
     /// The `Content-Type` of a JSON-protocol request.
-    pub fn json_content_type(self) -> &'static str {
+    pub(crate) fn json_content_type(self) -> &'static str {
         match self {
             Service::DynamoDb => "application/x-amz-json-1.0",
             _ => "application/x-amz-json-1.1",
@@ -71,7 +71,7 @@ impl Service {
     }
 
     /// The host prefix of the service's endpoint (`{prefix}.{region}.{dns suffix}`).
-    pub fn endpoint_prefix(self) -> &'static str {
+    pub(crate) fn endpoint_prefix(self) -> &'static str {
         match self {
             Service::IdentityStore => "identitystore",
             Service::SsoAdmin => "sso",
@@ -86,14 +86,14 @@ impl Service {
 
     /// Whether the service has one endpoint per partition (in the partition's global
     /// region) rather than one per region.
-    pub fn is_global(self) -> bool {
+    pub(crate) fn is_global(self) -> bool {
         self == Service::Organizations
     }
 
     /// Whether a FIPS host in GovCloud carries the `-fips` label. The standard GovCloud
     /// hosts of most services are FIPS validated already, so their rules send FIPS callers
     /// there unless dual-stack is asked for too.
-    pub fn fips_label_in_govcloud(self, dual_stack: bool) -> bool {
+    pub(crate) fn fips_label_in_govcloud(self, dual_stack: bool) -> bool {
         match self {
             Service::Organizations => false,
             Service::Kms => true,
@@ -102,7 +102,7 @@ impl Service {
     }
 
     /// The suffix of the service-specific endpoint variable, `AWS_ENDPOINT_URL_<SUFFIX>`.
-    pub fn endpoint_env_suffix(self) -> &'static str {
+    pub(crate) fn endpoint_env_suffix(self) -> &'static str {
         match self {
             Service::IdentityStore => "IDENTITYSTORE",
             Service::SsoAdmin => "SSO_ADMIN",
@@ -130,7 +130,7 @@ impl Service {
     }
 
     /// The IAM action prefix of the service (`sso`, `identitystore`, ...).
-    pub fn iam_prefix(self) -> &'static str {
+    pub(crate) fn iam_prefix(self) -> &'static str {
         match self {
             Service::SsoPortal => "sso",
             other => other.signing_name(),
@@ -138,12 +138,12 @@ impl Service {
     }
 
     /// Whether AWS throttles this service as part of the shared Identity Center budget.
-    pub fn is_identity_center(self) -> bool {
+    pub(crate) fn is_identity_center(self) -> bool {
         matches!(self, Service::IdentityStore | Service::SsoAdmin)
     }
 
     /// The largest `MaxResults` a list operation of this service accepts.
-    pub const fn max_page_size(self) -> Option<u32> {
+    pub(crate) const fn max_page_size(self) -> Option<u32> {
         match self {
             Service::IdentityStore | Service::SsoAdmin => Some(100),
             Service::Organizations => Some(20),

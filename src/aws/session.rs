@@ -81,23 +81,18 @@ impl Session {
     }
 
     /// The same session, sealing the credentials it caches on disk with `sealer`.
-    pub fn with_sealer(mut self, sealer: Option<Arc<dyn Sealer>>) -> Session {
+    pub(crate) fn with_sealer(mut self, sealer: Option<Arc<dyn Sealer>>) -> Session {
         self.sealer = sealer;
         self
     }
 
     /// The transport requests go through.
-    pub fn transport(&self) -> &Transport {
+    pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
 
-    /// The AWS profile name in use.
-    pub fn aws_profile(&self) -> &str {
-        &self.settings.aws_profile
-    }
-
     /// The shared AWS config files, read on first use.
-    pub fn shared_config(&self) -> Result<Arc<SharedConfig>> {
+    pub(crate) fn shared_config(&self) -> Result<Arc<SharedConfig>> {
         if let Some(shared) = self.shared.get() {
             return Ok(shared.clone());
         }
@@ -107,7 +102,7 @@ impl Session {
 
     /// The region: the one given, else the AWS profile's `region`. Reads the AWS config
     /// files only when no region was given.
-    pub fn region(&self) -> Result<String> {
+    pub(crate) fn region(&self) -> Result<String> {
         if let Some(region) = self.region.get() {
             return Ok(region.clone());
         }
@@ -131,7 +126,7 @@ impl Session {
 
     /// The endpoint of `service` for this session. The AWS config files are read only when
     /// the environment leaves a question (endpoint URL, FIPS, dual-stack) to the profile.
-    pub fn endpoint(&self, service: Service) -> Result<Endpoint> {
+    pub(crate) fn endpoint(&self, service: Service) -> Result<Endpoint> {
         let region = self.region()?;
         let lookup = |key: &str| -> Result<Option<String>> {
             Ok(self
@@ -198,7 +193,7 @@ impl Session {
     /// Who is calling, for scoping cached answers (see [`credentials::caller`]): read from
     /// the configuration where it names the caller, else learned from STS once per
     /// credential session. Settled once per session.
-    pub fn caller(&self) -> Result<String> {
+    pub(crate) fn caller(&self) -> Result<String> {
         if let Some(caller) = self.caller.get() {
             return Ok(caller.clone());
         }

@@ -23,7 +23,7 @@ type Section = BTreeMap<String, String>;
 
 /// The merged content of the AWS config and credentials files.
 #[derive(Clone, Default)]
-pub struct SharedConfig {
+pub(crate) struct SharedConfig {
     profiles: BTreeMap<String, Section>,
     sso_sessions: BTreeMap<String, Section>,
     config_label: String,
@@ -33,7 +33,7 @@ pub struct SharedConfig {
 impl SharedConfig {
     /// Reads both files. A missing file is empty; an unreadable or malformed one is a
     /// configuration error naming the file (and the line).
-    pub fn load(env: &Env) -> Result<SharedConfig> {
+    pub(crate) fn load(env: &Env) -> Result<SharedConfig> {
         let home = env.home();
         let config_path = config_file_path(env);
         let credentials_path = credentials_file_path(env);
@@ -53,9 +53,10 @@ impl SharedConfig {
         )
     }
 
+    #[cfg(test)]
     /// Parses the two files from text; for tests (errors name `~/.aws/config` and
     /// `~/.aws/credentials`).
-    pub fn parse(config_text: &str, credentials_text: &str) -> Result<SharedConfig> {
+    pub(crate) fn parse(config_text: &str, credentials_text: &str) -> Result<SharedConfig> {
         SharedConfig::parse_labelled(
             config_text,
             "~/.aws/config",
@@ -105,45 +106,38 @@ impl SharedConfig {
     }
 
     /// Whether either file has a section for `profile` (even an empty one).
-    pub fn has_profile(&self, profile: &str) -> bool {
+    pub(crate) fn has_profile(&self, profile: &str) -> bool {
         self.profiles.contains_key(profile)
     }
 
     /// A profile's value for `key` (lower case); `None` when absent or empty.
-    pub fn profile_value(&self, profile: &str, key: &str) -> Option<&str> {
+    pub(crate) fn profile_value(&self, profile: &str, key: &str) -> Option<&str> {
         non_empty(self.profiles.get(profile)?.get(key))
     }
 
     /// A `[sso-session NAME]` section's value for `key`; `None` when absent or empty.
-    pub fn sso_session_value(&self, session: &str, key: &str) -> Option<&str> {
+    pub(crate) fn sso_session_value(&self, session: &str, key: &str) -> Option<&str> {
         non_empty(self.sso_sessions.get(session)?.get(key))
     }
 
     /// Whether the config file has a `[sso-session NAME]` section.
-    pub fn has_sso_session(&self, session: &str) -> bool {
+    pub(crate) fn has_sso_session(&self, session: &str) -> bool {
         self.sso_sessions.contains_key(session)
     }
 
+    #[cfg(test)]
     /// Every profile name defined in either file, sorted.
-    pub fn profile_names(&self) -> Vec<String> {
+    pub(crate) fn profile_names(&self) -> Vec<String> {
         self.profiles.keys().cloned().collect()
     }
 
-    /// The keys a profile sets (never the values, which may be secrets), sorted.
-    pub fn profile_keys(&self, profile: &str) -> Vec<&str> {
-        self.profiles
-            .get(profile)
-            .map(|section| section.keys().map(String::as_str).collect())
-            .unwrap_or_default()
-    }
-
     /// How the config file is named in messages (`~/.aws/config` or the override path).
-    pub fn config_label(&self) -> &str {
+    pub(crate) fn config_label(&self) -> &str {
         &self.config_label
     }
 
     /// How the credentials file is named in messages.
-    pub fn credentials_label(&self) -> &str {
+    pub(crate) fn credentials_label(&self) -> &str {
         &self.credentials_label
     }
 }
@@ -164,12 +158,12 @@ impl fmt::Debug for SharedConfig {
 }
 
 /// The config file's path: `AWS_CONFIG_FILE`, else `~/.aws/config` (`None` without a home).
-pub fn config_file_path(env: &Env) -> Option<PathBuf> {
+pub(crate) fn config_file_path(env: &Env) -> Option<PathBuf> {
     file_path(env, "AWS_CONFIG_FILE", "config")
 }
 
 /// The credentials file's path: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-pub fn credentials_file_path(env: &Env) -> Option<PathBuf> {
+pub(crate) fn credentials_file_path(env: &Env) -> Option<PathBuf> {
     file_path(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
 }
 
@@ -181,7 +175,7 @@ fn file_path(env: &Env, variable: &str, default_name: &str) -> Option<PathBuf> {
 }
 
 /// Expands a leading `~/` (or a lone `~`) with the home directory.
-pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+pub(crate) fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
     match (home, path) {
         (Some(home), "~") => home.to_path_buf(),
         (Some(home), _) if path.starts_with("~/") || path.starts_with("~\\") => {
@@ -415,7 +409,6 @@ aws_secret_access_key = s
         assert_eq!(c.profile_value("default", "region"), Some("b"));
         assert_eq!(c.profile_value("default", "output"), Some("text"));
         assert!(c.has_profile("empty"));
-        assert!(c.profile_keys("empty").is_empty());
     }
 
     #[test]

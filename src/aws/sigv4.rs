@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Signs `request` in place for `service` (signing name) in `region` at `time`.
 ///
 /// Adds `x-amz-date`, `authorization` and, with a session token, `x-amz-security-token`.
-pub fn sign_request(
+pub(crate) fn sign_request(
     request: &mut HttpRequest,
     credentials: &Credentials,
     signing_name: &str,

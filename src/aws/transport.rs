@@ -45,11 +45,11 @@ impl Default for TransportSettings {
 
 /// What a request is, for logs, errors and pacing.
 #[derive(Debug, Clone, Copy)]
-pub struct CallLabel<'a> {
+pub(crate) struct CallLabel<'a> {
     /// The service called.
-    pub service: Service,
+    pub(crate) service: Service,
     /// The operation name (`ListUsers`), or a short description for non-API requests.
-    pub operation: &'a str,
+    pub(crate) operation: &'a str,
 }
 
 /// The shared AWS caller. Cheap to share by reference across threads.
@@ -75,7 +75,7 @@ impl Transport {
 
     /// The underlying agent, for single unretried requests (IMDS probes), built on first
     /// use (a CA bundle that cannot be read is an error then).
-    pub fn http(&self) -> Result<&HttpClient> {
+    pub(crate) fn http(&self) -> Result<&HttpClient> {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
@@ -83,13 +83,8 @@ impl Transport {
         Ok(self.http.get_or_init(|| built))
     }
 
-    /// Whether `--debug` is on.
-    pub fn debug_enabled(&self) -> bool {
-        self.settings.debug
-    }
-
     /// Prints a debug line on stderr when `--debug` is on. Never pass secrets.
-    pub fn debug(&self, line: impl FnOnce() -> String) {
+    pub(crate) fn debug(&self, line: impl FnOnce() -> String) {
         if self.settings.debug {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "awsideman: debug: {}", line());
@@ -101,7 +96,7 @@ impl Transport {
     ///
     /// Returns the last response, successful or not; an error only when no response came.
     /// `error_code` extracts the AWS error code from a failed response for classification.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         label: CallLabel<'_>,
         build: &dyn Fn() -> Result<HttpRequest>,
@@ -182,7 +177,7 @@ impl Transport {
     /// Calls a JSON-protocol operation and returns its parsed reply.
     ///
     /// Errors read `"<service> <Operation>: <ErrorCode>: <message>"`.
-    pub fn call_json(
+    pub(crate) fn call_json(
         &self,
         service: Service,
         operation: &str,
@@ -267,7 +262,7 @@ fn retry_after(response: &HttpResponse) -> Option<Duration> {
 
 /// The error code of a JSON-protocol error reply: the `X-Amzn-ErrorType` header or the
 /// body's `__type` / `code`, with any `namespace#` prefix and `:uri` suffix removed.
-pub fn json_error_code(response: &HttpResponse) -> Option<String> {
+pub(crate) fn json_error_code(response: &HttpResponse) -> Option<String> {
     let raw = response
         .header("x-amzn-errortype")
         .map(str::to_string)
@@ -285,7 +280,7 @@ pub fn json_error_code(response: &HttpResponse) -> Option<String> {
 }
 
 /// Turns a failed JSON-protocol reply into an [`Error`] naming service, operation and code.
-pub fn json_error(label: CallLabel<'_>, response: &HttpResponse) -> Error {
+pub(crate) fn json_error(label: CallLabel<'_>, response: &HttpResponse) -> Error {
     let code = json_error_code(response);
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
     let message = body

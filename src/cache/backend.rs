@@ -2,8 +2,6 @@
 //! (`envelope.rs`) and the tag generations (`generation.rs`); they read no more of an
 //! entry than its header, and never hold a key to decrypt it.
 
-use std::time::SystemTime;
-
 use super::envelope::{Header, Scheme};
 use super::generation::Generations;
 use super::key::CacheKey;
@@ -42,8 +40,6 @@ pub struct EntryInfo {
     pub key: CacheKey,
     /// Stored size in bytes.
     pub size: u64,
-    /// When it was last written, where the backend knows.
-    pub accessed: Option<SystemTime>,
     /// The decoded header, or `None` for an unreadable entry.
     pub header: Option<Header>,
 }
@@ -108,7 +104,7 @@ pub trait CacheBackend: Send + Sync {
 }
 
 /// The generations to create for `tags` that `found` lacks: a fresh token each.
-pub fn missing_generations(tags: &[String], found: &Generations) -> Result<Generations> {
+pub(crate) fn missing_generations(tags: &[String], found: &Generations) -> Result<Generations> {
     let mut wanted = Generations::new();
     for tag in tags {
         if found.get(tag).is_none() {
@@ -119,7 +115,7 @@ pub fn missing_generations(tags: &[String], found: &Generations) -> Result<Gener
 }
 
 /// A fresh random key for a health probe (never the key of an answer).
-pub fn probe_key() -> Result<CacheKey> {
+pub(crate) fn probe_key() -> Result<CacheKey> {
     let token = super::generation::new_token()?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("awsideman-probe-{token}"));
     CacheKey::parse(&hex::encode(digest))
@@ -127,7 +123,7 @@ pub fn probe_key() -> Result<CacheKey> {
 }
 
 /// A small envelope under `key` for health probes, valid for a minute.
-pub fn probe_entry(key: &CacheKey) -> Vec<u8> {
+pub(crate) fn probe_entry(key: &CacheKey) -> Vec<u8> {
     let now = crate::clock::now_secs();
     super::envelope::Envelope::seal(
         Header {

@@ -14,7 +14,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// The scheme name written into entry headers.
-pub const SCHEME: &str = "aes256-cbc-hmac-sha256";
+pub(crate) const SCHEME: &str = "aes256-cbc-hmac-sha256";
 
 const IV_LEN: usize = 16;
 const TAG_LEN: usize = 32;

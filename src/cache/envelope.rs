@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT_VERSION: u32 = 2;
 
 /// The largest header accepted (a guard against reading garbage as a header).
-pub const MAX_HEADER: usize = 64 * 1024;
+pub(crate) const MAX_HEADER: usize = 64 * 1024;
 
 /// How an entry's payload is sealed (the header's `encryption` member).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub enum Scheme {
 
 impl Scheme {
     /// The name stored in the header.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Scheme::None => "none",
             Scheme::Sealed => super::crypto::SCHEME,
@@ -104,7 +104,7 @@ pub struct Header {
 
 impl Header {
     /// The invalidation tags the entry depends on.
-    pub fn tags(&self) -> Vec<String> {
+    pub(crate) fn tags(&self) -> Vec<String> {
         self.gens.keys().cloned().collect()
     }
 }

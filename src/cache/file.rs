@@ -35,11 +35,11 @@ use super::generation::{self, Generations};
 use super::key::CacheKey;
 use crate::clock::now_secs;
 use crate::error::{Error, Result};
-pub use crate::fsutil::private_options;
+pub(crate) use crate::fsutil::private_options;
 use crate::fsutil::{Links, open_private_file, read_private_file};
 
 /// Where notes go (a directory repaired to 0700): shown to the user once each.
-pub type Notes = Arc<dyn Fn(String) + Send + Sync>;
+pub(crate) type Notes = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The size limit is checked on a process's first write and every this many after, so
 /// writing N entries costs N, not N² directory listings; the cache can exceed the limit
@@ -126,14 +126,9 @@ impl FileBackend {
     }
 
     /// The same backend, telling `notes` what it repaired.
-    pub fn with_notes(mut self, notes: Notes) -> FileBackend {
+    pub(crate) fn with_notes(mut self, notes: Notes) -> FileBackend {
         self.notes = Some(notes);
         self
-    }
-
-    /// The cache directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn entries_dir(&self) -> PathBuf {
@@ -596,11 +591,10 @@ impl CacheBackend for FileBackend {
         Ok(self
             .scan()?
             .into_iter()
-            .map(|(key, size, accessed)| EntryInfo {
+            .map(|(key, size, _)| EntryInfo {
                 header: read_header(&self.entry_path(&key)),
                 key,
                 size,
-                accessed: Some(accessed),
             })
             .collect())
     }

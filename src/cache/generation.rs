@@ -33,7 +33,7 @@ impl Generations {
     }
 
     /// The generations of a map (tag -> token).
-    pub fn from_map(map: BTreeMap<String, String>) -> Generations {
+    pub(crate) fn from_map(map: BTreeMap<String, String>) -> Generations {
         Generations(map)
     }
 
@@ -43,7 +43,7 @@ impl Generations {
     }
 
     /// The generation of `tag`, if it has one.
-    pub fn get(&self, tag: &str) -> Option<&str> {
+    pub(crate) fn get(&self, tag: &str) -> Option<&str> {
         self.0.get(tag).map(String::as_str)
     }
 
@@ -58,7 +58,7 @@ impl Generations {
     }
 
     /// The map (tag -> token), by value.
-    pub fn into_map(self) -> BTreeMap<String, String> {
+    pub(crate) fn into_map(self) -> BTreeMap<String, String> {
         self.0
     }
 
@@ -70,7 +70,7 @@ impl Generations {
     }
 
     /// Whether every tag of `tags` has a generation.
-    pub fn covers(&self, tags: &[String]) -> bool {
+    pub(crate) fn covers(&self, tags: &[String]) -> bool {
         tags.iter().all(|tag| self.0.contains_key(tag))
     }
 
@@ -85,7 +85,7 @@ impl Generations {
 }
 
 /// A new generation token: 16 lower-case hex digits from the operating system's generator.
-pub fn new_token() -> Result<String> {
+pub(crate) fn new_token() -> Result<String> {
     let mut bytes = [0u8; 8];
     getrandom::getrandom(&mut bytes)
         .map_err(|e| Error::runtime(format!("making a cache generation token: {e}")))?;
@@ -94,7 +94,7 @@ pub fn new_token() -> Result<String> {
 
 /// Whether `text` looks like a token this build writes (what a reader accepts from a file
 /// or an item; anything else is treated as no generation).
-pub fn is_token(text: &str) -> bool {
+pub(crate) fn is_token(text: &str) -> bool {
     text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -38,12 +38,12 @@ use crate::error::Result;
 
 /// Where the local copies of the hybrid backend live, under the file cache directory (apart
 /// from the file backend's own entries, so switching backends never mixes the two).
-pub fn local_dir(file_cache_dir: &Path) -> PathBuf {
+pub(crate) fn local_dir(file_cache_dir: &Path) -> PathBuf {
     file_cache_dir.join("hybrid")
 }
 
 /// A local backend in front of a remote one.
-pub struct HybridBackend {
+pub(crate) struct HybridBackend {
     local: Box<dyn CacheBackend>,
     remote: Box<dyn CacheBackend>,
     local_ttl: u64,
@@ -54,7 +54,7 @@ pub struct HybridBackend {
 
 impl HybridBackend {
     /// `local` in front of `remote`, reusing a local copy for `local_ttl_secs` (0: never).
-    pub fn new(
+    pub(crate) fn new(
         local: Box<dyn CacheBackend>,
         remote: Box<dyn CacheBackend>,
         local_ttl_secs: u64,
@@ -306,18 +306,18 @@ pub(crate) mod testing {
     use crate::error::{Error, Result};
 
     /// A temporary directory, removed when dropped.
-    pub struct TempDir(pub PathBuf);
+    pub(crate) struct TempDir(pub(crate) PathBuf);
 
     impl TempDir {
         /// A new, not yet created, directory under the system's temporary directory.
-        pub fn new(label: &str) -> TempDir {
+        pub(crate) fn new(label: &str) -> TempDir {
             let mut noise = [0u8; 6];
             getrandom::getrandom(&mut noise).expect("random");
             TempDir(std::env::temp_dir().join(format!("awsideman-{label}-{}", hex::encode(noise))))
         }
 
         /// A file backend rooted in this directory.
-        pub fn backend(&self) -> FileBackend {
+        pub(crate) fn backend(&self) -> FileBackend {
             FileBackend::new(self.0.clone(), 1 << 30)
         }
     }
@@ -329,24 +329,24 @@ pub(crate) mod testing {
     }
 
     /// The calls a [`Spy`] saw, shared with the test: `"<name> <call>"`, in order.
-    pub type Log = Arc<Mutex<Vec<String>>>;
+    pub(crate) type Log = Arc<Mutex<Vec<String>>>;
 
     /// A file backend that logs its calls and fails every write after `fail_sets_after`.
-    pub struct Spy {
+    pub(crate) struct Spy {
         /// The label of its calls in the log (its `name()` is the inner backend's).
-        pub name: &'static str,
+        pub(crate) name: &'static str,
         /// The backend doing the work.
-        pub inner: FileBackend,
+        pub(crate) inner: FileBackend,
         /// The shared call log.
-        pub log: Log,
+        pub(crate) log: Log,
         /// Writes allowed before every later write fails.
-        pub fail_sets_after: Option<usize>,
+        pub(crate) fail_sets_after: Option<usize>,
         sets: AtomicUsize,
     }
 
     impl Spy {
         /// A spy over `inner`, logging into `log`.
-        pub fn new(name: &'static str, inner: FileBackend, log: &Log) -> Spy {
+        pub(crate) fn new(name: &'static str, inner: FileBackend, log: &Log) -> Spy {
             Spy {
                 name,
                 inner,
@@ -357,7 +357,7 @@ pub(crate) mod testing {
         }
 
         /// The same spy, failing every write after the first `n`.
-        pub fn failing_after(mut self, n: usize) -> Spy {
+        pub(crate) fn failing_after(mut self, n: usize) -> Spy {
             self.fail_sets_after = Some(n);
             self
         }
@@ -371,7 +371,7 @@ pub(crate) mod testing {
     }
 
     /// How many logged calls are exactly `call` ("remote get").
-    pub fn count(log: &Log, call: &str) -> usize {
+    pub(crate) fn count(log: &Log, call: &str) -> usize {
         log.lock()
             .expect("log")
             .iter()
@@ -427,18 +427,23 @@ pub(crate) mod testing {
     }
 
     /// The key of test entry `n`.
-    pub fn key(n: usize) -> CacheKey {
+    pub(crate) fn key(n: usize) -> CacheKey {
         CacheKey::parse(&hex::encode(Sha256::digest(format!("test entry {n}")))).expect("a key")
     }
 
     /// The tags of test entry `n`.
-    pub fn tags(n: usize) -> Vec<String> {
+    pub(crate) fn tags(n: usize) -> Vec<String> {
         vec![format!("user:{n}"), "users".into()]
     }
 
     /// The stored bytes of test entry `n`, recording `gens`: created at `created_at`,
     /// expiring at `expires_at`.
-    pub fn entry_with(n: usize, gens: &Generations, created_at: u64, expires_at: u64) -> Vec<u8> {
+    pub(crate) fn entry_with(
+        n: usize,
+        gens: &Generations,
+        created_at: u64,
+        expires_at: u64,
+    ) -> Vec<u8> {
         Envelope::seal(
             Header {
                 v: FORMAT_VERSION,
@@ -461,7 +466,7 @@ pub(crate) mod testing {
 
     /// Stores test entry `n` in `backend` as a read through the cache would (a lookup, then
     /// the answer recorded against the generations it saw), valid for an hour.
-    pub fn put(backend: &dyn CacheBackend, n: usize) -> Vec<u8> {
+    pub(crate) fn put(backend: &dyn CacheBackend, n: usize) -> Vec<u8> {
         let now = crate::clock::now_secs();
         let seen = backend.lookup(&key(n), &tags(n)).expect("lookup");
         let bytes = entry_with(n, &seen.generations, now, now + 3600);

@@ -22,16 +22,16 @@ const PAGING_MEMBERS: &[&str] = &["NextToken", "MaxResults"];
 
 /// Who is asking: the part of a key that is not the request itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     /// The caller's identity (`role:arn:aws:iam::111111111111:role/x`, see
     /// `aws::credentials::caller`).
-    pub caller: String,
+    pub(crate) caller: String,
     /// The awsideman profile's Identity Center instance and identity store, as configured.
-    pub scope: String,
+    pub(crate) scope: String,
     /// The endpoint the operation's service is called at.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// The AWS region.
-    pub region: String,
+    pub(crate) region: String,
 }
 
 /// A cache key: 64 lower-case hex digits.
@@ -40,7 +40,12 @@ pub struct CacheKey(String);
 
 impl CacheKey {
     /// The key of `operation` of `service` called with `params` in `namespace`.
-    pub fn new(namespace: &Namespace, service: &str, operation: &str, params: &Value) -> CacheKey {
+    pub(crate) fn new(
+        namespace: &Namespace,
+        service: &str,
+        operation: &str,
+        params: &Value,
+    ) -> CacheKey {
         let mut hasher = Sha256::new();
         for part in [
             KEY_FORMAT,
@@ -77,7 +82,7 @@ impl std::fmt::Display for CacheKey {
 }
 
 /// The parameters without paging members (`NextToken`, `MaxResults`).
-pub fn without_paging(params: &Value) -> Value {
+pub(crate) fn without_paging(params: &Value) -> Value {
     match params {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -91,7 +96,7 @@ pub fn without_paging(params: &Value) -> Value {
 
 /// JSON with object keys sorted at every level and no insignificant white space, so equal
 /// values always encode to equal bytes.
-pub fn canonical_json(value: &Value) -> String {
+pub(crate) fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
     write_canonical(value, &mut out);
     out
@@ -129,7 +134,7 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// Expands tag templates such as `members:{IdentityStoreId}:{GroupId}` with values from
 /// `params` (dotted paths allowed). A template whose member is absent yields no tag.
-pub fn expand_tags(templates: &[&str], params: &Value) -> Vec<String> {
+pub(crate) fn expand_tags(templates: &[&str], params: &Value) -> Vec<String> {
     templates
         .iter()
         .filter_map(|template| expand(template, params))

@@ -38,15 +38,15 @@ const CHANGE_LOCK_FILE: &str = "cache-keys.change.lock";
 const CHANGING_FILE: &str = "cache-keys.changing";
 
 /// How long a store waits for the lock unless configured (`cache.lock_timeout_ms`).
-pub const DEFAULT_LOCK_TIMEOUT: Duration = crate::fsutil::DEFAULT_LOCK_TIMEOUT;
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = crate::fsutil::DEFAULT_LOCK_TIMEOUT;
 
 /// How long a change waits for another change to finish, and then for the stores under way
 /// to finish.
-pub const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The encryption state this process loaded, and how to check it is still current.
 #[derive(Debug, Clone)]
-pub struct KeyState {
+pub(crate) struct KeyState {
     dir: PathBuf,
     token: Option<String>,
     timeout: Duration,
@@ -55,7 +55,7 @@ pub struct KeyState {
 impl KeyState {
     /// The state as it is now in `config_dir`. Read it before the configuration and keys it
     /// guards are loaded.
-    pub fn observe(config_dir: &Path) -> KeyState {
+    pub(crate) fn observe(config_dir: &Path) -> KeyState {
         KeyState {
             dir: config_dir.to_path_buf(),
             token: read_token(&config_dir.join(STATE_FILE)),
@@ -64,7 +64,7 @@ impl KeyState {
     }
 
     /// The same state, waiting at most `timeout` for the lock.
-    pub fn with_timeout(mut self, timeout: Duration) -> KeyState {
+    pub(crate) fn with_timeout(mut self, timeout: Duration) -> KeyState {
         self.timeout = timeout;
         self
     }
@@ -72,7 +72,10 @@ impl KeyState {
     /// Runs `write` under the shared lock if the state is still the one observed and no
     /// change is about to switch it: `Ok(None)` when not (nothing was run). An error when
     /// the lock could not be taken in time.
-    pub fn while_unchanged<T>(&self, write: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+    pub(crate) fn while_unchanged<T>(
+        &self,
+        write: impl FnOnce() -> Result<T>,
+    ) -> Result<Option<T>> {
         if self.change_waiting() {
             return Ok(None);
         }
@@ -118,7 +121,7 @@ impl KeyState {
 
 /// A change of the encryption state: holds the change lock until dropped, so changes on
 /// this machine run one at a time.
-pub struct KeyChange {
+pub(crate) struct KeyChange {
     dir: PathBuf,
     _lock: FileLock,
 }
@@ -126,7 +129,7 @@ pub struct KeyChange {
 impl KeyChange {
     /// Takes the change lock in `config_dir`, waiting at most `timeout` for another change;
     /// fails naming the lock and its holder when it cannot.
-    pub fn begin(config_dir: &Path, timeout: Duration) -> Result<KeyChange> {
+    pub(crate) fn begin(config_dir: &Path, timeout: Duration) -> Result<KeyChange> {
         let lock = lock_exclusive(&config_dir.join(CHANGE_LOCK_FILE), timeout)?;
         // A killed change's announcement is no longer true.
         let _ = fs::remove_file(config_dir.join(CHANGING_FILE));
@@ -139,7 +142,7 @@ impl KeyChange {
     /// Runs `switch` (saving new keys or settings) while no store is under way, then records
     /// that the state changed: processes that loaded the earlier state store nothing more.
     /// Stores wait only for the switch itself.
-    pub fn switch<T>(&self, switch: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn switch<T>(&self, switch: impl FnOnce() -> Result<T>) -> Result<T> {
         crate::fsutil::write_private_atomically(
             &self.dir.join(CHANGING_FILE),
             std::process::id().to_string().as_bytes(),

@@ -59,13 +59,13 @@ pub struct Decoded {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Reads answered from the cache.
-    pub hits: u64,
+    pub(crate) hits: u64,
     /// Reads that went to AWS.
     pub misses: u64,
     /// Entries found corrupt (and removed).
-    pub corrupt: u64,
+    pub(crate) corrupt: u64,
     /// Entries found expired.
-    pub expired: u64,
+    pub(crate) expired: u64,
 }
 
 #[derive(Default)]
@@ -105,7 +105,7 @@ impl Encryption {
     }
 
     /// The id of the key new entries are sealed with.
-    pub fn active_id(&self) -> &str {
+    pub(crate) fn active_id(&self) -> &str {
         &self.active
     }
 }
@@ -117,9 +117,9 @@ pub struct Unusable {
     /// for us (another key, plaintext while encryption is on): keep it.
     pub corrupt: bool,
     /// The key id of an intact entry sealed with a key this manager does not hold.
-    pub foreign_key: Option<String>,
+    pub(crate) foreign_key: Option<String>,
     /// What is wrong, for the one warning.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl Unusable {
@@ -244,7 +244,7 @@ impl CacheManager {
 
     /// The same manager, honouring and keeping the stale-tag marks of `marks`: reads under
     /// a marked tag go to AWS, and an invalidation that fails marks its tags.
-    pub fn with_stale_tags(mut self, marks: StaleTags) -> CacheManager {
+    pub(crate) fn with_stale_tags(mut self, marks: StaleTags) -> CacheManager {
         let mut caches = vec![self.backend.location()];
         caches.extend(self.backend.parts().iter().map(|(_, part)| part.location()));
         caches.dedup();
@@ -265,7 +265,7 @@ impl CacheManager {
 
     /// The same manager, storing answers only while the encryption state is still `state`
     /// (observed before the settings and keys it was opened with were loaded).
-    pub fn with_key_state(mut self, state: KeyState) -> CacheManager {
+    pub(crate) fn with_key_state(mut self, state: KeyState) -> CacheManager {
         self.key_state = Some(state);
         self
     }
@@ -274,20 +274,15 @@ impl CacheManager {
     /// cache whose encryption keys are not at hand: its writes still invalidate what they
     /// change (generations are not encrypted), and its maintenance commands still work,
     /// but nothing is read or written in plaintext in place of encryption.
-    pub fn invalidation_only(mut self) -> CacheManager {
+    pub(crate) fn invalidation_only(mut self) -> CacheManager {
         self.serving = false;
         self
     }
 
     /// Whether this manager serves and stores answers (see
     /// [`CacheManager::invalidation_only`]).
-    pub fn serves(&self) -> bool {
+    pub(crate) fn serves(&self) -> bool {
         self.serving
-    }
-
-    /// The keys in use, when encryption is on.
-    pub fn encryption(&self) -> Option<&Encryption> {
-        self.encryption.as_ref()
     }
 
     /// The backend.
@@ -296,7 +291,7 @@ impl CacheManager {
     }
 
     /// The settings the cache was opened with.
-    pub fn settings(&self) -> &CacheSettings {
+    pub(crate) fn settings(&self) -> &CacheSettings {
         &self.settings
     }
 
@@ -387,7 +382,7 @@ impl CacheManager {
     /// Stores the answer to a miss, against the generations its ticket recorded; a failure
     /// is a warning, never an error. Not stored when the encryption state changed since this
     /// process loaded its keys (see `keystate.rs`).
-    pub fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
+    pub(crate) fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
         if entry.ttl == 0 || !self.serving {
             return;
         }
@@ -445,7 +440,7 @@ impl CacheManager {
     /// Invalidates; a failure is a warning. Returns how many entries were removed or tags
     /// moved on. Tags that could not be moved on are marked stale (see `stale.rs`) and the
     /// warning names the command that invalidates them; tags that were are no longer stale.
-    pub fn invalidate(&self, what: Invalidation<'_>) -> u64 {
+    pub(crate) fn invalidate(&self, what: Invalidation<'_>) -> u64 {
         if let Invalidation::Tags(_) = what {
             // Retries earlier failures first, so that a mark this failure adds is not taken
             // for one of theirs.
@@ -473,7 +468,7 @@ impl CacheManager {
 
     /// Records that the invalidation of `tags` (every tag when `None`: a clear) landed
     /// outside [`CacheManager::invalidate`]: their stale marks are removed.
-    pub fn landed(&self, tags: Option<&[String]>) {
+    pub(crate) fn landed(&self, tags: Option<&[String]>) {
         let Some(state) = &self.stale else { return };
         let mut loaded = state.loaded.lock().unwrap_or_else(|p| p.into_inner());
         let removed = state.marks.clear(&state.caches, tags);
@@ -496,7 +491,7 @@ impl CacheManager {
 
     /// The stale marks of this cache, loaded once per process: the first time, the
     /// invalidations they stand for are tried again, and the marks removed where they land.
-    pub fn stale_tags(&self) -> Stale {
+    pub(crate) fn stale_tags(&self) -> Stale {
         let Some(state) = &self.stale else {
             return Stale::Nothing;
         };
@@ -620,7 +615,7 @@ impl CacheManager {
     }
 
     /// The counters saved by every process so far, plus this one's.
-    pub fn total_counters(&self) -> Counters {
+    pub(crate) fn total_counters(&self) -> Counters {
         let mut total = read_counters(&self.stats_path());
         add(&mut total, &self.counters());
         total
@@ -630,7 +625,7 @@ impl CacheManager {
     /// to the cache anyway (a command answered entirely from the cache writes nothing, not
     /// even its counters). Best effort, and never waits: when another process holds the
     /// counters' lock, these counts are dropped.
-    pub fn flush_counters(&self) {
+    pub(crate) fn flush_counters(&self) {
         if !self.wrote.load(Ordering::Relaxed) {
             return;
         }
@@ -667,7 +662,7 @@ impl CacheManager {
     }
 
     /// Resets the persisted counters.
-    pub fn reset_counters(&self) {
+    pub(crate) fn reset_counters(&self) {
         let _ = std::fs::remove_file(self.stats_path());
     }
 
@@ -688,7 +683,7 @@ impl CacheManager {
     }
 
     /// Warns once per process; later problems are silent (they are counted).
-    pub fn warn(&self, message: &str) {
+    pub(crate) fn warn(&self, message: &str) {
         if !self.quiet && !self.warned.swap(true, Ordering::Relaxed) {
             eprintln!("awsideman: warning: cache: {message} (reading from AWS)");
         }

@@ -34,65 +34,65 @@ use crate::fsutil::write_private_atomically;
 use crate::parallel::{WORKERS, parallel};
 
 /// Entries copied between two checkpoints.
-pub const BATCH: usize = 50;
+pub(crate) const BATCH: usize = 50;
 
 /// Failures in a batch that copied nothing which stop a migration.
 const STOP_AFTER: usize = 5;
 
 /// Missing or different keys a [`VerifyReport`] lists (it counts them all).
-pub const VERIFY_LIST_LIMIT: usize = 20;
+pub(crate) const VERIFY_LIST_LIMIT: usize = 20;
 
 /// The checkpoint format this build writes and resumes.
 const CHECKPOINT_VERSION: u32 = 1;
 
 /// What a migration did, over every run that shared its checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MigrateSummary {
+pub(crate) struct MigrateSummary {
     /// Entries written to the destination.
-    pub copied: u64,
+    pub(crate) copied: u64,
     /// Entries expired or stale, or removed from the source while the migration ran.
-    pub skipped_expired: u64,
+    pub(crate) skipped_expired: u64,
     /// Entries that could not be read as an envelope of their key.
-    pub skipped_corrupt: u64,
+    pub(crate) skipped_corrupt: u64,
     /// Entries not copied because reading or writing failed (a later run retries them).
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// When this run resumed a checkpoint: the number of entries done before it.
-    pub resumed_from: Option<usize>,
+    pub(crate) resumed_from: Option<usize>,
 }
 
 /// Where a migration is, after each batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MigrateProgress {
+pub(crate) struct MigrateProgress {
     /// Entries done, this run and the runs before it.
-    pub done: usize,
+    pub(crate) done: usize,
     /// Entries to do in all.
-    pub total: usize,
+    pub(crate) total: usize,
     /// Entries copied so far.
-    pub copied: u64,
+    pub(crate) copied: u64,
     /// Entries skipped so far (expired or corrupt).
-    pub skipped: u64,
+    pub(crate) skipped: u64,
     /// Entries that failed so far.
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// The comparison of two caches by [`verify`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
+pub(crate) struct VerifyReport {
     /// Live entries of the source compared.
-    pub checked: u64,
+    pub(crate) checked: u64,
     /// Of those, entries the destination does not have.
-    pub missing: u64,
+    pub(crate) missing: u64,
     /// Of those, entries the destination has with other bytes.
-    pub different: u64,
+    pub(crate) different: u64,
     /// The first [`VERIFY_LIST_LIMIT`] missing keys, in key order.
-    pub missing_keys: Vec<String>,
+    pub(crate) missing_keys: Vec<String>,
     /// The first [`VERIFY_LIST_LIMIT`] different keys, in key order.
-    pub different_keys: Vec<String>,
+    pub(crate) different_keys: Vec<String>,
 }
 
 impl VerifyReport {
     /// Whether every live entry of the source is in the destination, byte for byte.
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.missing == 0 && self.different == 0
     }
 }
@@ -320,7 +320,7 @@ fn refuse_same(from: &dyn CacheBackend, to: &dyn CacheBackend) -> Result<()> {
 /// Stops with an error (the checkpoint saved, so running again resumes) when a batch copied
 /// nothing and several of its entries failed: the destination (or the source) is not
 /// working, and trying each remaining entry would only repeat that.
-pub fn migrate(
+pub(crate) fn migrate(
     from: &dyn CacheBackend,
     to: &dyn CacheBackend,
     checkpoint: &Path,
@@ -405,7 +405,7 @@ enum Compared {
 
 /// Compares `to` with `from`: every live, intact entry of `from` must be in `to`, current
 /// there, with identical bytes (entries only `to` has are not a difference).
-pub fn verify(from: &dyn CacheBackend, to: &dyn CacheBackend) -> Result<VerifyReport> {
+pub(crate) fn verify(from: &dyn CacheBackend, to: &dyn CacheBackend) -> Result<VerifyReport> {
     let entries = sorted_entries(from)?;
     let compared = parallel(&entries, WORKERS, |entry| -> Result<Compared> {
         let Ok((bytes, header)) = live_entry(from, entry, now_secs())? else {

@@ -4,24 +4,24 @@
 //! The cache never opens a socket of its own for the file backend and knows nothing of
 //! commands: it knows operations, keys and tags.
 
-pub mod backend;
-pub mod crypto;
-pub mod dynamodb;
-pub mod envelope;
-pub mod file;
-pub mod generation;
-pub mod hybrid;
-pub mod key;
-pub mod keys;
-pub mod keystate;
-pub mod manager;
-pub mod migrate;
-pub mod open;
-pub mod stale;
+pub(crate) mod backend;
+pub(crate) mod crypto;
+pub(crate) mod dynamodb;
+pub(crate) mod envelope;
+pub(crate) mod file;
+pub(crate) mod generation;
+pub(crate) mod hybrid;
+pub(crate) mod key;
+pub(crate) mod keys;
+pub(crate) mod keystate;
+pub(crate) mod manager;
+pub(crate) mod migrate;
+pub(crate) mod open;
+pub(crate) mod stale;
 
-pub use backend::{CacheBackend, EntryInfo, Invalidation};
-pub use key::{CacheKey, Namespace};
-pub use manager::{CacheManager, NewEntry, Read, Ticket};
+pub(crate) use backend::{CacheBackend, EntryInfo, Invalidation};
+pub(crate) use key::{CacheKey, Namespace};
+pub(crate) use manager::{CacheManager, NewEntry, Read, Ticket};
 
 #[cfg(test)]
 mod mutation_tests;

@@ -11,15 +11,15 @@ use crate::config::{BackendType, CacheSettings};
 use crate::error::Result;
 
 /// What building a backend needs from the layers above.
-pub struct BackendParts<'a> {
+pub(crate) struct BackendParts<'a> {
     /// Builds the configured DynamoDB table backend (dynamodb, and hybrid's remote side).
-    pub table: &'a dyn Fn() -> Result<DynamoBackend>,
+    pub(crate) table: &'a dyn Fn() -> Result<DynamoBackend>,
     /// Where the file cache's notes (a repaired directory) go; none keeps them quiet.
-    pub notes: Option<Notes>,
+    pub(crate) notes: Option<Notes>,
 }
 
 /// The backend `kind` of `settings`.
-pub fn open_backend(
+pub(crate) fn open_backend(
     kind: BackendType,
     settings: &CacheSettings,
     parts: &BackendParts<'_>,

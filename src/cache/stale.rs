@@ -28,27 +28,27 @@ use crate::error::{Error, Result};
 use crate::fsutil::{Links, LockKind, lock_file, read_private_file};
 
 /// The file of marks, in the configuration directory.
-pub const MARKS_FILE: &str = "cache-stale-tags.json";
+pub(crate) const MARKS_FILE: &str = "cache-stale-tags.json";
 const LOCK_FILE: &str = "cache-stale-tags.lock";
 
 /// The most marks kept; beyond it a cache's marks become one mark of [`ALL_TAGS`].
-pub const MAX_MARKS: usize = 128;
+pub(crate) const MAX_MARKS: usize = 128;
 /// The largest marks file read (anything larger is damage: every tag is stale).
 const MAX_FILE: u64 = 128 * 1024;
 /// The longest tag or cache location recorded as such (a longer one marks every tag).
 const MAX_NAME: usize = 512;
 /// The tag of a mark that stands for every tag of its cache.
-pub const ALL_TAGS: &str = "*";
+pub(crate) const ALL_TAGS: &str = "*";
 
 /// One mark: `tag` of the cache at `cache` is stale.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Mark {
+pub(crate) struct Mark {
     /// The location of the cache ([`crate::cache::CacheBackend::location`]).
-    pub cache: String,
+    pub(crate) cache: String,
     /// The tag, or [`ALL_TAGS`].
-    pub tag: String,
+    pub(crate) tag: String,
     /// A random id, so that only the mark that was seen is removed.
-    pub id: String,
+    pub(crate) id: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ struct MarksFile {
 
 /// What a cache must not trust, as loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Stale {
+pub(crate) enum Stale {
     /// Nothing is marked.
     #[default]
     Nothing,
@@ -71,7 +71,7 @@ pub enum Stale {
 
 impl Stale {
     /// Whether an answer filed under `tags` must be read from AWS.
-    pub fn covers(&self, tags: &[String]) -> bool {
+    pub(crate) fn covers(&self, tags: &[String]) -> bool {
         match self {
             Stale::Nothing => false,
             Stale::Everything(_) => true,
@@ -82,12 +82,12 @@ impl Stale {
     }
 
     /// Whether nothing is marked.
-    pub fn is_nothing(&self) -> bool {
+    pub(crate) fn is_nothing(&self) -> bool {
         matches!(self, Stale::Nothing) || matches!(self, Stale::Marks(m) if m.is_empty())
     }
 
     /// The tags marked, in order ([`ALL_TAGS`] among them when every tag is).
-    pub fn tags(&self) -> Vec<String> {
+    pub(crate) fn tags(&self) -> Vec<String> {
         match self {
             Stale::Nothing => Vec::new(),
             Stale::Everything(_) => vec![ALL_TAGS.to_string()],
@@ -103,14 +103,14 @@ impl Stale {
 
 /// The stale-tag marks of one configuration directory.
 #[derive(Debug, Clone)]
-pub struct StaleTags {
+pub(crate) struct StaleTags {
     dir: PathBuf,
     timeout: Duration,
 }
 
 impl StaleTags {
     /// The marks kept in `config_dir`, waiting at most `timeout` for their lock.
-    pub fn new(config_dir: &Path, timeout: Duration) -> StaleTags {
+    pub(crate) fn new(config_dir: &Path, timeout: Duration) -> StaleTags {
         StaleTags {
             dir: config_dir.to_path_buf(),
             timeout,
@@ -118,13 +118,13 @@ impl StaleTags {
     }
 
     /// The marks file.
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.join(MARKS_FILE)
     }
 
     /// The marks of the caches at `caches`. One read of a small file, without a lock (the
     /// file is replaced whole); missing is nothing.
-    pub fn load(&self, caches: &[String]) -> Stale {
+    pub(crate) fn load(&self, caches: &[String]) -> Stale {
         match self.read() {
             Ok(file) => Stale::Marks(
                 file.marks
@@ -138,7 +138,7 @@ impl StaleTags {
 
     /// Marks `tags` of each cache of `caches` stale, replacing any mark of the same tag
     /// (with a new id: a process retrying the earlier failure must not remove this one).
-    pub fn add(&self, caches: &[String], tags: &[String]) -> Result<()> {
+    pub(crate) fn add(&self, caches: &[String], tags: &[String]) -> Result<()> {
         self.change(|marks| {
             for cache in caches {
                 let too_long = cache.len() > MAX_NAME || tags.iter().any(|t| t.len() > MAX_NAME);
@@ -173,7 +173,7 @@ impl StaleTags {
 
     /// Removes exactly these marks (same cache, tag and id): a mark added since they were
     /// loaded stays.
-    pub fn remove(&self, seen: &[Mark]) -> Result<()> {
+    pub(crate) fn remove(&self, seen: &[Mark]) -> Result<()> {
         if seen.is_empty() {
             return Ok(());
         }
@@ -186,7 +186,7 @@ impl StaleTags {
     /// Removes every mark of the caches at `caches` whose tag is in `tags` (every mark of
     /// theirs when `tags` is `None`): their invalidation just landed. A damaged file is
     /// removed by a full clear.
-    pub fn clear(&self, caches: &[String], tags: Option<&[String]>) -> Result<()> {
+    pub(crate) fn clear(&self, caches: &[String], tags: Option<&[String]>) -> Result<()> {
         if !self.exists() {
             return Ok(());
         }

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::output::Report;
 
 /// The shells [`render`] knows.
-pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
+pub(crate) const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 
 /// The description of the `help` word in completions.
 const HELP_ABOUT: &str = "Show help for a group or command";
@@ -33,22 +33,22 @@ fn script(shell: &str) -> Result<Report> {
 }
 
 /// `completion bash`.
-pub fn run_bash(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_bash(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
     script("bash")
 }
 
 /// `completion zsh`.
-pub fn run_zsh(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_zsh(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
     script("zsh")
 }
 
 /// `completion fish`.
-pub fn run_fish(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_fish(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
     script("fish")
 }
 
 /// The completion script for `shell` (`bash`, `zsh` or `fish`).
-pub fn render(groups: &'static [Group], shell: &str) -> Result<String> {
+pub(crate) fn render(groups: &'static [Group], shell: &str) -> Result<String> {
     match shell {
         "bash" => Ok(bash(groups)),
         "zsh" => Ok(zsh(groups)),

@@ -14,7 +14,7 @@ const WIDTH: usize = 80;
 const MAX_LEFT: usize = 26;
 
 /// The top-level help: usage, the groups, the global options.
-pub fn top(groups: &[Group]) -> String {
+pub(crate) fn top(groups: &[Group]) -> String {
     let mut out = String::new();
     push_wrapped(
         &mut out,
@@ -55,7 +55,7 @@ pub fn top(groups: &[Group]) -> String {
 
 /// The help of a group (`path` leads to it, itself last): its commands and the groups in
 /// it.
-pub fn group(path: &[&Group]) -> String {
+pub(crate) fn group(path: &[&Group]) -> String {
     let Some(group) = path.last() else {
         return String::new();
     };
@@ -106,7 +106,7 @@ pub fn group(path: &[&Group]) -> String {
 
 /// The help of a command (`path` leads to it): usage, description, arguments, flags, global
 /// options, examples.
-pub fn command(path: &[&Group], command: &Command) -> String {
+pub(crate) fn command(path: &[&Group], command: &Command) -> String {
     let mut out = String::new();
     push_wrapped(&mut out, command.about, 0);
     out.push('\n');

@@ -21,7 +21,7 @@ const DESCRIPTION: &[&str] = &[
 
 /// The whole page: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, COMMANDS, then
 /// `extra_sections` in order, each a title and a body that is already roff.
-pub fn render(groups: &'static [Group], extra_sections: &[(&str, String)]) -> String {
+pub(crate) fn render(groups: &'static [Group], extra_sections: &[(&str, String)]) -> String {
     let version = env!("CARGO_PKG_VERSION");
     let mut out = String::new();
     out.push_str(".\\\" Generated from the awsideman command table; do not edit by hand.\n");
@@ -191,14 +191,14 @@ pub(crate) fn escape(text: &str) -> String {
 /// Code (names, usage, examples, paths) as roff: every hyphen is a minus sign, so it copies
 /// as `-`; backslashes and a leading `.` or `'` are escaped. Safe as a text line or inside
 /// a macro argument without spaces.
-pub fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     escape(text).replace('-', "\\-")
 }
 
 /// Running text as roff: hyphens in words that look like options (`--output`, `-p`) become
 /// minus signs, hyphens inside ordinary words (`read-only`) stay hyphens; backslashes and a
 /// leading `.` or `'` are escaped.
-pub fn prose(text: &str) -> String {
+pub(crate) fn prose(text: &str) -> String {
     let lines: Vec<String> = text.split('\n').map(prose_line).collect();
     lines.join("\n")
 }

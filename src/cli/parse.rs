@@ -15,7 +15,7 @@ use crate::suggest;
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// Print this help text and exit successfully.
     Help(String),
     /// Print the version and exit successfully.
@@ -37,7 +37,10 @@ pub enum Parsed {
 ///
 /// Every error is a one-line usage error (exit code 2) prefixed with the command path typed
 /// so far (`user create: missing required flag --username`).
-pub fn parse(groups: &'static [Group], args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
+pub(crate) fn parse(
+    groups: &'static [Group],
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<Parsed> {
     let args: Vec<OsString> = args.into_iter().collect();
     if args.is_empty() {
         return Ok(Parsed::Help(help::top(groups)));
@@ -415,7 +418,7 @@ impl State {
 }
 
 /// The names a command's arguments are read by: its flags' long names and its positionals'.
-pub fn declared_names(command: &Command) -> impl Iterator<Item = &'static str> + use<> {
+pub(crate) fn declared_names(command: &Command) -> impl Iterator<Item = &'static str> + use<> {
     let flags = command.flags;
     let args = command.args;
     flags
@@ -453,7 +456,7 @@ fn did_you_mean(guess: Option<&str>) -> String {
 /// duplicate names, command flags that hide `--help` or `--version`, a repeatable
 /// or required argument after an optional one, choices on a switch. Empty when the table is
 /// sound; meant for a unit test over the real table.
-pub fn check_table(groups: &[Group]) -> Vec<String> {
+pub(crate) fn check_table(groups: &[Group]) -> Vec<String> {
     let mut problems = Vec::new();
     check_groups("", groups, &mut problems);
     check_flags("global flags", GLOBAL_FLAGS, true, &mut problems);

@@ -9,11 +9,11 @@ use crate::error::Result;
 use crate::output::Report;
 
 /// The function that runs a command, given the parsed arguments.
-pub type Runner = fn(&mut Context, &Matches) -> Result<Report>;
+pub(crate) type Runner = fn(&mut Context, &Matches) -> Result<Report>;
 
 /// What a command does to AWS, which decides caching (reads) and `cache warm` eligibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// Reads AWS only.
     Read,
     /// Changes something in AWS.
@@ -32,7 +32,7 @@ pub struct Group {
     /// The group's name on the command line.
     pub name: &'static str,
     /// One line saying what it is for.
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     /// Its commands, in the order help lists them.
     pub commands: &'static [Command],
     /// The groups nested in it, listed after its commands.
@@ -40,7 +40,7 @@ pub struct Group {
 }
 
 /// The groups leading to a command or group, outermost first (`cache`, `encryption`).
-pub type GroupPath = Vec<&'static Group>;
+pub(crate) type GroupPath = Vec<&'static Group>;
 
 /// The words of `path` (`cache encryption`).
 pub fn path_words(path: &[&Group]) -> String {
@@ -82,34 +82,34 @@ pub struct Command {
     /// The command's name on the command line.
     pub name: &'static str,
     /// One line saying what it does.
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     /// A longer description for `--help` and the man page (may be empty).
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
     /// Positional arguments, in order.
-    pub args: &'static [Positional],
+    pub(crate) args: &'static [Positional],
     /// Flags, besides the global ones.
     pub flags: &'static [Flag],
     /// Copy-pasteable example invocations (without the leading `awsideman`).
     pub examples: &'static [&'static str],
     /// What the command does to AWS.
-    pub access: Access,
+    pub(crate) access: Access,
     /// A description of the `--output json` document (for the man page).
     pub json: &'static str,
     /// The function that runs it.
-    pub run: Runner,
+    pub(crate) run: Runner,
 }
 
 /// A positional argument.
 #[derive(Debug)]
-pub struct Positional {
+pub(crate) struct Positional {
     /// Its name in help (`USER`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// What it is.
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     /// Whether it must be given.
-    pub required: bool,
+    pub(crate) required: bool,
     /// Whether it takes all remaining arguments (only the last positional may).
-    pub multiple: bool,
+    pub(crate) multiple: bool,
 }
 
 /// A flag (`--username NAME`, `--yes`).
@@ -118,26 +118,30 @@ pub struct Flag {
     /// The long name, without dashes.
     pub long: &'static str,
     /// An optional one-letter short name.
-    pub short: Option<char>,
+    pub(crate) short: Option<char>,
     /// The value's name in help (`NAME`); `None` for a switch that takes no value.
-    pub value: Option<&'static str>,
+    pub(crate) value: Option<&'static str>,
     /// What it does.
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     /// Whether it must be given.
-    pub required: bool,
+    pub(crate) required: bool,
     /// Whether it may be given more than once (values accumulate).
-    pub multiple: bool,
+    pub(crate) multiple: bool,
     /// The allowed values, if restricted.
-    pub choices: &'static [&'static str],
+    pub(crate) choices: &'static [&'static str],
     /// The command's own flag of a global option's name (`profile add --region`): after
     /// the command it is this flag, before the command the global one. Never by accident:
     /// the table check refuses an unmarked clash.
-    pub shadows_global: bool,
+    pub(crate) shadows_global: bool,
 }
 
 impl Flag {
     /// A switch (no value).
-    pub const fn switch(long: &'static str, short: Option<char>, about: &'static str) -> Flag {
+    pub(crate) const fn switch(
+        long: &'static str,
+        short: Option<char>,
+        about: &'static str,
+    ) -> Flag {
         Flag {
             long,
             short,
@@ -151,7 +155,11 @@ impl Flag {
     }
 
     /// An optional flag with a value.
-    pub const fn value(long: &'static str, value: &'static str, about: &'static str) -> Flag {
+    pub(crate) const fn value(
+        long: &'static str,
+        value: &'static str,
+        about: &'static str,
+    ) -> Flag {
         Flag {
             long,
             short: None,
@@ -165,31 +173,31 @@ impl Flag {
     }
 
     /// The same flag, required.
-    pub const fn required(mut self) -> Flag {
+    pub(crate) const fn required(mut self) -> Flag {
         self.required = true;
         self
     }
 
     /// The same flag, repeatable.
-    pub const fn multiple(mut self) -> Flag {
+    pub(crate) const fn multiple(mut self) -> Flag {
         self.multiple = true;
         self
     }
 
     /// The same flag, with a short name.
-    pub const fn short(mut self, short: char) -> Flag {
+    pub(crate) const fn short(mut self, short: char) -> Flag {
         self.short = Some(short);
         self
     }
 
     /// The same flag, meant to take a global option's name after the command.
-    pub const fn shadowing_global(mut self) -> Flag {
+    pub(crate) const fn shadowing_global(mut self) -> Flag {
         self.shadows_global = true;
         self
     }
 
     /// The same flag, restricted to `choices`.
-    pub const fn choices(mut self, choices: &'static [&'static str]) -> Flag {
+    pub(crate) const fn choices(mut self, choices: &'static [&'static str]) -> Flag {
         self.choices = choices;
         self
     }
@@ -197,7 +205,7 @@ impl Flag {
 
 impl Positional {
     /// A required positional argument.
-    pub const fn required(name: &'static str, about: &'static str) -> Positional {
+    pub(crate) const fn required(name: &'static str, about: &'static str) -> Positional {
         Positional {
             name,
             about,
@@ -207,7 +215,7 @@ impl Positional {
     }
 
     /// An optional positional argument.
-    pub const fn optional(name: &'static str, about: &'static str) -> Positional {
+    pub(crate) const fn optional(name: &'static str, about: &'static str) -> Positional {
         Positional {
             name,
             about,
@@ -217,14 +225,14 @@ impl Positional {
     }
 
     /// The same argument, taking all remaining values.
-    pub const fn multiple(mut self) -> Positional {
+    pub(crate) const fn multiple(mut self) -> Positional {
         self.multiple = true;
         self
     }
 }
 
 /// The options every command accepts, at any position on the command line.
-pub const GLOBAL_FLAGS: &[Flag] = &[
+pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
     Flag::value("profile", "NAME", "The awsideman profile to use.").short('p'),
     Flag::value(
         "region",

@@ -22,7 +22,7 @@ const WARM_ALL: &[&str] = &[
 ];
 
 /// `cache warm COMMAND... | --all`: runs read commands here so their answers are cached.
-pub fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
     if ctx.globals.no_cache {
         return Err(Error::usage(
             "cache warm: --no-cache leaves nothing to warm",

@@ -3,7 +3,7 @@
 //! An AWS operation is a row here (service, name, read or write, paging), not a module.
 //! Commands never reach the transport around this client.
 
-pub mod shapes;
+pub(crate) mod shapes;
 
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ use crate::error::Result;
 
 /// Whether an operation reads or changes AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
+pub(crate) enum OpKind {
     /// A List*, Describe* or Get*: answered from the cache when it can be.
     Read,
     /// A read of something that changes by itself (request statuses): never cached.
@@ -27,7 +27,7 @@ pub enum OpKind {
 
 /// Where an operation's answers may be cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sharing {
+pub(crate) enum Sharing {
     /// In any cache, shared between machines or not.
     Anywhere,
     /// Only in a cache this machine alone uses: answers that decide which instance a
@@ -37,20 +37,20 @@ pub enum Sharing {
 
 /// One AWS operation awsideman uses: a row of the operation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// The service it belongs to.
-    pub service: Service,
+    pub(crate) service: Service,
     /// The operation name (`ListUsers`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Read, status or write.
-    pub kind: OpKind,
+    pub(crate) kind: OpKind,
     /// How it pages, for list operations.
-    pub paging: Option<Paging>,
+    pub(crate) paging: Option<Paging>,
     /// Cache tags, as templates over the request (`users:{IdentityStoreId}`): for a read,
     /// the tags its answer is filed under; for a write, the tags whose answers it changes.
-    pub tags: &'static [&'static str],
+    pub(crate) tags: &'static [&'static str],
     /// Where its answers may be cached.
-    pub sharing: Sharing,
+    pub(crate) sharing: Sharing,
 }
 
 impl Operation {
@@ -123,13 +123,13 @@ impl Operation {
     }
 
     /// The IAM action that allows this operation (`identitystore:ListUsers`).
-    pub fn iam_action(&self) -> String {
+    pub(crate) fn iam_action(&self) -> String {
         format!("{}:{}", self.service.iam_prefix(), self.name)
     }
 
     /// The operation's name in snake case, as `cache.operation_ttls` spells it
     /// (`ListUsers` -> `list_users`).
-    pub fn snake_name(&self) -> String {
+    pub(crate) fn snake_name(&self) -> String {
         let mut out = String::new();
         for (i, c) in self.name.chars().enumerate() {
             if c.is_ascii_uppercase() {
@@ -147,19 +147,22 @@ impl Operation {
 
 use Service::{IdentityStore as IS, Organizations as ORG, SsoAdmin as SSO};
 /// identitystore ListUsers.
-pub const LIST_USERS: Operation =
+pub(crate) const LIST_USERS: Operation =
     Operation::list(IS, "ListUsers", &["Users"], &["users:{IdentityStoreId}"]);
 /// identitystore DescribeUser.
-pub const DESCRIBE_USER: Operation =
+pub(crate) const DESCRIBE_USER: Operation =
     Operation::read(IS, "DescribeUser", &["users:{IdentityStoreId}"]);
 /// identitystore GetUserId.
-pub const GET_USER_ID: Operation = Operation::read(IS, "GetUserId", &["users:{IdentityStoreId}"]);
+pub(crate) const GET_USER_ID: Operation =
+    Operation::read(IS, "GetUserId", &["users:{IdentityStoreId}"]);
 /// identitystore CreateUser.
-pub const CREATE_USER: Operation = Operation::write(IS, "CreateUser", &["users:{IdentityStoreId}"]);
+pub(crate) const CREATE_USER: Operation =
+    Operation::write(IS, "CreateUser", &["users:{IdentityStoreId}"]);
 /// identitystore UpdateUser.
-pub const UPDATE_USER: Operation = Operation::write(IS, "UpdateUser", &["users:{IdentityStoreId}"]);
+pub(crate) const UPDATE_USER: Operation =
+    Operation::write(IS, "UpdateUser", &["users:{IdentityStoreId}"]);
 /// identitystore DeleteUser.
-pub const DELETE_USER: Operation = Operation::write(
+pub(crate) const DELETE_USER: Operation = Operation::write(
     IS,
     "DeleteUser",
     &[
@@ -169,22 +172,22 @@ pub const DELETE_USER: Operation = Operation::write(
     ],
 );
 /// identitystore ListGroups.
-pub const LIST_GROUPS: Operation =
+pub(crate) const LIST_GROUPS: Operation =
     Operation::list(IS, "ListGroups", &["Groups"], &["groups:{IdentityStoreId}"]);
 /// identitystore DescribeGroup.
-pub const DESCRIBE_GROUP: Operation =
+pub(crate) const DESCRIBE_GROUP: Operation =
     Operation::read(IS, "DescribeGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore GetGroupId.
-pub const GET_GROUP_ID: Operation =
+pub(crate) const GET_GROUP_ID: Operation =
     Operation::read(IS, "GetGroupId", &["groups:{IdentityStoreId}"]);
 /// identitystore CreateGroup.
-pub const CREATE_GROUP: Operation =
+pub(crate) const CREATE_GROUP: Operation =
     Operation::write(IS, "CreateGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore UpdateGroup.
-pub const UPDATE_GROUP: Operation =
+pub(crate) const UPDATE_GROUP: Operation =
     Operation::write(IS, "UpdateGroup", &["groups:{IdentityStoreId}"]);
 /// identitystore DeleteGroup.
-pub const DELETE_GROUP: Operation = Operation::write(
+pub(crate) const DELETE_GROUP: Operation = Operation::write(
     IS,
     "DeleteGroup",
     &[
@@ -194,7 +197,7 @@ pub const DELETE_GROUP: Operation = Operation::write(
     ],
 );
 /// identitystore ListGroupMemberships.
-pub const LIST_GROUP_MEMBERSHIPS: Operation = Operation::list(
+pub(crate) const LIST_GROUP_MEMBERSHIPS: Operation = Operation::list(
     IS,
     "ListGroupMemberships",
     &["GroupMemberships"],
@@ -204,7 +207,7 @@ pub const LIST_GROUP_MEMBERSHIPS: Operation = Operation::list(
     ],
 );
 /// identitystore ListGroupMembershipsForMember.
-pub const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation = Operation::list(
+pub(crate) const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation = Operation::list(
     IS,
     "ListGroupMembershipsForMember",
     &["GroupMemberships"],
@@ -214,7 +217,7 @@ pub const LIST_GROUP_MEMBERSHIPS_FOR_MEMBER: Operation = Operation::list(
     ],
 );
 /// identitystore GetGroupMembershipId.
-pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(
+pub(crate) const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(
     IS,
     "GetGroupMembershipId",
     &[
@@ -223,7 +226,7 @@ pub const GET_GROUP_MEMBERSHIP_ID: Operation = Operation::read(
     ],
 );
 /// identitystore CreateGroupMembership.
-pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
+pub(crate) const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
     IS,
     "CreateGroupMembership",
     &[
@@ -232,38 +235,38 @@ pub const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
     ],
 );
 /// identitystore DeleteGroupMembership.
-pub const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(
+pub(crate) const DELETE_GROUP_MEMBERSHIP: Operation = Operation::write(
     IS,
     "DeleteGroupMembership",
     &["members:{IdentityStoreId}", "memberof:{IdentityStoreId}"],
 );
 /// sso-admin ListInstances.
-pub const LIST_INSTANCES: Operation =
+pub(crate) const LIST_INSTANCES: Operation =
     Operation::list(SSO, "ListInstances", &["Instances"], &["instances"]).on_this_machine_only();
 /// sso-admin ListPermissionSets.
-pub const LIST_PERMISSION_SETS: Operation = Operation::list(
+pub(crate) const LIST_PERMISSION_SETS: Operation = Operation::list(
     SSO,
     "ListPermissionSets",
     &["PermissionSets"],
     &["permsets:{InstanceArn}"],
 );
 /// sso-admin DescribePermissionSet.
-pub const DESCRIBE_PERMISSION_SET: Operation = Operation::read(
+pub(crate) const DESCRIBE_PERMISSION_SET: Operation = Operation::read(
     SSO,
     "DescribePermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin CreatePermissionSet.
-pub const CREATE_PERMISSION_SET: Operation =
+pub(crate) const CREATE_PERMISSION_SET: Operation =
     Operation::write(SSO, "CreatePermissionSet", &["permsets:{InstanceArn}"]);
 /// sso-admin UpdatePermissionSet.
-pub const UPDATE_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const UPDATE_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "UpdatePermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin DeletePermissionSet.
-pub const DELETE_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const DELETE_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "DeletePermissionSet",
     &[
@@ -274,80 +277,81 @@ pub const DELETE_PERMISSION_SET: Operation = Operation::write(
     ],
 );
 /// sso-admin ListManagedPoliciesInPermissionSet.
-pub const LIST_MANAGED_POLICIES_IN_PERMISSION_SET: Operation = Operation::list(
+pub(crate) const LIST_MANAGED_POLICIES_IN_PERMISSION_SET: Operation = Operation::list(
     SSO,
     "ListManagedPoliciesInPermissionSet",
     &["AttachedManagedPolicies"],
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin AttachManagedPolicyToPermissionSet.
-pub const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "AttachManagedPolicyToPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin DetachManagedPolicyFromPermissionSet.
-pub const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "DetachManagedPolicyFromPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin ListCustomerManagedPolicyReferencesInPermissionSet.
-pub const LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET: Operation = Operation::list(
-    SSO,
-    "ListCustomerManagedPolicyReferencesInPermissionSet",
-    &["CustomerManagedPolicyReferences"],
-    &["permset:{InstanceArn}:{PermissionSetArn}"],
-);
+pub(crate) const LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET: Operation =
+    Operation::list(
+        SSO,
+        "ListCustomerManagedPolicyReferencesInPermissionSet",
+        &["CustomerManagedPolicyReferences"],
+        &["permset:{InstanceArn}:{PermissionSetArn}"],
+    );
 /// sso-admin GetInlinePolicyForPermissionSet.
-pub const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation = Operation::read(
+pub(crate) const GET_INLINE_POLICY_FOR_PERMISSION_SET: Operation = Operation::read(
     SSO,
     "GetInlinePolicyForPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin PutInlinePolicyToPermissionSet.
-pub const PUT_INLINE_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const PUT_INLINE_POLICY_TO_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "PutInlinePolicyToPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin DeleteInlinePolicyFromPermissionSet.
-pub const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const DELETE_INLINE_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "DeleteInlinePolicyFromPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin GetPermissionsBoundaryForPermissionSet.
-pub const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation = Operation::read(
+pub(crate) const GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET: Operation = Operation::read(
     SSO,
     "GetPermissionsBoundaryForPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
 /// sso-admin ProvisionPermissionSet.
-pub const PROVISION_PERMISSION_SET: Operation = Operation::write(
+pub(crate) const PROVISION_PERMISSION_SET: Operation = Operation::write(
     SSO,
     "ProvisionPermissionSet",
     &["provisioned:{InstanceArn}"],
 );
 /// sso-admin DescribePermissionSetProvisioningStatus.
-pub const DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS: Operation =
+pub(crate) const DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS: Operation =
     Operation::status(SSO, "DescribePermissionSetProvisioningStatus");
 /// sso-admin ListPermissionSetsProvisionedToAccount.
-pub const LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT: Operation = Operation::list(
+pub(crate) const LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT: Operation = Operation::list(
     SSO,
     "ListPermissionSetsProvisionedToAccount",
     &["PermissionSets"],
     &["provisioned:{InstanceArn}"],
 );
 /// sso-admin ListAccountsForProvisionedPermissionSet.
-pub const LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET: Operation = Operation::list(
+pub(crate) const LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET: Operation = Operation::list(
     SSO,
     "ListAccountsForProvisionedPermissionSet",
     &["AccountIds"],
     &["provisioned:{InstanceArn}"],
 );
 /// sso-admin ListAccountAssignments.
-pub const LIST_ACCOUNT_ASSIGNMENTS: Operation = Operation::list(
+pub(crate) const LIST_ACCOUNT_ASSIGNMENTS: Operation = Operation::list(
     SSO,
     "ListAccountAssignments",
     &["AccountAssignments"],
@@ -357,7 +361,7 @@ pub const LIST_ACCOUNT_ASSIGNMENTS: Operation = Operation::list(
     ],
 );
 /// sso-admin ListAccountAssignmentsForPrincipal.
-pub const LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL: Operation = Operation::list(
+pub(crate) const LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL: Operation = Operation::list(
     SSO,
     "ListAccountAssignmentsForPrincipal",
     &["AccountAssignments"],
@@ -367,7 +371,7 @@ pub const LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL: Operation = Operation::list(
     ],
 );
 /// sso-admin CreateAccountAssignment.
-pub const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
+pub(crate) const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     SSO,
     "CreateAccountAssignment",
     &[
@@ -377,7 +381,7 @@ pub const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     ],
 );
 /// sso-admin DeleteAccountAssignment.
-pub const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
+pub(crate) const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     SSO,
     "DeleteAccountAssignment",
     &[
@@ -387,34 +391,36 @@ pub const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     ],
 );
 /// sso-admin DescribeAccountAssignmentCreationStatus.
-pub const DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation =
+pub(crate) const DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation =
     Operation::status(SSO, "DescribeAccountAssignmentCreationStatus");
 /// sso-admin DescribeAccountAssignmentDeletionStatus.
-pub const DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation =
+pub(crate) const DESCRIBE_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation =
     Operation::status(SSO, "DescribeAccountAssignmentDeletionStatus");
 /// organizations ListRoots.
-pub const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"], &["org"]);
+pub(crate) const LIST_ROOTS: Operation = Operation::list(ORG, "ListRoots", &["Roots"], &["org"]);
 /// organizations ListOrganizationalUnitsForParent.
-pub const LIST_ORGANIZATIONAL_UNITS_FOR_PARENT: Operation = Operation::list(
+pub(crate) const LIST_ORGANIZATIONAL_UNITS_FOR_PARENT: Operation = Operation::list(
     ORG,
     "ListOrganizationalUnitsForParent",
     &["OrganizationalUnits"],
     &["org"],
 );
 /// organizations ListAccountsForParent.
-pub const LIST_ACCOUNTS_FOR_PARENT: Operation =
+pub(crate) const LIST_ACCOUNTS_FOR_PARENT: Operation =
     Operation::list(ORG, "ListAccountsForParent", &["Accounts"], &["org"]);
 /// organizations ListAccounts.
-pub const LIST_ACCOUNTS: Operation = Operation::list(ORG, "ListAccounts", &["Accounts"], &["org"]);
+pub(crate) const LIST_ACCOUNTS: Operation =
+    Operation::list(ORG, "ListAccounts", &["Accounts"], &["org"]);
 /// organizations ListParents.
-pub const LIST_PARENTS: Operation = Operation::list(ORG, "ListParents", &["Parents"], &["org"]);
+pub(crate) const LIST_PARENTS: Operation =
+    Operation::list(ORG, "ListParents", &["Parents"], &["org"]);
 /// organizations DescribeAccount.
-pub const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount", &["org"]);
+pub(crate) const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount", &["org"]);
 /// organizations DescribeOrganizationalUnit.
-pub const DESCRIBE_ORGANIZATIONAL_UNIT: Operation =
+pub(crate) const DESCRIBE_ORGANIZATIONAL_UNIT: Operation =
     Operation::read(ORG, "DescribeOrganizationalUnit", &["org"]);
 /// organizations ListTagsForResource (pages by NextToken but takes no MaxResults).
-pub const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
+pub(crate) const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
     paging: Some(Paging {
         result_keys: &["Tags"],
         max_results: None,
@@ -423,7 +429,7 @@ pub const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
 };
 
 /// Every operation of the table, for listings and IAM policy generation.
-pub const OPERATIONS: &[Operation] = &[
+pub(crate) const OPERATIONS: &[Operation] = &[
     LIST_USERS,
     DESCRIBE_USER,
     GET_USER_ID,
@@ -477,7 +483,7 @@ pub const OPERATIONS: &[Operation] = &[
 
 /// The client commands use: one call per operation, every page of a list merged, reads
 /// answered from the cache when they can be, writes invalidating what they change.
-pub struct Client {
+pub(crate) struct Client {
     session: Session,
     cache: Option<CacheManager>,
     use_cached: bool,
@@ -490,7 +496,7 @@ impl Client {
     /// A client over a session. `cache` is the cache (None when caching is off);
     /// `use_cached` false (`--no-cache`) neither reads nor stores answers, but writes still
     /// invalidate.
-    pub fn new(
+    pub(crate) fn new(
         session: Session,
         cache: Option<CacheManager>,
         use_cached: bool,
@@ -509,37 +515,37 @@ impl Client {
     /// The same client, keying cached answers also by `scope`: the awsideman profile's
     /// instance and identity store as configured, so changing them leaves the old answers
     /// unreachable.
-    pub fn with_scope(mut self, scope: impl Into<String>) -> Client {
+    pub(crate) fn with_scope(mut self, scope: impl Into<String>) -> Client {
         self.scope = scope.into();
         self
     }
 
     /// The session (region, profile) behind the client.
-    pub fn session(&self) -> &Session {
+    pub(crate) fn session(&self) -> &Session {
         &self.session
     }
 
     /// The cache, when caching is on.
-    pub fn cache(&self) -> Option<&CacheManager> {
+    pub(crate) fn cache(&self) -> Option<&CacheManager> {
         self.cache.as_ref()
     }
 
     /// Calls `op` once with `input`.
-    pub fn call(&self, op: &Operation, input: Value) -> Result<Value> {
+    pub(crate) fn call(&self, op: &Operation, input: Value) -> Result<Value> {
         self.through_cache(op, &input, || {
             self.session.call(op.service, op.name, &input)
         })
     }
 
     /// Calls a list operation until its last page and returns every item in one reply.
-    pub fn list(&self, op: &Operation, input: Value) -> Result<Value> {
+    pub(crate) fn list(&self, op: &Operation, input: Value) -> Result<Value> {
         self.list_limited(op, input, None)
     }
 
     /// Like [`Client::list`], with at most `limit` items (the reply then carries
     /// `"Truncated": true` when items were left out). A complete list is cached; a cut one
     /// never is, so a `--limit` cannot poison the full list.
-    pub fn list_limited(
+    pub(crate) fn list_limited(
         &self,
         op: &Operation,
         input: Value,
@@ -733,7 +739,7 @@ mod tests {
                 if path.is_dir() {
                     dirs.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs")
-                    && path != src.join("client.rs")
+                    && path != src.join("client").join("mod.rs")
                 {
                     code.push_str(&std::fs::read_to_string(&path).unwrap());
                 }

@@ -13,13 +13,17 @@ use super::Operation;
 use crate::error::{Error, Result};
 
 /// Decodes `value` (a reply of `op`, or a part of one) as `T`.
-pub fn decode<T: DeserializeOwned>(op: &Operation, value: &Value) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(op: &Operation, value: &Value) -> Result<T> {
     T::deserialize(value).map_err(|e| unexpected(op, e))
 }
 
 /// Decodes every element of the array `key` of a reply of `op`; a reply without the array
 /// has none.
-pub fn items<T: DeserializeOwned>(op: &Operation, reply: &Value, key: &str) -> Result<Vec<T>> {
+pub(crate) fn items<T: DeserializeOwned>(
+    op: &Operation,
+    reply: &Value,
+    key: &str,
+) -> Result<Vec<T>> {
     match reply.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(array) => Vec::<T>::deserialize(array).map_err(|e| unexpected(op, e)),
@@ -37,7 +41,7 @@ fn unexpected(op: &Operation, e: serde_json::Error) -> Error {
 /// Whether an assignment's principal is a user or a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PrincipalType {
+pub(crate) enum PrincipalType {
     /// An Identity Store user.
     User,
     /// An Identity Store group.
@@ -46,7 +50,7 @@ pub enum PrincipalType {
 
 impl PrincipalType {
     /// The AWS spelling: `USER` or `GROUP`.
-    pub fn as_aws(self) -> &'static str {
+    pub(crate) fn as_aws(self) -> &'static str {
         match self {
             PrincipalType::User => "USER",
             PrincipalType::Group => "GROUP",
@@ -54,7 +58,7 @@ impl PrincipalType {
     }
 
     /// Parses `USER`/`GROUP` (any case).
-    pub fn parse(s: &str) -> Result<PrincipalType> {
+    pub(crate) fn parse(s: &str) -> Result<PrincipalType> {
         match s.to_ascii_uppercase().as_str() {
             "USER" => Ok(PrincipalType::User),
             "GROUP" => Ok(PrincipalType::Group),
@@ -68,21 +72,21 @@ impl PrincipalType {
 /// One account assignment (ListAccountAssignments, ListAccountAssignmentsForPrincipal).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct AccountAssignment {
+pub(crate) struct AccountAssignment {
     /// The account.
-    pub account_id: String,
+    pub(crate) account_id: String,
     /// The permission set.
-    pub permission_set_arn: String,
+    pub(crate) permission_set_arn: String,
     /// Whether the principal is a user or a group.
-    pub principal_type: PrincipalType,
+    pub(crate) principal_type: PrincipalType,
     /// The user or group id.
-    pub principal_id: String,
+    pub(crate) principal_id: String,
 }
 
 /// Where an asynchronous Identity Center request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RequestStatus {
+pub(crate) enum RequestStatus {
     /// Still running: poll again.
     InProgress,
     /// Ended badly (see the failure reason).
@@ -93,7 +97,7 @@ pub enum RequestStatus {
 
 impl RequestStatus {
     /// Whether the request has ended.
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         self != RequestStatus::InProgress
     }
 }
@@ -102,26 +106,26 @@ impl RequestStatus {
 /// `AccountAssignmentCreationStatus`, `AccountAssignmentDeletionStatus`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RequestState {
+pub(crate) struct RequestState {
     /// Where it stands.
-    pub status: RequestStatus,
+    pub(crate) status: RequestStatus,
     /// The id to ask about it again (present while it runs).
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// Why it failed.
-    pub failure_reason: Option<String>,
+    pub(crate) failure_reason: Option<String>,
 }
 
 /// An account of the organization (ListAccounts, DescribeAccount).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Account {
+pub(crate) struct Account {
     /// The 12-digit id.
-    pub id: String,
+    pub(crate) id: String,
     /// The account's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The root user's email address.
     #[serde(default)]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ... (the member replacing `Status`).
     #[serde(default)]
     state: Option<String>,
@@ -132,7 +136,7 @@ pub struct Account {
 
 impl Account {
     /// The account's state: `State`, else the retiring `Status`.
-    pub fn state(&self) -> Option<&str> {
+    pub(crate) fn state(&self) -> Option<&str> {
         self.state.as_deref().or(self.status.as_deref())
     }
 }
@@ -141,17 +145,17 @@ impl Account {
 /// ListOrganizationalUnitsForParent).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct OrgNode {
+pub(crate) struct OrgNode {
     /// `r-...` or `ou-...`.
-    pub id: String,
+    pub(crate) id: String,
     /// The display name.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// What kind of node a parent is (ListParents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ParentType {
+pub(crate) enum ParentType {
     /// The organization's root.
     Root,
     /// An organizational unit.
@@ -161,35 +165,35 @@ pub enum ParentType {
 /// A parent of an account or OU (ListParents).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Parent {
+pub(crate) struct Parent {
     /// Its id.
-    pub id: String,
+    pub(crate) id: String,
     /// Root or OU.
     #[serde(rename = "Type")]
-    pub kind: ParentType,
+    pub(crate) kind: ParentType,
 }
 
 /// A resource tag (ListTagsForResource).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Tag {
+pub(crate) struct Tag {
     /// The key.
-    pub key: String,
+    pub(crate) key: String,
     /// The value.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// An Identity Store user, as far as commands read it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct User {
+pub(crate) struct User {
     /// The user id.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// The unique user name.
-    pub user_name: String,
+    pub(crate) user_name: String,
     /// The display name, if set.
     #[serde(default)]
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
 }
 
 /// An Identity Store group, as far as commands read it.
@@ -197,40 +201,40 @@ pub struct User {
 #[serde(rename_all = "PascalCase")]
 pub struct Group {
     /// The group id.
-    pub group_id: String,
+    pub(crate) group_id: String,
     /// The unique display name.
     #[serde(default)]
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
 }
 
 /// A group membership (ListGroupMemberships, ListGroupMembershipsForMember).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Membership {
+pub(crate) struct Membership {
     /// The membership id (what DeleteGroupMembership takes).
-    pub membership_id: String,
+    pub(crate) membership_id: String,
     /// The group.
-    pub group_id: String,
+    pub(crate) group_id: String,
     /// The member.
-    pub member_id: MemberId,
+    pub(crate) member_id: MemberId,
 }
 
 /// The member of a membership: a user.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct MemberId {
+pub(crate) struct MemberId {
     /// The user id.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 /// A permission set, as far as commands read it (DescribePermissionSet).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct PermissionSet {
+pub(crate) struct PermissionSet {
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its ARN.
-    pub permission_set_arn: String,
+    pub(crate) permission_set_arn: String,
 }
 
 #[cfg(test)]

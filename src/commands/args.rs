@@ -14,7 +14,7 @@ use crate::output::OutputFormat;
 /// name the command does not declare is a bug in its runner: a panic in debug builds (so the
 /// test suite, which runs every command, finds it), nothing given in release builds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Matches {
+pub(crate) struct Matches {
     flags: BTreeMap<&'static str, Vec<String>>,
     positionals: BTreeMap<&'static str, Vec<String>>,
     declared: Option<Vec<&'static str>>,
@@ -22,14 +22,14 @@ pub struct Matches {
 
 impl Matches {
     /// Arguments of a command whose flags (long names) and positionals are `names`.
-    pub fn declared(names: impl IntoIterator<Item = &'static str>) -> Matches {
+    pub(crate) fn declared(names: impl IntoIterator<Item = &'static str>) -> Matches {
         let mut matches = Matches::default();
         matches.declare(names);
         matches
     }
 
     /// Declares the names the command has (its flags' long names and its positionals').
-    pub fn declare(&mut self, names: impl IntoIterator<Item = &'static str>) {
+    pub(crate) fn declare(&mut self, names: impl IntoIterator<Item = &'static str>) {
         self.declared = Some(names.into_iter().collect());
     }
 
@@ -44,23 +44,23 @@ impl Matches {
     }
 
     /// Records a flag occurrence (`value` is empty for a switch).
-    pub fn push_flag(&mut self, long: &'static str, value: String) {
+    pub(crate) fn push_flag(&mut self, long: &'static str, value: String) {
         self.flags.entry(long).or_default().push(value);
     }
 
     /// Records a positional value.
-    pub fn push_positional(&mut self, name: &'static str, value: String) {
+    pub(crate) fn push_positional(&mut self, name: &'static str, value: String) {
         self.positionals.entry(name).or_default().push(value);
     }
 
     /// Whether the flag `long` was given.
-    pub fn switch(&self, long: &str) -> bool {
+    pub(crate) fn switch(&self, long: &str) -> bool {
         self.check(long);
         self.flags.contains_key(long)
     }
 
     /// The last value of flag `long`.
-    pub fn value(&self, long: &str) -> Option<&str> {
+    pub(crate) fn value(&self, long: &str) -> Option<&str> {
         self.check(long);
         self.flags
             .get(long)
@@ -69,13 +69,13 @@ impl Matches {
     }
 
     /// Every value of a repeatable flag, in order.
-    pub fn values(&self, long: &str) -> &[String] {
+    pub(crate) fn values(&self, long: &str) -> &[String] {
         self.check(long);
         self.flags.get(long).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The value of flag `long` parsed as `T`; a usage error names the flag if it does not parse.
-    pub fn parsed<T: FromStr>(&self, long: &str) -> Result<Option<T>>
+    pub(crate) fn parsed<T: FromStr>(&self, long: &str) -> Result<Option<T>>
     where
         T::Err: std::fmt::Display,
     {
@@ -89,7 +89,7 @@ impl Matches {
     }
 
     /// The positional argument `name` (the first value of a multiple one).
-    pub fn arg(&self, name: &str) -> Option<&str> {
+    pub(crate) fn arg(&self, name: &str) -> Option<&str> {
         self.check(name);
         self.positionals
             .get(name)
@@ -98,19 +98,19 @@ impl Matches {
     }
 
     /// Every value of a positional argument.
-    pub fn args(&self, name: &str) -> &[String] {
+    pub(crate) fn args(&self, name: &str) -> &[String] {
         self.check(name);
         self.positionals.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// A positional argument the table marks required (the parser has checked it).
-    pub fn required_arg(&self, name: &str) -> Result<&str> {
+    pub(crate) fn required_arg(&self, name: &str) -> Result<&str> {
         self.arg(name)
             .ok_or_else(|| Error::usage(format!("missing argument {name}")))
     }
 
     /// A flag the table marks required (the parser has checked it).
-    pub fn required_value(&self, long: &str) -> Result<&str> {
+    pub(crate) fn required_value(&self, long: &str) -> Result<&str> {
         self.value(long)
             .ok_or_else(|| Error::usage(format!("missing required flag --{long}")))
     }
@@ -118,17 +118,17 @@ impl Matches {
 
 /// The global options as given on the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Globals {
+pub(crate) struct Globals {
     /// `--profile`: the awsideman profile.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// `--region`: overrides the profile's region.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `--output`: the output form.
-    pub output: Option<OutputFormat>,
+    pub(crate) output: Option<OutputFormat>,
     /// `--no-cache`: do not read cached answers.
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
     /// `--debug`: diagnostics on stderr.
-    pub debug: bool,
+    pub(crate) debug: bool,
     /// `--quiet`: only results and errors.
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }

@@ -361,7 +361,7 @@ const LIST_COLUMNS: &[Column] = &[
 ];
 
 /// `assignment list [--account A] [--permission-set P] [--principal X]`.
-pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filters = Filters::resolve(ctx, m)?;
     let mut names = filters.names();
     let account = filters.account.as_ref().map(|(id, _)| id.clone());
@@ -869,12 +869,12 @@ const RESULT_COLUMNS: &[Column] = &[
 
 /// `assignment assign PERMISSION_SET PRINCIPAL [ACCOUNT...] [--ou OU [--recursive]]
 /// [--all-accounts] [--dry-run] [--continue-on-error]`.
-pub fn assign(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn assign(ctx: &mut Context, m: &Matches) -> Result<Report> {
     run_change(ctx, m, Change::Create)
 }
 
 /// `assignment revoke ...`: the same shape as `assign`; asks for confirmation.
-pub fn revoke(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn revoke(ctx: &mut Context, m: &Matches) -> Result<Report> {
     run_change(ctx, m, Change::Delete)
 }
 
@@ -1001,7 +1001,7 @@ const STATUS_FIELDS: &[Column] = &[
 
 /// `assignment status REQUEST_ID`: how an assign (creation) or revoke (deletion) request
 /// is doing.
-pub fn status(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn status(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let id = m.required_arg("REQUEST_ID")?;
     let client = ctx.client()?;
     let instance = ctx.instance_arn()?;

@@ -19,7 +19,7 @@ const RECORD_COLUMNS: &[Column] = &[
 ];
 
 /// `audit show [--since DURATION] [--event NAME]`.
-pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let since = match m.value("since") {
         Some(text) => {
             let age = audit::parse_duration(text).ok_or_else(|| {

@@ -94,7 +94,7 @@ fn entry_json(entry: &EntryInfo, now: u64) -> Value {
 /// Warns when a cache shared with others (a DynamoDB table, directly or behind the hybrid
 /// backend's local copies) holds unauthenticated entries: whoever can write the table can
 /// then make awsideman print what they like. Encryption authenticates every entry.
-pub fn warn_if_shared_without_encryption(ctx: &Context, settings: &CacheSettings) {
+pub(crate) fn warn_if_shared_without_encryption(ctx: &Context, settings: &CacheSettings) {
     let shared = matches!(
         settings.backend_type,
         BackendType::Dynamodb | BackendType::Hybrid
@@ -112,7 +112,7 @@ pub fn warn_if_shared_without_encryption(ctx: &Context, settings: &CacheSettings
 }
 
 /// `cache status`.
-pub fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     if !settings.enabled {
         let data = json!({"enabled": false});
@@ -219,7 +219,7 @@ fn snake(name: &str) -> String {
 }
 
 /// `cache clear [--operation OP] [--profile P] [--tag TAG...] [--yes]`.
-pub fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn clear(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filtered = m.value("operation").is_some() || m.value("profile").is_some();
     let tags = m.values("tag").to_vec();
     if !tags.is_empty() {
@@ -297,7 +297,7 @@ fn clear_tags(ctx: &mut Context, m: &Matches, tags: &[String]) -> Result<Report>
 }
 
 /// `cache cleanup`: removes expired and unreadable entries.
-pub fn cleanup(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn cleanup(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let cache = cache(ctx)?;
     let now = now_secs();
     let keys: Vec<CacheKey> = cache
@@ -318,7 +318,7 @@ pub fn cleanup(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// `cache inspect [KEY] [--operation OP]`: lists entries, or shows one decoded.
-pub fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let cache = cache(ctx)?;
     let now = now_secs();
     let entries = cache.backend().entries()?;

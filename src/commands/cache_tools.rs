@@ -89,7 +89,7 @@ const RESULT_COLUMNS: &[Column] = &[
 
 /// The backend `kind` built from `settings` (the current ones, or with a side's directory
 /// replaced by `cache migrate --from-dir/--to-dir`); see [`Context::cache_backend`].
-pub fn backend_from(
+pub(crate) fn backend_from(
     ctx: &Context,
     settings: &CacheSettings,
     kind: BackendType,
@@ -150,7 +150,7 @@ fn migration_side(
 }
 
 /// `cache migrate --from KIND --to KIND [--from-dir DIR] [--to-dir DIR] [--verify] [--yes]`.
-pub fn migrate(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn migrate(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     let (from_kind, from) = migration_side(ctx, &settings, m, "from")?;
     let (to_kind, to) = migration_side(ctx, &settings, m, "to")?;
@@ -422,7 +422,7 @@ fn probe_steps(side: &'static str, backend: &dyn CacheBackend) -> Result<Vec<Ste
 }
 
 /// `cache health`: checks the configured backend (each side of a hybrid one).
-pub fn health(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn health(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let settings = ctx.cache_settings()?;
     super::cache::warn_if_shared_without_encryption(ctx, &settings);
     let kind = settings.backend_type;
@@ -536,7 +536,7 @@ fn measure(
 }
 
 /// `cache benchmark [--entries N] [--size BYTES]`.
-pub fn benchmark(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn benchmark(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let count = m.parsed::<usize>("entries")?.unwrap_or(DEFAULT_ENTRIES);
     let size = m.parsed::<usize>("size")?.unwrap_or(DEFAULT_SIZE);
     if !(1..=MAX_ENTRIES).contains(&count) {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::output::Report;
 
 /// `config show [--effective]`: the file as written, or the settings in force.
-pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     if m.switch("effective") {
         let cache = config::cache_settings(
             &ctx.config,
@@ -68,7 +68,7 @@ pub fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `config get KEY`: one value from the file (exit 1 when unset, like `git config`).
-pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let key = m.required_arg("KEY")?;
     match ctx.config.get(key) {
         Some(value) => {
@@ -91,7 +91,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `config set KEY VALUE` (or `KEY=VALUE`): a typed, validated change, written atomically.
-pub fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let first = m.required_arg("KEY")?;
     let (key, value) = match (m.arg("VALUE"), first.split_once('=')) {
         (Some(value), _) => (first.to_string(), value.to_string()),
@@ -113,7 +113,7 @@ pub fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `config path`: where the file is.
-pub fn path(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn path(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let path = ctx.config.path().display().to_string();
     Ok(Report::message(
         json!({"path": path, "exists": ctx.config.exists()}),
@@ -122,7 +122,7 @@ pub fn path(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// `config validate`: checks the file and the `AWSIDEMAN_*` variables.
-pub fn validate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn validate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let warnings = ctx.config.validate()?;
     config::cache_settings(
         &ctx.config,
@@ -146,7 +146,7 @@ pub fn validate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// A profile's settings as JSON, with AWS-style key names kept as in the file.
-pub fn profile_json(profile: &config::ProfileConfig) -> Value {
+pub(crate) fn profile_json(profile: &config::ProfileConfig) -> Value {
     json!({
         "region": profile.region,
         "sso_instance_arn": profile.sso_instance_arn,

@@ -26,7 +26,7 @@ const GROUP_LIST_COLUMNS: &[Column] = &[
 ];
 
 /// Identity Store users, as the shared listing, update and delete code sees them.
-pub const USERS: Resource = Resource {
+pub(crate) const USERS: Resource = Resource {
     noun: "user",
     id_key: "UserId",
     name_key: "UserName",
@@ -56,43 +56,43 @@ pub const GROUPS: Resource = Resource {
 /// One kind of Identity Store object (users or groups): its operations and key names, so
 /// listing, search, update and delete are written once for both.
 #[derive(Debug)]
-pub struct Resource {
+pub(crate) struct Resource {
     /// The word for one object in messages (`user`).
-    pub noun: &'static str,
+    pub(crate) noun: &'static str,
     /// The id member (`UserId`).
-    pub id_key: &'static str,
+    pub(crate) id_key: &'static str,
     /// The member naming the object for people (`UserName`).
-    pub name_key: &'static str,
+    pub(crate) name_key: &'static str,
     /// The list member of the List reply (`Users`).
-    pub list_key: &'static str,
+    pub(crate) list_key: &'static str,
     /// ListUsers / ListGroups.
-    pub list: Operation,
+    pub(crate) list: Operation,
     /// DescribeUser / DescribeGroup.
-    pub describe: Operation,
+    pub(crate) describe: Operation,
     /// UpdateUser / UpdateGroup.
-    pub update: Operation,
+    pub(crate) update: Operation,
     /// DeleteUser / DeleteGroup.
-    pub delete: Operation,
+    pub(crate) delete: Operation,
     /// The fields `--filter` and `find` match, as dotted paths (`*` is every array element).
-    pub searched: &'static [&'static str],
+    pub(crate) searched: &'static [&'static str],
     /// The table columns of a listing.
-    pub columns: &'static [Column],
+    pub(crate) columns: &'static [Column],
 }
 
 /// A case-insensitive regular expression over the text fields of an object
 /// (`list --filter REGEX`, `find PATTERN`).
 #[derive(Debug)]
-pub struct Pattern(Regex);
+pub(crate) struct Pattern(Regex);
 
 impl Pattern {
     /// Compiles `source` case-insensitively within the limits of `pattern.rs`; an invalid
     /// expression, or one over a limit, is a usage error.
-    pub fn new(source: &str) -> Result<Pattern> {
+    pub(crate) fn new(source: &str) -> Result<Pattern> {
         super::pattern::compile(source, "pattern").map(Pattern)
     }
 
     /// Whether the expression matches any text value at any of `fields` in `item`.
-    pub fn matches(&self, item: &Value, fields: &[&str]) -> bool {
+    pub(crate) fn matches(&self, item: &Value, fields: &[&str]) -> bool {
         fields
             .iter()
             .flat_map(|path| texts(item, path))
@@ -118,13 +118,13 @@ fn texts<'a>(value: &'a Value, path: &str) -> Vec<&'a str> {
 }
 
 /// `list [--filter REGEX] [--limit N]` for users or groups.
-pub fn list_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
+pub(crate) fn list_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
     search(ctx, resource, m.value("filter"), m.parsed("limit")?)
 }
 
 /// `find PATTERN [--limit N]` for users or groups: like `list --filter`; no match is an
 /// empty list and exit 0.
-pub fn find_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
+pub(crate) fn find_command(ctx: &Context, m: &Matches, resource: &Resource) -> Result<Report> {
     search(
         ctx,
         resource,
@@ -163,7 +163,7 @@ fn search(
 }
 
 /// Describes one object by id.
-pub fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
+pub(crate) fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
     ctx.client()?.call(
         &resource.describe,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
@@ -172,7 +172,7 @@ pub fn describe(ctx: &Context, resource: &Resource, id: &str) -> Result<Value> {
 
 /// Describes every id in parallel (bounded by [`WORKERS`]), in order; `None` for an id that
 /// no longer exists (a membership can outlive its user or group).
-pub fn describe_each(
+pub(crate) fn describe_each(
     ctx: &Context,
     resource: &Resource,
     ids: &[String],
@@ -195,7 +195,7 @@ pub fn describe_each(
 
 /// One `{AttributePath, AttributeValue}` operation per flag of `fields` given on the command
 /// line, in the order of `fields`.
-pub fn string_operations(m: &Matches, fields: &[(&str, &str)]) -> Vec<Value> {
+pub(crate) fn string_operations(m: &Matches, fields: &[(&str, &str)]) -> Vec<Value> {
     fields
         .iter()
         .filter_map(|(flag, path)| {
@@ -207,7 +207,7 @@ pub fn string_operations(m: &Matches, fields: &[(&str, &str)]) -> Vec<Value> {
 
 /// Applies `operations` to `object` (as described) with UpdateUser / UpdateGroup and
 /// returns the object as described afterwards.
-pub fn update_and_describe(
+pub(crate) fn update_and_describe(
     ctx: &Context,
     resource: &Resource,
     object: &Value,
@@ -227,7 +227,7 @@ pub fn update_and_describe(
 
 /// `delete` for users or groups: asks (or requires `--yes`), deletes, and reports
 /// `{UserId|GroupId, UserName|DisplayName, "deleted": true}`.
-pub fn delete_command(
+pub(crate) fn delete_command(
     ctx: &Context,
     m: &Matches,
     resource: &Resource,
@@ -252,7 +252,7 @@ pub fn delete_command(
 }
 
 /// The id of a described object, or an error if AWS left it out.
-pub fn object_id<'a>(resource: &Resource, object: &'a Value) -> Result<&'a str> {
+pub(crate) fn object_id<'a>(resource: &Resource, object: &'a Value) -> Result<&'a str> {
     object[resource.id_key].as_str().ok_or_else(|| {
         Error::runtime(format!(
             "identitystore {}: reply lacks {}",

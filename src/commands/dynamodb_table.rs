@@ -22,7 +22,7 @@ const DESCRIBE_FIELDS: &[Column] = &[
 ];
 
 /// `cache dynamodb create-table`.
-pub fn create_table(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn create_table(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     with_table(ctx, Some(EventKind::DynamodbTableCreated), |ctx, table| {
         let setup = table.ensure_table()?;
         if setup.created {
@@ -49,14 +49,14 @@ pub fn create_table(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// `cache dynamodb describe`.
-pub fn describe(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn describe(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     with_table(ctx, None, |_, table| {
         Ok(Report::record(table.describe_table()?, "", DESCRIBE_FIELDS))
     })
 }
 
 /// `cache dynamodb repair`.
-pub fn repair(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn repair(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     with_table(ctx, Some(EventKind::DynamodbTableRepaired), |ctx, table| {
         let report = table.repair()?;
         let mut lines = vec![format!("table {}", report.table)];
@@ -85,7 +85,7 @@ pub fn repair(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// `cache dynamodb delete-table`.
-pub fn delete_table(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn delete_table(ctx: &mut Context, m: &Matches) -> Result<Report> {
     with_table(ctx, Some(EventKind::DynamodbTableDeleted), |ctx, table| {
         ctx.confirm(m, &format!("delete the cache table {}", table.table_name()))?;
         let deleted = table.delete_table()?;

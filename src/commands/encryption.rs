@@ -56,22 +56,22 @@ const KEY_COLUMNS: &[Column] = &[
 ];
 
 /// `cache encryption status`.
-pub fn run_status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_status(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     status(ctx)
 }
 
 /// `cache encryption enable`.
-pub fn run_enable(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_enable(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     audit_failure(enable(ctx), ctx, EventKind::EncryptionEnabled)
 }
 
 /// `cache encryption disable`.
-pub fn run_disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn run_disable(ctx: &mut Context, m: &Matches) -> Result<Report> {
     audit_failure(disable(ctx, m), ctx, EventKind::EncryptionDisabled)
 }
 
 /// `cache encryption rotate`.
-pub fn run_rotate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_rotate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let mut recorded = false;
     let result = rotate(ctx, &mut recorded);
     match recorded {
@@ -81,12 +81,12 @@ pub fn run_rotate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// `cache encryption export-key`.
-pub fn run_export_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_export_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     audit_failure(export_key(ctx), ctx, EventKind::KeyExported)
 }
 
 /// `cache encryption import-key`.
-pub fn run_import_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn run_import_key(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     audit_failure(import_key(ctx), ctx, EventKind::KeyImported)
 }
 
@@ -128,7 +128,7 @@ fn drop_local_copies(manager: &CacheManager) -> Result<()> {
 }
 
 /// The key store the settings name.
-pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyStore>> {
+pub(crate) fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyStore>> {
     let source = match settings.encryption_key_source {
         KeySourceKind::Keyring => KeySource::Keyring,
         KeySourceKind::Env => KeySource::Env,
@@ -169,7 +169,7 @@ pub fn key_store(ctx: &Context, settings: &CacheSettings) -> Result<Box<dyn KeyS
 }
 
 /// The encryption built from every key of a key set (the active one seals).
-pub fn encryption_of(keyset: &Keyset) -> Result<Encryption> {
+pub(crate) fn encryption_of(keyset: &Keyset) -> Result<Encryption> {
     Encryption::new(
         keyset.active().id(),
         keyset.keys().map(|k| (k.id(), k.as_bytes())),

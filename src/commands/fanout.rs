@@ -6,24 +6,24 @@
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use crate::parallel::{WORKERS, parallel};
+pub(crate) use crate::parallel::{WORKERS, parallel};
 
 /// One line of status on stderr, rewritten in place, shown only when stderr is a terminal
 /// (and cleared when dropped).
-pub struct StatusLine {
+pub(crate) struct StatusLine {
     visible: bool,
 }
 
 impl StatusLine {
     /// A status line; `quiet` hides it.
-    pub fn new(quiet: bool) -> StatusLine {
+    pub(crate) fn new(quiet: bool) -> StatusLine {
         StatusLine {
             visible: !quiet && std::io::stderr().is_terminal(),
         }
     }
 
     /// Replaces the line's text.
-    pub fn show(&self, text: &str) {
+    pub(crate) fn show(&self, text: &str) {
         if self.visible {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K{text}");
@@ -39,7 +39,7 @@ impl Drop for StatusLine {
 }
 
 /// A one-line progress counter on stderr, shown only when stderr is a terminal.
-pub struct Progress {
+pub(crate) struct Progress {
     label: String,
     total: usize,
     done: AtomicUsize,
@@ -48,7 +48,7 @@ pub struct Progress {
 
 impl Progress {
     /// A counter for `total` steps; `quiet` hides it.
-    pub fn new(label: impl Into<String>, total: usize, quiet: bool) -> Progress {
+    pub(crate) fn new(label: impl Into<String>, total: usize, quiet: bool) -> Progress {
         Progress {
             label: label.into(),
             total,
@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Counts one step done.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
         self.line
             .show(&format!("{} {done}/{}", self.label, self.total));

@@ -48,17 +48,17 @@ const RESULT_COLUMNS: &[Column] = &[
 const UPDATABLE: &[(&str, &str)] = &[("name", "displayName"), ("description", "description")];
 
 /// `group list [--filter REGEX] [--limit N]`.
-pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     directory::list_command(ctx, m, &GROUPS)
 }
 
 /// `group find PATTERN [--limit N]`.
-pub fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
     directory::find_command(ctx, m, &GROUPS)
 }
 
 /// `group get GROUP`: DescribeGroup plus `MemberCount` and `Members` (with user names).
-pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let mut group = resolve::group(ctx, m.required_arg("GROUP")?)?;
     let members = members_of(ctx, object_id(&GROUPS, &group)?)?;
     if let Value::Object(map) = &mut group {
@@ -88,7 +88,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `group create --name N [--description D]`: prints the new group as DescribeGroup
 /// returns it.
-pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("group create", m)?;
     let mut request = json!({
         "IdentityStoreId": ctx.identity_store_id()?,
@@ -107,7 +107,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `group update GROUP [--name N] [--description D]`: one UpdateGroup, then the group as
 /// DescribeGroup returns it.
-pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("group update", m)?;
     let operations = directory::string_operations(m, UPDATABLE);
     if operations.is_empty() {
@@ -121,14 +121,14 @@ pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `group delete GROUP [--yes]`.
-pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
     directory::delete_command(ctx, m, &GROUPS, &group)
 }
 
 /// `group members GROUP`: `{GroupId, DisplayName, Members: [{MembershipId, UserId,
 /// UserName, DisplayName}]}`.
-pub fn members(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn members(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
     let group_id = object_id(&GROUPS, &group)?;
     let data = json!({
@@ -142,7 +142,7 @@ pub fn members(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `group add-member GROUP USER...`: adds each user; one already in the group is skipped
 /// with a note. Every user is resolved before anything changes, so an unknown one (exit 1)
 /// leaves the group as it was.
-pub fn add_member(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn add_member(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
     let group_id = object_id(&GROUPS, &group)?;
     let users = resolve_users(ctx, m.args("USER"))?;
@@ -162,7 +162,7 @@ pub fn add_member(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// who is not in the group is reported as `not-a-member` with a warning, and the command
 /// still succeeds (the group ends as asked); an unknown user (exit 1) stops everything
 /// before the question.
-pub fn remove_member(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn remove_member(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let group = resolve::group(ctx, m.required_arg("GROUP")?)?;
     let group_id = object_id(&GROUPS, &group)?;
     let users = resolve_users(ctx, m.args("USER"))?;

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::output::Report;
 
 /// The services Identity Center management calls (the `read-only` and `admin` policies).
-pub const IDENTITY_CENTER_SERVICES: &[Service] = &[
+pub(crate) const IDENTITY_CENTER_SERVICES: &[Service] = &[
     Service::IdentityStore,
     Service::SsoAdmin,
     Service::Organizations,
@@ -40,22 +40,22 @@ fn table_actions(keep: impl Fn(OpKind) -> bool) -> Vec<String> {
 }
 
 /// The actions of read-only browsing: every read and status operation of the table.
-pub fn read_only_actions() -> Vec<String> {
+pub(crate) fn read_only_actions() -> Vec<String> {
     table_actions(|kind| matches!(kind, OpKind::Read | OpKind::Status))
 }
 
 /// The actions of full management: every operation of the table, reads and writes.
-pub fn admin_actions() -> Vec<String> {
+pub(crate) fn admin_actions() -> Vec<String> {
     table_actions(|_| true)
 }
 
 /// The actions of the DynamoDB cache backend.
-pub fn dynamodb_actions() -> Vec<String> {
+pub(crate) fn dynamodb_actions() -> Vec<String> {
     prefixed(Service::DynamoDb, &dynamodb_iam_actions())
 }
 
 /// The actions of the kms key source.
-pub fn kms_actions() -> Vec<String> {
+pub(crate) fn kms_actions() -> Vec<String> {
     prefixed(Service::Kms, KMS_OPERATIONS)
 }
 
@@ -68,7 +68,7 @@ fn prefixed(service: Service, operations: &[&str]) -> Vec<String> {
 }
 
 /// A policy document of one statement allowing `actions` on `resource`.
-pub fn policy(sid: &str, actions: &[String], resource: &str) -> Value {
+pub(crate) fn policy(sid: &str, actions: &[String], resource: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -81,7 +81,7 @@ pub fn policy(sid: &str, actions: &[String], resource: &str) -> Value {
 }
 
 /// The ARN of DynamoDB table `table` in `region` of `account` (`*` for any account).
-pub fn table_arn(region: &str, account: &str, table: &str) -> String {
+pub(crate) fn table_arn(region: &str, account: &str, table: &str) -> String {
     format!(
         "arn:{}:dynamodb:{region}:{account}:table/{table}",
         partition(region).id
@@ -90,7 +90,11 @@ pub fn table_arn(region: &str, account: &str, table: &str) -> String {
 
 /// The resource of the kms policy: the configured key when it is a key ARN, else every key of
 /// the region and account, with a note saying why.
-pub fn kms_resource(key_id: Option<&str>, region: &str, account: &str) -> (String, Option<String>) {
+pub(crate) fn kms_resource(
+    key_id: Option<&str>,
+    region: &str,
+    account: &str,
+) -> (String, Option<String>) {
     if let Some(id) = key_id
         && id.starts_with("arn:")
         && id.contains(":key/")
@@ -147,17 +151,17 @@ fn report(document: Value) -> Result<Report> {
 }
 
 /// `iam-policy read-only`.
-pub fn read_only(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn read_only(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
     report(policy("AwsidemanReadOnly", &read_only_actions(), "*"))
 }
 
 /// `iam-policy admin`.
-pub fn admin(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn admin(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
     report(policy("AwsidemanAdmin", &admin_actions(), "*"))
 }
 
 /// `iam-policy cache-dynamodb`.
-pub fn cache_dynamodb(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn cache_dynamodb(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let account = account(m)?;
     let settings = ctx.cache_settings()?;
     let region = region(ctx, true)?;
@@ -166,7 +170,7 @@ pub fn cache_dynamodb(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `iam-policy kms`.
-pub fn kms(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn kms(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let account = account(m)?;
     let settings = ctx.cache_settings()?;
     let region = region(ctx, false)?;

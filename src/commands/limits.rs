@@ -241,7 +241,7 @@ pub const INPUT_LIMITS: &[InputLimit] = &[
 
 /// Checks the flags `command` was given against its limits; the first violation is a usage
 /// error naming the flag and the limit.
-pub fn check(command: &str, m: &Matches) -> Result<()> {
+pub(crate) fn check(command: &str, m: &Matches) -> Result<()> {
     for limit in INPUT_LIMITS.iter().filter(|l| l.command == command) {
         let values = m.values(limit.flag);
         match limit.counted {

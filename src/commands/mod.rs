@@ -4,27 +4,27 @@
 //! results themselves. What a command is wired to (sessions, transports, cache backends,
 //! key stores, the audit log) is built in `wiring.rs`, on first use.
 
-pub mod args;
-pub mod assignment;
-pub mod audit;
-pub mod cache;
-pub mod cache_tools;
-pub mod config;
-pub mod directory;
-pub mod dynamodb_table;
-pub mod encryption;
-pub mod fanout;
-pub mod group;
-pub mod iam_policy;
-pub mod limits;
-pub mod org;
-pub mod pattern;
-pub mod permission_set;
-pub mod profile;
-pub mod resolve;
-pub mod sso;
-pub mod user;
-pub mod wait;
+pub(crate) mod args;
+pub(crate) mod assignment;
+pub(crate) mod audit;
+pub(crate) mod cache;
+pub(crate) mod cache_tools;
+pub(crate) mod config;
+pub(crate) mod directory;
+pub(crate) mod dynamodb_table;
+pub(crate) mod encryption;
+pub(crate) mod fanout;
+pub(crate) mod group;
+pub(crate) mod iam_policy;
+pub(crate) mod limits;
+pub(crate) mod org;
+pub(crate) mod pattern;
+pub(crate) mod permission_set;
+pub(crate) mod profile;
+pub(crate) mod resolve;
+pub(crate) mod sso;
+pub(crate) mod user;
+pub(crate) mod wait;
 mod wiring;
 
 use std::io::IsTerminal;
@@ -40,23 +40,23 @@ use crate::error::{Error, Result};
 use crate::output::OutputFormat;
 
 /// Everything a command needs: settings, the client (built on first use), output choices.
-pub struct Context {
+pub(crate) struct Context {
     /// The environment snapshot.
-    pub env: Env,
+    pub(crate) env: Env,
     /// The global options as given.
-    pub globals: Globals,
+    pub(crate) globals: Globals,
     /// The awsideman configuration directory.
-    pub config_dir: PathBuf,
+    pub(crate) config_dir: PathBuf,
     /// The configuration file.
-    pub config: ConfigFile,
+    pub(crate) config: ConfigFile,
     /// The awsideman profile in effect.
-    pub profile_name: String,
+    pub(crate) profile_name: String,
     /// Its settings (empty when the profile is not in the file).
-    pub profile: ProfileConfig,
+    pub(crate) profile: ProfileConfig,
     /// Whether the profile was chosen with `--profile`.
     profile_from_flag: bool,
     /// The output format.
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
     /// The cache encryption state as it was before the configuration was read: the cache
     /// stores answers only while it still holds.
     key_state: KeyState,
@@ -67,7 +67,7 @@ pub struct Context {
 
 impl Context {
     /// Reads the configuration and settles the profile and output format. Touches no network.
-    pub fn new(env: Env, globals: Globals) -> Result<Context> {
+    pub(crate) fn new(env: Env, globals: Globals) -> Result<Context> {
         let config_dir = ConfigFile::dir(&env)?;
         let key_state = KeyState::observe(&config_dir);
         let config = ConfigFile::load(&config_dir)?;
@@ -98,7 +98,7 @@ impl Context {
 
     /// A context that has not read the configuration, for commands that need none
     /// (commands the table marks standalone): they run even when the file is invalid.
-    pub fn standalone(env: Env, globals: Globals) -> Result<Context> {
+    pub(crate) fn standalone(env: Env, globals: Globals) -> Result<Context> {
         let config_dir = ConfigFile::dir(&env)?;
         let config = ConfigFile::unread(config_dir.join(crate::config::CONFIG_FILE_NAME));
         let profile_from_flag = globals.profile.is_some();
@@ -124,19 +124,19 @@ impl Context {
     }
 
     /// Whether a person is at the terminal (prompts and progress allowed).
-    pub fn interactive(&self) -> bool {
+    pub(crate) fn interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
     /// Prints a warning on stderr unless `--quiet`.
-    pub fn warn(&self, message: impl std::fmt::Display) {
+    pub(crate) fn warn(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
             eprintln!("awsideman: warning: {message}");
         }
     }
 
     /// Prints a note on stderr unless `--quiet`: something awsideman fixed by itself.
-    pub fn note(&self, message: impl std::fmt::Display) {
+    pub(crate) fn note(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
             eprintln!("awsideman: note: {message}");
         }
@@ -144,7 +144,7 @@ impl Context {
 
     /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
     /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
-    pub fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {
+    pub(crate) fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {
         if m.switch("yes") {
             return Ok(());
         }
@@ -169,14 +169,14 @@ impl Context {
 
     /// Saves what this process counted in the cache (see
     /// [`CacheManager::flush_counters`]); called once, at the end of a command.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(cache) = self.client.get().and_then(Client::cache) {
             cache.flush_counters();
         }
     }
 
     /// The AWS client, built on first use.
-    pub fn client(&self) -> Result<&Client> {
+    pub(crate) fn client(&self) -> Result<&Client> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
@@ -185,7 +185,7 @@ impl Context {
     }
 
     /// The identity store id of the profile, or a configuration error saying how to set it.
-    pub fn identity_store_id(&self) -> Result<&str> {
+    pub(crate) fn identity_store_id(&self) -> Result<&str> {
         self.profile.identity_store_id.as_deref().ok_or_else(|| {
             Error::config(format!(
                 "profile \"{}\" has no identity_store_id: run 'awsideman sso discover' or \
@@ -196,7 +196,7 @@ impl Context {
     }
 
     /// The Identity Center instance ARN of the profile, or a configuration error.
-    pub fn instance_arn(&self) -> Result<&str> {
+    pub(crate) fn instance_arn(&self) -> Result<&str> {
         self.profile.sso_instance_arn.as_deref().ok_or_else(|| {
             Error::config(format!(
                 "profile \"{}\" has no sso_instance_arn: run 'awsideman sso discover' or \

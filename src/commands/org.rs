@@ -22,28 +22,28 @@ const MAX_DEPTH: usize = 16;
 
 /// A root or an organizational unit, with its place in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ou {
+pub(crate) struct Ou {
     /// `r-...` for a root, `ou-...` for an organizational unit.
-    pub id: String,
+    pub(crate) id: String,
     /// Its name (`Root` for the usual root).
-    pub name: String,
+    pub(crate) name: String,
     /// The names from the root down to this one, joined by `/`: `Root/Engineering/Prod`.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 /// An account as the tree lists it, with the path of the root or OU that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     /// The 12-digit account id.
-    pub id: String,
+    pub(crate) id: String,
     /// The account name.
-    pub name: String,
+    pub(crate) name: String,
     /// The root user's email address.
-    pub email: String,
+    pub(crate) email: String,
     /// `ACTIVE`, `SUSPENDED`, ... (AWS's `Status`, or its newer `State`).
-    pub status: String,
+    pub(crate) status: String,
     /// The path of its parent: `Root/Engineering/Prod`.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 /// Gives an account as AWS describes it (`op`'s reply) the `Status` our output documents,
@@ -69,7 +69,7 @@ impl Account {
     }
 
     /// `{Id, Name, Email, Status, Path}`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "Id": self.id,
             "Name": self.name,
@@ -82,7 +82,7 @@ impl Account {
 
 /// What a node of the tree is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     /// The root of the organization.
     Root,
     /// An organizational unit.
@@ -93,7 +93,7 @@ pub enum NodeKind {
 
 impl NodeKind {
     /// The AWS spelling (`ROOT`, `ORGANIZATIONAL_UNIT`, `ACCOUNT`).
-    pub fn as_aws(self) -> &'static str {
+    pub(crate) fn as_aws(self) -> &'static str {
         match self {
             NodeKind::Root => "ROOT",
             NodeKind::Ou => "ORGANIZATIONAL_UNIT",
@@ -113,23 +113,23 @@ impl NodeKind {
 
 /// A root, OU or account with everything below it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
+pub(crate) struct Node {
     /// Root, OU or account.
-    pub kind: NodeKind,
+    pub(crate) kind: NodeKind,
     /// Its id.
-    pub id: String,
+    pub(crate) id: String,
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// For an account: the account itself.
-    pub account: Option<Account>,
+    pub(crate) account: Option<Account>,
     /// OUs first, then accounts, each sorted by name.
-    pub children: Vec<Node>,
+    pub(crate) children: Vec<Node>,
 }
 
 impl Node {
     /// The nested JSON form: `{"Type", "Id", "Name", "Children": [...]}` for roots and OUs,
     /// `{"Type": "ACCOUNT", "Id", "Name", "Email", "Status"}` for accounts.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match &self.account {
             Some(a) => json!({
                 "Type": self.kind.as_aws(),
@@ -148,7 +148,7 @@ impl Node {
     }
 
     /// Every account below this node, depth first.
-    pub fn accounts(&self) -> Vec<Account> {
+    pub(crate) fn accounts(&self) -> Vec<Account> {
         let mut out = Vec::new();
         self.collect_accounts(&mut out);
         out
@@ -235,7 +235,7 @@ enum Child {
 /// Fetches the subtrees below `tops` (roots or OUs), one level at a time: the
 /// ListOrganizationalUnitsForParent and ListAccountsForParent calls of a level all run in
 /// parallel. Returns one node per top, in the same order.
-pub fn walk(ctx: &Context, tops: &[Ou]) -> Result<Vec<Node>> {
+pub(crate) fn walk(ctx: &Context, tops: &[Ou]) -> Result<Vec<Node>> {
     let client = ctx.client()?;
     let mut slots: Vec<Slot> = tops
         .iter()
@@ -335,7 +335,7 @@ fn assemble(slots: Vec<Slot>) -> Vec<Node> {
 }
 
 /// The roots of the organization (usually one, named `Root`).
-pub fn roots(ctx: &Context) -> Result<Vec<Ou>> {
+pub(crate) fn roots(ctx: &Context) -> Result<Vec<Ou>> {
     let reply = ctx.client()?.list(&client::LIST_ROOTS, json!({}))?;
     let roots: Vec<OrgNode> = shapes::items(&client::LIST_ROOTS, &reply, "Roots")?;
     Ok(roots
@@ -349,7 +349,7 @@ pub fn roots(ctx: &Context) -> Result<Vec<Ou>> {
 }
 
 /// The accounts below `ou`: only those directly in it, or with `recursive` the whole subtree.
-pub fn accounts_under(ctx: &Context, ou: &Ou, recursive: bool) -> Result<Vec<Account>> {
+pub(crate) fn accounts_under(ctx: &Context, ou: &Ou, recursive: bool) -> Result<Vec<Account>> {
     if recursive {
         return Ok(walk(ctx, std::slice::from_ref(ou))?
             .iter()
@@ -370,7 +370,7 @@ pub fn accounts_under(ctx: &Context, ou: &Ou, recursive: bool) -> Result<Vec<Acc
 
 /// Finds a root or OU by id (`r-...`, `ou-...`) or by path of names (`Root/Engineering/Prod`,
 /// or `Engineering/Prod` below the only root; names match case-insensitively).
-pub fn resolve_ou(ctx: &Context, arg: &str) -> Result<Ou> {
+pub(crate) fn resolve_ou(ctx: &Context, arg: &str) -> Result<Ou> {
     let not_found = |detail: &str| {
         Error::not_found(format!(
             "OU \"{arg}\" not found{detail} (by OU id, root id or path like Root/Engineering/Prod)"
@@ -447,7 +447,7 @@ fn join_path(parent: &str, name: &str) -> String {
 
 /// The roots and OUs above an account or OU, root first, each with its path: ListParents
 /// up to the root, naming each OU with DescribeOrganizationalUnit.
-pub fn ancestors(ctx: &Context, child: &str) -> Result<Vec<Ou>> {
+pub(crate) fn ancestors(ctx: &Context, child: &str) -> Result<Vec<Ou>> {
     let client = ctx.client()?;
     let mut chain: Vec<(String, String)> = Vec::new();
     let mut current = child.to_string();
@@ -510,7 +510,7 @@ const ACCOUNT_COLUMNS: &[Column] = &[
 ];
 
 /// `org tree [--flat]`.
-pub fn tree(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn tree(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let roots = tree_below(ctx, None)?;
     if m.switch("flat") {
         let accounts: Vec<Value> = roots
@@ -547,7 +547,7 @@ const ACCOUNT_FIELDS: &[Column] = &[
 const TAG_COLUMNS: &[Column] = &[Column::new("Key", "Key"), Column::new("Value", "Value")];
 
 /// `org account ID|NAME`: the account, its tags and its OU path.
-pub fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let who = m.required_arg("ACCOUNT")?;
     let account = resolve::account(ctx, who)?;
     let id: String = shapes::decode::<shapes::Account>(&client::DESCRIBE_ACCOUNT, &account)?.id;
@@ -606,7 +606,7 @@ fn tags_of(ctx: &Context, accounts: &[Account]) -> Result<Vec<BTreeMap<String, S
 
 /// `org search QUERY [--ou OU] [--tag K=V]...`: accounts whose name, email or id contains
 /// QUERY (any case), below an OU and carrying every tag given.
-pub fn search(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn search(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let query = m.required_arg("QUERY")?.to_lowercase();
     let wanted: Vec<(String, String)> = m
         .values("tag")
@@ -652,7 +652,7 @@ const LIST_COLUMNS: &[Column] = &[
 ];
 
 /// `org accounts`: every account of the organization (ListAccounts), sorted by name.
-pub fn accounts(ctx: &mut Context, _: &Matches) -> Result<Report> {
+pub(crate) fn accounts(ctx: &mut Context, _: &Matches) -> Result<Report> {
     let mut reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
     if let Some(accounts) = reply["Accounts"].as_array_mut() {
         accounts.sort_by_key(|a| a["Name"].as_str().unwrap_or_default().to_lowercase());

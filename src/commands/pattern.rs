@@ -9,15 +9,15 @@ use regex_lite::{Regex, RegexBuilder};
 use crate::error::{Error, Result};
 
 /// The longest pattern accepted, in characters.
-pub const MAX_PATTERN_CHARS: usize = 1024;
+pub(crate) const MAX_PATTERN_CHARS: usize = 1024;
 /// The deepest nesting of groups and repetitions accepted.
-pub const MAX_NESTING: u32 = 16;
+pub(crate) const MAX_NESTING: u32 = 16;
 /// The largest compiled pattern accepted, in bytes (counted repetitions expanded).
-pub const MAX_COMPILED_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_COMPILED_BYTES: usize = 256 * 1024;
 
 /// Compiles `source` (given as `what`, e.g. `--filter`) case-insensitively, within the
 /// limits above.
-pub fn compile(source: &str, what: &str) -> Result<Regex> {
+pub(crate) fn compile(source: &str, what: &str) -> Result<Regex> {
     let refuse = |why: String| Error::usage(format!("{what}: {why}"));
     let chars = source.chars().count();
     if chars > MAX_PATTERN_CHARS {

@@ -55,7 +55,7 @@ const STATUS_FIELDS: &[Column] = &[
 const SESSION_RANGE: std::ops::RangeInclusive<u64> = 3600..=43_200;
 
 /// `permission-set list [--filter REGEX]`.
-pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filter = m.value("filter").map(compile_filter).transpose()?;
     let mut sets: Vec<Value> = resolve::permission_sets(ctx)?
         .into_iter()
@@ -71,13 +71,13 @@ pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `permission-set get PERMISSION_SET`: the description, policies, boundary and accounts.
-pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
     Ok(details_report(document(ctx, description)?))
 }
 
 /// `permission-set create --name N [...]`: creates, attaches the policies, shows the result.
-pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("permission-set create", m)?;
     let name = m.required_value("name")?;
     let settings = Settings::from_matches(m)?;
@@ -98,7 +98,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the
 /// result.
-pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("permission-set update", m)?;
     let settings = Settings::from_matches(m)?;
     let policies = PolicyChanges::for_update(m)?;
@@ -119,7 +119,7 @@ pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `permission-set delete PERMISSION_SET [--yes]`.
-pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
     let arn = arn_of(&description)?;
     let name = description["Name"].as_str().unwrap_or(&arn).to_string();
@@ -136,7 +136,7 @@ pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `permission-set provision PERMISSION_SET [--account ID|NAME]`: provisions and waits for
 /// the request to succeed or fail.
-pub fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn provision(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
     let arn = arn_of(&description)?;
     let name = description["Name"].as_str().unwrap_or(&arn).to_string();

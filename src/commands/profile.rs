@@ -20,7 +20,7 @@ const COLUMNS: &[Column] = &[
 ];
 
 /// `profile list`.
-pub fn list(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn list(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let default = ctx.config.default_profile().map(str::to_string);
     let profiles: Vec<Value> = ctx
         .config
@@ -62,7 +62,7 @@ fn saved(ctx: &Context, name: &str, verb: &str) -> Result<Report> {
 }
 
 /// `profile add NAME --region R [...] [--default]`.
-pub fn add(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn add(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_arg("NAME")?.to_string();
     if ctx.config.profile(&name)?.is_some() {
         return Err(Error::usage(format!(
@@ -81,7 +81,7 @@ pub fn add(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `profile update NAME [--region R ...]`.
-pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_arg("NAME")?.to_string();
     let mut profile = ctx
         .config
@@ -98,7 +98,7 @@ pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `profile remove NAME`.
-pub fn remove(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn remove(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_arg("NAME")?.to_string();
     if !ctx.config.remove_profile(&name) {
         return Err(unknown_profile(&name));
@@ -111,7 +111,7 @@ pub fn remove(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `profile set-default NAME`.
-pub fn set_default(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn set_default(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_arg("NAME")?.to_string();
     if ctx.config.profile(&name)?.is_none() {
         return Err(unknown_profile(&name));

@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 
 use super::Context;
-pub use crate::client::shapes::PrincipalType;
+pub(crate) use crate::client::shapes::PrincipalType;
 use crate::client::{self, shapes};
 use crate::error::{Error, Result};
 
 /// Whether `s` is a UUID (8-4-4-4-12 hex digits).
-pub fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
         && parts
@@ -21,7 +21,7 @@ pub fn is_uuid(s: &str) -> bool {
 
 /// Whether `s` has the shape of an Identity Store user or group id
 /// (a UUID, optionally prefixed by ten hex digits and a dash).
-pub fn is_identity_store_id(s: &str) -> bool {
+pub(crate) fn is_identity_store_id(s: &str) -> bool {
     match s.split_once('-') {
         Some((prefix, rest))
             if prefix.len() == 10 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) =>
@@ -33,7 +33,7 @@ pub fn is_identity_store_id(s: &str) -> bool {
 }
 
 /// Finds a user by id, user name or email address and returns its DescribeUser reply.
-pub fn user(ctx: &Context, who: &str) -> Result<Value> {
+pub(crate) fn user(ctx: &Context, who: &str) -> Result<Value> {
     let store = ctx.identity_store_id()?;
     let client = ctx.client()?;
     let user_id = if is_identity_store_id(who) {
@@ -100,7 +100,7 @@ pub fn user(ctx: &Context, who: &str) -> Result<Value> {
 }
 
 /// Finds a group by id or display name and returns its DescribeGroup reply.
-pub fn group(ctx: &Context, who: &str) -> Result<Value> {
+pub(crate) fn group(ctx: &Context, who: &str) -> Result<Value> {
     let store = ctx.identity_store_id()?;
     let client = ctx.client()?;
     let group_id = if is_identity_store_id(who) {
@@ -138,12 +138,12 @@ fn group_not_found(who: &str) -> Error {
 }
 
 /// Whether `s` is a permission set ARN rather than a name (names cannot contain `:`).
-pub fn is_permission_set_arn(s: &str) -> bool {
+pub(crate) fn is_permission_set_arn(s: &str) -> bool {
     s.starts_with("arn:")
 }
 
 /// Every permission set of the instance, described: `[{PermissionSetArn, Name, ...}]`.
-pub fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
+pub(crate) fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
     let instance = ctx.instance_arn()?;
     let client = ctx.client()?;
     let listed = client.list(
@@ -165,7 +165,7 @@ pub fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
 
 /// Finds a permission set by ARN or name (case-insensitive) and returns its description
 /// (the `PermissionSet` member of DescribePermissionSet).
-pub fn permission_set(ctx: &Context, who: &str) -> Result<Value> {
+pub(crate) fn permission_set(ctx: &Context, who: &str) -> Result<Value> {
     let instance = ctx.instance_arn()?;
     if is_permission_set_arn(who) {
         return match ctx.client()?.call(
@@ -235,13 +235,13 @@ fn permission_set_not_found(who: &str) -> Error {
 }
 
 /// Whether `s` is a 12-digit AWS account id.
-pub fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Finds an account of the organization by 12-digit id or name (case-insensitive) and
 /// returns its Account object (Id, Arn, Name, Email, Status, ...).
-pub fn account(ctx: &Context, who: &str) -> Result<Value> {
+pub(crate) fn account(ctx: &Context, who: &str) -> Result<Value> {
     let client = ctx.client()?;
     if is_account_id(who) {
         return match client.call(&client::DESCRIBE_ACCOUNT, json!({"AccountId": who})) {
@@ -276,18 +276,22 @@ fn account_not_found(who: &str) -> Error {
 
 /// A resolved user or group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
+pub(crate) struct Principal {
     /// User or group.
-    pub kind: PrincipalType,
+    pub(crate) kind: PrincipalType,
     /// The Identity Store id.
-    pub id: String,
+    pub(crate) id: String,
     /// The user name or group display name.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// Finds a user or group by id or name. Without `kind`, a user is tried first, then a
 /// group; a name that is both is an error asking for `--principal-type`.
-pub fn principal(ctx: &Context, who: &str, kind: Option<PrincipalType>) -> Result<Principal> {
+pub(crate) fn principal(
+    ctx: &Context,
+    who: &str,
+    kind: Option<PrincipalType>,
+) -> Result<Principal> {
     let as_user = || -> Result<Principal> {
         let u: shapes::User = shapes::decode(&client::DESCRIBE_USER, &user(ctx, who)?)?;
         Ok(Principal {
@@ -332,7 +336,7 @@ fn user_not_found(who: &str) -> Error {
 }
 
 /// Whether an AWS error says the thing does not exist.
-pub fn is_not_found(error: &Error) -> bool {
+pub(crate) fn is_not_found(error: &Error) -> bool {
     error.aws_code().is_some_and(|code| {
         code == "ResourceNotFoundException" || code.ends_with("NotFoundException")
     })

@@ -25,7 +25,7 @@ const INFO_FIELDS: &[Column] = &[
 ];
 
 /// `sso discover`: lists the instances; with exactly one, saves it into the profile.
-pub fn discover(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn discover(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let reply = ctx.client()?.list(&client::LIST_INSTANCES, json!({}))?;
     let instances = reply["Instances"].as_array().cloned().unwrap_or_default();
     match instances.as_slice() {
@@ -90,7 +90,7 @@ fn field(instance: &Value, name: &str) -> Result<String> {
 }
 
 /// `sso set INSTANCE_ARN IDENTITY_STORE_ID [--name NAME]`.
-pub fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let arn = m.required_arg("INSTANCE_ARN")?;
     let store = m.required_arg("IDENTITY_STORE_ID")?;
     validate_instance_arn(arn)?;
@@ -114,7 +114,7 @@ pub fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `sso info`: the instance settings of the profile (local; no AWS call).
-pub fn info(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+pub(crate) fn info(ctx: &mut Context, _m: &Matches) -> Result<Report> {
     let data = json!({
         "profile": ctx.profile_name,
         "region": ctx.profile.region,
@@ -126,7 +126,7 @@ pub fn info(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 }
 
 /// Checks the shape of an Identity Center instance ARN.
-pub fn validate_instance_arn(arn: &str) -> Result<()> {
+pub(crate) fn validate_instance_arn(arn: &str) -> Result<()> {
     let ok = arn.starts_with("arn:")
         && arn.split(':').nth(2) == Some("sso")
         && arn.contains(":instance/ssoins-");
@@ -140,7 +140,7 @@ pub fn validate_instance_arn(arn: &str) -> Result<()> {
 }
 
 /// Checks the shape of an identity store id (`d-` and ten characters, or a UUID).
-pub fn validate_identity_store_id(id: &str) -> Result<()> {
+pub(crate) fn validate_identity_store_id(id: &str) -> Result<()> {
     let short = id.len() == 12
         && id.starts_with("d-")
         && id[2..]

@@ -39,17 +39,17 @@ const UPDATABLE: &[(&str, &str)] = &[
 ];
 
 /// `user list [--filter REGEX] [--limit N]`.
-pub fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     list_command(ctx, m, &USERS)
 }
 
 /// `user find PATTERN [--limit N]`.
-pub fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn find(ctx: &mut Context, m: &Matches) -> Result<Report> {
     find_command(ctx, m, &USERS)
 }
 
 /// `user get USER`: the user (by id, user name or email) and the groups it belongs to.
-pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let who = m.required_arg("USER")?;
     let mut user = resolve::user(ctx, who)?;
     let groups = groups_of(ctx, &user)?;
@@ -78,7 +78,7 @@ pub fn get(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `user groups USER`: `{UserId, UserName, Groups: [{GroupId, DisplayName, MembershipId}]}`.
-pub fn groups(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn groups(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let user = resolve::user(ctx, m.required_arg("USER")?)?;
     let groups = groups_of(ctx, &user)?;
     let data = json!({
@@ -91,7 +91,7 @@ pub fn groups(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `user create --username U --display-name D --email E... [--given-name G --family-name F]`:
 /// prints the new user as DescribeUser returns it.
-pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("user create", m)?;
     let store = ctx.identity_store_id()?;
     let display = m.required_value("display-name")?;
@@ -114,7 +114,7 @@ pub fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `user update USER [--display-name --given-name --family-name --title --email...]`:
 /// one UpdateUser, then the user as DescribeUser returns it.
-pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("user update", m)?;
     let operations = update_operations(m);
     if operations.is_empty() {
@@ -129,7 +129,7 @@ pub fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
 }
 
 /// `user delete USER [--yes]`.
-pub fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
+pub(crate) fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let user = resolve::user(ctx, m.required_arg("USER")?)?;
     delete_command(ctx, m, &USERS, &user)
 }

@@ -10,15 +10,15 @@ use crate::client::shapes::{self, RequestState, RequestStatus};
 use crate::error::{Error, Result};
 
 /// The first pause before asking again; it doubles up to [`MAX_POLL`].
-pub const FIRST_POLL: Duration = Duration::from_millis(500);
+pub(crate) const FIRST_POLL: Duration = Duration::from_millis(500);
 /// The longest pause between two polls.
-pub const MAX_POLL: Duration = Duration::from_secs(5);
+pub(crate) const MAX_POLL: Duration = Duration::from_secs(5);
 /// How long a request is waited for before giving up on it.
-pub const POLL_LIMIT: Duration = Duration::from_secs(300);
+pub(crate) const POLL_LIMIT: Duration = Duration::from_secs(300);
 
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Waited {
+pub(crate) enum Waited {
     /// The request reached a final status (`SUCCEEDED` or `FAILED`).
     Done {
         /// The status, typed.
@@ -36,7 +36,7 @@ pub enum Waited {
 }
 
 /// The pause before poll number `attempt` (0-based): 0.5 s, 1 s, 2 s, 4 s, then 5 s.
-pub fn delay(attempt: u32) -> Duration {
+pub(crate) fn delay(attempt: u32) -> Duration {
     FIRST_POLL
         .saturating_mul(1u32 << attempt.min(8))
         .min(MAX_POLL)
@@ -46,7 +46,7 @@ pub fn delay(attempt: u32) -> Duration {
 /// `fetch` asks `describe` for the status of a request id; `on_wait` hears the status before
 /// each pause (for a progress line). An error means the status could not be read, or was
 /// not a status.
-pub fn until_done(
+pub(crate) fn until_done(
     describe: &Operation,
     first: Value,
     mut on_wait: impl FnMut(RequestStatus, Duration),

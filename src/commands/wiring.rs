@@ -42,13 +42,13 @@ impl Context {
 
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until
     /// a request is sent.
-    pub fn build_session(&self) -> Result<Session> {
+    pub(crate) fn build_session(&self) -> Result<Session> {
         self.build_session_with(None, None, |transport| transport)
     }
 
     /// A session with another AWS profile and/or region (the DynamoDB cache table may live
     /// elsewhere) and adjusted transport settings.
-    pub fn build_session_with(
+    pub(crate) fn build_session_with(
         &self,
         aws_profile: Option<&str>,
         region: Option<&str>,
@@ -124,7 +124,7 @@ impl Context {
     }
 
     /// The cache backend `kind` built from `settings` (see [`open_backend`]).
-    pub fn cache_backend(
+    pub(crate) fn cache_backend(
         &self,
         settings: &CacheSettings,
         kind: BackendType,
@@ -135,7 +135,7 @@ impl Context {
     /// [`Context::cache_backend`], writing to a DynamoDB table only while the kms key
     /// source's shared key set still has `key_guard`, the version whose keys seal the
     /// entries (see `DynamoBackend::with_key_guard`).
-    pub fn cache_backend_guarded(
+    pub(crate) fn cache_backend_guarded(
         &self,
         settings: &CacheSettings,
         kind: BackendType,
@@ -165,7 +165,7 @@ impl Context {
 
     /// The DynamoDB backend of `settings`: its own session (table region and profile, the
     /// cache's timeout and retries) over the same transport code as every AWS call.
-    pub fn dynamo_backend(&self, settings: &CacheSettings) -> Result<DynamoBackend> {
+    pub(crate) fn dynamo_backend(&self, settings: &CacheSettings) -> Result<DynamoBackend> {
         let session = self.build_session_with(
             settings.dynamodb_profile.as_deref(),
             settings.dynamodb_region.as_deref(),
@@ -188,13 +188,13 @@ impl Context {
     /// An unencrypted manager over the configured backend (the encryption commands add keys),
     /// storing answers only while the encryption state this process started with holds,
     /// and keeping the stale-tag marks of the configuration directory.
-    pub fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
+    pub(crate) fn cache_manager(&self, settings: &CacheSettings) -> Result<CacheManager> {
         self.cache_manager_guarded(settings, None)
     }
 
     /// [`Context::cache_manager`] over a backend guarded by `key_guard` (see
     /// [`Context::cache_backend_guarded`]).
-    pub fn cache_manager_guarded(
+    pub(crate) fn cache_manager_guarded(
         &self,
         settings: &CacheSettings,
         key_guard: Option<String>,
@@ -220,7 +220,7 @@ impl Context {
     }
 
     /// How long to wait for a lock on a local file (`cache.lock_timeout_ms`).
-    pub fn lock_timeout(&self) -> Result<Duration> {
+    pub(crate) fn lock_timeout(&self) -> Result<Duration> {
         crate::config::lock_timeout(&self.config, &self.env, Some(&self.profile_name))
     }
 
@@ -229,7 +229,7 @@ impl Context {
     /// answer for this command, never a failed command and never plaintext in place of
     /// encryption: without its keys it is opened to invalidate only
     /// ([`CacheManager::invalidation_only`]).
-    pub fn open_cache(&self) -> Result<Option<CacheManager>> {
+    pub(crate) fn open_cache(&self) -> Result<Option<CacheManager>> {
         let settings = self.cache_settings()?;
         if !settings.enabled {
             return Ok(None);
@@ -283,7 +283,7 @@ impl Context {
 
     /// The audit log (`cache.audit_log`). A setting that cannot be resolved is a warning and
     /// the default place, so a command never fails, nor goes unrecorded, because of it.
-    pub fn audit(&self) -> AuditLog {
+    pub(crate) fn audit(&self) -> AuditLog {
         let path = crate::config::audit_log_path(&self.config, &self.env, &self.config_dir)
             .unwrap_or_else(|e| {
                 self.warn(format!("audit log: {e}"));

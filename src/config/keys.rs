@@ -6,18 +6,18 @@ use crate::error::{Error, Result};
 
 /// A dotted key resolved against [`SCHEMA`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct KeyRef {
+pub(crate) struct KeyRef {
     /// Where the value lives in the document, one element per mapping level.
-    pub path: Vec<String>,
+    pub(crate) path: Vec<String>,
     /// The key's spec (for `cache.profiles.<name>.KEY`, the spec of `cache.KEY`).
-    pub spec: &'static KeySpec,
+    pub(crate) spec: &'static KeySpec,
     /// For `cache.operation_ttls.<operation>`: the operation, one entry of the map.
-    pub entry: Option<String>,
+    pub(crate) entry: Option<String>,
 }
 
 impl KeyRef {
     /// The type a value written at this key must have (an entry of a map is a number).
-    pub fn value_type(&self) -> ValueType {
+    pub(crate) fn value_type(&self) -> ValueType {
         match (self.entry.is_some(), self.spec.ty) {
             (true, ValueType::UIntMap { min, max, unit }) => ValueType::UInt { min, max, unit },
             (_, ty) => ty,
@@ -25,12 +25,12 @@ impl KeyRef {
     }
 
     /// Whether `null` may be written at this key.
-    pub fn optional(&self) -> bool {
+    pub(crate) fn optional(&self) -> bool {
         self.entry.is_none() && self.spec.optional
     }
 
     /// The key as written by the user, joined with dots.
-    pub fn dotted(&self) -> String {
+    pub(crate) fn dotted(&self) -> String {
         self.path.join(".")
     }
 }
@@ -41,7 +41,7 @@ impl KeyRef {
 /// An unknown key is an [`Error::config`] suggesting close keys, or listing the keys of the
 /// section it points into. A profile name in the key is checked with
 /// [`validate_profile_name`].
-pub fn lookup(key: &str) -> Result<KeyRef> {
+pub(crate) fn lookup(key: &str) -> Result<KeyRef> {
     if let Some(rest) = key.strip_prefix("profiles.")
         && let Some((name, field)) = rest.rsplit_once('.')
         && let Some(spec) = spec(&format!("{PROFILE_KEY_PREFIX}{field}"))
@@ -175,7 +175,7 @@ fn keys_near(key: &str) -> (&'static str, Vec<String>) {
 }
 
 /// Known keys that look like `key` (a typo, or the right last word in the wrong place).
-pub fn close_keys(key: &str) -> Vec<String> {
+pub(crate) fn close_keys(key: &str) -> Vec<String> {
     // Compare profile-shaped keys with the user's profile name filled in.
     let name = key
         .strip_prefix("profiles.")

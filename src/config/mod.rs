@@ -28,17 +28,15 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Links, PathError};
 
-pub use keys::lookup;
-pub use schema::{BACKEND_CHOICES, SCHEMA, SECTIONS, spec};
-pub use settings::{
-    BackendType, CacheSettings, EncryptionType, KeySourceKind, audit_log_path, cache_settings,
-    lock_timeout, network_settings,
-};
+pub(crate) use keys::lookup;
+pub(crate) use schema::{BACKEND_CHOICES, SCHEMA, SECTIONS, spec};
+pub(crate) use settings::{BackendType, EncryptionType, KeySourceKind, lock_timeout};
+pub use settings::{CacheSettings, audit_log_path, cache_settings, network_settings};
 
 /// The variable naming the configuration directory (default `~/.awsideman`).
-pub const CONFIG_DIR_ENV: &str = "AWSIDEMAN_CONFIG_DIR";
+pub(crate) const CONFIG_DIR_ENV: &str = "AWSIDEMAN_CONFIG_DIR";
 /// The file name of the configuration inside its directory.
-pub const CONFIG_FILE_NAME: &str = "config.yaml";
+pub(crate) const CONFIG_FILE_NAME: &str = "config.yaml";
 
 /// The profile keys, in the order they are written for a new profile.
 const PROFILE_FIELDS: [&str; 5] = [
@@ -53,15 +51,15 @@ const PROFILE_FIELDS: [&str; 5] = [
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileConfig {
     /// AWS region of the Identity Center instance.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// ARN of the Identity Center instance.
-    pub sso_instance_arn: Option<String>,
+    pub(crate) sso_instance_arn: Option<String>,
     /// ID of the instance's identity store (`d-...`).
-    pub identity_store_id: Option<String>,
+    pub(crate) identity_store_id: Option<String>,
     /// Display name of the instance.
-    pub sso_instance_name: Option<String>,
+    pub(crate) sso_instance_name: Option<String>,
     /// AWS CLI profile for credentials; `None` means the profile's own name.
-    pub aws_profile: Option<String>,
+    pub(crate) aws_profile: Option<String>,
 }
 
 impl ProfileConfig {
@@ -103,11 +101,11 @@ pub struct ConfigFile {
 
 /// A configuration file larger than this is not one (the Python tool's largest sections,
 /// templates and backups, stay far below it).
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 impl ConfigFile {
     /// The configuration directory: `AWSIDEMAN_CONFIG_DIR`, else `~/.awsideman`.
-    pub fn dir(env: &Env) -> Result<PathBuf> {
+    pub(crate) fn dir(env: &Env) -> Result<PathBuf> {
         if let Some(dir) = env.get(CONFIG_DIR_ENV) {
             return Ok(PathBuf::from(dir));
         }
@@ -177,7 +175,7 @@ impl ConfigFile {
 
     /// Prints, once per process and unless `quiet`, what loading repaired and the warning
     /// about a configuration file that others can read (see [`ConfigFile::load`]).
-    pub fn warn_permissions(&self, quiet: bool) {
+    pub(crate) fn warn_permissions(&self, quiet: bool) {
         static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         let nothing_to_say = self.repairs.is_empty() && self.readable_by_others.is_none();
         if quiet || nothing_to_say || WARNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
@@ -242,13 +240,13 @@ impl ConfigFile {
     }
 
     /// The file's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The file at `path`, not read (for commands that need no configuration): empty, but
     /// [`ConfigFile::exists`] says whether something is there.
-    pub fn unread(path: PathBuf) -> ConfigFile {
+    pub(crate) fn unread(path: PathBuf) -> ConfigFile {
         let existed = path.symlink_metadata().is_ok();
         ConfigFile {
             existed,
@@ -257,7 +255,7 @@ impl ConfigFile {
     }
 
     /// Whether the document was read from a file (false when the file was missing).
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         self.existed
     }
 
@@ -312,7 +310,7 @@ impl ConfigFile {
     /// Nothing is checked here: an invalid name, or a `profiles` entry that is not a mapping
     /// (left untouched), is reported by [`ConfigFile::validate`], which callers run before
     /// [`ConfigFile::save`].
-    pub fn put_profile(&mut self, name: &str, profile: &ProfileConfig) {
+    pub(crate) fn put_profile(&mut self, name: &str, profile: &ProfileConfig) {
         let path = ["profiles".to_string(), name.to_string()];
         let Ok(block) = self.map_at(&path) else {
             return;
@@ -331,7 +329,7 @@ impl ConfigFile {
 
     /// Removes profile `name` (and `default_profile` when it named it). Returns whether the
     /// profile existed. Its `cache.profiles.<name>` overrides are left alone.
-    pub fn remove_profile(&mut self, name: &str) -> bool {
+    pub(crate) fn remove_profile(&mut self, name: &str) -> bool {
         let root = object_mut(&mut self.doc);
         let removed = root
             .get_mut("profiles")
@@ -346,7 +344,7 @@ impl ConfigFile {
 
     /// Makes `name` the default profile (the key goes first in a file that lacks it). An
     /// invalid name is reported by [`ConfigFile::validate`].
-    pub fn set_default_profile(&mut self, name: &str) {
+    pub(crate) fn set_default_profile(&mut self, name: &str) {
         let root = object_mut(&mut self.doc);
         let value = Value::String(name.to_string());
         match root.get_mut("default_profile") {
@@ -359,7 +357,7 @@ impl ConfigFile {
 
     /// The raw value at a dotted path (`cache.default_ttl`, `storage.anything`), if present.
     /// Mapping keys that contain dots (profile names) are matched whole.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         let path = locate(&self.doc, key)?;
         path.iter().try_fold(&self.doc, |node, seg| node.get(seg))
     }
@@ -367,7 +365,7 @@ impl ConfigFile {
     /// Sets a known key from text, typed per [`SCHEMA`]: `true`, `3600`, `dynamodb`, or `null`
     /// to clear an optional key; `cache.operation_ttls` takes a mapping like
     /// `{list_users: 600}`. Unknown keys and invalid values are [`Error::config`].
-    pub fn set(&mut self, key: &str, raw: &str) -> Result<()> {
+    pub(crate) fn set(&mut self, key: &str, raw: &str) -> Result<()> {
         let key_ref = lookup(key)?;
         let value = check::parse_text(
             &key_ref.dotted(),
@@ -382,8 +380,9 @@ impl ConfigFile {
         Ok(())
     }
 
+    #[cfg(test)]
     /// Removes the value at a dotted path (known or not). Returns whether something was removed.
-    pub fn unset(&mut self, key: &str) -> bool {
+    pub(crate) fn unset(&mut self, key: &str) -> bool {
         let Some(path) = locate(&self.doc, key) else {
             return false;
         };
@@ -416,7 +415,7 @@ impl ConfigFile {
     /// Writes the file atomically: the directory is created (mode 0700) if missing, the text
     /// goes to a new temporary file in the same directory (mode 0600), is flushed to disk,
     /// then renamed over the file. A symbolic link at the path is followed, not replaced.
-    pub fn save(&self) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let text = self.to_yaml()?;
         let target = match fs::symlink_metadata(&self.path) {
             Ok(meta) if meta.file_type().is_symlink() => {

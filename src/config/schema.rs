@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// The kind of value a configuration key holds, which decides how it is parsed and checked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ValueType {
+pub(crate) enum ValueType {
     /// `true` or `false` (the environment and `config set` also take `1/0`, `yes/no`, `on/off`).
     Bool,
     /// A whole number from `min` to `max`, counted in `unit` (e.g. `seconds`).
@@ -51,41 +51,41 @@ pub enum ValueType {
 
 /// One configuration key.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct KeySpec {
+pub(crate) struct KeySpec {
     /// The dotted key path; `<name>` stands for a profile name (`profiles.<name>.region`).
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// The type of its value.
-    pub ty: ValueType,
+    pub(crate) ty: ValueType,
     /// The default, as shown to people. For keys that are not optional it is also the value
     /// used, parsed like a `config set` value.
-    pub default: &'static str,
+    pub(crate) default: &'static str,
     /// Whether `null` is a valid value (the key is optional and `null` means "not set").
-    pub optional: bool,
+    pub(crate) optional: bool,
     /// Environment variables overriding the file, first found wins. A name containing
     /// `<OPERATION>` is a pattern (`AWSIDEMAN_CACHE_TTL_<OPERATION>`).
-    pub env: &'static [&'static str],
+    pub(crate) env: &'static [&'static str],
     /// One or two sentences for `config` help and the man page.
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 /// A section of the file, documented as a whole (for the man page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SectionSpec {
+pub(crate) struct SectionSpec {
     /// The dotted path of the section (`cache`, `cache.profiles`).
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// What the section is for.
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 /// The choices of `cache.backend_type`.
-pub const BACKEND_CHOICES: &[&str] = &["file", "dynamodb", "hybrid"];
+pub(crate) const BACKEND_CHOICES: &[&str] = &["file", "dynamodb", "hybrid"];
 /// The choices of `cache.encryption_type`.
-pub const ENCRYPTION_CHOICES: &[&str] = &["aes256", "none"];
+pub(crate) const ENCRYPTION_CHOICES: &[&str] = &["aes256", "none"];
 /// The choices of `cache.encryption_key_source`.
-pub const KEY_SOURCE_CHOICES: &[&str] = &["keyring", "env", "file", "kms"];
+pub(crate) const KEY_SOURCE_CHOICES: &[&str] = &["keyring", "env", "file", "kms"];
 
 /// The longest allowed profile name.
-pub const MAX_PROFILE_NAME_LEN: usize = 64;
+pub(crate) const MAX_PROFILE_NAME_LEN: usize = 64;
 
 /// Prefix of the keys of one profile in [`SCHEMA`].
 pub(crate) const PROFILE_KEY_PREFIX: &str = "profiles.<name>.";
@@ -103,7 +103,7 @@ const MILLISECONDS: ValueType = ValueType::UInt {
 
 /// Every configuration key. Profile keys are written `profiles.<name>.KEY`; every `cache.KEY`
 /// except `cache.profiles` may also appear as `cache.profiles.<name>.KEY`.
-pub const SCHEMA: &[KeySpec] = &[
+pub(crate) const SCHEMA: &[KeySpec] = &[
     KeySpec {
         key: "default_profile",
         ty: ValueType::ProfileName,
@@ -410,7 +410,7 @@ pub const SCHEMA: &[KeySpec] = &[
 ];
 
 /// The sections of the file, for the man page.
-pub const SECTIONS: &[SectionSpec] = &[
+pub(crate) const SECTIONS: &[SectionSpec] = &[
     SectionSpec {
         key: "profiles",
         doc: "One block per awsideman profile, keyed by its name (1 to 64 characters, no \
@@ -441,7 +441,7 @@ pub const SECTIONS: &[SectionSpec] = &[
 
 impl ValueType {
     /// What a value of this type must look like, for messages: `a whole number of seconds >= 0`.
-    pub fn expectation(&self) -> String {
+    pub(crate) fn expectation(&self) -> String {
         match *self {
             ValueType::Bool => "true or false".to_string(),
             ValueType::UInt { min, max, unit } => {
@@ -464,7 +464,7 @@ impl ValueType {
     }
 
     /// A short name of the type for tables and the man page: `boolean`, `seconds`, `file|dynamodb|hybrid`.
-    pub fn doc_name(&self) -> String {
+    pub(crate) fn doc_name(&self) -> String {
         match *self {
             ValueType::Bool => "boolean".to_string(),
             ValueType::UInt { unit, .. } | ValueType::Number { unit, .. } => unit.to_string(),
@@ -486,7 +486,7 @@ fn range_text(min: u64, max: u64) -> String {
 }
 
 /// Checks a profile name: 1 to 64 characters, no whitespace, no `/`.
-pub fn validate_profile_name(name: &str) -> Result<()> {
+pub(crate) fn validate_profile_name(name: &str) -> Result<()> {
     let problem = if name.is_empty() {
         Some("it is empty")
     } else if name.chars().count() > MAX_PROFILE_NAME_LEN {
@@ -510,6 +510,6 @@ pub fn validate_profile_name(name: &str) -> Result<()> {
 }
 
 /// The spec whose key is exactly `key` (`cache.default_ttl`, `profiles.<name>.region`).
-pub fn spec(key: &str) -> Option<&'static KeySpec> {
+pub(crate) fn spec(key: &str) -> Option<&'static KeySpec> {
     SCHEMA.iter().find(|s| s.key == key)
 }

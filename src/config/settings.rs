@@ -16,10 +16,10 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 
 /// Prefix of the per-operation TTL variables (`AWSIDEMAN_CACHE_TTL_LIST_USERS`).
-pub const OPERATION_TTL_ENV_PREFIX: &str = "AWSIDEMAN_CACHE_TTL_";
+pub(crate) const OPERATION_TTL_ENV_PREFIX: &str = "AWSIDEMAN_CACHE_TTL_";
 
 /// Built-in freshness per operation, in seconds; `cache.operation_ttls` merges over it.
-pub const DEFAULT_OPERATION_TTLS: &[(&str, u64)] = &[
+pub(crate) const DEFAULT_OPERATION_TTLS: &[(&str, u64)] = &[
     ("list_users", 3600),
     ("list_groups", 3600),
     ("list_permission_sets", 7200),
@@ -36,7 +36,7 @@ pub const DEFAULT_OPERATION_TTLS: &[(&str, u64)] = &[
 
 /// Where cached responses are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendType {
+pub(crate) enum BackendType {
     /// Files under `file_cache_dir`.
     File,
     /// A DynamoDB table.
@@ -47,14 +47,14 @@ pub enum BackendType {
 
 impl BackendType {
     /// Every backend, in the order of [`BACKEND_CHOICES`](super::BACKEND_CHOICES).
-    pub const ALL: [BackendType; 3] = [
+    pub(crate) const ALL: [BackendType; 3] = [
         BackendType::File,
         BackendType::Dynamodb,
         BackendType::Hybrid,
     ];
 
     /// The name used in the file and the environment (`file`, `dynamodb`, `hybrid`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BackendType::File => "file",
             BackendType::Dynamodb => "dynamodb",
@@ -63,7 +63,7 @@ impl BackendType {
     }
 
     /// The backend named `name` (any case).
-    pub fn parse(name: &str) -> Option<BackendType> {
+    pub(crate) fn parse(name: &str) -> Option<BackendType> {
         BackendType::ALL
             .into_iter()
             .find(|b| b.as_str().eq_ignore_ascii_case(name.trim()))
@@ -78,7 +78,7 @@ impl std::fmt::Display for BackendType {
 
 /// Where the cache's encryption keys are kept (`cache.encryption_key_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySourceKind {
+pub(crate) enum KeySourceKind {
     /// The OS keyring.
     Keyring,
     /// `AWSIDEMAN_CACHE_KEY`.
@@ -91,7 +91,7 @@ pub enum KeySourceKind {
 
 impl KeySourceKind {
     /// Every source, in the order of [`KEY_SOURCE_CHOICES`](super::KEY_SOURCE_CHOICES).
-    pub const ALL: [KeySourceKind; 4] = [
+    pub(crate) const ALL: [KeySourceKind; 4] = [
         KeySourceKind::Keyring,
         KeySourceKind::Env,
         KeySourceKind::File,
@@ -99,7 +99,7 @@ impl KeySourceKind {
     ];
 
     /// The name used in the file and the environment.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeySourceKind::Keyring => "keyring",
             KeySourceKind::Env => "env",
@@ -109,7 +109,7 @@ impl KeySourceKind {
     }
 
     /// The source named `name` (any case).
-    pub fn parse(name: &str) -> Option<KeySourceKind> {
+    pub(crate) fn parse(name: &str) -> Option<KeySourceKind> {
         KeySourceKind::ALL
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(name.trim()))
@@ -124,7 +124,7 @@ impl std::fmt::Display for KeySourceKind {
 
 /// How cached entries are encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncryptionType {
+pub(crate) enum EncryptionType {
     /// Not encrypted.
     None,
     /// AES-256.
@@ -133,10 +133,10 @@ pub enum EncryptionType {
 
 impl EncryptionType {
     /// Every encryption type, in the order of [`ENCRYPTION_CHOICES`](super::ENCRYPTION_CHOICES).
-    pub const ALL: [EncryptionType; 2] = [EncryptionType::Aes256, EncryptionType::None];
+    pub(crate) const ALL: [EncryptionType; 2] = [EncryptionType::Aes256, EncryptionType::None];
 
     /// The name used in the file and the environment (`aes256`, `none`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EncryptionType::None => "none",
             EncryptionType::Aes256 => "aes256",
@@ -144,7 +144,7 @@ impl EncryptionType {
     }
 
     /// The encryption type named `name` (any case).
-    pub fn parse(name: &str) -> Option<EncryptionType> {
+    pub(crate) fn parse(name: &str) -> Option<EncryptionType> {
         EncryptionType::ALL
             .into_iter()
             .find(|e| e.as_str().eq_ignore_ascii_case(name.trim()))
@@ -161,50 +161,50 @@ impl std::fmt::Display for EncryptionType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheSettings {
     /// Whether responses are cached at all.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Where they are kept.
-    pub backend_type: BackendType,
+    pub(crate) backend_type: BackendType,
     /// Freshness in seconds for operations without their own entry.
-    pub default_ttl: u64,
+    pub(crate) default_ttl: u64,
     /// Freshness in seconds per snake_case operation (built-ins merged with the config).
-    pub operation_ttls: BTreeMap<String, u64>,
+    pub(crate) operation_ttls: BTreeMap<String, u64>,
     /// Size limit of the local cache in megabytes.
-    pub max_size_mb: u64,
+    pub(crate) max_size_mb: u64,
     /// Directory of the file cache, resolved (default `<config dir>/cache`, `~` expanded).
     pub file_cache_dir: PathBuf,
     /// DynamoDB table of the dynamodb and hybrid backends.
-    pub dynamodb_table_name: String,
+    pub(crate) dynamodb_table_name: String,
     /// Region of the table; `None` means the profile's region.
-    pub dynamodb_region: Option<String>,
+    pub(crate) dynamodb_region: Option<String>,
     /// AWS CLI profile for the table; `None` means the profile's own credentials.
-    pub dynamodb_profile: Option<String>,
+    pub(crate) dynamodb_profile: Option<String>,
     /// Milliseconds allowed for one request to the table.
     pub dynamodb_timeout_ms: u64,
     /// Retries of a failed request to the table, after the first attempt.
     pub dynamodb_max_retries: u64,
     /// Whether the table is read with strongly consistent reads.
-    pub dynamodb_consistent_read: bool,
+    pub(crate) dynamodb_consistent_read: bool,
     /// KMS key encrypting a table awsideman creates; `None` means DynamoDB's default.
-    pub dynamodb_kms_key_id: Option<String>,
+    pub(crate) dynamodb_kms_key_id: Option<String>,
     /// Tags of a table awsideman creates.
-    pub dynamodb_table_tags: BTreeMap<String, String>,
+    pub(crate) dynamodb_table_tags: BTreeMap<String, String>,
     /// Whether entries are encrypted.
-    pub encryption_enabled: bool,
+    pub(crate) encryption_enabled: bool,
     /// The cipher of encrypted entries.
-    pub encryption_type: EncryptionType,
+    pub(crate) encryption_type: EncryptionType,
     /// Where the encryption keys are kept: `keyring`, `env`, `file` or `kms`.
-    pub encryption_key_source: KeySourceKind,
+    pub(crate) encryption_key_source: KeySourceKind,
     /// The key file of the `file` source (`~` expanded).
-    pub encryption_key_file: Option<PathBuf>,
+    pub(crate) encryption_key_file: Option<PathBuf>,
     /// The KMS key of the `kms` source.
-    pub encryption_kms_key_id: Option<String>,
+    pub(crate) encryption_kms_key_id: Option<String>,
     /// Seconds the hybrid backend reuses a local copy.
-    pub hybrid_local_ttl: u64,
+    pub(crate) hybrid_local_ttl: u64,
 }
 
 impl CacheSettings {
     /// Freshness in seconds of `operation_snake` (`list_users`): its own entry, else the default.
-    pub fn ttl_for(&self, operation_snake: &str) -> u64 {
+    pub(crate) fn ttl_for(&self, operation_snake: &str) -> u64 {
         self.operation_ttls
             .get(operation_snake)
             .copied()
@@ -216,22 +216,18 @@ impl CacheSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSettings {
     /// Milliseconds allowed to connect.
-    pub connect_timeout_ms: u64,
+    pub(crate) connect_timeout_ms: u64,
     /// Milliseconds allowed for a whole request once connected.
-    pub read_timeout_ms: u64,
+    pub(crate) read_timeout_ms: u64,
     /// Requests per second to Identity Center; 0 turns pacing off.
-    pub identity_center_rps: f64,
+    pub(crate) identity_center_rps: f64,
 }
 
 impl NetworkSettings {
+    #[cfg(test)]
     /// The connect timeout as a [`Duration`].
-    pub fn connect_timeout(&self) -> Duration {
+    pub(crate) fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
-    }
-
-    /// The read timeout as a [`Duration`].
-    pub fn read_timeout(&self) -> Duration {
-        Duration::from_millis(self.read_timeout_ms)
     }
 }
 
@@ -280,7 +276,7 @@ pub fn cache_settings(
 }
 
 /// The value of `cache.audit_log` that turns the audit log off.
-pub const AUDIT_LOG_OFF: &str = "off";
+pub(crate) const AUDIT_LOG_OFF: &str = "off";
 
 /// Where the audit log is written (`cache.audit_log`, `AWSIDEMAN_AUDIT_LOG`, default
 /// `<config dir>/audit.log`, `~` expanded), or `None` when it is `off`. Global, never per
@@ -296,7 +292,11 @@ pub fn audit_log_path(file: &ConfigFile, env: &Env, config_dir: &Path) -> Result
 
 /// How long to wait for a lock on a local file (`cache.lock_timeout_ms`,
 /// `AWSIDEMAN_CACHE_LOCK_TIMEOUT_MS`, default 3 s) for `profile` (the active profile).
-pub fn lock_timeout(file: &ConfigFile, env: &Env, profile: Option<&str>) -> Result<Duration> {
+pub(crate) fn lock_timeout(
+    file: &ConfigFile,
+    env: &Env,
+    profile: Option<&str>,
+) -> Result<Duration> {
     let layers = Layers::new(file, env, "cache", profile)?;
     Ok(Duration::from_millis(layers.uint("lock_timeout_ms")?))
 }

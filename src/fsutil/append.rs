@@ -18,7 +18,7 @@ use super::refusal::{PathError, Problem};
 /// a regular file of this user (or root) that others cannot write is refused. Waits at most
 /// `timeout` for the other writers. Either the whole line is in the file afterwards, or
 /// nothing of it.
-pub fn append_record(path: &Path, line: &[u8], timeout: Duration) -> Result<(), PathError> {
+pub(crate) fn append_record(path: &Path, line: &[u8], timeout: Duration) -> Result<(), PathError> {
     let mut options = OpenOptions::new();
     options.read(true).append(true).create(true);
     #[cfg(unix)]

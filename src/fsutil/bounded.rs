@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Reads all of `reader`, refusing more than `ceiling` bytes (an
 /// [`io::ErrorKind::FileTooLarge`] error saying the ceiling).
-pub fn read_at_most(reader: impl Read, ceiling: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_at_most(reader: impl Read, ceiling: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
         .take(ceiling.saturating_add(1))
@@ -23,12 +23,12 @@ pub fn read_at_most(reader: impl Read, ceiling: u64) -> io::Result<Vec<u8>> {
 }
 
 /// [`read_at_most`] of the file at `path`.
-pub fn read_file_at_most(path: &Path, ceiling: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_file_at_most(path: &Path, ceiling: u64) -> io::Result<Vec<u8>> {
     read_at_most(std::fs::File::open(path)?, ceiling)
 }
 
 /// [`read_file_at_most`] as text; not UTF-8 is an [`io::ErrorKind::InvalidData`] error.
-pub fn read_text_at_most(path: &Path, ceiling: u64) -> io::Result<String> {
+pub(crate) fn read_text_at_most(path: &Path, ceiling: u64) -> io::Result<String> {
     String::from_utf8(read_file_at_most(path, ceiling)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }

@@ -23,7 +23,7 @@ use super::refusal::{FileKind, PathError, Problem};
 /// group or others is changed to 0700 (unless sticky: a shared directory like /tmp is
 /// refused) and `note` gets
 /// one sentence saying so; anything else wrong is an error naming the path and the fix.
-pub fn ensure_private_dir(
+pub(crate) fn ensure_private_dir(
     top: &Path,
     dir: &Path,
     note: &mut dyn FnMut(String),
@@ -33,7 +33,7 @@ pub fn ensure_private_dir(
 
 /// [`ensure_private_dir`] without creating anything: `Ok(false)` when a directory on the
 /// way is missing (what exists is still checked, and repaired).
-pub fn check_private_dir(
+pub(crate) fn check_private_dir(
     top: &Path,
     dir: &Path,
     note: &mut dyn FnMut(String),
@@ -44,7 +44,7 @@ pub fn check_private_dir(
 /// [`check_private_dir`] changing nothing: a directory of ours that others can write is
 /// refused ([`Problem::Writable`]) rather than repaired. For code that has no way to tell
 /// the user about a repair.
-pub fn verify_private_dir(top: &Path, dir: &Path) -> Result<bool, PathError> {
+pub(crate) fn verify_private_dir(top: &Path, dir: &Path) -> Result<bool, PathError> {
     walk(top, dir, Mode::Verify, &mut |_| {})
 }
 

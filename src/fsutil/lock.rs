@@ -12,7 +12,7 @@ use super::refusal::{PathError, Problem};
 
 /// Shared (many holders, e.g. readers) or exclusive (one holder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockKind {
+pub(crate) enum LockKind {
     /// Any number of shared holders, no exclusive one.
     Shared,
     /// One holder, nobody else.
@@ -22,7 +22,7 @@ pub enum LockKind {
 /// A held lock on a lock file; released when dropped (an exclusive holder first clears
 /// the pid it wrote).
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     file: File,
     kind: LockKind,
 }
@@ -36,7 +36,11 @@ const LONGEST_PAUSE: Duration = Duration::from_millis(25);
 /// The file is created 0600 if missing; a link at `path` is never followed, and anything but
 /// a regular file of this user (or root) that others cannot write is refused. On timeout:
 /// [`Problem::Locked`] with the holder's pid when known. A zero timeout tries once.
-pub fn lock_file(path: &Path, kind: LockKind, timeout: Duration) -> Result<FileLock, PathError> {
+pub(crate) fn lock_file(
+    path: &Path,
+    kind: LockKind,
+    timeout: Duration,
+) -> Result<FileLock, PathError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -60,7 +64,7 @@ pub fn lock_file(path: &Path, kind: LockKind, timeout: Duration) -> Result<FileL
 
 /// Locks an already open `file` (named `path` in messages), waiting at most `timeout`;
 /// the lock lasts until the file is closed or unlocked.
-pub fn wait_for_lock(
+pub(crate) fn wait_for_lock(
     file: &File,
     path: &Path,
     kind: LockKind,

@@ -35,21 +35,21 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub use append::append_record;
-pub use bounded::{read_at_most, read_file_at_most, read_text_at_most};
-pub use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
-pub use lock::{FileLock, LockKind, lock_file};
+pub(crate) use append::append_record;
+pub(crate) use bounded::{read_at_most, read_file_at_most, read_text_at_most};
+pub(crate) use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
+pub(crate) use lock::{FileLock, LockKind, lock_file};
 #[cfg(unix)]
 pub use owner::effective_uid;
-pub use owner::safe_flags;
-pub use read::{Links, open_private_file, read_private_file};
-pub use refusal::{PathError, Problem};
+pub(crate) use owner::safe_flags;
+pub(crate) use read::{Links, open_private_file, read_private_file};
+pub(crate) use refusal::{PathError, Problem};
 
 /// The longest a lock is waited for unless configured (`cache.lock_timeout_ms`).
-pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub(crate) const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Options that create files readable and writable by the owner only (0600 on Unix).
-pub fn private_options() -> OpenOptions {
+pub(crate) fn private_options() -> OpenOptions {
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
@@ -61,7 +61,7 @@ pub fn private_options() -> OpenOptions {
 }
 
 /// Creates `dir` and its missing parents with mode 0700; an existing directory is left as is.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -79,7 +79,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Whether a file written here must survive a crash of the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(crate) enum Durability {
     /// Synced to disk before it is renamed into place: keys, config, checkpoints.
     Synced,
     #[cfg(test)]
@@ -94,12 +94,12 @@ pub enum Durability {
 /// 64 random bits, mode 0600) and syncs it. The file is created with `create_new` and
 /// without following links, so nothing planted at a guessed name is ever written through.
 /// The caller renames it into place or removes it.
-pub fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
+pub(crate) fn write_private_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
     write_private_temp_with(dir, bytes, Durability::Synced)
 }
 
 /// [`write_private_temp`], synced or not as `durability` says.
-pub fn write_private_temp_with(
+pub(crate) fn write_private_temp_with(
     dir: &Path,
     bytes: &[u8],
     durability: Durability,
@@ -133,7 +133,7 @@ pub fn write_private_temp_with(
 
 /// Replaces `target` with `bytes` atomically: a private temporary file in the same
 /// directory, synced, renamed over `target`, then the directory synced.
-pub fn write_private_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -151,7 +151,7 @@ pub fn write_private_atomically(target: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Flushes a directory's entries (a rename) to disk; best effort, not possible everywhere.
-pub fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(handle) = File::open(dir) {
         let _ = handle.sync_all();

@@ -16,7 +16,7 @@ pub fn effective_uid() -> u32 {
 }
 
 /// The permission bits of `meta` (0 where the platform has none).
-pub fn mode_of(meta: &Metadata) -> u32 {
+pub(crate) fn mode_of(meta: &Metadata) -> u32 {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -31,7 +31,7 @@ pub fn mode_of(meta: &Metadata) -> u32 {
 
 /// Refuses `path` (described by `meta`) unless this process's user owns it, or root does
 /// (as ssh does: root can change anything anyway, and a shared file root keeps is safe).
-pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), PathError> {
+pub(crate) fn check_owner(path: &Path, meta: &Metadata) -> Result<(), PathError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -53,13 +53,13 @@ pub fn check_owner(path: &Path, meta: &Metadata) -> Result<(), PathError> {
 }
 
 /// Whether group or others may write `meta`'s file.
-pub fn writable_by_others(meta: &Metadata) -> bool {
+pub(crate) fn writable_by_others(meta: &Metadata) -> bool {
     mode_of(meta) & 0o022 != 0
 }
 
 /// Adds to `options`: never wait (a FIFO opens at once, to be refused after), and with
 /// `follow` false, never follow a symbolic link at the last component (the open fails).
-pub fn safe_flags(options: &mut OpenOptions, follow: bool) {
+pub(crate) fn safe_flags(options: &mut OpenOptions, follow: bool) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

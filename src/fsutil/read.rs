@@ -12,7 +12,7 @@ use super::refusal::{FileKind, PathError, Problem};
 
 /// Whether a symbolic link at the file's own name is followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Links {
+pub(crate) enum Links {
     /// Followed; the file it leads to is checked (a config file kept with the user's
     /// dotfiles, a key file the user named).
     Follow,
@@ -22,7 +22,7 @@ pub enum Links {
 
 /// A private file opened for reading, checked before any byte is read.
 #[derive(Debug)]
-pub struct PrivateFile {
+pub(crate) struct PrivateFile {
     reader: BufReader<File>,
     path: PathBuf,
     len: u64,
@@ -38,7 +38,7 @@ pub struct PrivateFile {
 /// [`Problem::NotFile`] at once), owned by this user (or root), not writable by group or
 /// others, and at most `ceiling` bytes long ([`Problem::TooLarge`], decided from its size,
 /// nothing read).
-pub fn open_private_file(
+pub(crate) fn open_private_file(
     path: &Path,
     links: Links,
     ceiling: u64,
@@ -104,7 +104,7 @@ pub(super) fn open_checked(
 }
 
 /// The whole of a private file (see [`open_private_file`]), `Ok(None)` when missing.
-pub fn read_private_file(
+pub(crate) fn read_private_file(
     path: &Path,
     links: Links,
     ceiling: u64,
@@ -133,24 +133,24 @@ fn explain_open_error(path: &Path, links: Links, error: &std::io::Error) -> Path
 
 impl PrivateFile {
     /// Its size when it was opened.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
     /// Its permission bits (0 where the platform has none).
-    pub fn mode(&self) -> u32 {
+    pub(crate) fn mode(&self) -> u32 {
         self.mode
     }
 
     /// How many bytes were read so far.
     #[cfg(test)]
-    pub fn consumed(&self) -> u64 {
+    pub(crate) fn consumed(&self) -> u64 {
         self.consumed
     }
 
     /// Whether nothing follows what was read so far.
     #[cfg(test)]
-    pub fn at_end(&mut self) -> Result<bool, PathError> {
+    pub(crate) fn at_end(&mut self) -> Result<bool, PathError> {
         self.reader
             .fill_buf()
             .map(|rest| rest.is_empty())
@@ -159,7 +159,7 @@ impl PrivateFile {
 
     /// The next line, newline included, of at most `max` bytes: [`Problem::Damaged`] when
     /// no newline comes within `max` bytes (nothing more than `max` is read).
-    pub fn read_line(&mut self, max: usize) -> Result<Vec<u8>, PathError> {
+    pub(crate) fn read_line(&mut self, max: usize) -> Result<Vec<u8>, PathError> {
         let mut line = Vec::new();
         (&mut self.reader)
             .take(max as u64)
@@ -174,7 +174,7 @@ impl PrivateFile {
 
     /// Exactly the next `n` bytes: [`Problem::Damaged`] when fewer remain (decided from
     /// the size first, so a stated length larger than the file allocates nothing).
-    pub fn read_exact(&mut self, n: u64) -> Result<Vec<u8>, PathError> {
+    pub(crate) fn read_exact(&mut self, n: u64) -> Result<Vec<u8>, PathError> {
         let left = self.len.saturating_sub(self.consumed);
         if n > left {
             return Err(self.damaged(format!("states {n} more bytes, but only {left} follow")));
@@ -192,7 +192,7 @@ impl PrivateFile {
     }
 
     /// The rest of the file, up to the ceiling: [`Problem::TooLarge`] if it grew beyond it.
-    pub fn read_rest(&mut self) -> Result<Vec<u8>, PathError> {
+    pub(crate) fn read_rest(&mut self) -> Result<Vec<u8>, PathError> {
         let mut bytes = Vec::new();
         self.read_rest_into(&mut bytes)?;
         Ok(bytes)
@@ -200,7 +200,7 @@ impl PrivateFile {
 
     /// [`PrivateFile::read_rest`] appended to `out`, reserving its size first, so a buffer
     /// that will be zeroed (key material) is never reallocated into an unzeroed copy.
-    pub fn read_rest_into(&mut self, out: &mut Vec<u8>) -> Result<(), PathError> {
+    pub(crate) fn read_rest_into(&mut self, out: &mut Vec<u8>) -> Result<(), PathError> {
         let left = self.ceiling.saturating_sub(self.consumed);
         out.reserve(self.len.saturating_sub(self.consumed) as usize + 1);
         let read = (&mut self.reader)
@@ -222,7 +222,7 @@ impl PrivateFile {
 
     /// At most the last `max` bytes of the rest (for a log, whose newest records are at the
     /// end), and how many bytes before them were skipped.
-    pub fn read_tail(&mut self, max: u64) -> Result<(Vec<u8>, u64), PathError> {
+    pub(crate) fn read_tail(&mut self, max: u64) -> Result<(Vec<u8>, u64), PathError> {
         let left = self.len.saturating_sub(self.consumed);
         let skipped = left.saturating_sub(max);
         if skipped > 0 {

@@ -10,7 +10,7 @@ use crate::error::Error;
 
 /// What sits at a path, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     /// A regular file.
     File,
     /// A directory.
@@ -31,7 +31,7 @@ pub enum FileKind {
 
 impl FileKind {
     /// The kind of `file_type`.
-    pub fn of(file_type: &std::fs::FileType) -> FileKind {
+    pub(crate) fn of(file_type: &std::fs::FileType) -> FileKind {
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileTypeExt;
@@ -60,7 +60,7 @@ impl FileKind {
     }
 
     /// `a FIFO`, `a directory`: for sentences.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             FileKind::File => "a regular file",
             FileKind::Directory => "a directory",
@@ -76,7 +76,7 @@ impl FileKind {
 
 /// What is wrong with a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// A symbolic link where awsideman does not follow links.
     Symlink,
     /// Something else where a directory belongs.
@@ -130,16 +130,16 @@ pub enum Problem {
 
 /// A path that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathError {
+pub(crate) struct PathError {
     /// The path.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What is wrong with it.
-    pub problem: Problem,
+    pub(crate) problem: Problem,
 }
 
 impl PathError {
     /// A `problem` with `path`.
-    pub fn new(path: &Path, problem: Problem) -> PathError {
+    pub(crate) fn new(path: &Path, problem: Problem) -> PathError {
         PathError {
             path: path.to_path_buf(),
             problem,
@@ -147,7 +147,7 @@ impl PathError {
     }
 
     /// An I/O error while `doing` something to `path`.
-    pub fn io(path: &Path, doing: &'static str, error: &io::Error) -> PathError {
+    pub(crate) fn io(path: &Path, doing: &'static str, error: &io::Error) -> PathError {
         PathError::new(
             path,
             Problem::Io {
@@ -158,18 +158,14 @@ impl PathError {
         )
     }
 
+    #[cfg(test)]
     /// Whether the path was refused because someone else may control it (a link, a foreign
     /// owner, a mode others can write), rather than because it is damaged or busy.
-    pub fn is_untrusted(&self) -> bool {
+    pub(crate) fn is_untrusted(&self) -> bool {
         matches!(
             self.problem,
             Problem::Symlink | Problem::Owner { .. } | Problem::Writable { .. }
         )
-    }
-
-    /// This refusal as a configuration error (exit 2): for the config and key files.
-    pub fn into_config(self) -> Error {
-        Error::config(self.to_string())
     }
 }
 

@@ -31,7 +31,7 @@ const MAX_FILE_BYTES: u64 = 4 * 1024;
 
 /// What local configuration says about the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallerHint {
+pub(crate) enum CallerHint {
     /// The identity, and the setting it comes from (for `--debug`).
     Known {
         /// `role:ARN`, `sso:ACCOUNT:ROLE`, `account:ID` or `access-key:ID`.
@@ -49,7 +49,7 @@ pub enum CallerHint {
 /// The caller as the credential chain of `settings` would resolve it, read from the
 /// environment and the AWS files only. Follows the chain's order: environment keys, web
 /// identity from the environment, the profile, then container and instance credentials.
-pub fn from_configuration(settings: &ChainSettings<'_>) -> CallerHint {
+pub(crate) fn from_configuration(settings: &ChainSettings<'_>) -> CallerHint {
     let env = settings.env;
     let known = |identity: String, source: String| CallerHint::Known { identity, source };
     if settings.use_env_credentials
@@ -114,7 +114,7 @@ pub fn from_configuration(settings: &ChainSettings<'_>) -> CallerHint {
 
 /// The identity STS named for `arn` (a `GetCallerIdentity` answer): the principal without
 /// the session name of an assumed role, so every session of one role is one caller.
-pub fn identity_of_arn(arn: &str) -> String {
+pub(crate) fn identity_of_arn(arn: &str) -> String {
     let principal = match arn.split_once(":assumed-role/") {
         Some((head, rest)) => match rest.split_once('/') {
             Some((role, _session)) => format!("{head}:assumed-role/{role}"),
@@ -128,18 +128,18 @@ pub fn identity_of_arn(arn: &str) -> String {
 /// The identities learned from STS, remembered per access key id until the credentials
 /// expire, in the (private) directory of cached credentials.
 #[derive(Debug, Clone, Copy)]
-pub struct Remembered<'a> {
+pub(crate) struct Remembered<'a> {
     dir: &'a Path,
 }
 
 impl<'a> Remembered<'a> {
     /// The remembered identities in `dir`.
-    pub fn new(dir: &'a Path) -> Remembered<'a> {
+    pub(crate) fn new(dir: &'a Path) -> Remembered<'a> {
         Remembered { dir }
     }
 
     /// The identity learned for `access_key_id`, if still valid at `now`.
-    pub fn load(&self, access_key_id: &str, now: SystemTime) -> Option<String> {
+    pub(crate) fn load(&self, access_key_id: &str, now: SystemTime) -> Option<String> {
         if !verify_private_dir(self.dir, self.dir).ok()? {
             return None;
         }
@@ -154,7 +154,7 @@ impl<'a> Remembered<'a> {
 
     /// Remembers `identity` for `access_key_id` until `expires_at` (an hour from `now`
     /// when the credentials do not say).
-    pub fn store(
+    pub(crate) fn store(
         &self,
         access_key_id: &str,
         identity: &str,

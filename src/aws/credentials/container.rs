@@ -21,7 +21,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const ATTEMPTS: u32 = 3;
 
 /// Fetches container credentials; `Ok(None)` when no endpoint is configured.
-pub fn fetch(env: &Env, transport: &Transport) -> Result<Option<Credentials>> {
+pub(crate) fn fetch(env: &Env, transport: &Transport) -> Result<Option<Credentials>> {
     let Some(url) = endpoint_url(env)? else {
         return Ok(None);
     };
@@ -71,7 +71,7 @@ pub fn fetch(env: &Env, transport: &Transport) -> Result<Option<Credentials>> {
 
 /// The full URL to call: the relative URI on the ECS host, else the full URI (which must be
 /// HTTPS or a loopback / container-agent address).
-pub fn endpoint_url(env: &Env) -> Result<Option<String>> {
+pub(crate) fn endpoint_url(env: &Env) -> Result<Option<String>> {
     if let Some(relative) = env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
         let relative = relative.trim();
         let separator = if relative.starts_with('/') { "" } else { "/" };
@@ -147,7 +147,7 @@ fn is_allowed_http_host(host: &str) -> bool {
 }
 
 /// Parses `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}` (also IMDS's shape).
-pub fn parse_reply(body: &[u8]) -> std::result::Result<Credentials, String> {
+pub(crate) fn parse_reply(body: &[u8]) -> std::result::Result<Credentials, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "not JSON".to_string())?;
     let text = |name: &str| {
         value

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 
 /// Cached credentials are used only while they have at least this long left.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Files that expired more than this long ago are removed when a new file is written.
 const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -32,7 +32,7 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// A directory of cached temporary credentials.
 #[derive(Clone, Copy)]
-pub struct DiskCache<'a> {
+pub(crate) struct DiskCache<'a> {
     dir: &'a Path,
     sealer: Option<&'a dyn Sealer>,
 }
@@ -48,7 +48,7 @@ impl std::fmt::Debug for DiskCache<'_> {
 
 /// Seals what the credentials cache writes: with the response cache's encryption on, its
 /// keys seal the cached credentials too, so no secret is on disk in the clear.
-pub trait Sealer: Send + Sync {
+pub(crate) trait Sealer: Send + Sync {
     /// `plain` sealed; `None` when it cannot be now (then nothing is written).
     fn seal(&self, plain: &[u8]) -> Option<Vec<u8>>;
     /// `sealed` opened; `None` when it does not open (then the file counts as absent).
@@ -57,12 +57,12 @@ pub trait Sealer: Send + Sync {
 
 impl<'a> DiskCache<'a> {
     /// The cache in `dir` (created on first write), files in the clear.
-    pub fn new(dir: &'a Path) -> DiskCache<'a> {
+    pub(crate) fn new(dir: &'a Path) -> DiskCache<'a> {
         DiskCache { dir, sealer: None }
     }
 
     /// The same cache, its files sealed by `sealer` (files in the clear are then ignored).
-    pub fn sealed_with(mut self, sealer: Option<&'a dyn Sealer>) -> DiskCache<'a> {
+    pub(crate) fn sealed_with(mut self, sealer: Option<&'a dyn Sealer>) -> DiskCache<'a> {
         self.sealer = sealer;
         self
     }
@@ -77,14 +77,14 @@ impl<'a> DiskCache<'a> {
     }
 
     /// The cache key of a source described by `parts` (kind first, then what identifies it).
-    pub fn key(parts: &[&str]) -> String {
+    pub(crate) fn key(parts: &[&str]) -> String {
         let description = Value::from(parts.to_vec()).to_string();
         hex::encode(Sha256::digest(description.as_bytes()))
     }
 
     /// The credentials stored under `key`, if they are still good for [`REFRESH_MARGIN`]
     /// after `now`.
-    pub fn load(&self, key: &str, now: SystemTime) -> Option<Credentials> {
+    pub(crate) fn load(&self, key: &str, now: SystemTime) -> Option<Credentials> {
         if !verify_private_dir(self.dir, self.dir).ok()? {
             return None;
         }
@@ -95,7 +95,12 @@ impl<'a> DiskCache<'a> {
 
     /// Stores temporary credentials under `key`. Credentials without an expiry are refused
     /// (they are long-term or of unknown lifetime).
-    pub fn store(&self, key: &str, credentials: &Credentials, now: SystemTime) -> Result<()> {
+    pub(crate) fn store(
+        &self,
+        key: &str,
+        credentials: &Credentials,
+        now: SystemTime,
+    ) -> Result<()> {
         let Some(expires_at) = credentials.expires_at else {
             return Err(Error::runtime(
                 "refusing to cache credentials without an expiry",
@@ -176,7 +181,7 @@ fn decode(text: &[u8]) -> Option<Credentials> {
 }
 
 use crate::fsutil::{Links, read_private_file, verify_private_dir};
-pub use crate::fsutil::{create_private_dir, write_private_atomically};
+pub(crate) use crate::fsutil::{create_private_dir, write_private_atomically};
 
 #[cfg(test)]
 mod tests {

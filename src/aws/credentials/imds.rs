@@ -24,12 +24,12 @@ const TOKEN_TTL_SECONDS: &str = "21600";
 const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
 
 /// Whether `AWS_EC2_METADATA_DISABLED` turns the metadata service off.
-pub fn is_disabled(env: &Env) -> bool {
+pub(crate) fn is_disabled(env: &Env) -> bool {
     env.is_true("AWS_EC2_METADATA_DISABLED")
 }
 
 /// The metadata base URL: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the IPv4 or IPv6 default.
-pub fn base_url(env: &Env) -> String {
+pub(crate) fn base_url(env: &Env) -> String {
     match env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
         Some(url) => url.trim().trim_end_matches('/').to_string(),
         None if env
@@ -44,7 +44,7 @@ pub fn base_url(env: &Env) -> String {
 
 /// Fetches the instance role's credentials. `Err` carries why none were found (disabled,
 /// not on EC2, no role, an unexpected answer) for the chain's final message.
-pub fn fetch(env: &Env, transport: &Transport) -> Result<Credentials, String> {
+pub(crate) fn fetch(env: &Env, transport: &Transport) -> Result<Credentials, String> {
     if is_disabled(env) {
         return Err("disabled by AWS_EC2_METADATA_DISABLED".to_string());
     }

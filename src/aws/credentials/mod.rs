@@ -5,14 +5,14 @@
 //! container credentials, then EC2 instance metadata. The first source configured wins; a
 //! source that is configured but fails is an error (it does not fall through).
 
-pub mod caller;
-pub mod container;
-pub mod disk_cache;
-pub mod imds;
-pub mod process;
+pub(crate) mod caller;
+pub(crate) mod container;
+pub(crate) mod disk_cache;
+pub(crate) mod imds;
+pub(crate) mod process;
 mod profile;
-pub mod sso;
-pub mod sts;
+pub(crate) mod sso;
+pub(crate) mod sts;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod web_identity;
@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use self::disk_cache::{DiskCache, Sealer};
 use super::endpoint::{self, Endpoint};
-pub use super::keys::Credentials;
+pub(crate) use super::keys::Credentials;
 use super::service::Service;
 use super::shared_config::SharedConfig;
 use super::transport::Transport;
@@ -32,26 +32,26 @@ use crate::env::Env;
 use crate::error::{Context, Error, Result};
 
 /// What the credential chain works from.
-pub struct ChainSettings<'a> {
+pub(crate) struct ChainSettings<'a> {
     /// The environment snapshot.
-    pub env: &'a Env,
+    pub(crate) env: &'a Env,
     /// The shared config and credentials files.
-    pub shared: &'a SharedConfig,
+    pub(crate) shared: &'a SharedConfig,
     /// The AWS profile name to use.
-    pub profile: &'a str,
+    pub(crate) profile: &'a str,
     /// The user named the profile explicitly: it is an error if no file defines it.
-    pub profile_required: bool,
+    pub(crate) profile_required: bool,
     /// Whether `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` may be used (botocore skips them
     /// when `--profile` is given on the command line).
-    pub use_env_credentials: bool,
+    pub(crate) use_env_credentials: bool,
     /// The region of the command: used for STS when the profile sets none.
-    pub region: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
     /// Where temporary credentials are cached on disk (created 0700, files 0600).
-    pub cache_dir: &'a Path,
+    pub(crate) cache_dir: &'a Path,
     /// A terminal is present: MFA codes may be asked for.
-    pub interactive: bool,
+    pub(crate) interactive: bool,
     /// Seals the cached credentials (the response cache's keys, when encryption is on).
-    pub sealer: Option<&'a dyn Sealer>,
+    pub(crate) sealer: Option<&'a dyn Sealer>,
 }
 
 /// Shows the settings, never the environment or the files' values (they hold secrets).
@@ -75,7 +75,7 @@ pub fn resolve(settings: &ChainSettings<'_>, transport: &Transport) -> Result<Cr
 }
 
 /// [`resolve`] with a custom way of asking for an MFA code (given the device serial).
-pub fn resolve_with_prompt(
+pub(crate) fn resolve_with_prompt(
     settings: &ChainSettings<'_>,
     transport: &Transport,
     mfa_prompt: &dyn Fn(&str) -> Result<String>,
@@ -204,7 +204,7 @@ impl Chain<'_> {
 
 /// Keys from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`
 /// (`AWS_CREDENTIAL_EXPIRATION` if set); `None` when no access key is set.
-pub fn from_environment(env: &Env) -> Result<Option<Credentials>> {
+pub(crate) fn from_environment(env: &Env) -> Result<Option<Credentials>> {
     let Some(access_key_id) = env.get("AWS_ACCESS_KEY_ID") else {
         return Ok(None);
     };

@@ -12,7 +12,7 @@ use crate::rfc3339::parse_rfc3339;
 
 /// Runs `command` through the system shell (`sh -c` / `cmd /C`) with stdin closed and
 /// stderr passed through, and parses what it prints. `profile` names the AWS profile in errors.
-pub fn run(command: &str, profile: &str) -> Result<Credentials> {
+pub(crate) fn run(command: &str, profile: &str) -> Result<Credentials> {
     let output = shell(command)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -50,7 +50,7 @@ fn shell(command: &str) -> Command {
 }
 
 /// Parses `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken"?, "Expiration"?}`.
-pub fn parse_output(stdout: &[u8], profile: &str) -> Result<Credentials> {
+pub(crate) fn parse_output(stdout: &[u8], profile: &str) -> Result<Credentials> {
     let bad = |what: &str| {
         Error::runtime(format!(
             "credential_process of AWS profile \"{profile}\": {what}"

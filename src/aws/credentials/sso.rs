@@ -25,25 +25,25 @@ const TOKEN_REFRESH_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// The SSO settings of one AWS profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoProfile {
+pub(crate) struct SsoProfile {
     /// The AWS profile name (for messages).
-    pub profile: String,
+    pub(crate) profile: String,
     /// The `[sso-session NAME]` used, or `None` for the legacy form.
-    pub session_name: Option<String>,
+    pub(crate) session_name: Option<String>,
     /// The AWS access portal URL.
-    pub start_url: String,
+    pub(crate) start_url: String,
     /// The region of Identity Center.
-    pub region: String,
+    pub(crate) region: String,
     /// The account to get credentials for.
-    pub account_id: String,
+    pub(crate) account_id: String,
     /// The permission set (role) name.
-    pub role_name: String,
+    pub(crate) role_name: String,
 }
 
 impl SsoProfile {
     /// Reads the SSO settings of `profile`: `None` when it has none, an error when they are
     /// incomplete or contradict their `[sso-session]`.
-    pub fn from_config(shared: &SharedConfig, profile: &str) -> Result<Option<SsoProfile>> {
+    pub(crate) fn from_config(shared: &SharedConfig, profile: &str) -> Result<Option<SsoProfile>> {
         let get = |key: &str| shared.profile_value(profile, key);
         let session_name = get("sso_session");
         let keys = [
@@ -115,13 +115,13 @@ impl SsoProfile {
 
     /// The name of the token cache file: SHA-1 hex of the session name (or of the start
     /// URL for legacy profiles), `.json`.
-    pub fn token_file_name(&self) -> String {
+    pub(crate) fn token_file_name(&self) -> String {
         let source = self.session_name.as_deref().unwrap_or(&self.start_url);
         format!("{}.json", hex::encode(Sha1::digest(source.as_bytes())))
     }
 
     /// The disk cache description of the role credentials of this profile.
-    pub fn cache_parts<'a>(&'a self, portal_url: &'a str) -> [&'a str; 6] {
+    pub(crate) fn cache_parts<'a>(&'a self, portal_url: &'a str) -> [&'a str; 6] {
         [
             "sso",
             &self.start_url,
@@ -138,12 +138,12 @@ impl SsoProfile {
 }
 
 /// `~/.aws/sso/cache`, where the AWS CLI keeps SSO tokens.
-pub fn token_cache_dir(env: &Env) -> Option<PathBuf> {
+pub(crate) fn token_cache_dir(env: &Env) -> Option<PathBuf> {
     Some(env.home()?.join(".aws").join("sso").join("cache"))
 }
 
 /// The portal endpoint of `sso`'s region (`profile` looks keys up in the AWS profile).
-pub fn portal_endpoint(
+pub(crate) fn portal_endpoint(
     sso: &SsoProfile,
     env: &Env,
     profile: ProfileLookup<'_>,
@@ -153,7 +153,7 @@ pub fn portal_endpoint(
 
 /// A valid access token for `sso`, refreshed (and written back) when it is about to expire
 /// and the AWS CLI left what a refresh needs.
-pub fn access_token(
+pub(crate) fn access_token(
     sso: &SsoProfile,
     env: &Env,
     profile: ProfileLookup<'_>,
@@ -340,7 +340,7 @@ fn refresh_token(
 }
 
 /// Calls the portal's `GetRoleCredentials` with the access token.
-pub fn get_role_credentials(
+pub(crate) fn get_role_credentials(
     sso: &SsoProfile,
     portal: &Endpoint,
     access_token: &str,
@@ -378,7 +378,7 @@ pub fn get_role_credentials(
 
 /// Parses `{"roleCredentials": {"accessKeyId", "secretAccessKey", "sessionToken",
 /// "expiration": <epoch millis>}}`.
-pub fn parse_role_credentials(body: &[u8]) -> Result<Credentials> {
+pub(crate) fn parse_role_credentials(body: &[u8]) -> Result<Credentials> {
     let bad =
         |what: &str| Error::runtime(format!("sso GetRoleCredentials: unreadable reply ({what})"));
     let reply: Value = serde_json::from_slice(body).map_err(|_| bad("not JSON"))?;

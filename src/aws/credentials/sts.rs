@@ -17,33 +17,33 @@ const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 const VERSION: &str = "2011-06-15";
 
 /// The parameters of an `AssumeRole` call. Not `Debug`: it may hold an MFA code.
-pub struct AssumeRole<'a> {
+pub(crate) struct AssumeRole<'a> {
     /// The role to assume.
-    pub role_arn: &'a str,
+    pub(crate) role_arn: &'a str,
     /// `RoleSessionName`.
-    pub session_name: &'a str,
+    pub(crate) session_name: &'a str,
     /// `ExternalId`, if the role's trust policy requires one.
-    pub external_id: Option<&'a str>,
+    pub(crate) external_id: Option<&'a str>,
     /// `DurationSeconds`, if not the role's default.
-    pub duration_seconds: Option<u32>,
+    pub(crate) duration_seconds: Option<u32>,
     /// `SerialNumber` and `TokenCode` of the MFA device.
-    pub mfa: Option<(&'a str, &'a str)>,
+    pub(crate) mfa: Option<(&'a str, &'a str)>,
 }
 
 /// The parameters of an `AssumeRoleWithWebIdentity` call. Not `Debug`: it holds the token.
-pub struct AssumeRoleWithWebIdentity<'a> {
+pub(crate) struct AssumeRoleWithWebIdentity<'a> {
     /// The role to assume.
-    pub role_arn: &'a str,
+    pub(crate) role_arn: &'a str,
     /// `RoleSessionName`.
-    pub session_name: &'a str,
+    pub(crate) session_name: &'a str,
     /// The OIDC token.
-    pub token: &'a str,
+    pub(crate) token: &'a str,
     /// `DurationSeconds`, if not the role's default.
-    pub duration_seconds: Option<u32>,
+    pub(crate) duration_seconds: Option<u32>,
 }
 
 /// Calls `AssumeRole` with `source` credentials.
-pub fn assume_role(
+pub(crate) fn assume_role(
     transport: &Transport,
     endpoint: &Endpoint,
     source: &Credentials,
@@ -91,7 +91,7 @@ fn signed_form_request(
 }
 
 /// Calls `AssumeRoleWithWebIdentity`, which AWS accepts unsigned.
-pub fn assume_role_with_web_identity(
+pub(crate) fn assume_role_with_web_identity(
     transport: &Transport,
     endpoint: &Endpoint,
     call: &AssumeRoleWithWebIdentity<'_>,
@@ -118,7 +118,7 @@ pub fn assume_role_with_web_identity(
 }
 
 /// Calls `GetCallerIdentity` with `credentials` and returns the caller's ARN.
-pub fn get_caller_identity(
+pub(crate) fn get_caller_identity(
     transport: &Transport,
     endpoint: &Endpoint,
     credentials: &Credentials,
@@ -158,7 +158,7 @@ fn call_sts(
 }
 
 /// Reads the `<Credentials>` of an STS `...Result`.
-pub fn parse_credentials(operation: &str, xml: &str) -> Result<Credentials> {
+pub(crate) fn parse_credentials(operation: &str, xml: &str) -> Result<Credentials> {
     let unreadable =
         |what: &str| Error::runtime(format!("sts {operation}: unreadable reply ({what})"));
     let block = xml_element(xml, "Credentials").ok_or_else(|| unreadable("no Credentials"))?;
@@ -179,14 +179,14 @@ pub fn parse_credentials(operation: &str, xml: &str) -> Result<Credentials> {
 }
 
 /// The `<Code>` of an STS XML error reply.
-pub fn xml_error_code(response: &HttpResponse) -> Option<String> {
+pub(crate) fn xml_error_code(response: &HttpResponse) -> Option<String> {
     let body = String::from_utf8_lossy(&response.body);
     let error = xml_element(&body, "Error")?;
     xml_text(error, "Code").filter(|c| !c.is_empty())
 }
 
 /// Turns a failed STS reply into `sts <Operation>: <Code>: <Message>`.
-pub fn error_from_response(operation: &str, response: &HttpResponse) -> Error {
+pub(crate) fn error_from_response(operation: &str, response: &HttpResponse) -> Error {
     let body = String::from_utf8_lossy(&response.body);
     let error = xml_element(&body, "Error");
     let code = error
@@ -221,12 +221,12 @@ const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
     .remove(b'~');
 
 /// Percent-encodes per RFC 3986: everything but `A-Z a-z 0-9 - _ . ~`.
-pub fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// A form-encoded body from name/value pairs.
-pub fn form_body(params: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(params: &[(&str, &str)]) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
@@ -235,7 +235,7 @@ pub fn form_body(params: &[(&str, &str)]) -> String {
 }
 
 /// The raw content of the first element called `name` (`<name>` or `<name attr..>`).
-pub fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}");
     let close = format!("</{name}>");
     let mut from = 0;
@@ -263,12 +263,12 @@ pub fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The unescaped text of the first element called `name`.
-pub fn xml_text(xml: &str, name: &str) -> Option<String> {
+pub(crate) fn xml_text(xml: &str, name: &str) -> Option<String> {
     xml_element(xml, name).map(|raw| unescape(raw.trim()))
 }
 
 /// Replaces the five predefined XML entities and numeric character references.
-pub fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(amp) = rest.find('&') {

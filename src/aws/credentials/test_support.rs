@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A unique directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     /// Creates `awsideman-<tag>-<pid>-<random>`.
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         let mut random = [0u8; 8];
         getrandom::getrandom(&mut random).unwrap();
         let name = format!(
@@ -31,7 +31,7 @@ impl TempDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -44,20 +44,20 @@ impl Drop for TempDir {
 
 /// One request the fixture received.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// `GET`, `PUT`, ...
-    pub method: String,
+    pub(crate) method: String,
     /// Path and query.
-    pub path: String,
+    pub(crate) path: String,
     /// Headers, names in lower case.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body as text.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 impl Recorded {
     /// The first header called `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -66,18 +66,18 @@ impl Recorded {
 }
 
 /// A canned reply: status, content type, body.
-pub type Reply = (u16, &'static str, String);
+pub(crate) type Reply = (u16, &'static str, String);
 
 /// A loopback HTTP server answering every request with `handler`'s reply.
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// `http://127.0.0.1:PORT`.
-    pub url: String,
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl Fixture {
     /// Starts serving on an ephemeral port (the thread lives until the test process ends).
-    pub fn serve(handler: impl Fn(&Recorded) -> Reply + Send + 'static) -> Fixture {
+    pub(crate) fn serve(handler: impl Fn(&Recorded) -> Reply + Send + 'static) -> Fixture {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -103,7 +103,7 @@ impl Fixture {
     }
 
     /// Everything received so far.
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -153,6 +153,6 @@ fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
 }
 
 /// A transport with default settings, for tests against fixtures.
-pub fn transport() -> crate::aws::transport::Transport {
+pub(crate) fn transport() -> crate::aws::transport::Transport {
     crate::aws::transport::Transport::new(Default::default())
 }

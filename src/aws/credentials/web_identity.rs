@@ -11,11 +11,11 @@ use crate::fsutil::read_text_at_most;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct WebIdentity<'a> {
     /// The role to assume.
-    pub role_arn: &'a str,
+    pub(crate) role_arn: &'a str,
     /// The file holding the token (re-read on every exchange: it is rotated).
-    pub token_file: &'a str,
+    pub(crate) token_file: &'a str,
     /// An explicit session name (`AWS_ROLE_SESSION_NAME`, `role_session_name`).
-    pub session_name: Option<&'a str>,
+    pub(crate) session_name: Option<&'a str>,
 }
 
 /// The web identity configured in the environment: `AWS_WEB_IDENTITY_TOKEN_FILE` with

@@ -27,7 +27,7 @@ pub struct TtlState {
     pub status: String,
     /// The attribute TTL reads, when enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attribute: Option<String>,
+    pub(crate) attribute: Option<String>,
     /// Why TTL could not be read or changed, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -57,7 +57,7 @@ impl TtlState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableSetup {
     /// The table name.
-    pub table: String,
+    pub(crate) table: String,
     /// Whether this call created it.
     pub created: bool,
     /// Its status at the end (`ACTIVE` unless another process is still changing it).
@@ -70,7 +70,7 @@ pub struct TableSetup {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RepairReport {
     /// The table name.
-    pub table: String,
+    pub(crate) table: String,
     /// Checks that passed.
     pub ok: Vec<String>,
     /// What was changed.
@@ -82,7 +82,7 @@ pub struct RepairReport {
 }
 
 /// Whether `e` says the table (or an item's table) does not exist.
-pub fn is_missing_table(e: &Error) -> bool {
+pub(crate) fn is_missing_table(e: &Error) -> bool {
     e.aws_code() == Some("ResourceNotFoundException")
 }
 
@@ -95,7 +95,7 @@ fn is_unsupported(e: &Error) -> bool {
 }
 
 /// The `Table` member of `DescribeTable`, or `None` when the table does not exist.
-pub fn describe(table: &Table) -> Result<Option<Map<String, Value>>> {
+pub(crate) fn describe(table: &Table) -> Result<Option<Map<String, Value>>> {
     match table.call("DescribeTable", &json!({"TableName": table.name})) {
         Ok(mut reply) => match reply.get_mut("Table").map(Value::take) {
             Some(Value::Object(description)) => Ok(Some(description)),
@@ -110,7 +110,7 @@ pub fn describe(table: &Table) -> Result<Option<Map<String, Value>>> {
 }
 
 /// Creates the table when missing, waits until it is ACTIVE, and turns TTL on.
-pub fn ensure_table(table: &Table) -> Result<TableSetup> {
+pub(crate) fn ensure_table(table: &Table) -> Result<TableSetup> {
     let mut created = false;
     if describe(table)?.is_none() {
         match table.call("CreateTable", &create_input(table)) {
@@ -190,7 +190,7 @@ fn status_of(description: &Map<String, Value>) -> String {
 }
 
 /// The table's TTL setting; `UNSUPPORTED` when the endpoint cannot say.
-pub fn ttl_state(table: &Table) -> Result<TtlState> {
+pub(crate) fn ttl_state(table: &Table) -> Result<TtlState> {
     match table.call("DescribeTimeToLive", &json!({"TableName": table.name})) {
         Ok(reply) => {
             let description = &reply["TimeToLiveDescription"];
@@ -235,7 +235,7 @@ fn enable_ttl(table: &Table) -> Result<TtlState> {
 
 /// A summary of the table: status, items, size, billing, key schema, TTL, encryption.
 /// Item count and size are DynamoDB's, refreshed by AWS about every six hours.
-pub fn describe_summary(table: &Table, location: &str) -> Result<Value> {
+pub(crate) fn describe_summary(table: &Table, location: &str) -> Result<Value> {
     let description = describe(table)?.ok_or_else(|| missing(table))?;
     let ttl = ttl_state(table)?;
     let attribute_types: Map<String, Value> = description
@@ -295,7 +295,7 @@ pub fn describe_summary(table: &Table, location: &str) -> Result<Value> {
 
 /// What is wrong with a table's key schema for the cache, one sentence per fault; empty
 /// when it is exactly `cache_key` (S) as HASH key and nothing else.
-pub fn key_schema_problems(description: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn key_schema_problems(description: &Map<String, Value>) -> Vec<String> {
     let keys: Vec<(&str, &str)> = description
         .get("KeySchema")
         .and_then(Value::as_array)
@@ -346,7 +346,7 @@ pub fn key_schema_problems(description: &Map<String, Value>) -> Vec<String> {
 /// Checks the table and fixes what can be fixed: the key schema (reported, since it cannot
 /// be changed), the status (waiting while it is being created or updated), and TTL on
 /// `ttl` (turned on when off).
-pub fn repair(table: &Table) -> Result<RepairReport> {
+pub(crate) fn repair(table: &Table) -> Result<RepairReport> {
     let mut report = RepairReport {
         table: table.name.clone(),
         ..RepairReport::default()
@@ -416,7 +416,7 @@ pub fn repair(table: &Table) -> Result<RepairReport> {
 }
 
 /// Deletes the table; `false` when it did not exist.
-pub fn delete_table(table: &Table) -> Result<bool> {
+pub(crate) fn delete_table(table: &Table) -> Result<bool> {
     match table.call("DeleteTable", &json!({"TableName": table.name})) {
         Ok(_) => {
             wait_gone(table)?;

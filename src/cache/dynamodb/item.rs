@@ -24,37 +24,37 @@ use serde_json::{Map, Value, json};
 use crate::cache::key::CacheKey;
 
 /// The hash key attribute: `S`.
-pub const KEY: &str = "cache_key";
+pub(crate) const KEY: &str = "cache_key";
 /// The envelope bytes (or the part an item holds): `B`.
-pub const DATA: &str = "data";
+pub(crate) const DATA: &str = "data";
 /// The AWS operation of the entry (`ListUsers`): `S`.
-pub const OPERATION: &str = "operation";
+pub(crate) const OPERATION: &str = "operation";
 /// When the entry was written, Unix seconds: `N`.
-pub const CREATED_AT: &str = "created_at";
+pub(crate) const CREATED_AT: &str = "created_at";
 /// When the entry expires, Unix seconds, also the table's TTL attribute: `N`.
-pub const TTL: &str = "ttl";
+pub(crate) const TTL: &str = "ttl";
 /// Length of the whole envelope in bytes: `N`.
-pub const SIZE: &str = "size";
+pub(crate) const SIZE: &str = "size";
 /// How many chunk items a chunked entry has: `N`.
-pub const CHUNKS: &str = "chunks";
+pub(crate) const CHUNKS: &str = "chunks";
 /// Which write the chunk items belong to: `S`.
-pub const WRITE_ID: &str = "write_id";
+pub(crate) const WRITE_ID: &str = "write_id";
 /// A generation item's token: `S`.
-pub const GENERATION: &str = "gen";
+pub(crate) const GENERATION: &str = "gen";
 /// The tag a generation item is for: `S`.
-pub const TAG: &str = "tag";
+pub(crate) const TAG: &str = "tag";
 
 /// The most chunk items an entry may have: 4 GB of entry with the default item limit, far
 /// beyond any answer. A parent item claiming more is damaged, and is read as unchunked: a
 /// count taken on trust made a reader list that many chunk keys (4 billion aborted it).
-pub const MAX_CHUNKS: u32 = 10_000;
+pub(crate) const MAX_CHUNKS: u32 = 10_000;
 
 const GENERATION_PREFIX: &str = "gen#";
 const LEGACY_TAG_PREFIX: &str = "tag#";
 
 /// What an item of the table is, told by its `cache_key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
+pub(crate) enum ItemKind {
     /// A cache entry (its parent item when chunked).
     Entry,
     /// A part of a chunked entry.
@@ -68,7 +68,7 @@ pub enum ItemKind {
 }
 
 /// The kind of the item whose key is `cache_key`.
-pub fn kind_of(cache_key: &str) -> ItemKind {
+pub(crate) fn kind_of(cache_key: &str) -> ItemKind {
     if cache_key.starts_with(GENERATION_PREFIX) {
         return ItemKind::Generation;
     }
@@ -92,19 +92,19 @@ fn is_entry_key(text: &str) -> bool {
 }
 
 /// The key of chunk `n` (from 1) of write `write_id` of entry `key`.
-pub fn chunk_key(key: &str, write_id: &str, n: u32) -> String {
+pub(crate) fn chunk_key(key: &str, write_id: &str, n: u32) -> String {
     format!("{key}#{write_id}#{n}")
 }
 
 /// The keys of every chunk of a chunked entry, in order.
-pub fn chunk_keys(key: &str, chunked: &Chunked) -> Vec<String> {
+pub(crate) fn chunk_keys(key: &str, chunked: &Chunked) -> Vec<String> {
     (1..=chunked.chunks)
         .map(|n| chunk_key(key, &chunked.write_id, n))
         .collect()
 }
 
 /// The key of the generation item of `tag`.
-pub fn generation_key(tag: &str) -> String {
+pub(crate) fn generation_key(tag: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = hex::encode(Sha256::digest(tag.as_bytes()));
     format!("{GENERATION_PREFIX}{}", &digest[..40])
@@ -112,7 +112,7 @@ pub fn generation_key(tag: &str) -> String {
 
 /// The generation item of `tag` holding `token`; DynamoDB may remove it after `ttl` (Unix
 /// seconds).
-pub fn generation_item(tag: &str, token: &str, ttl: u64) -> Map<String, Value> {
+pub(crate) fn generation_item(tag: &str, token: &str, ttl: u64) -> Map<String, Value> {
     let mut item = Map::new();
     item.insert(KEY.into(), string(&generation_key(tag)));
     item.insert(GENERATION.into(), string(token));
@@ -123,7 +123,7 @@ pub fn generation_item(tag: &str, token: &str, ttl: u64) -> Map<String, Value> {
 
 /// A fresh write id: 16 hex digits from the OS random source (a clock-based one if that
 /// fails, which only needs to differ from the previous write of the same key).
-pub fn new_write_id() -> String {
+pub(crate) fn new_write_id() -> String {
     let mut bytes = [0u8; 8];
     if getrandom::getrandom(&mut bytes).is_err() {
         let nanos = std::time::SystemTime::now()
@@ -139,7 +139,7 @@ pub fn new_write_id() -> String {
 /// bytes (not the base64 text). A number is counted as its text plus one byte, an upper
 /// bound of both AWS's count (one byte per two significant digits, plus one) and moto's
 /// (its text), so a planned item is never larger than counted.
-pub fn item_size(item: &Map<String, Value>) -> usize {
+pub(crate) fn item_size(item: &Map<String, Value>) -> usize {
     item.iter()
         .map(|(name, value)| name.len() + value_size(value))
         .sum()
@@ -196,42 +196,42 @@ fn base64_len(text: &str) -> usize {
 
 /// What every item of an entry carries besides its data.
 #[derive(Debug, Clone)]
-pub struct EntryMeta<'a> {
+pub(crate) struct EntryMeta<'a> {
     /// The entry key.
-    pub key: &'a str,
+    pub(crate) key: &'a str,
     /// The AWS operation (`ListUsers`), from the envelope header.
-    pub operation: &'a str,
+    pub(crate) operation: &'a str,
     /// When it was written, Unix seconds.
-    pub created_at: u64,
+    pub(crate) created_at: u64,
     /// When it expires, Unix seconds.
-    pub expires_at: u64,
+    pub(crate) expires_at: u64,
     /// The id of this write (names the chunk items).
-    pub write_id: &'a str,
+    pub(crate) write_id: &'a str,
 }
 
 /// Where a chunked entry's other parts are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunked {
+pub(crate) struct Chunked {
     /// The write the chunk items belong to.
-    pub write_id: String,
+    pub(crate) write_id: String,
     /// How many chunk items there are (numbered from 1).
-    pub chunks: u32,
+    pub(crate) chunks: u32,
 }
 
 /// How an entry's envelope bytes are spread: the range the parent item holds, then the
 /// ranges of chunk items 1, 2, ...
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The bytes kept in the parent item.
-    pub parent: Range<usize>,
+    pub(crate) parent: Range<usize>,
     /// The bytes of each chunk item, in order.
-    pub chunks: Vec<Range<usize>>,
+    pub(crate) chunks: Vec<Range<usize>>,
 }
 
 /// Lays out `len` envelope bytes so that no item exceeds `max_item` bytes as DynamoDB counts
 /// them: one item when it fits, else the parent filled first, then chunk items each as full
 /// as its own key allows. An error when `max_item` cannot hold even an item's attributes.
-pub fn plan(meta: &EntryMeta<'_>, len: usize, max_item: usize) -> Result<Layout, String> {
+pub(crate) fn plan(meta: &EntryMeta<'_>, len: usize, max_item: usize) -> Result<Layout, String> {
     let room = |overhead: usize| {
         max_item
             .checked_sub(overhead)
@@ -273,7 +273,7 @@ pub fn plan(meta: &EntryMeta<'_>, len: usize, max_item: usize) -> Result<Layout,
 
 /// The entry (or parent) item holding `data`, the part of an envelope of `size` bytes it
 /// keeps.
-pub fn entry_item(
+pub(crate) fn entry_item(
     meta: &EntryMeta<'_>,
     size: usize,
     data: &[u8],
@@ -294,7 +294,7 @@ pub fn entry_item(
 }
 
 /// Chunk item `n` of an entry, holding `data`.
-pub fn chunk_item(meta: &EntryMeta<'_>, n: u32, data: &[u8]) -> Map<String, Value> {
+pub(crate) fn chunk_item(meta: &EntryMeta<'_>, n: u32, data: &[u8]) -> Map<String, Value> {
     let mut item = Map::new();
     item.insert(KEY.into(), string(&chunk_key(meta.key, meta.write_id, n)));
     item.insert(DATA.into(), binary(data));
@@ -303,7 +303,7 @@ pub fn chunk_item(meta: &EntryMeta<'_>, n: u32, data: &[u8]) -> Map<String, Valu
 }
 
 /// Every item of an entry laid out by `layout`: the chunk items, then the parent.
-pub fn build(
+pub(crate) fn build(
     meta: &EntryMeta<'_>,
     bytes: &[u8],
     layout: &Layout,
@@ -328,37 +328,37 @@ pub fn build(
 }
 
 /// A string attribute value.
-pub fn string(text: &str) -> Value {
+pub(crate) fn string(text: &str) -> Value {
     json!({ "S": text })
 }
 
 /// A number attribute value.
-pub fn number(number: u64) -> Value {
+pub(crate) fn number(number: u64) -> Value {
     json!({ "N": number.to_string() })
 }
 
 /// A binary attribute value (base64 on the wire).
-pub fn binary(bytes: &[u8]) -> Value {
+pub(crate) fn binary(bytes: &[u8]) -> Value {
     json!({ "B": BASE64.encode(bytes) })
 }
 
 /// The key of an item: `{"cache_key": {"S": key}}`.
-pub fn key_of(key: &str) -> Value {
+pub(crate) fn key_of(key: &str) -> Value {
     json!({ KEY: string(key) })
 }
 
 /// A string attribute of an item.
-pub fn get_s<'a>(item: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+pub(crate) fn get_s<'a>(item: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     item.get(name)?.get("S")?.as_str()
 }
 
 /// A whole-number attribute of an item.
-pub fn get_n(item: &Map<String, Value>, name: &str) -> Option<u64> {
+pub(crate) fn get_n(item: &Map<String, Value>, name: &str) -> Option<u64> {
     item.get(name)?.get("N")?.as_str()?.trim().parse().ok()
 }
 
 /// A binary attribute of an item, decoded; `Err` when it is not valid base64.
-pub fn get_b(item: &Map<String, Value>, name: &str) -> Option<Result<Vec<u8>, String>> {
+pub(crate) fn get_b(item: &Map<String, Value>, name: &str) -> Option<Result<Vec<u8>, String>> {
     let text = item.get(name)?.get("B")?.as_str()?;
     Some(
         BASE64
@@ -368,7 +368,7 @@ pub fn get_b(item: &Map<String, Value>, name: &str) -> Option<Result<Vec<u8>, St
 }
 
 /// The chunks of a parent item, when it is chunked (and claims at most [`MAX_CHUNKS`]).
-pub fn chunked_of(item: &Map<String, Value>) -> Option<Chunked> {
+pub(crate) fn chunked_of(item: &Map<String, Value>) -> Option<Chunked> {
     Some(Chunked {
         write_id: get_s(item, WRITE_ID)?.to_string(),
         chunks: u32::try_from(get_n(item, CHUNKS)?)

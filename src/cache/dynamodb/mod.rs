@@ -23,13 +23,13 @@ mod wrapped_keys;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use admin::{RepairReport, TableSetup};
+pub(crate) use admin::{RepairReport, TableSetup};
 pub use wire::{BATCH_GET_MAX, BATCH_WRITE_MAX};
-pub use wrapped_keys::{TableWrappedKeys, WRAPPED_KEYS_ITEM};
+pub(crate) use wrapped_keys::{TableWrappedKeys, WRAPPED_KEYS_ITEM};
 
 use self::admin::is_missing_table;
 use self::item::{Chunked, EntryMeta, ItemKind};
@@ -50,7 +50,7 @@ pub type DynamoCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>
 /// Every DynamoDB operation this backend calls (data plane in `wire.rs`, table management in
 /// `admin.rs`): the source of `awsideman iam-policy cache-dynamodb`. A test checks it against
 /// the operation names the module passes to its [`DynamoCaller`], both ways.
-pub const DYNAMODB_OPERATIONS: &[&str] = &[
+pub(crate) const DYNAMODB_OPERATIONS: &[&str] = &[
     "GetItem",
     "PutItem",
     "TransactWriteItems",
@@ -67,7 +67,7 @@ pub const DYNAMODB_OPERATIONS: &[&str] = &[
 /// The IAM actions that allow [`DYNAMODB_OPERATIONS`]: each operation's own, except
 /// `TransactWriteItems`, which has none and needs the actions of what it does (a put and a
 /// condition check).
-pub fn dynamodb_iam_actions() -> Vec<&'static str> {
+pub(crate) fn dynamodb_iam_actions() -> Vec<&'static str> {
     let mut actions: Vec<&'static str> = DYNAMODB_OPERATIONS
         .iter()
         .flat_map(|op| match *op {
@@ -83,20 +83,20 @@ pub fn dynamodb_iam_actions() -> Vec<&'static str> {
 
 /// The AWS error code of a store refused because the cache's shared key set changed since
 /// the writer loaded it (see [`DynamoBackend::with_key_guard`]).
-pub const KEY_SET_CHANGED: &str = "KeySetChanged";
+pub(crate) const KEY_SET_CHANGED: &str = "KeySetChanged";
 
 /// The largest item AWS accepts: 400 KB, attribute names included.
 pub const AWS_ITEM_LIMIT: usize = 400 * 1024;
 
 /// The default item limit of the backend: AWS's less a margin that also fits moto_server,
 /// which refuses items over 405,000 bytes.
-pub const DEFAULT_MAX_ITEM_BYTES: usize = 400_000;
+pub(crate) const DEFAULT_MAX_ITEM_BYTES: usize = 400_000;
 
 /// How long an unchanged generation item is kept (its `ttl`, renewed whenever its token
 /// changes). When DynamoDB removes an idle one, entries that recorded it become misses and
 /// the next lookup creates a new one: so this bounds the table's non-entry items without
 /// ever making a stale entry current.
-pub const GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// How the backend uses its table.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +143,7 @@ impl Default for DynamoSettings {
 
 impl DynamoSettings {
     /// The settings the cache configuration asks for (consistency, KMS key, tags).
-    pub fn from_cache(cache: &CacheSettings) -> DynamoSettings {
+    pub(crate) fn from_cache(cache: &CacheSettings) -> DynamoSettings {
         DynamoSettings {
             consistent_read: cache.dynamodb_consistent_read,
             sse_kms_key_id: cache.dynamodb_kms_key_id.clone(),
@@ -212,7 +212,7 @@ impl DynamoBackend {
     /// the key set (a rotation), no entry sealed under the old set can land. A refused
     /// write is the error [`KEY_SET_CHANGED`], and later writes are not tried. (The chunks
     /// of an entry such a write replaces are then left to DynamoDB's TTL.)
-    pub fn with_key_guard(mut self, version: Option<String>) -> DynamoBackend {
+    pub(crate) fn with_key_guard(mut self, version: Option<String>) -> DynamoBackend {
         self.key_guard = version;
         self
     }
@@ -225,13 +225,8 @@ impl DynamoBackend {
     }
 
     /// The table name.
-    pub fn table_name(&self) -> &str {
+    pub(crate) fn table_name(&self) -> &str {
         &self.table.name
-    }
-
-    /// The settings in use.
-    pub fn settings(&self) -> &DynamoSettings {
-        &self.table.settings
     }
 
     /// Creates the table when missing (`CreateTable` PAY_PER_REQUEST with the configured KMS
@@ -739,8 +734,6 @@ impl CacheBackend for DynamoBackend {
                     size: item::get_n(item, item::SIZE)
                         .or_else(|| data.as_ref().map(|d| d.len() as u64))
                         .unwrap_or(0),
-                    accessed: item::get_n(item, item::CREATED_AT)
-                        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs))),
                     header: data.and_then(|d| Envelope::decode_header(&d).ok()),
                 })
             })
@@ -909,7 +902,6 @@ mod damaged_item_tests {
         });
         let entries = backend(parent, Arc::default()).entries().unwrap();
         assert_eq!(entries.len(), 2);
-        assert!(entries.iter().all(|e| e.accessed.is_none()));
     }
 
     /// Caught by the `dynamodb_item` fuzz target (fuzz/): damaged `size` attributes summing

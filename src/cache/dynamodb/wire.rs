@@ -23,13 +23,13 @@ pub const BATCH_GET_MAX: usize = 100;
 /// The most item bytes one batch request carries or asks for. DynamoDB allows 16 MB, but
 /// a request must also finish within `cache.dynamodb_timeout_ms` (5 s by default) on a
 /// modest uplink: 2 MiB takes under 2 s at 10 Mbit/s.
-pub const REQUEST_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const REQUEST_BYTES: usize = 2 * 1024 * 1024;
 /// The longest wait between two attempts at unprocessed requests.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// One request of a `BatchWriteItem`.
 #[derive(Debug, Clone)]
-pub enum Write {
+pub(crate) enum Write {
     /// Put this item.
     Put(Map<String, Value>),
     /// Delete the item with this key.
@@ -54,19 +54,19 @@ impl Write {
 }
 
 /// The cache table and the way to call DynamoDB.
-pub struct Table {
+pub(crate) struct Table {
     /// The table name.
-    pub name: String,
+    pub(crate) name: String,
     caller: DynamoCaller,
     /// The settings.
-    pub settings: DynamoSettings,
+    pub(crate) settings: DynamoSettings,
     /// When the table last failed as unavailable, and how (see [`is_unavailable`]).
     down: Mutex<Option<(Instant, Error)>>,
 }
 
 impl Table {
     /// The table `name`, called through `caller`.
-    pub fn new(name: String, caller: DynamoCaller, settings: DynamoSettings) -> Table {
+    pub(crate) fn new(name: String, caller: DynamoCaller, settings: DynamoSettings) -> Table {
         Table {
             name,
             caller,
@@ -81,7 +81,7 @@ impl Table {
     /// Without this pause a stalled table cost every cache read of a command (a get, then a
     /// put) all its retries and timeouts: `user list` took 40 s with the default settings,
     /// `group members` two minutes, before answering from AWS.
-    pub fn call(&self, operation: &str, input: &Value) -> Result<Value> {
+    pub(crate) fn call(&self, operation: &str, input: &Value) -> Result<Value> {
         {
             let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((at, e)) = down.as_ref()
@@ -105,7 +105,11 @@ impl Table {
 
     /// The item with key `key`, read with the configured consistency, only the `projection`
     /// attributes when given.
-    pub fn get_item(&self, key: &str, projection: &[&str]) -> Result<Option<Map<String, Value>>> {
+    pub(crate) fn get_item(
+        &self,
+        key: &str,
+        projection: &[&str],
+    ) -> Result<Option<Map<String, Value>>> {
         let mut input = json!({
             "TableName": self.name,
             "Key": item::key_of(key),
@@ -121,7 +125,7 @@ impl Table {
 
     /// Puts `item` if `condition` holds (always without one): `Some` of the item it
     /// replaced, if any; `None` when the condition did not hold and nothing was written.
-    pub fn put_item_if(
+    pub(crate) fn put_item_if(
         &self,
         item: Map<String, Value>,
         condition: Option<&Condition>,
@@ -147,7 +151,7 @@ impl Table {
     /// Puts `item` in one transaction with a check that the item `checked` meets `condition`:
     /// `Ok(false)` when the check failed (or another transaction on those items won), and
     /// nothing was written.
-    pub fn put_item_checked(
+    pub(crate) fn put_item_checked(
         &self,
         item: Map<String, Value>,
         checked: &str,
@@ -168,7 +172,7 @@ impl Table {
 
     /// Sends `writes` in `BatchWriteItem` calls of at most 25 requests and
     /// [`REQUEST_BYTES`], retrying what DynamoDB leaves unprocessed.
-    pub fn batch_write(&self, writes: &[Write]) -> Result<()> {
+    pub(crate) fn batch_write(&self, writes: &[Write]) -> Result<()> {
         for batch in write_batches(writes) {
             let mut pending: Vec<Value> = batch.iter().map(Write::to_json).collect();
             let mut attempt = 0;
@@ -192,7 +196,7 @@ impl Table {
     }
 
     /// How many whole items [`Table::batch_get`] asks for in one call.
-    pub fn whole_items_per_call(&self) -> usize {
+    pub(crate) fn whole_items_per_call(&self) -> usize {
         (REQUEST_BYTES / self.settings.max_item_bytes.max(1)).clamp(1, BATCH_GET_MAX)
     }
 
@@ -200,7 +204,7 @@ impl Table {
     /// in calls of at most 100 keys whose whole items stay within [`REQUEST_BYTES`]
     /// (DynamoDB's reply limit is 16 MB), retrying unprocessed keys. A key given twice is
     /// asked once (DynamoDB refuses duplicates).
-    pub fn batch_get(
+    pub(crate) fn batch_get(
         &self,
         keys: &[String],
         projection: &[&str],
@@ -210,7 +214,7 @@ impl Table {
 
     /// [`Table::batch_get`] with strongly consistent reads, whatever the settings: the
     /// reply reflects every write that succeeded before the call.
-    pub fn batch_get_consistent(
+    pub(crate) fn batch_get_consistent(
         &self,
         keys: &[String],
         projection: &[&str],
@@ -274,7 +278,7 @@ impl Table {
     /// Scans the whole table in `segments` parallel segments (1: one sequential scan),
     /// handing every page of items to `visit`, only the `projection` attributes when given.
     /// Stops at the first error.
-    pub fn scan(
+    pub(crate) fn scan(
         &self,
         projection: &[&str],
         segments: u32,
@@ -372,18 +376,18 @@ impl Table {
 
 /// A `ConditionExpression` with the attribute names (`#name`) and values (`:value`) it uses.
 #[derive(Debug, Clone)]
-pub struct Condition {
+pub(crate) struct Condition {
     /// The expression.
-    pub expression: String,
+    pub(crate) expression: String,
     /// `ExpressionAttributeNames`.
-    pub names: Map<String, Value>,
+    pub(crate) names: Map<String, Value>,
     /// `ExpressionAttributeValues` (may be empty).
-    pub values: Map<String, Value>,
+    pub(crate) values: Map<String, Value>,
 }
 
 impl Condition {
     /// Adds the condition to a request (or a transaction item).
-    pub fn add_to(&self, input: &mut Value) {
+    pub(crate) fn add_to(&self, input: &mut Value) {
         input["ConditionExpression"] = json!(self.expression);
         input["ExpressionAttributeNames"] = Value::Object(self.names.clone());
         if !self.values.is_empty() {
@@ -402,7 +406,7 @@ fn is_condition_failed(e: &Error) -> bool {
 /// an error the transport retries (throttling, 5xx) that outlasted its retries. An AWS error
 /// about the request itself (a missing table, validation, access) says nothing of the
 /// table's health.
-pub fn is_unavailable(e: &Error) -> bool {
+pub(crate) fn is_unavailable(e: &Error) -> bool {
     match e.aws_code() {
         None => true,
         Some(code) => classify(e.http_status().unwrap_or(0), Some(code)) != FailureClass::Fatal,
@@ -450,7 +454,7 @@ fn pointer_escape(name: &str) -> String {
 }
 
 /// The item's key, when it has one.
-pub fn key_in(item: &Map<String, Value>) -> Option<&str> {
+pub(crate) fn key_in(item: &Map<String, Value>) -> Option<&str> {
     item::get_s(item, KEY)
 }
 

@@ -20,13 +20,13 @@ use crate::cache::keys::{Versioned, WrappedKeysPlace};
 use crate::error::{Error, Result};
 
 /// The `cache_key` of the item holding the wrapped key document.
-pub const WRAPPED_KEYS_ITEM: &str = "meta#kms-wrapped-keys";
+pub(crate) const WRAPPED_KEYS_ITEM: &str = "meta#kms-wrapped-keys";
 
 /// The attribute holding the document's version.
-pub const VERSION: &str = "version";
+pub(crate) const VERSION: &str = "version";
 
 /// The condition that the wrapped key document's version is still `version`.
-pub fn unchanged(version: &str) -> Condition {
+pub(crate) fn unchanged(version: &str) -> Condition {
     Condition {
         expression: "#v = :v".into(),
         names: Map::from_iter([("#v".to_string(), Value::from(VERSION))]),
@@ -35,11 +35,11 @@ pub fn unchanged(version: &str) -> Condition {
 }
 
 /// The wrapped key document as an item of the cache table.
-pub struct TableWrappedKeys(DynamoBackend);
+pub(crate) struct TableWrappedKeys(DynamoBackend);
 
 impl TableWrappedKeys {
     /// The document in `backend`'s table.
-    pub fn new(backend: DynamoBackend) -> TableWrappedKeys {
+    pub(crate) fn new(backend: DynamoBackend) -> TableWrappedKeys {
         TableWrappedKeys(backend)
     }
 }

@@ -10,16 +10,16 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 
 /// The variable the env source reads.
-pub const ENV_VAR: &str = "AWSIDEMAN_CACHE_KEY";
+pub(crate) const ENV_VAR: &str = "AWSIDEMAN_CACHE_KEY";
 
 /// The key in `AWSIDEMAN_CACHE_KEY`, as captured at start-up.
-pub struct EnvStore {
+pub(crate) struct EnvStore {
     value: Option<Zeroizing<String>>,
 }
 
 impl EnvStore {
     /// The env source over the environment snapshot `env`.
-    pub fn new(env: &Env) -> EnvStore {
+    pub(crate) fn new(env: &Env) -> EnvStore {
         EnvStore {
             value: env.get(ENV_VAR).map(|v| Zeroizing::new(v.to_string())),
         }

@@ -20,13 +20,13 @@ const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// Keys in a private file.
 #[derive(Debug, Clone)]
-pub struct FileStore {
+pub(crate) struct FileStore {
     path: PathBuf,
 }
 
 impl FileStore {
     /// The file source over `path` (tilde already expanded).
-    pub fn new(path: PathBuf) -> FileStore {
+    pub(crate) fn new(path: PathBuf) -> FileStore {
         FileStore { path }
     }
 

@@ -17,25 +17,25 @@ use super::{ALTERNATIVES, KeyStore, Keyset, MasterKey};
 use crate::error::{Error, Result};
 
 /// The keyring service the keyset is stored under.
-pub const KEYRING_SERVICE: &str = "awsideman-cache";
+pub(crate) const KEYRING_SERVICE: &str = "awsideman-cache";
 
 /// The keyring user (account) the keyset is stored under.
-pub const KEYRING_USER: &str = "keyset";
+pub(crate) const KEYRING_USER: &str = "keyset";
 
 /// The keyset in the OS keyring.
 #[derive(Debug, Clone)]
-pub struct KeyringStore {
+pub(crate) struct KeyringStore {
     service: String,
 }
 
 impl KeyringStore {
     /// The keyring source (service `awsideman-cache`).
-    pub fn new() -> KeyringStore {
+    pub(crate) fn new() -> KeyringStore {
         KeyringStore::with_service(KEYRING_SERVICE)
     }
 
     /// A keyring source under another service name (tests, probes).
-    pub fn with_service(service: &str) -> KeyringStore {
+    pub(crate) fn with_service(service: &str) -> KeyringStore {
         KeyringStore {
             service: service.to_string(),
         }

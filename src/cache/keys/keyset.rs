@@ -17,10 +17,10 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 /// Bytes in a master key (AES-256).
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// Hex digits in a key id.
-pub const KEY_ID_LEN: usize = 16;
+pub(crate) const KEY_ID_LEN: usize = 16;
 
 /// The version written in, and required of, keyset texts.
 const TEXT_VERSION: u32 = 1;
@@ -37,7 +37,7 @@ pub struct MasterKey {
 
 impl MasterKey {
     /// A new random key from the operating system's generator.
-    pub fn generate() -> Result<MasterKey> {
+    pub(crate) fn generate() -> Result<MasterKey> {
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         getrandom::getrandom(bytes.as_mut())
             .map_err(|e| Error::runtime(format!("generating a cache key: {e}")))?;
@@ -45,7 +45,7 @@ impl MasterKey {
     }
 
     /// The key made of exactly 32 `bytes`.
-    pub fn from_bytes(bytes: &[u8]) -> Result<MasterKey> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<MasterKey> {
         let array: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
             Error::runtime(format!(
                 "a cache key must be {KEY_LEN} bytes, found {}",
@@ -57,7 +57,7 @@ impl MasterKey {
 
     /// The key whose standard base64 encoding (with padding) is `text`, surrounding
     /// whitespace ignored.
-    pub fn from_base64(text: &str) -> Result<MasterKey> {
+    pub(crate) fn from_base64(text: &str) -> Result<MasterKey> {
         // Decoded straight into a zeroed-on-drop buffer, big enough for any 32-byte encoding;
         // a longer text does not fit and is reported as the wrong length.
         let mut buffer = Zeroizing::new([0u8; 48]);
@@ -95,7 +95,7 @@ impl MasterKey {
     }
 
     /// The key as standard base64, in a zeroed-on-drop string (for storage and export).
-    pub fn to_base64(&self) -> Zeroizing<String> {
+    pub(crate) fn to_base64(&self) -> Zeroizing<String> {
         let mut text = Zeroizing::new(String::with_capacity(48));
         BASE64.encode_string(self.bytes.as_ref(), &mut text);
         text
@@ -109,7 +109,7 @@ impl fmt::Debug for MasterKey {
 }
 
 /// Whether `id` looks like a key id (16 lower-case hex digits).
-pub fn is_key_id(id: &str) -> bool {
+pub(crate) fn is_key_id(id: &str) -> bool {
     id.len() == KEY_ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
@@ -124,13 +124,14 @@ pub struct Keyset {
 }
 
 impl Keyset {
+    #[cfg(test)]
     /// A keyset of one new random key.
-    pub fn generate() -> Result<Keyset> {
+    pub(crate) fn generate() -> Result<Keyset> {
         Ok(Keyset::single(MasterKey::generate()?))
     }
 
     /// A keyset of `key` alone, active.
-    pub fn single(key: MasterKey) -> Keyset {
+    pub(crate) fn single(key: MasterKey) -> Keyset {
         Keyset {
             active: key,
             older: BTreeMap::new(),
@@ -139,7 +140,10 @@ impl Keyset {
 
     /// A keyset of `active` and the `older` keys still needed for reading (an older key with
     /// the active key's id is the active key itself, and is skipped).
-    pub fn with_older(active: MasterKey, older: impl IntoIterator<Item = MasterKey>) -> Keyset {
+    pub(crate) fn with_older(
+        active: MasterKey,
+        older: impl IntoIterator<Item = MasterKey>,
+    ) -> Keyset {
         let older = older
             .into_iter()
             .filter(|k| k.id() != active.id())
@@ -163,7 +167,7 @@ impl Keyset {
     }
 
     /// Every key id, sorted.
-    pub fn ids(&self) -> Vec<&str> {
+    pub(crate) fn ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.keys().map(MasterKey::id).collect();
         ids.sort_unstable();
         ids
@@ -179,15 +183,15 @@ impl Keyset {
         1 + self.older.len()
     }
 
-    /// Always false: a keyset holds at least its active key. (For clippy's `len` rule.)
+    /// Whether it holds no key (never true for a loaded keyset).
     pub fn is_empty(&self) -> bool {
-        false
+        self.len() == 0
     }
 
     /// Rotation, first step: `key` becomes the active key; the previous keys stay, for
     /// reading. Adding the active key again changes nothing; adding an older key makes it
     /// active again.
-    pub fn add_active(&mut self, key: MasterKey) {
+    pub(crate) fn add_active(&mut self, key: MasterKey) {
         if key.id() == self.active.id() {
             return;
         }
@@ -196,15 +200,16 @@ impl Keyset {
         self.older.insert(previous.id().to_string(), previous);
     }
 
+    #[cfg(test)]
     /// Rotation, last step: drops every key but the active one (their bytes are zeroed) and
     /// returns the ids of the keys dropped. Call it only once no entry uses them.
-    pub fn retire_inactive(&mut self) -> Vec<String> {
+    pub(crate) fn retire_inactive(&mut self) -> Vec<String> {
         let retired = std::mem::take(&mut self.older);
         retired.into_keys().collect()
     }
 
     /// Drops the older keys of `ids` (never the active one) and returns the ids dropped.
-    pub fn retire(&mut self, ids: &[String]) -> Vec<String> {
+    pub(crate) fn retire(&mut self, ids: &[String]) -> Vec<String> {
         ids.iter()
             .filter(|id| self.older.remove(id.as_str()).is_some())
             .cloned()
@@ -219,7 +224,7 @@ impl Keyset {
     /// The keyset as text, for a key store or `export-key`:
     /// `{"version":1,"active":"<id>","keys":{"<id>":"<base64 key>",...}}`, in a
     /// zeroed-on-drop string.
-    pub fn to_text(&self) -> Zeroizing<String> {
+    pub(crate) fn to_text(&self) -> Zeroizing<String> {
         // Ids are hex and keys base64: nothing to escape. The capacity is reserved up front
         // so the string never reallocates and leaves no unzeroed copy behind.
         let per_key = KEY_ID_LEN + 48 + 8;

@@ -34,11 +34,11 @@ use crate::fsutil::{Links, read_private_file, verify_private_dir, write_private_
 
 /// The encryption context of every KMS call: binds wrapped keys to this purpose (and shows in
 /// CloudTrail).
-pub const KMS_ENCRYPTION_CONTEXT: (&str, &str) = ("awsideman", "cache-key");
+pub(crate) const KMS_ENCRYPTION_CONTEXT: (&str, &str) = ("awsideman", "cache-key");
 
 /// Every KMS operation the kms key source calls: the source of `awsideman iam-policy kms`.
 /// A test checks it against the operation names this module passes to its caller.
-pub const KMS_OPERATIONS: &[&str] = &["GenerateDataKey", "Decrypt", "Encrypt"];
+pub(crate) const KMS_OPERATIONS: &[&str] = &["GenerateDataKey", "Decrypt", "Encrypt"];
 
 /// The version written in, and required of, wrapped key files.
 const FILE_VERSION: u32 = 1;
@@ -48,16 +48,16 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A stored wrapped key document and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Versioned {
+pub(crate) struct Versioned {
     /// The document.
-    pub document: Vec<u8>,
+    pub(crate) document: Vec<u8>,
     /// Its version: any change makes a new one.
-    pub version: String,
+    pub(crate) version: String,
 }
 
 /// Where the wrapped key document is kept. The keys in it are useless without KMS Decrypt on
 /// the KMS key, so it may sit wherever the cache does.
-pub trait WrappedKeysPlace: Send + Sync {
+pub(crate) trait WrappedKeysPlace: Send + Sync {
     /// Where, for messages: `wrapped key file <path>`, `dynamodb table <name> (item ...)`.
     fn describe(&self) -> String;
     /// The stored document and its version, `None` when there is none yet.
@@ -81,7 +81,7 @@ pub trait WrappedKeysPlace: Send + Sync {
 /// repaired here, the cache does that). The file is read without following a link or
 /// waiting, only when it is a regular file of ours that others cannot write, and at most
 /// 1 MiB of it.
-pub struct WrappedKeysFile(pub PathBuf);
+pub(crate) struct WrappedKeysFile(pub(crate) PathBuf);
 
 impl WrappedKeysFile {
     /// Refuses a directory that others control; `Ok(false)` when it does not exist yet.
@@ -152,7 +152,7 @@ fn content_version(document: &[u8]) -> String {
 const UPDATE_ATTEMPTS: usize = 20;
 
 /// Master keys wrapped by a KMS key.
-pub struct KmsStore {
+pub(crate) struct KmsStore {
     key_id: String,
     place: Box<dyn WrappedKeysPlace>,
     caller: KmsCaller,
@@ -168,7 +168,11 @@ pub struct KmsStore {
 impl KmsStore {
     /// The kms source: data keys of KMS key `key_id` (id, ARN, alias name or alias ARN), kept
     /// wrapped in `place`, KMS called through `caller`.
-    pub fn new(key_id: String, place: Box<dyn WrappedKeysPlace>, caller: KmsCaller) -> KmsStore {
+    pub(crate) fn new(
+        key_id: String,
+        place: Box<dyn WrappedKeysPlace>,
+        caller: KmsCaller,
+    ) -> KmsStore {
         KmsStore {
             key_id,
             place,
@@ -181,7 +185,7 @@ impl KmsStore {
 
     /// A new data key from KMS `GenerateDataKey` (AES_256); its wrapped form is remembered so
     /// that [`KeyStore::save`] can store it.
-    pub fn generate_key(&self) -> Result<MasterKey> {
+    pub(crate) fn generate_key(&self) -> Result<MasterKey> {
         let input = json!({
             "KeyId": self.key_id,
             "KeySpec": "AES_256",
@@ -499,7 +503,10 @@ mod tests {
     #[test]
     fn kms_operations_are_exactly_the_ones_called() {
         let source = include_str!("kms.rs");
-        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        let code = source
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
         let called: std::collections::BTreeSet<&str> = code
             .split("(self.caller)(\"")
             .skip(1)

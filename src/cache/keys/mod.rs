@@ -12,7 +12,7 @@ mod file;
 mod keyring;
 mod keyset;
 mod kms;
-pub mod sealer;
+pub(crate) mod sealer;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,18 +22,19 @@ use serde_json::Value;
 use crate::env::Env;
 use crate::error::Result;
 
-pub use env::EnvStore;
-pub use file::FileStore;
-pub use keyring::KeyringStore;
-pub use keyset::{Keyset, MasterKey, is_key_id};
-pub use kms::{KMS_OPERATIONS, KmsStore, Versioned, WrappedKeysFile, WrappedKeysPlace};
+pub(crate) use env::EnvStore;
+pub(crate) use file::FileStore;
+pub(crate) use keyring::KeyringStore;
+pub use keyset::Keyset;
+pub(crate) use keyset::{MasterKey, is_key_id};
+pub(crate) use kms::{KMS_OPERATIONS, KmsStore, Versioned, WrappedKeysFile, WrappedKeysPlace};
 
 /// What to say after "this key source is unusable": the other sources and their settings.
-pub const ALTERNATIVES: &str = "use cache.encryption_key_source env (AWSIDEMAN_CACHE_KEY), \
+pub(crate) const ALTERNATIVES: &str = "use cache.encryption_key_source env (AWSIDEMAN_CACHE_KEY), \
                                 file (cache.encryption_key_file) or kms";
 
 /// Where the master keys of cache encryption are kept.
-pub trait KeyStore: Send + Sync {
+pub(crate) trait KeyStore: Send + Sync {
     /// The source's name in `cache.encryption_key_source`: `keyring`, `env`, `file` or `kms`.
     fn name(&self) -> &'static str;
 
@@ -90,10 +91,10 @@ pub trait KeyStore: Send + Sync {
 
 /// Calls one AWS KMS operation (`GenerateDataKey`, `Decrypt`, `Encrypt`) with a JSON input and
 /// returns the JSON reply: the signed AWS transport, or a fake in tests.
-pub type KmsCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>;
+pub(crate) type KmsCaller = Box<dyn Fn(&str, &Value) -> Result<Value> + Send + Sync>;
 
 /// Which key store to open (from `cache.encryption_key_source` and its settings).
-pub enum KeySource {
+pub(crate) enum KeySource {
     /// The OS keyring: macOS Keychain, Windows Credential Manager, Linux kernel keyutils.
     Keyring,
     /// `AWSIDEMAN_CACHE_KEY` (read only).
@@ -133,7 +134,7 @@ impl fmt::Debug for KeySource {
 
 /// Opens the key store of `source`. Touches nothing: every failure shows in the store's
 /// operations. `env` is where the env source reads its key.
-pub fn open(source: KeySource, env: &Env) -> Result<Box<dyn KeyStore>> {
+pub(crate) fn open(source: KeySource, env: &Env) -> Result<Box<dyn KeyStore>> {
     Ok(match source {
         KeySource::Keyring => Box::new(KeyringStore::new()),
         KeySource::Env => Box::new(EnvStore::new(env)),
@@ -153,11 +154,11 @@ pub(crate) mod test_support {
     use std::path::PathBuf;
 
     /// A fresh, empty directory under the system temp dir, removed when dropped.
-    pub struct TempDir(pub PathBuf);
+    pub(crate) struct TempDir(pub(crate) PathBuf);
 
     impl TempDir {
         /// Creates the directory; `label` helps tell tests apart.
-        pub fn new(label: &str) -> TempDir {
+        pub(crate) fn new(label: &str) -> TempDir {
             let mut noise = [0u8; 8];
             getrandom::getrandom(&mut noise).unwrap();
             let dir = std::env::temp_dir().join(format!(
@@ -177,7 +178,7 @@ pub(crate) mod test_support {
     }
 
     /// Asserts that `message` quotes no run of 6 or more characters of `secret`.
-    pub fn assert_no_secret(message: &str, secret: &str) {
+    pub(crate) fn assert_no_secret(message: &str, secret: &str) {
         let secret: Vec<char> = secret.chars().collect();
         for window in secret.windows(6) {
             let piece: String = window.iter().collect();

@@ -18,7 +18,7 @@ const ASSOCIATED: &[u8] = b"awsideman credentials cache v1";
 const MAGIC: &str = "awsideman-sealed-credentials v1 ";
 
 /// Seals with the keys of a key store, loaded on first use.
-pub struct KeysSealer {
+pub(crate) struct KeysSealer {
     store: Mutex<Option<Box<dyn KeyStore>>>,
     keys: OnceLock<Option<Keyset>>,
 }
@@ -26,7 +26,7 @@ pub struct KeysSealer {
 impl KeysSealer {
     /// A sealer over `store`'s keys; `None` for a store that cannot seal credentials (KMS:
     /// then nothing is cached on disk).
-    pub fn new(store: Option<Box<dyn KeyStore>>) -> KeysSealer {
+    pub(crate) fn new(store: Option<Box<dyn KeyStore>>) -> KeysSealer {
         KeysSealer {
             store: Mutex::new(store),
             keys: OnceLock::new(),

@@ -69,7 +69,7 @@ const CHANGE_JSON: &str = "{\"PermissionSetArn\", \"PermissionSetName\", \"Princ
      the exit status is then 1.";
 
 /// The `assignment` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "assignment",
     about: "Account assignments: permission sets given to users and groups in accounts",
     groups: &[],

@@ -4,7 +4,7 @@ use crate::cli::spec::{Access, Command, Flag, Group};
 use crate::commands::audit;
 
 /// The `audit` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "audit",
     about: "The audit log of key and cache operations",
     groups: &[],

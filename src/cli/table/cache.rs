@@ -39,7 +39,7 @@ const TO_DIR: Flag = Flag::value(
 );
 
 /// The `cache` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "cache",
     about: "The response cache",
     groups: &[ENCRYPTION, DYNAMODB],

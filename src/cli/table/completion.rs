@@ -25,7 +25,7 @@ const fn shell(
 }
 
 /// The `completion` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "completion",
     about: "Shell completion scripts",
     groups: &[],

@@ -4,7 +4,7 @@ use crate::cli::spec::{Access, Command, Flag, Group, Positional};
 use crate::commands::config;
 
 /// The `config` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "config",
     about: "The configuration file",
     groups: &[],

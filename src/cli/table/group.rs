@@ -10,7 +10,7 @@ const USERS: Positional =
     Positional::required("USER", "User ids, user names or emails.").multiple();
 
 /// The `group` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "group",
     about: "Identity Store groups and their members",
     groups: &[],

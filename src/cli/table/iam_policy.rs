@@ -32,7 +32,7 @@ const fn mode(
 }
 
 /// The `iam-policy` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "iam-policy",
     about: "Least-privilege IAM policies for awsideman",
     groups: &[],

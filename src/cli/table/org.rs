@@ -4,7 +4,7 @@ use crate::cli::spec::{Access, Command, Flag, Group, Positional};
 use crate::commands::org;
 
 /// The `org` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "org",
     about: "The AWS Organizations tree: roots, OUs and accounts",
     groups: &[],

@@ -35,7 +35,7 @@ const DETAILS_JSON: &str = "The DescribePermissionSet PermissionSet (PermissionS
     \"ProvisionedAccounts\": [account id, ...].";
 
 /// The `permission-set` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "permission-set",
     about: "Permission sets: policies, session settings, provisioning",
     groups: &[],

@@ -32,7 +32,7 @@ const PROFILE_FLAGS: &[Flag] = &[
 ];
 
 /// The `profile` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "profile",
     about: "Named settings: region, instance, AWS profile",
     groups: &[],

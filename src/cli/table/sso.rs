@@ -4,7 +4,7 @@ use crate::cli::spec::{Access, Command, Flag, Group, Positional};
 use crate::commands::sso;
 
 /// The `sso` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "sso",
     about: "The IAM Identity Center instance of a profile",
     groups: &[],

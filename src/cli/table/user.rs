@@ -27,7 +27,7 @@ pub(super) const PATTERN: Positional =
 const USER: Positional = Positional::required("USER", "User id, user name or email.");
 
 /// The `user` group.
-pub const GROUP: Group = Group {
+pub(crate) const GROUP: Group = Group {
     name: "user",
     about: "Identity Store users",
     groups: &[],
