@@ -11,7 +11,8 @@
 //! 5. `aws`: credentials, endpoints, signing, the transport, pagination.
 //! 6. `config`: the configuration file and settings.
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
-//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `redact`, `rfc3339`, `suggest`.
+//! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `printable`, `redact`, `rfc3339`,
+//!    `suggest`.
 //!
 //! The binary (`main.rs`) sits on top and calls `cli` (through [`main`]); `testing`, beside
 //! it, re-exports what the integration tests, fuzz targets and benches use.
@@ -29,6 +30,7 @@ mod error;
 mod fsutil;
 mod output;
 mod parallel;
+mod printable;
 mod redact;
 mod rfc3339;
 mod suggest;
@@ -53,7 +55,15 @@ mod layers {
         &["config"],
         &["output"],
         &[
-            "fsutil", "env", "error", "parallel", "clock", "redact", "rfc3339", "suggest",
+            "fsutil",
+            "env",
+            "error",
+            "parallel",
+            "clock",
+            "printable",
+            "redact",
+            "rfc3339",
+            "suggest",
         ],
     ];
 

@@ -1,9 +1,13 @@
-//! Printing results: one printer for every command, in table, json or text form.
+//! Printing results: one printer for every command, in table, json, text or csv form.
 //!
 //! A command returns a [`Report`]: the JSON document scripts read, plus a [`View`] saying
-//! how people see it as a table or as tab-separated text. Output never calls AWS.
+//! how people see it as a table, as tab-separated text or as CSV. Output never calls AWS.
+//! Every value printed outside JSON goes through [`printable`](crate::printable): a control
+//! character never reaches the terminal raw nor breaks a record.
 
 use serde_json::Value;
+
+use crate::printable;
 
 /// The output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +18,8 @@ pub(crate) enum OutputFormat {
     Json,
     /// Tab-separated values with a header line, for awk and cut.
     Text,
+    /// Comma-separated values (RFC 4180) with a header line, for spreadsheets and auditors.
+    Csv,
 }
 
 impl std::str::FromStr for OutputFormat {
@@ -23,8 +29,9 @@ impl std::str::FromStr for OutputFormat {
             "table" => Ok(OutputFormat::Table),
             "json" => Ok(OutputFormat::Json),
             "text" => Ok(OutputFormat::Text),
+            "csv" => Ok(OutputFormat::Csv),
             other => Err(format!(
-                "unknown output format {other:?} (allowed: table, json, text)"
+                "unknown output format {other:?} (allowed: table, json, text, csv)"
             )),
         }
     }
@@ -134,11 +141,15 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
             };
             let mut out =
                 printed.unwrap_or_else(|e| format!("{{\"error\": \"unprintable result: {e}\"}}"));
+            if terminal.pretty_json {
+                out = printable::json_for_terminal(out);
+            }
             out.push('\n');
             out
         }
         OutputFormat::Table => render_view(&report.data, &report.view, Style::Table { color }),
         OutputFormat::Text => render_view(&report.data, &report.view, Style::Text),
+        OutputFormat::Csv => render_view(&report.data, &report.view, Style::Csv),
     }
 }
 
@@ -146,11 +157,12 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
 enum Style {
     Table { color: bool },
     Text,
+    Csv,
 }
 
 fn render_view(data: &Value, view: &View, style: Style) -> String {
     match view {
-        View::Message(message) => format!("{message}\n"),
+        View::Message(message) => format!("{}\n", printable::lines(message)),
         View::List { path, columns } => {
             let empty = Vec::new();
             let items = lookup(data, path)
@@ -166,7 +178,7 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
         View::Record { path, fields } => {
             let record = lookup(data, path).unwrap_or(&Value::Null);
             match style {
-                Style::Text => {
+                Style::Text | Style::Csv => {
                     let headers: Vec<String> =
                         fields.iter().map(|c| c.header.to_string()).collect();
                     let row: Vec<String> =
@@ -199,7 +211,7 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                     out.push('\n');
                 }
                 if let Style::Table { color } = style {
-                    out.push_str(&bold(title, color));
+                    out.push_str(&bold(&printable::one_line(title), color));
                     out.push('\n');
                 }
                 out.push_str(&render_view(data, view, style));
@@ -218,6 +230,14 @@ fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
             for row in rows {
                 out.push_str(&row.join("\t"));
                 out.push('\n');
+            }
+        }
+        Style::Csv => {
+            for row in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
+                let fields: Vec<std::borrow::Cow<'_, str>> =
+                    row.iter().map(|f| csv_field(f)).collect();
+                out.push_str(&fields.join(","));
+                out.push_str("\r\n");
             }
         }
         Style::Table { color } => {
@@ -251,6 +271,17 @@ fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
     out
 }
 
+/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a leading or
+/// trailing space, quotes doubled. Cells never hold line breaks (see [`cell`]).
+fn csv_field(field: &str) -> std::borrow::Cow<'_, str> {
+    let quote = field.contains([',', '"']) || field.starts_with(' ') || field.ends_with(' ');
+    if quote {
+        std::borrow::Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(field)
+    }
+}
+
 fn bold(text: &str, color: bool) -> String {
     if color {
         format!("\x1b[1m{text}\x1b[0m")
@@ -274,7 +305,7 @@ pub(crate) fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 fn cell(record: &Value, path: &str, style: Style) -> String {
     let missing = match style {
         Style::Table { .. } => "-",
-        Style::Text => "",
+        Style::Text | Style::Csv => "",
     };
     let text = match lookup(record, path) {
         None | Some(Value::Null) => return missing.to_string(),
@@ -292,7 +323,7 @@ fn cell(record: &Value, path: &str, style: Style) -> String {
     if text.is_empty() {
         return missing.to_string();
     }
-    text.replace(['\t', '\n', '\r'], " ")
+    printable::one_line(&text).into_owned()
 }
 
 #[cfg(test)]
@@ -333,6 +364,41 @@ mod tests {
             Terminal::default(),
         );
         assert_eq!(out, "User name\tEmail\nalice\ta@x.io\nbob-the-builder\t\n");
+    }
+
+    #[test]
+    fn csv_quotes_and_keeps_one_record_per_line() {
+        let data = json!({"Users": [
+            {"UserName": "a,b", "Emails": [{"Value": "say \"hi\""}]},
+            {"UserName": "line\nbreak\u{1b}[2J", "Emails": []},
+            {"UserName": " padded", "Emails": [{"Value": "plain"}]},
+        ]});
+        let out = render(
+            &Report::list(data, "Users", COLS),
+            OutputFormat::Csv,
+            Terminal::default(),
+        );
+        assert_eq!(
+            out,
+            "User name,Email\r\n\"a,b\",\"say \"\"hi\"\"\"\r\nline break\\x1b[2J,\r\n\" padded\",plain\r\n"
+        );
+    }
+
+    #[test]
+    fn hostile_names_never_reach_the_terminal_raw() {
+        let data = json!({"Users": [{"UserName": "x\u{1b}]52;c;b3duZWQ=\u{7}", "Emails": []}]});
+        for format in [OutputFormat::Table, OutputFormat::Text, OutputFormat::Csv] {
+            let out = render(
+                &Report::list(data.clone(), "Users", COLS),
+                format,
+                Terminal::default(),
+            );
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+            assert!(out.contains("x\\x1b]52;c;b3duZWQ=\\x07"), "{out:?}");
+        }
+        let message = Report::message(json!({}), "saved \u{1b}[31mred\nnext");
+        let out = render(&message, OutputFormat::Table, Terminal::default());
+        assert_eq!(out, "saved \\x1b[31mred\nnext\n");
     }
 
     #[test]

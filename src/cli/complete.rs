@@ -736,7 +736,7 @@ mod tests {
             (&["awsideman", "-o", "j"], &["json"]),
             (
                 &["awsideman", "user", "list", "--output", ""],
-                &["table", "json", "text"],
+                &["table", "json", "text", "csv"],
             ),
             (&["awsideman", "user", "list", "--prof"], &["--profile"]),
             (&["awsideman", "user", "create", "--username", ""], &[]),

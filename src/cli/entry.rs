@@ -18,7 +18,9 @@ pub fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "awsideman: error: {e}");
+            let shown = crate::printable::message(&e.to_string(), crate::printable::MAX_MESSAGE)
+                .into_owned();
+            let _ = writeln!(std::io::stderr(), "awsideman: error: {shown}");
             ExitCode::from(e.exit_code() as u8)
         }
     }

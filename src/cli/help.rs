@@ -440,7 +440,7 @@ mod tests {
             assert!(text.contains(&format!("--{}", flag.long)), "{text}");
         }
         assert!(text.contains("-o, --output FORMAT"), "{text}");
-        assert!(text.contains("[choices: table, json, text]"), "{text}");
+        assert!(text.contains("[choices: table, json, text, csv]"), "{text}");
         assert!(text.ends_with("Run 'awsideman <group> --help' for more.\n"));
         assert_eq!(text, top(GROUPS), "deterministic");
     }

@@ -16,7 +16,13 @@ const DESCRIPTION: &[&str] = &[
     "Commands are grouped: the first word names the group, the second the command. Global \
      options may appear anywhere on the command line. Every command prints a table for people \
      by default, or one JSON document with --output json, or tab-separated text with --output \
-     text.",
+     text, or CSV (RFC 4180: a header row, fields quoted where needed, CRLF line ends) with \
+     --output csv.",
+    "Names and descriptions come from an identity provider or from other administrators, so \
+     they may hold control characters. Tables, text and CSV show each control character as an \
+     escape (\\x1b; a bidirectional-formatting character as \\u{202e}) and tab or newline as a \
+     space, so a value never reaches the terminal raw nor breaks a record; JSON keeps the exact \
+     value. Errors and warnings are one escaped line of at most 2,000 characters.",
 ];
 
 /// The whole page: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, COMMANDS, then

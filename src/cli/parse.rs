@@ -943,7 +943,7 @@ mod tests {
     fn choices_are_checked() {
         assert_eq!(
             error(&["--output", "xml", "user", "list"]),
-            "invalid value \"xml\" for --output (allowed: table, json, text)"
+            "invalid value \"xml\" for --output (allowed: table, json, text, csv)"
         );
         assert_eq!(
             error(&[
@@ -968,7 +968,7 @@ mod tests {
             "active",
         ]);
         assert_eq!(m.value("status"), Some("active"));
-        for format in ["table", "json", "text"] {
+        for format in ["table", "json", "text", "csv"] {
             let (_, g, _) = run(&["-o", format, "user", "list"]);
             assert_eq!(g.output, Some(format.parse().unwrap()));
         }

@@ -242,7 +242,7 @@ pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
     .short('r'),
     Flag::value("output", "FORMAT", "How to print results.")
         .short('o')
-        .choices(&["table", "json", "text"]),
+        .choices(&["table", "json", "text", "csv"]),
     Flag::switch("no-cache", None, "Do not read cached answers: ask AWS."),
     Flag::switch(
         "debug",

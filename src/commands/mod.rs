@@ -38,6 +38,7 @@ use crate::config::{ConfigFile, ProfileConfig};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
+use crate::printable;
 
 /// Everything a command needs: settings, the client (built on first use), output choices.
 pub(crate) struct Context {
@@ -131,14 +132,18 @@ impl Context {
     /// Prints a warning on stderr unless `--quiet`.
     pub(crate) fn warn(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
-            eprintln!("awsideman: warning: {message}");
+            let message = message.to_string();
+            let shown = printable::message(&message, printable::MAX_MESSAGE);
+            eprintln!("awsideman: warning: {shown}");
         }
     }
 
     /// Prints a note on stderr unless `--quiet`: something awsideman fixed by itself.
     pub(crate) fn note(&self, message: impl std::fmt::Display) {
         if !self.globals.quiet {
-            eprintln!("awsideman: note: {message}");
+            let message = message.to_string();
+            let shown = printable::message(&message, printable::MAX_MESSAGE);
+            eprintln!("awsideman: note: {shown}");
         }
     }
 
@@ -153,7 +158,7 @@ impl Context {
                 "{action}: refusing without --yes when stdin is not a terminal"
             )));
         }
-        eprint!("awsideman: {action}? [y/N] ");
+        eprint!("awsideman: {}? [y/N] ", printable::one_line(action));
         let mut answer = String::new();
         std::io::BufRead::read_line(
             &mut std::io::Read::take(std::io::stdin().lock(), 256),

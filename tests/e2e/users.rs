@@ -538,3 +538,47 @@ fn user_update_of_an_unknown_user_exits_1() {
         "{err}"
     );
 }
+
+/// A display name set by an identity provider can hold terminal escapes (window title,
+/// clear screen, OSC 52 clipboard writes): table, text and csv show them escaped, JSON keeps
+/// the value exactly, and an error echoing it is one escaped line.
+#[test]
+fn hostile_display_names_are_shown_escaped_in_every_form() {
+    let t = TestEnv::new();
+    t.discover();
+    let hostile = "Eve \u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;aGk=\u{7}, \"boss\"";
+    t.ok(&[
+        "user",
+        "create",
+        "--username",
+        "eve",
+        "--display-name",
+        hostile,
+        "--email",
+        "eve@example.com",
+    ]);
+    for format in ["table", "text", "csv"] {
+        let out = t.ok(&["--output", format, "user", "list"]);
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "{format}: {out:?}"
+        );
+        assert!(out.contains("Eve \\x1b]0;pwned\\x07"), "{format}: {out:?}");
+    }
+    let csv = t.ok(&["--output", "csv", "user", "list"]);
+    let mut records = csv.split("\r\n").filter(|r| !r.is_empty());
+    let header = records.next().unwrap();
+    assert!(header.starts_with("User name,"), "{header}");
+    let eve = records.find(|r| r.starts_with("eve,")).unwrap();
+    assert!(
+        eve.contains(r#", ""boss"""#),
+        "quotes doubled inside a quoted field: {eve}"
+    );
+    let json = t.json(&["user", "get", "eve"]);
+    assert_eq!(json["DisplayName"], hostile);
+    let err = t.fails(1, &["user", "get", "nobody\u{1b}[2J"]);
+    assert!(
+        !err.contains('\u{1b}') && err.contains("nobody\\x1b[2J"),
+        "{err:?}"
+    );
+}
