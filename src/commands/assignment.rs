@@ -1,26 +1,23 @@
 //! `assignment ...`: which principal may use which permission set in which account.
 //!
-//! `list` asks AWS the cheapest way the filters allow: by principal, by account, or, for
-//! the whole organization, by the cheaper of a per-account and a per-principal plan, fanned
-//! out in parallel under the transport's shared Identity Center rate limit. Names are looked
-//! up once per distinct id, never once per row.
+//! `list` reads through [`grants`](super::grants): the cheapest way the filters allow,
+//! names looked up once per distinct id.
 //!
 //! `assign` and `revoke` share one submit-and-wait machine: at most ten asynchronous
 //! requests outstanding (the AWS limit), each polled until SUCCEEDED or FAILED, with a
 //! bounded wait.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
 use super::fanout::{self, Progress};
+use super::grants::{self, Names, Scope, list_accounts};
 use super::resolve::{self, Principal, PrincipalType};
 use super::wait::{self, Waited};
 use super::{Context, org};
-use crate::client::shapes::{
-    self, AccountAssignment, Group, PermissionSet, RequestState, RequestStatus, User,
-};
+use crate::client::shapes::{self, RequestState, RequestStatus};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -29,254 +26,6 @@ use crate::output::{Column, Report, View};
 /// AWS allows at most this many CreateAccountAssignment/DeleteAccountAssignment requests
 /// in progress at once.
 const MAX_OUTSTANDING: usize = 10;
-/// How many accounts the per-account estimate of `list` samples.
-const SAMPLE_ACCOUNTS: usize = 3;
-
-/// Runs `f` over `items` on the fan-out workers with a progress line, failing on the first
-/// error (after every item has run).
-fn fan_out<T: Sync, R: Send>(
-    ctx: &Context,
-    label: &str,
-    items: &[T],
-    f: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
-    let progress = Progress::new(label, items.len(), ctx.globals.quiet);
-    fanout::parallel(items, fanout::WORKERS, |item| {
-        let result = f(item);
-        progress.tick();
-        result
-    })
-    .into_iter()
-    .collect()
-}
-
-/// Names of accounts, permission sets and principals by id, filled once per distinct id.
-#[derive(Debug, Default)]
-struct Names {
-    /// Whether `accounts` holds every account (ListAccounts was called).
-    all_accounts: bool,
-    accounts: HashMap<String, String>,
-    permission_sets: HashMap<String, String>,
-    /// By user or group id (Identity Store ids are unique across users and groups).
-    principals: HashMap<String, String>,
-}
-
-/// One name to look up with a Describe call.
-enum Lookup {
-    PermissionSet(String),
-    Principal(PrincipalType, String),
-}
-
-impl Names {
-    /// Records every account of a ListAccounts listing.
-    fn add_accounts(&mut self, accounts: &[shapes::Account]) {
-        self.all_accounts = true;
-        for a in accounts {
-            self.accounts.insert(a.id.clone(), a.name.clone());
-        }
-    }
-
-    fn add_users(&mut self, users: &[User]) {
-        for u in users {
-            self.principals
-                .insert(u.user_id.clone(), u.user_name.clone());
-        }
-    }
-
-    fn add_groups(&mut self, groups: &[Group]) {
-        for g in groups {
-            let name = g.display_name.clone().unwrap_or_default();
-            self.principals.insert(g.group_id.clone(), name);
-        }
-    }
-
-    /// Looks up every name `rows` need that is not known yet: ListAccounts once for
-    /// accounts, one Describe call per distinct permission set and principal, in parallel.
-    fn fill(&mut self, ctx: &Context, rows: &BTreeSet<AccountAssignment>) -> Result<()> {
-        if !self.all_accounts
-            && rows
-                .iter()
-                .any(|r| !self.accounts.contains_key(&r.account_id))
-        {
-            self.add_accounts(&list_accounts(ctx)?);
-        }
-        let sets: BTreeSet<&String> = rows
-            .iter()
-            .map(|r| &r.permission_set_arn)
-            .filter(|arn| !self.permission_sets.contains_key(*arn))
-            .collect();
-        let principals: BTreeSet<(PrincipalType, &String)> = rows
-            .iter()
-            .map(|r| (r.principal_type, &r.principal_id))
-            .filter(|(_, id)| !self.principals.contains_key(*id))
-            .collect();
-        let lookups: Vec<Lookup> = sets
-            .into_iter()
-            .map(|arn| Lookup::PermissionSet(arn.clone()))
-            .chain(
-                principals
-                    .into_iter()
-                    .map(|(kind, id)| Lookup::Principal(kind, id.clone())),
-            )
-            .collect();
-        let found = fanout::parallel(&lookups, fanout::WORKERS, |l| look_up(ctx, l));
-        for (lookup, name) in lookups.into_iter().zip(found) {
-            let Some(name) = name? else { continue };
-            match lookup {
-                Lookup::PermissionSet(arn) => self.permission_sets.insert(arn, name),
-                Lookup::Principal(_, id) => self.principals.insert(id, name),
-            };
-        }
-        Ok(())
-    }
-
-    /// The output rows, sorted by account, permission set and principal name.
-    fn rows(&self, rows: &BTreeSet<AccountAssignment>) -> Vec<Value> {
-        let mut out: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "AccountId": r.account_id,
-                    "AccountName": self.accounts.get(&r.account_id),
-                    "PermissionSetArn": r.permission_set_arn,
-                    "PermissionSetName": self.permission_sets.get(&r.permission_set_arn),
-                    "PrincipalType": r.principal_type.as_aws(),
-                    "PrincipalId": r.principal_id,
-                    "PrincipalName": self.principals.get(&r.principal_id),
-                })
-            })
-            .collect();
-        let key = |v: &Value| -> Vec<String> {
-            [
-                "AccountName",
-                "AccountId",
-                "PermissionSetName",
-                "PrincipalType",
-                "PrincipalName",
-                "PrincipalId",
-            ]
-            .iter()
-            .map(|k| v[*k].as_str().unwrap_or_default().to_lowercase())
-            .collect()
-        };
-        out.sort_by_key(key);
-        out
-    }
-}
-
-/// The name of one permission set or principal; `None` when it no longer exists.
-fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
-    let client = ctx.client()?;
-    let reply = match lookup {
-        Lookup::PermissionSet(arn) => client
-            .call(
-                &client::DESCRIBE_PERMISSION_SET,
-                json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn}),
-            )
-            .and_then(|r| {
-                let op = &client::DESCRIBE_PERMISSION_SET;
-                Ok(shapes::decode::<PermissionSet>(op, &r["PermissionSet"])?.name)
-            }),
-        Lookup::Principal(kind, id) => {
-            let store = ctx.identity_store_id()?;
-            match kind {
-                PrincipalType::User => client
-                    .call(
-                        &client::DESCRIBE_USER,
-                        json!({"IdentityStoreId": store, "UserId": id}),
-                    )
-                    .and_then(
-                        |r| Ok(shapes::decode::<User>(&client::DESCRIBE_USER, &r)?.user_name),
-                    ),
-                PrincipalType::Group => client
-                    .call(
-                        &client::DESCRIBE_GROUP,
-                        json!({"IdentityStoreId": store, "GroupId": id}),
-                    )
-                    .and_then(|r| {
-                        let g: Group = shapes::decode(&client::DESCRIBE_GROUP, &r)?;
-                        Ok(g.display_name.unwrap_or_default())
-                    }),
-            }
-        }
-    };
-    match reply {
-        Ok(name) => Ok(Some(name)),
-        Err(e) if resolve::is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Every account of the organization (ListAccounts, every page).
-fn list_accounts(ctx: &Context) -> Result<Vec<shapes::Account>> {
-    let reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
-    shapes::items(&client::LIST_ACCOUNTS, &reply, "Accounts")
-}
-
-/// The permission sets provisioned to an account, each once.
-fn provisioned_to(ctx: &Context, account: &str) -> Result<Vec<String>> {
-    let reply = ctx.client()?.list(
-        &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
-        json!({"InstanceArn": ctx.instance_arn()?, "AccountId": account}),
-    )?;
-    let op = &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT;
-    let sets: BTreeSet<String> = shapes::items::<String>(op, &reply, "PermissionSets")?
-        .into_iter()
-        .collect();
-    Ok(sets.into_iter().collect())
-}
-
-/// The assignments of a principal (ListAccountAssignmentsForPrincipal), optionally in one
-/// account only. A principal deleted meanwhile has none.
-fn of_principal(
-    ctx: &Context,
-    kind: PrincipalType,
-    id: &str,
-    account: Option<&str>,
-) -> Result<Vec<AccountAssignment>> {
-    let mut input = json!({
-        "InstanceArn": ctx.instance_arn()?,
-        "PrincipalId": id,
-        "PrincipalType": kind.as_aws(),
-    });
-    if let Some(account) = account {
-        input["Filter"] = json!({ "AccountId": account });
-    }
-    match ctx
-        .client()?
-        .list(&client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL, input)
-    {
-        Ok(reply) => shapes::items(
-            &client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL,
-            &reply,
-            "AccountAssignments",
-        ),
-        Err(e) if resolve::is_not_found(&e) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
-}
-
-/// The assignments of each (account, permission set) pair: ListAccountAssignments, in
-/// parallel.
-fn of_pairs(ctx: &Context, pairs: &[(String, String)]) -> Result<Vec<AccountAssignment>> {
-    let instance = ctx.instance_arn()?;
-    let client = ctx.client()?;
-    let found = fan_out(ctx, "assignment list:", pairs, |(account, set)| {
-        client
-            .list(
-                &client::LIST_ACCOUNT_ASSIGNMENTS,
-                json!({"InstanceArn": instance, "AccountId": account, "PermissionSetArn": set}),
-            )
-            .and_then(|reply| {
-                shapes::items(
-                    &client::LIST_ACCOUNT_ASSIGNMENTS,
-                    &reply,
-                    "AccountAssignments",
-                )
-            })
-    })?;
-    Ok(found.into_iter().flatten().collect())
-}
 
 /// The filters of `assignment list`, resolved.
 #[derive(Debug, Default)]
@@ -296,14 +45,14 @@ impl Filters {
         }
         let account = match m.value("account") {
             Some(who) => {
-                let a = account_of(&resolve::account(ctx, who)?)?;
+                let a = resolve::typed_account(ctx, who)?;
                 Some((a.id, a.name))
             }
             None => None,
         };
         let permission_set = match m.value("permission-set") {
             Some(who) => {
-                let ps = permission_set_of(&resolve::permission_set(ctx, who)?)?;
+                let ps = resolve::typed_permission_set(ctx, who)?;
                 Some((ps.permission_set_arn, ps.name))
             }
             None => None,
@@ -319,27 +68,17 @@ impl Filters {
         })
     }
 
-    fn keeps(&self, a: &AccountAssignment) -> bool {
-        self.account
-            .as_ref()
-            .is_none_or(|(id, _)| *id == a.account_id)
-            && self
-                .permission_set
-                .as_ref()
-                .is_none_or(|(arn, _)| *arn == a.permission_set_arn)
-    }
-
     /// The names the filters already resolved.
     fn names(&self) -> Names {
         let mut names = Names::default();
         if let Some((id, name)) = &self.account {
-            names.accounts.insert(id.clone(), name.clone());
+            names.learn_account(id, name);
         }
         if let Some((arn, name)) = &self.permission_set {
-            names.permission_sets.insert(arn.clone(), name.clone());
+            names.learn_permission_set(arn, name);
         }
         if let Some(p) = &self.principal {
-            names.principals.insert(p.id.clone(), p.name.clone());
+            names.learn_principal(&p.id, &p.name);
         }
         names
     }
@@ -364,181 +103,18 @@ const LIST_COLUMNS: &[Column] = &[
 pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filters = Filters::resolve(ctx, m)?;
     let mut names = filters.names();
-    let account = filters.account.as_ref().map(|(id, _)| id.clone());
-    let set = filters.permission_set.as_ref().map(|(arn, _)| arn.clone());
-    let found = match (&filters.principal, account, set) {
-        (Some(p), account, _) => of_principal(ctx, p.kind, &p.id, account.as_deref())?,
-        (None, Some(account), Some(set)) => of_pairs(ctx, &[(account, set)])?,
-        (None, Some(account), None) => {
-            let pairs: Vec<(String, String)> = provisioned_to(ctx, &account)?
-                .into_iter()
-                .map(|set| (account.clone(), set))
-                .collect();
-            of_pairs(ctx, &pairs)?
-        }
-        (None, None, Some(set)) => {
-            let accounts = list_accounts(ctx)?;
-            names.add_accounts(&accounts);
-            let pairs: Vec<(String, String)> = accounts
-                .iter()
-                .map(|a| (a.id.clone(), set.clone()))
-                .collect();
-            of_pairs(ctx, &pairs)?
-        }
-        (None, None, None) => organization(ctx, &mut names)?,
+    let scope = Scope {
+        account: filters.account.as_ref().map(|(id, _)| id.clone()),
+        permission_set: filters.permission_set.as_ref().map(|(arn, _)| arn.clone()),
+        principal: filters.principal.as_ref().map(|p| (p.kind, p.id.clone())),
     };
-    let rows: BTreeSet<AccountAssignment> =
-        found.into_iter().filter(|a| filters.keeps(a)).collect();
+    let rows = grants::assignments(ctx, &scope, &mut names)?;
     names.fill(ctx, &rows)?;
     Ok(Report::list(
         json!({ "AccountAssignments": names.rows(&rows) }),
         "AccountAssignments",
         LIST_COLUMNS,
     ))
-}
-
-/// How `assignment list` covers a whole organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
-    /// ListPermissionSetsProvisionedToAccount per account, then ListAccountAssignments per
-    /// provisioned set.
-    PerAccount,
-    /// ListAccountAssignmentsForPrincipal per user and group.
-    PerPrincipal,
-}
-
-/// The request counts of both plans and the one chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Estimate {
-    plan: Plan,
-    /// accounts × (1 + provisioned sets per account, averaged over the sample).
-    per_account: usize,
-    /// One request per user and group.
-    per_principal: usize,
-    /// The average number of provisioned sets in the sampled accounts.
-    sets_per_account: f64,
-}
-
-/// Estimates both plans from the number of accounts, the provisioned-set counts of the
-/// sampled accounts and the number of principals, and picks the cheaper one. The sample's
-/// requests are already made, so they count for neither side of the comparison.
-fn estimate(accounts: usize, sample: &[usize], principals: usize) -> Estimate {
-    let sets_per_account = match sample.len() {
-        0 => 0.0,
-        n => sample.iter().sum::<usize>() as f64 / n as f64,
-    };
-    let per_account = accounts + (accounts as f64 * sets_per_account).ceil() as usize;
-    let plan = if per_account.saturating_sub(sample.len()) <= principals {
-        Plan::PerAccount
-    } else {
-        Plan::PerPrincipal
-    };
-    Estimate {
-        plan,
-        per_account,
-        per_principal: principals,
-        sets_per_account,
-    }
-}
-
-/// Every assignment of the organization, by the cheaper plan. Fills `names` with every
-/// account and principal on the way (the plans need those listings anyway).
-fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<AccountAssignment>> {
-    let client = ctx.client()?;
-    let store = ctx.identity_store_id()?;
-    let listings: [(&Operation, Value, &str); 3] = [
-        (&client::LIST_ACCOUNTS, json!({}), "Accounts"),
-        (
-            &client::LIST_USERS,
-            json!({ "IdentityStoreId": store }),
-            "Users",
-        ),
-        (
-            &client::LIST_GROUPS,
-            json!({ "IdentityStoreId": store }),
-            "Groups",
-        ),
-    ];
-    let listed = fanout::parallel(&listings, listings.len(), |(op, input, _)| {
-        client.list(op, input.clone())
-    });
-    let [accounts, users, groups] = <[Result<Value>; 3]>::try_from(listed)
-        .map_err(|_| Error::runtime("internal error: a listing went missing"))?;
-    let accounts: Vec<shapes::Account> =
-        shapes::items(&client::LIST_ACCOUNTS, &accounts?, "Accounts")?;
-    let users: Vec<User> = shapes::items(&client::LIST_USERS, &users?, "Users")?;
-    let groups: Vec<Group> = shapes::items(&client::LIST_GROUPS, &groups?, "Groups")?;
-    names.add_accounts(&accounts);
-    names.add_users(&users);
-    names.add_groups(&groups);
-
-    let account_ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
-    let principals: Vec<(PrincipalType, String)> = users
-        .into_iter()
-        .map(|u| (PrincipalType::User, u.user_id))
-        .chain(
-            groups
-                .into_iter()
-                .map(|g| (PrincipalType::Group, g.group_id)),
-        )
-        .collect();
-
-    let sampled_ids = &account_ids[..account_ids.len().min(SAMPLE_ACCOUNTS)];
-    let sample = fan_out(ctx, "assignment list: sampling", sampled_ids, |a| {
-        provisioned_to(ctx, a)
-    })?;
-    let counts: Vec<usize> = sample.iter().map(Vec::len).collect();
-    let chosen = estimate(account_ids.len(), &counts, principals.len());
-    client
-        .session()
-        .transport()
-        .debug(|| describe(&chosen, &account_ids, &principals));
-
-    match chosen.plan {
-        Plan::PerAccount => {
-            let rest = fan_out(
-                ctx,
-                "assignment list: accounts",
-                &account_ids[sampled_ids.len()..],
-                |a| provisioned_to(ctx, a),
-            )?;
-            let pairs: Vec<(String, String)> = account_ids
-                .iter()
-                .zip(sample.into_iter().chain(rest))
-                .flat_map(|(account, sets)| sets.into_iter().map(|s| (account.clone(), s)))
-                .collect();
-            of_pairs(ctx, &pairs)
-        }
-        Plan::PerPrincipal => {
-            let found = fan_out(ctx, "assignment list:", &principals, |(kind, id)| {
-                of_principal(ctx, *kind, id, None)
-            })?;
-            Ok(found.into_iter().flatten().collect())
-        }
-    }
-}
-
-/// The `--debug` line saying which plan was chosen and why.
-fn describe(e: &Estimate, accounts: &[String], principals: &[(PrincipalType, String)]) -> String {
-    let per_account = format!(
-        "per-account plan ~{} requests ({} accounts x (1 + {:.1} provisioned permission sets))",
-        e.per_account,
-        accounts.len(),
-        e.sets_per_account
-    );
-    let per_principal = format!(
-        "per-principal plan ~{} requests ({} users and groups)",
-        e.per_principal,
-        principals.len()
-    );
-    match e.plan {
-        Plan::PerAccount => {
-            format!("assignment list: chose the {per_account} over the {per_principal}")
-        }
-        Plan::PerPrincipal => {
-            format!("assignment list: chose the {per_principal} over the {per_account}")
-        }
-    }
 }
 
 /// Which asynchronous change `assign` or `revoke` makes.
@@ -606,16 +182,6 @@ impl From<&shapes::Account> for Target {
     }
 }
 
-/// The account `resolve::account` found (a DescribeAccount or ListAccounts member).
-fn account_of(found: &Value) -> Result<shapes::Account> {
-    shapes::decode(&client::DESCRIBE_ACCOUNT, found)
-}
-
-/// The permission set `resolve::permission_set` found (DescribePermissionSet's member).
-fn permission_set_of(found: &Value) -> Result<PermissionSet> {
-    shapes::decode(&client::DESCRIBE_PERMISSION_SET, found)
-}
-
 /// The permission set and principal of an `assign` or `revoke`.
 struct Subject {
     permission_set: String,
@@ -625,8 +191,7 @@ struct Subject {
 
 impl Subject {
     fn resolve(ctx: &Context, m: &Matches) -> Result<Subject> {
-        let ps = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
-        let ps = permission_set_of(&ps)?;
+        let ps = resolve::typed_permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
         let principal = resolve::principal(ctx, m.required_arg("PRINCIPAL")?, principal_type(m)?)?;
         Ok(Subject {
             permission_set: ps.permission_set_arn,
@@ -673,7 +238,7 @@ fn targets(ctx: &Context, m: &Matches) -> Result<Vec<Target>> {
             .map(|who| find_account(accounts, who))
             .collect::<Result<_>>()?,
         None => fanout::parallel(given, fanout::WORKERS, |who| {
-            Ok(Target::from(&account_of(&resolve::account(ctx, who)?)?))
+            Ok(Target::from(&resolve::typed_account(ctx, who)?))
         })
         .into_iter()
         .collect::<Result<_>>()?,
@@ -1029,24 +594,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn picks_the_cheaper_plan() {
-        // 5 accounts with 3 sets each: 5 × (1 + 3) = 20 requests; 7 principals are cheaper.
-        let e = estimate(5, &[3, 3, 3], 7);
-        assert_eq!(
-            (e.plan, e.per_account, e.per_principal),
-            (Plan::PerPrincipal, 20, 7)
-        );
-        // 40 principals: the per-account plan is cheaper.
-        assert_eq!(estimate(5, &[3, 3, 3], 40).plan, Plan::PerAccount);
-        // Rounding up a fractional average.
-        assert_eq!(estimate(10, &[1, 2], 100).per_account, 25);
-        // An empty organization costs nothing per account.
-        assert_eq!(estimate(0, &[], 3).plan, Plan::PerAccount);
-        // The sample is spent already: 3 accounts with nothing provisioned cost nothing more.
-        assert_eq!(estimate(3, &[0, 0, 0], 1).plan, Plan::PerAccount);
-    }
-
-    #[test]
     fn outcomes_from_statuses() {
         let op = &client::DESCRIBE_ACCOUNT_ASSIGNMENT_CREATION_STATUS;
         let state = shapes::decode(
@@ -1065,7 +612,11 @@ mod tests {
 
     #[test]
     fn accounts_found_by_id_or_name() {
-        let accounts = [account_of(&json!({"Id": "111111111111", "Name": "Prod-App"})).unwrap()];
+        let accounts = [shapes::decode(
+            &client::DESCRIBE_ACCOUNT,
+            &json!({"Id": "111111111111", "Name": "Prod-App"}),
+        )
+        .unwrap()];
         assert_eq!(
             find_account(&accounts, "prod-app").unwrap().id,
             "111111111111"

@@ -4,6 +4,7 @@
 //! results themselves. What a command is wired to (sessions, transports, cache backends,
 //! key stores, the audit log) is built in `wiring.rs`, on first use.
 
+pub(crate) mod access_review;
 pub(crate) mod args;
 pub(crate) mod assignment;
 pub(crate) mod audit;
@@ -14,6 +15,7 @@ pub(crate) mod directory;
 pub(crate) mod dynamodb_table;
 pub(crate) mod encryption;
 pub(crate) mod fanout;
+pub(crate) mod grants;
 pub(crate) mod group;
 pub(crate) mod iam_policy;
 pub(crate) mod limits;

@@ -268,6 +268,16 @@ pub(crate) fn account(ctx: &Context, who: &str) -> Result<Value> {
     }
 }
 
+/// [`account`], typed.
+pub(crate) fn typed_account(ctx: &Context, who: &str) -> Result<shapes::Account> {
+    shapes::decode(&client::DESCRIBE_ACCOUNT, &account(ctx, who)?)
+}
+
+/// [`permission_set`], typed.
+pub(crate) fn typed_permission_set(ctx: &Context, who: &str) -> Result<shapes::PermissionSet> {
+    shapes::decode(&client::DESCRIBE_PERMISSION_SET, &permission_set(ctx, who)?)
+}
+
 fn account_not_found(who: &str) -> Error {
     Error::not_found(format!(
         "account \"{who}\" not found (by 12-digit id or name)"

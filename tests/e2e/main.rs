@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access_review;
 mod assignments;
 mod audit;
 mod cache;

@@ -3,6 +3,7 @@
 //! The parser, `--help`, the man page and the completions are all generated from this table.
 //! Each group lives in its own file.
 
+mod access_review;
 mod assignment;
 mod audit;
 mod cache;
@@ -24,6 +25,7 @@ pub const GROUPS: &[Group] = &[
     group::GROUP,
     permission_set::GROUP,
     assignment::GROUP,
+    access_review::GROUP,
     org::GROUP,
     sso::GROUP,
     profile::GROUP,

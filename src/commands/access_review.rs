@@ -1,0 +1,355 @@
+//! `access-review ...`: effective access. Who can reach which account with which permission
+//! set, and how: directly, or through a group they belong to.
+//!
+//! Every view reads the assignments in its scope through [`grants`](super::grants) (the
+//! cheapest plan the scope allows), then expands each group holding one into its members
+//! with one paged ListGroupMemberships per distinct group, and names everything once per
+//! distinct id.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use super::Context;
+use super::grants::{self, Names, Scope};
+use super::org;
+use super::resolve::{self, Principal, PrincipalType};
+use crate::client::shapes::{self, AccountAssignment, Membership};
+use crate::client::{self};
+use crate::commands::args::Matches;
+use crate::error::Result;
+use crate::output::{Column, Report};
+
+/// How a principal holds an assignment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Via {
+    /// Its own assignment.
+    Direct,
+    /// An assignment of this group (id), which it is a member of.
+    Group(String),
+}
+
+/// One way a principal reaches an account with a permission set: `assignment` names the
+/// principal who reaches it (a member user when `via` is a group).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Grant {
+    assignment: AccountAssignment,
+    via: Via,
+}
+
+const COLUMNS: &[Column] = &[
+    Column::new("Account", "AccountName"),
+    Column::new("Account ID", "AccountId"),
+    Column::new("Permission set", "PermissionSetName"),
+    Column::new("Type", "PrincipalType"),
+    Column::new("Principal", "PrincipalName"),
+    Column::new("Access", "Access"),
+];
+
+/// `access-review principal PRINCIPAL [--type user|group] [--account A] [--members]`.
+pub(crate) fn principal(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let kind = m.value("type").map(PrincipalType::parse).transpose()?;
+    let who = resolve::principal(ctx, m.required_arg("PRINCIPAL")?, kind)?;
+    let account = match m.value("account") {
+        Some(a) => Some(resolve::typed_account(ctx, a)?.id),
+        None => None,
+    };
+    let mut names = Names::default();
+    names.learn_principal(&who.id, &who.name);
+    let (assignments, grants) = match who.kind {
+        PrincipalType::User => of_user(ctx, &who, account.as_deref())?,
+        PrincipalType::Group => {
+            let own: BTreeSet<AccountAssignment> =
+                grants::of_principal(ctx, who.kind, &who.id, account.as_deref())?
+                    .into_iter()
+                    .collect();
+            let grants = if m.switch("members") {
+                expand(ctx, &own)?
+            } else {
+                direct(&own)
+            };
+            (own, grants)
+        }
+    };
+    report(ctx, &mut names, &assignments, &grants)
+}
+
+/// A user's access: its own assignments, and those of each group it belongs to (one
+/// listing of its groups, one of each group's assignments, in parallel).
+fn of_user(
+    ctx: &Context,
+    user: &Principal,
+    account: Option<&str>,
+) -> Result<(BTreeSet<AccountAssignment>, BTreeSet<Grant>)> {
+    let own = grants::of_principal(ctx, PrincipalType::User, &user.id, account)?;
+    let reply = ctx.client()?.list(
+        &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
+        json!({"IdentityStoreId": ctx.identity_store_id()?, "MemberId": {"UserId": user.id}}),
+    )?;
+    let memberships: Vec<Membership> = shapes::items(
+        &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
+        &reply,
+        "GroupMemberships",
+    )?;
+    let groups: Vec<String> = memberships.into_iter().map(|m| m.group_id).collect();
+    let of_groups = grants::fan_out(ctx, "access-review: groups", &groups, |group| {
+        grants::of_principal(ctx, PrincipalType::Group, group, account)
+    })?;
+    let mut assignments: BTreeSet<AccountAssignment> = own.into_iter().collect();
+    let mut found = direct(&assignments);
+    for (group, held) in groups.iter().zip(of_groups) {
+        for a in held {
+            found.insert(Grant {
+                assignment: AccountAssignment {
+                    principal_type: PrincipalType::User,
+                    principal_id: user.id.clone(),
+                    ..a.clone()
+                },
+                via: Via::Group(group.clone()),
+            });
+            assignments.insert(a);
+        }
+    }
+    Ok((assignments, found))
+}
+
+/// `access-review account ACCOUNT [--permission-set P]`.
+pub(crate) fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let account = resolve::typed_account(ctx, m.required_arg("ACCOUNT")?)?;
+    let permission_set = match m.value("permission-set") {
+        Some(p) => Some(resolve::typed_permission_set(ctx, p)?),
+        None => None,
+    };
+    let mut names = Names::default();
+    names.learn_account(&account.id, &account.name);
+    if let Some(ps) = &permission_set {
+        names.learn_permission_set(&ps.permission_set_arn, &ps.name);
+    }
+    let scope = Scope {
+        account: Some(account.id),
+        permission_set: permission_set.map(|p| p.permission_set_arn),
+        principal: None,
+    };
+    scoped(ctx, &scope, &mut names, None)
+}
+
+/// `access-review permission-set PERMISSION_SET [--account A]`.
+pub(crate) fn permission_set(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let ps = resolve::typed_permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
+    let account = match m.value("account") {
+        Some(a) => Some(resolve::typed_account(ctx, a)?),
+        None => None,
+    };
+    let mut names = Names::default();
+    names.learn_permission_set(&ps.permission_set_arn, &ps.name);
+    if let Some(a) = &account {
+        names.learn_account(&a.id, &a.name);
+    }
+    let scope = Scope {
+        account: account.map(|a| a.id),
+        permission_set: Some(ps.permission_set_arn),
+        principal: None,
+    };
+    scoped(ctx, &scope, &mut names, None)
+}
+
+/// `access-review org [--account A] [--ou OU] [--permission-set P] [--principal X]`.
+pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let mut names = Names::default();
+    let account = match m.value("account") {
+        Some(a) => {
+            let a = resolve::typed_account(ctx, a)?;
+            names.learn_account(&a.id, &a.name);
+            Some(a.id)
+        }
+        None => None,
+    };
+    let permission_set = match m.value("permission-set") {
+        Some(p) => {
+            let ps = resolve::typed_permission_set(ctx, p)?;
+            names.learn_permission_set(&ps.permission_set_arn, &ps.name);
+            Some(ps.permission_set_arn)
+        }
+        None => None,
+    };
+    let below = match m.value("ou") {
+        Some(ou) => {
+            let ou = org::resolve_ou(ctx, ou)?;
+            let accounts = org::accounts_under(ctx, &ou, true)?;
+            for a in &accounts {
+                names.learn_account(&a.id, &a.name);
+            }
+            Some(accounts.into_iter().map(|a| a.id).collect::<BTreeSet<_>>())
+        }
+        None => None,
+    };
+    if let Some(who) = m.value("principal") {
+        let who = resolve::principal(ctx, who, None)?;
+        names.learn_principal(&who.id, &who.name);
+        let (assignments, found) = match who.kind {
+            PrincipalType::User => of_user(ctx, &who, account.as_deref())?,
+            PrincipalType::Group => {
+                let own: BTreeSet<AccountAssignment> =
+                    grants::of_principal(ctx, who.kind, &who.id, account.as_deref())?
+                        .into_iter()
+                        .collect();
+                let found = expand(ctx, &own)?;
+                (own, found)
+            }
+        };
+        let keep = |a: &AccountAssignment| {
+            permission_set
+                .as_ref()
+                .is_none_or(|p| *p == a.permission_set_arn)
+                && below.as_ref().is_none_or(|b| b.contains(&a.account_id))
+        };
+        let found = found.into_iter().filter(|g| keep(&g.assignment)).collect();
+        let assignments = assignments.into_iter().filter(|a| keep(a)).collect();
+        return report(ctx, &mut names, &assignments, &found);
+    }
+    let scope = Scope {
+        account,
+        permission_set,
+        principal: None,
+    };
+    scoped(ctx, &scope, &mut names, below.as_ref())
+}
+
+/// The access in `scope` (and, when given, only in the `below` accounts): its assignments,
+/// every group expanded into its members.
+fn scoped(
+    ctx: &Context,
+    scope: &Scope,
+    names: &mut Names,
+    below: Option<&BTreeSet<String>>,
+) -> Result<Report> {
+    let assignments: BTreeSet<AccountAssignment> = grants::assignments(ctx, scope, names)?
+        .into_iter()
+        .filter(|a| below.is_none_or(|b| b.contains(&a.account_id)))
+        .collect();
+    let found = expand(ctx, &assignments)?;
+    report(ctx, names, &assignments, &found)
+}
+
+/// Each assignment as held directly.
+fn direct(assignments: &BTreeSet<AccountAssignment>) -> BTreeSet<Grant> {
+    assignments
+        .iter()
+        .map(|a| Grant {
+            assignment: a.clone(),
+            via: Via::Direct,
+        })
+        .collect()
+}
+
+/// Each assignment as held directly, plus, for a group's, one grant per member user via
+/// that group.
+fn expand(ctx: &Context, assignments: &BTreeSet<AccountAssignment>) -> Result<BTreeSet<Grant>> {
+    let groups: Vec<String> = assignments
+        .iter()
+        .filter(|a| a.principal_type == PrincipalType::Group)
+        .map(|a| a.principal_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let members = members(ctx, &groups)?;
+    let mut found = direct(assignments);
+    for a in assignments
+        .iter()
+        .filter(|a| a.principal_type == PrincipalType::Group)
+    {
+        for user in members.get(&a.principal_id).into_iter().flatten() {
+            found.insert(Grant {
+                assignment: AccountAssignment {
+                    principal_type: PrincipalType::User,
+                    principal_id: user.clone(),
+                    ..a.clone()
+                },
+                via: Via::Group(a.principal_id.clone()),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The member user ids of each group: one paged ListGroupMemberships per group, in
+/// parallel (cached like every read).
+fn members(ctx: &Context, groups: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let store = ctx.identity_store_id()?;
+    let client = ctx.client()?;
+    let listed = grants::fan_out(ctx, "access-review: group members", groups, |group| {
+        let reply = client.list(
+            &client::LIST_GROUP_MEMBERSHIPS,
+            json!({"IdentityStoreId": store, "GroupId": group}),
+        )?;
+        let memberships: Vec<Membership> =
+            shapes::items(&client::LIST_GROUP_MEMBERSHIPS, &reply, "GroupMemberships")?;
+        Ok(memberships
+            .into_iter()
+            .map(|m| m.member_id.user_id)
+            .collect::<Vec<_>>())
+    })?;
+    Ok(groups.iter().cloned().zip(listed).collect())
+}
+
+/// The report of `found`: names looked up once per distinct id (`assignments` are the
+/// assignments the grants come from, whose groups name the `via`s).
+fn report(
+    ctx: &Context,
+    names: &mut Names,
+    assignments: &BTreeSet<AccountAssignment>,
+    found: &BTreeSet<Grant>,
+) -> Result<Report> {
+    let everyone: BTreeSet<AccountAssignment> = assignments
+        .iter()
+        .cloned()
+        .chain(found.iter().map(|g| g.assignment.clone()))
+        .collect();
+    names.fill(ctx, &everyone)?;
+    let mut rows: Vec<Value> = found.iter().map(|g| row(names, g)).collect();
+    let key = |v: &Value| -> Vec<String> {
+        [
+            "AccountName",
+            "AccountId",
+            "PermissionSetName",
+            "PrincipalType",
+            "PrincipalName",
+            "PrincipalId",
+            "Access",
+        ]
+        .iter()
+        .map(|k| v[*k].as_str().unwrap_or_default().to_lowercase())
+        .collect()
+    };
+    rows.sort_by_key(key);
+    Ok(Report::list(json!({ "Access": rows }), "Access", COLUMNS))
+}
+
+fn row(names: &Names, grant: &Grant) -> Value {
+    let a = &grant.assignment;
+    let (via, group_id, group_name, access) = match &grant.via {
+        Via::Direct => ("direct", None, None, "direct".to_string()),
+        Via::Group(id) => {
+            let name = names.principal(id);
+            (
+                "group",
+                Some(id.as_str()),
+                name,
+                format!("via group {}", name.unwrap_or(id)),
+            )
+        }
+    };
+    json!({
+        "AccountId": a.account_id,
+        "AccountName": names.account(&a.account_id),
+        "PermissionSetArn": a.permission_set_arn,
+        "PermissionSetName": names.permission_set(&a.permission_set_arn),
+        "PrincipalType": a.principal_type.as_aws(),
+        "PrincipalId": a.principal_id,
+        "PrincipalName": names.principal(&a.principal_id),
+        "Via": via,
+        "ViaGroupId": group_id,
+        "ViaGroupName": group_name,
+        "Access": access,
+    })
+}
