@@ -414,6 +414,9 @@ pub(crate) const LIST_ACCOUNTS: Operation =
 /// organizations ListParents.
 pub(crate) const LIST_PARENTS: Operation =
     Operation::list(ORG, "ListParents", &["Parents"], &["org"]);
+/// organizations ListPoliciesForTarget (service control and resource control policies).
+pub(crate) const LIST_POLICIES_FOR_TARGET: Operation =
+    Operation::list(ORG, "ListPoliciesForTarget", &["Policies"], &["org"]);
 /// organizations DescribeAccount.
 pub(crate) const DESCRIBE_ACCOUNT: Operation = Operation::read(ORG, "DescribeAccount", &["org"]);
 /// organizations DescribeOrganizationalUnit.
@@ -476,6 +479,7 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     LIST_ACCOUNTS_FOR_PARENT,
     LIST_ACCOUNTS,
     LIST_PARENTS,
+    LIST_POLICIES_FOR_TARGET,
     DESCRIBE_ACCOUNT,
     DESCRIBE_ORGANIZATIONAL_UNIT,
     LIST_TAGS_FOR_RESOURCE,

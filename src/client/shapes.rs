@@ -183,6 +183,22 @@ pub(crate) struct Tag {
     pub(crate) value: String,
 }
 
+/// An Organizations policy attached to a target (ListPoliciesForTarget).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PolicySummary {
+    /// `p-...`.
+    pub(crate) id: String,
+    /// The policy's name (`FullAWSAccess`).
+    pub(crate) name: String,
+    /// Whether AWS manages it.
+    #[serde(default)]
+    pub(crate) aws_managed: bool,
+    /// Its description.
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+}
+
 /// An Identity Store user, as far as commands read it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -199,7 +215,7 @@ pub(crate) struct User {
 /// An Identity Store group, as far as commands read it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Group {
+pub(crate) struct Group {
     /// The group id.
     pub(crate) group_id: String,
     /// The unique display name.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Context, fanout, resolve};
-use crate::client::shapes::{self, OrgNode, Parent, ParentType, Tag};
+use crate::client::shapes::{self, OrgNode, Parent, ParentType, PolicySummary, Tag};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -642,6 +642,84 @@ pub(crate) fn search(ctx: &mut Context, m: &Matches) -> Result<Report> {
         "Accounts",
         ACCOUNT_COLUMNS,
     ))
+}
+
+/// The Organizations policy types `trace-policies` reads: service control policies and
+/// resource control policies, by their AWS name and the short name a table shows.
+const TRACED_POLICY_TYPES: [(&str, &str); 2] = [
+    ("SERVICE_CONTROL_POLICY", "SCP"),
+    ("RESOURCE_CONTROL_POLICY", "RCP"),
+];
+
+const POLICY_COLUMNS: &[Column] = &[
+    Column::new("Attached to", "TargetType"),
+    Column::new("Target", "TargetName"),
+    Column::new("Target ID", "TargetId"),
+    Column::new("Type", "Type"),
+    Column::new("Policy", "PolicyName"),
+    Column::new("Policy ID", "PolicyId"),
+    Column::new("AWS managed", "AwsManaged"),
+];
+
+/// `org trace-policies ACCOUNT`: the service control and resource control policies that
+/// apply to an account, from the root down through each OU to the account, with where each
+/// is attached. One ListPoliciesForTarget per level and policy type, in parallel.
+pub(crate) fn trace_policies(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let account = resolve::typed_account(ctx, m.required_arg("ACCOUNT")?)?;
+    let above = ancestors(ctx, &account.id)?;
+    let mut levels: Vec<(&str, String, String, String)> = above
+        .iter()
+        .enumerate()
+        .map(|(i, ou)| {
+            let kind = if i == 0 && ou.id.starts_with("r-") {
+                "ROOT"
+            } else {
+                "ORGANIZATIONAL_UNIT"
+            };
+            (kind, ou.id.clone(), ou.name.clone(), ou.path.clone())
+        })
+        .collect();
+    let path = above.last().map(|p| p.path.clone()).unwrap_or_default();
+    levels.push(("ACCOUNT", account.id.clone(), account.name.clone(), path));
+    let jobs: Vec<(usize, &str, &str)> = (0..levels.len())
+        .flat_map(|i| TRACED_POLICY_TYPES.map(|(kind, short)| (i, kind, short)))
+        .collect();
+    let client = ctx.client()?;
+    let op = &client::LIST_POLICIES_FOR_TARGET;
+    let found = fanout::parallel(&jobs, fanout::WORKERS, |(i, kind, _)| {
+        let input = json!({"TargetId": levels[*i].1, "Filter": kind});
+        match client.list(op, input) {
+            Ok(reply) => shapes::items::<PolicySummary>(op, &reply, "Policies"),
+            // A policy type never enabled in the organization has no policies.
+            Err(e) if e.aws_code() == Some("PolicyTypeNotEnabledException") => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    });
+    let mut rows = Vec::new();
+    for ((i, kind, short), policies) in jobs.iter().zip(found) {
+        let (target_type, id, name, path) = &levels[*i];
+        for policy in policies? {
+            rows.push(json!({
+                "TargetType": target_type,
+                "TargetId": id,
+                "TargetName": name,
+                "Path": path,
+                "PolicyType": kind,
+                "Type": short,
+                "PolicyId": policy.id,
+                "PolicyName": policy.name,
+                "AwsManaged": policy.aws_managed,
+                "Description": policy.description,
+            }));
+        }
+    }
+    let data = json!({
+        "AccountId": account.id,
+        "AccountName": account.name,
+        "Path": levels.last().map(|l| l.3.clone()),
+        "Policies": rows,
+    });
+    Ok(Report::list(data, "Policies", POLICY_COLUMNS))
 }
 
 const LIST_COLUMNS: &[Column] = &[

@@ -372,3 +372,96 @@ fn accounts_read_state_first_and_status_as_the_fallback() {
         "{table}"
     );
 }
+
+/// SCPs and RCPs from the root down to the account, each where it is attached, with one
+/// listing per level and policy type.
+#[test]
+fn trace_policies_from_the_root_down_to_the_account() {
+    use awsideman::testing::Service;
+    use serde_json::json;
+    let (t, org) = seeded();
+    for kind in ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] {
+        t.aws(
+            Service::Organizations,
+            "EnablePolicyType",
+            json!({"RootId": org.root, "PolicyType": kind}),
+        );
+    }
+    let content = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
+    let mut attach = |name: &str, kind: &str, target: &str| {
+        let created = t.aws(
+            Service::Organizations,
+            "CreatePolicy",
+            json!({"Name": name, "Description": name, "Type": kind, "Content": content}),
+        );
+        let id = created["Policy"]["PolicySummary"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        t.aws(
+            Service::Organizations,
+            "AttachPolicy",
+            json!({"PolicyId": id, "TargetId": target}),
+        );
+    };
+    attach(
+        "deny-engineering",
+        "SERVICE_CONTROL_POLICY",
+        &org.ous["Engineering"],
+    );
+    attach("deny-prod", "SERVICE_CONTROL_POLICY", &org.ous["Prod"]);
+    attach(
+        "rcp-app",
+        "RESOURCE_CONTROL_POLICY",
+        &org.accounts["prod-app"],
+    );
+    attach(
+        "deny-security",
+        "SERVICE_CONTROL_POLICY",
+        &org.ous["Security"],
+    );
+
+    let out = t.run(&[
+        "--debug",
+        "--output",
+        "json",
+        "org",
+        "trace-policies",
+        "prod-app",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Path"], "Root/Engineering/Prod");
+    let seen: Vec<(String, String, String)> = doc["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["TargetName"].as_str().unwrap().to_string(),
+                p["Type"].as_str().unwrap().to_string(),
+                p["PolicyName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("Root", "SCP", "FullAWSAccess"),
+        ("Root", "RCP", "RCPFullAWSAccess"),
+        ("Engineering", "SCP", "deny-engineering"),
+        ("Prod", "SCP", "deny-prod"),
+        ("prod-app", "RCP", "rcp-app"),
+    ];
+    for e in expected {
+        let e = (e.0.to_string(), e.1.to_string(), e.2.to_string());
+        assert!(seen.contains(&e), "{e:?} missing from {seen:?}");
+    }
+    assert!(!seen.iter().any(|s| s.2 == "deny-security"), "{seen:?}");
+    assert_eq!(seen[0].0, "Root", "root first: {seen:?}");
+    let listings = requests(&text(&out.stderr))
+        .into_iter()
+        .filter(|(_, op)| op == "ListPoliciesForTarget")
+        .count();
+    assert_eq!(listings, 8, "4 levels x 2 policy types");
+    let table = t.ok(&["--output", "table", "org", "trace-policies", "prod-app"]);
+    assert!(table.starts_with("ATTACHED TO"), "{table}");
+}

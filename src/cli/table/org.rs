@@ -84,6 +84,29 @@ pub(crate) const GROUP: Group = Group {
             run: org::search,
         },
         Command {
+            name: "trace-policies",
+            about: "Show the SCPs and RCPs that apply to an account, and where they attach",
+            doc: "Lists the service control policies and resource control policies attached \
+                  to the root, to each OU on the way down and to the account itself, in that \
+                  order: everything that bounds what the account's principals may do. One \
+                  ListPoliciesForTarget per level and policy type, in parallel; a policy type \
+                  the organization never enabled has none.",
+            args: &[Positional::required("ACCOUNT", "Account id or name.")],
+            flags: &[],
+            examples: &[
+                "org trace-policies prod-app",
+                "org trace-policies 123456789012 --output json | jq -r '.Policies[].PolicyName'",
+            ],
+            access: Access::Read,
+            json: "{\"AccountId\", \"AccountName\", \"Path\": \"Root/Engineering/Prod\", \
+                   \"Policies\": [{\"TargetType\": \"ROOT\" | \"ORGANIZATIONAL_UNIT\" | \
+                   \"ACCOUNT\", \"TargetId\", \"TargetName\", \"Path\", \"PolicyType\": \
+                   \"SERVICE_CONTROL_POLICY\" | \"RESOURCE_CONTROL_POLICY\", \"Type\": \"SCP\" | \
+                   \"RCP\", \"PolicyId\", \"PolicyName\", \"AwsManaged\", \"Description\"}]}, root \
+                   first, then each OU down to the account.",
+            run: org::trace_policies,
+        },
+        Command {
             name: "accounts",
             about: "List every account of the organization",
             doc: "Lists every account (ListAccounts), sorted by name.",
