@@ -388,7 +388,7 @@ fn trace_policies_from_the_root_down_to_the_account() {
         );
     }
     let content = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
-    let mut attach = |name: &str, kind: &str, target: &str| {
+    let attach = |name: &str, kind: &str, target: &str| {
         let created = t.aws(
             Service::Organizations,
             "CreatePolicy",
