@@ -18,6 +18,9 @@ pub enum Kind {
     NotFound,
     /// Anything else that failed at run time: network, files, credentials (exit 1).
     Runtime,
+    /// A command that compares or checks found differences or problems (exit 3); not a
+    /// failure of the command itself.
+    Differences,
 }
 
 /// An error with its kind, its message and, for AWS errors, the AWS error code.
@@ -46,6 +49,11 @@ impl Error {
     /// A run-time failure.
     pub(crate) fn runtime(message: impl Into<String>) -> Error {
         Error::new(Kind::Runtime, message)
+    }
+
+    /// A comparison or check found differences or problems (exit 3).
+    pub(crate) fn differences(message: impl Into<String>) -> Error {
+        Error::new(Kind::Differences, message)
     }
 
     /// Something the user named was not found.
@@ -98,10 +106,12 @@ impl Error {
         &self.message
     }
 
-    /// The process exit code for this error: 2 for usage and configuration, 1 otherwise.
+    /// The process exit code for this error: 2 for usage and configuration, 3 for
+    /// differences found, 1 otherwise.
     pub(crate) fn exit_code(&self) -> i32 {
         match self.kind {
             Kind::Usage | Kind::Config => 2,
+            Kind::Differences => 3,
             Kind::Aws | Kind::NotFound | Kind::Runtime => 1,
         }
     }

@@ -9,7 +9,7 @@ use super::spec::Access;
 use super::table::GROUPS;
 use crate::commands::Context;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::output;
 
 /// Runs awsideman with the process's arguments and environment: parse, run, print, and
@@ -20,7 +20,13 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let shown = crate::printable::message(&e.to_string(), crate::printable::MAX_MESSAGE)
                 .into_owned();
-            let _ = writeln!(std::io::stderr(), "awsideman: error: {shown}");
+            // Differences found (exit 3) are an answer, not a failure.
+            let label = if e.kind() == Kind::Differences {
+                ""
+            } else {
+                "error: "
+            };
+            let _ = writeln!(std::io::stderr(), "awsideman: {label}{shown}");
             ExitCode::from(e.exit_code() as u8)
         }
     }

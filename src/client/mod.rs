@@ -333,6 +333,38 @@ pub(crate) const PROVISION_PERMISSION_SET: Operation = Operation::write(
     "ProvisionPermissionSet",
     &["provisioned:{InstanceArn}"],
 );
+/// sso-admin DescribeInstance (the instance's status; never cached).
+pub(crate) const DESCRIBE_INSTANCE: Operation = Operation::status(SSO, "DescribeInstance");
+/// sso-admin ListPermissionSetProvisioningStatus (never cached).
+pub(crate) const LIST_PERMISSION_SET_PROVISIONING_STATUS: Operation = Operation {
+    kind: OpKind::Status,
+    ..Operation::list(
+        SSO,
+        "ListPermissionSetProvisioningStatus",
+        &["PermissionSetsProvisioningStatus"],
+        &[],
+    )
+};
+/// sso-admin ListAccountAssignmentCreationStatus (never cached).
+pub(crate) const LIST_ACCOUNT_ASSIGNMENT_CREATION_STATUS: Operation = Operation {
+    kind: OpKind::Status,
+    ..Operation::list(
+        SSO,
+        "ListAccountAssignmentCreationStatus",
+        &["AccountAssignmentsCreationStatus"],
+        &[],
+    )
+};
+/// sso-admin ListAccountAssignmentDeletionStatus (never cached).
+pub(crate) const LIST_ACCOUNT_ASSIGNMENT_DELETION_STATUS: Operation = Operation {
+    kind: OpKind::Status,
+    ..Operation::list(
+        SSO,
+        "ListAccountAssignmentDeletionStatus",
+        &["AccountAssignmentsDeletionStatus"],
+        &[],
+    )
+};
 /// sso-admin DescribePermissionSetProvisioningStatus.
 pub(crate) const DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS: Operation =
     Operation::status(SSO, "DescribePermissionSetProvisioningStatus");
@@ -465,6 +497,10 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
     GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
     PROVISION_PERMISSION_SET,
+    DESCRIBE_INSTANCE,
+    LIST_PERMISSION_SET_PROVISIONING_STATUS,
+    LIST_ACCOUNT_ASSIGNMENT_CREATION_STATUS,
+    LIST_ACCOUNT_ASSIGNMENT_DELETION_STATUS,
     DESCRIBE_PERMISSION_SET_PROVISIONING_STATUS,
     LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
     LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET,
@@ -539,6 +575,17 @@ impl Client {
         self.through_cache(op, &input, || {
             self.session.call(op.service, op.name, &input)
         })
+    }
+
+    /// Like [`Client::list`], but read from AWS now whatever the operation's kind: the cache
+    /// is neither read nor written. For health checks, whose answer must be true now.
+    pub(crate) fn list_live(&self, op: &Operation, input: Value) -> Result<Value> {
+        match &op.paging {
+            None => self.session.call(op.service, op.name, &input),
+            Some(paging) => paginate::collect_pages(&input, paging, None, |page| {
+                self.session.call(op.service, op.name, page)
+            }),
+        }
     }
 
     /// Calls a list operation until its last page and returns every item in one reply.

@@ -17,7 +17,7 @@ use super::grants::{self, Names, Scope, list_accounts};
 use super::resolve::{self, Principal, PrincipalType};
 use super::wait::{self, Waited};
 use super::{Context, org};
-use crate::client::shapes::{self, RequestState, RequestStatus};
+use crate::client::shapes::{self, AccountAssignment, RequestState, RequestStatus};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -345,15 +345,31 @@ fn submit_all(
     targets: &[Target],
     keep_going: bool,
 ) -> Result<Vec<Outcome>> {
+    let instance = ctx.instance_arn()?;
+    let requests: Vec<Value> = targets
+        .iter()
+        .map(|t| subject.request(instance, &t.id))
+        .collect();
+    submit_requests(ctx, change, &requests, keep_going)
+}
+
+/// Submits each CreateAccountAssignment / DeleteAccountAssignment body of `requests`, at most
+/// [`MAX_OUTSTANDING`] at a time, each waited for (see [`submit_all`]).
+fn submit_requests(
+    ctx: &Context,
+    change: Change,
+    requests: &[Value],
+    keep_going: bool,
+) -> Result<Vec<Outcome>> {
     let client = ctx.client()?;
     let instance = ctx.instance_arn()?;
     let stop = AtomicBool::new(false);
     let progress = Progress::new(
         format!("assignment {}:", change.verb()),
-        targets.len(),
+        requests.len(),
         ctx.globals.quiet,
     );
-    Ok(fanout::parallel(targets, MAX_OUTSTANDING, |target| {
+    Ok(fanout::parallel(requests, MAX_OUTSTANDING, |request| {
         if stop.load(Ordering::SeqCst) {
             return Outcome::new(
                 OutcomeStatus::Skipped,
@@ -361,18 +377,54 @@ fn submit_all(
                 Some("not submitted after an earlier failure".into()),
             );
         }
-        let outcome = submit_and_wait(
-            client,
-            instance,
-            change,
-            subject.request(instance, &target.id),
-        );
+        let outcome = submit_and_wait(client, instance, change, request.clone());
         if !outcome.succeeded() && !keep_going {
             stop.store(true, Ordering::SeqCst);
         }
         progress.tick();
         outcome
     }))
+}
+
+/// How one deletion of [`delete_each`] ended: `SUCCEEDED`, `FAILED`, `IN_PROGRESS` (still
+/// running when the wait ended), with the request id and the failure reason.
+pub(crate) struct Deleted {
+    /// The final status, as the results report it.
+    pub(crate) status: &'static str,
+    /// The request id, to ask about later.
+    pub(crate) request_id: Option<String>,
+    /// Why it did not succeed.
+    pub(crate) failure: Option<String>,
+}
+
+/// Deletes each assignment (every one is tried), with the machinery of `revoke`: at most ten
+/// outstanding, each waited for.
+pub(crate) fn delete_each(
+    ctx: &Context,
+    assignments: &[AccountAssignment],
+) -> Result<Vec<Deleted>> {
+    let instance = ctx.instance_arn()?;
+    let requests: Vec<Value> = assignments
+        .iter()
+        .map(|a| {
+            json!({
+                "InstanceArn": instance,
+                "TargetId": a.account_id,
+                "TargetType": "AWS_ACCOUNT",
+                "PermissionSetArn": a.permission_set_arn,
+                "PrincipalType": a.principal_type.as_aws(),
+                "PrincipalId": a.principal_id,
+            })
+        })
+        .collect();
+    Ok(submit_requests(ctx, Change::Delete, &requests, true)?
+        .into_iter()
+        .map(|o| Deleted {
+            status: o.status.as_str(),
+            request_id: o.request_id,
+            failure: o.failure,
+        })
+        .collect())
 }
 
 /// Starts one request and waits for it to end.

@@ -25,6 +25,7 @@ pub(crate) mod permission_set;
 pub(crate) mod profile;
 pub(crate) mod resolve;
 pub(crate) mod sso;
+pub(crate) mod status;
 pub(crate) mod user;
 pub(crate) mod wait;
 mod wiring;

@@ -29,5 +29,6 @@ mod reliability;
 mod security;
 mod seed_check;
 mod shared_cache;
+mod status;
 mod transport;
 mod users;

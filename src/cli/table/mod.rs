@@ -15,6 +15,7 @@ mod org;
 mod permission_set;
 mod profile;
 mod sso;
+mod status;
 mod user;
 
 use super::spec::Group;
@@ -26,6 +27,7 @@ pub const GROUPS: &[Group] = &[
     permission_set::GROUP,
     assignment::GROUP,
     access_review::GROUP,
+    status::GROUP,
     org::GROUP,
     sso::GROUP,
     profile::GROUP,

@@ -251,6 +251,10 @@ fn answer(
     stream.flush().ok()
 }
 
+/// How a [`Gate`] answers a request itself: given its operation and body, a reply, or `None`
+/// to forward it.
+type Answer = dyn Fn(&str, &str) -> Option<Reply> + Send + Sync;
+
 /// A loopback proxy in front of a real endpoint (moto): while open it forwards every
 /// request and its answer unchanged; while shut it answers `shut` instead and forwards
 /// nothing. For failures that must begin at a chosen moment (a cache table that breaks
@@ -266,6 +270,17 @@ pub struct Gate {
 impl Gate {
     /// An open gate in front of `upstream` (`http://host:port`).
     pub fn open(upstream: &str) -> Gate {
+        Gate::intercepting(upstream, |_, _| None)
+    }
+
+    /// An open gate in front of `upstream` that answers itself the requests `answer` has a
+    /// reply for (given the operation and the body): for operations moto lacks or answers
+    /// unlike AWS, in a world moto serves otherwise.
+    pub fn intercepting(
+        upstream: &str,
+        answer: impl Fn(&str, &str) -> Option<Reply> + Send + Sync + 'static,
+    ) -> Gate {
+        let answer: Arc<Answer> = Arc::new(answer);
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -280,7 +295,8 @@ impl Gate {
                 let shut = shut_by_server.lock().expect("lock").clone();
                 let seen = seen_by_server.clone();
                 let upstream = upstream.clone();
-                thread::spawn(move || pass(stream, &upstream, shut, &seen));
+                let answer = answer.clone();
+                thread::spawn(move || pass(stream, &upstream, shut, &*answer, &seen));
             }
         });
         Gate { url, shut, seen }
@@ -308,6 +324,7 @@ fn pass(
     mut stream: TcpStream,
     upstream: &str,
     shut: Option<Reply>,
+    answer: &Answer,
     seen: &Mutex<Vec<(String, bool)>>,
 ) -> Option<()> {
     stream
@@ -344,6 +361,7 @@ fn pass(
     forwarded_head.push_str("Connection: close\r\n\r\n");
     let mut body = vec![0u8; length];
     stream.read_exact(&mut body).ok()?;
+    let shut = shut.or_else(|| answer(&target, &String::from_utf8_lossy(&body)));
     seen.lock().ok()?.push((target, shut.is_none()));
     let answer = match shut {
         Some(reply) => {
