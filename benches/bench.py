@@ -32,6 +32,7 @@ import seed
 USER_LIST = ["--output", "json", "user", "list"]
 ORG_TREE = ["--output", "json", "org", "tree"]
 ASSIGNMENT_LIST = ["--output", "json", "assignment", "list"]
+ACCESS_REVIEW_ORG = ["--output", "json", "access-review", "org"]
 # The services whose requests count against the minimum (the rest is the cache's own).
 AWS_SERVICES = {"identitystore", "sso-admin", "organizations"}
 DEBUG_REQUEST = re.compile(r"^awsideman: debug: (\S+) (\S+) status=")
@@ -219,7 +220,8 @@ def time_org_wide(homes, runs):
     Returns rows (label, {temperature: Case})."""
     rows = []
     for label, argv in (("`org tree`", ORG_TREE),
-                        ("`assignment list` (no filters)", ASSIGNMENT_LIST)):
+                        ("`assignment list` (no filters)", ASSIGNMENT_LIST),
+                        ("`access-review org`", ACCESS_REVIEW_ORG)):
         name = " ".join(argv[2:])
         rows.append((label, {
             "uncached": case(homes, "uncached", None, argv, f"{name} --no-cache"),
@@ -292,10 +294,18 @@ def count_all(homes, aws, world):
         expect("rows without names", sum(1 for r in rows if not (
             r["AccountName"] and r["PermissionSetName"] and r["PrincipalName"])), 0)
 
+    def access(doc):
+        rows = doc["Access"]
+        expect("access rows", len(rows), seed.access_rows(world))
+        expect("rows without names", sum(1 for r in rows if not (
+            r["AccountName"] and r["PermissionSetName"] and r["PrincipalName"])), 0)
+
     commands = [("`user list`", USER_LIST, users, seed.minimum_user_list(world), VARIANTS),
                 ("`org tree`", ORG_TREE, tree, seed.minimum_org_tree(world), ["file"]),
                 ("`assignment list`", ASSIGNMENT_LIST, assignments,
-                 min(seed.minimum_assignment_list(world).values()), ["file"])]
+                 min(seed.minimum_assignment_list(world).values()), ["file"]),
+                ("`access-review org`", ACCESS_REVIEW_ORG, access,
+                 seed.minimum_access_review_org(world), ["file"])]
     found = []
     for command, argv, check, minimum, variants in commands:
         found.append(Requests(command, "none (`--no-cache`)", minimum,
@@ -425,6 +435,10 @@ def write_results(args, info, world, versus_aws, org_wide, requests, backends):
         f"ListUsers and ListGroups: {plans['per-account']:,}. Per principal it would be "
         f"{plans['per-principal']:,} (one ListAccountAssignmentsForPrincipal for each of the "
         f"{world.users + world.groups:,} users and groups, plus the same listings).",
+        f"- `access-review org`: the `assignment list` plan plus one ListGroupMemberships "
+        f"per assigned group ({len(seed.assigned_groups(world))} groups, 20 members each): "
+        f"{seed.minimum_access_review_org(world):,}, printing {seed.access_rows(world):,} "
+        "rows (every assignment and every member of each assigned group).",
         "- moto answers ListPermissionSetsProvisionedToAccount with every provisioned set "
         "whatever the account, so every account has assignments of the same 5 sets and only "
         "those are provisioned: moto then answers what AWS would.",

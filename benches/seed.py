@@ -61,6 +61,8 @@ class World:
     accounts: list = field(default_factory=list)
     # (account id, permission set ARN, principal type, principal id).
     assignments: list = field(default_factory=list)
+    # Members per group id.
+    members: dict = field(default_factory=dict)
 
 
 def pages(items, service):
@@ -115,6 +117,7 @@ def seed_groups(pool, ids, world, users):
     pairs = [(i, g) for i in range(len(users)) for g in (i % GROUPS, (7 * i + 3) % GROUPS)]
     list(pool.map(join, pairs))
     world.groups = len(groups)
+    world.members = Counter(groups[g] for _, g in pairs)
     return groups
 
 
@@ -192,6 +195,24 @@ def minimum_org_tree(world):
     least one page."""
     return 1 + sum(pages(ous, "organizations") + pages(accounts, "organizations")
                    for ous, accounts in world.tree.values())
+
+
+def assigned_groups(world):
+    """The ids of the groups that hold an assignment."""
+    return {pid for _, _, kind, pid in world.assignments if kind == "GROUP"}
+
+
+def minimum_access_review_org(world):
+    """The cheaper assignment-list plan plus one membership listing per assigned group."""
+    return (min(minimum_assignment_list(world).values())
+            + sum(pages(world.members[g], "identitystore") for g in assigned_groups(world)))
+
+
+def access_rows(world):
+    """The rows of `access-review org`: every assignment, plus one per member of each
+    group assignment."""
+    return len(world.assignments) + sum(
+        world.members[pid] for _, _, kind, pid in world.assignments if kind == "GROUP")
 
 
 def minimum_assignment_list(world):
