@@ -119,7 +119,7 @@ pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// Which asynchronous change `assign` or `revoke` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(crate) enum Change {
     Create,
     Delete,
 }
@@ -158,7 +158,7 @@ impl Change {
     }
 
     /// The command's name.
-    fn verb(self) -> &'static str {
+    pub(crate) fn verb(self) -> &'static str {
         match self {
             Change::Create => "assign",
             Change::Delete => "revoke",
@@ -386,9 +386,10 @@ fn submit_requests(
     }))
 }
 
-/// How one deletion of [`delete_each`] ended: `SUCCEEDED`, `FAILED`, `IN_PROGRESS` (still
-/// running when the wait ended), with the request id and the failure reason.
-pub(crate) struct Deleted {
+/// How one request of [`submit_each`] ended: `SUCCEEDED`, `FAILED`, `IN_PROGRESS` (still
+/// running when the wait ended) or `SKIPPED` (not sent after an earlier failure), with the
+/// request id and the failure reason.
+pub(crate) struct Submitted {
     /// The final status, as the results report it.
     pub(crate) status: &'static str,
     /// The request id, to ask about later.
@@ -397,12 +398,14 @@ pub(crate) struct Deleted {
     pub(crate) failure: Option<String>,
 }
 
-/// Deletes each assignment (every one is tried), with the machinery of `revoke`: at most ten
-/// outstanding, each waited for.
-pub(crate) fn delete_each(
+/// Creates or deletes each assignment with the machinery of `assign` and `revoke`: at most
+/// ten outstanding, each waited for; without `keep_going`, none is sent after a failure.
+pub(crate) fn submit_each(
     ctx: &Context,
+    change: Change,
     assignments: &[AccountAssignment],
-) -> Result<Vec<Deleted>> {
+    keep_going: bool,
+) -> Result<Vec<Submitted>> {
     let instance = ctx.instance_arn()?;
     let requests: Vec<Value> = assignments
         .iter()
@@ -417,9 +420,9 @@ pub(crate) fn delete_each(
             })
         })
         .collect();
-    Ok(submit_requests(ctx, Change::Delete, &requests, true)?
+    Ok(submit_requests(ctx, change, &requests, keep_going)?
         .into_iter()
-        .map(|o| Deleted {
+        .map(|o| Submitted {
             status: o.status.as_str(),
             request_id: o.request_id,
             failure: o.failure,

@@ -335,7 +335,10 @@ pub(crate) fn of_principal(
 
 /// The assignments of each (account, permission set) pair: ListAccountAssignments, in
 /// parallel.
-fn of_pairs(ctx: &Context, pairs: &[(String, String)]) -> Result<Vec<AccountAssignment>> {
+pub(crate) fn of_pairs(
+    ctx: &Context,
+    pairs: &[(String, String)],
+) -> Result<Vec<AccountAssignment>> {
     let instance = ctx.instance_arn()?;
     let client = ctx.client()?;
     let found = fan_out(ctx, "assignment list:", pairs, |(account, set)| {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Context;
-use super::assignment;
+use super::assignment::{self, Change};
 use super::grants;
 use super::resolve::PrincipalType;
 use crate::client::shapes::{self, AccountAssignment, Group, User};
@@ -232,7 +232,12 @@ pub(crate) fn cleanup(ctx: &mut Context, m: &Matches) -> Result<Report> {
             m,
             &format!("delete {} orphaned assignment(s)", orphans.len()),
         )?;
-        for (r, done) in rows.iter_mut().zip(assignment::delete_each(ctx, &orphans)?) {
+        for (r, done) in rows.iter_mut().zip(assignment::submit_each(
+            ctx,
+            Change::Delete,
+            &orphans,
+            true,
+        )?) {
             if done.status != "SUCCEEDED" {
                 failed += 1;
             }

@@ -6,6 +6,7 @@ mod common;
 mod access_review;
 mod assignments;
 mod audit;
+mod bulk;
 mod cache;
 mod cache_dir;
 mod cache_tools;

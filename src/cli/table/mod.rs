@@ -6,6 +6,7 @@
 mod access_review;
 mod assignment;
 mod audit;
+mod bulk;
 mod cache;
 mod completion;
 mod config;
@@ -26,6 +27,7 @@ pub const GROUPS: &[Group] = &[
     group::GROUP,
     permission_set::GROUP,
     assignment::GROUP,
+    bulk::GROUP,
     access_review::GROUP,
     status::GROUP,
     org::GROUP,
