@@ -72,6 +72,9 @@ pub(crate) enum View {
     },
     /// A sentence for people (the JSON document carries the data).
     Message(String),
+    /// Text awsideman generated itself (a completion script), printed exactly as it is:
+    /// never data from AWS or a file.
+    Generated(String),
     /// Several views one after another, each with a title.
     Sections(Vec<(String, View)>),
 }
@@ -163,6 +166,7 @@ enum Style {
 fn render_view(data: &Value, view: &View, style: Style) -> String {
     match view {
         View::Message(message) => format!("{}\n", printable::lines(message)),
+        View::Generated(text) => format!("{text}\n"),
         View::List { path, columns } => {
             let empty = Vec::new();
             let items = lookup(data, path)

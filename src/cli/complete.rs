@@ -15,7 +15,7 @@ use crate::cli::table::GROUPS;
 use crate::commands::Context;
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
-use crate::output::Report;
+use crate::output::{OutputFormat, Report, View};
 
 /// The shells [`render`] knows.
 pub(crate) const SHELLS: &[&str] = &["bash", "zsh", "fish"];
@@ -23,28 +23,33 @@ pub(crate) const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 /// The description of the `help` word in completions.
 const HELP_ABOUT: &str = "Show help for a group or command";
 
-/// `completion SHELL`: the script of the whole command table, as a report.
-fn script(shell: &str) -> Result<Report> {
+/// `completion SHELL`: the script of the whole command table, as a report. The script
+/// itself is printed whether or not stdout is a terminal (`source <(awsideman completion
+/// bash)`); only an explicit `--output json` prints the JSON document.
+fn script(ctx: &mut Context, shell: &str) -> Result<Report> {
     let text = render(GROUPS, shell)?;
-    Ok(Report::message(
+    if ctx.globals.output.is_none() {
+        ctx.output = OutputFormat::Table;
+    }
+    Ok(Report::new(
         json!({"shell": shell, "script": text}),
-        text.trim_end(),
+        View::Generated(text.trim_end().to_string()),
     ))
 }
 
 /// `completion bash`.
-pub(crate) fn run_bash(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
-    script("bash")
+pub(crate) fn run_bash(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script(ctx, "bash")
 }
 
 /// `completion zsh`.
-pub(crate) fn run_zsh(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
-    script("zsh")
+pub(crate) fn run_zsh(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script(ctx, "zsh")
 }
 
 /// `completion fish`.
-pub(crate) fn run_fish(_ctx: &mut Context, _m: &Matches) -> Result<Report> {
-    script("fish")
+pub(crate) fn run_fish(ctx: &mut Context, _m: &Matches) -> Result<Report> {
+    script(ctx, "fish")
 }
 
 /// The completion script for `shell` (`bash`, `zsh` or `fish`).

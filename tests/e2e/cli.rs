@@ -127,6 +127,24 @@ fn completion_scripts_know_every_command() {
         .is_ok()
     {
         let script = t.ok(&["--output", "text", "completion", "bash"]);
+        // Off a terminal (a pipe, process substitution) the script itself is printed.
+        assert_eq!(t.ok(&["completion", "bash"]), script);
+        let binary = crate::common::binary();
+        let sourced = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source <('{}' completion bash) && complete -p awsideman",
+                binary.display()
+            ))
+            .env("HOME", &t.home)
+            .env("AWSIDEMAN_CONFIG_DIR", t.home.join(".awsideman"))
+            .output()
+            .unwrap();
+        assert!(
+            sourced.status.success() && text(&sourced.stdout).contains("awsideman"),
+            "source <(awsideman completion bash): {}",
+            text(&sourced.stderr)
+        );
         let path = t.write("completion.bash", &script);
         let status = std::process::Command::new("bash")
             .arg("-n")
