@@ -4,6 +4,7 @@
 //! `man/awsideman.1` stays complete when a key or service is added.
 
 use super::man;
+use super::spec::{COMMAND_ALIASES, FLAG_ALIASES};
 use super::table::GROUPS;
 use crate::aws::service::Service;
 use crate::config::{SCHEMA, SECTIONS};
@@ -87,6 +88,7 @@ pub fn man_page() -> String {
             ("CONFIGURATION", configuration()),
             ("ENVIRONMENT", environment()),
             ("EXIT STATUS", exit_status()),
+            ("NAMES OF THE PYTHON AWSIDEMAN", python_names()),
             ("FILES", files()),
             ("SECURITY", security()),
         ],
@@ -159,6 +161,30 @@ fn environment() -> String {
          under CONFIGURATION.",
     ));
     out.push('\n');
+    out
+}
+
+/// The Python awsideman's names that are accepted, from the parser's alias tables.
+fn python_names() -> String {
+    let mut out = man::prose(
+        "Commands and flags of the Python awsideman that are spelled differently here are \
+         accepted under their old names: version (--version), info (sso info), and:",
+    );
+    out.push('\n');
+    for (path, alias, ours) in COMMAND_ALIASES {
+        out.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            man::code(&format!("{path} {alias}")),
+            man::prose(&format!("{path} {ours}"))
+        ));
+    }
+    for (path, alias, ours) in FLAG_ALIASES {
+        out.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            man::code(&format!("{path} --{alias}")),
+            man::prose(&format!("{path} --{ours}"))
+        ));
+    }
     out
 }
 

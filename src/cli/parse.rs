@@ -8,7 +8,9 @@
 use std::ffi::OsString;
 
 use crate::cli::help;
-use crate::cli::spec::{Command, Flag, GLOBAL_FLAGS, Group, GroupPath, path_words};
+use crate::cli::spec::{
+    COMMAND_ALIASES, Command, FLAG_ALIASES, Flag, GLOBAL_FLAGS, Group, GroupPath, path_words,
+};
 use crate::commands::args::{Globals, Matches};
 use crate::error::{Error, Result};
 use crate::suggest;
@@ -156,6 +158,7 @@ impl State {
     fn take(&mut self, token: Token, parser: &mut lexopt::Parser) -> Result<(), Failure> {
         match token {
             Token::Long(name) => {
+                let name = self.unalias_flag(name);
                 let (flag, global) = self
                     .find_flag(|f| f.long == name)
                     .ok_or_else(|| Failure::Flag(self.unknown_long(&name)))?;
@@ -196,6 +199,25 @@ impl State {
             return Some((flag, false));
         }
         GLOBAL_FLAGS.iter().find(|f| is(f)).map(|f| (f, true))
+    }
+
+    /// Our name for a flag the Python awsideman spells differently, once the command is
+    /// known ([`FLAG_ALIASES`]).
+    fn unalias_flag(&self, name: String) -> String {
+        let Some(command) = self.command else {
+            return name;
+        };
+        let words: Vec<&str> = self
+            .path
+            .iter()
+            .map(|g| g.name)
+            .chain([command.name])
+            .collect();
+        let words = words.join(" ");
+        FLAG_ALIASES
+            .iter()
+            .find(|(path, alias, _)| *path == words && *alias == name)
+            .map_or(name, |(_, _, ours)| (*ours).to_string())
     }
 
     /// The error for an unknown long flag, with a suggestion or a hint about its place.
@@ -291,7 +313,20 @@ impl State {
                 self.help = true;
                 return Ok(());
             }
+            // The Python awsideman's top-level `version` and `info`.
+            if value == "version" {
+                self.version = true;
+                return Ok(());
+            }
+            let (value, then) = match value.as_str() {
+                "info" => ("sso".to_string(), Some("info")),
+                _ => (value, None),
+            };
             let found = self.groups.iter().find(|g| g.name == value);
+            if let (Some(group), Some(command)) = (found, then) {
+                self.path.push(group);
+                return self.take_value(command.to_string());
+            }
             let found = found.ok_or_else(|| {
                 let guess = suggest::closest(&value, self.groups.iter().map(|g| g.name));
                 Failure::Name(self.usage(format!("unknown group {value:?}{}", did_you_mean(guess))))
@@ -300,6 +335,12 @@ impl State {
             return Ok(());
         };
         let Some(command) = self.command else {
+            let path: Vec<&str> = self.path.iter().map(|g| g.name).collect();
+            let path = path.join(" ");
+            let value = COMMAND_ALIASES
+                .iter()
+                .find(|(group, alias, _)| *group == path && *alias == value)
+                .map_or(value, |(_, _, ours)| (*ours).to_string());
             if let Some(found) = group.commands.iter().find(|c| c.name == value) {
                 self.command = Some(found);
                 self.matches.declare(declared_names(found));

@@ -231,6 +231,28 @@ impl Positional {
     }
 }
 
+/// Command names of the Python awsideman that mean a command here: (group path, the Python
+/// tool's name, ours). Accepted by the parser and listed in the man page.
+pub(crate) const COMMAND_ALIASES: &[(&str, &str, &str)] = &[
+    ("group", "list-members", "members"),
+    ("sso", "list", "info"),
+];
+
+/// Flag names of the Python awsideman that mean a flag here: (command path, the Python
+/// tool's long name, ours).
+pub(crate) const FLAG_ALIASES: &[(&str, &str, &str)] = &[
+    ("assignment list", "account-id", "account"),
+    ("user create", "first-name", "given-name"),
+    ("user create", "last-name", "family-name"),
+    ("user update", "first-name", "given-name"),
+    ("user update", "last-name", "family-name"),
+    ("user delete", "force", "yes"),
+    ("group delete", "force", "yes"),
+    ("permission-set delete", "force", "yes"),
+    ("assignment revoke", "force", "yes"),
+    ("cache clear", "force", "yes"),
+];
+
 /// The options every command accepts, at any position on the command line.
 pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
     Flag::value("profile", "NAME", "The awsideman profile to use.").short('p'),

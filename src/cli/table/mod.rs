@@ -62,6 +62,61 @@ mod tests {
         }
     }
 
+    /// Every name of the Python awsideman leads to a command or flag that exists, and hides
+    /// none of ours.
+    #[test]
+    fn python_names_lead_somewhere_and_hide_nothing() {
+        use crate::cli::spec::{COMMAND_ALIASES, FLAG_ALIASES, every_group};
+        for (path, alias, ours) in COMMAND_ALIASES {
+            let group = every_group(GROUPS)
+                .into_iter()
+                .find(|g| path_words(g) == *path)
+                .unwrap_or_else(|| panic!("no group {path}"))
+                .last()
+                .copied()
+                .unwrap();
+            assert!(
+                group.commands.iter().any(|c| c.name == *ours),
+                "{path} {ours}"
+            );
+            assert!(
+                !group.commands.iter().any(|c| c.name == *alias),
+                "{path} {alias}"
+            );
+        }
+        let commands = every_command(GROUPS);
+        for (path, alias, ours) in FLAG_ALIASES {
+            let (_, command) = commands
+                .iter()
+                .find(|(p, c)| format!("{} {}", path_words(p), c.name) == *path)
+                .unwrap_or_else(|| panic!("no command {path}"));
+            assert!(
+                command.flags.iter().any(|f| f.long == *ours),
+                "{path} --{ours}"
+            );
+            assert!(
+                !command.flags.iter().any(|f| f.long == *alias),
+                "{path} --{alias}"
+            );
+        }
+        let parsed = |args: &[&str]| parse(GROUPS, args.iter().map(std::ffi::OsString::from));
+        match parsed(&["group", "list-members", "admins"]) {
+            Ok(Parsed::Run { command, .. }) => assert_eq!(command.name, "members"),
+            other => panic!("{other:?}"),
+        }
+        match parsed(&["assignment", "list", "--account-id", "123456789012"]) {
+            Ok(Parsed::Run { matches, .. }) => {
+                assert_eq!(matches.value("account"), Some("123456789012"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parsed(&["version"]), Ok(Parsed::Version)));
+        match parsed(&["info"]) {
+            Ok(Parsed::Run { command, .. }) => assert_eq!(command.name, "info"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn every_input_limit_names_a_flag_its_command_declares() {
         let commands = every_command(GROUPS);
