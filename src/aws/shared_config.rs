@@ -125,7 +125,6 @@ impl SharedConfig {
         self.sso_sessions.contains_key(session)
     }
 
-    #[cfg(test)]
     /// Every profile name defined in either file, sorted.
     pub(crate) fn profile_names(&self) -> Vec<String> {
         self.profiles.keys().cloned().collect()

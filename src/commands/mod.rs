@@ -195,24 +195,46 @@ impl Context {
 
     /// The identity store id of the profile, or a configuration error saying how to set it.
     pub(crate) fn identity_store_id(&self) -> Result<&str> {
-        self.profile.identity_store_id.as_deref().ok_or_else(|| {
-            Error::config(format!(
-                "profile \"{}\" has no identity_store_id: run 'awsideman sso discover' or \
-                 'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'",
-                self.profile_name
-            ))
-        })
+        self.profile
+            .identity_store_id
+            .as_deref()
+            .ok_or_else(|| self.not_configured("identity_store_id"))
     }
 
     /// The Identity Center instance ARN of the profile, or a configuration error.
     pub(crate) fn instance_arn(&self) -> Result<&str> {
-        self.profile.sso_instance_arn.as_deref().ok_or_else(|| {
-            Error::config(format!(
-                "profile \"{}\" has no sso_instance_arn: run 'awsideman sso discover' or \
-                 'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'",
-                self.profile_name
-            ))
-        })
+        self.profile
+            .sso_instance_arn
+            .as_deref()
+            .ok_or_else(|| self.not_configured("sso_instance_arn"))
+    }
+
+    /// The error for a profile that lacks `key`: no configuration at all, no such profile
+    /// (naming the ones there are), or a profile not yet pointed at an instance.
+    fn not_configured(&self, key: &str) -> Error {
+        let name = &self.profile_name;
+        let known: Vec<String> = self
+            .config
+            .profiles()
+            .map(|p| p.into_keys().collect())
+            .unwrap_or_default();
+        if known.is_empty() {
+            return Error::config(format!(
+                "no awsideman profile is configured yet: run 'awsideman profile add {name}' \
+                 and then 'awsideman sso discover' (the README's Quick start)"
+            ));
+        }
+        if !known.contains(name) {
+            return Error::config(format!(
+                "no awsideman profile \"{name}\" (profiles: {}): pass one with --profile, or \
+                 add it with 'awsideman profile add {name}'",
+                known.join(", ")
+            ));
+        }
+        Error::config(format!(
+            "profile \"{name}\" has no {key}: run 'awsideman sso discover' or \
+             'awsideman sso set INSTANCE_ARN IDENTITY_STORE_ID'"
+        ))
     }
 }
 

@@ -177,3 +177,32 @@ fn special_commands_work_with_an_invalid_or_unsafe_config() {
     let err = t.fails(2, &["user", "list"]);
     assert!(err.contains("config.yaml"), "{err}");
 }
+
+/// The errors a new user meets say what to do next: no configuration yet, no such profile
+/// (naming the ones there are), no credentials (naming the AWS profiles that exist and the
+/// `profile update --aws-profile` fix).
+#[test]
+fn setup_mistakes_name_their_fix() {
+    let t = TestEnv::new();
+    let err = t.fails(2, &["user", "list"]);
+    assert!(
+        err.contains("no awsideman profile is configured yet")
+            && err.contains("awsideman profile add default"),
+        "{err}"
+    );
+    t.discover();
+    let err = t.fails(2, &["--profile", "nosuch", "user", "list"]);
+    assert!(
+        err.contains("no awsideman profile \"nosuch\" (profiles: default)"),
+        "{err}"
+    );
+    // Credentials under another AWS profile name than the awsideman profile's.
+    t.ok(&["profile", "add", "prod", "--region", "us-east-1"]);
+    let err = t.fails(2, &["--profile", "prod", "sso", "discover"]);
+    assert!(
+        err.contains("AWS profile \"prod\" not found")
+            && err.contains("AWS profiles that exist: base, default")
+            && err.contains("awsideman profile update NAME --aws-profile base"),
+        "{err}"
+    );
+}

@@ -122,8 +122,19 @@ pub(crate) fn resolve_with_prompt(
             )),
         }
     } else if settings.profile_required {
+        let existing = shared.profile_names();
+        let fix = match existing.first() {
+            Some(example) => format!(
+                " (AWS profiles that exist: {}): give the awsideman profile the AWS profile to \
+                 use with `awsideman profile update NAME --aws-profile {example}`, or create \
+                 the AWS profile",
+                existing.join(", ")
+            ),
+            None => ": create it with `aws configure --profile NAME` (or `aws configure sso`)"
+                .to_string(),
+        };
         return Err(Error::config(format!(
-            "AWS profile \"{profile}\" not found in {} or {}",
+            "AWS profile \"{profile}\" not found in {} or {}{fix}",
             shared.config_label(),
             shared.credentials_label()
         )));
@@ -145,10 +156,23 @@ pub(crate) fn resolve_with_prompt(
         Err(why) => tried.push(format!("EC2 instance metadata ({why})")),
     }
 
+    let existing = shared.profile_names();
+    let fix = match existing.first() {
+        Some(example) => format!(
+            "AWS profiles that exist: {}. To fix: point the awsideman profile at one \
+             (`awsideman profile update NAME --aws-profile {example}`) or set \
+             AWS_PROFILE={example}; for an IAM Identity Center profile run \
+             `aws sso login --profile {example}`",
+            existing.join(", ")
+        ),
+        None => format!(
+            "no AWS profile exists yet. To fix: run `aws configure` (or `aws configure sso`) \
+             to create one, then `awsideman profile update NAME --aws-profile default` if it \
+             is not named \"{profile}\""
+        ),
+    };
     Err(Error::runtime(format!(
-        "no AWS credentials found. Tried: {}. To fix: run `aws configure` to store keys, set \
-         AWS_PROFILE (or pass --profile) to a profile that has credentials, or run \
-         `aws sso login --profile {profile}` for an IAM Identity Center profile",
+        "no AWS credentials found for AWS profile \"{profile}\". Tried: {}. {fix}",
         tried.join("; ")
     )))
 }

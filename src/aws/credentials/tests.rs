@@ -130,7 +130,9 @@ fn missing_profiles() {
     let e = case.run().unwrap_err();
     assert_eq!(
         e.to_string(),
-        "AWS profile \"nope\" not found in ~/.aws/config or ~/.aws/credentials"
+        "AWS profile \"nope\" not found in ~/.aws/config or ~/.aws/credentials (AWS profiles \
+         that exist: other): give the awsideman profile the AWS profile to use with \
+         `awsideman profile update NAME --aws-profile other`, or create the AWS profile"
     );
     assert_eq!(e.exit_code(), 2);
 
@@ -138,14 +140,14 @@ fn missing_profiles() {
     case.required = false;
     let e = case.run().unwrap_err().to_string();
     for part in [
-        "no AWS credentials found. Tried: environment variables",
+        "no AWS credentials found for AWS profile \"nope\". Tried: environment variables",
         "web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)",
         "AWS profile \"nope\" (not in ~/.aws/config or ~/.aws/credentials)",
         "container credentials",
         "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)",
-        "aws configure",
-        "AWS_PROFILE",
-        "aws sso login --profile nope",
+        "AWS profiles that exist: other.",
+        "awsideman profile update NAME --aws-profile other",
+        "AWS_PROFILE=other",
     ] {
         assert!(e.contains(part), "{part:?} missing from: {e}");
     }
