@@ -286,6 +286,8 @@ enum OutcomeStatus {
     DryRun,
     /// Not sent after an earlier failure.
     Skipped,
+    /// A revoke of an assignment that does not exist: nothing to do.
+    AlreadyAbsent,
 }
 
 impl OutcomeStatus {
@@ -296,6 +298,7 @@ impl OutcomeStatus {
             OutcomeStatus::InProgress => "IN_PROGRESS",
             OutcomeStatus::DryRun => "DRY-RUN",
             OutcomeStatus::Skipped => "SKIPPED",
+            OutcomeStatus::AlreadyAbsent => "ALREADY-ABSENT",
         }
     }
 }
@@ -330,7 +333,7 @@ impl Outcome {
     fn succeeded(&self) -> bool {
         matches!(
             self.status,
-            OutcomeStatus::Succeeded | OutcomeStatus::DryRun
+            OutcomeStatus::Succeeded | OutcomeStatus::DryRun | OutcomeStatus::AlreadyAbsent
         )
     }
 }
@@ -508,28 +511,74 @@ fn run_change(ctx: &Context, m: &Matches, change: Change) -> Result<Report> {
             change.verb()
         ));
     }
-    let outcomes = if dry_run {
-        targets
-            .iter()
-            .map(|_| Outcome::new(OutcomeStatus::DryRun, None, None))
-            .collect()
-    } else if targets.is_empty() {
+    let absent = absent_from(ctx, change, &subject, &targets)?;
+    let to_change: Vec<Target> = targets
+        .iter()
+        .filter(|t| !absent.contains(&t.id))
+        .cloned()
+        .collect();
+    let mut submitted = if dry_run || to_change.is_empty() {
         Vec::new()
     } else {
         if change == Change::Delete {
-            ctx.confirm(m, &confirmation(&subject, targets.len()))?;
+            ctx.confirm(m, &confirmation(&subject, to_change.len()))?;
         }
         submit_all(
             ctx,
             change,
             &subject,
-            &targets,
+            &to_change,
             m.switch("continue-on-error"),
         )?
-    };
+    }
+    .into_iter();
+    let outcomes: Vec<Outcome> = targets
+        .iter()
+        .map(|t| {
+            if absent.contains(&t.id) {
+                Outcome::new(OutcomeStatus::AlreadyAbsent, None, None)
+            } else if dry_run {
+                Outcome::new(OutcomeStatus::DryRun, None, None)
+            } else {
+                submitted.next().unwrap_or_else(|| {
+                    Outcome::new(OutcomeStatus::Failed, None, Some("not submitted".into()))
+                })
+            }
+        })
+        .collect();
     let failed = outcomes.iter().filter(|o| !o.succeeded()).count();
     let report = change_report(change, &subject, &targets, &outcomes, dry_run);
     finish(report, failed, outcomes.len())
+}
+
+/// For a revoke, the target accounts where the assignment does not exist (nothing to do
+/// there: reported as already absent, never as a failure); one ListAccountAssignments per
+/// account, in parallel. Empty for an assign.
+fn absent_from(
+    ctx: &Context,
+    change: Change,
+    subject: &Subject,
+    targets: &[Target],
+) -> Result<BTreeSet<String>> {
+    if change != Change::Delete || targets.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let pairs: Vec<(String, String)> = targets
+        .iter()
+        .map(|t| (t.id.clone(), subject.permission_set.clone()))
+        .collect();
+    let present: BTreeSet<String> = grants::of_pairs(ctx, &pairs)?
+        .into_iter()
+        .filter(|a| {
+            a.principal_type == subject.principal.kind && a.principal_id == subject.principal.id
+        })
+        .map(|a| a.account_id)
+        .collect();
+    Ok(targets
+        .iter()
+        .filter(|t| !present.contains(&t.id))
+        .map(|t| t.id.clone())
+        .collect())
 }
 
 /// The question `revoke` asks before deleting anything.

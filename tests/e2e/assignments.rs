@@ -928,34 +928,63 @@ fn throttled_submissions_are_retried_and_succeed() {
 
 #[test]
 fn revoke_polls_the_deletion_status() {
+    // The user is resolved before the fixture is built, so the existence check can answer
+    // with the user's assignment.
+    let probe = Fixture::start(vec![described_permission_set()]);
+    let (t, user, org) = fixture_world(&probe);
+    let account = org.accounts["security-audit"].clone();
+    let held = json!({"AccountAssignments": [{"AccountId": account, "PermissionSetArn": PS,
+        "PrincipalType": "USER", "PrincipalId": user}]});
     let fixture = fixture_then(vec![
+        Reply::json(200, &held.to_string()),
         status_reply(DELETION, "IN_PROGRESS", None),
         status_reply(DELETION, "SUCCEEDED", None),
     ]);
-    let (t, user, org) = fixture_world(&fixture);
-    let account = org.accounts["security-audit"].as_str();
-    let mut args = change_args("revoke", &user, &[account]);
+    let mut t = t;
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", fixture.url.as_str());
+    let mut args = change_args("revoke", &user, &[account.as_str()]);
     args.push("--yes");
     let out = t.json(&args);
     assert_eq!(out["results"][0]["status"], "SUCCEEDED", "{out}");
     let seen = fixture.requests();
-    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
     assert_eq!(
         target(&seen[1]),
+        "SWBExternalService.ListAccountAssignments"
+    );
+    assert_eq!(
+        target(&seen[2]),
         "SWBExternalService.DeleteAccountAssignment"
     );
     assert_eq!(
-        body(&seen[1]),
+        body(&seen[2]),
         json!({"InstanceArn": INSTANCE, "TargetId": account, "TargetType": "AWS_ACCOUNT",
                "PermissionSetArn": PS, "PrincipalType": "USER", "PrincipalId": user})
     );
     assert_eq!(
-        target(&seen[2]),
+        target(&seen[3]),
         "SWBExternalService.DescribeAccountAssignmentDeletionStatus"
     );
     assert_eq!(
-        body(&seen[2]),
+        body(&seen[3]),
         json!({"InstanceArn": INSTANCE, "AccountAssignmentDeletionRequestId": REQUEST})
+    );
+
+    // Revoking what is absent has nothing to do: already absent, exit 0, dry run too.
+    let none = Fixture::routed(|op| match op {
+        "DescribePermissionSet" => described_permission_set(),
+        _ => Reply::json(200, r#"{"AccountAssignments": []}"#),
+    });
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", none.url.as_str());
+    let out = t.json(&args);
+    assert_eq!(out["results"][0]["status"], "ALREADY-ABSENT", "{out}");
+    args.push("--dry-run");
+    let out = t.json(&args);
+    assert_eq!(out["results"][0]["status"], "ALREADY-ABSENT", "{out}");
+    assert!(
+        none.requests()
+            .iter()
+            .all(|r| target(r) != "SWBExternalService.DeleteAccountAssignment")
     );
 }
 

@@ -64,7 +64,8 @@ const REVOKE_FLAGS: &[Flag] = &[
 const CHANGE_JSON: &str = "{\"PermissionSetArn\", \"PermissionSetName\", \"PrincipalType\", \
      \"PrincipalId\", \"PrincipalName\", \"DryRun\": bool, \"results\": [{\"AccountId\", \
      \"AccountName\", \"status\": \"SUCCEEDED\" | \"FAILED\" | \"IN_PROGRESS\" (still running \
-     when the wait ended) | \"SKIPPED\" (not submitted after an earlier failure) | \"DRY-RUN\", \
+     when the wait ended) | \"SKIPPED\" (not submitted after an earlier failure) | \"DRY-RUN\" | \
+     \"ALREADY-ABSENT\" (revoke: there was nothing to delete), \
      \"RequestId\", \"FailureReason\"}]}. The document is printed even when an account fails; \
      the exit status is then 1.";
 
@@ -140,8 +141,10 @@ pub(crate) const GROUP: Group = Group {
             name: "revoke",
             about: "Take a permission set from a principal in accounts",
             doc: "Deletes the assignment in every target account, chosen as for 'assign', \
-                  with the same limits, waiting and reporting. Asks for confirmation on a \
-                  terminal; without one, --yes is required.",
+                  with the same limits, waiting and reporting. An account where the \
+                  assignment does not exist is reported ALREADY-ABSENT and counts as done \
+                  (exit 0), in --dry-run too: one ListAccountAssignments per account tells. \
+                  Asks for confirmation on a terminal; without one, --yes is required.",
             args: CHANGE_ARGS,
             flags: REVOKE_FLAGS,
             examples: &[
