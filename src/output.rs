@@ -51,6 +51,15 @@ impl Column {
     pub(crate) const fn new(header: &'static str, path: &'static str) -> Column {
         Column { header, path }
     }
+
+    /// Whether the column holds identifiers (ids, ARNs, account numbers), which a table
+    /// never cuts: a cut id is useless, a cut name still reads.
+    pub(crate) fn is_identifier(&self) -> bool {
+        let field = self.path.rsplit('.').next().unwrap_or(self.path);
+        ["Id", "Ids", "Arn"].iter().any(|end| field.ends_with(end))
+            || self.header.contains("ID")
+            || self.header.contains("ARN")
+    }
 }
 
 /// How a report is shown as a table or text.
@@ -130,6 +139,9 @@ pub(crate) struct Terminal {
     pub(crate) color: bool,
     /// Indented JSON for people; scripts get compact JSON, which is the same document.
     pub(crate) pretty_json: bool,
+    /// The terminal's width: tables are fitted to it (free-text columns shrink with an
+    /// ellipsis; ids and ARNs are never cut). `None`: print every value whole.
+    pub(crate) width: Option<usize>,
 }
 
 /// Renders a report in `format` for `terminal`.
@@ -150,7 +162,14 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
             out.push('\n');
             out
         }
-        OutputFormat::Table => render_view(&report.data, &report.view, Style::Table { color }),
+        OutputFormat::Table => render_view(
+            &report.data,
+            &report.view,
+            Style::Table {
+                color,
+                width: terminal.width,
+            },
+        ),
         OutputFormat::Text => render_view(&report.data, &report.view, Style::Text),
         OutputFormat::Csv => render_view(&report.data, &report.view, Style::Csv),
     }
@@ -158,7 +177,7 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
 
 #[derive(Clone, Copy)]
 enum Style {
-    Table { color: bool },
+    Table { color: bool, width: Option<usize> },
     Text,
     Csv,
 }
@@ -177,7 +196,8 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                 .iter()
                 .map(|item| columns.iter().map(|c| cell(item, c.path, style)).collect())
                 .collect();
-            grid(&headers, &rows, style)
+            let fixed: Vec<bool> = columns.iter().map(Column::is_identifier).collect();
+            grid(&headers, &rows, &fixed, style)
         }
         View::Record { path, fields } => {
             let record = lookup(data, path).unwrap_or(&Value::Null);
@@ -187,9 +207,9 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                         fields.iter().map(|c| c.header.to_string()).collect();
                     let row: Vec<String> =
                         fields.iter().map(|c| cell(record, c.path, style)).collect();
-                    grid(&headers, &[row], style)
+                    grid(&headers, &[row], &[], style)
                 }
-                Style::Table { color } => {
+                Style::Table { color, .. } => {
                     let width = fields
                         .iter()
                         .map(|c| c.header.chars().count())
@@ -214,7 +234,7 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                 if i > 0 {
                     out.push('\n');
                 }
-                if let Style::Table { color } = style {
+                if let Style::Table { color, .. } = style {
                     out.push_str(&bold(&printable::one_line(title), color));
                     out.push('\n');
                 }
@@ -225,7 +245,37 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
     }
 }
 
-fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
+/// The narrowest a free-text column is shrunk to.
+const MIN_SHRUNK: usize = 8;
+
+/// Column widths that fit `max` (with two spaces between columns) by shrinking the widest
+/// columns not marked `fixed`, one character at a time; as they were when nothing can give.
+fn fit(widths: &[usize], fixed: &[bool], max: usize) -> Vec<usize> {
+    let mut widths = widths.to_vec();
+    let gaps = 2 * widths.len().saturating_sub(1);
+    let mut total: usize = widths.iter().sum::<usize>() + gaps;
+    while total > max {
+        let widest = (0..widths.len())
+            .filter(|&i| !fixed.get(i).copied().unwrap_or(false) && widths[i] > MIN_SHRUNK)
+            .max_by_key(|&i| widths[i]);
+        let Some(i) = widest else { break };
+        widths[i] -= 1;
+        total -= 1;
+    }
+    widths
+}
+
+/// `text` in at most `width` characters, cut with an ellipsis.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn grid(headers: &[String], rows: &[Vec<String>], fixed: &[bool], style: Style) -> String {
     let mut out = String::new();
     match style {
         Style::Text => {
@@ -244,13 +294,26 @@ fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
                 out.push_str("\r\n");
             }
         }
-        Style::Table { color } => {
+        Style::Table { color, width } => {
             let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
             for row in rows {
                 for (w, c) in widths.iter_mut().zip(row) {
                     *w = (*w).max(c.chars().count());
                 }
             }
+            let widths = match width {
+                Some(max) => fit(&widths, fixed, max),
+                None => widths,
+            };
+            let cut = |cells: &[String]| -> Vec<String> {
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| clip(c, *w))
+                    .collect()
+            };
+            let headers = &cut(headers);
+            let rows: Vec<Vec<String>> = rows.iter().map(|r| cut(r)).collect();
             let line = |cells: &[String]| {
                 let mut s = String::new();
                 for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
@@ -267,7 +330,7 @@ fn grid(headers: &[String], rows: &[Vec<String>], style: Style) -> String {
             out.push_str(&bold(&header, color));
             out.push('\n');
             for row in rows {
-                out.push_str(&line(row));
+                out.push_str(&line(&row));
                 out.push('\n');
             }
         }
@@ -403,6 +466,37 @@ mod tests {
         let message = Report::message(json!({}), "saved \u{1b}[31mred\nnext");
         let out = render(&message, OutputFormat::Table, Terminal::default());
         assert_eq!(out, "saved \\x1b[31mred\nnext\n");
+    }
+
+    #[test]
+    fn tables_fit_the_terminal_without_cutting_ids() {
+        const GROUP_COLUMNS: &[Column] = &[
+            Column::new("Display name", "DisplayName"),
+            Column::new("Description", "Description"),
+            Column::new("Group ID", "GroupId"),
+        ];
+        let id = "906773b2c1-0ce4a1f2-3b4c-4d5e-8f90-a1b2c3d4e5f6";
+        let data = json!({"Groups": [
+            {"DisplayName": "x".repeat(300), "Description": "d".repeat(80), "GroupId": id},
+            {"DisplayName": "admins", "Description": "Admins", "GroupId": id},
+        ]});
+        let report = Report::list(data, "Groups", GROUP_COLUMNS);
+        let terminal = Terminal {
+            width: Some(80),
+            ..Terminal::default()
+        };
+        let out = render(&report, OutputFormat::Table, terminal);
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "{line:?} is wider than 80");
+        }
+        assert!(out.lines().next().unwrap().contains("GROUP ID"), "{out}");
+        assert_eq!(out.matches(id).count(), 2, "ids are never cut: {out}");
+        assert!(out.contains("xxxxxxx…"), "{out}");
+        let wide = render(&report, OutputFormat::Table, Terminal::default());
+        assert!(
+            wide.contains(&"x".repeat(300)),
+            "no width: every value whole"
+        );
     }
 
     #[test]

@@ -49,6 +49,11 @@ fn run() -> Result<()> {
     let terminal = output::Terminal {
         color: stdout_is_terminal && env.get("NO_COLOR").is_none(),
         pretty_json: stdout_is_terminal,
+        width: if stdout_is_terminal && !globals.wide {
+            terminal_width(&env)
+        } else {
+            None
+        },
     };
     let mut ctx = if command.access == Access::Standalone {
         Context::standalone(env, globals)?
@@ -64,6 +69,31 @@ fn run() -> Result<()> {
     // by piece (measurably faster for big cached lists).
     std::mem::forget(report);
     failure.map_or(Ok(()), Err)
+}
+
+/// The terminal's width in columns: `COLUMNS`, else what the terminal on stdout says.
+fn terminal_width(env: &Env) -> Option<usize> {
+    if let Some(columns) = env
+        .get("COLUMNS")
+        .and_then(|c| c.trim().parse::<usize>().ok())
+    {
+        return Some(columns).filter(|c| *c > 0);
+    }
+    #[cfg(unix)]
+    {
+        let mut size = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ fills the winsize we own; stdout is an open descriptor.
+        let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        if ok && size.ws_col > 0 {
+            return Some(usize::from(size.ws_col));
+        }
+    }
+    None
 }
 
 /// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.

@@ -298,6 +298,7 @@ impl State {
             "no-cache" => self.globals.no_cache = true,
             "debug" => self.globals.debug = true,
             "quiet" => self.globals.quiet = true,
+            "wide" => self.globals.wide = true,
             "version" => self.version = true,
             "help" => self.help = true,
             other => return Err(self.usage(format!("global flag --{other} is not handled"))),
@@ -776,6 +777,7 @@ mod tests {
             no_cache: true,
             debug: true,
             quiet: true,
+            wide: false,
         };
         for args in [
             &[

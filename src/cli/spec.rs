@@ -272,6 +272,11 @@ pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
         "Print requests, cache hits and timings to stderr.",
     ),
     Flag::switch("quiet", Some('q'), "Print nothing but results and errors."),
+    Flag::switch(
+        "wide",
+        None,
+        "Tables show every value whole instead of fitting the terminal.",
+    ),
     Flag::switch("version", Some('V'), "Print the version and exit."),
     Flag::switch("help", Some('h'), "Print help and exit."),
 ];

@@ -131,4 +131,6 @@ pub(crate) struct Globals {
     pub(crate) debug: bool,
     /// `--quiet`: only results and errors.
     pub(crate) quiet: bool,
+    /// `--wide`: tables do not fit the terminal's width.
+    pub(crate) wide: bool,
 }
