@@ -85,7 +85,10 @@ impl Context {
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
         let profile = config.profile(&profile_name)?.unwrap_or_default();
-        let output = output_format(&globals);
+        let configured = config
+            .get("output")
+            .and_then(|v| v.as_str().map(str::to_string));
+        let output = output_format(&globals, &env, configured.as_deref())?;
         Ok(Context {
             env,
             globals,
@@ -112,7 +115,7 @@ impl Context {
             .clone()
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
-        let output = output_format(&globals);
+        let output = output_format(&globals, &env, None)?;
         Ok(Context {
             env,
             globals,
@@ -238,13 +241,26 @@ impl Context {
     }
 }
 
-/// The output format: `--output`, else a table on a terminal and JSON otherwise.
-fn output_format(globals: &Globals) -> OutputFormat {
-    globals
-        .output
-        .unwrap_or(if std::io::stdout().is_terminal() {
+/// The output format: `--output`, else `AWSIDEMAN_OUTPUT`, else the configuration's
+/// `output`, else a table on a terminal and JSON otherwise.
+fn output_format(globals: &Globals, env: &Env, configured: Option<&str>) -> Result<OutputFormat> {
+    if let Some(format) = globals.output {
+        return Ok(format);
+    }
+    let chosen = env
+        .get("AWSIDEMAN_OUTPUT")
+        .map(|v| ("AWSIDEMAN_OUTPUT", v))
+        .or_else(|| configured.map(|v| ("output", v)));
+    match chosen {
+        Some((source, value)) => value
+            .trim()
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|e: String| Error::config(format!("{source}: {e}"))),
+        None => Ok(if std::io::stdout().is_terminal() {
             OutputFormat::Table
         } else {
             OutputFormat::Json
-        })
+        }),
+    }
 }

@@ -81,6 +81,8 @@ pub(crate) struct SectionSpec {
 pub(crate) const BACKEND_CHOICES: &[&str] = &["file", "dynamodb", "hybrid"];
 /// The choices of `cache.encryption_type`.
 pub(crate) const ENCRYPTION_CHOICES: &[&str] = &["aes256", "none"];
+/// The choices of `output` (and `--output`).
+pub(crate) const OUTPUT_CHOICES: &[&str] = &["table", "json", "text", "csv"];
 /// The choices of `cache.encryption_key_source`.
 pub(crate) const KEY_SOURCE_CHOICES: &[&str] = &["keyring", "env", "file", "kms"];
 
@@ -112,6 +114,16 @@ pub(crate) const SCHEMA: &[KeySpec] = &[
         env: &[],
         doc: "Profile used when --profile is not given. Written by `profile set-default` and \
               `profile add --default`.",
+    },
+    KeySpec {
+        key: "output",
+        ty: ValueType::Enum(OUTPUT_CHOICES),
+        default: "table on a terminal, json otherwise",
+        optional: true,
+        env: &["AWSIDEMAN_OUTPUT"],
+        doc: "How results are printed when --output is not given, like the AWS CLI's output \
+              setting (people who pipe to grep may prefer text; scripts should still pass -o \
+              json).",
     },
     KeySpec {
         key: "profiles.<name>.region",

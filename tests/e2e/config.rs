@@ -206,3 +206,25 @@ fn setup_mistakes_name_their_fix() {
         "{err}"
     );
 }
+
+/// The default output: `--output` > `AWSIDEMAN_OUTPUT` > `output` in the configuration >
+/// table on a terminal, JSON otherwise.
+#[test]
+fn the_default_output_can_be_chosen() {
+    let mut t = TestEnv::new();
+    t.discover();
+    t.ok(&["config", "set", "output", "text"]);
+    let text_out = t.ok(&["profile", "list"]);
+    assert!(text_out.starts_with("Name\t"), "{text_out}");
+    t.set_var("AWSIDEMAN_OUTPUT", "csv");
+    let csv = t.ok(&["profile", "list"]);
+    assert!(csv.starts_with("Name,"), "{csv}");
+    let json = t.ok(&["--output", "json", "profile", "list"]);
+    assert!(json.starts_with('{'), "{json}");
+    t.set_var("AWSIDEMAN_OUTPUT", "xml");
+    let err = t.fails(2, &["profile", "list"]);
+    assert!(err.contains("AWSIDEMAN_OUTPUT"), "{err}");
+    t.remove_var("AWSIDEMAN_OUTPUT");
+    let err = t.fails(2, &["config", "set", "output", "yaml"]);
+    assert!(err.contains("output"), "{err}");
+}
