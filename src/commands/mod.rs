@@ -85,10 +85,8 @@ impl Context {
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
         let profile = config.profile(&profile_name)?.unwrap_or_default();
-        let configured = config
-            .get("output")
-            .and_then(|v| v.as_str().map(str::to_string));
-        let output = output_format(&globals, &env, configured.as_deref())?;
+        let configured = crate::config::default_output(&config, &env)?;
+        let output = output_format(&globals, configured.as_deref());
         Ok(Context {
             env,
             globals,
@@ -115,7 +113,13 @@ impl Context {
             .clone()
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
-        let output = output_format(&globals, &env, None)?;
+        let configured = env
+            .get("AWSIDEMAN_OUTPUT")
+            .and_then(|v| v.trim().to_ascii_lowercase().parse::<OutputFormat>().ok());
+        let output = globals
+            .output
+            .or(configured)
+            .unwrap_or_else(terminal_default);
         Ok(Context {
             env,
             globals,
@@ -243,24 +247,18 @@ impl Context {
 
 /// The output format: `--output`, else `AWSIDEMAN_OUTPUT`, else the configuration's
 /// `output`, else a table on a terminal and JSON otherwise.
-fn output_format(globals: &Globals, env: &Env, configured: Option<&str>) -> Result<OutputFormat> {
-    if let Some(format) = globals.output {
-        return Ok(format);
-    }
-    let chosen = env
-        .get("AWSIDEMAN_OUTPUT")
-        .map(|v| ("AWSIDEMAN_OUTPUT", v))
-        .or_else(|| configured.map(|v| ("output", v)));
-    match chosen {
-        Some((source, value)) => value
-            .trim()
-            .to_ascii_lowercase()
-            .parse()
-            .map_err(|e: String| Error::config(format!("{source}: {e}"))),
-        None => Ok(if std::io::stdout().is_terminal() {
-            OutputFormat::Table
-        } else {
-            OutputFormat::Json
-        }),
+fn output_format(globals: &Globals, configured: Option<&str>) -> OutputFormat {
+    globals
+        .output
+        .or_else(|| configured.and_then(|c| c.parse().ok()))
+        .unwrap_or_else(terminal_default)
+}
+
+/// A table on a terminal, JSON otherwise.
+fn terminal_default() -> OutputFormat {
+    if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
     }
 }

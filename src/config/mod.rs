@@ -30,7 +30,9 @@ use crate::fsutil::{self, Links, PathError};
 
 pub(crate) use keys::lookup;
 pub(crate) use schema::{BACKEND_CHOICES, SCHEMA, SECTIONS, spec};
-pub(crate) use settings::{BackendType, EncryptionType, KeySourceKind, lock_timeout};
+pub(crate) use settings::{
+    BackendType, EncryptionType, KeySourceKind, default_output, lock_timeout,
+};
 pub use settings::{CacheSettings, audit_log_path, cache_settings, network_settings};
 
 /// The variable naming the configuration directory (default `~/.awsideman`).

@@ -301,6 +301,32 @@ pub(crate) fn lock_timeout(
     Ok(Duration::from_millis(layers.uint("lock_timeout_ms")?))
 }
 
+/// The default output form, when one is chosen: `AWSIDEMAN_OUTPUT`, else the file's
+/// `output`, lower-cased and checked against the choices (`None`: the caller decides by
+/// the terminal).
+pub(crate) fn default_output(file: &ConfigFile, env: &Env) -> Result<Option<String>> {
+    let chosen = env
+        .get("AWSIDEMAN_OUTPUT")
+        .map(|v| ("AWSIDEMAN_OUTPUT", v.to_string()))
+        .or_else(|| {
+            file.get("output")
+                .and_then(|v| v.as_str())
+                .map(|v| ("output", v.to_string()))
+        });
+    let Some((source, value)) = chosen else {
+        return Ok(None);
+    };
+    let value = value.trim().to_ascii_lowercase();
+    if super::schema::OUTPUT_CHOICES.contains(&value.as_str()) {
+        Ok(Some(value))
+    } else {
+        Err(Error::config(format!(
+            "{source}: invalid value {value:?} (allowed: {})",
+            super::schema::OUTPUT_CHOICES.join(", ")
+        )))
+    }
+}
+
 /// Resolves the network settings: environment, then the `network` section, then defaults.
 pub fn network_settings(file: &ConfigFile, env: &Env) -> Result<NetworkSettings> {
     let layers = Layers::new(file, env, "network", None)?;

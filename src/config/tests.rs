@@ -1395,6 +1395,9 @@ fn every_documented_variable_is_distinct_and_used() {
             } else if spec.key == "cache.lock_timeout_ms" {
                 lock_timeout(&f, &e, None).expect("ok")
                     != lock_timeout(&f, &Env::default(), None).expect("ok")
+            } else if spec.key == "output" {
+                super::default_output(&f, &e).expect("ok")
+                    != super::default_output(&f, &Env::default()).expect("ok")
             } else if spec.key.starts_with("cache.") {
                 cache(&f, None, &e).expect("ok") != cache(&f, None, &Env::default()).expect("ok")
             } else {
