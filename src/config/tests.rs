@@ -1002,7 +1002,7 @@ fn set_refuses_bad_values_and_unknown_keys() {
         (
             "storage.anything",
             "5",
-            r#"unknown configuration key "storage.anything" (known keys: default_profile, profiles.<name>.region, "#,
+            r#"unknown configuration key "storage.anything" (known keys: default_profile, output, profiles.<name>.region, "#,
         ),
         (
             "cache.ttl",
