@@ -168,7 +168,8 @@ fn environment() -> String {
 fn python_names() -> String {
     let mut out = man::prose(
         "Commands and flags of the Python awsideman that are spelled differently here are \
-         accepted under their old names: version (--version), info (sso info), and:",
+         accepted under their old names: version (--version), info (sso info), clone --name \
+         SOURCE --to NEW (permission-set clone), and:",
     );
     out.push('\n');
     for (path, alias, ours) in COMMAND_ALIASES {

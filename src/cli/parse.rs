@@ -314,13 +314,14 @@ impl State {
                 self.help = true;
                 return Ok(());
             }
-            // The Python awsideman's top-level `version` and `info`.
+            // The Python awsideman's top-level `version`, `info` and `clone`.
             if value == "version" {
                 self.version = true;
                 return Ok(());
             }
             let (value, then) = match value.as_str() {
                 "info" => ("sso".to_string(), Some("info")),
+                "clone" => ("permission-set".to_string(), Some("clone")),
                 _ => (value, None),
             };
             let found = self.groups.iter().find(|g| g.name == value);

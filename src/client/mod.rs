@@ -289,6 +289,19 @@ pub(crate) const ATTACH_MANAGED_POLICY_TO_PERMISSION_SET: Operation = Operation:
     "AttachManagedPolicyToPermissionSet",
     &["permset:{InstanceArn}:{PermissionSetArn}"],
 );
+/// sso-admin AttachCustomerManagedPolicyReferenceToPermissionSet.
+pub(crate) const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Operation =
+    Operation::write(
+        SSO,
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        &["permset:{InstanceArn}:{PermissionSetArn}"],
+    );
+/// sso-admin PutPermissionsBoundaryToPermissionSet.
+pub(crate) const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "PutPermissionsBoundaryToPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin DetachManagedPolicyFromPermissionSet.
 pub(crate) const DETACH_MANAGED_POLICY_FROM_PERMISSION_SET: Operation = Operation::write(
     SSO,
@@ -498,6 +511,8 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
     PROVISION_PERMISSION_SET,
     DESCRIBE_INSTANCE,
+    ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
+    PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
     LIST_PERMISSION_SET_PROVISIONING_STATUS,
     LIST_ACCOUNT_ASSIGNMENT_CREATION_STATUS,
     LIST_ACCOUNT_ASSIGNMENT_DELETION_STATUS,

@@ -96,6 +96,123 @@ pub(crate) fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
     Ok(details_report(document(ctx, description)?))
 }
 
+/// `permission-set clone SOURCE --to NEW_NAME [--description D] [--dry-run]`: a new permission
+/// set with the source's session duration, relay state, description, AWS managed policies,
+/// customer managed policy references, inline policy and permissions boundary.
+pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    super::limits::check("permission-set clone", m)?;
+    let source = match (m.arg("SOURCE"), m.value("name")) {
+        (Some(s), None) | (None, Some(s)) => s,
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "give the source once: SOURCE or --name, not both",
+            ));
+        }
+        (None, None) => return Err(Error::usage("which permission set? give SOURCE")),
+    };
+    let new_name = m.required_value("to")?;
+    let description = resolve::permission_set(ctx, source)?;
+    let from = document(ctx, description)?;
+    let text = |key: &str| from[key].as_str().map(str::to_string);
+    let mut input = json!({"InstanceArn": ctx.instance_arn()?, "Name": new_name});
+    let described = m
+        .value("description")
+        .map(str::to_string)
+        .or_else(|| text("Description"));
+    for (key, value) in [
+        ("Description", described),
+        ("SessionDuration", text("SessionDuration")),
+        ("RelayState", text("RelayState")),
+    ] {
+        if let Some(value) = value {
+            input[key] = Value::String(value);
+        }
+    }
+    let managed: Vec<String> = from["ManagedPolicies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["Arn"].as_str().map(str::to_string))
+        .collect();
+    let customer: Vec<Value> = from["CustomerManagedPolicies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let inline = match &from["InlinePolicy"] {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        document => Some(document.to_string()),
+    };
+    let boundary = Some(from["PermissionsBoundary"].clone()).filter(|b| !b.is_null());
+    if m.switch("dry-run") {
+        let plan = json!({
+            "DryRun": true,
+            "Source": from["Name"],
+            "Create": input,
+            "ManagedPolicies": managed,
+            "CustomerManagedPolicies": customer,
+            "InlinePolicy": from["InlinePolicy"],
+            "PermissionsBoundary": boundary,
+        });
+        return Ok(Report::message(
+            plan,
+            format!(
+                "dry run: would create permission set \"{new_name}\" from \"{}\" with {} \
+                 managed, {} customer managed, {} inline policy and {} boundary",
+                from["Name"].as_str().unwrap_or(source),
+                managed.len(),
+                customer.len(),
+                if inline.is_some() { "an" } else { "no" },
+                if boundary.is_some() { "a" } else { "no" },
+            ),
+        ));
+    }
+    let client = ctx.client()?;
+    let reply = client.call(&client::CREATE_PERMISSION_SET, input)?;
+    let created = reply["PermissionSet"].clone();
+    let arn = arn_of(&created)?;
+    let target = json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn});
+    let with = |key: &str, value: Value| {
+        let mut input = target.clone();
+        input[key] = value;
+        input
+    };
+    let copy = || -> Result<()> {
+        for policy in &managed {
+            client.call(
+                &client::ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
+                with("ManagedPolicyArn", json!(policy)),
+            )?;
+        }
+        for reference in &customer {
+            client.call(
+                &client::ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
+                with("CustomerManagedPolicyReference", reference.clone()),
+            )?;
+        }
+        if let Some(policy) = &inline {
+            client.call(
+                &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
+                with("InlinePolicy", json!(policy)),
+            )?;
+        }
+        if let Some(boundary) = &boundary {
+            client.call(
+                &client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
+                with("PermissionsBoundary", boundary.clone()),
+            )?;
+        }
+        Ok(())
+    };
+    copy().map_err(|e| {
+        e.context(format!(
+            "permission set \"{new_name}\" was created ({arn}) but not all of the source's \
+             policies were copied; delete it or finish by hand"
+        ))
+    })?;
+    Ok(details_report(document(ctx, created)?))
+}
+
 /// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the
 /// result.
 pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {

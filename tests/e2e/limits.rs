@@ -18,9 +18,10 @@ fn command_line(command: &str, flag: &str, value: &str, times: usize) -> Vec<Str
         ],
         "group create" => &[("name", "limit")],
         "permission-set create" => &[("name", "Limit")],
+        "permission-set clone" => &[("to", "Copy")],
         _ => &[],
     };
-    if command.ends_with("update") {
+    if command.ends_with("update") || command.ends_with("clone") {
         args.push("someone".into());
     }
     for (name, default) in needed {

@@ -602,7 +602,12 @@ fn provision_failed_exits_1_with_the_reason() {
 /// The documented sso-admin replies for a permission set with one policy of each kind and
 /// the given GetPermissionsBoundaryForPermissionSet answer.
 fn permission_set_endpoint(boundary: Reply) -> Fixture {
-    Fixture::routed(move |op| match op {
+    Fixture::routed(move |op| source_reply(op, &boundary))
+}
+
+/// The reply of [`permission_set_endpoint`] to operation `op`.
+fn source_reply(op: &str, boundary: &Reply) -> Reply {
+    match op {
         "DescribePermissionSet" => Reply::json(200, &described()),
         "ListManagedPoliciesInPermissionSet" => Reply::json(
             200,
@@ -621,7 +626,7 @@ fn permission_set_endpoint(boundary: Reply) -> Fixture {
             Reply::json(200, r#"{"AccountIds": ["111111111111", "222222222222"]}"#)
         }
         other => Reply::json(400, &format!(r#"{{"__type": "Unexpected{other}"}}"#)),
-    })
+    }
 }
 
 #[test]
@@ -699,5 +704,128 @@ fn get_with_a_managed_or_no_boundary() {
     assert_eq!(
         parse(&text(&out.stdout))["PermissionsBoundary"],
         Value::Null
+    );
+}
+
+/// `permission-set clone`: the new set has every attribute of the source (moto has no
+/// permissions boundary calls: a warning, and nothing to copy); the Python tool's spelling
+/// works too.
+#[test]
+fn clone_copies_every_attribute() {
+    let t = TestEnv::new();
+    let Instance { arn, .. } = t.instance();
+    let source = t.seed_permission_set(
+        &arn,
+        "Source",
+        &[
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ],
+        Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#),
+    );
+    t.aws(
+        Service::SsoAdmin,
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        json!({"InstanceArn": arn, "PermissionSetArn": source,
+               "CustomerManagedPolicyReference": {"Name": "team-extra", "Path": "/teams/"}}),
+    );
+    t.aws(
+        Service::SsoAdmin,
+        "UpdatePermissionSet",
+        json!({"InstanceArn": arn, "PermissionSetArn": source, "RelayState": "https://console.aws.amazon.com/s3"}),
+    );
+    let plan = t.json(&[
+        "permission-set",
+        "clone",
+        "Source",
+        "--to",
+        "Copy",
+        "--dry-run",
+    ]);
+    assert_eq!(plan["DryRun"], true);
+    assert_eq!(plan["ManagedPolicies"].as_array().unwrap().len(), 2);
+    let listed = t.json(&["permission-set", "list"]);
+    assert_eq!(
+        listed["PermissionSets"].as_array().unwrap().len(),
+        1,
+        "a dry run creates nothing"
+    );
+
+    let copy = t.json(&["permission-set", "clone", "Source", "--to", "Copy"]);
+    let original = t.json(&["permission-set", "get", "Source"]);
+    for key in [
+        "Description",
+        "SessionDuration",
+        "RelayState",
+        "ManagedPolicies",
+        "CustomerManagedPolicies",
+        "InlinePolicy",
+    ] {
+        assert_eq!(copy[key], original[key], "{key}: {copy}");
+    }
+    assert_eq!(copy["Name"], "Copy");
+    assert_ne!(copy["PermissionSetArn"], original["PermissionSetArn"]);
+
+    let python = t.json(&[
+        "clone",
+        "--name",
+        "Source",
+        "--to",
+        "Copy2",
+        "--description",
+        "Two",
+    ]);
+    assert_eq!(python["Description"], "Two");
+    assert_eq!(python["ManagedPolicies"], original["ManagedPolicies"]);
+    let err = t.fails(
+        2,
+        &["permission-set", "clone", "Source", "--to", &"x".repeat(33)],
+    );
+    assert!(err.contains("--to") && err.contains("32"), "{err}");
+}
+
+/// The permissions boundary is copied with the exact request AWS documents (moto lacks it).
+#[test]
+fn clone_copies_the_permissions_boundary() {
+    let customer = json!({"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/engineering/"}});
+    let boundary = Reply::json(200, &json!({"PermissionsBoundary": customer}).to_string());
+    let copy_arn = "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-00000000000000c0";
+    // The source's reads as in `get`; the new set's writes accepted.
+    let fixture = Fixture::routed(move |op| match op {
+        "CreatePermissionSet" => Reply::json(
+            200,
+            &json!({"PermissionSet": {"Name": "Copy", "PermissionSetArn": copy_arn,
+                    "SessionDuration": "PT2H", "Description": "Admin access"}})
+            .to_string(),
+        ),
+        "AttachManagedPolicyToPermissionSet"
+        | "AttachCustomerManagedPolicyReferenceToPermissionSet"
+        | "PutInlinePolicyToPermissionSet"
+        | "PutPermissionsBoundaryToPermissionSet" => Reply::json(200, "{}"),
+        read => source_reply(read, &boundary),
+    });
+    let t = sso_admin_at(&fixture.url);
+    let out = t.run(&[
+        "--output",
+        "json",
+        "permission-set",
+        "clone",
+        PS_ARN,
+        "--to",
+        "Copy",
+    ]);
+    assert_success(&out, &["permission-set", "clone"]);
+    let put = fixture
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.header("x-amz-target")
+                == Some("SWBExternalService.PutPermissionsBoundaryToPermissionSet")
+        })
+        .expect("a PutPermissionsBoundaryToPermissionSet request");
+    let body: Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"InstanceArn": INSTANCE, "PermissionSetArn": copy_arn, "PermissionsBoundary": customer})
     );
 }

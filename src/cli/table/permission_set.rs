@@ -141,6 +141,48 @@ pub(crate) const GROUP: Group = Group {
             run: permission_set::update,
         },
         Command {
+            name: "clone",
+            about: "Create a permission set with everything another one has",
+            doc: "Creates NEW (--to) with the source's description (or --description), \
+                  session duration, relay state, AWS managed policies, customer managed policy \
+                  references, inline policy and permissions boundary, then shows it. \
+                  --dry-run shows what would be created. SOURCE may also be given as --name \
+                  (the Python awsideman's spelling). Provision the new set to accounts with \
+                  permission-set provision or by assigning it.",
+            args: &[Positional::optional(
+                "SOURCE",
+                "Permission set to copy (name or ARN).",
+            )],
+            flags: &[
+                Flag::value("to", "NAME", "Name of the new permission set.").required(),
+                Flag::value(
+                    "name",
+                    "SOURCE",
+                    "The source, as the Python awsideman spells it.",
+                ),
+                Flag::value(
+                    "description",
+                    "TEXT",
+                    "Description of the new set (default: the source's).",
+                ),
+                Flag::switch(
+                    "dry-run",
+                    None,
+                    "Show what would be created; create nothing.",
+                ),
+            ],
+            examples: &[
+                "permission-set clone ReadOnly --to ReadOnlyContractors",
+                "permission-set clone Admin --to AdminBreakGlass --description 'Break glass' --dry-run",
+            ],
+            access: Access::Write,
+            json: "The new permission set as permission-set get prints it; with --dry-run \
+                   {\"DryRun\": true, \"Source\", \"Create\": the CreatePermissionSet request, \
+                   \"ManagedPolicies\": [ARN], \"CustomerManagedPolicies\": [{Name, Path}], \
+                   \"InlinePolicy\", \"PermissionsBoundary\"}.",
+            run: permission_set::clone,
+        },
+        Command {
             name: "delete",
             about: "Delete a permission set",
             doc: "Deletes a permission set after confirmation; --yes is required when stdin \
