@@ -169,7 +169,7 @@ fn python_names() -> String {
     let mut out = man::prose(
         "Commands and flags of the Python awsideman that are spelled differently here are \
          accepted under their old names: version (--version), info (sso info), clone --name \
-         SOURCE --to NEW (permission-set clone), and:",
+         SOURCE --to NEW (permission-set clone), copy --from P --to P (assignment copy), and:",
     );
     out.push('\n');
     for (path, alias, ours) in COMMAND_ALIASES {

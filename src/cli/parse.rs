@@ -314,7 +314,7 @@ impl State {
                 self.help = true;
                 return Ok(());
             }
-            // The Python awsideman's top-level `version`, `info` and `clone`.
+            // The Python awsideman's top-level `version`, `info`, `clone` and `copy`.
             if value == "version" {
                 self.version = true;
                 return Ok(());
@@ -322,6 +322,7 @@ impl State {
             let (value, then) = match value.as_str() {
                 "info" => ("sso".to_string(), Some("info")),
                 "clone" => ("permission-set".to_string(), Some("clone")),
+                "copy" => ("assignment".to_string(), Some("copy")),
                 _ => (value, None),
             };
             let found = self.groups.iter().find(|g| g.name == value);

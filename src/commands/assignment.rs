@@ -581,6 +581,114 @@ fn absent_from(
         .collect())
 }
 
+const COPY_COLUMNS: &[Column] = &[
+    Column::new("Account", "AccountName"),
+    Column::new("Account ID", "AccountId"),
+    Column::new("Permission set", "PermissionSetName"),
+    Column::new("Status", "Status"),
+    Column::new("Detail", "Detail"),
+];
+
+/// `assignment copy --from P --to P [--include-accounts A] [--exclude-accounts A]
+/// [--dry-run] [--continue-on-error]`: every (account, permission set) --from holds that
+/// --to does not, created for --to.
+pub(crate) fn copy(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let from = resolve::principal(ctx, m.required_value("from")?, None)?;
+    let to = resolve::principal(ctx, m.required_value("to")?, None)?;
+    if from.id == to.id {
+        return Err(Error::usage("--from and --to name the same principal"));
+    }
+    let accounts = list_accounts(ctx)?;
+    let pick = |flag: &str| -> Result<Option<BTreeSet<String>>> {
+        let given: Vec<&str> = m
+            .values(flag)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if given.is_empty() {
+            return Ok(None);
+        }
+        given
+            .iter()
+            .map(|who| find_account(&accounts, who).map(|t| t.id))
+            .collect::<Result<BTreeSet<_>>>()
+            .map(Some)
+    };
+    let include = pick("include-accounts")?;
+    let exclude = pick("exclude-accounts")?.unwrap_or_default();
+    let held = grants::of_principal(ctx, from.kind, &from.id, None)?;
+    let already: BTreeSet<(String, String)> = grants::of_principal(ctx, to.kind, &to.id, None)?
+        .into_iter()
+        .map(|a| (a.account_id, a.permission_set_arn))
+        .collect();
+    let wanted: Vec<AccountAssignment> = held
+        .into_iter()
+        .filter(|a| include.as_ref().is_none_or(|i| i.contains(&a.account_id)))
+        .filter(|a| !exclude.contains(&a.account_id))
+        .map(|a| AccountAssignment {
+            principal_type: to.kind,
+            principal_id: to.id.clone(),
+            ..a
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut names = Names::default();
+    names.add_accounts(&accounts);
+    names.fill(ctx, &wanted.iter().cloned().collect())?;
+    let (skipped, to_create): (Vec<_>, Vec<_>) = wanted
+        .into_iter()
+        .partition(|a| already.contains(&(a.account_id.clone(), a.permission_set_arn.clone())));
+    let dry_run = m.switch("dry-run");
+    let done = if dry_run || to_create.is_empty() {
+        Vec::new()
+    } else {
+        submit_each(
+            ctx,
+            Change::Create,
+            &to_create,
+            m.switch("continue-on-error"),
+        )?
+    };
+    let row =
+        |a: &AccountAssignment, status: &str, request: Option<String>, detail: Option<String>| {
+            json!({
+                "AccountId": a.account_id,
+                "AccountName": names.account(&a.account_id),
+                "PermissionSetArn": a.permission_set_arn,
+                "PermissionSetName": names.permission_set(&a.permission_set_arn),
+                "Status": status,
+                "RequestId": request,
+                "Detail": detail,
+            })
+        };
+    let mut rows: Vec<Value> = skipped
+        .iter()
+        .map(|a| row(a, "SKIPPED", None, Some("already held".into())))
+        .collect();
+    let mut failed = 0;
+    for (i, a) in to_create.iter().enumerate() {
+        rows.push(match done.get(i) {
+            None => row(a, "DRY-RUN", None, None),
+            Some(d) => {
+                if d.status != "SUCCEEDED" {
+                    failed += 1;
+                }
+                row(a, d.status, d.request_id.clone(), d.failure.clone())
+            }
+        });
+    }
+    let who = |p: &Principal| json!({"Type": p.kind.as_aws(), "Id": p.id, "Name": p.name});
+    let report = Report::list(
+        json!({"From": who(&from), "To": who(&to), "DryRun": dry_run, "Assignments": rows}),
+        "Assignments",
+        COPY_COLUMNS,
+    );
+    finish(report, failed, to_create.len())
+}
+
 /// The question `revoke` asks before deleting anything.
 fn confirmation(subject: &Subject, accounts: usize) -> String {
     format!(

@@ -115,7 +115,7 @@ enum Lookup {
 
 impl Names {
     /// Records every account of a ListAccounts listing.
-    fn add_accounts(&mut self, accounts: &[shapes::Account]) {
+    pub(crate) fn add_accounts(&mut self, accounts: &[shapes::Account]) {
         self.all_accounts = true;
         for a in accounts {
             self.accounts.insert(a.id.clone(), a.name.clone());

@@ -1134,3 +1134,79 @@ fn a_reply_missing_a_member_names_the_operation_and_the_member() {
         "{err}"
     );
 }
+
+/// `assignment copy` (and the Python tool's `copy`): the second principal gets what the
+/// first holds and it does not, within the accounts asked for; a second run changes nothing.
+#[test]
+fn copy_gives_one_principal_what_another_holds() {
+    let t = TestEnv::new();
+    let org = t.seed_org();
+    let Instance { arn, store } = t.instance();
+    let alice = t.seed_user(&store, "alice", "Alice", "Able");
+    let bob = t.seed_user(&store, "bob", "Bob", "Baker");
+    let admin = t.seed_permission_set(&arn, "Admin", &[], None);
+    let read = t.seed_permission_set(&arn, "ReadOnly", &[], None);
+    let prod_app = org.accounts["prod-app"].as_str();
+    let prod_data = org.accounts["prod-data"].as_str();
+    let dev = org.accounts["dev-sandbox"].as_str();
+    t.seed_assignment(&arn, &admin, "USER", &alice, prod_app);
+    t.seed_assignment(&arn, &read, "USER", &alice, prod_data);
+    t.seed_assignment(&arn, &read, "USER", &alice, dev);
+    t.seed_assignment(&arn, &admin, "USER", &bob, prod_app);
+
+    let status = |doc: &Value| -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = doc["Assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["AccountName"].as_str().unwrap().to_string(),
+                    r["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let row = |a: &str, s: &str| (a.to_string(), s.to_string());
+    let plan = t.json(&[
+        "assignment",
+        "copy",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--exclude-accounts",
+        "dev-sandbox",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        status(&plan),
+        [row("prod-app", "SKIPPED"), row("prod-data", "DRY-RUN")]
+    );
+    let done = t.json(&[
+        "copy",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--include-accounts",
+        "prod-app,prod-data",
+    ]);
+    assert_eq!(
+        status(&done),
+        [row("prod-app", "SKIPPED"), row("prod-data", "SUCCEEDED")]
+    );
+    let again = t.json(&["assignment", "copy", "--from", "alice", "--to", "bob"]);
+    assert_eq!(
+        status(&again),
+        [
+            row("dev-sandbox", "SUCCEEDED"),
+            row("prod-app", "SKIPPED"),
+            row("prod-data", "SKIPPED")
+        ]
+    );
+    let bobs = t.json(&["--no-cache", "access-review", "principal", "bob"]);
+    assert_eq!(bobs["Access"].as_array().unwrap().len(), 3, "{bobs}");
+}

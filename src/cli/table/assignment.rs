@@ -156,6 +156,44 @@ pub(crate) const GROUP: Group = Group {
             run: assignment::revoke,
         },
         Command {
+            name: "copy",
+            about: "Give one principal every assignment another has",
+            doc: "Reads the assignments of --from (a user or group, by name or id) and creates \
+                  each one --to does not hold yet, in the same accounts with the same \
+                  permission sets (--include-accounts / --exclude-accounts narrow the \
+                  accounts, by id or name, repeatable or comma-separated). Assignments --to \
+                  already holds are skipped, so a copy can be run twice. Writes as assign \
+                  does: at most ten outstanding, each waited for; exit 1 if any failed.",
+            args: &[],
+            flags: &[
+                Flag::value(
+                    "from",
+                    "PRINCIPAL",
+                    "The user or group whose access is copied.",
+                )
+                .required(),
+                Flag::value("to", "PRINCIPAL", "The user or group that receives it.").required(),
+                Flag::value("include-accounts", "ACCOUNTS", "Only these accounts.").multiple(),
+                Flag::value("exclude-accounts", "ACCOUNTS", "Not these accounts.").multiple(),
+                Flag::switch(
+                    "dry-run",
+                    None,
+                    "Show what would be created; change nothing.",
+                ),
+                CONTINUE_ON_ERROR,
+            ],
+            examples: &[
+                "assignment copy --from alice --to bob --dry-run",
+                "assignment copy --from Admins --to Admins-EU --exclude-accounts prod-us",
+            ],
+            access: Access::Write,
+            json: "{\"From\": {Type, Id, Name}, \"To\": {Type, Id, Name}, \"DryRun\": bool, \
+                   \"Assignments\": [{\"AccountId\", \"AccountName\", \"PermissionSetArn\", \
+                   \"PermissionSetName\", \"Status\": \"DRY-RUN\" | \"SKIPPED\" (already held) | \
+                   \"SUCCEEDED\" | \"FAILED\" | \"IN_PROGRESS\", \"RequestId\", \"Detail\"}]}.",
+            run: assignment::copy,
+        },
+        Command {
             name: "status",
             about: "Show how an assign or revoke request is doing",
             doc: "Looks the request id up as an assignment creation, then as a deletion.",
