@@ -50,28 +50,63 @@ const COLUMNS: &[Column] = &[
 pub(crate) fn principal(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let kind = m.value("type").map(PrincipalType::parse).transpose()?;
     let who = resolve::principal(ctx, m.required_arg("PRINCIPAL")?, kind)?;
-    let account = match m.value("account") {
-        Some(a) => Some(resolve::typed_account(ctx, a)?.id),
-        None => None,
-    };
     let mut names = Names::default();
+    let account = named_account(ctx, m.value("account"), &mut names)?;
+    let (assignments, found) = of_principal(
+        ctx,
+        &who,
+        account.as_deref(),
+        m.switch("members"),
+        &mut names,
+    )?;
+    report(ctx, &mut names, &assignments, &found)
+}
+
+/// What `who` can reach (in `account` only, when given): a user's own assignments and
+/// those of each group it is in; a group's own, and with `members` each member's through it.
+fn of_principal(
+    ctx: &Context,
+    who: &Principal,
+    account: Option<&str>,
+    members: bool,
+    names: &mut Names,
+) -> Result<(BTreeSet<AccountAssignment>, BTreeSet<Grant>)> {
     names.learn_principal(&who.id, &who.name);
-    let (assignments, grants) = match who.kind {
-        PrincipalType::User => of_user(ctx, &who, account.as_deref())?,
+    match who.kind {
+        PrincipalType::User => of_user(ctx, who, account),
         PrincipalType::Group => {
             let own: BTreeSet<AccountAssignment> =
-                grants::of_principal(ctx, who.kind, &who.id, account.as_deref())?
+                grants::of_principal(ctx, who.kind, &who.id, account)?
                     .into_iter()
                     .collect();
-            let grants = if m.switch("members") {
+            let found = if members {
                 expand(ctx, &own)?
             } else {
                 direct(&own)
             };
-            (own, grants)
+            Ok((own, found))
         }
-    };
-    report(ctx, &mut names, &assignments, &grants)
+    }
+}
+
+/// The account `--account` names (its name recorded), if given.
+fn named_account(ctx: &Context, who: Option<&str>, names: &mut Names) -> Result<Option<String>> {
+    let Some(who) = who else { return Ok(None) };
+    let account = resolve::typed_account(ctx, who)?;
+    names.learn_account(&account.id, &account.name);
+    Ok(Some(account.id))
+}
+
+/// The permission set `--permission-set` names (its name recorded), if given.
+fn named_permission_set(
+    ctx: &Context,
+    who: Option<&str>,
+    names: &mut Names,
+) -> Result<Option<String>> {
+    let Some(who) = who else { return Ok(None) };
+    let ps = resolve::typed_permission_set(ctx, who)?;
+    names.learn_permission_set(&ps.permission_set_arn, &ps.name);
+    Ok(Some(ps.permission_set_arn))
 }
 
 /// A user's access: its own assignments, and those of each group it belongs to (one
@@ -115,19 +150,10 @@ fn of_user(
 
 /// `access-review account ACCOUNT [--permission-set P]`.
 pub(crate) fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let account = resolve::typed_account(ctx, m.required_arg("ACCOUNT")?)?;
-    let permission_set = match m.value("permission-set") {
-        Some(p) => Some(resolve::typed_permission_set(ctx, p)?),
-        None => None,
-    };
     let mut names = Names::default();
-    names.learn_account(&account.id, &account.name);
-    if let Some(ps) = &permission_set {
-        names.learn_permission_set(&ps.permission_set_arn, &ps.name);
-    }
     let scope = Scope {
-        account: Some(account.id),
-        permission_set: permission_set.map(|p| p.permission_set_arn),
+        account: named_account(ctx, m.arg("ACCOUNT"), &mut names)?,
+        permission_set: named_permission_set(ctx, m.value("permission-set"), &mut names)?,
         principal: None,
     };
     scoped(ctx, &scope, &mut names, None)
@@ -135,19 +161,10 @@ pub(crate) fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `access-review permission-set PERMISSION_SET [--account A]`.
 pub(crate) fn permission_set(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let ps = resolve::typed_permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
-    let account = match m.value("account") {
-        Some(a) => Some(resolve::typed_account(ctx, a)?),
-        None => None,
-    };
     let mut names = Names::default();
-    names.learn_permission_set(&ps.permission_set_arn, &ps.name);
-    if let Some(a) = &account {
-        names.learn_account(&a.id, &a.name);
-    }
     let scope = Scope {
-        account: account.map(|a| a.id),
-        permission_set: Some(ps.permission_set_arn),
+        account: named_account(ctx, m.value("account"), &mut names)?,
+        permission_set: named_permission_set(ctx, m.arg("PERMISSION_SET"), &mut names)?,
         principal: None,
     };
     scoped(ctx, &scope, &mut names, None)
@@ -156,22 +173,8 @@ pub(crate) fn permission_set(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `access-review org [--account A] [--ou OU] [--permission-set P] [--principal X]`.
 pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let mut names = Names::default();
-    let account = match m.value("account") {
-        Some(a) => {
-            let a = resolve::typed_account(ctx, a)?;
-            names.learn_account(&a.id, &a.name);
-            Some(a.id)
-        }
-        None => None,
-    };
-    let permission_set = match m.value("permission-set") {
-        Some(p) => {
-            let ps = resolve::typed_permission_set(ctx, p)?;
-            names.learn_permission_set(&ps.permission_set_arn, &ps.name);
-            Some(ps.permission_set_arn)
-        }
-        None => None,
-    };
+    let account = named_account(ctx, m.value("account"), &mut names)?;
+    let permission_set = named_permission_set(ctx, m.value("permission-set"), &mut names)?;
     let below = match m.value("ou") {
         Some(ou) => {
             let ou = org::resolve_ou(ctx, ou)?;
@@ -185,18 +188,7 @@ pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
     };
     if let Some(who) = m.value("principal") {
         let who = resolve::principal(ctx, who, None)?;
-        names.learn_principal(&who.id, &who.name);
-        let (assignments, found) = match who.kind {
-            PrincipalType::User => of_user(ctx, &who, account.as_deref())?,
-            PrincipalType::Group => {
-                let own: BTreeSet<AccountAssignment> =
-                    grants::of_principal(ctx, who.kind, &who.id, account.as_deref())?
-                        .into_iter()
-                        .collect();
-                let found = expand(ctx, &own)?;
-                (own, found)
-            }
-        };
+        let (assignments, found) = of_principal(ctx, &who, account.as_deref(), true, &mut names)?;
         let keep = |a: &AccountAssignment| {
             permission_set
                 .as_ref()
@@ -307,21 +299,9 @@ fn report(
         .collect();
     names.fill(ctx, &everyone)?;
     let mut rows: Vec<Value> = found.iter().map(|g| row(names, g)).collect();
-    let key = |v: &Value| -> Vec<String> {
-        [
-            "AccountName",
-            "AccountId",
-            "PermissionSetName",
-            "PrincipalType",
-            "PrincipalName",
-            "PrincipalId",
-            "Access",
-        ]
-        .iter()
-        .map(|k| v[*k].as_str().unwrap_or_default().to_lowercase())
-        .collect()
-    };
-    rows.sort_by_key(key);
+    // By the way of access, then (a stable sort) by account, set and principal.
+    grants::sort_rows(&mut rows, &["Access"]);
+    grants::sort_rows(&mut rows, grants::ROW_ORDER);
     Ok(Report::list(json!({ "Access": rows }), "Access", COLUMNS))
 }
 

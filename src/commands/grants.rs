@@ -16,6 +16,25 @@ use crate::client::shapes::{self, AccountAssignment, Group, PermissionSet, User}
 use crate::client::{self, Operation};
 use crate::error::{Error, Result};
 
+/// The members output rows are sorted by, in order.
+pub(crate) const ROW_ORDER: &[&str] = &[
+    "AccountName",
+    "AccountId",
+    "PermissionSetName",
+    "PrincipalType",
+    "PrincipalName",
+    "PrincipalId",
+];
+
+/// Sorts JSON rows by the text of `keys` (any case), in order.
+pub(crate) fn sort_rows(rows: &mut [Value], keys: &[&str]) {
+    rows.sort_by_cached_key(|v| -> Vec<String> {
+        keys.iter()
+            .map(|k| v[*k].as_str().unwrap_or_default().to_lowercase())
+            .collect()
+    });
+}
+
 /// What to read: every filter given narrows it (none: the whole organization).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Scope {
@@ -223,20 +242,7 @@ impl Names {
                 })
             })
             .collect();
-        let key = |v: &Value| -> Vec<String> {
-            [
-                "AccountName",
-                "AccountId",
-                "PermissionSetName",
-                "PrincipalType",
-                "PrincipalName",
-                "PrincipalId",
-            ]
-            .iter()
-            .map(|k| v[*k].as_str().unwrap_or_default().to_lowercase())
-            .collect()
-        };
-        out.sort_by_key(key);
+        sort_rows(&mut out, ROW_ORDER);
         out
     }
 }

@@ -7,7 +7,7 @@ use awsideman::testing::Service;
 use awsideman::testing::{Endpoint, no_profile, resolve_endpoint};
 
 use crate::common::fixture::{Fixture, Reply};
-use crate::common::{TestEnv, text};
+use crate::common::{TestEnv, botocore};
 
 /// A region of every partition, a second region of some, the partitions' pseudo-regions
 /// and a name no partition claims (it falls back to `aws`).
@@ -70,11 +70,6 @@ fn ours(service: Service, region: &str, fips: bool, dual: bool) -> String {
 
 #[test]
 fn every_service_in_every_partition_is_where_botocore_sends_it() {
-    // tests/run.sh installs moto (and so botocore) into AWSIDEMAN_TEST_VENV, else .venv.
-    let venv = std::env::var("AWSIDEMAN_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let python = venv.join("bin/python");
     let mut cells = Vec::new();
     for service in Service::ALL {
         for region in REGIONS {
@@ -89,34 +84,12 @@ fn every_service_in_every_partition_is_where_botocore_sends_it() {
         .iter()
         .map(|(s, r, f, d)| format!("{} {r} {f} {d}", s.name()))
         .collect();
-    let mut child = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(SCRIPT)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run the tests with ./tests/run.sh)",
-                python.display()
-            )
-        });
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.join("\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "botocore could not be read");
-    let theirs = text(&out.stdout);
-    let theirs: Vec<&str> = theirs.lines().collect();
+    let theirs = botocore(SCRIPT, &input);
     assert_eq!(theirs.len(), cells.len());
     let mut differences = Vec::new();
-    for ((service, region, fips, dual), theirs) in cells.iter().zip(theirs) {
+    for ((service, region, fips, dual), theirs) in cells.iter().zip(&theirs) {
         let ours = ours(*service, region, *fips, *dual);
-        if ours != theirs {
+        if &ours != theirs {
             differences.push(format!(
                 "{} {region} fips={fips} dual-stack={dual}: ours {ours}, botocore {theirs}",
                 service.name()

@@ -4,7 +4,7 @@
 
 use awsideman::testing::{Counted, INPUT_LIMITS};
 
-use crate::common::{TestEnv, requests, text};
+use crate::common::{TestEnv, botocore, requests, text};
 
 /// The arguments of `command` that are valid except for `flag`'s `value` (repeated
 /// `times`); positionals name things that need not exist (nothing is sent anyway).
@@ -75,11 +75,6 @@ fn every_limit_is_a_usage_error_before_any_request() {
 /// Every row's bounds are the service model's (botocore, in the test venv).
 #[test]
 fn the_limits_are_the_service_models() {
-    // tests/run.sh installs moto (and so botocore) into AWSIDEMAN_TEST_VENV, else .venv.
-    let venv = std::env::var("AWSIDEMAN_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let python = venv.join("bin/python");
     let rows: Vec<String> = INPUT_LIMITS
         .iter()
         .map(|l| format!("{} {} {}", l.service, l.operation, l.member))
@@ -94,29 +89,7 @@ for line in sys.stdin.read().splitlines():
         shape = shape.member if part == "[]" else shape.members[part]
     print(shape.metadata.get("min", 0), shape.metadata.get("max"))
 "#;
-    let mut child = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run the tests with ./tests/run.sh)",
-                python.display()
-            )
-        });
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(rows.join("\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "botocore could not be read");
-    let models = text(&out.stdout);
-    let models: Vec<&str> = models.lines().collect();
+    let models = botocore(script, &rows);
     assert_eq!(models.len(), INPUT_LIMITS.len());
     for (limit, model) in INPUT_LIMITS.iter().zip(models) {
         assert_eq!(

@@ -513,3 +513,34 @@ pub fn user_names(out: &Output) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Runs a Python `script` in the test venv (where `tests/run.sh` installs moto, and so
+/// botocore; `AWSIDEMAN_TEST_VENV`, else `.venv`) with `lines` on stdin; its stdout lines.
+pub fn botocore(script: &str, lines: &[String]) -> Vec<String> {
+    use std::io::Write;
+    let venv = std::env::var("AWSIDEMAN_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let python = venv.join("bin/python");
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run the tests with ./tests/run.sh)",
+                python.display()
+            )
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.join("\n").as_bytes())
+        .expect("write to python");
+    let out = child.wait_with_output().expect("python");
+    assert!(out.status.success(), "botocore could not be read");
+    text(&out.stdout).lines().map(str::to_string).collect()
+}
