@@ -295,6 +295,26 @@ impl CacheManager {
         &self.settings
     }
 
+    /// A miss for `key` whatever is cached, with the ticket to store the answer read from
+    /// AWS next (`--refresh`): the generations of `tags` are looked up as for a read.
+    pub(crate) fn refresh(&self, key: &CacheKey, tags: &[String]) -> Read {
+        if !self.serving || self.stale_tags().covers(tags) {
+            return Read::Miss(None);
+        }
+        match self.backend.lookup(key, tags) {
+            Ok(looked) => Read::Miss(
+                Some(Ticket {
+                    generations: looked.generations.restricted_to(tags),
+                })
+                .filter(|t| t.generations.covers(tags)),
+            ),
+            Err(e) => {
+                self.warn(&e.to_string());
+                Read::Miss(None)
+            }
+        }
+    }
+
     /// The cached answer for `key`, current for `tags` (see `generation.rs`) and valid for
     /// at most `max_ttl` seconds from now; or a miss (missing, stale, expired, dated in the
     /// future, corrupt or unreadable).

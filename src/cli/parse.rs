@@ -299,6 +299,7 @@ impl State {
             "debug" => self.globals.debug = true,
             "quiet" => self.globals.quiet = true,
             "wide" => self.globals.wide = true,
+            "refresh" => self.globals.refresh = true,
             "version" => self.version = true,
             "help" => self.help = true,
             other => return Err(self.usage(format!("global flag --{other} is not handled"))),
@@ -780,6 +781,7 @@ mod tests {
             debug: true,
             quiet: true,
             wide: false,
+            refresh: false,
         };
         for args in [
             &[

@@ -267,6 +267,11 @@ pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
         .choices(&["table", "json", "text", "csv"]),
     Flag::switch("no-cache", None, "Do not read cached answers: ask AWS."),
     Flag::switch(
+        "refresh",
+        None,
+        "Ask AWS and store the fresh answers in the cache (after a change made elsewhere).",
+    ),
+    Flag::switch(
         "debug",
         None,
         "Print requests, cache hits and timings to stderr.",

@@ -542,6 +542,7 @@ pub(crate) struct Client {
     session: Session,
     cache: Option<CacheManager>,
     use_cached: bool,
+    refresh: bool,
     profile: String,
     scope: String,
     namespace_shown: std::sync::Once,
@@ -561,6 +562,7 @@ impl Client {
             session,
             cache,
             use_cached,
+            refresh: false,
             profile: profile.into(),
             scope: String::new(),
             namespace_shown: std::sync::Once::new(),
@@ -572,6 +574,13 @@ impl Client {
     /// unreachable.
     pub(crate) fn with_scope(mut self, scope: impl Into<String>) -> Client {
         self.scope = scope.into();
+        self
+    }
+
+    /// The same client, reading every answer from AWS and storing it (`--refresh`): a cached
+    /// answer is never served, a fresh one replaces it.
+    pub(crate) fn refreshing(mut self, refresh: bool) -> Client {
+        self.refresh = refresh;
         self
     }
 
@@ -721,7 +730,11 @@ impl Client {
         }
         let key = self.key(op, input)?;
         let tags = key::expand_tags(op.tags, input);
-        let read = cache.read(&key, &tags, self.ttl(cache, op));
+        let read = if self.refresh {
+            cache.refresh(&key, &tags)
+        } else {
+            cache.read(&key, &tags, self.ttl(cache, op))
+        };
         self.debug(|| {
             format!(
                 "cache {} {} {} key={}",

@@ -133,4 +133,6 @@ pub(crate) struct Globals {
     pub(crate) quiet: bool,
     /// `--wide`: tables do not fit the terminal's width.
     pub(crate) wide: bool,
+    /// `--refresh`: read from AWS and store the fresh answers.
+    pub(crate) refresh: bool,
 }

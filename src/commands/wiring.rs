@@ -37,7 +37,8 @@ impl Context {
             !self.globals.no_cache,
             self.profile_name.clone(),
         )
-        .with_scope(scope))
+        .with_scope(scope)
+        .refreshing(self.globals.refresh))
     }
 
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until

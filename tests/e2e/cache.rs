@@ -1,7 +1,7 @@
 //! The response cache across processes: hits make no request, expiry, corruption,
 //! `--no-cache`, `--limit`, and the `cache` commands.
 
-use crate::common::{TestEnv, mode, requests, text};
+use crate::common::{TestEnv, mode, requests, text, user_names};
 
 /// A world with an instance and two users.
 fn seeded() -> TestEnv {
@@ -376,4 +376,33 @@ fn writes_invalidate_what_they_change() {
         "bob2@example.com",
     ]);
     assert_eq!(t.json(&["user", "get", "bob"])["DisplayName"], "Bob Again");
+}
+
+/// `--refresh` reads from AWS and stores the fresh answer: a change made outside awsideman
+/// shows at once, and in the plain reads after it.
+#[test]
+fn refresh_reads_aws_and_stores_the_fresh_answer() {
+    let t = TestEnv::new();
+    let store = t.discover();
+    t.seed_user(&store, "before", "Be", "Fore");
+    assert_eq!(
+        user_names(&t.run(&["--output", "json", "user", "list"])),
+        ["before"]
+    );
+    // Made elsewhere (the console, Terraform): the cached list does not know it.
+    t.seed_user(&store, "after", "Af", "Ter");
+    assert_eq!(
+        user_names(&t.run(&["--output", "json", "user", "list"])),
+        ["before"]
+    );
+    let out = t.run(&["--debug", "--refresh", "--output", "json", "user", "list"]);
+    assert_eq!(user_names(&out), ["after", "before"]);
+    assert_eq!(requests(&text(&out.stderr)).len(), 1, "one ListUsers");
+    let out = t.run(&["--debug", "--output", "json", "user", "list"]);
+    assert_eq!(user_names(&out), ["after", "before"]);
+    assert_eq!(
+        requests(&text(&out.stderr)),
+        Vec::new(),
+        "the fresh answer was stored"
+    );
 }
