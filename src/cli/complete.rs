@@ -745,7 +745,7 @@ mod tests {
             ),
             (&["awsideman", "user", "list", "--prof"], &["--profile"]),
             (&["awsideman", "user", "create", "--username", ""], &[]),
-            (&["awsideman", "profile", "add", "--re"], &["--region"]),
+            (&["awsideman", "profile", "add", "--reg"], &["--region"]),
             (&["awsideman", "profile", "add", "--region", ""], &[]),
             (&["awsideman", "profile", ""], &["add", "keys"]),
             (&["awsideman", "profile", "keys", ""], &["rotate"]),
