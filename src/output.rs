@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::printable;
+use crate::{printable, rfc3339};
 
 /// The output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +369,12 @@ pub(crate) fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
+/// Whether the field at `path` holds a time (AWS's `CreatedDate`, `JoinedTimestamp`, ...).
+fn is_time(path: &str) -> bool {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    field.ends_with("Date") || field.ends_with("Timestamp")
+}
+
 fn cell(record: &Value, path: &str, style: Style) -> String {
     let missing = match style {
         Style::Table { .. } => "-",
@@ -376,6 +382,13 @@ fn cell(record: &Value, path: &str, style: Style) -> String {
     };
     let text = match lookup(record, path) {
         None | Some(Value::Null) => return missing.to_string(),
+        // AWS sends times as epoch seconds (`1796280981.309844`): people read ISO 8601.
+        Some(Value::Number(n)) if is_time(path) => match n.as_f64() {
+            Some(secs) if secs >= 0.0 && secs.is_finite() => rfc3339::format_rfc3339(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs),
+            ),
+            _ => n.to_string(),
+        },
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(items)) => items
             .iter()
@@ -496,6 +509,33 @@ mod tests {
         assert!(
             wide.contains(&"x".repeat(300)),
             "no width: every value whole"
+        );
+    }
+
+    #[test]
+    fn times_read_as_iso_8601_outside_json() {
+        const FIELDS: &[Column] = &[
+            Column::new("Joined", "Account.JoinedTimestamp"),
+            Column::new("Created", "CreatedDate"),
+        ];
+        let data = json!({"Account": {"JoinedTimestamp": 1_796_280_981.309_844}, "CreatedDate": 0});
+        let out = render(
+            &Report::record(data.clone(), "", FIELDS),
+            OutputFormat::Text,
+            Terminal::default(),
+        );
+        assert_eq!(
+            out,
+            "Joined\tCreated\n2026-12-03T06:56:21Z\t1970-01-01T00:00:00Z\n"
+        );
+        let json = render(
+            &Report::record(data, "", FIELDS),
+            OutputFormat::Json,
+            Terminal::default(),
+        );
+        assert!(
+            json.contains("1796280981.309844"),
+            "JSON keeps AWS's value: {json}"
         );
     }
 
