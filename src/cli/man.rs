@@ -22,7 +22,8 @@ const DESCRIPTION: &[&str] = &[
      they may hold control characters. Tables, text and CSV show each control character as an \
      escape (\\x1b; a bidirectional-formatting character as \\u{202e}) and tab or newline as a \
      space, so a value never reaches the terminal raw nor breaks a record; JSON keeps the exact \
-     value. Errors and warnings are one escaped line of at most 2,000 characters.",
+     value. Errors and warnings are one escaped line of at most 2,000 characters. Times \
+     read as ISO 8601 in UTC outside JSON, which keeps the epoch seconds AWS sends.",
 ];
 
 /// The whole page: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, COMMANDS, then
