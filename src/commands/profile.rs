@@ -100,9 +100,11 @@ pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// `profile remove NAME`.
 pub(crate) fn remove(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let name = m.required_arg("NAME")?.to_string();
-    if !ctx.config.remove_profile(&name) {
+    if ctx.config.profile(&name)?.is_none() {
         return Err(unknown_profile(&name));
     }
+    ctx.confirm(m, &format!("remove awsideman profile \"{name}\""))?;
+    ctx.config.remove_profile(&name);
     ctx.config.save()?;
     Ok(Report::message(
         json!({"name": name, "removed": true}),

@@ -127,7 +127,9 @@ fn profiles_lifecycle() {
     assert_eq!(dev["region"], "eu-central-1");
     assert_eq!(dev["aws_profile"], "dev-sso");
     assert_eq!(dev["default"], true);
-    t.ok(&["profile", "remove", "dev"]);
+    let refused = t.fails(2, &["profile", "remove", "dev"]);
+    assert!(refused.contains("--yes"), "{refused}");
+    t.ok(&["profile", "remove", "dev", "--yes"]);
     let list = t.json(&["profile", "list"]);
     assert_eq!(list["profiles"].as_array().unwrap().len(), 1);
     let err = t.fails(1, &["profile", "remove", "nope"]);

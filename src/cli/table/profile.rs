@@ -75,10 +75,11 @@ pub(crate) const GROUP: Group = Group {
         Command {
             name: "remove",
             about: "Remove a profile",
-            doc: "",
+            doc: "Removes the profile from the configuration file. Asks first on a terminal; \
+                  needs --yes otherwise.",
             args: &[Positional::required("NAME", "Profile name.")],
             flags: &[YES],
-            examples: &["profile remove old"],
+            examples: &["profile remove old", "profile remove old --yes"],
             access: Access::Local,
             json: "{\"name\", \"removed\": true}.",
             run: profile::remove,
