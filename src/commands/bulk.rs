@@ -16,8 +16,8 @@ use super::Context;
 use super::assignment::{self, Change};
 use super::grants::{self, list_accounts};
 use super::resolve::{self, Principal, PrincipalType};
+use crate::client;
 use crate::client::shapes::{self, AccountAssignment};
-use crate::client::{self};
 use crate::commands::args::Matches;
 use crate::error::{Error, Kind, Result};
 use crate::output::{Column, Report};
@@ -415,13 +415,12 @@ fn parse_csv(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, Strin
 /// the accounts from one listing each. Duplicates are errors naming the first line.
 fn resolve_rows(ctx: &Context, rows: Vec<Row>) -> Result<Vec<Resolved>> {
     // Principals: by (type, name), once each.
-    let mut wanted: Vec<(Option<String>, String)> = rows
+    let wanted: Vec<(Option<String>, String)> = rows
         .iter()
         .map(|r| (r.principal_type.clone(), r.principal.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    wanted.sort();
     let found = grants::fan_out(ctx, "bulk: principals", &wanted, |(kind, name)| {
         let kind = match kind.as_deref() {
             Some(k) => match PrincipalType::parse(k) {
@@ -443,13 +442,8 @@ fn resolve_rows(ctx: &Context, rows: Vec<Row>) -> Result<Vec<Resolved>> {
         wanted.into_iter().zip(found).collect();
 
     // Permission sets: one listing (described once), by ARN or name (any case).
-    let sets = if rows.iter().any(|r| !r.permission_set.is_empty()) {
-        resolve::permission_sets(ctx)?
-    } else {
-        Vec::new()
-    };
     let op = &client::DESCRIBE_PERMISSION_SET;
-    let sets: Vec<shapes::PermissionSet> = sets
+    let sets: Vec<shapes::PermissionSet> = resolve::permission_sets(ctx)?
         .iter()
         .map(|s| shapes::decode(op, s))
         .collect::<Result<_>>()?;
