@@ -115,6 +115,43 @@ pub(crate) struct RequestState {
     pub(crate) failure_reason: Option<String>,
 }
 
+/// An entry of a request status listing (ListPermissionSetProvisioningStatus,
+/// ListAccountAssignmentCreationStatus, ListAccountAssignmentDeletionStatus).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct OperationStatus {
+    /// The request.
+    pub(crate) request_id: Option<String>,
+    /// When it was made (epoch seconds, as AWS sends it).
+    #[serde(default)]
+    pub(crate) created_date: Option<Value>,
+}
+
+/// Where an Identity Center instance stands (DescribeInstance).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum InstanceStatus {
+    /// In service.
+    Active,
+    /// Being created.
+    CreateInProgress,
+    /// Creation failed.
+    CreateFailed,
+    /// Being deleted.
+    DeleteInProgress,
+    /// A status this build does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// An Identity Center instance as DescribeInstance describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Instance {
+    /// Its status.
+    pub(crate) status: InstanceStatus,
+}
+
 /// An account of the organization (ListAccounts, DescribeAccount).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -11,14 +11,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Context;
 use super::assignment::{self, Change};
 use super::grants;
 use super::resolve::PrincipalType;
-use crate::client::shapes::{self, AccountAssignment, Group, User};
+use crate::client::shapes::{
+    self, AccountAssignment, Group, Instance, InstanceStatus, OperationStatus, User,
+};
 use crate::client::{self, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -79,15 +80,6 @@ const OPERATION_LISTINGS: [(Check, &Operation, &str); 3] = [
         "AccountAssignmentsDeletionStatus",
     ),
 ];
-
-/// An entry of a status listing.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct OperationStatus {
-    request_id: Option<String>,
-    #[serde(default)]
-    created_date: Option<Value>,
-}
 
 /// What `status check` found.
 struct Health {
@@ -273,15 +265,18 @@ fn inspect(ctx: &Context) -> Result<Health> {
 
     // The instance itself.
     let verdict = match client.call(&client::DESCRIBE_INSTANCE, json!({"InstanceArn": instance})) {
-        Ok(reply) => match reply["Status"].as_str() {
-            Some("ACTIVE") => Verdict::Healthy,
-            other => {
+        Ok(reply) => match shapes::decode::<Instance>(&client::DESCRIBE_INSTANCE, &reply) {
+            Ok(Instance {
+                status: InstanceStatus::Active,
+            }) => Verdict::Healthy,
+            Ok(Instance { status }) => {
                 health.findings.push(json!({
                     "Check": Check::Instance.name(),
-                    "Detail": format!("instance status {}", other.unwrap_or("missing")),
+                    "Detail": format!("instance status {status:?}"),
                 }));
                 Verdict::Problems(1)
             }
+            Err(e) => Verdict::Unreadable(e.to_string()),
         },
         Err(e) => Verdict::Unreadable(e.to_string()),
     };
