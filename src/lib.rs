@@ -12,7 +12,7 @@
 //! 6. `config`: the configuration file and settings.
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
 //! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `printable`, `redact`, `rfc3339`,
-//!    `suggest`.
+//!    `suggest`, `document`.
 //!
 //! The binary (`main.rs`) sits on top and calls `cli` (through [`main`]); `testing`, beside
 //! it, re-exports what the integration tests, fuzz targets and benches use.
@@ -25,6 +25,7 @@ mod client;
 mod clock;
 mod commands;
 mod config;
+mod document;
 mod env;
 mod error;
 mod fsutil;
@@ -64,6 +65,7 @@ mod layers {
             "redact",
             "rfc3339",
             "suggest",
+            "document",
         ],
     ];
 

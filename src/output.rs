@@ -5,8 +5,11 @@
 //! Every value printed outside JSON goes through [`printable`](crate::printable): a control
 //! character never reaches the terminal raw nor breaks a record.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
+use crate::document::Document;
 use crate::{printable, rfc3339};
 
 /// The output forms.
@@ -88,11 +91,43 @@ pub(crate) enum View {
     Sections(Vec<(String, View)>),
 }
 
+/// The JSON document of a report: values a command built, or an answer as the cache holds
+/// it (printed as it is by `--output json`, parsed only for the other forms).
+#[derive(Debug, Clone)]
+pub(crate) enum Data {
+    /// Parsed values.
+    Value(Value),
+    /// Checked JSON text.
+    Document(Document),
+}
+
+impl Data {
+    /// The values (parsing a document).
+    pub(crate) fn value(&self) -> Cow<'_, Value> {
+        match self {
+            Data::Value(value) => Cow::Borrowed(value),
+            Data::Document(document) => Cow::Owned(document.to_value()),
+        }
+    }
+}
+
+impl From<Value> for Data {
+    fn from(value: Value) -> Data {
+        Data::Value(value)
+    }
+}
+
+impl From<Document> for Data {
+    fn from(document: Document) -> Data {
+        Data::Document(document)
+    }
+}
+
 /// What a command returns.
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
     /// The JSON document printed by `--output json`.
-    pub(crate) data: Value,
+    pub(crate) data: Data,
     /// How the document is shown as a table or text.
     pub(crate) view: View,
     /// Set when part of the work failed: the report is still printed, then this error
@@ -102,14 +137,18 @@ pub(crate) struct Report {
 
 impl Report {
     /// A report whose table form is a list of records.
-    pub(crate) fn list(data: Value, path: &'static str, columns: &'static [Column]) -> Report {
+    pub(crate) fn list(
+        data: impl Into<Data>,
+        path: &'static str,
+        columns: &'static [Column],
+    ) -> Report {
         Report::new(data, View::List { path, columns })
     }
 
     /// A report with any view.
-    pub(crate) fn new(data: Value, view: View) -> Report {
+    pub(crate) fn new(data: impl Into<Data>, view: View) -> Report {
         Report {
-            data,
+            data: data.into(),
             view,
             failure: None,
         }
@@ -144,15 +183,34 @@ pub(crate) struct Terminal {
     pub(crate) width: Option<usize>,
 }
 
+/// Writes a report in `format` for `terminal` to `out`. Compact JSON of a document is its
+/// text as it is: a cached answer is printed without being parsed.
+pub(crate) fn write(
+    report: &Report,
+    format: OutputFormat,
+    terminal: Terminal,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    match (&report.data, format) {
+        (Data::Document(document), OutputFormat::Json) if !terminal.pretty_json => {
+            out.write_all(document.as_str().as_bytes())?;
+            out.write_all(b"\n")
+        }
+        _ => out.write_all(render(report, format, terminal).as_bytes()),
+    }
+}
+
 /// Renders a report in `format` for `terminal`.
 pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) -> String {
     let color = terminal.color;
+    let data = report.data.value();
+    let data = data.as_ref();
     match format {
         OutputFormat::Json => {
             let printed = if terminal.pretty_json {
-                serde_json::to_string_pretty(&report.data)
+                serde_json::to_string_pretty(data)
             } else {
-                serde_json::to_string(&report.data)
+                serde_json::to_string(data)
             };
             let mut out =
                 printed.unwrap_or_else(|e| format!("{{\"error\": \"unprintable result: {e}\"}}"));
@@ -163,15 +221,15 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
             out
         }
         OutputFormat::Table => render_view(
-            &report.data,
+            data,
             &report.view,
             Style::Table {
                 color,
                 width: terminal.width,
             },
         ),
-        OutputFormat::Text => render_view(&report.data, &report.view, Style::Text),
-        OutputFormat::Csv => render_view(&report.data, &report.view, Style::Csv),
+        OutputFormat::Text => render_view(data, &report.view, Style::Text),
+        OutputFormat::Csv => render_view(data, &report.view, Style::Csv),
     }
 }
 

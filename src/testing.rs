@@ -30,6 +30,7 @@ pub use crate::commands::limits::{Counted, INPUT_LIMITS};
 pub use crate::config::{
     CacheSettings, ConfigFile, audit_log_path, cache_settings, network_settings,
 };
+pub use crate::document::Document;
 pub use crate::env::Env;
 pub use crate::error::{Error, Kind, Result};
 pub use crate::fsutil::effective_uid;

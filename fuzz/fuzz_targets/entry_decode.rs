@@ -142,7 +142,7 @@ fn check_get(
             );
             assert_eq!(value, d.value, "a hit that is not the decoded answer");
         }
-        (Some(value), Err(e)) => panic!("hit {value} from an entry that does not decode: {e}"),
+        (Some(value), Err(e)) => panic!("hit {value:?} from an entry that does not decode: {e}"),
         (None, Ok(d)) => {
             let now = now_secs();
             let future = d.header.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS)

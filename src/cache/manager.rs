@@ -23,6 +23,7 @@ use super::keystate::KeyState;
 use super::stale::{ALL_TAGS, Stale, StaleTags};
 use crate::clock::now_secs;
 use crate::config::CacheSettings;
+use crate::document::Document;
 use crate::error::{Error, Result};
 
 /// What is cached for one answer.
@@ -37,7 +38,7 @@ pub struct NewEntry<'a> {
     /// The request parameters (kept inside the payload, for `cache inspect`).
     pub params: &'a Value,
     /// The answer.
-    pub value: &'a Value,
+    pub value: &'a Document,
     /// Seconds the answer stays valid.
     pub ttl: u64,
     /// The invalidation tags the answer depends on.
@@ -52,7 +53,7 @@ pub struct Decoded {
     /// The parameters it answers.
     pub params: Value,
     /// The cached answer.
-    pub value: Value,
+    pub value: Document,
 }
 
 /// Hit and miss counters, persisted across processes in `stats.json`.
@@ -150,7 +151,7 @@ impl std::fmt::Display for Unusable {
 #[derive(Debug)]
 pub enum Read {
     /// The cached answer.
-    Hit(Value),
+    Hit(Document),
     /// No usable entry. The ticket, when there is one, lets the answer read from AWS next
     /// be stored ([`CacheManager::store`]); without one it must not be (the cache could not
     /// tell which generations the answer would be read against, or the entry belongs to a
@@ -346,7 +347,7 @@ impl CacheManager {
             return Read::Miss(ticket);
         };
         let now = now_secs();
-        let read = match self.decode(&bytes) {
+        let read = match self.decode_owned(bytes) {
             Ok(decoded) if decoded.header.key != key.as_str() => {
                 self.corrupt(key, "entry stored under another key");
                 Read::Miss(ticket)
@@ -394,7 +395,7 @@ impl CacheManager {
     /// [`CacheManager::read`] allowing lifetimes of up to a week.
     pub fn get(&self, key: &CacheKey, tags: &[String]) -> Option<Value> {
         match self.read(key, tags, LONGEST_TTL_SECS) {
-            Read::Hit(value) => Some(value),
+            Read::Hit(document) => Some(document.into_value()),
             Read::Miss(_) => None,
         }
     }
@@ -406,11 +407,7 @@ impl CacheManager {
         if entry.ttl == 0 || !self.serving {
             return;
         }
-        let payload = json!({"params": entry.params, "value": entry.value});
-        let payload = match serde_json::to_vec(&payload) {
-            Ok(payload) => payload,
-            Err(e) => return self.warn(&format!("encoding entry: {e}")),
-        };
+        let payload = payload(entry.params, entry.value);
         let created_at = now_secs();
         let header = Header {
             v: 0,
@@ -427,7 +424,7 @@ impl CacheManager {
             checksum: String::new(),
         };
         let expires_at = header.expires_at;
-        let bytes = encode(self.encryption.as_ref(), header, &payload);
+        let bytes = encode(self.encryption.as_ref(), header, payload);
         let write = || self.backend.set(key, &bytes, expires_at);
         let stored = match &self.key_state {
             Some(state) => state.while_unchanged(write).map(|done| done.is_some()),
@@ -602,8 +599,13 @@ impl CacheManager {
     /// Decodes stored bytes into header, parameters and answer, by this manager's rules:
     /// with encryption on, only entries that authenticate under its keys are accepted.
     pub fn decode(&self, bytes: &[u8]) -> Result<Decoded, Unusable> {
+        self.decode_owned(bytes.to_vec())
+    }
+
+    /// Like [`CacheManager::decode`], reusing the stored bytes' buffer.
+    pub fn decode_owned(&self, bytes: Vec<u8>) -> Result<Decoded, Unusable> {
         let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes, true)?;
-        parse_payload(header, &plaintext)
+        parse_payload(header, plaintext)
     }
 
     /// Rewrites stored bytes for `target` (another key set, or `None` for plaintext):
@@ -613,7 +615,7 @@ impl CacheManager {
         bytes: &[u8],
         target: Option<&Encryption>,
     ) -> Result<Option<(Header, Vec<u8>)>, Unusable> {
-        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes, false)?;
+        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes.to_vec(), false)?;
         let wanted_key = target.map(|t| t.active.as_str());
         if header.key_id.as_deref() == wanted_key {
             return Ok(None);
@@ -621,7 +623,7 @@ impl CacheManager {
         let mut fresh = header.clone();
         fresh.encryption = Scheme::None;
         fresh.key_id = None;
-        Ok(Some((header, encode(target, fresh, &plaintext))))
+        Ok(Some((header, encode(target, fresh, plaintext))))
     }
 
     /// This process's counters so far.
@@ -758,28 +760,39 @@ const LONGEST_TTL_SECS: u64 = 7 * 86_400;
 
 /// Seals a header and plaintext payload into stored bytes, encrypting when `encryption`
 /// is given.
-fn encode(encryption: Option<&Encryption>, mut header: Header, payload: &[u8]) -> Vec<u8> {
+fn encode(encryption: Option<&Encryption>, mut header: Header, payload: Vec<u8>) -> Vec<u8> {
     header.v = FORMAT_VERSION;
     let body = match encryption {
-        None => payload.to_vec(),
+        None => payload,
         Some(encryption) => {
             header.encryption = Scheme::Sealed;
             header.key_id = Some(encryption.active.clone());
             let cipher = &encryption.ciphers[&encryption.active];
-            cipher.seal(&associated_data(&header), payload)
+            cipher.seal(&associated_data(&header), &payload)
         }
     };
     Envelope::seal(header, body).encode()
+}
+
+/// The plaintext payload of an entry: the request parameters on one line, then the answer,
+/// so a hit takes the answer's text as it is (no newline occurs in compact JSON).
+fn payload(params: &Value, value: &Document) -> Vec<u8> {
+    let params = params.to_string();
+    let mut payload = Vec::with_capacity(params.len() + 1 + value.len());
+    payload.extend_from_slice(params.as_bytes());
+    payload.push(b'\n');
+    payload.extend_from_slice(value.as_str().as_bytes());
+    payload
 }
 
 /// Opens stored bytes: checks the envelope, then authenticates and decrypts an encrypted
 /// payload. With `strict`, a plaintext entry is refused while encryption is on.
 fn open_entry(
     encryption: Option<&Encryption>,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     strict: bool,
 ) -> Result<(Header, Vec<u8>), Unusable> {
-    let envelope = Envelope::decode(bytes).map_err(|e| match e {
+    let envelope = Envelope::decode_owned(bytes).map_err(|e| match e {
         DecodeError::Version(_) => Unusable::foreign(e.to_string()),
         e => Unusable::corrupt(e.to_string()),
     })?;
@@ -829,18 +842,32 @@ fn associated_data(header: &Header) -> Vec<u8> {
     canonical_json(&fields).into_bytes()
 }
 
-fn parse_payload(header: Header, plaintext: &[u8]) -> Result<Decoded, Unusable> {
-    let payload: Value = serde_json::from_slice(plaintext)
+/// Splits a plaintext payload into parameters and answer: `params\nanswer` (format 3), or
+/// one object `{"params": ..., "value": ...}` (format 2). Every AWS answer is a JSON object:
+/// anything else (a string, number, array, boolean or nothing, checksummed or not) is
+/// damage, never handed to a command.
+fn parse_payload(header: Header, mut plaintext: Vec<u8>) -> Result<Decoded, Unusable> {
+    let not_an_object = || Unusable::corrupt("the cached answer is not a JSON object");
+    if let Some(newline) = plaintext.iter().position(|&b| b == b'\n') {
+        let params: Value = serde_json::from_slice(&plaintext[..newline])
+            .map_err(|e| Unusable::corrupt(format!("parameters are not JSON: {e}")))?;
+        plaintext.drain(..=newline);
+        let value = Document::from_bytes(plaintext).map_err(|_| not_an_object())?;
+        return Ok(Decoded {
+            header,
+            params,
+            value,
+        });
+    }
+    let payload: Value = serde_json::from_slice(&plaintext)
         .map_err(|e| Unusable::corrupt(format!("payload is not JSON: {e}")))?;
     let Value::Object(mut payload) = payload else {
         return Err(Unusable::corrupt("payload is not an object"));
     };
-    // Every AWS answer is a JSON object: anything else (a string, number, array, boolean or
-    // nothing, checksummed or not) is damage, never handed to a command.
-    let value = match payload.remove("value") {
-        Some(value @ Value::Object(_)) => value,
-        _ => return Err(Unusable::corrupt("the cached answer is not a JSON object")),
-    };
+    let value = payload
+        .remove("value")
+        .and_then(|value| Document::from_value(&value))
+        .ok_or_else(not_an_object)?;
     Ok(Decoded {
         header,
         params: payload.remove("params").unwrap_or(Value::Null),
@@ -929,7 +956,11 @@ mod tests {
         vec!["users:d-1".to_string()]
     }
 
-    fn entry<'a>(value: &'a Value, tags: &'a [String]) -> NewEntry<'a> {
+    fn doc(value: &Value) -> Document {
+        Document::from_value(value).unwrap()
+    }
+
+    fn entry<'a>(value: &'a Document, tags: &'a [String]) -> NewEntry<'a> {
         NewEntry {
             service: "identitystore",
             operation: "ListUsers",
@@ -947,7 +978,7 @@ mod tests {
     }
 
     fn put(m: &CacheManager, k: &CacheKey, value: Value) {
-        m.put(k, &entry(&value, &tags()));
+        m.put(k, &entry(&doc(&value), &tags()));
     }
 
     fn stored(m: &CacheManager, k: &CacheKey) -> Option<Vec<u8>> {
@@ -1039,13 +1070,13 @@ mod tests {
         };
         writer.invalidate(Invalidation::Tags(&tags()));
         let stale = json!({"Users": ["stale"]});
-        reader.store(&key(1), &entry(&stale, &tags()), ticket);
+        reader.store(&key(1), &entry(&doc(&stale), &tags()), ticket);
         assert!(stored(&reader, &key(1)).is_some(), "stored");
         let Read::Miss(Some(ticket)) = reader.read(&key(1), &tags(), 600) else {
             panic!("the stale answer is not served");
         };
         let fresh = json!({"Users": ["fresh"]});
-        reader.store(&key(1), &entry(&fresh, &tags()), ticket);
+        reader.store(&key(1), &entry(&doc(&fresh), &tags()), ticket);
         assert_eq!(get(&reader, &key(1)).unwrap()["Users"][0], "fresh");
         assert_eq!(get(&writer, &key(1)).unwrap()["Users"][0], "fresh");
     }
@@ -1056,7 +1087,7 @@ mod tests {
     fn entries_dated_in_the_future_are_misses() {
         let w = world();
         let m = manager(&w, &[], None);
-        let value = json!({"x": 1});
+        let value = doc(&json!({"x": 1}));
         let t = tags();
         let long = NewEntry {
             ttl: 2 * 365 * 86_400,
@@ -1069,25 +1100,58 @@ mod tests {
             Read::Miss(Some(_))
         ));
         assert!(stored(&m, &key(1)).is_none(), "removed");
-        put(&m, &key(2), value.clone());
+        put(&m, &key(2), value.to_value());
         assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(_)));
     }
 
     /// A cached answer that is not an object (well formed, checksum valid) is a miss and is
     /// removed: no command ever sees it.
+    /// An entry written by an earlier build (format 2: FNV-1a checksum, the payload one
+    /// object) is still a hit with the same answer.
+    #[test]
+    fn entries_of_format_2_are_read() {
+        let w = world();
+        let m = manager(&w, &[], None);
+        let k = key(3);
+        put(&m, &k, json!({"x": 1}));
+        let mut header = Envelope::decode(&stored(&m, &k).unwrap()).unwrap().header;
+        let payload =
+            br#"{"params":{"IdentityStoreId":"d-1"},"value":{"Users":[{"UserName":"old"}]}}"#;
+        header.v = 2;
+        header.len = payload.len() as u64;
+        header.checksum = format!(
+            "fnv1a64:{:016x}",
+            payload
+                .iter()
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b))
+                    .wrapping_mul(0x0000_0100_0000_01b3))
+        );
+        let mut bytes = serde_json::to_vec(&header).unwrap();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(payload);
+        m.backend().set(&k, &bytes, u64::MAX).unwrap();
+        assert_eq!(get(&m, &k), Some(json!({"Users": [{"UserName": "old"}]})));
+    }
+
     #[test]
     fn answers_that_are_not_objects_are_misses_and_removed() {
         let w = world();
         let m = manager(&w, &[], None);
-        for (n, value) in [json!("x"), json!(1), json!([1]), json!(true), Value::Null]
-            .into_iter()
-            .enumerate()
-        {
+        let answers = ["\"x\"", "1", "[1]", "true", "null", "", "{", "{}{}"];
+        let layouts = answers.iter().flat_map(|answer| {
+            [
+                format!("{{\"params\":null,\"value\":{answer}}}"),
+                format!("null\n{answer}"),
+            ]
+        });
+        for (n, payload) in layouts.enumerate() {
             let k = key(n as u32 + 10);
-            put(&m, &k, value.clone());
-            assert!(stored(&m, &k).is_some(), "{value}");
-            assert_eq!(get(&m, &k), None, "{value}");
-            assert!(stored(&m, &k).is_none(), "{value}: removed");
+            put(&m, &k, json!({"x": 1}));
+            let planted = Envelope::decode(&stored(&m, &k).unwrap()).unwrap();
+            let bytes = Envelope::seal(planted.header, payload.clone().into_bytes()).encode();
+            m.backend().set(&k, &bytes, u64::MAX).unwrap();
+            assert_eq!(get(&m, &k), None, "{payload}");
+            assert!(stored(&m, &k).is_none(), "{payload}: removed");
         }
     }
 
@@ -1109,7 +1173,7 @@ mod tests {
         change.switch(|| Ok(())).unwrap();
         drop(change);
         let value = json!({"x": 1});
-        m.store(&key(1), &entry(&value, &tags()), ticket);
+        m.store(&key(1), &entry(&doc(&value), &tags()), ticket);
         assert!(stored(&m, &key(1)).is_none(), "dropped");
         let fresh = manager(&w, &[], None).with_key_state(KeyState::observe(&config_dir));
         put(&fresh, &key(1), value);
@@ -1195,7 +1259,7 @@ mod tests {
         assert_eq!(other.stale_tags().tags(), tags());
         // Tags nobody marked are served as usual.
         let elsewhere = vec!["groups:d-1".to_string()];
-        other.put(&key(2), &entry(&json!({"x": 2}), &elsewhere));
+        other.put(&key(2), &entry(&doc(&json!({"x": 2})), &elsewhere));
         assert!(other.get(&key(2), &elsewhere).is_some());
 
         // Mended: the next process invalidates first, then removes the mark.
@@ -1212,7 +1276,7 @@ mod tests {
                 .exists()
         );
         let fresh = json!({"Users": ["new"]});
-        next.store(&key(1), &entry(&fresh, &tags()), ticket);
+        next.store(&key(1), &entry(&doc(&fresh), &tags()), ticket);
         assert_eq!(get(&flaky(), &key(1)).unwrap()["Users"][0], "new");
     }
 

@@ -87,7 +87,7 @@ fn run(encrypted: bool, seed: u64, cases: usize) {
             operation: "ListUsers",
             profile: "p",
             params: &json!({"IdentityStoreId": "d-1"}),
-            value: &value,
+            value: &crate::document::Document::from_value(&value).unwrap(),
             ttl: 600,
             tags: &["users:d-1".to_string()],
         },

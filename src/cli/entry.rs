@@ -63,7 +63,7 @@ fn run() -> Result<()> {
     let report = (command.run)(&mut ctx, &matches)?;
     let mut report = report;
     let failure = report.failure.take();
-    print(&output::render(&report, ctx.output, terminal))?;
+    write_report(&report, ctx.output, terminal)?;
     ctx.finish();
     // The process ends here: let the OS reclaim a large answer instead of freeing it piece
     // by piece (measurably faster for big cached lists).
@@ -97,6 +97,19 @@ fn terminal_width(env: &Env) -> Option<usize> {
 }
 
 /// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.
+/// Writes a report to stdout; a closed pipe (`| head`) ends the process quietly.
+fn write_report(
+    report: &output::Report,
+    format: output::OutputFormat,
+    terminal: output::Terminal,
+) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match output::write(report, format, terminal, &mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other.map_err(|e| Error::runtime(format!("writing output: {e}"))),
+    }
+}
+
 fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

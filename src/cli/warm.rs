@@ -58,7 +58,7 @@ pub(crate) fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
         let report = (command.run)(ctx, &matches)
             .map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
         if m.switch("all") && text == "group list" {
-            group_ids = report.data["Groups"]
+            group_ids = report.data.value()["Groups"]
                 .as_array()
                 .into_iter()
                 .flatten()

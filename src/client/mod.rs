@@ -12,7 +12,8 @@ use crate::aws::service::Service;
 use crate::aws::session::Session;
 use crate::cache::key::{self, CacheKey, Namespace};
 use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
-use crate::error::Result;
+use crate::document::Document;
+use crate::error::{Error, Result};
 
 /// Whether an operation reads or changes AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -599,6 +600,7 @@ impl Client {
         self.through_cache(op, &input, || {
             self.session.call(op.service, op.name, &input)
         })
+        .map(Answer::into_value)
     }
 
     /// Like [`Client::list`], but read from AWS now whatever the operation's kind: the cache
@@ -615,6 +617,22 @@ impl Client {
     /// Calls a list operation until its last page and returns every item in one reply.
     pub(crate) fn list(&self, op: &Operation, input: Value) -> Result<Value> {
         self.list_limited(op, input, None)
+    }
+
+    /// Like [`Client::list`], as JSON text: a cached answer is handed over as it is stored,
+    /// never parsed, for commands that print the whole answer.
+    pub(crate) fn list_document(&self, op: &Operation, input: Value) -> Result<Document> {
+        let answer = match &op.paging {
+            None => self.through_cache(op, &input, || {
+                self.session.call(op.service, op.name, &input)
+            })?,
+            Some(paging) => self.through_cache(op, &input, || {
+                paginate::collect_pages(&input, paging, None, |page| {
+                    self.session.call(op.service, op.name, page)
+                })
+            })?,
+        };
+        answer.into_document(op)
     }
 
     /// Like [`Client::list`], with at most `limit` items (the reply then carries
@@ -635,9 +653,9 @@ impl Client {
             })
         };
         let mut reply = match limit {
-            None => self.through_cache(op, &input, fetch_all)?,
+            None => self.through_cache(op, &input, fetch_all)?.into_value(),
             Some(limit) => match self.cached(op, &input)? {
-                Some(Read::Hit(hit)) => hit,
+                Some(Read::Hit(hit)) => hit.into_value(),
                 _ => paginate::collect_pages(&input, paging, Some(limit), |page| {
                     self.session.call(op.service, op.name, page)
                 })?,
@@ -657,9 +675,9 @@ impl Client {
         op: &Operation,
         input: &Value,
         fetch: impl FnOnce() -> Result<Value>,
-    ) -> Result<Value> {
+    ) -> Result<Answer> {
         match op.kind {
-            OpKind::Status => fetch(),
+            OpKind::Status => fetch().map(Answer::fresh),
             OpKind::Write => {
                 let reply = fetch()?;
                 if let Some(cache) = &self.cache {
@@ -673,19 +691,24 @@ impl Client {
                         )
                     });
                 }
-                Ok(reply)
+                Ok(Answer::fresh(reply))
             }
             OpKind::Read => {
                 let ticket = match self.cached(op, input)? {
-                    Some(Read::Hit(hit)) => return Ok(hit),
+                    Some(Read::Hit(hit)) => return Ok(Answer::Text(hit)),
                     Some(Read::Miss(ticket)) => ticket,
                     None => None,
                 };
                 let reply = fetch()?;
+                let mut document = None;
                 if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
-                    self.store(cache, op, input, &reply, ticket)?;
+                    // Serialised once: stored, and kept for a caller that prints it.
+                    document = Document::from_value(&reply);
+                    if let Some(document) = &document {
+                        self.store(cache, op, input, document, ticket)?;
+                    }
                 }
-                Ok(reply)
+                Ok(Answer::Parsed(reply, document))
             }
         }
     }
@@ -696,7 +719,7 @@ impl Client {
         cache: &CacheManager,
         op: &Operation,
         input: &Value,
-        reply: &Value,
+        reply: &Document,
         ticket: Ticket,
     ) -> Result<()> {
         let key = self.key(op, input)?;
@@ -784,6 +807,39 @@ impl Client {
 
     fn debug(&self, line: impl FnOnce() -> String) {
         self.session.transport().debug(line);
+    }
+}
+
+/// An answer to a read: parsed (read from AWS now, with its text when it was stored) or
+/// as the cache holds it.
+enum Answer {
+    Parsed(Value, Option<Document>),
+    Text(Document),
+}
+
+impl Answer {
+    fn fresh(value: Value) -> Answer {
+        Answer::Parsed(value, None)
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Answer::Parsed(value, _) => value,
+            Answer::Text(document) => document.into_value(),
+        }
+    }
+
+    fn into_document(self, op: &Operation) -> Result<Document> {
+        match self {
+            Answer::Parsed(_, Some(document)) | Answer::Text(document) => Ok(document),
+            Answer::Parsed(value, None) => Document::from_value(&value).ok_or_else(|| {
+                Error::runtime(format!(
+                    "{} {}: the answer is not a JSON object",
+                    op.service.name(),
+                    op.name
+                ))
+            }),
+        }
     }
 }
 

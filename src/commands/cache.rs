@@ -369,7 +369,7 @@ pub(crate) fn inspect(ctx: &mut Context, m: &Matches) -> Result<Report> {
     data["tags"] = json!(decoded.header.tags());
     data["generations"] = json!(decoded.header.gens);
     data["params"] = decoded.params;
-    data["value"] = decoded.value;
+    data["value"] = decoded.value.into_value();
     let text = serde_json::to_string_pretty(&data).unwrap_or_default();
     Ok(Report::message(data, text))
 }

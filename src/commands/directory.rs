@@ -145,10 +145,15 @@ fn search(
     let store = ctx.identity_store_id()?;
     let input = json!({"IdentityStoreId": store});
     let client = ctx.client()?;
-    let mut reply = match &pattern {
+    let mut reply = match (&pattern, limit) {
+        // The whole list: printed as the cache holds it.
+        (None, None) => {
+            let document = client.list_document(&resource.list, input)?;
+            return Ok(Report::list(document, resource.list_key, resource.columns));
+        }
         // Without a filter, stop paging once enough objects are in.
-        None => client.list_limited(&resource.list, input, limit)?,
-        Some(_) => client.list(&resource.list, input)?,
+        (None, Some(_)) => client.list_limited(&resource.list, input, limit)?,
+        (Some(_), _) => client.list(&resource.list, input)?,
     };
     if let Some(objects) = reply[resource.list_key].as_array_mut() {
         if let Some(pattern) = &pattern {

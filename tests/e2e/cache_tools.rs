@@ -141,7 +141,7 @@ fn verify_differences_and_usage_errors_exit_non_zero() {
                 operation: "DescribeUser",
                 profile: "default",
                 params: &json!({}),
-                value: &json!({"n": i}),
+                value: &awsideman::testing::Document::from_value(&json!({"n": i})).unwrap(),
                 ttl: 3600,
                 tags: &[],
             },

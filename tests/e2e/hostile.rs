@@ -363,12 +363,20 @@ fn entry_of(t: &TestEnv, operation: &str) -> std::path::PathBuf {
 }
 
 /// `bytes` (a plaintext envelope) changed by `edit` and sealed again with a valid checksum.
+/// The payload is the request parameters on one line, then the answer; `edit` sees them as
+/// `{"params": ..., "value": ...}`.
 fn resealed(bytes: &[u8], edit: impl FnOnce(&mut Header, &mut Value)) -> Vec<u8> {
     let envelope = Envelope::decode(bytes).expect("envelope");
     let mut header = envelope.header;
-    let mut payload: Value = serde_json::from_slice(&envelope.payload).expect("payload");
+    let text = String::from_utf8(envelope.payload).expect("UTF-8 payload");
+    let (params, value) = text.split_once('\n').expect("parameters, then the answer");
+    let mut payload = serde_json::json!({
+        "params": serde_json::from_str::<Value>(params).expect("parameters"),
+        "value": serde_json::from_str::<Value>(value).expect("answer"),
+    });
     edit(&mut header, &mut payload);
-    Envelope::seal(header, serde_json::to_vec(&payload).expect("json")).encode()
+    let text = format!("{}\n{}", payload["params"], payload["value"]);
+    Envelope::seal(header, text.into_bytes()).encode()
 }
 
 fn list_with_requests(t: &TestEnv) -> (Vec<String>, Vec<(String, String)>, String) {

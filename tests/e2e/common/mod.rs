@@ -375,7 +375,10 @@ pub fn fill_user_entries(manager: &awsideman::testing::CacheManager, n: usize) {
                 operation: "DescribeUser",
                 profile: "default",
                 params: &serde_json::json!({"UserId": format!("u{i}")}),
-                value: &serde_json::json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
+                value: &awsideman::testing::Document::from_value(
+                    &serde_json::json!({"UserId": format!("u{i}"), "UserName": format!("user{i}")}),
+                )
+                .unwrap(),
                 ttl: 3600,
                 tags: &user_entry_tags(i),
             },
