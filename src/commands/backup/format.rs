@@ -19,6 +19,16 @@ use crate::cache::crypto::{Cipher, SCHEME};
 use crate::cache::keys::Keyset;
 use crate::error::{Error, Result};
 
+/// The container, for the man page's BACKUP FORMAT.
+pub(crate) const CONTAINER_DOC: &str = "A backup file, <id>.awsideman-backup, is three parts. \
+     First a line: awsideman-backup 1 sha256=<64 hex digits>, the SHA-256 of everything after \
+     that line. Then a header line, JSON: {Id, CreatedAt, Compression: \"deflate\", Encryption: \
+     null or {Scheme: \"aes256-cbc-hmac-sha256\", KeyId}, Length}. Then Length bytes of \
+     payload: the document (JSON) compressed with raw DEFLATE (RFC 1951) and, when encrypted, \
+     sealed like a cache entry with the cache key KeyId (IV, AES-256-CBC ciphertext, \
+     HMAC-SHA256 tag over the header line, IV and ciphertext). The header names nobody: an \
+     encrypted backup shows only its id and time. The document's members:";
+
 /// The first word of a backup file.
 const MAGIC: &str = "awsideman-backup";
 /// The container version (the first line's second word).

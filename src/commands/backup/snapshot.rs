@@ -24,6 +24,62 @@ pub(crate) const FORMAT: &str = "awsideman-backup";
 /// The version of the document format.
 pub(crate) const FORMAT_VERSION: u64 = 1;
 
+/// The members of the document, in order, with what they hold (the man page's BACKUP
+/// FORMAT). Every list is sorted as said, every object's keys alphabetically.
+pub(crate) const DOCUMENT_MEMBERS: &[(&str, &str)] = &[
+    ("Format", "\"awsideman-backup\"."),
+    (
+        "FormatVersion",
+        "1. A reader refuses a newer version; members are only ever added within one.",
+    ),
+    (
+        "Id",
+        "The backup id: its time (UTC) and six random hex digits.",
+    ),
+    ("CreatedAt", "When it was taken (RFC 3339, UTC)."),
+    (
+        "Source",
+        "{Profile, Region, InstanceArn, IdentityStoreId}: where it was read.",
+    ),
+    (
+        "Resources",
+        "The resources it holds, of users, groups, memberships, permission-sets, assignments.          A resource left out has no member at all (not an empty list).",
+    ),
+    (
+        "Unknown",
+        "Permission set attributes the endpoint could not tell (PermissionsBoundary, Tags):          null in every set; empty on AWS.",
+    ),
+    (
+        "Users",
+        "Every user as ListUsers returns it (UserId, UserName, Name, DisplayName, Emails,          ExternalIds and every other attribute), sorted by UserName, then UserId.",
+    ),
+    (
+        "Groups",
+        "Every group (GroupId, DisplayName, Description, ExternalIds), sorted by DisplayName,          then GroupId.",
+    ),
+    (
+        "Memberships",
+        "{GroupId, GroupName, UserId, UserName, MembershipId}, sorted by group name and id,          then user name and id.",
+    ),
+    (
+        "PermissionSets",
+        "{PermissionSetArn, Name, Description, SessionDuration, RelayState, CreatedDate,          InlinePolicy (the policy text exactly as AWS holds it, or null), AwsManagedPolicies          [{Arn, Name}] by Arn, CustomerManagedPolicies [{Name, Path}] by Path and Name,          PermissionsBoundary (null or {ManagedPolicyArn} or {CustomerManagedPolicyReference:          {Name, Path}}), Tags [{Key, Value}] by Key}, sorted by Name, then ARN.",
+    ),
+    (
+        "Assignments",
+        "{AccountId, AccountName, PermissionSetArn, PermissionSetName, PrincipalType (USER or          GROUP), PrincipalId, PrincipalName}, sorted by account name and id, permission set          name, principal type, name and id.",
+    ),
+    (
+        "Accounts",
+        "Every account of the organization as ListAccounts returns it (Id, Name, Email, Arn,          Status, ...), sorted by Name, then Id.",
+    ),
+    (
+        "OrganizationalUnits",
+        "{Id, Name, Arn, ParentId, Path (Root/Engineering/Prod)}, sorted by Path.",
+    ),
+    ("Counts", "The number of items of each list member above."),
+];
+
 /// A kind of resource a backup can hold (`--resources`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Resource {
