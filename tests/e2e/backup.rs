@@ -59,6 +59,22 @@ print("ok")
     assert_eq!(out, ["ok"]);
 }
 
+/// Flips one bit of the last byte of an object in moto, with boto3.
+fn flip_last_byte_in_s3(bucket: &str, key: &str) {
+    let script = r#"
+import sys, boto3
+url, bucket, key = sys.stdin.read().split()
+s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="a",
+                  aws_secret_access_key="b")
+body = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+body[-1] ^= 1
+s3.put_object(Bucket=bucket, Key=key, Body=bytes(body))
+print("ok")
+"#;
+    let lines = [crate::common::moto(), bucket.to_string(), key.to_string()];
+    assert_eq!(botocore(script, &lines), ["ok"]);
+}
+
 fn bucket_name(t: &TestEnv) -> String {
     format!("awsideman-backups-{}", t.account)
 }
@@ -184,6 +200,11 @@ fn a_backup_in_a_directory_round_trips_and_damage_is_caught() {
 
     let valid = t.json(&["backup", "validate", &id]);
     assert_eq!(valid["Valid"], true);
+    let table = t.ok(&["--output", "table", "backup", "show", &id]);
+    assert!(
+        table.contains("Permission sets") && table.contains(&id),
+        "{table}"
+    );
     let shown = t.json(&["backup", "show", &id]);
     assert_eq!(shown["Counts"]["Users"], 3);
     assert_eq!(
@@ -336,6 +357,23 @@ fn an_encrypted_backup_in_s3_round_trips_and_shows_no_name() {
         t.json(&["backup", "validate", &id, "--from", &elsewhere])["Valid"],
         true
     );
+    // Importing it again is refused: S3 keeps the first (PutObject If-None-Match).
+    t.fails(
+        1,
+        &[
+            "backup",
+            "import",
+            exported.to_str().unwrap(),
+            "--to",
+            &elsewhere,
+        ],
+    );
+
+    // A flipped byte in the S3 object fails validation with one line.
+    let key = format!("team/backups/{plain}.awsideman-backup");
+    flip_last_byte_in_s3(&bucket, &key);
+    let stderr = t.fails(1, &["backup", "validate", &plain, "--from", &dest]);
+    assert!(one_error_line(&stderr).contains("checksum"), "{stderr}");
 
     t.fails(2, &["backup", "delete", &id, "--from", &dest]);
     t.ok(&["backup", "delete", &id, "--from", &dest, "--yes"]);

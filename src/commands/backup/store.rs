@@ -129,6 +129,9 @@ impl Destination {
         };
         match self {
             Destination::Dir(dir) => {
+                if !check_dir(ctx, dir)? {
+                    return Err(missing());
+                }
                 let path = dir.join(file_name(id));
                 read_file(&path, Links::Refuse)?.ok_or_else(missing)
             }
@@ -155,6 +158,7 @@ impl Destination {
         validate_id(id)?;
         match self {
             Destination::Dir(dir) => {
+                check_dir(ctx, dir)?;
                 let path = dir.join(file_name(id));
                 match std::fs::symlink_metadata(&path) {
                     Ok(meta) if meta.is_file() => std::fs::remove_file(&path)
@@ -190,6 +194,9 @@ impl Destination {
         let mut found = Vec::new();
         match self {
             Destination::Dir(dir) => {
+                if !check_dir(ctx, dir)? {
+                    return Ok(found);
+                }
                 let entries = match std::fs::read_dir(dir) {
                     Ok(entries) => entries,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
@@ -285,18 +292,35 @@ pub(crate) fn read_file(path: &Path, links: Links) -> Result<Option<Vec<u8>>> {
 /// Makes the backup directory private (0700), creating it when missing. The
 /// configuration directory is the top of the check when the directory is below it.
 fn ensure_dir(ctx: &Context, dir: &Path) -> Result<()> {
-    let top = if dir.starts_with(&ctx.config_dir) {
-        ctx.config_dir.clone()
-    } else {
-        dir.to_path_buf()
-    };
     let mut notes = Vec::new();
-    fsutil::ensure_private_dir(&top, dir, &mut |n| notes.push(n))
+    fsutil::ensure_private_dir(&top_of(ctx, dir), dir, &mut |n| notes.push(n))
         .map_err(|e| Error::runtime(e.to_string()))?;
     for note in notes {
         ctx.note(note);
     }
     Ok(())
+}
+
+/// Checks that the backup directory is private before anything in it is read (a directory
+/// of ours that others can write is repaired, with a note): `Ok(false)` when it is missing.
+fn check_dir(ctx: &Context, dir: &Path) -> Result<bool> {
+    let mut notes = Vec::new();
+    let exists = fsutil::check_private_dir(&top_of(ctx, dir), dir, &mut |n| notes.push(n))
+        .map_err(|e| Error::runtime(e.to_string()))?;
+    for note in notes {
+        ctx.note(note);
+    }
+    Ok(exists)
+}
+
+/// The highest directory awsideman owns on the way to `dir`: the configuration directory
+/// when `dir` is below it, else `dir` itself.
+fn top_of(ctx: &Context, dir: &Path) -> std::path::PathBuf {
+    if dir.starts_with(&ctx.config_dir) {
+        ctx.config_dir.clone()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 fn addressing(ctx: &Context, bucket: &str) -> Result<Addressing> {
