@@ -203,7 +203,7 @@ fn exit_status() -> String {
         ("0", "Success."),
         ("1", "A run-time error: AWS refused or failed, something named was not found, the network or credentials failed."),
         ("2", "A usage or configuration error: bad arguments, an invalid configuration file or environment variable."),
-        ("3", "Differences or problems found by a command that compares or checks (status check): the answer, not a failure; the report is printed first."),
+        ("3", "Differences or problems found by a command that compares or checks (status check, backup diff): the answer, not a failure; the report is printed first."),
     ]
     .iter()
     .map(|(code, doc)| format!(".TP\n.B {code}\n{}\n", man::prose(doc)))

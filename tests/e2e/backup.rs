@@ -449,3 +449,76 @@ fn destinations_and_resources_are_checked_before_aws_is_asked() {
     ]);
     assert_eq!(empty["Backups"], serde_json::json!([]));
 }
+
+/// The rows of a `backup diff` answer: `Resource Key Summary`.
+fn diff_rows(t: &TestEnv, args: &[&str]) -> Vec<String> {
+    let out = t.run(args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("diff JSON");
+    doc["Differences"]
+        .as_array()
+        .expect("Differences")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["Resource"].as_str().unwrap_or("?"),
+                r["Key"].as_str().unwrap_or("?"),
+                r["Summary"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn diff_shows_exactly_what_changed_since_a_backup() {
+    let t = world();
+    let first = id_of(&t.json(&["backup", "create"]));
+    let same = t.run(&["--output", "json", "backup", "diff", &first, &first]);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stderr));
+    let none: Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert_eq!(none["Differences"], serde_json::json!([]));
+    assert_eq!(none["Compared"].as_array().unwrap().len(), 7);
+
+    t.ok(&[
+        "permission-set",
+        "update",
+        "ReadOnly",
+        "--session-duration",
+        "PT8H",
+    ]);
+    t.ok(&[
+        "group",
+        "create",
+        "--name",
+        "Ops",
+        "--description",
+        "operations",
+    ]);
+    t.ok(&["group", "remove-member", "Devs", "bob", "--yes"]);
+    t.ok(&["user", "delete", "carol", "--yes"]);
+    let expected = [
+        "Users carol removed",
+        "Groups Ops added",
+        "Memberships Devs / bob removed",
+        "PermissionSets ReadOnly changed SessionDuration",
+    ];
+    let live = diff_rows(
+        &t,
+        &["--output", "json", "backup", "diff", &first, "--live"],
+    );
+    assert_eq!(live, expected);
+    let second = id_of(&t.json(&["backup", "create"]));
+    let between = diff_rows(&t, &["--output", "json", "backup", "diff", &first, &second]);
+    assert_eq!(between, expected);
+    let doc: Value = serde_json::from_slice(
+        &t.run(&["--output", "json", "backup", "diff", &first, &second])
+            .stdout,
+    )
+    .unwrap();
+    let change = &doc["Differences"][3]["Fields"][0];
+    assert_eq!(change["Before"], "PT4H");
+    assert_eq!(change["After"], "PT8H");
+    t.fails(2, &["backup", "diff", &first]);
+    t.fails(2, &["backup", "diff", &first, &second, "--live"]);
+}

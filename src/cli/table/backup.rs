@@ -123,6 +123,36 @@ pub(crate) const GROUP: Group = Group {
             run: backup::validate,
         },
         Command {
+            name: "diff",
+            about: "The exact differences between two backups, or a backup and AWS now",
+            doc: "Compares backup A with backup B, or with AWS now (--live: read as backup \
+                  create reads, the resources A holds, never from the cache). Items are \
+                  matched as a restore recreates them: users by user name, groups by display \
+                  name, memberships by group and user name, permission sets by name, \
+                  assignments by account, permission set, principal type and name, accounts \
+                  by id, OUs by path; every top-level attribute that differs is listed before \
+                  and after (ids included: an item deleted and recreated under its name shows \
+                  changed ids). Only resources both sides hold are compared. Exit status 3 \
+                  when there are differences, 0 when none.",
+            args: &[
+                Positional::required("A", "The earlier backup id."),
+                Positional::optional("B", "The later backup id (or --live)."),
+            ],
+            flags: &[FROM, Flag::switch("live", None, "Compare A with AWS now.")],
+            examples: &[
+                "backup diff 20261204T061500Z-3f9a0c 20261205T061500Z-77e1b2",
+                "backup diff 20261204T061500Z-3f9a0c --live --output json",
+            ],
+            access: Access::Read,
+            json: "{\"From\", \"To\" (a backup id or \"live\"), \"Compared\": [document \
+                   members], \"Differences\": [{\"Resource\" (Users, Groups, Memberships, \
+                   PermissionSets, Assignments, Accounts, OrganizationalUnits), \"Key\", \
+                   \"Change\": \"added\" | \"removed\" | \"changed\", \"Fields\": \
+                   [{\"Field\", \"Before\", \"After\"}], \"Summary\"}]}, sorted by resource \
+                   and key.",
+            run: backup::diff,
+        },
+        Command {
             name: "delete",
             about: "Delete a backup",
             doc: "Deletes one backup. Asks on a terminal; without one, --yes is required.",

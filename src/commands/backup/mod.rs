@@ -5,7 +5,9 @@
 //! - `snapshot.rs`: reading the document from AWS, with the fewest requests.
 //! - `format.rs`: the file: compressed, checksummed, optionally sealed with the cache's keys.
 //! - `store.rs`: where backups are kept (directory or S3) and how they are listed.
+//! - `diff.rs`: the exact difference between two documents.
 
+pub(crate) mod diff;
 pub(crate) mod format;
 pub(crate) mod snapshot;
 pub(crate) mod store;
@@ -51,6 +53,12 @@ const SUMMARY_FIELDS: &[Column] = &[
     Column::new("Accounts", "Counts.Accounts"),
     Column::new("OUs", "Counts.OrganizationalUnits"),
     Column::new("Unknown", "Unknown"),
+];
+
+const DIFF_COLUMNS: &[Column] = &[
+    Column::new("Resource", "Resource"),
+    Column::new("Key", "Key"),
+    Column::new("Change", "Summary"),
 ];
 
 /// `backup create`.
@@ -181,6 +189,68 @@ pub(crate) fn import(ctx: &mut Context, m: &Matches) -> Result<Report> {
         json!({"Id": id, "Location": destination.location(&id)}),
         format!("imported backup {id} into {}", destination.describe()),
     ))
+}
+
+/// `backup diff`: exit status 3 when the documents differ.
+pub(crate) fn diff(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let destination = Destination::parse(ctx, m.value("from"))?;
+    let first = m.required_arg("A")?.to_string();
+    store::validate_id(&first)?;
+    let second = m.arg("B").map(str::to_string);
+    if second.is_some() == m.switch("live") {
+        return Err(Error::usage(
+            "backup diff: compare with a second backup (B) or with AWS now (--live)",
+        ));
+    }
+    let read = |ctx: &Context, id: &str| -> Result<Value> {
+        let bytes = destination.get(ctx, id)?;
+        Ok(open(ctx, &bytes)
+            .map_err(|e| e.context(format!("backup {id}")))?
+            .0)
+    };
+    let before = read(ctx, &first)?;
+    let (after, against) = match second {
+        Some(id) => {
+            store::validate_id(&id)?;
+            (read(ctx, &id)?, id)
+        }
+        None => {
+            let names: Vec<&str> = before["Resources"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let resources = Resource::parse_list(&names.join(","))?;
+            // AWS now, as a backup would read it (never the cache).
+            ctx.globals.refresh = true;
+            let created_at = crate::rfc3339::format_rfc3339(crate::clock::now());
+            let source = Source {
+                id: "live",
+                created_at: &created_at,
+            };
+            (
+                snapshot::read(ctx, &resources, &source)?,
+                "live".to_string(),
+            )
+        }
+    };
+    let (mut rows, compared) = diff::compare(&before, &after);
+    for row in &mut rows {
+        row["Summary"] = json!(diff::describe(row));
+    }
+    let count = rows.len();
+    let data = json!({
+        "From": first,
+        "To": against,
+        "Compared": compared,
+        "Differences": rows,
+    });
+    let report = Report::list(data, "Differences", DIFF_COLUMNS);
+    if count == 0 {
+        return Ok(report);
+    }
+    Ok(report.failed(Error::differences(format!(
+        "backup diff: {count} difference(s) from {first} to {against}"
+    ))))
 }
 
 /// The destination (`--from`) and the checked `ID` of a command on one backup.
