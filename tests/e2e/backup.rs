@@ -522,3 +522,91 @@ fn diff_shows_exactly_what_changed_since_a_backup() {
     t.fails(2, &["backup", "diff", &first]);
     t.fails(2, &["backup", "diff", &first, &second, "--live"]);
 }
+
+/// The `(Key, Action)` of a restore's steps of `resource`.
+fn steps(doc: &Value, resource: &str) -> Vec<(String, String)> {
+    doc["Steps"]
+        .as_array()
+        .expect("Steps")
+        .iter()
+        .filter(|s| s["Resource"] == resource)
+        .map(|s| {
+            (
+                s["Key"].as_str().unwrap_or("?").to_string(),
+                s["Action"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pair(key: &str, action: &str) -> (String, String) {
+    (key.to_string(), action.to_string())
+}
+
+#[test]
+fn restore_recreates_by_name_what_was_deleted() {
+    let t = world();
+    let id = id_of(&t.json(&["backup", "create"]));
+    t.ok(&["user", "delete", "bob", "--yes"]);
+    t.ok(&["group", "delete", "Devs", "--yes"]);
+    t.ok(&["permission-set", "delete", "ReadOnly", "--yes"]);
+
+    let plan = t.json(&["backup", "restore", &id, "--dry-run"]);
+    assert_eq!(plan["DryRun"], true);
+    assert_eq!(
+        steps(&plan, "Users"),
+        [
+            pair("alice", "exists"),
+            pair("bob", "would create"),
+            pair("carol", "exists")
+        ]
+    );
+    assert_eq!(
+        steps(&plan, "Groups"),
+        [pair("Admins", "exists"), pair("Devs", "would create")]
+    );
+    assert_eq!(
+        steps(&plan, "PermissionSets"),
+        [pair("Admin", "exists"), pair("ReadOnly", "would create")]
+    );
+    assert!(steps(&plan, "Memberships").contains(&pair("Devs / bob", "would create")));
+    let devs_assignment = steps(&plan, "Assignments")
+        .into_iter()
+        .find(|(key, _)| key.ends_with("/ ReadOnly / GROUP / Devs"))
+        .expect("the Devs assignment");
+    assert_eq!(devs_assignment.1, "would create");
+    // The plan changed nothing.
+    assert_eq!(
+        t.json(&["backup", "restore", &id, "--dry-run"])["Steps"],
+        plan["Steps"]
+    );
+
+    t.fails(2, &["backup", "restore", &id]);
+    let done = t.json(&["backup", "restore", &id, "--yes"]);
+    assert_eq!(steps(&done, "Users")[1], pair("bob", "created"));
+    assert!(
+        done["Steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Action"] == "created" || s["Action"] == "exists"),
+        "{done}"
+    );
+    // Everything is back under its name: nothing left to create, only new ids differ.
+    let again = t.json(&["backup", "restore", &id, "--dry-run"]);
+    assert!(
+        again["Steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Action"] == "exists"),
+        "{again}"
+    );
+    let read_only = t.json(&["permission-set", "get", "ReadOnly"]);
+    assert_eq!(read_only["SessionDuration"], "PT4H");
+    let access = t.json(&["assignment", "list", "--principal", "Devs"]);
+    assert_eq!(
+        access["AccountAssignments"][0]["PermissionSetName"], "ReadOnly",
+        "{access}"
+    );
+}

@@ -153,6 +153,34 @@ pub(crate) const GROUP: Group = Group {
             run: backup::diff,
         },
         Command {
+            name: "restore",
+            about: "Recreate by name what a backup holds and AWS no longer has",
+            doc: "Reads AWS now (as backup diff --live does) and recreates, in order, the \
+                  users, groups, permission sets (with every attribute: policies, inline \
+                  policy, boundary, tags), memberships and assignments of the backup that are \
+                  missing, matched by name; the ids of the backup are mapped to the ids AWS \
+                  has now or gives the new items. It only adds: an item that exists under its \
+                  name is left as it is (the plan says when it differs), nothing is deleted. \
+                  An assignment whose account left the organization is skipped. --dry-run \
+                  prints the plan; otherwise it asks on a terminal (--yes without one).",
+            args: &[ID],
+            flags: &[
+                FROM,
+                Flag::switch("dry-run", None, "Print the plan; change nothing."),
+                Flag::switch("yes", Some('y'), "Do not ask for confirmation."),
+            ],
+            examples: &[
+                "backup restore 20261204T061500Z-3f9a0c --dry-run",
+                "backup restore 20261204T061500Z-3f9a0c --from s3://my-backups/awsideman --yes",
+            ],
+            access: Access::Write,
+            json: "{\"Id\", \"DryRun\": bool, \"Steps\": [{\"Resource\", \"Key\", \"Action\": \
+                   \"created\" | \"would create\" | \"exists\" | \"exists, differs (left as \
+                   is)\" | \"skipped: REASON\"}]}, in the order of the restore: users, groups, \
+                   permission sets, memberships, assignments, each sorted by key.",
+            run: backup::restore,
+        },
+        Command {
             name: "delete",
             about: "Delete a backup",
             doc: "Deletes one backup. Asks on a terminal; without one, --yes is required.",

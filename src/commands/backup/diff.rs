@@ -31,6 +31,14 @@ const KEYS: &[(&str, &[&str])] = &[
     ("OrganizationalUnits", &["Path"]),
 ];
 
+/// The members identifying an item of document member `resource` (none for an unknown one).
+pub(crate) fn key_fields(resource: &str) -> &'static [&'static str] {
+    KEYS.iter()
+        .find(|(member, _)| *member == resource)
+        .map(|(_, fields)| *fields)
+        .unwrap_or(&[])
+}
+
 /// The differences from `before` to `after`, as rows: `{"Resource", "Key", "Change":
 /// "added" | "removed" | "changed", "Fields": [{"Field", "Before", "After"}]}`, sorted by
 /// resource (in document order), then key. Only the members both documents hold are
@@ -66,7 +74,7 @@ pub(crate) fn compare(before: &Value, after: &Value) -> (Vec<Value>, Vec<&'stati
 
 /// The items of a list by their key (the key members' texts joined with ` / `); an item
 /// whose key repeats is kept under the key with its position, so nothing is lost.
-fn keyed<'a>(items: &'a [Value], key_fields: &[&str]) -> BTreeMap<String, &'a Value> {
+pub(crate) fn keyed<'a>(items: &'a [Value], key_fields: &[&str]) -> BTreeMap<String, &'a Value> {
     let mut out = BTreeMap::new();
     for item in items {
         let key = key_fields

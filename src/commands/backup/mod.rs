@@ -6,9 +6,11 @@
 //! - `format.rs`: the file: compressed, checksummed, optionally sealed with the cache's keys.
 //! - `store.rs`: where backups are kept (directory or S3) and how they are listed.
 //! - `diff.rs`: the exact difference between two documents.
+//! - `restore.rs`: recreating by name what AWS no longer has.
 
 pub(crate) mod diff;
 pub(crate) mod format;
+pub(crate) mod restore;
 pub(crate) mod snapshot;
 pub(crate) mod store;
 
@@ -59,6 +61,12 @@ const DIFF_COLUMNS: &[Column] = &[
     Column::new("Resource", "Resource"),
     Column::new("Key", "Key"),
     Column::new("Change", "Summary"),
+];
+
+const RESTORE_COLUMNS: &[Column] = &[
+    Column::new("Resource", "Resource"),
+    Column::new("Key", "Key"),
+    Column::new("Action", "Action"),
 ];
 
 /// `backup create`.
@@ -251,6 +259,51 @@ pub(crate) fn diff(ctx: &mut Context, m: &Matches) -> Result<Report> {
     Ok(report.failed(Error::differences(format!(
         "backup diff: {count} difference(s) from {first} to {against}"
     ))))
+}
+
+/// `backup restore`: recreates by name what the backup holds and AWS no longer has.
+pub(crate) fn restore(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let (destination, id) = target(ctx, m)?;
+    let bytes = destination.get(ctx, &id)?;
+    let (backup, _) = open(ctx, &bytes).map_err(|e| e.context(format!("backup {id}")))?;
+    let held: Vec<&str> = backup["Resources"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut resources = Resource::parse_list(&held.join(","))?;
+    // Ids by name need the users, groups and permission sets of AWS now.
+    if resources.contains(&Resource::Memberships) || resources.contains(&Resource::Assignments) {
+        resources.extend([Resource::Users, Resource::Groups]);
+    }
+    if resources.contains(&Resource::Assignments) {
+        resources.insert(Resource::PermissionSets);
+    }
+    ctx.globals.refresh = true;
+    let created_at = crate::rfc3339::format_rfc3339(crate::clock::now());
+    let source = Source {
+        id: "live",
+        created_at: &created_at,
+    };
+    let live = snapshot::read(ctx, &resources, &source)?;
+    let mut steps = restore::plan(&backup, &live);
+    let creating = steps
+        .iter()
+        .filter(|s| s.action == restore::Action::Create)
+        .count();
+    let dry_run = m.switch("dry-run");
+    if !dry_run && creating > 0 {
+        ctx.confirm(
+            m,
+            &format!("restore backup {id}: create {creating} missing item(s)"),
+        )?;
+        restore::run(ctx, &mut steps, &live)?;
+    }
+    let data = json!({
+        "Id": id,
+        "DryRun": dry_run,
+        "Steps": restore::rows(&steps, dry_run),
+    });
+    Ok(Report::list(data, "Steps", RESTORE_COLUMNS))
 }
 
 /// The destination (`--from`) and the checked `ID` of a command on one backup.
