@@ -326,16 +326,30 @@ fn create_permission_set(ctx: &Context, instance: &str, item: &Value) -> Result<
     Ok(arn)
 }
 
-/// The members `fields` of `item` that it has (not null).
+/// The members `fields` of `item` that it has, without null members at any depth (a
+/// request names what it sets; an absent attribute is no attribute).
 fn copy(item: &Value, fields: &[&str]) -> Map<String, Value> {
     fields
         .iter()
         .filter_map(|f| {
             item.get(*f)
                 .filter(|v| !v.is_null())
-                .map(|v| (f.to_string(), v.clone()))
+                .map(|v| (f.to_string(), without_nulls(v.clone())))
         })
         .collect()
+}
+
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
 fn id_in(reply: &Value, member: &str) -> Result<String> {
@@ -397,5 +411,16 @@ mod tests {
             ]
         );
         assert_eq!(rows(&steps, true)[1]["Action"], "would create");
+    }
+
+    #[test]
+    fn requests_name_only_what_is_set() {
+        let user = json!({"UserName": "a", "UserId": "1", "Title": null,
+                          "Name": {"GivenName": "A", "Formatted": null},
+                          "Emails": [{"Value": "a@x", "Type": null}]});
+        assert_eq!(
+            Value::Object(copy(&user, USER_ATTRIBUTES)),
+            json!({"UserName": "a", "Name": {"GivenName": "A"}, "Emails": [{"Value": "a@x"}]})
+        );
     }
 }
