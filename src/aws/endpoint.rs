@@ -179,6 +179,9 @@ pub(crate) fn standard_host(service: Service, region: &str, variant: Variant) ->
     if service == Service::Sts && region == "aws-global" && variant == Variant::default() {
         return ("sts.amazonaws.com".into(), "us-east-1".into());
     }
+    if service == Service::S3 {
+        return s3_host(partition, region, variant);
+    }
     let region = if service.is_global() {
         partition.global_region
     } else {
@@ -194,6 +197,24 @@ pub(crate) fn standard_host(service: Service, region: &str, variant: Variant) ->
     let label = if fips { "-fips" } else { "" };
     (
         format!("{}{label}.{region}.{suffix}", service.endpoint_prefix()),
+        region.to_string(),
+    )
+}
+
+/// S3's hosts: `s3[-fips][.dualstack].{region}.{dns suffix}` (dual-stack keeps the
+/// partition's usual suffix, unlike other services), and `s3.amazonaws.com` for the
+/// `aws-global` pseudo-region.
+fn s3_host(partition: Partition, region: &str, variant: Variant) -> (String, String) {
+    if region == "aws-global" {
+        if variant == Variant::default() {
+            return ("s3.amazonaws.com".into(), "us-east-1".into());
+        }
+        return s3_host(partition, "us-east-1", variant);
+    }
+    let fips = if variant.fips { "-fips" } else { "" };
+    let dual = if variant.dual_stack { ".dualstack" } else { "" };
+    (
+        format!("s3{fips}{dual}.{region}.{}", partition.dns_suffix),
         region.to_string(),
     )
 }
@@ -253,7 +274,13 @@ pub fn resolve(
             });
         }
     }
-    let (host, signing_region) = standard_host(service, region, Variant::configured(env, profile)?);
+    let variant = Variant::configured(env, profile)?;
+    if service == Service::S3 && variant.fips && partition(region).id == "aws-cn" {
+        return Err(Error::config(
+            "S3 has no FIPS endpoints in the China regions: turn off use_fips_endpoint              (AWS_USE_FIPS_ENDPOINT) for backups there",
+        ));
+    }
+    let (host, signing_region) = standard_host(service, region, variant);
     Ok(Endpoint {
         url: format!("https://{host}"),
         signing_region,

@@ -21,11 +21,13 @@ pub enum Service {
     SsoPortal,
     /// IAM Identity Center OIDC (`CreateToken`, to refresh an SSO token; unsigned).
     SsoOidc,
+    /// Amazon S3 (backups; REST protocol, XML replies, payload hash signed).
+    S3,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 8] = [
+    pub const ALL: [Service; 9] = [
         Service::IdentityStore,
         Service::SsoAdmin,
         Service::Organizations,
@@ -34,6 +36,7 @@ impl Service {
         Service::Sts,
         Service::SsoPortal,
         Service::SsoOidc,
+        Service::S3,
     ];
 
     /// The name used in SigV4 credential scopes.
@@ -47,6 +50,7 @@ impl Service {
             Service::Sts => "sts",
             Service::SsoPortal => "awsssoportal",
             Service::SsoOidc => "sso-oauth",
+            Service::S3 => "s3",
         }
     }
 
@@ -58,7 +62,7 @@ impl Service {
             Service::Organizations => Some("AWSOrganizationsV20161128"),
             Service::DynamoDb => Some("DynamoDB_20120810"),
             Service::Kms => Some("TrentService"),
-            Service::Sts | Service::SsoPortal | Service::SsoOidc => None,
+            Service::Sts | Service::SsoPortal | Service::SsoOidc | Service::S3 => None,
         }
     }
 
@@ -81,6 +85,7 @@ impl Service {
             Service::Sts => "sts",
             Service::SsoPortal => "portal.sso",
             Service::SsoOidc => "oidc",
+            Service::S3 => "s3",
         }
     }
 
@@ -112,6 +117,7 @@ impl Service {
             Service::Sts => "STS",
             Service::SsoPortal => "SSO",
             Service::SsoOidc => "SSO_OIDC",
+            Service::S3 => "S3",
         }
     }
 
@@ -126,6 +132,7 @@ impl Service {
             Service::Sts => "sts",
             Service::SsoPortal => "sso",
             Service::SsoOidc => "sso-oidc",
+            Service::S3 => "s3",
         }
     }
 

@@ -14,9 +14,11 @@ use super::credentials::caller::{self, CallerHint};
 use super::credentials::disk_cache::Sealer;
 use super::credentials::{self, ChainSettings, Credentials, sts};
 use super::endpoint::{self, Endpoint};
+use super::http::HttpResponse;
+use super::s3::Addressing;
 use super::service::Service;
 use super::shared_config::SharedConfig;
-use super::transport::Transport;
+use super::transport::{RestRequest, Transport};
 use crate::env::Env;
 use crate::error::{Error, Result};
 
@@ -236,6 +238,25 @@ impl Session {
                 .debug(|| format!("caller: not remembered on disk: {e}"));
         }
         Ok(identity)
+    }
+
+    /// Calls a REST-protocol operation of `service` (S3).
+    pub(crate) fn call_rest(
+        &self,
+        service: Service,
+        operation: &str,
+        request: &RestRequest,
+    ) -> Result<HttpResponse> {
+        let endpoint = self.endpoint(service)?;
+        let credentials = self.credentials()?;
+        self.transport
+            .call_rest(service, operation, &endpoint, &credentials, request)
+    }
+
+    /// How `bucket` is addressed at this session's S3 endpoint (see [`Addressing`]).
+    pub(crate) fn s3_addressing(&self, bucket: &str) -> Result<Addressing> {
+        let endpoint = self.endpoint(Service::S3)?;
+        Addressing::choose(&self.settings.env, &endpoint, &self.region()?, bucket)
     }
 
     /// Calls a JSON-protocol operation of `service`.

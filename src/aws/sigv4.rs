@@ -2,7 +2,10 @@
 
 use std::time::SystemTime;
 
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
 use aws_sigv4::sign::v4;
 
 use super::http::HttpRequest;
@@ -12,6 +15,8 @@ use crate::error::{Error, Result};
 /// Signs `request` in place for `service` (signing name) in `region` at `time`.
 ///
 /// Adds `x-amz-date`, `authorization` and, with a session token, `x-amz-security-token`.
+/// For S3 (signing name `s3`) also `x-amz-content-sha256`, the path signed as sent (encoded
+/// once, not normalized), as S3 requires.
 pub(crate) fn sign_request(
     request: &mut HttpRequest,
     credentials: &Credentials,
@@ -32,7 +37,7 @@ pub(crate) fn sign_request(
         .region(region)
         .name(signing_name)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(settings_for(signing_name))
         .build()
         .map_err(|e| Error::runtime(format!("signing request: {e}")))?
         .into();
@@ -53,6 +58,17 @@ pub(crate) fn sign_request(
         request.headers.push((name.to_string(), value.to_string()));
     }
     Ok(())
+}
+
+/// The signing settings of a service: S3 signs its payload hash and its paths as sent.
+fn settings_for(signing_name: &str) -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    if signing_name == "s3" {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
+    settings
 }
 
 #[cfg(test)]
@@ -88,6 +104,37 @@ mod tests {
                 .headers
                 .iter()
                 .any(|(k, v)| k == "x-amz-date" && v == "20150830T123600Z")
+        );
+    }
+
+    #[test]
+    fn s3_signs_the_payload_hash() {
+        let credentials = Credentials::new("AKID", "SECRET", None);
+        let mut request = HttpRequest::new("PUT", "https://b.s3.eu-west-1.amazonaws.com/a%20b")
+            .body(b"hello".to_vec());
+        sign_request(
+            &mut request,
+            &credentials,
+            "s3",
+            "eu-west-1",
+            SystemTime::now(),
+        )
+        .unwrap();
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            header("x-amz-content-sha256").as_deref(),
+            Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        );
+        assert!(
+            header("authorization")
+                .unwrap()
+                .contains("x-amz-content-sha256")
         );
     }
 

@@ -222,6 +222,43 @@ impl Transport {
         })
     }
 
+    /// Calls a REST-protocol operation (S3): `request`'s method, path, query, headers and
+    /// body sent to `endpoint` (with `request.host_label` put before its host), signed,
+    /// retried and paced like every other call. Returns the successful response.
+    ///
+    /// Errors read `"<service> <Operation>: <Code>: <Message>"` from the XML error body.
+    pub(crate) fn call_rest(
+        &self,
+        service: Service,
+        operation: &str,
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+        request: &RestRequest,
+    ) -> Result<HttpResponse> {
+        let url = request.url(&endpoint.url)?;
+        let build = || {
+            let mut http =
+                HttpRequest::new(request.method, url.as_str()).body(request.body.clone());
+            for (name, value) in &request.headers {
+                http = http.header(name.as_str(), value.as_str());
+            }
+            sigv4::sign_request(
+                &mut http,
+                credentials,
+                service.signing_name(),
+                &endpoint.signing_region,
+                SystemTime::now(),
+            )?;
+            Ok(http)
+        };
+        let label = CallLabel { service, operation };
+        let response = self.send(label, &build, xml_error_code)?;
+        if !response.is_success() {
+            return Err(xml_error(label, &response));
+        }
+        Ok(response)
+    }
+
     fn log(&self, label: CallLabel<'_>, status: &str, attempt: u32, elapsed: Duration) {
         self.debug(|| {
             format!(
@@ -232,6 +269,108 @@ impl Transport {
                 elapsed.as_millis()
             )
         });
+    }
+}
+
+/// A request of a REST-protocol service, beside the JSON one: method, path below the
+/// endpoint, query parameters, headers and body bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct RestRequest {
+    /// `GET`, `PUT`, `DELETE`, ...
+    pub(crate) method: &'static str,
+    /// A label put before the endpoint's host (an S3 bucket, virtual-hosted), if any.
+    pub(crate) host_label: Option<String>,
+    /// The path segments below the endpoint URL, unencoded (each is percent-encoded once;
+    /// a segment may hold `/`, which is kept).
+    pub(crate) path: Vec<String>,
+    /// Query parameters, unencoded.
+    pub(crate) query: Vec<(String, String)>,
+    /// Headers besides `host` and the signature's.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The body.
+    pub(crate) body: Vec<u8>,
+}
+
+/// What percent-encoding leaves alone in a path or query value: the unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+impl RestRequest {
+    /// A request with no label, path, query, headers or body.
+    pub(crate) fn new(method: &'static str) -> RestRequest {
+        RestRequest {
+            method,
+            host_label: None,
+            path: Vec::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The full URL below `base` (`scheme://host[:port][/base path]`): the host label
+    /// prepended, each path segment and query value encoded once, parameters sorted.
+    fn url(&self, base: &str) -> Result<String> {
+        let mut url = match &self.host_label {
+            None => base.to_string(),
+            Some(label) => {
+                let (scheme, rest) = base
+                    .split_once("://")
+                    .ok_or_else(|| Error::runtime(format!("endpoint {base:?} has no scheme")))?;
+                format!("{scheme}://{label}.{rest}")
+            }
+        };
+        url.push('/');
+        let encode =
+            |text: &str| percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string();
+        let segments: Vec<String> = self
+            .path
+            .iter()
+            .map(|segment| {
+                segment
+                    .split('/')
+                    .map(&encode)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        url.push_str(&segments.join("/"));
+        if !self.query.is_empty() {
+            let mut pairs: Vec<String> = self
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            pairs.sort();
+            url.push('?');
+            url.push_str(&pairs.join("&"));
+        }
+        Ok(url)
+    }
+}
+
+/// The error code of a REST-XML error reply (`<Error><Code>...</Code>`), or of an empty
+/// one by its status (`HEAD`, `503 SlowDown` without a body).
+pub(crate) fn xml_error_code(response: &HttpResponse) -> Option<String> {
+    let body = String::from_utf8_lossy(&response.body);
+    super::xml::first(&body, "Code").filter(|c| !c.is_empty())
+}
+
+/// Turns a failed REST-XML reply into an [`Error`] naming service, operation and code.
+pub(crate) fn xml_error(label: CallLabel<'_>, response: &HttpResponse) -> Error {
+    let body = String::from_utf8_lossy(&response.body);
+    let prefix = format!("{} {}", label.service.name(), label.operation);
+    let code = xml_error_code(response).unwrap_or_else(|| format!("Http{}", response.status));
+    match super::xml::first(&body, "Message").filter(|m| !m.is_empty()) {
+        Some(message) => Error::aws(
+            format!("{prefix}: {code}: {message}"),
+            code,
+            response.status,
+        ),
+        None => Error::aws(format!("{prefix}: {code}"), code, response.status),
     }
 }
 
@@ -376,6 +515,44 @@ mod tests {
         );
         assert!(e.to_string().contains("non-AWS page"));
         assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn rest_urls_encode_once_and_sort_the_query() {
+        let mut r = RestRequest::new("GET");
+        r.path = vec!["bucket".into(), "a b/c+d".into()];
+        r.query = vec![
+            ("prefix".into(), "x/y z".into()),
+            ("list-type".into(), "2".into()),
+        ];
+        assert_eq!(
+            r.url("http://127.0.0.1:5000").unwrap(),
+            "http://127.0.0.1:5000/bucket/a%20b/c%2Bd?list-type=2&prefix=x%2Fy%20z"
+        );
+        r.host_label = Some("bucket".into());
+        r.path = vec![];
+        assert_eq!(
+            r.url("https://s3.eu-west-1.amazonaws.com").unwrap(),
+            "https://bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=x%2Fy%20z"
+        );
+    }
+
+    #[test]
+    fn xml_errors_name_code_and_message() {
+        let r = response(
+            404,
+            &[],
+            "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The key &amp; more</Message></Error>",
+        );
+        let label = CallLabel {
+            service: Service::S3,
+            operation: "GetObject",
+        };
+        let e = xml_error(label, &r);
+        assert_eq!(e.to_string(), "s3 GetObject: NoSuchKey: The key & more");
+        assert_eq!(e.aws_code(), Some("NoSuchKey"));
+        let e = xml_error(label, &response(503, &[], ""));
+        assert_eq!(e.to_string(), "s3 GetObject: Http503");
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn man_page() -> String {
             ("NAMES OF THE PYTHON AWSIDEMAN", python_names()),
             ("FILES", files()),
             ("SECURITY", security()),
+            ("BACKUP FORMAT", backup_format()),
         ],
     )
 }
@@ -148,6 +149,14 @@ fn environment() -> String {
                 "AWSIDEMAN_CONFIG_DIR".to_string(),
                 "Directory of config.yaml and the caches (default ~/.awsideman).".to_string(),
             ),
+            (
+                "AWSIDEMAN_S3_ADDRESSING".to_string(),
+                "path or virtual: how backups address S3 buckets. Default: virtual-hosted \
+                 (bucket.s3.region.amazonaws.com) on AWS's hosts; path style \
+                 (endpoint/bucket/key) with a configured endpoint URL (emulators) or a bucket \
+                 name with dots."
+                    .to_string(),
+            ),
         ]);
     for (name, doc) in rows {
         out.push_str(&format!(
@@ -194,7 +203,7 @@ fn exit_status() -> String {
         ("0", "Success."),
         ("1", "A run-time error: AWS refused or failed, something named was not found, the network or credentials failed."),
         ("2", "A usage or configuration error: bad arguments, an invalid configuration file or environment variable."),
-        ("3", "Differences or problems found by a command that compares or checks (status check): the answer, not a failure; the report is printed first."),
+        ("3", "Differences or problems found by a command that compares or checks (status check, backup diff): the answer, not a failure; the report is printed first."),
     ]
     .iter()
     .map(|(code, doc)| format!(".TP\n.B {code}\n{}\n", man::prose(doc)))
@@ -259,11 +268,28 @@ fn security() -> String {
         .collect()
 }
 
+/// The backup file and document, from the tables of the backup module.
+fn backup_format() -> String {
+    use crate::commands::backup::format::CONTAINER_DOC;
+    use crate::commands::backup::snapshot::DOCUMENT_MEMBERS;
+    let mut out = man::prose(CONTAINER_DOC);
+    out.push('\n');
+    for (member, doc) in DOCUMENT_MEMBERS {
+        out.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            man::code(member),
+            man::prose(doc)
+        ));
+    }
+    out
+}
+
 fn files() -> String {
     [
         ("~/.awsideman/config.yaml", "The configuration file (mode 0600, written atomically)."),
         ("~/.awsideman/credentials-cache/", "Temporary credentials from STS, SSO and credential_process, kept until five minutes before they expire (in the clear while cache encryption is off, sealed with the cache's keys while it is on, not kept with the kms key source), and who temporary keys belong to (mode 0600)."),
         ("~/.awsideman/cache/", "The file cache (directory 0700, entries 0600); cache.file_cache_dir moves it."),
+        ("~/.awsideman/backups/", "Backups (backup create without --to; directory 0700, files 0600, one <id>.awsideman-backup each)."),
         ("~/.awsideman/audit.log", "The audit log: one JSON line per key, encryption, migration, clear and table event (mode 0600); cache.audit_log moves it."),
         ("~/.aws/config, ~/.aws/credentials", "AWS profiles, read for credentials, region and endpoint_url."),
         ("~/.aws/sso/cache/", "IAM Identity Center tokens written by 'aws sso login'."),

@@ -7,9 +7,11 @@ pub(crate) mod shapes;
 
 use serde_json::Value;
 
+use crate::aws::http::HttpResponse;
 use crate::aws::paginate::{self, Paging};
 use crate::aws::service::Service;
 use crate::aws::session::Session;
+use crate::aws::transport::RestRequest;
 use crate::cache::key::{self, CacheKey, Namespace};
 use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
 use crate::document::Document;
@@ -24,6 +26,9 @@ pub(crate) enum OpKind {
     Status,
     /// Anything that changes state: invalidates the cached reads it can change.
     Write,
+    /// A read or write of objects awsideman keeps itself (backups in S3): never cached and
+    /// invalidating nothing, since no cached answer describes them.
+    Stored,
 }
 
 /// Where an operation's answers may be cached.
@@ -52,6 +57,9 @@ pub(crate) struct Operation {
     pub(crate) tags: &'static [&'static str],
     /// Where its answers may be cached.
     pub(crate) sharing: Sharing,
+    /// The IAM action's name when it is not the operation's (`ListObjectsV2` is allowed by
+    /// `s3:ListBucket`).
+    pub(crate) iam_name: Option<&'static str>,
 }
 
 impl Operation {
@@ -67,6 +75,7 @@ impl Operation {
             paging: None,
             tags,
             sharing: Sharing::Anywhere,
+            iam_name: None,
         }
     }
 
@@ -78,6 +87,7 @@ impl Operation {
             paging: None,
             tags: &[],
             sharing: Sharing::Anywhere,
+            iam_name: None,
         }
     }
 
@@ -93,6 +103,7 @@ impl Operation {
             paging: None,
             tags,
             sharing: Sharing::Anywhere,
+            iam_name: None,
         }
     }
 
@@ -112,6 +123,20 @@ impl Operation {
             }),
             tags,
             sharing: Sharing::Anywhere,
+            iam_name: None,
+        }
+    }
+
+    /// An operation on objects awsideman keeps itself in `service` (see [`OpKind::Stored`]).
+    const fn stored(service: Service, name: &'static str, iam_name: &'static str) -> Operation {
+        Operation {
+            service,
+            name,
+            kind: OpKind::Stored,
+            paging: None,
+            tags: &[],
+            sharing: Sharing::ThisMachine,
+            iam_name: Some(iam_name),
         }
     }
 
@@ -125,7 +150,11 @@ impl Operation {
 
     /// The IAM action that allows this operation (`identitystore:ListUsers`).
     pub(crate) fn iam_action(&self) -> String {
-        format!("{}:{}", self.service.iam_prefix(), self.name)
+        format!(
+            "{}:{}",
+            self.service.iam_prefix(),
+            self.iam_name.unwrap_or(self.name)
+        )
     }
 
     /// The operation's name in snake case, as `cache.operation_ttls` spells it
@@ -146,7 +175,7 @@ impl Operation {
     }
 }
 
-use Service::{IdentityStore as IS, Organizations as ORG, SsoAdmin as SSO};
+use Service::{IdentityStore as IS, Organizations as ORG, S3, SsoAdmin as SSO};
 /// identitystore ListUsers.
 pub(crate) const LIST_USERS: Operation =
     Operation::list(IS, "ListUsers", &["Users"], &["users:{IdentityStoreId}"]);
@@ -476,6 +505,27 @@ pub(crate) const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
     }),
     ..Operation::list(ORG, "ListTagsForResource", &["Tags"], &["org"])
 };
+/// sso-admin ListTagsForResource (a permission set's tags; pages by NextToken only).
+pub(crate) const LIST_PERMISSION_SET_TAGS: Operation = Operation {
+    paging: Some(Paging {
+        result_keys: &["Tags"],
+        max_results: None,
+    }),
+    ..Operation::list(
+        SSO,
+        "ListTagsForResource",
+        &["Tags"],
+        &["permset:{InstanceArn}:{ResourceArn}"],
+    )
+};
+/// s3 PutObject (a backup written).
+pub(crate) const PUT_OBJECT: Operation = Operation::stored(S3, "PutObject", "PutObject");
+/// s3 GetObject (a backup read).
+pub(crate) const GET_OBJECT: Operation = Operation::stored(S3, "GetObject", "GetObject");
+/// s3 ListObjectsV2 (the backups under a prefix; IAM action s3:ListBucket).
+pub(crate) const LIST_OBJECTS_V2: Operation = Operation::stored(S3, "ListObjectsV2", "ListBucket");
+/// s3 DeleteObject (a backup deleted).
+pub(crate) const DELETE_OBJECT: Operation = Operation::stored(S3, "DeleteObject", "DeleteObject");
 
 /// Every operation of the table, for listings and IAM policy generation.
 pub(crate) const OPERATIONS: &[Operation] = &[
@@ -535,6 +585,11 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     DESCRIBE_ACCOUNT,
     DESCRIBE_ORGANIZATIONAL_UNIT,
     LIST_TAGS_FOR_RESOURCE,
+    LIST_PERMISSION_SET_TAGS,
+    PUT_OBJECT,
+    GET_OBJECT,
+    LIST_OBJECTS_V2,
+    DELETE_OBJECT,
 ];
 
 /// The client commands use: one call per operation, every page of a list merged, reads
@@ -601,6 +656,18 @@ impl Client {
             self.session.call(op.service, op.name, &input)
         })
         .map(Answer::into_value)
+    }
+
+    /// Calls a REST operation (S3) of the table: objects awsideman keeps itself, never
+    /// cached (see [`OpKind::Stored`]).
+    pub(crate) fn rest(&self, op: &Operation, request: &RestRequest) -> Result<HttpResponse> {
+        if op.kind != OpKind::Stored {
+            return Err(crate::error::Error::runtime(format!(
+                "internal error: {} is not a REST operation",
+                op.name
+            )));
+        }
+        self.session.call_rest(op.service, op.name, request)
     }
 
     /// Like [`Client::list`], but read from AWS now whatever the operation's kind: the cache
@@ -677,7 +744,7 @@ impl Client {
         fetch: impl FnOnce() -> Result<Value>,
     ) -> Result<Answer> {
         match op.kind {
-            OpKind::Status => fetch().map(Answer::fresh),
+            OpKind::Status | OpKind::Stored => fetch().map(Answer::fresh),
             OpKind::Write => {
                 let reply = fetch()?;
                 if let Some(cache) = &self.cache {
@@ -906,6 +973,10 @@ mod tests {
             "an operation is listed twice"
         );
         for op in OPERATIONS {
+            if op.kind == OpKind::Stored {
+                assert!(op.tags.is_empty() && op.paging.is_none(), "{}", op.name);
+                continue;
+            }
             let read_name = ["List", "Describe", "Get", "IsMember"]
                 .iter()
                 .any(|p| op.name.starts_with(p));
@@ -922,6 +993,7 @@ mod tests {
         }
         assert_eq!(LIST_USERS.iam_action(), "identitystore:ListUsers");
         assert_eq!(LIST_INSTANCES.iam_action(), "sso:ListInstances");
+        assert_eq!(LIST_OBJECTS_V2.iam_action(), "s3:ListBucket");
         assert_eq!(
             LIST_GROUP_MEMBERSHIPS_FOR_MEMBER.snake_name(),
             "list_group_memberships_for_member"

@@ -438,15 +438,26 @@ fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<AccountAssignmen
     names.add_accounts(&accounts);
     names.add_users(&users);
     names.add_groups(&groups);
+    organization_from(ctx, &accounts, &users, &groups)
+}
 
-    let account_ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
+/// Every assignment of the organization, by the cheaper plan, given the listings of its
+/// accounts, users and groups (read by the caller, who may need them for more).
+pub(crate) fn organization_from(
+    ctx: &Context,
+    accounts: &[shapes::Account],
+    users: &[User],
+    groups: &[Group],
+) -> Result<Vec<AccountAssignment>> {
+    let client = ctx.client()?;
+    let account_ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
     let principals: Vec<(PrincipalType, String)> = users
-        .into_iter()
-        .map(|u| (PrincipalType::User, u.user_id))
+        .iter()
+        .map(|u| (PrincipalType::User, u.user_id.clone()))
         .chain(
             groups
-                .into_iter()
-                .map(|g| (PrincipalType::Group, g.group_id)),
+                .iter()
+                .map(|g| (PrincipalType::Group, g.group_id.clone())),
         )
         .collect();
 

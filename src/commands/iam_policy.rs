@@ -1,5 +1,5 @@
-//! `iam-policy read-only|admin|cache-dynamodb|kms`: the least-privilege IAM policy each use of
-//! awsideman needs.
+//! `iam-policy read-only|admin|cache-dynamodb|kms|backup`: the least-privilege IAM policy each
+//! use of awsideman needs.
 //!
 //! Every action comes from a table the code itself calls AWS through: the operation table
 //! ([`crate::client::OPERATIONS`]), the DynamoDB backend's operations
@@ -65,6 +65,50 @@ fn prefixed(service: Service, operations: &[&str]) -> Vec<String> {
         .map(|op| format!("{}:{op}", service.iam_prefix()))
         .collect();
     actions.into_iter().collect()
+}
+
+/// The S3 actions of backups (the operation table's S3 rows): those on the bucket itself
+/// (listing) and those on its objects.
+pub(crate) fn backup_actions() -> (Vec<String>, Vec<String>) {
+    let mut bucket = BTreeSet::new();
+    let mut objects = BTreeSet::new();
+    for op in OPERATIONS.iter().filter(|op| op.service == Service::S3) {
+        if op.name.starts_with("List") {
+            bucket.insert(op.iam_action());
+        } else {
+            objects.insert(op.iam_action());
+        }
+    }
+    (bucket.into_iter().collect(), objects.into_iter().collect())
+}
+
+/// The backup policy of `bucket` and key `prefix` (empty or ending in `/`) in the partition
+/// of `region`: listing the bucket (only under the prefix) and reading, writing and deleting
+/// the objects under the prefix.
+pub(crate) fn backup_policy(region: &str, bucket: &str, prefix: &str) -> Value {
+    let partition = partition(region).id;
+    let (list, objects) = backup_actions();
+    let mut listing = json!({
+        "Sid": "AwsidemanBackupList",
+        "Effect": "Allow",
+        "Action": list,
+        "Resource": format!("arn:{partition}:s3:::{bucket}"),
+    });
+    if !prefix.is_empty() {
+        listing["Condition"] = json!({"StringLike": {"s3:prefix": format!("{prefix}*")}});
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            listing,
+            {
+                "Sid": "AwsidemanBackupObjects",
+                "Effect": "Allow",
+                "Action": objects,
+                "Resource": format!("arn:{partition}:s3:::{bucket}/{prefix}*"),
+            },
+        ],
+    })
 }
 
 /// A policy document of one statement allowing `actions` on `resource`.
@@ -182,6 +226,20 @@ pub(crate) fn kms(ctx: &mut Context, m: &Matches) -> Result<Report> {
     report(policy("AwsidemanCacheKeys", &kms_actions(), &resource))
 }
 
+/// `iam-policy backup`.
+pub(crate) fn backup(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    use crate::commands::backup::store::Destination;
+    let to = m.required_value("to")?;
+    let Destination::S3 { bucket, prefix } = Destination::parse(ctx, Some(to))? else {
+        return Err(Error::usage(format!(
+            "--to: \"{to}\" is not an S3 destination (expected s3://BUCKET/PREFIX); a local \
+             directory needs no IAM policy"
+        )));
+    };
+    let region = region(ctx, false)?;
+    report(backup_policy(&region, &bucket, &prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +318,24 @@ mod tests {
         let kms: BTreeSet<String> = KMS_OPERATIONS.iter().map(|s| s.to_string()).collect();
         assert_eq!(names_of(&kms_actions(), Service::Kms), kms);
         assert_eq!(kms_actions().len(), KMS_OPERATIONS.len());
+    }
+
+    #[test]
+    fn the_backup_policy_is_the_s3_rows_scoped_to_the_bucket_and_prefix() {
+        let (list, objects) = backup_actions();
+        assert_eq!(list, ["s3:ListBucket"]);
+        assert_eq!(objects, ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]);
+        let doc = backup_policy("eu-west-1", "my-backups", "team/");
+        let listing = &doc["Statement"][0];
+        assert_eq!(listing["Resource"], "arn:aws:s3:::my-backups");
+        assert_eq!(listing["Condition"]["StringLike"]["s3:prefix"], "team/*");
+        assert_eq!(
+            doc["Statement"][1]["Resource"],
+            "arn:aws:s3:::my-backups/team/*"
+        );
+        let whole = backup_policy("cn-north-1", "b", "");
+        assert!(whole["Statement"][0].get("Condition").is_none());
+        assert_eq!(whole["Statement"][1]["Resource"], "arn:aws-cn:s3:::b/*");
     }
 
     #[test]

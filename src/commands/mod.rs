@@ -8,6 +8,7 @@ pub(crate) mod access_review;
 pub(crate) mod args;
 pub(crate) mod assignment;
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod bulk;
 pub(crate) mod cache;
 pub(crate) mod cache_tools;

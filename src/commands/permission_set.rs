@@ -764,7 +764,7 @@ fn array_or_empty(value: &Value) -> Value {
 
 /// Whether an error says the endpoint does not implement the operation (an HTTP 5xx or 501
 /// page that is not an AWS error, or an unknown-operation code), not that the call failed.
-fn is_unsupported(error: &Error) -> bool {
+pub(crate) fn is_unsupported(error: &Error) -> bool {
     match error.aws_code() {
         Some("UnknownOperationException" | "InvalidAction") => true,
         Some(code) => code.starts_with("Http") && error.http_status().is_some_and(|s| s >= 500),

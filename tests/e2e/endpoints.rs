@@ -89,7 +89,9 @@ fn every_service_in_every_partition_is_where_botocore_sends_it() {
     let mut differences = Vec::new();
     for ((service, region, fips, dual), theirs) in cells.iter().zip(&theirs) {
         let ours = ours(*service, region, *fips, *dual);
-        if &ours != theirs {
+        // Both refusing (S3 has no FIPS hosts in China) is agreement, whatever the words.
+        let both_refuse = ours.starts_with("error ") && theirs.starts_with("error ");
+        if &ours != theirs && !both_refuse {
             differences.push(format!(
                 "{} {region} fips={fips} dual-stack={dual}: ours {ours}, botocore {theirs}",
                 service.name()

@@ -6,6 +6,7 @@ mod common;
 mod access_review;
 mod assignments;
 mod audit;
+mod backup;
 mod bulk;
 mod cache;
 mod cache_dir;

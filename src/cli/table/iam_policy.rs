@@ -9,6 +9,9 @@ const ACCOUNT: Flag = Flag::value(
     "The 12-digit account of the resource in its ARN (default: any account, *).",
 );
 
+const BACKUP_TO: Flag =
+    Flag::value("to", "DEST", "The backups' place: s3://BUCKET/PREFIX.").required();
+
 const fn mode(
     name: &'static str,
     about: &'static str,
@@ -82,6 +85,18 @@ pub(crate) const GROUP: Group = Group {
             &[ACCOUNT],
             &["iam-policy kms --account 123456789012"],
             iam_policy::kms,
+        ),
+        mode(
+            "backup",
+            "Policy for backups kept in S3",
+            "Prints the IAM policy for backups in s3://BUCKET/PREFIX: s3:ListBucket on the \
+             bucket (only under the prefix) and s3:PutObject, s3:GetObject and \
+             s3:DeleteObject on the objects under the prefix. Taking a backup also reads \
+             Identity Center: attach the read-only policy as well; --encrypt with the kms key \
+             source needs the kms policy.",
+            &[BACKUP_TO],
+            &["iam-policy backup --to s3://my-backups/awsideman"],
+            iam_policy::backup,
         ),
     ],
 };

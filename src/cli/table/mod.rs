@@ -6,6 +6,7 @@
 mod access_review;
 mod assignment;
 mod audit;
+mod backup;
 mod bulk;
 mod cache;
 mod completion;
@@ -30,6 +31,7 @@ pub const GROUPS: &[Group] = &[
     bulk::GROUP,
     access_review::GROUP,
     status::GROUP,
+    backup::GROUP,
     org::GROUP,
     sso::GROUP,
     profile::GROUP,
