@@ -36,14 +36,17 @@ impl Document {
         })
     }
 
+    /// Text that serde_json wrote for an object (the pages of a list joined as they came):
+    /// right by construction, so not checked again.
+    pub(crate) fn from_serialized(text: String) -> Document {
+        debug_assert!(check_object(&text).is_ok(), "{text}");
+        Document { text }
+    }
+
     /// Checks that `text` is exactly one JSON object (surrounding whitespace allowed) and
     /// keeps it as it is. The check walks the text once without building values.
     pub(crate) fn from_text(text: String) -> Result<Document, NotADocument> {
-        let start = text.trim_start();
-        if !start.starts_with('{') {
-            return Err(NotADocument("not a JSON object".into()));
-        }
-        check_object(text.as_bytes())?;
+        check_object(&text)?;
         Ok(Document { text })
     }
 
@@ -79,15 +82,13 @@ impl Document {
 /// whatever passes the check parses.
 const MAX_DEPTH: usize = 127;
 
-/// Checks that `bytes` is exactly one JSON object (RFC 8259, as strictly as the parser that
-/// later reads it: no raw control characters in strings, valid escapes and UTF-8, finite
+/// Checks that `text` is exactly one JSON object (RFC 8259, as strictly as the parser that
+/// later reads it: no raw control characters in strings, valid escapes, finite
 /// numbers, nesting of at most [`MAX_DEPTH`]). One pass, no values built: a large cached
 /// answer is checked at a small fraction of the cost of parsing it.
-fn check_object(bytes: &[u8]) -> Result<(), NotADocument> {
+fn check_object(text: &str) -> Result<(), NotADocument> {
     let fail = |what: &str, at: usize| Err(NotADocument(format!("{what} at byte {at}")));
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(NotADocument("not UTF-8".into()));
-    }
+    let bytes = text.as_bytes();
     let mut at = skip_whitespace(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return Err(NotADocument("not a JSON object".into()));

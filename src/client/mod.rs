@@ -653,7 +653,9 @@ impl Client {
     /// Calls `op` once with `input`.
     pub(crate) fn call(&self, op: &Operation, input: Value) -> Result<Value> {
         self.through_cache(op, &input, || {
-            self.session.call(op.service, op.name, &input)
+            self.session
+                .call(op.service, op.name, &input)
+                .map(Answer::fresh)
         })
         .map(Answer::into_value)
     }
@@ -691,12 +693,16 @@ impl Client {
     pub(crate) fn list_document(&self, op: &Operation, input: Value) -> Result<Document> {
         let answer = match &op.paging {
             None => self.through_cache(op, &input, || {
-                self.session.call(op.service, op.name, &input)
+                self.session
+                    .call(op.service, op.name, &input)
+                    .map(Answer::fresh)
             })?,
+            // Page by page into text: a long list never exists as values all at once.
             Some(paging) => self.through_cache(op, &input, || {
-                paginate::collect_pages(&input, paging, None, |page| {
+                paginate::collect_pages_text(&input, paging, |page| {
                     self.session.call(op.service, op.name, page)
                 })
+                .map(Answer::Text)
             })?,
         };
         answer.into_document(op)
@@ -720,7 +726,9 @@ impl Client {
             })
         };
         let mut reply = match limit {
-            None => self.through_cache(op, &input, fetch_all)?.into_value(),
+            None => self
+                .through_cache(op, &input, || fetch_all().map(Answer::fresh))?
+                .into_value(),
             Some(limit) => match self.cached(op, &input)? {
                 Some(Read::Hit(hit)) => hit.into_value(),
                 _ => paginate::collect_pages(&input, paging, Some(limit), |page| {
@@ -741,10 +749,10 @@ impl Client {
         &self,
         op: &Operation,
         input: &Value,
-        fetch: impl FnOnce() -> Result<Value>,
+        fetch: impl FnOnce() -> Result<Answer>,
     ) -> Result<Answer> {
         match op.kind {
-            OpKind::Status | OpKind::Stored => fetch().map(Answer::fresh),
+            OpKind::Status | OpKind::Stored => fetch(),
             OpKind::Write => {
                 let reply = fetch()?;
                 if let Some(cache) = &self.cache {
@@ -758,7 +766,7 @@ impl Client {
                         )
                     });
                 }
-                Ok(Answer::fresh(reply))
+                Ok(reply)
             }
             OpKind::Read => {
                 let ticket = match self.cached(op, input)? {
@@ -766,16 +774,17 @@ impl Client {
                     Some(Read::Miss(ticket)) => ticket,
                     None => None,
                 };
-                let reply = fetch()?;
-                let mut document = None;
+                let mut answer = fetch()?;
                 if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
                     // Serialised once: stored, and kept for a caller that prints it.
-                    document = Document::from_value(&reply);
-                    if let Some(document) = &document {
+                    if let Answer::Parsed(reply, document @ None) = &mut answer {
+                        *document = Document::from_value(reply);
+                    }
+                    if let Answer::Parsed(_, Some(document)) | Answer::Text(document) = &answer {
                         self.store(cache, op, input, document, ticket)?;
                     }
                 }
-                Ok(Answer::Parsed(reply, document))
+                Ok(answer)
             }
         }
     }
