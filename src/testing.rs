@@ -32,4 +32,5 @@ pub use crate::config::{
 };
 pub use crate::env::Env;
 pub use crate::error::{Error, Kind, Result};
+#[cfg(unix)]
 pub use crate::fsutil::effective_uid;
