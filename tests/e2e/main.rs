@@ -25,6 +25,7 @@ mod key_changes;
 mod limits;
 mod local_files;
 mod org;
+mod output_options;
 mod permission_sets;
 mod reliability;
 mod security;
