@@ -158,6 +158,19 @@ impl Context {
         }
     }
 
+    /// Prints `message` on stderr when a person reads the output on a terminal (stdout and
+    /// stderr are terminals) and not `--quiet`: hints that would be noise in a pipe.
+    pub(crate) fn note_on_terminal(&self, message: impl std::fmt::Display) {
+        if !self.globals.quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+        {
+            let message = message.to_string();
+            eprintln!(
+                "awsideman: {}",
+                printable::message(&message, printable::MAX_MESSAGE)
+            );
+        }
+    }
+
     /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
     /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
     pub(crate) fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {

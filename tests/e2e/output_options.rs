@@ -118,3 +118,69 @@ fn an_empty_list_says_so_on_a_terminal_only() {
     assert!(tsv.screen.contains("User name\t"), "{}", tsv.screen);
     assert!(tsv.screen.contains("awsideman: no users"), "{}", tsv.screen);
 }
+
+#[test]
+fn a_cut_list_says_how_much_more_on_a_terminal_only() {
+    let t = TestEnv::new();
+    let store = t.discover();
+    for (name, given, family) in [
+        ("alice", "Alice", "Liddell"),
+        ("bob", "Bob", "Builder"),
+        ("carol", "Carol", "Danvers"),
+    ] {
+        t.seed_user(&store, name, given, family);
+    }
+    // In a pipe: the JSON says Truncated, stderr stays empty.
+    let out = t.run(&["-o", "json", "user", "list", "--limit", "1"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "");
+    let limited: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(limited["Users"].as_array().unwrap().len(), 1);
+    assert_eq!(limited["Truncated"], true);
+    // --limit 0 is every user.
+    let all = t.json(&["user", "list", "--limit", "0"]);
+    assert_eq!(all["Users"].as_array().unwrap().len(), 3, "{all}");
+    assert!(all.get("Truncated").is_none(), "{all}");
+
+    let Some(cut) = t.run_in_terminal(&["user", "list", "--limit", "2"], "") else {
+        eprintln!("skipped: util-linux script not found (needed for a pseudo-terminal)");
+        return;
+    };
+    assert_eq!(cut.code, 0, "{}", cut.screen);
+    assert!(
+        cut.screen
+            .contains("awsideman: showing 2 of at least 3; --limit 0 for all"),
+        "{}",
+        cut.screen
+    );
+    // Filtered, every page is read: the count is exact.
+    let filtered = t
+        .run_in_terminal(
+            &[
+                "user",
+                "list",
+                "--filter",
+                "Builder|Danvers",
+                "--limit",
+                "1",
+            ],
+            "",
+        )
+        .unwrap();
+    assert!(
+        filtered
+            .screen
+            .contains("showing 1 of 2; --limit 0 for all"),
+        "{}",
+        filtered.screen
+    );
+    // Nothing cut: nothing said.
+    let whole = t
+        .run_in_terminal(&["user", "list", "--limit", "3"], "")
+        .unwrap();
+    assert!(!whole.screen.contains("showing"), "{}", whole.screen);
+    let quiet = t
+        .run_in_terminal(&["-q", "user", "list", "--limit", "1"], "")
+        .unwrap();
+    assert!(!quiet.screen.contains("showing"), "{}", quiet.screen);
+}
