@@ -124,7 +124,10 @@ fn format_with_offset(seconds: i64, offset: i32) -> String {
 /// The local time zone's offset from UTC, in seconds east, at `seconds` after the epoch.
 #[cfg(unix)]
 fn local_offset(seconds: i64) -> Option<i32> {
-    let t = libc::time_t::try_from(seconds).ok()?;
+    // The type is inferred from localtime_r (musl deprecates naming `time_t`); it is 32 bits
+    // on some platforms, so the conversion is not useless everywhere.
+    #[allow(clippy::useless_conversion)]
+    let t = seconds.try_into().ok()?;
     // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: localtime_r writes only into `tm`, which outlives the call, and reads `t`.

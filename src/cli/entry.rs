@@ -20,8 +20,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let shown = crate::printable::message(&e.to_string(), crate::printable::MAX_MESSAGE)
                 .into_owned();
-            // Differences found (exit 3) are an answer, not a failure.
-            let label = if e.kind() == Kind::Differences {
+            // Differences found (exit 3) and a declined confirmation (exit 0) are answers,
+            // not failures.
+            let label = if matches!(e.kind(), Kind::Differences | Kind::Declined) {
                 ""
             } else {
                 "error: "

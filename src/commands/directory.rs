@@ -250,7 +250,12 @@ pub(crate) fn delete_command(
 ) -> Result<Report> {
     let id = object_id(resource, object)?;
     let name = object[resource.name_key].as_str().unwrap_or(id);
-    ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
+    // The question names what goes: the name, the display name when it says more, the id.
+    let shown = match object["DisplayName"].as_str().filter(|d| *d != name) {
+        Some(display) => format!("{name} ({display}, id {id})"),
+        None => format!("{name} (id {id})"),
+    };
+    ctx.confirm(m, &format!("delete {} {shown}", resource.noun))?;
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),

@@ -171,8 +171,10 @@ impl Context {
         }
     }
 
-    /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
-    /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
+    /// Asks before a destructive `action` ("delete user alice (Alice Liddell, id ...)"):
+    /// `--yes` skips the question; without a terminal, `--yes` is required (a usage error,
+    /// exit 2, otherwise). Any answer but yes is [`Error::declined`]: "nothing changed",
+    /// exit 0.
     pub(crate) fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {
         if m.switch("yes") {
             return Ok(());
@@ -192,7 +194,7 @@ impl Context {
         if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             Ok(())
         } else {
-            Err(Error::runtime(format!("{action}: cancelled")))
+            Err(Error::declined("nothing changed"))
         }
     }
 

@@ -27,6 +27,7 @@ mod local_files;
 mod org;
 mod output_options;
 mod permission_sets;
+mod prompts;
 mod reliability;
 mod security;
 mod seed_check;
