@@ -54,20 +54,30 @@ const STATUS_FIELDS: &[Column] = &[
 /// The shortest and longest session AWS allows, in seconds (1 and 12 hours).
 const SESSION_RANGE: std::ops::RangeInclusive<u64> = 3600..=43_200;
 
-/// `permission-set list [--filter REGEX]`.
+/// `permission-set list [--filter REGEX] [--account ACCOUNT]`: with `--account`, only the
+/// sets provisioned to that account (ListPermissionSetsProvisionedToAccount, then one
+/// DescribePermissionSet each), and `"AccountId"` in the document.
 pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filter = m.value("filter").map(compile_filter).transpose()?;
-    let mut sets: Vec<Value> = resolve::permission_sets(ctx)?
+    let account = m.value("account").map(|a| account_id(ctx, a)).transpose()?;
+    let described = match &account {
+        Some(id) => {
+            let arns = super::grants::provisioned_to(ctx, id)?;
+            resolve::describe_permission_sets(ctx, &arns)?
+        }
+        None => resolve::permission_sets(ctx)?,
+    };
+    let mut sets: Vec<Value> = described
         .into_iter()
         .map(normalized)
         .filter(|ps| filter.as_ref().is_none_or(|re| matches_filter(re, ps)))
         .collect();
     sets.sort_by_key(|ps| ps["Name"].as_str().unwrap_or_default().to_lowercase());
-    Ok(Report::list(
-        json!({"PermissionSets": sets}),
-        "PermissionSets",
-        LIST_COLUMNS,
-    ))
+    let mut data = json!({"PermissionSets": sets});
+    if let Some(id) = account {
+        data["AccountId"] = Value::String(id);
+    }
+    Ok(Report::list(data, "PermissionSets", LIST_COLUMNS))
 }
 
 /// `permission-set get PERMISSION_SET`: the description, policies, boundary and accounts.

@@ -45,20 +45,30 @@ pub(crate) const GROUP: Group = Group {
             about: "List permission sets",
             doc: "Lists every permission set of the instance with its description, sorted by \
                   name. --filter keeps those whose name or description matches a regular \
-                  expression (case-insensitive).",
+                  expression (case-insensitive). --account lists only the permission sets \
+                  provisioned to that account (by id or name).",
             args: &[],
-            flags: &[Flag::value(
-                "filter",
-                "REGEX",
-                "Only sets whose name or description matches REGEX (case-insensitive).",
-            )],
+            flags: &[
+                Flag::value(
+                    "filter",
+                    "REGEX",
+                    "Only sets whose name or description matches REGEX (case-insensitive).",
+                ),
+                Flag::value(
+                    "account",
+                    "ACCOUNT",
+                    "Only sets provisioned to this account (id or name).",
+                ),
+            ],
             examples: &[
                 "permission-set list",
+                "permission-set list --account prod-app",
                 "permission-set list --filter '^admin' --output json | jq -r '.PermissionSets[].Name'",
             ],
             access: Access::Read,
             json: "{\"PermissionSets\": [{PermissionSetArn, Name, Description, SessionDuration, \
-                   CreatedDate, RelayState}, ...]}, sorted by Name.",
+                   CreatedDate, RelayState}, ...]}, sorted by Name; with --account also \
+                   \"AccountId\": the account's 12-digit id.",
             run: permission_set::list,
         },
         Command {
