@@ -118,6 +118,18 @@ fn create_with_policies_and_get_shows_them() {
         stderr.contains("warning: permissions boundary unknown"),
         "{stderr}"
     );
+    // Unknown is not "none": the member is left out and the JSON says why.
+    let doc = parse(&text(&out.stdout));
+    assert!(doc.get("PermissionsBoundary").is_none(), "{doc}");
+    let warnings = doc["Warnings"].as_array().expect("Warnings");
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("PermissionsBoundary could not be read"),
+        "{doc}"
+    );
     let quiet = t.run(&[
         "-q",
         "--output",
@@ -701,10 +713,10 @@ fn get_with_a_managed_or_no_boundary() {
     let out = t.run(&["--output", "json", "permission-set", "get", PS_ARN]);
     assert_success(&out, &["permission-set", "get"]);
     assert_eq!(text(&out.stderr), "", "no warning");
-    assert_eq!(
-        parse(&text(&out.stdout))["PermissionsBoundary"],
-        Value::Null
-    );
+    // No boundary: the member is there, null, and there are no Warnings.
+    let doc = parse(&text(&out.stdout));
+    assert_eq!(doc.get("PermissionsBoundary"), Some(&Value::Null), "{doc}");
+    assert!(doc.get("Warnings").is_none(), "{doc}");
 }
 
 /// `permission-set clone`: the new set has every attribute of the source (moto has no
