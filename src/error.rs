@@ -21,6 +21,9 @@ pub enum Kind {
     /// A command that compares or checks found differences or problems (exit 3); not a
     /// failure of the command itself.
     Differences,
+    /// The person at the terminal answered no to a confirmation: nothing was changed
+    /// (exit 0).
+    Declined,
 }
 
 /// An error with its kind, its message and, for AWS errors, the AWS error code.
@@ -54,6 +57,11 @@ impl Error {
     /// A comparison or check found differences or problems (exit 3).
     pub(crate) fn differences(message: impl Into<String>) -> Error {
         Error::new(Kind::Differences, message)
+    }
+
+    /// The person declined a confirmation: nothing changed (exit 0).
+    pub(crate) fn declined(message: impl Into<String>) -> Error {
+        Error::new(Kind::Declined, message)
     }
 
     /// Something the user named was not found.
@@ -107,9 +115,10 @@ impl Error {
     }
 
     /// The process exit code for this error: 2 for usage and configuration, 3 for
-    /// differences found, 1 otherwise.
+    /// differences found, 0 for a declined confirmation, 1 otherwise.
     pub(crate) fn exit_code(&self) -> i32 {
         match self.kind {
+            Kind::Declined => 0,
             Kind::Usage | Kind::Config => 2,
             Kind::Differences => 3,
             Kind::Aws | Kind::NotFound | Kind::Runtime => 1,

@@ -171,9 +171,16 @@ impl Report {
     }
 }
 
-/// Where output goes, which decides its finish.
+/// Where output goes and how it is finished (global options that shape every printer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Terminal {
+    /// stdout is a terminal: an empty table says so ("no users") instead of showing a bare
+    /// header.
+    pub(crate) on_terminal: bool,
+    /// Text and csv leave out their header line (`--no-header`).
+    pub(crate) no_header: bool,
+    /// Times in local time with the offset (`--local-time`) instead of UTC.
+    pub(crate) local_time: bool,
     /// Bold table headers (a terminal without `NO_COLOR`).
     pub(crate) color: bool,
     /// Indented JSON for people; scripts get compact JSON, which is the same document.
@@ -205,6 +212,12 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
     let color = terminal.color;
     let data = report.data.value();
     let data = data.as_ref();
+    let look = |style| Look {
+        style,
+        header: !terminal.no_header,
+        local_time: terminal.local_time,
+        say_empty: terminal.on_terminal,
+    };
     match format {
         OutputFormat::Json => {
             let printed = if terminal.pretty_json {
@@ -223,14 +236,42 @@ pub(crate) fn render(report: &Report, format: OutputFormat, terminal: Terminal) 
         OutputFormat::Table => render_view(
             data,
             &report.view,
-            Style::Table {
+            look(Style::Table {
                 color,
                 width: terminal.width,
-            },
+            }),
         ),
-        OutputFormat::Text => render_view(data, &report.view, Style::Text),
-        OutputFormat::Csv => render_view(data, &report.view, Style::Csv),
+        OutputFormat::Text => render_view(data, &report.view, look(Style::Text)),
+        OutputFormat::Csv => render_view(data, &report.view, look(Style::Csv)),
     }
+}
+
+/// What the report's list holds when it is empty ("users", "permission sets"): for a
+/// note on a terminal. `None` when the view is not a list or the list has items.
+pub(crate) fn empty_list(report: &Report) -> Option<String> {
+    let View::List { path, .. } = &report.view else {
+        return None;
+    };
+    let empty = lookup(&report.data.value(), path)
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    empty.then(|| noun(path))
+}
+
+/// The words of a list's path, lower case: `PermissionSets` -> `permission sets`.
+fn noun(path: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    if last.is_empty() {
+        return "results".to_string();
+    }
+    let mut words = String::new();
+    for (i, c) in last.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    words
 }
 
 #[derive(Clone, Copy)]
@@ -240,7 +281,20 @@ enum Style {
     Csv,
 }
 
-fn render_view(data: &Value, view: &View, style: Style) -> String {
+/// A style with the options every printer honours.
+#[derive(Clone, Copy)]
+struct Look {
+    style: Style,
+    /// Text and csv print their header line.
+    header: bool,
+    /// Times in local time.
+    local_time: bool,
+    /// An empty table says so.
+    say_empty: bool,
+}
+
+fn render_view(data: &Value, view: &View, look: Look) -> String {
+    let style = look.style;
     match view {
         View::Message(message) => format!("{}\n", printable::lines(message)),
         View::Generated(text) => format!("{text}\n"),
@@ -249,13 +303,16 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
             let items = lookup(data, path)
                 .and_then(Value::as_array)
                 .unwrap_or(&empty);
+            if items.is_empty() && look.say_empty && matches!(style, Style::Table { .. }) {
+                return format!("no {}\n", noun(path));
+            }
             let headers: Vec<String> = columns.iter().map(|c| c.header.to_string()).collect();
             let rows: Vec<Vec<String>> = items
                 .iter()
-                .map(|item| columns.iter().map(|c| cell(item, c.path, style)).collect())
+                .map(|item| columns.iter().map(|c| cell(item, c.path, look)).collect())
                 .collect();
             let fixed: Vec<bool> = columns.iter().map(Column::is_identifier).collect();
-            grid(&headers, &rows, &fixed, style)
+            grid(&headers, &rows, &fixed, look)
         }
         View::Record { path, fields } => {
             let record = lookup(data, path).unwrap_or(&Value::Null);
@@ -264,8 +321,8 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                     let headers: Vec<String> =
                         fields.iter().map(|c| c.header.to_string()).collect();
                     let row: Vec<String> =
-                        fields.iter().map(|c| cell(record, c.path, style)).collect();
-                    grid(&headers, &[row], &[], style)
+                        fields.iter().map(|c| cell(record, c.path, look)).collect();
+                    grid(&headers, &[row], &[], look)
                 }
                 Style::Table { color, .. } => {
                     let width = fields
@@ -279,7 +336,7 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                         let label = format!("{label:<w$}", w = width + 1);
                         out.push_str(&bold(&label, color));
                         out.push(' ');
-                        out.push_str(&cell(record, field.path, style));
+                        out.push_str(&cell(record, field.path, look));
                         out.push('\n');
                     }
                     out
@@ -296,7 +353,7 @@ fn render_view(data: &Value, view: &View, style: Style) -> String {
                     out.push_str(&bold(&printable::one_line(title), color));
                     out.push('\n');
                 }
-                out.push_str(&render_view(data, view, style));
+                out.push_str(&render_view(data, view, look));
             }
             out
         }
@@ -333,19 +390,22 @@ fn clip(text: &str, width: usize) -> String {
     cut
 }
 
-fn grid(headers: &[String], rows: &[Vec<String>], fixed: &[bool], style: Style) -> String {
+fn grid(headers: &[String], rows: &[Vec<String>], fixed: &[bool], look: Look) -> String {
     let mut out = String::new();
-    match style {
+    match look.style {
         Style::Text => {
-            out.push_str(&headers.join("\t"));
-            out.push('\n');
+            if look.header {
+                out.push_str(&headers.join("\t"));
+                out.push('\n');
+            }
             for row in rows {
                 out.push_str(&row.join("\t"));
                 out.push('\n');
             }
         }
         Style::Csv => {
-            for row in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
+            let header = look.header.then_some(headers);
+            for row in header.into_iter().chain(rows.iter().map(Vec::as_slice)) {
                 let fields: Vec<std::borrow::Cow<'_, str>> =
                     row.iter().map(|f| csv_field(f)).collect();
                 out.push_str(&fields.join(","));
@@ -433,8 +493,8 @@ fn is_time(path: &str) -> bool {
     field.ends_with("Date") || field.ends_with("Timestamp")
 }
 
-fn cell(record: &Value, path: &str, style: Style) -> String {
-    let missing = match style {
+fn cell(record: &Value, path: &str, look: Look) -> String {
+    let missing = match look.style {
         Style::Table { .. } => "-",
         Style::Text | Style::Csv => "",
     };
@@ -442,9 +502,14 @@ fn cell(record: &Value, path: &str, style: Style) -> String {
         None | Some(Value::Null) => return missing.to_string(),
         // AWS sends times as epoch seconds (`1796280981.309844`): people read ISO 8601.
         Some(Value::Number(n)) if is_time(path) => match n.as_f64() {
-            Some(secs) if secs >= 0.0 && secs.is_finite() => rfc3339::format_rfc3339(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs),
-            ),
+            Some(secs) if secs >= 0.0 && secs.is_finite() => {
+                let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs);
+                if look.local_time {
+                    rfc3339::format_local(time)
+                } else {
+                    rfc3339::format_rfc3339(time)
+                }
+            }
             _ => n.to_string(),
         },
         Some(Value::String(s)) => s.clone(),
@@ -502,6 +567,55 @@ mod tests {
             Terminal::default(),
         );
         assert_eq!(out, "User name\tEmail\nalice\ta@x.io\nbob-the-builder\t\n");
+    }
+
+    #[test]
+    fn no_header_leaves_out_the_header_line_of_text_and_csv_only() {
+        let terminal = Terminal {
+            no_header: true,
+            ..Terminal::default()
+        };
+        let report = Report::list(users(), "Users", COLS);
+        assert_eq!(
+            render(&report, OutputFormat::Text, terminal),
+            "alice\ta@x.io\nbob-the-builder\t\n"
+        );
+        assert_eq!(
+            render(&report, OutputFormat::Csv, terminal),
+            "alice,a@x.io\r\nbob-the-builder,\r\n"
+        );
+        let record = Report::record(json!({"UserName": "al"}), "", &COLS[..1]);
+        assert_eq!(render(&record, OutputFormat::Text, terminal), "al\n");
+        let table = render(&report, OutputFormat::Table, terminal);
+        assert!(table.starts_with("USER NAME"), "{table}");
+    }
+
+    #[test]
+    fn an_empty_table_says_so_on_a_terminal_only() {
+        let report = Report::list(json!({"PermissionSets": []}), "PermissionSets", COLS);
+        let terminal = Terminal {
+            on_terminal: true,
+            ..Terminal::default()
+        };
+        assert_eq!(
+            render(&report, OutputFormat::Table, terminal),
+            "no permission sets\n"
+        );
+        assert_eq!(
+            render(&report, OutputFormat::Table, Terminal::default()),
+            "USER NAME  EMAIL\n"
+        );
+        assert_eq!(
+            render(&report, OutputFormat::Text, terminal),
+            "User name\tEmail\n"
+        );
+        assert_eq!(empty_list(&report).as_deref(), Some("permission sets"));
+        assert_eq!(
+            empty_list(&Report::list(users(), "Users", COLS)),
+            None,
+            "a list with items"
+        );
+        assert_eq!(empty_list(&Report::message(json!({}), "done")), None);
     }
 
     #[test]

@@ -88,6 +88,63 @@ pub(crate) fn format_rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// Formats a [`SystemTime`] as RFC 3339 in the local time zone with its offset at that
+/// moment and whole seconds (`2026-11-24T22:00:00+01:00`, `--local-time`). The zone is the
+/// C library's: `TZ`, else `/etc/localtime`. Where no offset can be read (not Unix, a time
+/// the C library cannot convert) the time is shown in UTC (`Z`).
+pub(crate) fn format_local(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX / 2);
+    match local_offset(seconds) {
+        Some(offset) => format_with_offset(seconds, offset),
+        None => format_rfc3339(time),
+    }
+}
+
+/// `seconds` after the epoch as RFC 3339 at `offset` seconds east of UTC (`+HH:MM`).
+fn format_with_offset(seconds: i64, offset: i32) -> String {
+    let local = seconds.saturating_add(i64::from(offset));
+    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let rem = local.rem_euclid(86_400);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let minutes = offset.unsigned_abs() / 60;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// The local time zone's offset from UTC, in seconds east, at `seconds` after the epoch.
+#[cfg(unix)]
+fn local_offset(seconds: i64) -> Option<i32> {
+    // The type is inferred from localtime_r (musl deprecates naming `time_t`); it is 32 bits
+    // on some platforms, so the conversion is not useless everywhere.
+    #[allow(clippy::useless_conversion)]
+    let t = seconds.try_into().ok()?;
+    // SAFETY: an all-zero `tm` is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: localtime_r writes only into `tm`, which outlives the call, and reads `t`.
+    // It reads TZ from the environment, which awsideman never changes while running.
+    let converted = unsafe { libc::localtime_r(&t, &mut tm) };
+    if converted.is_null() {
+        return None;
+    }
+    i32::try_from(tm.tm_gmtoff).ok()
+}
+
+/// Not Unix: no local zone is read; times stay in UTC.
+#[cfg(not(unix))]
+fn local_offset(_seconds: i64) -> Option<i32> {
+    None
+}
+
 /// The time `millis` milliseconds after the Unix epoch (SSO portal `expiration`).
 pub(crate) fn from_epoch_millis(millis: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(millis)
@@ -144,6 +201,22 @@ mod tests {
 
     fn secs(t: SystemTime) -> u64 {
         t.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    #[test]
+    fn offsets_east_and_west_and_round_trips() {
+        let t = 1_795_554_000; // 2026-11-24T21:00:00Z
+        assert_eq!(format_with_offset(t, 3600), "2026-11-24T22:00:00+01:00");
+        assert_eq!(
+            format_with_offset(t, -5 * 3600 - 1800),
+            "2026-11-24T15:30:00-05:30"
+        );
+        assert_eq!(format_with_offset(t, 0), "2026-11-24T21:00:00+00:00");
+        assert_eq!(format_with_offset(0, -3600), "1969-12-31T23:00:00-01:00");
+        for offset in [3600, -5 * 3600 - 1800, 0, 14 * 3600] {
+            let text = format_with_offset(t, offset);
+            assert_eq!(parse_rfc3339(&text).map(secs), Some(t as u64), "{text}");
+        }
     }
 
     #[test]

@@ -33,4 +33,5 @@ pub use crate::config::{
 pub use crate::document::Document;
 pub use crate::env::Env;
 pub use crate::error::{Error, Kind, Result};
+#[cfg(unix)]
 pub use crate::fsutil::effective_uid;

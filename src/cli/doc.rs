@@ -200,7 +200,7 @@ fn python_names() -> String {
 
 fn exit_status() -> String {
     [
-        ("0", "Success."),
+        ("0", "Success; also a confirmation answered no (awsideman: nothing changed, on standard error)."),
         ("1", "A run-time error: AWS refused or failed, something named was not found, the network or credentials failed."),
         ("2", "A usage or configuration error: bad arguments, an invalid configuration file or environment variable."),
         ("3", "Differences or problems found by a command that compares or checks (status check, backup diff): the answer, not a failure; the report is printed first."),

@@ -20,8 +20,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let shown = crate::printable::message(&e.to_string(), crate::printable::MAX_MESSAGE)
                 .into_owned();
-            // Differences found (exit 3) are an answer, not a failure.
-            let label = if e.kind() == Kind::Differences {
+            // Differences found (exit 3) and a declined confirmation (exit 0) are answers,
+            // not failures.
+            let label = if matches!(e.kind(), Kind::Differences | Kind::Declined) {
                 ""
             } else {
                 "error: "
@@ -47,6 +48,9 @@ fn run() -> Result<()> {
     let env = Env::capture();
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let terminal = output::Terminal {
+        on_terminal: stdout_is_terminal,
+        no_header: globals.no_header,
+        local_time: globals.local_time,
         color: stdout_is_terminal && env.get("NO_COLOR").is_none(),
         pretty_json: stdout_is_terminal,
         width: if stdout_is_terminal && !globals.wide {
@@ -64,6 +68,17 @@ fn run() -> Result<()> {
     let mut report = report;
     let failure = report.failure.take();
     write_report(&report, ctx.output, terminal)?;
+    // A table says "no users" itself; text and csv keep their form and say it on stderr.
+    if stdout_is_terminal
+        && !ctx.globals.quiet
+        && matches!(
+            ctx.output,
+            output::OutputFormat::Text | output::OutputFormat::Csv
+        )
+        && let Some(noun) = output::empty_list(&report)
+    {
+        let _ = writeln!(std::io::stderr(), "awsideman: no {noun}");
+    }
     ctx.finish();
     // The process ends here: let the OS reclaim a large answer instead of freeing it piece
     // by piece (measurably faster for big cached lists).

@@ -300,6 +300,8 @@ impl State {
             "quiet" => self.globals.quiet = true,
             "wide" => self.globals.wide = true,
             "refresh" => self.globals.refresh = true,
+            "no-header" => self.globals.no_header = true,
+            "local-time" => self.globals.local_time = true,
             "version" => self.version = true,
             "help" => self.help = true,
             other => return Err(self.usage(format!("global flag --{other} is not handled"))),
@@ -782,6 +784,8 @@ mod tests {
             quiet: true,
             wide: false,
             refresh: false,
+            no_header: false,
+            local_time: false,
         };
         for args in [
             &[

@@ -282,6 +282,16 @@ pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
         None,
         "Tables show every value whole instead of fitting the terminal.",
     ),
+    Flag::switch(
+        "no-header",
+        None,
+        "Text and csv output without the header line.",
+    ),
+    Flag::switch(
+        "local-time",
+        None,
+        "Show times in local time with the offset (TZ, else /etc/localtime) instead of UTC; JSON keeps AWS's values.",
+    ),
     Flag::switch("version", Some('V'), "Print the version and exit."),
     Flag::switch("help", Some('h'), "Print help and exit."),
 ];

@@ -135,4 +135,8 @@ pub(crate) struct Globals {
     pub(crate) wide: bool,
     /// `--refresh`: read from AWS and store the fresh answers.
     pub(crate) refresh: bool,
+    /// `--no-header`: text and csv without their header line.
+    pub(crate) no_header: bool,
+    /// `--local-time`: times in local time instead of UTC.
+    pub(crate) local_time: bool,
 }

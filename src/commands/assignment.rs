@@ -692,10 +692,12 @@ pub(crate) fn copy(ctx: &mut Context, m: &Matches) -> Result<Report> {
 /// The question `revoke` asks before deleting anything.
 fn confirmation(subject: &Subject, accounts: usize) -> String {
     format!(
-        "revoke permission set {} from {} {} in {accounts} account(s)",
+        "revoke permission set {} ({}) from {} {} (id {}) in {accounts} account(s)",
         subject.permission_set_name,
+        subject.permission_set,
         subject.principal.kind.as_aws().to_lowercase(),
         subject.principal.name,
+        subject.principal.id,
     )
 }
 

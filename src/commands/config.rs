@@ -106,10 +106,47 @@ pub(crate) fn set(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ctx.config.validate()?;
     ctx.config.save()?;
     let stored = ctx.config.get(&key).cloned().unwrap_or(Value::Null);
+    let shadows = shadowing(ctx, &key);
+    let mut message = format!("set {key} in {}", ctx.config.path().display());
+    if !shadows.is_empty() {
+        message.push_str(&format!(
+            "; note: {} still wins for {}",
+            shadows
+                .iter()
+                .map(|(profile, over)| format!("{over} (profile {profile})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if shadows.len() == 1 {
+                "that profile"
+            } else {
+                "those profiles"
+            }
+        ));
+    }
+    let shadowed_by: Vec<&String> = shadows.iter().map(|(_, over)| over).collect();
     Ok(Report::message(
-        json!({"key": key, "value": stored}),
-        format!("set {key} in {}", ctx.config.path().display()),
+        json!({"key": key, "value": stored, "shadowedBy": shadowed_by}),
+        message,
     ))
+}
+
+/// The per-profile values that win over `key` for their profile: for `cache.ttl`, every
+/// `cache.profiles.<name>.ttl` in the file, as (profile name, its key).
+fn shadowing(ctx: &Context, key: &str) -> Vec<(String, String)> {
+    let Some(sub) = key
+        .strip_prefix("cache.")
+        .filter(|sub| !sub.starts_with("profiles"))
+    else {
+        return Vec::new();
+    };
+    let Some(Value::Object(profiles)) = ctx.config.get("cache.profiles") else {
+        return Vec::new();
+    };
+    profiles
+        .keys()
+        .map(|name| (name.clone(), format!("cache.profiles.{name}.{sub}")))
+        .filter(|(_, over)| ctx.config.get(over).is_some())
+        .collect()
 }
 
 /// `config path`: where the file is.
@@ -123,7 +160,8 @@ pub(crate) fn path(ctx: &mut Context, _m: &Matches) -> Result<Report> {
 
 /// `config validate`: checks the file and the `AWSIDEMAN_*` variables.
 pub(crate) fn validate(ctx: &mut Context, _m: &Matches) -> Result<Report> {
-    let warnings = ctx.config.validate()?;
+    let mut warnings = ctx.config.validate()?;
+    warnings.extend(ctx.config.permission_warning());
     config::cache_settings(
         &ctx.config,
         Some(&ctx.profile_name),

@@ -134,13 +134,15 @@ pub(crate) fn find_command(ctx: &Context, m: &Matches, resource: &Resource) -> R
 }
 
 /// Lists every object of `resource` (every page), keeps those matching `pattern`, and cuts
-/// the list at `limit` (then `"Truncated": true`). The pattern is checked before any request.
+/// the list at `limit` (then `"Truncated": true`; `--limit 0` is no limit). The pattern is
+/// checked before any request. A cut list on a terminal says how much more there is.
 fn search(
     ctx: &Context,
     resource: &Resource,
     pattern: Option<&str>,
     limit: Option<usize>,
 ) -> Result<Report> {
+    let limit = limit.filter(|&l| l > 0);
     let pattern = pattern.map(Pattern::new).transpose()?;
     let store = ctx.identity_store_id()?;
     let input = json!({"IdentityStoreId": store});
@@ -160,9 +162,22 @@ fn search(
             objects.retain(|o| pattern.matches(o, resource.searched));
         }
         if let Some(limit) = limit.filter(|&l| objects.len() > l) {
+            // Filtered, every page was read: the count is exact.
+            let found = objects.len();
             objects.truncate(limit);
             reply["Truncated"] = Value::Bool(true);
+            if pattern.is_some() {
+                ctx.note_on_terminal(format!("showing {limit} of {found}; --limit 0 for all"));
+            }
         }
+    }
+    if pattern.is_none() && reply["Truncated"] == Value::Bool(true) {
+        // Unfiltered, paging stopped once more than `limit` were in: how many more is unknown.
+        let shown = reply[resource.list_key].as_array().map_or(0, Vec::len);
+        ctx.note_on_terminal(format!(
+            "showing {shown} of at least {}; --limit 0 for all",
+            shown + 1
+        ));
     }
     Ok(Report::list(reply, resource.list_key, resource.columns))
 }
@@ -240,7 +255,12 @@ pub(crate) fn delete_command(
 ) -> Result<Report> {
     let id = object_id(resource, object)?;
     let name = object[resource.name_key].as_str().unwrap_or(id);
-    ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
+    // The question names what goes: the name, the display name when it says more, the id.
+    let shown = match object["DisplayName"].as_str().filter(|d| *d != name) {
+        Some(display) => format!("{name} ({display}, id {id})"),
+        None => format!("{name} (id {id})"),
+    };
+    ctx.confirm(m, &format!("delete {} {shown}", resource.noun))?;
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),

@@ -296,8 +296,8 @@ pub(crate) fn list_accounts(ctx: &Context) -> Result<Vec<shapes::Account>> {
     shapes::items(&client::LIST_ACCOUNTS, &reply, "Accounts")
 }
 
-/// The permission sets provisioned to an account, each once.
-fn provisioned_to(ctx: &Context, account: &str) -> Result<Vec<String>> {
+/// The permission sets provisioned to an account (their ARNs), each once, sorted.
+pub(crate) fn provisioned_to(ctx: &Context, account: &str) -> Result<Vec<String>> {
     let reply = ctx.client()?.list(
         &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
         json!({"InstanceArn": ctx.instance_arn()?, "AccountId": account}),

@@ -159,8 +159,23 @@ impl Context {
         }
     }
 
-    /// Asks before a destructive `action` ("delete user alice"): `--yes` skips the question;
-    /// without a terminal, `--yes` is required (a usage error, exit 2, otherwise).
+    /// Prints `message` on stderr when a person reads the output on a terminal (stdout and
+    /// stderr are terminals) and not `--quiet`: hints that would be noise in a pipe.
+    pub(crate) fn note_on_terminal(&self, message: impl std::fmt::Display) {
+        if !self.globals.quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+        {
+            let message = message.to_string();
+            eprintln!(
+                "awsideman: {}",
+                printable::message(&message, printable::MAX_MESSAGE)
+            );
+        }
+    }
+
+    /// Asks before a destructive `action` ("delete user alice (Alice Liddell, id ...)"):
+    /// `--yes` skips the question; without a terminal, `--yes` is required (a usage error,
+    /// exit 2, otherwise). Any answer but yes is [`Error::declined`]: "nothing changed",
+    /// exit 0.
     pub(crate) fn confirm(&self, m: &crate::commands::args::Matches, action: &str) -> Result<()> {
         if m.switch("yes") {
             return Ok(());
@@ -180,7 +195,7 @@ impl Context {
         if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             Ok(())
         } else {
-            Err(Error::runtime(format!("{action}: cancelled")))
+            Err(Error::declined("nothing changed"))
         }
     }
 

@@ -54,20 +54,30 @@ const STATUS_FIELDS: &[Column] = &[
 /// The shortest and longest session AWS allows, in seconds (1 and 12 hours).
 const SESSION_RANGE: std::ops::RangeInclusive<u64> = 3600..=43_200;
 
-/// `permission-set list [--filter REGEX]`.
+/// `permission-set list [--filter REGEX] [--account ACCOUNT]`: with `--account`, only the
+/// sets provisioned to that account (ListPermissionSetsProvisionedToAccount, then one
+/// DescribePermissionSet each), and `"AccountId"` in the document.
 pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let filter = m.value("filter").map(compile_filter).transpose()?;
-    let mut sets: Vec<Value> = resolve::permission_sets(ctx)?
+    let account = m.value("account").map(|a| account_id(ctx, a)).transpose()?;
+    let described = match &account {
+        Some(id) => {
+            let arns = super::grants::provisioned_to(ctx, id)?;
+            resolve::describe_permission_sets(ctx, &arns)?
+        }
+        None => resolve::permission_sets(ctx)?,
+    };
+    let mut sets: Vec<Value> = described
         .into_iter()
         .map(normalized)
         .filter(|ps| filter.as_ref().is_none_or(|re| matches_filter(re, ps)))
         .collect();
     sets.sort_by_key(|ps| ps["Name"].as_str().unwrap_or_default().to_lowercase());
-    Ok(Report::list(
-        json!({"PermissionSets": sets}),
-        "PermissionSets",
-        LIST_COLUMNS,
-    ))
+    let mut data = json!({"PermissionSets": sets});
+    if let Some(id) = account {
+        data["AccountId"] = Value::String(id);
+    }
+    Ok(Report::list(data, "PermissionSets", LIST_COLUMNS))
 }
 
 /// `permission-set get PERMISSION_SET`: the description, policies, boundary and accounts.
@@ -682,7 +692,23 @@ impl Part {
     }
 
     /// Asks AWS for this part of the permission set `target` ({InstanceArn, PermissionSetArn}).
-    fn fetch(self, ctx: &Context, target: &Value) -> Result<Value> {
+    /// `Unread` when the endpoint cannot answer for it (not the same as "none").
+    fn fetch(self, ctx: &Context, target: &Value) -> Result<Fetched> {
+        self.fetch_value(ctx, target)
+            .map(Fetched::Value)
+            .or_else(|e| match self {
+                Part::PermissionsBoundary if is_unsupported(&e) => {
+                    ctx.warn(format!("permissions boundary unknown: {e}"));
+                    Ok(Fetched::Unread(format!(
+                        "PermissionsBoundary could not be read (left out): {e}"
+                    )))
+                }
+                _ => Err(e),
+            })
+    }
+
+    /// This part's value, or the error.
+    fn fetch_value(self, ctx: &Context, target: &Value) -> Result<Value> {
         let client = ctx.client()?;
         let listed = |op, key: &str| -> Result<Value> {
             let reply = client.list(op, target.clone())?;
@@ -714,11 +740,8 @@ impl Part {
                     target.clone(),
                 ) {
                     Ok(reply) => Ok(reply["PermissionsBoundary"].clone()),
+                    // AWS's answer when the set has no boundary.
                     Err(e) if resolve::is_not_found(&e) => Ok(Value::Null),
-                    Err(e) if is_unsupported(&e) => {
-                        ctx.warn(format!("permissions boundary unknown: {e}"));
-                        Ok(Value::Null)
-                    }
                     Err(e) => Err(e),
                 }
             }
@@ -726,8 +749,18 @@ impl Part {
     }
 }
 
+/// A part of the `get` document as read.
+enum Fetched {
+    /// Its value (null or empty when there is none).
+    Value(Value),
+    /// It could not be read: the member is left out and this warning goes into
+    /// `"Warnings"`.
+    Unread(String),
+}
+
 /// The `get` document: the description (session duration normalized) plus every [`Part`],
-/// fetched in parallel.
+/// fetched in parallel; a part that could not be read is left out and named in
+/// `"Warnings"` (present only then).
 fn document(ctx: &Context, description: Value) -> Result<Value> {
     let target =
         json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn_of(&description)?});
@@ -739,8 +772,17 @@ fn document(ctx: &Context, description: Value) -> Result<Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    for (part, value) in Part::ALL.iter().zip(parts) {
-        document.insert(part.key().to_string(), value?);
+    let mut warnings = Vec::new();
+    for (part, fetched) in Part::ALL.iter().zip(parts) {
+        match fetched? {
+            Fetched::Value(value) => {
+                document.insert(part.key().to_string(), value);
+            }
+            Fetched::Unread(warning) => warnings.push(Value::String(warning)),
+        }
+    }
+    if !warnings.is_empty() {
+        document.insert("Warnings".to_string(), Value::Array(warnings));
     }
     Ok(Value::Object(document))
 }

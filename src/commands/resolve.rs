@@ -152,7 +152,15 @@ pub(crate) fn permission_sets(ctx: &Context) -> Result<Vec<Value>> {
     )?;
     let arns: Vec<String> =
         shapes::items(&client::LIST_PERMISSION_SETS, &listed, "PermissionSets")?;
-    let described = super::fanout::parallel(&arns, super::fanout::WORKERS, |arn| {
+    describe_permission_sets(ctx, &arns)
+}
+
+/// Describes each permission set of `arns` in parallel, in order (the `PermissionSet`
+/// member of each DescribePermissionSet).
+pub(crate) fn describe_permission_sets(ctx: &Context, arns: &[String]) -> Result<Vec<Value>> {
+    let instance = ctx.instance_arn()?;
+    let client = ctx.client()?;
+    let described = super::fanout::parallel(arns, super::fanout::WORKERS, |arn| {
         client
             .call(
                 &client::DESCRIBE_PERMISSION_SET,

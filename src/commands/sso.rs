@@ -42,9 +42,14 @@ pub(crate) fn discover(ctx: &mut Context, _m: &Matches) -> Result<Report> {
             if let Some(name) = instance["Name"].as_str().filter(|n| !n.is_empty()) {
                 profile.sso_instance_name = Some(name.to_string());
             }
-            if profile.region.is_none() {
-                profile.region = Some(ctx.client()?.session().region()?);
-            }
+            // The instance lives in the region it was found in (`--region` included): later
+            // commands must ask there, so that region is saved with it.
+            let region = ctx.client()?.session().region()?;
+            let previous = profile.region.replace(region.clone());
+            let region_note = match previous.filter(|p| *p != region) {
+                Some(previous) => format!("region {region}, was {previous}"),
+                None => format!("region {region}"),
+            };
             ctx.config.put_profile(&ctx.profile_name, &profile);
             if ctx.config.default_profile().is_none() {
                 ctx.config.set_default_profile(&ctx.profile_name);
@@ -54,10 +59,11 @@ pub(crate) fn discover(ctx: &mut Context, _m: &Matches) -> Result<Report> {
             let data = json!({
                 "profile": ctx.profile_name,
                 "saved": true,
+                "region": region,
                 "Instances": instances,
             });
             let message = format!(
-                "saved instance {arn} (identity store {store}) into profile \"{}\"",
+                "saved instance {arn} (identity store {store}, {region_note}) into profile \"{}\"",
                 ctx.profile_name
             );
             Ok(Report::new(

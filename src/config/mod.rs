@@ -95,10 +95,44 @@ pub struct ConfigFile {
     /// Always a mapping (an empty file is an empty mapping).
     doc: Value,
     existed: bool,
-    /// The file's mode when group or others may read it (warned about, not refused).
-    readable_by_others: Option<u32>,
+    /// The file's mode when group or others may read it (warned about, not refused), and
+    /// what identifies this version of the file (device, inode, mode, modification time):
+    /// the warning is printed once per change of it.
+    readable_by_others: Option<(u32, String)>,
     /// What loading repaired (a config directory others could write, made 0700).
     repairs: Vec<String>,
+}
+
+/// The private state file, next to the configuration file, naming the version of a
+/// configuration file others can read that was last warned about.
+pub(crate) const WARNED_FILE_NAME: &str = ".config-permissions-warned";
+
+/// What identifies this version of the file at `path` (mode `mode`, read from the opened
+/// handle): device, inode, mode and modification time.
+fn file_version(path: &Path, mode: u32) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = fs::metadata(path) {
+            return format!(
+                "{}:{}:{mode:o}:{}.{}",
+                meta.dev(),
+                meta.ino(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            );
+        }
+    }
+    let _ = path;
+    format!("{mode:o}")
+}
+
+/// The version named in the state file at `state`; `None` when there is none or it is not
+/// a private file of ours (then the warning is simply printed again).
+fn warned_version(state: &Path) -> Option<String> {
+    let mut file = fsutil::open_private_file(state, Links::Refuse, 256).ok()??;
+    let bytes = file.read_rest().ok()?;
+    Some(String::from_utf8(bytes).ok()?.trim().to_string())
 }
 
 /// A configuration file larger than this is not one (the Python tool's largest sections,
@@ -170,13 +204,20 @@ impl ConfigFile {
                 )));
             }
         };
-        config.readable_by_others = Some(mode).filter(|m| cfg!(unix) && m & 0o044 != 0);
+        if cfg!(unix) && mode & 0o044 != 0 {
+            let version = file_version(&config.path, mode);
+            config.readable_by_others = Some((mode, version));
+        }
         config.repairs = repairs;
         Ok(config)
     }
 
     /// Prints, once per process and unless `quiet`, what loading repaired and the warning
-    /// about a configuration file that others can read (see [`ConfigFile::load`]).
+    /// about a configuration file that others can read (see [`ConfigFile::load`]). That
+    /// warning is printed once per change of the file (its device, inode, mode or
+    /// modification time), not on every command: the version warned about is remembered in
+    /// a private state file next to it ([`WARNED_FILE_NAME`]). `config validate` reports it
+    /// every time ([`ConfigFile::permission_warning`]).
     pub(crate) fn warn_permissions(&self, quiet: bool) {
         static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         let nothing_to_say = self.repairs.is_empty() && self.readable_by_others.is_none();
@@ -186,14 +227,27 @@ impl ConfigFile {
         for repair in &self.repairs {
             eprintln!("awsideman: note: {repair}");
         }
-        let Some(mode) = self.readable_by_others else {
+        let (Some(warning), Some((_, version))) =
+            (self.permission_warning(), &self.readable_by_others)
+        else {
             return;
         };
+        let state = self.path.with_file_name(WARNED_FILE_NAME);
+        if warned_version(&state).as_deref() == Some(version.as_str()) {
+            return;
+        }
+        eprintln!("awsideman: warning: {warning} (said once until the file changes)");
+        // Best effort: a state file that cannot be written only means the warning repeats.
+        let _ = fsutil::write_private_atomically(&state, format!("{version}\n").as_bytes());
+    }
+
+    /// The warning about a configuration file others can read, if it is one.
+    pub(crate) fn permission_warning(&self) -> Option<String> {
+        let (mode, _) = self.readable_by_others.as_ref()?;
         let shown = self.path.display();
-        eprintln!(
-            "awsideman: warning: {shown} has mode {mode:04o}, so other users can read it; \
-             run 'chmod 600 {shown}'"
-        );
+        Some(format!(
+            "{shown} has mode {mode:04o}, so other users can read it; run 'chmod 600 {shown}'"
+        ))
     }
 
     /// An empty document that will be written to `path`.

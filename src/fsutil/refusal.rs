@@ -18,12 +18,16 @@ pub(crate) enum FileKind {
     /// A symbolic link.
     Symlink,
     /// A named pipe: opening it to read waits for a writer.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Fifo,
     /// A Unix domain socket.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Socket,
     /// A character device (a terminal, `/dev/zero`).
+    #[cfg_attr(not(unix), allow(dead_code))]
     CharDevice,
     /// A block device (a disk).
+    #[cfg_attr(not(unix), allow(dead_code))]
     BlockDevice,
     /// Anything else the platform has.
     Other,
@@ -84,7 +88,8 @@ pub(crate) enum Problem {
     /// Something else where a regular file belongs.
     NotFile(FileKind),
     /// Owned by another user (not this one, not root), who can change what awsideman reads
-    /// there.
+    /// there. (Unix only: other platforms have no uid to compare.)
+    #[cfg_attr(not(unix), allow(dead_code))]
     Owner {
         /// The owner's uid.
         uid: u32,

@@ -84,6 +84,31 @@ fn env_beats_profile_block_beats_cache_block() {
 }
 
 #[test]
+fn set_says_when_a_profile_value_still_wins() {
+    let t = TestEnv::new();
+    t.write(
+        ".awsideman/config.yaml",
+        "default_profile: prod\nprofiles:\n  prod: {region: us-east-1}\ncache:\n  default_ttl: 100\n  profiles:\n    prod: {default_ttl: 200}\n    dev: {backend_type: file}\n",
+    );
+    let set = t.json(&["config", "set", "cache.default_ttl", "300"]);
+    assert_eq!(set["value"], 300);
+    assert_eq!(
+        set["shadowedBy"],
+        serde_json::json!(["cache.profiles.prod.default_ttl"])
+    );
+    let said = t.ok(&["-o", "table", "config", "set", "cache.default_ttl", "400"]);
+    assert!(
+        said.contains("note: cache.profiles.prod.default_ttl (profile prod) still wins"),
+        "{said}"
+    );
+    // A key no profile overrides: nothing to say.
+    let plain = t.json(&["config", "set", "cache.enabled", "true"]);
+    assert_eq!(plain["shadowedBy"], serde_json::json!([]));
+    let said = t.ok(&["-o", "table", "config", "set", "cache.enabled", "true"]);
+    assert!(!said.contains("note"), "{said}");
+}
+
+#[test]
 fn config_dir_override() {
     let mut t = TestEnv::new();
     let dir = t.home.join("elsewhere");

@@ -118,6 +118,18 @@ fn create_with_policies_and_get_shows_them() {
         stderr.contains("warning: permissions boundary unknown"),
         "{stderr}"
     );
+    // Unknown is not "none": the member is left out and the JSON says why.
+    let doc = parse(&text(&out.stdout));
+    assert!(doc.get("PermissionsBoundary").is_none(), "{doc}");
+    let warnings = doc["Warnings"].as_array().expect("Warnings");
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("PermissionsBoundary could not be read"),
+        "{doc}"
+    );
     let quiet = t.run(&[
         "-q",
         "--output",
@@ -701,10 +713,10 @@ fn get_with_a_managed_or_no_boundary() {
     let out = t.run(&["--output", "json", "permission-set", "get", PS_ARN]);
     assert_success(&out, &["permission-set", "get"]);
     assert_eq!(text(&out.stderr), "", "no warning");
-    assert_eq!(
-        parse(&text(&out.stdout))["PermissionsBoundary"],
-        Value::Null
-    );
+    // No boundary: the member is there, null, and there are no Warnings.
+    let doc = parse(&text(&out.stdout));
+    assert_eq!(doc.get("PermissionsBoundary"), Some(&Value::Null), "{doc}");
+    assert!(doc.get("Warnings").is_none(), "{doc}");
 }
 
 /// `permission-set clone`: the new set has every attribute of the source (moto has no
@@ -828,4 +840,70 @@ fn clone_copies_the_permissions_boundary() {
         body,
         json!({"InstanceArn": INSTANCE, "PermissionSetArn": copy_arn, "PermissionsBoundary": customer})
     );
+}
+
+#[test]
+fn list_for_an_account_shows_only_what_is_provisioned_there() {
+    let (t, instance) = world();
+    let org = t.seed_org();
+    t.seed_permission_set(&instance.arn, "Admin", &[ADMIN], None);
+    t.seed_permission_set(&instance.arn, "ReadOnly", &[], None);
+    t.seed_permission_set(&instance.arn, "Billing", &[], None);
+    for name in ["Admin", "ReadOnly"] {
+        t.json(&["permission-set", "provision", name, "--account", "prod-app"]);
+    }
+
+    let out = t.run(&[
+        "--debug",
+        "--no-cache",
+        "-o",
+        "json",
+        "permission-set",
+        "list",
+        "--account",
+        "prod-app",
+    ]);
+    assert_success(&out, &["permission-set", "list", "--account"]);
+    let listed = parse(&text(&out.stdout));
+    let names: Vec<&str> = listed["PermissionSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ps| ps["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Admin", "ReadOnly"], "{listed}");
+    assert_eq!(listed["AccountId"], org.accounts["prod-app"].as_str());
+    // Uncached: one listing for the account and one description per set provisioned
+    // there; the instance's other sets are never described.
+    let ops: Vec<String> = requests(&text(&out.stderr))
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    let count = |op: &str| ops.iter().filter(|o| *o == op).count();
+    assert_eq!(
+        count("ListPermissionSetsProvisionedToAccount"),
+        1,
+        "{ops:?}"
+    );
+    assert_eq!(count("DescribePermissionSet"), 2, "{ops:?}");
+    assert_eq!(count("ListPermissionSets"), 0, "{ops:?}");
+
+    // By id, with --filter. (moto answers ListPermissionSetsProvisionedToAccount with every
+    // set provisioned anywhere, ignoring AccountId, so an account with nothing provisioned
+    // cannot be shown empty here.)
+    let by_id = t.json(&[
+        "permission-set",
+        "list",
+        "--account",
+        &org.accounts["prod-app"],
+        "--filter",
+        "^read",
+    ]);
+    assert_eq!(by_id["PermissionSets"].as_array().unwrap().len(), 1);
+    assert_eq!(by_id["PermissionSets"][0]["Name"], "ReadOnly");
+    let err = t.fails(
+        1,
+        &["permission-set", "list", "--account", "no-such-account"],
+    );
+    assert!(err.contains("no-such-account"), "{err}");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::common::{TestEnv, assert_success, text};
+use crate::common::{TestEnv, assert_success, mode, text};
 
 /// Secret values recognisable anywhere they might leak.
 const ACCESS_KEY: &str = "AKIDHYGIENETEST00001";
@@ -144,6 +144,42 @@ fn config_file_writable_by_others_is_refused_readable_is_a_warning() {
         !text(&quiet.stderr).contains("chmod"),
         "{}",
         text(&quiet.stderr)
+    );
+    // Once per change of the file, not on every command.
+    let again = t.run(&["config", "show"]);
+    assert_success(&again, &["config", "show"]);
+    assert!(
+        !text(&again.stderr).contains("chmod"),
+        "{}",
+        text(&again.stderr)
+    );
+    let state = t.config_dir().join(".config-permissions-warned");
+    assert_eq!(mode(&state), 0o600, "a private state file");
+    // config validate reports it in its own warnings, every time.
+    let validated = t.json(&["config", "validate"]);
+    let warnings = validated["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("chmod 600")),
+        "{validated}"
+    );
+    // Another mode (0640), or the file rewritten: said again, once.
+    chmod(&path, 0o640);
+    let changed = t.run(&["config", "show"]);
+    assert!(
+        text(&changed.stderr).contains("0640"),
+        "{}",
+        text(&changed.stderr)
+    );
+    assert!(!text(&t.run(&["config", "show"]).stderr).contains("chmod"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, "default_profile: prod\n").unwrap();
+    let rewritten = t.run(&["config", "show"]);
+    assert!(
+        text(&rewritten.stderr).contains("chmod 600"),
+        "{}",
+        text(&rewritten.stderr)
     );
     chmod(&path, 0o600);
     let out = t.run(&["config", "show"]);

@@ -21,6 +21,34 @@ fn seeded() -> (TestEnv, String, Vec<String>) {
 }
 
 #[test]
+fn discover_in_another_region_saves_that_region_and_says_so() {
+    let t = TestEnv::new();
+    let first = t.json(&["sso", "discover"]);
+    assert_eq!(first["region"], "us-east-1");
+    let out = t.run(&["-r", "eu-west-1", "-o", "table", "sso", "discover"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let said = stdout.lines().next().unwrap();
+    assert!(
+        said.starts_with("saved instance arn:aws:sso:::instance/"),
+        "{stdout}"
+    );
+    assert!(said.contains("region eu-west-1, was us-east-1"), "{stdout}");
+    let info = t.json(&["sso", "info"]);
+    assert_eq!(info["region"], "eu-west-1", "{info}");
+    // Later commands ask the saved region without --region; the same region again says
+    // nothing about a change.
+    t.json(&["user", "list"]);
+    let again = t.ok(&["-r", "eu-west-1", "-o", "table", "sso", "discover"]);
+    let said = again.lines().next().unwrap();
+    assert!(
+        said.contains("(identity store d-") && said.contains(", region eu-west-1)"),
+        "{again}"
+    );
+    assert!(!said.contains("was"), "{again}");
+}
+
+#[test]
 fn discover_saves_the_instance_into_the_profile() {
     let t = TestEnv::new();
     let out = t.json(&["sso", "discover"]);

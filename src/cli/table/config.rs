@@ -44,7 +44,9 @@ pub(crate) const GROUP: Group = Group {
             name: "set",
             about: "Set one value",
             doc: "Sets a dotted key after checking its type; the file is rewritten \
-                      atomically with mode 0600. Unknown sections are kept.",
+                      atomically with mode 0600. Unknown sections are kept. When a per-profile \
+                      value (cache.profiles.NAME.KEY) still wins over a cache key just set, \
+                      it says so.",
             args: &[
                 Positional::required("KEY", "Dotted key, or KEY=VALUE."),
                 Positional::optional("VALUE", "The value ('null' clears an optional key)."),
@@ -55,7 +57,8 @@ pub(crate) const GROUP: Group = Group {
                 "config set cache.enabled=false",
             ],
             access: Access::Local,
-            json: "{\"key\", \"value\"}.",
+            json: "{\"key\", \"value\", \"shadowedBy\": [the per-profile keys, \
+                   cache.profiles.NAME.KEY, that still win over it for their profile]}.",
             run: config::set,
         },
         Command {
@@ -72,7 +75,9 @@ pub(crate) const GROUP: Group = Group {
         Command {
             name: "validate",
             about: "Check the configuration file and AWSIDEMAN_* variables",
-            doc: "Exits 2 with a message naming the key when a value is invalid.",
+            doc: "Exits 2 with a message naming the key when a value is invalid. Its \
+                  warnings include a file others can read (0644), every time (other \
+                  commands warn about that once per change of the file).",
             args: &[],
             flags: &[],
             examples: &["config validate"],

@@ -32,7 +32,9 @@ const DETAILS_JSON: &str = "The DescribePermissionSet PermissionSet (PermissionS
     \"ManagedPolicies\": [{Arn, Name}], \"CustomerManagedPolicies\": [{Name, Path}], \
     \"InlinePolicy\": the policy document or null, \"PermissionsBoundary\": \
     {ManagedPolicyArn} or {CustomerManagedPolicyReference: {Name, Path}} or null, \
-    \"ProvisionedAccounts\": [account id, ...].";
+    \"ProvisionedAccounts\": [account id, ...]. PermissionsBoundary null means the set has \
+    none; when the endpoint cannot answer for it, the member is left out and \
+    \"Warnings\": [text, ...] says so (Warnings is present only then).";
 
 /// The `permission-set` group.
 pub(crate) const GROUP: Group = Group {
@@ -45,20 +47,30 @@ pub(crate) const GROUP: Group = Group {
             about: "List permission sets",
             doc: "Lists every permission set of the instance with its description, sorted by \
                   name. --filter keeps those whose name or description matches a regular \
-                  expression (case-insensitive).",
+                  expression (case-insensitive). --account lists only the permission sets \
+                  provisioned to that account (by id or name).",
             args: &[],
-            flags: &[Flag::value(
-                "filter",
-                "REGEX",
-                "Only sets whose name or description matches REGEX (case-insensitive).",
-            )],
+            flags: &[
+                Flag::value(
+                    "filter",
+                    "REGEX",
+                    "Only sets whose name or description matches REGEX (case-insensitive).",
+                ),
+                Flag::value(
+                    "account",
+                    "ACCOUNT",
+                    "Only sets provisioned to this account (id or name).",
+                ),
+            ],
             examples: &[
                 "permission-set list",
+                "permission-set list --account prod-app",
                 "permission-set list --filter '^admin' --output json | jq -r '.PermissionSets[].Name'",
             ],
             access: Access::Read,
             json: "{\"PermissionSets\": [{PermissionSetArn, Name, Description, SessionDuration, \
-                   CreatedDate, RelayState}, ...]}, sorted by Name.",
+                   CreatedDate, RelayState}, ...]}, sorted by Name; with --account also \
+                   \"AccountId\": the account's 12-digit id.",
             run: permission_set::list,
         },
         Command {
@@ -67,8 +79,9 @@ pub(crate) const GROUP: Group = Group {
             doc: "Shows a permission set (by name, case-insensitive, or ARN) with its AWS \
                   managed policies, customer-managed policy references, inline policy, \
                   permissions boundary and the accounts it is provisioned to. When the \
-                  endpoint cannot answer for the permissions boundary, it is shown as null \
-                  with a warning.",
+                  endpoint cannot answer for the permissions boundary, it is left out of the \
+                  JSON (null there means no boundary) and named in its Warnings, with a \
+                  warning on stderr.",
             args: &[PERMISSION_SET],
             flags: &[],
             examples: &[

@@ -12,14 +12,16 @@ pub(crate) const GROUP: Group = Group {
         Command {
             name: "discover",
             about: "Find the instance and save it into the profile",
-            doc: "Calls sso-admin ListInstances. With exactly one instance, saves its ARN \
-                      and identity store id into the profile (creating the profile if needed); \
-                      with several, lists them for 'sso set'.",
+            doc: "Calls sso-admin ListInstances. With exactly one instance, saves its ARN, \
+                      identity store id and the region it was found in (--region included, \
+                      replacing the profile's region, and saying so) into the profile \
+                      (creating the profile if needed); with several, lists them for 'sso set'.",
             args: &[],
             flags: &[],
             examples: &["sso discover --profile prod --region eu-west-1"],
             access: Access::Read,
-            json: "{\"profile\", \"saved\": bool, \"Instances\": [Instance, ...]}.",
+            json: "{\"profile\", \"saved\": bool, \"region\": the region saved (only when \
+                   saved), \"Instances\": [Instance, ...]}.",
             run: sso::discover,
         },
         Command {

@@ -11,7 +11,11 @@ pub(super) const YES: Flag = Flag::switch(
 );
 
 /// `--limit N` of listings.
-pub(super) const LIMIT: Flag = Flag::value("limit", "N", "Show at most N results.");
+pub(super) const LIMIT: Flag = Flag::value(
+    "limit",
+    "N",
+    "Show at most N results (0: all). On a terminal a cut list says so on stderr.",
+);
 
 /// `--filter REGEX` of listings.
 pub(super) const FILTER: Flag = Flag::value(

@@ -547,3 +547,60 @@ pub fn botocore(script: &str, lines: &[String]) -> Vec<String> {
     assert!(out.status.success(), "botocore could not be read");
     text(&out.stdout).lines().map(str::to_string).collect()
 }
+
+/// What a command showed on a terminal: its exit code and everything printed (stdout and
+/// stderr interleaved, as the terminal showed them, `\r\n` turned into `\n`).
+pub struct OnTerminal {
+    /// The exit code.
+    pub code: i32,
+    /// What the terminal showed.
+    pub screen: String,
+}
+
+impl TestEnv {
+    /// Runs the binary in a pseudo-terminal (util-linux `script`: stdin, stdout and stderr
+    /// are a terminal), typing `input`; killed and failed after 20 s. `None` (the caller
+    /// skips, saying so) where `script` is missing.
+    pub fn run_in_terminal(&self, args: &[&str], input: &str) -> Option<OnTerminal> {
+        use std::io::Write;
+        let script = ["/usr/bin/script", "/bin/script"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())?;
+        let quote = |word: &str| format!("'{}'", word.replace('\'', "'\\''"));
+        let mut line = quote(&binary().to_string_lossy());
+        for arg in args {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        let mut command = Command::new(script);
+        command
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .envs(&self.vars)
+            .env("TERM", "dumb")
+            .current_dir(&self.home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn script");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("type input");
+        let started = std::time::Instant::now();
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "awsideman {args:?} on a terminal still running after 20 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(stdin);
+        let out = child.wait_with_output().expect("output");
+        Some(OnTerminal {
+            code: out.status.code().unwrap_or(-1),
+            screen: text(&out.stdout).replace("\r\n", "\n"),
+        })
+    }
+}
