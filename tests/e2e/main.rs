@@ -31,5 +31,6 @@ mod security;
 mod seed_check;
 mod shared_cache;
 mod status;
+mod templates;
 mod transport;
 mod users;
