@@ -256,6 +256,12 @@ fn preview_is_plan_and_show_resolves_the_targets() {
     assert_eq!(second, ["dev-sandbox", "security-audit"]);
     let help = w.t.ok(&["templates", "--help"]);
     assert!(!help.contains("preview"), "the alias is hidden: {help}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = w.t.ok(&["completion", shell]);
+        for word in ["templates", "validate", "prune"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
 }
 
 #[test]
