@@ -476,6 +476,22 @@ pub(crate) const LIST_TAGS_FOR_RESOURCE: Operation = Operation {
     ..Operation::list(ORG, "ListTagsForResource", &["Tags"], &["org"])
 };
 
+/// sso-admin ListTagsForResource of a permission set (pages by NextToken but takes no
+/// MaxResults); filed with the permission set's other reads, so deleting or changing it
+/// drops the cached tags too.
+pub(crate) const SSO_LIST_TAGS_FOR_RESOURCE: Operation = Operation {
+    paging: Some(Paging {
+        result_keys: &["Tags"],
+        max_results: None,
+    }),
+    ..Operation::list(
+        SSO,
+        "ListTagsForResource",
+        &["Tags"],
+        &["permset:{InstanceArn}:{ResourceArn}"],
+    )
+};
+
 /// Every operation of the table, for listings and IAM policy generation.
 pub(crate) const OPERATIONS: &[Operation] = &[
     LIST_USERS,
@@ -534,6 +550,7 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     DESCRIBE_ACCOUNT,
     DESCRIBE_ORGANIZATIONAL_UNIT,
     LIST_TAGS_FOR_RESOURCE,
+    SSO_LIST_TAGS_FOR_RESOURCE,
 ];
 
 /// The client commands use: one call per operation, every page of a list merged, reads
