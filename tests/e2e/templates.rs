@@ -254,6 +254,17 @@ fn preview_is_plan_and_show_resolves_the_targets() {
     let mut second = names(1, "Accounts");
     second.sort();
     assert_eq!(second, ["dev-sandbox", "security-audit"]);
+    let valid = w.t.ok(&["-o", "table", "templates", "validate", file]);
+    assert!(
+        valid.contains("a valid template (2 assignment entries"),
+        "{valid}"
+    );
+    let table =
+        w.t.ok(&["--wide", "-o", "table", "templates", "show", file]);
+    assert!(
+        table.contains("user:alice, group:Developers  ReadOnly         dev-sandbox, prod-app"),
+        "{table}"
+    );
     let help = w.t.ok(&["templates", "--help"]);
     assert!(!help.contains("preview"), "the alias is hidden: {help}");
     for shell in ["bash", "zsh", "fish"] {

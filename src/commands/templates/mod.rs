@@ -70,6 +70,15 @@ fn problems_report(path: &str, template: &Template, problems: &[Problem]) -> Rep
         "Assignments": template.entries.len(),
         "Problems": rows,
     });
+    if problems.is_empty() {
+        return Report::message(
+            data,
+            format!(
+                "{path}: a valid template ({} assignment entries, every name found)",
+                template.entries.len()
+            ),
+        );
+    }
     let report = Report::list(data, "Problems", PROBLEM_COLUMNS);
     match problems {
         [] => report,

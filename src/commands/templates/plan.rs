@@ -211,7 +211,8 @@ pub(crate) fn resolve(
                 });
             }
         }
-        r.accounts.sort();
+        r.accounts
+            .sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         let here = entry.place();
         let targets_resolved = !problems.iter().any(|p| p.place.starts_with(&here));
         if r.accounts.is_empty() && targets_resolved {
