@@ -51,8 +51,10 @@ pub(crate) const GROUP: Group = Group {
                   permission set on every account its targets select: the accounts listed, \
                   those carrying all the tags, and those anywhere below the OUs (suspended \
                   ones left out), minus the excluded. Names resolve against the live \
-                  directory and organization. Every problem is listed with its line; exit 2 \
-                  if there is any. Nothing is written.",
+                  directory and organization; an entry whose targets select no account is a \
+                  problem too (pruning would otherwise remove every assignment of its \
+                  pairs). Every problem is listed with its line; exit 2 if there is any. \
+                  Nothing is written.",
             args: &[FILE],
             flags: &[],
             examples: &["templates validate developers.yaml"],
