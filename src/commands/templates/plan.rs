@@ -90,10 +90,10 @@ pub(crate) fn resolve(
     };
     let ous = ous(ctx, entries)?;
 
-    // Per entry: the accounts chosen by id and OU, and those excluded.
+    // Per entry: the accounts chosen by id and OU less those excluded, and the accounts its
+    // tags must decide.
     let mut resolved = Vec::new();
     let mut undecided: Vec<BTreeSet<String>> = Vec::new();
-    let mut excluded: Vec<BTreeSet<String>> = Vec::new();
     for entry in entries {
         let mut r = Resolved {
             line: entry.line,
@@ -172,7 +172,6 @@ pub(crate) fn resolve(
             .map(|(id, name)| Named { id, name })
             .collect();
         undecided.push(to_decide);
-        excluded.push(out);
         resolved.push(r);
     }
 
