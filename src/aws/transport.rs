@@ -117,6 +117,9 @@ impl Transport {
                 Ok(response) if response.is_success() => {
                     self.log(label, &response.status.to_string(), attempt, elapsed);
                     self.quota.success();
+                    if label.service.is_identity_center() {
+                        self.identity_center.succeeded();
+                    }
                     return outcome.map_err(|_| unreachable_error());
                 }
                 Ok(response) => {
@@ -143,6 +146,9 @@ impl Transport {
                     (class, None, Some(e.message.clone()))
                 }
             };
+            if class == FailureClass::Throttling && label.service.is_identity_center() {
+                self.identity_center.throttled();
+            }
             let give_up = class == FailureClass::Fatal
                 || attempt >= max_attempts
                 || !self.quota.acquire(class);

@@ -236,6 +236,7 @@ impl Positional {
 pub(crate) const COMMAND_ALIASES: &[(&str, &str, &str)] = &[
     ("group", "list-members", "members"),
     ("sso", "list", "info"),
+    ("templates", "preview", "plan"),
 ];
 
 /// Flag names of the Python awsideman that mean a flag here: (command path, the Python

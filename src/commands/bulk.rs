@@ -491,7 +491,7 @@ fn resolve_rows(ctx: &Context, rows: Vec<Row>) -> Result<Vec<Resolved>> {
 }
 
 /// The one item matching by id, else by name exactly, else by name ignoring case.
-fn find_one<'a, T>(
+pub(crate) fn find_one<'a, T>(
     items: &'a [T],
     wanted: &str,
     by_id: impl Fn(&T) -> bool,

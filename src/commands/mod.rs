@@ -28,6 +28,7 @@ pub(crate) mod profile;
 pub(crate) mod resolve;
 pub(crate) mod sso;
 pub(crate) mod status;
+pub(crate) mod templates;
 pub(crate) mod user;
 pub(crate) mod wait;
 mod wiring;

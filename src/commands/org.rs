@@ -594,9 +594,15 @@ fn parse_tag(raw: &str) -> Result<(String, String)> {
 
 /// The tags of each account, fetched in parallel, as maps.
 fn tags_of(ctx: &Context, accounts: &[Account]) -> Result<Vec<BTreeMap<String, String>>> {
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    account_tags(ctx, &ids)
+}
+
+/// The tags of each account id (ListTagsForResource, in parallel, cached), as maps.
+pub(crate) fn account_tags(ctx: &Context, ids: &[String]) -> Result<Vec<BTreeMap<String, String>>> {
     let client = ctx.client()?;
-    fanout::parallel(accounts, fanout::WORKERS, |a| {
-        let reply = client.list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": a.id}))?;
+    fanout::parallel(ids, fanout::WORKERS, |id| {
+        let reply = client.list(&client::LIST_TAGS_FOR_RESOURCE, json!({"ResourceId": id}))?;
         let tags: Vec<Tag> = shapes::items(&client::LIST_TAGS_FOR_RESOURCE, &reply, "Tags")?;
         Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
     })

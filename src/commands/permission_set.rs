@@ -108,7 +108,7 @@ pub(crate) fn create(ctx: &mut Context, m: &Matches) -> Result<Report> {
 
 /// `permission-set clone SOURCE --to NEW_NAME [--description D] [--dry-run]`: a new permission
 /// set with the source's session duration, relay state, description, AWS managed policies,
-/// customer managed policy references, inline policy and permissions boundary.
+/// customer managed policy references, inline policy, permissions boundary and tags.
 pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
     super::limits::check("permission-set clone", m)?;
     let source = match (m.arg("SOURCE"), m.value("name")) {
@@ -154,6 +154,10 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
         document => Some(document.to_string()),
     };
     let boundary = Some(from["PermissionsBoundary"].clone()).filter(|b| !b.is_null());
+    let tags = tags(ctx, &arn_of(&from)?)?;
+    if !tags.is_empty() {
+        input["Tags"] = Value::Array(tags.clone());
+    }
     if m.switch("dry-run") {
         let plan = json!({
             "DryRun": true,
@@ -163,17 +167,19 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
             "CustomerManagedPolicies": customer,
             "InlinePolicy": from["InlinePolicy"],
             "PermissionsBoundary": boundary,
+            "Tags": tags,
         });
         return Ok(Report::message(
             plan,
             format!(
                 "dry run: would create permission set \"{new_name}\" from \"{}\" with {} \
-                 managed, {} customer managed, {} inline policy and {} boundary",
+                 managed, {} customer managed, {} inline policy, {} boundary and {} tag(s)",
                 from["Name"].as_str().unwrap_or(source),
                 managed.len(),
                 customer.len(),
                 if inline.is_some() { "an" } else { "no" },
                 if boundary.is_some() { "a" } else { "no" },
+                tags.len(),
             ),
         ));
     }
@@ -221,6 +227,27 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
         ))
     })?;
     Ok(details_report(document(ctx, created)?))
+}
+
+/// The tags of a permission set, as AWS lists them (`[{"Key", "Value"}]`): none, with a
+/// warning, where the endpoint does not implement tagging.
+fn tags(ctx: &Context, arn: &str) -> Result<Vec<Value>> {
+    let op = &client::LIST_PERMISSION_SET_TAGS;
+    let input = json!({"InstanceArn": ctx.instance_arn()?, "ResourceArn": arn});
+    match ctx.client()?.list(op, input) {
+        Ok(reply) => {
+            let tags: Vec<shapes::Tag> = shapes::items(op, &reply, "Tags")?;
+            Ok(tags
+                .into_iter()
+                .map(|t| json!({"Key": t.key, "Value": t.value}))
+                .collect())
+        }
+        Err(e) if is_unsupported(&e) => {
+            ctx.warn(format!("tags unknown, none copied: {e}"));
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e.context("reading the source's tags")),
+    }
 }
 
 /// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the

@@ -417,7 +417,9 @@ pub(crate) const SCHEMA: &[KeySpec] = &[
         optional: false,
         env: &["AWSIDEMAN_RATE_LIMIT"],
         doc: "Requests per second sent to IAM Identity Center (identitystore and sso-admin \
-              together; AWS allows about 20 per account), from 0.1 to 1000.",
+              together; AWS allows about 20 per account), from 0.1 to 1000. A throttling \
+              answer pauses the calls for half a second and halves the pace (to a tenth at \
+              most); successes win it back.",
     },
 ];
 

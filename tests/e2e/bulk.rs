@@ -186,3 +186,69 @@ fn the_python_tools_example_file_works_unchanged() {
     assert_eq!(ways, ["direct", "via group Developers"], "{review}");
     assert!(org.accounts.contains_key("prod-app"));
 }
+
+/// Identity Center answering ThrottlingException beyond 20 requests in any second (a
+/// loopback proxy in front of moto, stricter than the client's burst allows): a 200-row file
+/// still completes with no failed row, the client slowing down and retrying.
+#[test]
+fn a_throttled_identity_center_still_takes_every_row() {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use crate::common::fixture::{Gate, Reply};
+
+    let mut w = world(50);
+    let recent: Mutex<VecDeque<Instant>> = Mutex::new(VecDeque::new());
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let counted = throttled.clone();
+    let gate = Gate::intercepting(&crate::common::moto(), move |_, _| {
+        let now = Instant::now();
+        let mut recent = recent.lock().unwrap();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= 20 {
+            counted.fetch_add(1, Ordering::SeqCst);
+            return Some(Reply {
+                status: 400,
+                headers: vec![("x-amzn-errortype".into(), "ThrottlingException".into())],
+                body: r#"{"message":"Rate exceeded"}"#.into(),
+            });
+        }
+        recent.push_back(now);
+        None
+    });
+    w.t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", gate.url.as_str());
+    w.t.set_var("AWS_ENDPOINT_URL_IDENTITYSTORE", gate.url.as_str());
+    let mut csv = String::from("principal_name,permission_set_name,account_name,principal_type\n");
+    for i in 0..50 {
+        for account in ACCOUNTS {
+            csv.push_str(&format!("user{i:02},ReadOnly,{account},USER\n"));
+        }
+    }
+    let file = w.t.write("throttled.csv", &csv);
+    // No cached answers: every read goes through the proxy too.
+    let out = w.t.run(&[
+        "--no-cache",
+        "--output",
+        "json",
+        "bulk",
+        "assign",
+        file.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["Summary"]["Succeeded"], 200, "{}", done["Summary"]);
+    assert_eq!(done["Summary"]["Failed"], 0);
+    assert!(
+        throttled.load(Ordering::SeqCst) > 0,
+        "the proxy throttled some requests"
+    );
+    assert_eq!(assigned(&w.t, "ReadOnly"), 200);
+}

@@ -75,6 +75,14 @@ fn every_key_of_the_json_documents_is_documented() {
         &org.accounts["prod-app"],
     );
 
+    let template = t.write(
+        "template.yaml",
+        "metadata: {name: docs}\nassignments:\n  - entities: [group:admins]\n    \
+         permission_sets: [ReadOnly]\n    targets: {account_ids: [prod-app], \
+         account_tags: {team: data}}\n",
+    );
+    let template = template.to_str().expect("path");
+
     // (command line, the list whose first item is checked too, whole document ours?)
     let cases: &[(&[&str], Option<&str>, bool)] = &[
         (&["user", "list"], None, true),
@@ -161,6 +169,14 @@ fn every_key_of_the_json_documents_is_documented() {
             true,
         ),
         (&["profile", "remove", "staging", "--yes"], None, true),
+        (&["templates", "validate", template], None, true),
+        (&["templates", "show", template], Some("Assignments"), true),
+        (
+            &["templates", "apply", template, "--yes"],
+            Some("Changes"),
+            true,
+        ),
+        (&["templates", "plan", template], Some("Changes"), true),
     ];
     let mut problems = Vec::new();
     for (args, list, ours) in cases {

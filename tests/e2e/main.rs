@@ -34,5 +34,6 @@ mod security;
 mod seed_check;
 mod shared_cache;
 mod status;
+mod templates;
 mod transport;
 mod users;

@@ -2,12 +2,14 @@
 //! loopback fixture for what moto does not implement (provisioning status, permissions
 //! boundary).
 
+use std::sync::{Arc, Mutex};
+
 use awsideman::testing::Service;
 use serde_json::{Value, json};
 
-use crate::common::fixture::{Fixture, Reply};
+use crate::common::fixture::{Fixture, Gate, Reply};
 use crate::common::seed::Instance;
-use crate::common::{TestEnv, assert_success, requests, text};
+use crate::common::{TestEnv, assert_success, moto, requests, text};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -634,6 +636,7 @@ fn source_reply(op: &str, boundary: &Reply) -> Reply {
             Reply::json(200, &json!({"InlinePolicy": S3_READ}).to_string())
         }
         "GetPermissionsBoundaryForPermissionSet" => boundary.clone(),
+        "ListTagsForResource" => Reply::json(200, &json!({ "Tags": fixture_tags() }).to_string()),
         "ListAccountsForProvisionedPermissionSet" => {
             Reply::json(200, r#"{"AccountIds": ["111111111111", "222222222222"]}"#)
         }
@@ -724,7 +727,7 @@ fn get_with_a_managed_or_no_boundary() {
 /// works too.
 #[test]
 fn clone_copies_every_attribute() {
-    let t = TestEnv::new();
+    let mut t = TestEnv::new();
     let Instance { arn, .. } = t.instance();
     let source = t.seed_permission_set(
         &arn,
@@ -746,6 +749,31 @@ fn clone_copies_every_attribute() {
         "UpdatePermissionSet",
         json!({"InstanceArn": arn, "PermissionSetArn": source, "RelayState": "https://console.aws.amazon.com/s3"}),
     );
+    // moto has no sso-admin tagging reads: a gate answers ListTagsForResource for the
+    // source as AWS documents it, and keeps each CreatePermissionSet request it forwards.
+    let source_tags =
+        json!([{"Key": "team", "Value": "platform"}, {"Key": "cost-center", "Value": "1234"}]);
+    let created: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let (kept, source_arn, answer) = (created.clone(), source.clone(), source_tags.clone());
+    let gate = Gate::intercepting(&moto(), move |op, body| {
+        let body: Value = serde_json::from_str(body).ok()?;
+        match op {
+            "ListTagsForResource" => {
+                let tags = if body["ResourceArn"] == source_arn.as_str() {
+                    answer.clone()
+                } else {
+                    json!([])
+                };
+                Some(Reply::json(200, &json!({ "Tags": tags }).to_string()))
+            }
+            "CreatePermissionSet" => {
+                kept.lock().unwrap().push(body);
+                None
+            }
+            _ => None,
+        }
+    });
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", gate.url.as_str());
     let plan = t.json(&[
         "permission-set",
         "clone",
@@ -755,6 +783,8 @@ fn clone_copies_every_attribute() {
         "--dry-run",
     ]);
     assert_eq!(plan["DryRun"], true);
+    assert_eq!(plan["Tags"], source_tags);
+    assert_eq!(plan["Create"]["Tags"], source_tags);
     assert_eq!(plan["ManagedPolicies"].as_array().unwrap().len(), 2);
     let listed = t.json(&["permission-set", "list"]);
     assert_eq!(
@@ -777,6 +807,13 @@ fn clone_copies_every_attribute() {
     }
     assert_eq!(copy["Name"], "Copy");
     assert_ne!(copy["PermissionSetArn"], original["PermissionSetArn"]);
+    let requests = created.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0]["Name"], "Copy");
+    assert_eq!(
+        requests[0]["Tags"], source_tags,
+        "the copy carries the source's tags"
+    );
 
     let python = t.json(&[
         "clone",
@@ -788,6 +825,12 @@ fn clone_copies_every_attribute() {
         "Two",
     ]);
     assert_eq!(python["Description"], "Two");
+    let tag_reads = gate
+        .operations()
+        .iter()
+        .filter(|(op, _)| op == "ListTagsForResource")
+        .count();
+    assert_eq!(tag_reads, 1, "the source's tags are read once, then cached");
     assert_eq!(python["ManagedPolicies"], original["ManagedPolicies"]);
     let err = t.fails(
         2,
@@ -796,7 +839,13 @@ fn clone_copies_every_attribute() {
     assert!(err.contains("--to") && err.contains("32"), "{err}");
 }
 
-/// The permissions boundary is copied with the exact request AWS documents (moto lacks it).
+/// The tags of the fixture's permission set.
+fn fixture_tags() -> Value {
+    json!([{"Key": "team", "Value": "platform"}])
+}
+
+/// The permissions boundary is copied with the exact request AWS documents (moto lacks it),
+/// and the tags are read with the request AWS documents and passed at creation.
 #[test]
 fn clone_copies_the_permissions_boundary() {
     let customer = json!({"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/engineering/"}});
@@ -839,6 +888,22 @@ fn clone_copies_the_permissions_boundary() {
     assert_eq!(
         body,
         json!({"InstanceArn": INSTANCE, "PermissionSetArn": copy_arn, "PermissionsBoundary": customer})
+    );
+    let body_of = |target: &str| -> Value {
+        let request = fixture
+            .requests()
+            .into_iter()
+            .find(|r| r.header("x-amz-target") == Some(target))
+            .unwrap_or_else(|| panic!("a {target} request"));
+        serde_json::from_str(&request.body).unwrap()
+    };
+    assert_eq!(
+        body_of("SWBExternalService.ListTagsForResource"),
+        json!({"InstanceArn": INSTANCE, "ResourceArn": PS_ARN})
+    );
+    assert_eq!(
+        body_of("SWBExternalService.CreatePermissionSet")["Tags"],
+        fixture_tags()
     );
 }
 

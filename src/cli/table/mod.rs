@@ -18,6 +18,7 @@ mod permission_set;
 mod profile;
 mod sso;
 mod status;
+mod templates;
 mod user;
 
 use super::spec::Group;
@@ -29,6 +30,7 @@ pub const GROUPS: &[Group] = &[
     permission_set::GROUP,
     assignment::GROUP,
     bulk::GROUP,
+    templates::GROUP,
     access_review::GROUP,
     status::GROUP,
     backup::GROUP,
@@ -113,6 +115,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parsed(&["version"]), Ok(Parsed::Version)));
+        match parsed(&["templates", "preview", "t.yaml"]) {
+            Ok(Parsed::Run { command, .. }) => assert_eq!(command.name, "plan"),
+            other => panic!("{other:?}"),
+        }
         match parsed(&["info"]) {
             Ok(Parsed::Run { command, .. }) => assert_eq!(command.name, "info"),
             other => panic!("{other:?}"),

@@ -158,7 +158,8 @@ pub(crate) const GROUP: Group = Group {
             about: "Create a permission set with everything another one has",
             doc: "Creates NEW (--to) with the source's description (or --description), \
                   session duration, relay state, AWS managed policies, customer managed policy \
-                  references, inline policy and permissions boundary, then shows it. \
+                  references, inline policy, permissions boundary and tags (passed to \
+                  CreatePermissionSet), then shows it. \
                   --dry-run shows what would be created. SOURCE may also be given as --name \
                   (the Python awsideman's spelling). Provision the new set to accounts with \
                   permission-set provision or by assigning it.",
@@ -192,7 +193,7 @@ pub(crate) const GROUP: Group = Group {
             json: "The new permission set as permission-set get prints it; with --dry-run \
                    {\"DryRun\": true, \"Source\", \"Create\": the CreatePermissionSet request, \
                    \"ManagedPolicies\": [ARN], \"CustomerManagedPolicies\": [{Name, Path}], \
-                   \"InlinePolicy\", \"PermissionsBoundary\"}.",
+                   \"InlinePolicy\", \"PermissionsBoundary\", \"Tags\": [{Key, Value}]}.",
             run: permission_set::clone,
         },
         Command {
