@@ -150,8 +150,8 @@ impl std::fmt::Display for Unusable {
 /// The answer to [`CacheManager::read`].
 #[derive(Debug)]
 pub enum Read {
-    /// The cached answer.
-    Hit(Document),
+    /// The cached answer, and when it was read from AWS (Unix seconds).
+    Hit(Document, u64),
     /// No usable entry. The ticket, when there is one, lets the answer read from AWS next
     /// be stored ([`CacheManager::store`]); without one it must not be (the cache could not
     /// tell which generations the answer would be read against, or the entry belongs to a
@@ -371,7 +371,7 @@ impl CacheManager {
             }
             Ok(decoded) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                return Read::Hit(decoded.value);
+                return Read::Hit(decoded.value, decoded.header.created_at);
             }
             Err(e) if e.corrupt => {
                 self.corrupt(key, &e.message);
@@ -395,7 +395,7 @@ impl CacheManager {
     /// [`CacheManager::read`] allowing lifetimes of up to a week.
     pub fn get(&self, key: &CacheKey, tags: &[String]) -> Option<Value> {
         match self.read(key, tags, LONGEST_TTL_SECS) {
-            Read::Hit(document) => Some(document.into_value()),
+            Read::Hit(document, _) => Some(document.into_value()),
             Read::Miss(_) => None,
         }
     }
@@ -404,11 +404,24 @@ impl CacheManager {
     /// is a warning, never an error. Not stored when the encryption state changed since this
     /// process loaded its keys (see `keystate.rs`).
     pub(crate) fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
+        self.store_as_of(key, entry, ticket, now_secs());
+    }
+
+    /// Like [`CacheManager::store`], for an answer built from others, the oldest of which
+    /// was read from AWS at `read_at`: the entry is as old as that part, so it expires with
+    /// it (a composite never outlives what it was made of).
+    pub(crate) fn store_as_of(
+        &self,
+        key: &CacheKey,
+        entry: &NewEntry<'_>,
+        ticket: Ticket,
+        read_at: u64,
+    ) {
         if entry.ttl == 0 || !self.serving {
             return;
         }
         let payload = payload(entry.params, entry.value);
-        let created_at = now_secs();
+        let created_at = read_at.min(now_secs());
         let header = Header {
             v: 0,
             key: key.to_string(),
@@ -1101,7 +1114,7 @@ mod tests {
         ));
         assert!(stored(&m, &key(1)).is_none(), "removed");
         put(&m, &key(2), value.to_value());
-        assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(_)));
+        assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(..)));
     }
 
     /// A cached answer that is not an object (well formed, checksum valid) is a miss and is

@@ -8,6 +8,8 @@ pub(crate) mod shapes;
 use serde_json::Value;
 
 use crate::aws::http::HttpResponse;
+use std::sync::atomic::Ordering;
+
 use crate::aws::paginate::{self, Paging};
 use crate::aws::service::Service;
 use crate::aws::session::Session;
@@ -452,6 +454,7 @@ pub(crate) const CREATE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     &[
         "assignments:{InstanceArn}:account:{TargetId}",
         "assignments:{InstanceArn}:principal:{PrincipalId}",
+        "assignments:{InstanceArn}:any",
         "provisioned:{InstanceArn}",
     ],
 );
@@ -462,6 +465,7 @@ pub(crate) const DELETE_ACCOUNT_ASSIGNMENT: Operation = Operation::write(
     &[
         "assignments:{InstanceArn}:account:{TargetId}",
         "assignments:{InstanceArn}:principal:{PrincipalId}",
+        "assignments:{InstanceArn}:any",
         "provisioned:{InstanceArn}",
     ],
 );
@@ -526,6 +530,27 @@ pub(crate) const GET_OBJECT: Operation = Operation::stored(S3, "GetObject", "Get
 pub(crate) const LIST_OBJECTS_V2: Operation = Operation::stored(S3, "ListObjectsV2", "ListBucket");
 /// s3 DeleteObject (a backup deleted).
 pub(crate) const DELETE_OBJECT: Operation = Operation::stored(S3, "DeleteObject", "DeleteObject");
+
+/// Answers awsideman builds from many reads and caches as one entry, so a warm command reads
+/// a few entries instead of hundreds. A composite's tags cover everything its parts depend
+/// on (coarse tags that every write to a part also invalidates), and it expires with its
+/// oldest part ([`Client::composite`]). Not AWS operations: never in IAM policies.
+pub(crate) const COMPOSITES: &[Operation] = &[ORGANIZATION_ASSIGNMENTS];
+
+/// Every account assignment of the organization, by the cheaper reading plan (accounts,
+/// the sets provisioned to each, the assignments of each set in each account).
+pub(crate) const ORGANIZATION_ASSIGNMENTS: Operation = Operation::read(
+    SSO,
+    "OrganizationAssignments",
+    &[
+        "org",
+        "users:{IdentityStoreId}",
+        "groups:{IdentityStoreId}",
+        "provisioned:{InstanceArn}",
+        "assignments:{InstanceArn}",
+        "assignments:{InstanceArn}:any",
+    ],
+);
 
 /// Every operation of the table, for listings and IAM policy generation.
 pub(crate) const OPERATIONS: &[Operation] = &[
@@ -602,6 +627,9 @@ pub(crate) struct Client {
     profile: String,
     scope: String,
     namespace_shown: std::sync::Once,
+    /// When the oldest cached answer this client served was read from AWS (Unix seconds;
+    /// `u64::MAX` before any): a composite built now is no younger than that.
+    oldest_hit: std::sync::atomic::AtomicU64,
 }
 
 impl Client {
@@ -622,6 +650,7 @@ impl Client {
             profile: profile.into(),
             scope: String::new(),
             namespace_shown: std::sync::Once::new(),
+            oldest_hit: std::sync::atomic::AtomicU64::new(u64::MAX),
         }
     }
 
@@ -730,7 +759,10 @@ impl Client {
                 .through_cache(op, &input, || fetch_all().map(Answer::fresh))?
                 .into_value(),
             Some(limit) => match self.cached(op, &input)? {
-                Some(Read::Hit(hit)) => hit.into_value(),
+                Some(Read::Hit(hit, read_at)) => {
+                    self.note_hit(read_at);
+                    hit.into_value()
+                }
                 _ => paginate::collect_pages(&input, paging, Some(limit), |page| {
                     self.session.call(op.service, op.name, page)
                 })?,
@@ -770,18 +802,27 @@ impl Client {
             }
             OpKind::Read => {
                 let ticket = match self.cached(op, input)? {
-                    Some(Read::Hit(hit)) => return Ok(Answer::Text(hit)),
+                    Some(Read::Hit(hit, read_at)) => {
+                        self.note_hit(read_at);
+                        return Ok(Answer::Text(hit));
+                    }
                     Some(Read::Miss(ticket)) => ticket,
                     None => None,
                 };
                 let mut answer = fetch()?;
                 if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
+                    // A composite is as old as the oldest cached part it was built from.
+                    let read_at = if COMPOSITES.contains(op) {
+                        self.oldest_hit.load(Ordering::Relaxed)
+                    } else {
+                        u64::MAX
+                    };
                     // Serialised once: stored, and kept for a caller that prints it.
                     if let Answer::Parsed(reply, document @ None) = &mut answer {
                         *document = Document::from_value(reply);
                     }
                     if let Answer::Parsed(_, Some(document)) | Answer::Text(document) = &answer {
-                        self.store(cache, op, input, document, ticket)?;
+                        self.store(cache, op, input, document, ticket, read_at)?;
                     }
                 }
                 Ok(answer)
@@ -797,10 +838,11 @@ impl Client {
         input: &Value,
         reply: &Document,
         ticket: Ticket,
+        read_at: u64,
     ) -> Result<()> {
         let key = self.key(op, input)?;
         let tags = key::expand_tags(op.tags, input);
-        cache.store(
+        cache.store_as_of(
             &key,
             &NewEntry {
                 service: op.service.name(),
@@ -812,8 +854,28 @@ impl Client {
                 tags: &tags,
             },
             ticket,
+            read_at,
         );
         Ok(())
+    }
+
+    /// Records that a cached answer read from AWS at `read_at` was served.
+    fn note_hit(&self, read_at: u64) {
+        self.oldest_hit.fetch_min(read_at, Ordering::Relaxed);
+    }
+
+    /// An answer built from many reads by `build` (a row of [`COMPOSITES`]), cached as one
+    /// entry: served while every tag of the composite is current and its oldest part has not
+    /// expired; built (its parts read through this client, from the cache or AWS) otherwise.
+    pub(crate) fn composite(
+        &self,
+        op: &Operation,
+        input: Value,
+        build: impl FnOnce() -> Result<Value>,
+    ) -> Result<Value> {
+        debug_assert!(COMPOSITES.contains(op), "{} is not a composite", op.name);
+        self.through_cache(op, &input, || build().map(Answer::fresh))
+            .map(Answer::into_value)
     }
 
     /// The cache's answer to a read, if caching is on and the operation is cached.
@@ -837,7 +899,7 @@ impl Client {
         self.debug(|| {
             format!(
                 "cache {} {} {} key={}",
-                if matches!(read, Read::Hit(_)) {
+                if matches!(read, Read::Hit(..)) {
                     "hit"
                 } else {
                     "miss"

@@ -5,8 +5,8 @@
 //! never an empty string. Commands that print a reply as it is keep it as JSON, so the JSON
 //! output keeps AWS's shapes exactly; what they compare, join or decide on comes from here.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Operation;
@@ -39,7 +39,7 @@ fn unexpected(op: &Operation, e: serde_json::Error) -> Error {
 }
 
 /// Whether an assignment's principal is a user or a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum PrincipalType {
     /// An Identity Store user.
@@ -70,7 +70,7 @@ impl PrincipalType {
 }
 
 /// One account assignment (ListAccountAssignments, ListAccountAssignmentsForPrincipal).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct AccountAssignment {
     /// The account.

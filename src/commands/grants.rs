@@ -449,6 +449,31 @@ pub(crate) fn organization_from(
     users: &[User],
     groups: &[Group],
 ) -> Result<Vec<AccountAssignment>> {
+    // One cache entry for the whole answer (see `client::COMPOSITES`): a warm listing reads
+    // it instead of one entry per account and permission set.
+    let client = ctx.client()?;
+    let input = json!({
+        "InstanceArn": ctx.instance_arn()?,
+        "IdentityStoreId": ctx.identity_store_id()?,
+    });
+    let answer = client.composite(&client::ORGANIZATION_ASSIGNMENTS, input, || {
+        let found = read_organization(ctx, accounts, users, groups)?;
+        Ok(json!({ "AccountAssignments": found }))
+    })?;
+    shapes::items(
+        &client::ORGANIZATION_ASSIGNMENTS,
+        &answer,
+        "AccountAssignments",
+    )
+}
+
+/// [`organization_from`] read part by part.
+fn read_organization(
+    ctx: &Context,
+    accounts: &[shapes::Account],
+    users: &[User],
+    groups: &[Group],
+) -> Result<Vec<AccountAssignment>> {
     let client = ctx.client()?;
     let account_ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
     let principals: Vec<(PrincipalType, String)> = users

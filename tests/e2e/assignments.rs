@@ -1210,3 +1210,75 @@ fn copy_gives_one_principal_what_another_holds() {
     let bobs = t.json(&["--no-cache", "access-review", "principal", "bob"]);
     assert_eq!(bobs["Access"].as_array().unwrap().len(), 3, "{bobs}");
 }
+
+/// The cache entries a `--debug` run read (hits), by operation.
+fn hits(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("cache hit ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
+
+/// A warm organization-wide list reads one entry for the whole set of assignments (plus
+/// the listings it names them with), not one per account and permission set; and every
+/// write that changes an assignment, a provisioning or the directory makes the next list
+/// read AWS again and see it.
+#[test]
+fn a_warm_organization_list_reads_one_entry_and_every_write_refreshes_it() {
+    let w = world();
+    let t = &w.t;
+    let cold = t.json(&["assignment", "list"]);
+    assert_eq!(triples(&cold), expected(|_| true));
+
+    let out = t.run(&["--debug", "--output", "json", "assignment", "list"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(triples(&doc), expected(|_| true));
+    assert_eq!(
+        counted(&stderr).1,
+        0,
+        "a warm list asks AWS nothing: {stderr}"
+    );
+    let read = hits(&stderr);
+    assert!(
+        read.contains(&"OrganizationAssignments".to_string()),
+        "{read:?}"
+    );
+    assert!(
+        !read.iter().any(|op| op == "ListAccountAssignments"
+            || op == "ListAccountAssignmentsForPrincipal"
+            || op == "ListPermissionSetsProvisionedToAccount"),
+        "no entry per account or principal: {read:?}"
+    );
+    // ListAccounts, ListUsers, ListGroups, the composite and one DescribePermissionSet per
+    // distinct set (3).
+    assert!(read.len() <= 7, "{} entries read: {read:?}", read.len());
+
+    // An assignment made by awsideman is seen at once.
+    t.json(&["assignment", "assign", "ReadOnly", "bob", "prod-app"]);
+    let after = t.json(&["assignment", "list"]);
+    assert!(
+        triples(&after).contains(&(
+            "prod-app".to_string(),
+            "ReadOnly".to_string(),
+            "USER".to_string(),
+            "bob".to_string()
+        )),
+        "{after}"
+    );
+    // And its revoke too.
+    t.json(&[
+        "assignment",
+        "revoke",
+        "ReadOnly",
+        "bob",
+        "prod-app",
+        "--yes",
+    ]);
+    assert_eq!(
+        triples(&t.json(&["assignment", "list"])),
+        expected(|_| true)
+    );
+}
