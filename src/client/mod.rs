@@ -872,10 +872,10 @@ impl Client {
         op: &Operation,
         input: Value,
         build: impl FnOnce() -> Result<Value>,
-    ) -> Result<Value> {
+    ) -> Result<Document> {
         debug_assert!(COMPOSITES.contains(op), "{} is not a composite", op.name);
-        self.through_cache(op, &input, || build().map(Answer::fresh))
-            .map(Answer::into_value)
+        self.through_cache(op, &input, || build().map(Answer::fresh))?
+            .into_document(op)
     }
 
     /// The cache's answer to a read, if caching is on and the operation is cached.

@@ -14,6 +14,7 @@ use super::fanout::{self, Progress};
 use super::resolve::{self, PrincipalType};
 use crate::client::shapes::{self, AccountAssignment, Group, PermissionSet, User};
 use crate::client::{self, Operation};
+use crate::document::Document;
 use crate::error::{Error, Result};
 
 /// The members output rows are sorted by, in order.
@@ -427,14 +428,14 @@ fn organization(ctx: &Context, names: &mut Names) -> Result<Vec<AccountAssignmen
         ),
     ];
     let listed = fanout::parallel(&listings, listings.len(), |(op, input, _)| {
-        client.list(op, input.clone())
+        client.list_document(op, input.clone())
     });
-    let [accounts, users, groups] = <[Result<Value>; 3]>::try_from(listed)
+    let [accounts, users, groups] = <[Result<Document>; 3]>::try_from(listed)
         .map_err(|_| Error::runtime("internal error: a listing went missing"))?;
     let accounts: Vec<shapes::Account> =
-        shapes::items(&client::LIST_ACCOUNTS, &accounts?, "Accounts")?;
-    let users: Vec<User> = shapes::items(&client::LIST_USERS, &users?, "Users")?;
-    let groups: Vec<Group> = shapes::items(&client::LIST_GROUPS, &groups?, "Groups")?;
+        shapes::items_in(&client::LIST_ACCOUNTS, &accounts?, "Accounts")?;
+    let users: Vec<User> = shapes::items_in(&client::LIST_USERS, &users?, "Users")?;
+    let groups: Vec<Group> = shapes::items_in(&client::LIST_GROUPS, &groups?, "Groups")?;
     names.add_accounts(&accounts);
     names.add_users(&users);
     names.add_groups(&groups);
@@ -460,7 +461,7 @@ pub(crate) fn organization_from(
         let found = read_organization(ctx, accounts, users, groups)?;
         Ok(json!({ "AccountAssignments": found }))
     })?;
-    shapes::items(
+    shapes::items_in(
         &client::ORGANIZATION_ASSIGNMENTS,
         &answer,
         "AccountAssignments",
