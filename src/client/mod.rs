@@ -16,6 +16,7 @@ use crate::cache::key::{self, CacheKey, Namespace};
 use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
 use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::rollback::Recorder;
 
 /// Whether an operation reads or changes AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -602,6 +603,7 @@ pub(crate) struct Client {
     profile: String,
     scope: String,
     namespace_shown: std::sync::Once,
+    recorder: Option<std::sync::Arc<Recorder>>,
 }
 
 impl Client {
@@ -622,6 +624,7 @@ impl Client {
             profile: profile.into(),
             scope: String::new(),
             namespace_shown: std::sync::Once::new(),
+            recorder: None,
         }
     }
 
@@ -638,6 +641,18 @@ impl Client {
     pub(crate) fn refreshing(mut self, refresh: bool) -> Client {
         self.refresh = refresh;
         self
+    }
+
+    /// The same client, handing every write that succeeds to `recorder` (the rollback
+    /// journal of the command).
+    pub(crate) fn recording(mut self, recorder: std::sync::Arc<Recorder>) -> Client {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Where this client's writes are recorded, if anywhere.
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_deref()
     }
 
     /// The session (region, profile) behind the client.
@@ -747,6 +762,9 @@ impl Client {
             OpKind::Status | OpKind::Stored => fetch().map(Answer::fresh),
             OpKind::Write => {
                 let reply = fetch()?;
+                if let Some(recorder) = &self.recorder {
+                    recorder.wrote(op.service.name(), op.name, input, &reply);
+                }
                 if let Some(cache) = &self.cache {
                     let tags = key::expand_tags(op.tags, input);
                     let moved = cache.invalidate(Invalidation::Tags(&tags));
@@ -998,6 +1016,37 @@ mod tests {
             LIST_GROUP_MEMBERSHIPS_FOR_MEMBER.snake_name(),
             "list_group_memberships_for_member"
         );
+    }
+
+    /// Every write has a row in the rollback journal's table of inverses, and every inverse
+    /// it names is an operation of this table.
+    #[test]
+    fn every_write_says_how_it_is_undone() {
+        use crate::rollback::{INVERSES, Inverse, inverse_of};
+        for op in OPERATIONS.iter().filter(|o| o.kind == OpKind::Write) {
+            assert!(
+                inverse_of(op.name).is_some(),
+                "{} has no rollback row",
+                op.name
+            );
+        }
+        for (name, inverse) in INVERSES {
+            let named = match inverse {
+                Inverse::Same(op)
+                | Inverse::FromReply { op, .. }
+                | Inverse::Recreate { op, .. } => Some(*op),
+                Inverse::Revert { .. } => Some(*name),
+                Inverse::Nothing(_) | Inverse::Cannot(_) => None,
+            };
+            for op in std::iter::once(*name).chain(named) {
+                assert!(
+                    OPERATIONS
+                        .iter()
+                        .any(|o| o.name == op && o.kind == OpKind::Write),
+                    "{name}: {op} is not a write of the table"
+                );
+            }
+        }
     }
 
     /// Every write must invalidate at least one tag some read is filed under, and every

@@ -219,6 +219,7 @@ pub(crate) fn update_and_describe(
     operations: Vec<Value>,
 ) -> Result<Value> {
     let id = object_id(resource, object)?;
+    ctx.note_before(id, object, None);
     ctx.client()?.call(
         &resource.update,
         json!({
@@ -241,6 +242,7 @@ pub(crate) fn delete_command(
     let id = object_id(resource, object)?;
     let name = object[resource.name_key].as_str().unwrap_or(id);
     ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
+    ctx.note_before(id, object, Some(member_groups(ctx, resource, id)?));
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
@@ -254,6 +256,40 @@ pub(crate) fn delete_command(
         data,
         format!("Deleted {} {name} ({id}).", resource.noun),
     ))
+}
+
+/// For the rollback journal: the groups a user is in (one ListGroupMembershipsForMember),
+/// or the members of a group (as `user:ID`, one ListGroupMemberships).
+fn member_groups(ctx: &Context, resource: &Resource, id: &str) -> Result<Vec<String>> {
+    let store = ctx.identity_store_id()?;
+    let client = ctx.client()?;
+    let (op, input, wanted) = if resource.id_key == "UserId" {
+        (
+            &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
+            json!({"IdentityStoreId": store, "MemberId": {"UserId": id}}),
+            "GroupId",
+        )
+    } else {
+        (
+            &client::LIST_GROUP_MEMBERSHIPS,
+            json!({"IdentityStoreId": store, "GroupId": id}),
+            "MemberId.UserId",
+        )
+    };
+    let reply = client.list(op, input)?;
+    Ok(reply["GroupMemberships"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            wanted
+                .split('.')
+                .try_fold(m, |v, k| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 /// The id of a described object, or an error if AWS left it out.

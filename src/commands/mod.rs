@@ -69,6 +69,10 @@ pub(crate) struct Context {
     client: OnceLock<Client>,
     /// Set once the directory of cached credentials was checked (and repaired or warned about).
     credentials_cache_checked: OnceLock<()>,
+    /// The changes this command made, for the rollback journal.
+    recorder: std::sync::Arc<crate::rollback::Recorder>,
+    /// The operation this command rolls back, when it is `rollback apply`.
+    rolls_back: OnceLock<String>,
 }
 
 impl Context {
@@ -100,6 +104,8 @@ impl Context {
             key_state,
             client: OnceLock::new(),
             credentials_cache_checked: OnceLock::new(),
+            recorder: Default::default(),
+            rolls_back: OnceLock::new(),
         })
     }
 
@@ -133,6 +139,8 @@ impl Context {
             output,
             client: OnceLock::new(),
             credentials_cache_checked: OnceLock::new(),
+            recorder: Default::default(),
+            rolls_back: OnceLock::new(),
         })
     }
 
