@@ -26,6 +26,7 @@ pub(crate) mod pattern;
 pub(crate) mod permission_set;
 pub(crate) mod profile;
 pub(crate) mod resolve;
+pub(crate) mod rollback;
 pub(crate) mod sso;
 pub(crate) mod status;
 pub(crate) mod user;

@@ -28,6 +28,7 @@ mod local_files;
 mod org;
 mod permission_sets;
 mod reliability;
+mod rollback;
 mod security;
 mod seed_check;
 mod shared_cache;
