@@ -66,6 +66,20 @@ pub(crate) enum Inverse {
         /// The request member naming the object.
         key: &'static str,
     },
+    /// The member `member` of the object (keyed by the request member `key`) is put back as
+    /// noted before the change with `put`, or, when it had none, removed with `delete`.
+    PutBack {
+        /// The operation that puts the old value back.
+        put: &'static str,
+        /// The operation that removes the value, when there was none.
+        delete: &'static str,
+        /// The request member naming the object.
+        key: &'static str,
+        /// Request members copied as they are.
+        keep: &'static [&'static str],
+        /// The member of the noted state (and of the put request).
+        member: &'static str,
+    },
     /// Nothing to undo (the change only refreshed derived state).
     Nothing(&'static str),
     /// Cannot be undone, and why.
@@ -88,6 +102,15 @@ const USER_MEMBERS: &[&str] = &[
     "Locale",
     "Timezone",
 ];
+
+/// How a change of a permission set's inline policy is undone.
+const INLINE_POLICY_BACK: Inverse = Inverse::PutBack {
+    put: "PutInlinePolicyToPermissionSet",
+    delete: "DeleteInlinePolicyFromPermissionSet",
+    key: "PermissionSetArn",
+    keep: &["InstanceArn", "PermissionSetArn"],
+    member: "InlinePolicy",
+};
 
 /// Every write awsideman makes, and how it is undone.
 pub(crate) const INVERSES: &[(&str, Inverse)] = &[
@@ -180,16 +203,15 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
     ),
     (
         "UpdatePermissionSet",
-        Inverse::Cannot("the permission set's old attributes are not recorded"),
+        Inverse::Recreate {
+            op: "UpdatePermissionSet",
+            key: "PermissionSetArn",
+            keep: &["InstanceArn", "PermissionSetArn"],
+            members: &["Description", "SessionDuration", "RelayState"],
+        },
     ),
-    (
-        "PutInlinePolicyToPermissionSet",
-        Inverse::Cannot("the old inline policy is not recorded"),
-    ),
-    (
-        "DeleteInlinePolicyFromPermissionSet",
-        Inverse::Cannot("the deleted inline policy is not recorded"),
-    ),
+    ("PutInlinePolicyToPermissionSet", INLINE_POLICY_BACK),
+    ("DeleteInlinePolicyFromPermissionSet", INLINE_POLICY_BACK),
     (
         "AttachCustomerManagedPolicyReferenceToPermissionSet",
         Inverse::Cannot("detaching a customer managed policy is not an operation awsideman makes"),
@@ -291,7 +313,9 @@ pub(crate) fn change_record(
                 }
             }
             record["inverse"] = inverse(op, Value::Object(built));
-            record["recreates"] = json!(true);
+            if op.starts_with("Create") {
+                record["recreates"] = json!(true);
+            }
             if let Some(groups) = before.get("group_ids").filter(|g| g.is_array()) {
                 record["group_ids"] = groups.clone();
             }
@@ -316,6 +340,27 @@ pub(crate) fn change_record(
             built.insert("Operations".into(), Value::Array(operations));
             record["inverse"] = inverse(operation, Value::Object(built));
         }
+        Some(Inverse::PutBack {
+            put,
+            delete,
+            keep: kept,
+            member,
+            ..
+        }) => {
+            let Some(before) = before else {
+                record["cannot_undo"] = json!("its old value was not recorded");
+                return record;
+            };
+            let mut built = keep(kept);
+            let op = match at(&before["object"], member).filter(|v| v.as_str() != Some("")) {
+                Some(old) => {
+                    built.insert(member.to_string(), old.clone());
+                    put
+                }
+                None => delete,
+            };
+            record["inverse"] = inverse(op, Value::Object(built));
+        }
         Some(Inverse::Nothing(why)) => record["nothing_to_undo"] = json!(why),
         Some(Inverse::Cannot(why)) => record["cannot_undo"] = json!(why),
     }
@@ -327,31 +372,67 @@ pub(crate) fn change_record(
 pub(crate) struct Recorder {
     changes: Mutex<Vec<Value>>,
     before: Mutex<HashMap<String, Value>>,
+    /// The permission sets this command created.
+    created: Mutex<Vec<String>>,
 }
 
 impl Recorder {
-    /// Notes the state of the object `id` before a change: `object` as described, and the
-    /// groups it was a member of (to restore them when it is recreated).
-    pub(crate) fn before(&self, id: &str, object: &Value, group_ids: Option<Vec<String>>) {
+    /// Notes the state of the object `id` before `operation` changes it: `object` as
+    /// described, and the groups it was a member of (or, for a group, its members) to
+    /// restore them when it is recreated.
+    pub(crate) fn before(
+        &self,
+        operation: &str,
+        id: &str,
+        object: &Value,
+        group_ids: Option<Vec<String>>,
+    ) {
         let mut state = json!({ "object": object });
         if let Some(groups) = group_ids {
             state["group_ids"] = json!(groups);
         }
         if let Ok(mut map) = self.before.lock() {
-            map.insert(id.to_string(), state);
+            map.insert(format!("{operation} {id}"), state);
         }
     }
 
     /// Records a write that succeeded.
     pub(crate) fn wrote(&self, service: &str, operation: &str, request: &Value, reply: &Value) {
         let key = match inverse_of(operation) {
-            Some(Inverse::Recreate { key, .. } | Inverse::Revert { key }) => {
-                request[key].as_str().map(str::to_string)
-            }
+            Some(
+                Inverse::Recreate { key, .. }
+                | Inverse::Revert { key }
+                | Inverse::PutBack { key, .. },
+            ) => request[key].as_str().map(|id| format!("{operation} {id}")),
             _ => None,
         };
         let before = key.and_then(|k| self.before.lock().ok()?.get(&k).cloned());
-        let record = change_record(service, operation, request, reply, before.as_ref());
+        let permission_set = request["PermissionSetArn"].as_str();
+        let record = if operation == "CreatePermissionSet" {
+            if let (Ok(mut created), Some(arn)) = (
+                self.created.lock(),
+                at(reply, "PermissionSet.PermissionSetArn").and_then(Value::as_str),
+            ) {
+                created.push(arn.to_string());
+            }
+            change_record(service, operation, request, reply, None)
+        } else if operation.ends_with("PermissionSet")
+            && operation != "DeletePermissionSet"
+            && permission_set.is_some_and(|arn| {
+                self.created
+                    .lock()
+                    .is_ok_and(|c| c.iter().any(|a| a == arn))
+            })
+        {
+            json!({
+                "service": service,
+                "operation": operation,
+                "request": request,
+                "nothing_to_undo": "the permission set was created by this operation: deleting it undoes this too",
+            })
+        } else {
+            change_record(service, operation, request, reply, before.as_ref())
+        };
         if let Ok(mut changes) = self.changes.lock() {
             changes.push(record);
         }
@@ -586,7 +667,7 @@ mod tests {
         let recorder = Recorder::default();
         let user = json!({"UserId": "u1", "IdentityStoreId": "d", "UserName": "ann",
                           "DisplayName": "Ann", "Name": {"GivenName": "A"}, "Meta": 1});
-        recorder.before("u1", &user, Some(vec!["g1".into()]));
+        recorder.before("DeleteUser", "u1", &user, Some(vec!["g1".into()]));
         recorder.wrote(
             "identitystore",
             "DeleteUser",
@@ -614,6 +695,7 @@ mod tests {
     fn an_update_reverts_to_the_old_values() {
         let recorder = Recorder::default();
         recorder.before(
+            "UpdateUser",
             "u1",
             &json!({"DisplayName": "Old", "Name": {"GivenName": "G"}}),
             None,

@@ -1036,6 +1036,10 @@ mod tests {
                 | Inverse::FromReply { op, .. }
                 | Inverse::Recreate { op, .. } => Some(*op),
                 Inverse::Revert { .. } => Some(*name),
+                Inverse::PutBack { put, delete, .. } => {
+                    assert!(OPERATIONS.iter().any(|o| o.name == *delete), "{delete}");
+                    Some(*put)
+                }
                 Inverse::Nothing(_) | Inverse::Cannot(_) => None,
             };
             for op in std::iter::once(*name).chain(named) {

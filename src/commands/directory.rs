@@ -219,7 +219,7 @@ pub(crate) fn update_and_describe(
     operations: Vec<Value>,
 ) -> Result<Value> {
     let id = object_id(resource, object)?;
-    ctx.note_before(id, object, None);
+    ctx.note_before(&resource.update, id, object, None);
     ctx.client()?.call(
         &resource.update,
         json!({
@@ -242,7 +242,12 @@ pub(crate) fn delete_command(
     let id = object_id(resource, object)?;
     let name = object[resource.name_key].as_str().unwrap_or(id);
     ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
-    ctx.note_before(id, object, Some(member_groups(ctx, resource, id)?));
+    ctx.note_before(
+        &resource.delete,
+        id,
+        object,
+        Some(member_groups(ctx, resource, id)?),
+    );
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),

@@ -275,6 +275,7 @@ fn remove_one(ctx: &Context, group_id: &str, user: &Value) -> Result<Value> {
         return Ok(outcome(user, "not-a-member", None));
     };
     ctx.note_before(
+        &client::DELETE_GROUP_MEMBERSHIP,
         &membership,
         &json!({"GroupId": group_id, "MemberId": {"UserId": user_id}}),
         None,

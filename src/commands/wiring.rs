@@ -18,7 +18,7 @@ use crate::cache::keys::sealer::KeysSealer;
 use crate::cache::open::{BackendParts, open_backend};
 use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
-use crate::client::Client;
+use crate::client::{Client, Operation};
 use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
 use crate::rollback::{self, Journal};
@@ -321,10 +321,16 @@ impl Context {
         }))
     }
 
-    /// Notes the state of object `id` before this command changes it, for the rollback
-    /// journal (see [`Recorder::before`]).
-    pub(crate) fn note_before(&self, id: &str, object: &Value, group_ids: Option<Vec<String>>) {
-        self.recorder.before(id, object, group_ids);
+    /// Notes the state of object `id` before `operation` changes it, for the rollback
+    /// journal (see [`crate::rollback::Recorder::before`]).
+    pub(crate) fn note_before(
+        &self,
+        operation: &Operation,
+        id: &str,
+        object: &Value,
+        group_ids: Option<Vec<String>>,
+    ) {
+        self.recorder.before(operation.name, id, object, group_ids);
     }
 
     /// Marks this command as the rollback of operation `original`.

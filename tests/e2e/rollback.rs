@@ -225,15 +225,48 @@ fn a_deleted_user_is_recreated_with_a_new_id_and_its_memberships() {
 }
 
 #[test]
-fn what_cannot_be_undone_is_reported_and_fails() {
+fn permission_set_changes_are_undone_exactly() {
     let t = world();
+    let before = backup(&t);
+    let policy = t.write(
+        "policy.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#,
+    );
     t.ok(&[
         "permission-set",
         "update",
         "ReadOnly",
         "--session-duration",
         "PT8H",
+        "--description",
+        "changed",
+        "--add-managed-policy",
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "--inline-policy",
+        policy.to_str().unwrap(),
     ]);
+    let update = last_id(&t);
+    t.ok(&[
+        "permission-set",
+        "clone",
+        "ReadOnly",
+        "--to",
+        "ReadOnlyCopy",
+    ]);
+    let clone = last_id(&t);
+    for id in [&clone, &update] {
+        let applied = t.json(&["rollback", "apply", id, "--yes"]);
+        let steps = applied["steps"].as_array().unwrap();
+        let done = |s: &Value| ["done", "nothing to undo"].contains(&s["status"].as_str().unwrap());
+        assert!(steps.iter().all(done), "{applied}");
+    }
+    unchanged_since(&t, &before);
+}
+
+#[test]
+fn what_cannot_be_undone_is_reported_and_fails() {
+    let t = world();
+    t.ok(&["permission-set", "delete", "ReadOnly", "--yes"]);
     let id = last_id(&t);
     let plan = t.json(&["rollback", "apply", &id, "--dry-run"]);
     assert_eq!(plan["steps"][0]["status"], "cannot be undone", "{plan}");
