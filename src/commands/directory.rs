@@ -242,12 +242,18 @@ pub(crate) fn delete_command(
     let id = object_id(resource, object)?;
     let name = object[resource.name_key].as_str().unwrap_or(id);
     ctx.confirm(m, &format!("delete {} {name}", resource.noun))?;
-    ctx.note_before(
-        &resource.delete,
-        id,
-        object,
-        Some(member_groups(ctx, resource, id)?),
-    );
+    if ctx.journalling() {
+        // What a rollback needs to recreate it; a listing that fails only costs that.
+        let members = member_groups(ctx, resource, id)
+            .map_err(|e| {
+                ctx.warn(format!(
+                    "rollback journal: the memberships of {} {name} are not recorded: {e}",
+                    resource.noun
+                ))
+            })
+            .ok();
+        ctx.note_before(&resource.delete, id, object, members);
+    }
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),

@@ -578,7 +578,7 @@ impl PolicyChanges {
                 )
                 .map_err(|e| e.context(format!("attaching {policy}")))?;
         }
-        if self.inline != InlineChange::Keep {
+        if self.inline != InlineChange::Keep && ctx.journalling() {
             // For the rollback journal: the inline policy before the change (a new
             // permission set has none).
             let old = if self.fresh {

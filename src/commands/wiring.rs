@@ -321,6 +321,12 @@ impl Context {
         }))
     }
 
+    /// Whether this command's changes are journalled (`rollback.enabled`): what only the
+    /// journal needs is read only then.
+    pub(crate) fn journalling(&self) -> bool {
+        matches!(self.rollback_journal(), Ok(Some(_)))
+    }
+
     /// Notes the state of object `id` before `operation` changes it, for the rollback
     /// journal (see [`crate::rollback::Recorder::before`]).
     pub(crate) fn note_before(

@@ -63,20 +63,21 @@ fn unchanged_since(t: &TestEnv, id: &str) {
 }
 
 /// Asserts that live AWS differs from the backup `id` only in the ids AWS gives a recreated
-/// object (a user's, its memberships'), which cannot come back. moto keeps the memberships
-/// of a deleted user, without a name: those are left out.
+/// object (a user's, a group's, their memberships'), which cannot come back. moto keeps the
+/// memberships of a deleted user or group, without its name: those are left out.
 fn only_new_ids_since(t: &TestEnv, id: &str) -> usize {
     let out = t.run(&["--output", "json", "backup", "diff", id, "--live"]);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("diff JSON");
     let mut changed = 0;
     for d in doc["Differences"].as_array().expect("Differences") {
-        if d["Resource"] == "Memberships" && d["Key"].as_str().unwrap().ends_with(" / ") {
+        let key = d["Key"].as_str().unwrap();
+        if d["Resource"] == "Memberships" && (key.ends_with(" / ") || key.starts_with(" / ")) {
             continue;
         }
         assert_eq!(d["Change"], "changed", "{d}");
         for field in d["Fields"].as_array().unwrap() {
             let name = field["Field"].as_str().unwrap();
-            assert!(["UserId", "MembershipId"].contains(&name), "{d}");
+            assert!(["UserId", "GroupId", "MembershipId"].contains(&name), "{d}");
         }
         changed += 1;
     }
@@ -193,6 +194,8 @@ fn assigns_revokes_and_memberships_are_undone_exactly() {
 #[test]
 fn a_deleted_user_is_recreated_with_a_new_id_and_its_memberships() {
     let t = world();
+    t.ok(&["group", "create", "--name", "Ops"]);
+    t.ok(&["group", "add-member", "Ops", "bob"]);
     let before = backup(&t);
     let old = t.json(&["user", "get", "alice"])["UserId"]
         .as_str()
@@ -220,8 +223,16 @@ fn a_deleted_user_is_recreated_with_a_new_id_and_its_memberships() {
         said.contains(&new) && said.contains(&old) && said.contains("2 of 2"),
         "{said}"
     );
-    // alice and her two memberships, each with the new ids; nothing else.
-    assert_eq!(only_new_ids_since(&t, &before), 3);
+
+    // A deleted group comes back from its recorded attributes, with its members.
+    t.ok(&["group", "delete", "Ops", "--yes"]);
+    let applied = t.json(&["rollback", "apply", &last_id(&t), "--yes"]);
+    let said = applied["steps"][0]["note"].as_str().unwrap();
+    assert!(said.contains("1 of 1 membership"), "{applied}");
+
+    // alice and her two memberships, Ops and bob's membership: each with new ids; nothing
+    // else.
+    assert_eq!(only_new_ids_since(&t, &before), 5);
 }
 
 #[test]
@@ -270,6 +281,9 @@ fn what_cannot_be_undone_is_reported_and_fails() {
     let id = last_id(&t);
     let plan = t.json(&["rollback", "apply", &id, "--dry-run"]);
     assert_eq!(plan["steps"][0]["status"], "cannot be undone", "{plan}");
+    let shown = t.json(&["rollback", "show", &id]);
+    let note = shown["changes"][0]["note"].as_str().unwrap();
+    assert!(note.starts_with("cannot be undone: "), "{note}");
     let failed = t.fails(1, &["rollback", "apply", &id, "--yes"]);
     assert!(failed.contains("can be undone"), "{failed}");
     t.fails(2, &["rollback", "show", "nope"]);
