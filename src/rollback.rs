@@ -539,15 +539,48 @@ impl Journal {
         self.prune(SystemTime::now())
     }
 
+    /// Whether the journal holds more records than kept, or its oldest is past `cutoff`:
+    /// lines are counted and only the first one parsed, so a command that writes does not
+    /// parse the whole journal each time.
+    fn needs_pruning(&self, cutoff: Option<SystemTime>) -> Result<bool> {
+        let opened = fsutil::open_private_file(&self.path(), Links::Refuse, u64::MAX)?;
+        let Some(mut file) = opened else {
+            return Ok(false);
+        };
+        let (text, unread) = file.read_tail(MAX_READ_BYTES)?;
+        if unread > 0 {
+            return Ok(true);
+        }
+        let lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        let mut count = 0usize;
+        let mut first = None;
+        for line in lines {
+            count += 1;
+            first.get_or_insert(line);
+        }
+        let too_many = self.max_operations.is_some_and(|max| count > max);
+        let too_old = match (cutoff, first) {
+            (Some(cutoff), Some(line)) => serde_json::from_slice::<Value>(line)
+                .ok()
+                .and_then(|r| record_time(&r))
+                .is_none_or(|t| t < cutoff),
+            _ => false,
+        };
+        Ok(too_many || too_old)
+    }
+
     /// Drops records older than the retention or beyond the count (under the lock).
     fn prune(&self, now: SystemTime) -> Result<()> {
         if self.retention_days.is_none() && self.max_operations.is_none() {
             return Ok(());
         }
-        let contents = read(&self.path())?;
         let cutoff = self
             .retention_days
             .and_then(|d| now.checked_sub(Duration::from_secs(d.saturating_mul(86_400))));
+        if !self.needs_pruning(cutoff)? {
+            return Ok(());
+        }
+        let contents = read(&self.path())?;
         let total = contents.records.len();
         let mut kept: Vec<&Value> = contents
             .records

@@ -271,7 +271,7 @@ pub(crate) fn delete_command(
 
 /// For the rollback journal: the groups a user is in (one ListGroupMembershipsForMember),
 /// or the members of a group (as `user:ID`, one ListGroupMemberships).
-fn member_groups(ctx: &Context, resource: &Resource, id: &str) -> Result<Vec<String>> {
+pub(crate) fn member_groups(ctx: &Context, resource: &Resource, id: &str) -> Result<Vec<String>> {
     let store = ctx.identity_store_id()?;
     let client = ctx.client()?;
     let (op, input, wanted) = if resource.id_key == "UserId" {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::Context;
 use super::assignment::{self, Change};
+use super::directory::{self, GROUPS, USERS};
 use crate::audit;
 use crate::client::{self, OpKind, Operation};
 use crate::commands::args::Matches;
@@ -297,10 +298,12 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
              inverses again"
         )));
     }
-    if record["profile"] != ctx.profile_name.as_str() && !force {
+    let profile = record["profile"].as_str().unwrap_or_default();
+    if profile != ctx.profile_name && !force {
         return Err(Error::usage(format!(
-            "operation {id} was made with profile {}, not {}: pass --profile {} (or --force)",
-            record["profile"], ctx.profile_name, record["profile"]
+            "operation {id} was made with profile \"{profile}\", not \"{}\": pass --profile \
+             {profile} (or --force)",
+            ctx.profile_name
         )));
     }
     let steps = plan(record);
@@ -418,6 +421,23 @@ fn assignment_change(op: &Operation) -> Option<Change> {
     }
 }
 
+/// Before an inverse deletes a user or group (the rollback of its creation), notes what
+/// recreates it, so the rollback can be undone too. A describe that fails only costs that.
+fn note_deleted(ctx: &Context, op: &Operation, request: &Value) {
+    let resource = match op.name {
+        "DeleteUser" => &USERS,
+        "DeleteGroup" => &GROUPS,
+        _ => return,
+    };
+    let Some(id) = request[resource.id_key].as_str() else {
+        return;
+    };
+    if let Ok(object) = directory::describe(ctx, resource, id) {
+        let members = directory::member_groups(ctx, resource, id).ok();
+        ctx.note_before(op, id, &object, members);
+    }
+}
+
 /// Runs one inverse; a recreated user or group also gets its memberships back.
 fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
     let request = step.change["inverse"]["request"].clone();
@@ -425,6 +445,7 @@ fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
         Ok(client) => client,
         Err(e) => return step_row(step, "failed", e.to_string()),
     };
+    note_deleted(ctx, op, &request);
     let reply = match client.call(op, request.clone()) {
         Ok(reply) => reply,
         Err(e) => return step_row(step, "failed", e.to_string()),

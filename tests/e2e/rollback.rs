@@ -346,3 +346,36 @@ fn the_python_tools_rollback_settings_are_honoured() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_rollback_is_undone_like_any_operation() {
+    let t = world();
+    t.ok(&[
+        "user",
+        "create",
+        "--username",
+        "dave",
+        "--display-name",
+        "Dave Diver",
+        "--email",
+        "dave@example.com",
+    ]);
+    let created = last_id(&t);
+    t.ok(&["group", "add-member", "Devs", "dave"]);
+    let added = last_id(&t);
+    t.json(&["rollback", "apply", &added, "--yes"]);
+    t.json(&["rollback", "apply", &created, "--yes"]);
+    t.fails(1, &["user", "get", "dave"]);
+    // The rollback of the create noted dave before deleting him: undoing it brings him back.
+    let undo = last_id(&t);
+    let applied = t.json(&["rollback", "apply", &undo, "--yes"]);
+    assert_eq!(applied["steps"][0]["status"], "done", "{applied}");
+    let dave = t.json(&["--no-cache", "user", "get", "dave"]);
+    assert_eq!(dave["DisplayName"], "Dave Diver");
+    let recent = t.json(&["rollback", "list", "--since", "1h"])["operations"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(recent, 5);
+    t.fails(2, &["rollback", "list", "--since", "soon"]);
+}
