@@ -812,4 +812,34 @@ mod tests {
         }
         std::fs::remove_dir_all(top).unwrap();
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_the_journal_is_never_written_through_nor_read() {
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let hex: String = noise.iter().map(|b| format!("{b:02x}")).collect();
+        let top = std::env::temp_dir().join(format!("awsideman-rollback-link-{hex}"));
+        let journal = Journal {
+            dir: top.join("rollback"),
+            top: top.clone(),
+            retention_days: None,
+            max_operations: None,
+            lock_timeout: Duration::from_secs(1),
+        };
+        std::fs::create_dir_all(&journal.dir).unwrap();
+        let victim = top.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, journal.path()).unwrap();
+        let actor = Actor {
+            user: "u".into(),
+            host: "h".into(),
+            profile: "p".into(),
+        };
+        let record = operation_record("a", SystemTime::now(), &actor, "x", None, vec![]);
+        assert!(journal.append(&record).is_err());
+        assert!(read(&journal.path()).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        std::fs::remove_dir_all(top).unwrap();
+    }
 }
