@@ -7,7 +7,8 @@
 //! 2. `commands`: what each command asks and how it shapes the answer; `Context` wires a
 //!    command to its client, cache and audit log.
 //! 3. `client`: every AWS call, through the operation table and the cache.
-//! 4. `cache`, `audit`: the response cache and its backends; the audit log.
+//! 4. `cache`, `audit`, `rollback`: the response cache and its backends; the audit log; the
+//!    rollback journal of every change made to AWS.
 //! 5. `aws`: credentials, endpoints, signing, the transport, pagination.
 //! 6. `config`: the configuration file and settings.
 //! 7. `output`: printing reports as tables, JSON, text or CSV.
@@ -34,6 +35,7 @@ mod parallel;
 mod printable;
 mod redact;
 mod rfc3339;
+mod rollback;
 mod suggest;
 
 pub use cli::entry::main;
@@ -51,7 +53,7 @@ mod layers {
         &["cli"],
         &["commands"],
         &["client"],
-        &["cache", "audit"],
+        &["cache", "audit", "rollback"],
         &["aws"],
         &["config"],
         &["output"],

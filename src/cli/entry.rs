@@ -35,15 +35,15 @@ pub fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let parsed = parse::parse(GROUPS, std::env::args_os().skip(1))?;
-    let (command, globals, matches) = match parsed {
+    let (command, globals, matches, groups) = match parsed {
         Parsed::Help(text) => return print(&text),
         Parsed::Version => return print(&format!("awsideman {}\n", env!("CARGO_PKG_VERSION"))),
         Parsed::Run {
+            groups,
             command,
             globals,
             matches,
-            ..
-        } => (command, globals, matches),
+        } => (command, globals, matches, groups),
     };
     let env = Env::capture();
     let stdout_is_terminal = std::io::stdout().is_terminal();
@@ -64,7 +64,14 @@ fn run() -> Result<()> {
     } else {
         Context::new(env, globals)?
     };
-    let report = (command.run)(&mut ctx, &matches)?;
+    let ran = (command.run)(&mut ctx, &matches);
+    // Whatever the command changed is journalled, also when it failed part-way.
+    ctx.journal_changes(&format!(
+        "{} {}",
+        super::spec::path_words(&groups),
+        command.name
+    ));
+    let report = ran?;
     let mut report = report;
     let failure = report.failure.take();
     write_report(&report, ctx.output, terminal)?;

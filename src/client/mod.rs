@@ -18,6 +18,7 @@ use crate::cache::key::{self, CacheKey, Namespace};
 use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
 use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::rollback::Recorder;
 
 /// Whether an operation reads or changes AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -630,6 +631,7 @@ pub(crate) struct Client {
     /// When the oldest cached answer this client served was read from AWS (Unix seconds;
     /// `u64::MAX` before any): a composite built now is no younger than that.
     oldest_hit: std::sync::atomic::AtomicU64,
+    recorder: Option<std::sync::Arc<Recorder>>,
 }
 
 impl Client {
@@ -651,6 +653,7 @@ impl Client {
             scope: String::new(),
             namespace_shown: std::sync::Once::new(),
             oldest_hit: std::sync::atomic::AtomicU64::new(u64::MAX),
+            recorder: None,
         }
     }
 
@@ -667,6 +670,18 @@ impl Client {
     pub(crate) fn refreshing(mut self, refresh: bool) -> Client {
         self.refresh = refresh;
         self
+    }
+
+    /// The same client, handing every write that succeeds to `recorder` (the rollback
+    /// journal of the command).
+    pub(crate) fn recording(mut self, recorder: std::sync::Arc<Recorder>) -> Client {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Where this client's writes are recorded, if anywhere.
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_deref()
     }
 
     /// The session (region, profile) behind the client.
@@ -787,6 +802,13 @@ impl Client {
             OpKind::Status | OpKind::Stored => fetch(),
             OpKind::Write => {
                 let reply = fetch()?;
+                if let Some(recorder) = &self.recorder {
+                    let value = match &reply {
+                        Answer::Parsed(value, _) => std::borrow::Cow::Borrowed(value),
+                        Answer::Text(document) => std::borrow::Cow::Owned(document.to_value()),
+                    };
+                    recorder.wrote(op.service.name(), op.name, input, &value);
+                }
                 if let Some(cache) = &self.cache {
                     let tags = key::expand_tags(op.tags, input);
                     let moved = cache.invalidate(Invalidation::Tags(&tags));
@@ -1069,6 +1091,41 @@ mod tests {
             LIST_GROUP_MEMBERSHIPS_FOR_MEMBER.snake_name(),
             "list_group_memberships_for_member"
         );
+    }
+
+    /// Every write has a row in the rollback journal's table of inverses, and every inverse
+    /// it names is an operation of this table.
+    #[test]
+    fn every_write_says_how_it_is_undone() {
+        use crate::rollback::{INVERSES, Inverse, inverse_of};
+        for op in OPERATIONS.iter().filter(|o| o.kind == OpKind::Write) {
+            assert!(
+                inverse_of(op.name).is_some(),
+                "{} has no rollback row",
+                op.name
+            );
+        }
+        for (name, inverse) in INVERSES {
+            let named = match inverse {
+                Inverse::Same(op)
+                | Inverse::FromReply { op, .. }
+                | Inverse::Recreate { op, .. } => Some(*op),
+                Inverse::Revert { .. } => Some(*name),
+                Inverse::PutBack { put, delete, .. } => {
+                    assert!(OPERATIONS.iter().any(|o| o.name == *delete), "{delete}");
+                    Some(*put)
+                }
+                Inverse::Nothing(_) | Inverse::Cannot(_) => None,
+            };
+            for op in std::iter::once(*name).chain(named) {
+                assert!(
+                    OPERATIONS
+                        .iter()
+                        .any(|o| o.name == op && o.kind == OpKind::Write),
+                    "{name}: {op} is not a write of the table"
+                );
+            }
+        }
     }
 
     /// Every write must invalidate at least one tag some read is filed under, and every

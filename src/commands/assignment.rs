@@ -381,6 +381,12 @@ fn submit_requests(
             );
         }
         let outcome = submit_and_wait(client, instance, change, request.clone());
+        if outcome.status == OutcomeStatus::Failed
+            && let Some(recorder) = client.recorder()
+        {
+            // AWS accepted the request but it changed nothing: nothing to undo.
+            recorder.withdraw(change.submit().name, request);
+        }
         if !outcome.succeeded() && !keep_going {
             stop.store(true, Ordering::SeqCst);
         }
@@ -424,6 +430,25 @@ pub(crate) fn submit_each(
         })
         .collect();
     Ok(submit_requests(ctx, change, &requests, keep_going)?
+        .into_iter()
+        .map(|o| Submitted {
+            status: o.status.as_str(),
+            request_id: o.request_id,
+            failure: o.failure,
+        })
+        .collect())
+}
+
+/// Like [`submit_each`], for request bodies as recorded (InstanceArn, TargetId,
+/// TargetType, PermissionSetArn, PrincipalType, PrincipalId): the rollback of a journalled
+/// operation.
+pub(crate) fn submit_bodies(
+    ctx: &Context,
+    change: Change,
+    requests: &[Value],
+    keep_going: bool,
+) -> Result<Vec<Submitted>> {
+    Ok(submit_requests(ctx, change, requests, keep_going)?
         .into_iter()
         .map(|o| Submitted {
             status: o.status.as_str(),

@@ -234,6 +234,7 @@ pub(crate) fn update_and_describe(
     operations: Vec<Value>,
 ) -> Result<Value> {
     let id = object_id(resource, object)?;
+    ctx.note_before(&resource.update, id, object, None);
     ctx.client()?.call(
         &resource.update,
         json!({
@@ -261,6 +262,18 @@ pub(crate) fn delete_command(
         None => format!("{name} (id {id})"),
     };
     ctx.confirm(m, &format!("delete {} {shown}", resource.noun))?;
+    if ctx.journalling() {
+        // What a rollback needs to recreate it; a listing that fails only costs that.
+        let members = member_groups(ctx, resource, id)
+            .map_err(|e| {
+                ctx.warn(format!(
+                    "rollback journal: the memberships of {} {name} are not recorded: {e}",
+                    resource.noun
+                ))
+            })
+            .ok();
+        ctx.note_before(&resource.delete, id, object, members);
+    }
     ctx.client()?.call(
         &resource.delete,
         json!({"IdentityStoreId": ctx.identity_store_id()?, resource.id_key: id}),
@@ -274,6 +287,40 @@ pub(crate) fn delete_command(
         data,
         format!("Deleted {} {name} ({id}).", resource.noun),
     ))
+}
+
+/// For the rollback journal: the groups a user is in (one ListGroupMembershipsForMember),
+/// or the members of a group (as `user:ID`, one ListGroupMemberships).
+pub(crate) fn member_groups(ctx: &Context, resource: &Resource, id: &str) -> Result<Vec<String>> {
+    let store = ctx.identity_store_id()?;
+    let client = ctx.client()?;
+    let (op, input, wanted) = if resource.id_key == "UserId" {
+        (
+            &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
+            json!({"IdentityStoreId": store, "MemberId": {"UserId": id}}),
+            "GroupId",
+        )
+    } else {
+        (
+            &client::LIST_GROUP_MEMBERSHIPS,
+            json!({"IdentityStoreId": store, "GroupId": id}),
+            "MemberId.UserId",
+        )
+    };
+    let reply = client.list(op, input)?;
+    Ok(reply["GroupMemberships"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            wanted
+                .split('.')
+                .try_fold(m, |v, k| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 /// The id of a described object, or an error if AWS left it out.

@@ -274,6 +274,12 @@ fn remove_one(ctx: &Context, group_id: &str, user: &Value) -> Result<Value> {
     let Some(membership) = membership_id(ctx, group_id, user_id)? else {
         return Ok(outcome(user, "not-a-member", None));
     };
+    ctx.note_before(
+        &client::DELETE_GROUP_MEMBERSHIP,
+        &membership,
+        &json!({"GroupId": group_id, "MemberId": {"UserId": user_id}}),
+        None,
+    );
     ctx.client()?
         .call(
             &client::DELETE_GROUP_MEMBERSHIP,

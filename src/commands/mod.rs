@@ -26,6 +26,7 @@ pub(crate) mod pattern;
 pub(crate) mod permission_set;
 pub(crate) mod profile;
 pub(crate) mod resolve;
+pub(crate) mod rollback;
 pub(crate) mod sso;
 pub(crate) mod status;
 pub(crate) mod templates;
@@ -70,6 +71,10 @@ pub(crate) struct Context {
     client: OnceLock<Client>,
     /// Set once the directory of cached credentials was checked (and repaired or warned about).
     credentials_cache_checked: OnceLock<()>,
+    /// The changes this command made, for the rollback journal.
+    recorder: std::sync::Arc<crate::rollback::Recorder>,
+    /// The operation this command rolls back, when it is `rollback apply`.
+    rolls_back: OnceLock<String>,
 }
 
 impl Context {
@@ -101,6 +106,8 @@ impl Context {
             key_state,
             client: OnceLock::new(),
             credentials_cache_checked: OnceLock::new(),
+            recorder: Default::default(),
+            rolls_back: OnceLock::new(),
         })
     }
 
@@ -134,6 +141,8 @@ impl Context {
             output,
             client: OnceLock::new(),
             credentials_cache_checked: OnceLock::new(),
+            recorder: Default::default(),
+            rolls_back: OnceLock::new(),
         })
     }
 

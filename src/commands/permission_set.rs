@@ -519,6 +519,7 @@ fn update_settings(ctx: &Context, current: &Value, settings: &Settings) -> Resul
         }
     }
     settings.write_into(&mut input);
+    ctx.note_before(&client::UPDATE_PERMISSION_SET, &arn, &current, None);
     let client = ctx.client()?;
     client.call(&client::UPDATE_PERMISSION_SET, input)?;
     let reply = client.call(
@@ -543,6 +544,8 @@ struct PolicyChanges {
     attach: Vec<String>,
     detach: Vec<String>,
     inline: InlineChange,
+    /// Whether the permission set is new (it has no inline policy yet).
+    fresh: bool,
 }
 
 impl PolicyChanges {
@@ -556,6 +559,7 @@ impl PolicyChanges {
                 Some(source) => InlineChange::Put(read_policy(source)?),
                 None => InlineChange::Keep,
             },
+            fresh: true,
         })
     }
 
@@ -577,6 +581,7 @@ impl PolicyChanges {
             attach: managed_policy_arns(m, "add-managed-policy")?,
             detach: managed_policy_arns(m, "remove-managed-policy")?,
             inline,
+            fresh: false,
         })
     }
 
@@ -609,6 +614,24 @@ impl PolicyChanges {
                     with("ManagedPolicyArn", policy),
                 )
                 .map_err(|e| e.context(format!("attaching {policy}")))?;
+        }
+        if self.inline != InlineChange::Keep && ctx.journalling() {
+            // For the rollback journal: the inline policy before the change (a new
+            // permission set has none).
+            let old = if self.fresh {
+                json!({"InlinePolicy": ""})
+            } else {
+                client.call(
+                    &client::GET_INLINE_POLICY_FOR_PERMISSION_SET,
+                    target.clone(),
+                )?
+            };
+            for op in [
+                &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
+                &client::DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
+            ] {
+                ctx.note_before(op, arn, &old, None);
+            }
         }
         match &self.inline {
             InlineChange::Keep => {}

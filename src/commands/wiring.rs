@@ -18,9 +18,11 @@ use crate::cache::keys::sealer::KeysSealer;
 use crate::cache::open::{BackendParts, open_backend};
 use crate::cache::stale::StaleTags;
 use crate::cache::{CacheBackend, CacheManager};
-use crate::client::Client;
+use crate::client::{Client, Operation};
 use crate::config::{BackendType, CacheSettings, EncryptionType};
 use crate::error::{Error, Result};
+use crate::rollback::{self, Journal};
+use serde_json::Value;
 
 use super::{Context, encryption};
 
@@ -38,7 +40,8 @@ impl Context {
             self.profile_name.clone(),
         )
         .with_scope(scope)
-        .refreshing(self.globals.refresh))
+        .refreshing(self.globals.refresh)
+        .recording(self.recorder.clone()))
     }
 
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until
@@ -297,6 +300,83 @@ impl Context {
         AuditLog::new(path, Actor::from_env(&self.env, &self.profile_name))
             .within(self.config_dir.clone())
             .with_lock_timeout(lock_timeout)
+    }
+
+    /// The rollback journal (the `rollback` section), or `None` when it is off.
+    pub(crate) fn rollback_journal(&self) -> Result<Option<Journal>> {
+        let settings = crate::config::rollback_settings(&self.config, &self.env, &self.config_dir)?;
+        if !settings.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Journal {
+            dir: settings.dir,
+            top: self.config_dir.clone(),
+            retention_days: settings.retention_days,
+            max_operations: settings
+                .max_operations
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            lock_timeout: self
+                .lock_timeout()
+                .unwrap_or(crate::fsutil::DEFAULT_LOCK_TIMEOUT),
+        }))
+    }
+
+    /// Whether this command's changes are journalled (`rollback.enabled`): what only the
+    /// journal needs is read only then.
+    pub(crate) fn journalling(&self) -> bool {
+        matches!(self.rollback_journal(), Ok(Some(_)))
+    }
+
+    /// Notes the state of object `id` before `operation` changes it, for the rollback
+    /// journal (see [`crate::rollback::Recorder::before`]).
+    pub(crate) fn note_before(
+        &self,
+        operation: &Operation,
+        id: &str,
+        object: &Value,
+        group_ids: Option<Vec<String>>,
+    ) {
+        self.recorder.before(operation.name, id, object, group_ids);
+    }
+
+    /// Marks this command as the rollback of operation `original`.
+    pub(crate) fn rolling_back(&self, original: &str) {
+        let _ = self.rolls_back.set(original.to_string());
+    }
+
+    /// Writes the changes this command made as one record of the rollback journal (nothing
+    /// when it changed nothing); a journal that cannot be written is a warning. Returns the
+    /// operation's id.
+    pub(crate) fn journal_changes(&self, command: &str) -> Option<String> {
+        let changes = self.recorder.take();
+        if changes.is_empty() {
+            return None;
+        }
+        let journal = match self.rollback_journal() {
+            Ok(Some(journal)) => journal,
+            Ok(None) => return None,
+            Err(e) => {
+                self.warn(format!("rollback journal: {e}"));
+                return None;
+            }
+        };
+        let now = std::time::SystemTime::now();
+        let id = rollback::new_id(now);
+        let record = rollback::operation_record(
+            &id,
+            now,
+            &Actor::from_env(&self.env, &self.profile_name),
+            command,
+            self.rolls_back.get().map(String::as_str),
+            changes,
+        );
+        match journal.append(&record) {
+            Ok(()) => Some(id),
+            Err(e) => {
+                eprintln!("awsideman: warning: rollback journal: operation {id} not recorded: {e}");
+                None
+            }
+        }
     }
 
     /// The AWS profile behind the awsideman profile, and how it was chosen: its explicit

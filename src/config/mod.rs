@@ -33,7 +33,9 @@ pub(crate) use schema::{BACKEND_CHOICES, SCHEMA, SECTIONS, spec};
 pub(crate) use settings::{
     BackendType, EncryptionType, KeySourceKind, default_output, lock_timeout,
 };
-pub use settings::{CacheSettings, audit_log_path, cache_settings, network_settings};
+pub use settings::{
+    CacheSettings, audit_log_path, cache_settings, network_settings, rollback_settings,
+};
 
 /// The variable naming the configuration directory (default `~/.awsideman`).
 pub(crate) const CONFIG_DIR_ENV: &str = "AWSIDEMAN_CONFIG_DIR";

@@ -447,7 +447,15 @@ pub(crate) const SECTIONS: &[SectionSpec] = &[
               file.",
     },
     SectionSpec {
-        key: "storage, backup, rollback, templates",
+        key: "rollback",
+        doc: "The rollback journal, with the Python awsideman's keys: enabled (true or \
+              false, default true), storage_directory (default <config dir>/rollback, a \
+              leading ~ stands for the home directory), retention_days (default 90) and \
+              max_operations (default 10000; 0 keeps every record). Other keys of the \
+              section are kept unchanged.",
+    },
+    SectionSpec {
+        key: "storage, backup, templates",
         doc: "Sections of the Python awsideman that this tool does not use; they are kept \
               unchanged when the file is written. Comments in the file are not kept.",
     },

@@ -549,3 +549,58 @@ impl<'a> Layers<'a> {
 fn internal(key: &str, value: &Typed) -> Error {
     Error::runtime(format!("internal error: {key} resolved to {value:?}"))
 }
+
+/// The rollback journal's settings: the `rollback` section the Python awsideman also reads
+/// (`enabled`, `storage_directory`, `retention_days`) and `max_operations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackSettings {
+    /// Whether writes are journalled (`rollback.enabled`, default true).
+    pub enabled: bool,
+    /// The journal's directory (`rollback.storage_directory`, default
+    /// `<config dir>/rollback`, `~` expanded).
+    pub dir: PathBuf,
+    /// Days a record is kept (`rollback.retention_days`, default 90; 0 keeps them all).
+    pub retention_days: Option<u64>,
+    /// Records kept at most (`rollback.max_operations`, default 10000; 0 keeps them all).
+    pub max_operations: Option<u64>,
+}
+
+/// Reads the `rollback` section (see [`RollbackSettings`]); a value of the wrong type is a
+/// configuration error naming the key.
+pub fn rollback_settings(
+    file: &ConfigFile,
+    env: &Env,
+    config_dir: &Path,
+) -> Result<RollbackSettings> {
+    let section = file.document().get("rollback").filter(|v| !v.is_null());
+    let section = match section {
+        None => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => return Err(file.error("rollback: expected a mapping")),
+    };
+    let get = |key: &str| section.and_then(|s| s.get(key)).filter(|v| !v.is_null());
+    let enabled = match get("enabled") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(file.error("rollback.enabled: expected true or false")),
+    };
+    let dir = match get("storage_directory") {
+        None => config_dir.join("rollback"),
+        Some(Value::String(s)) if !s.trim().is_empty() => expand_home(s.trim(), env),
+        Some(_) => return Err(file.error("rollback.storage_directory: expected a non-empty path")),
+    };
+    let count = |key: &str, default: u64| match get(key) {
+        None => Ok(Some(default)),
+        Some(v) => match v.as_u64() {
+            Some(0) => Ok(None),
+            Some(n) => Ok(Some(n)),
+            None => Err(file.error(format!("rollback.{key}: expected a whole number >= 0"))),
+        },
+    };
+    Ok(RollbackSettings {
+        enabled,
+        dir,
+        retention_days: count("retention_days", 90)?,
+        max_operations: count("max_operations", 10_000)?,
+    })
+}

@@ -30,6 +30,7 @@ mod output_options;
 mod permission_sets;
 mod prompts;
 mod reliability;
+mod rollback;
 mod security;
 mod seed_check;
 mod shared_cache;

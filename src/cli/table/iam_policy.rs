@@ -55,7 +55,8 @@ pub(crate) const GROUP: Group = Group {
             "admin",
             "Policy for managing Identity Center",
             "Prints the IAM policy allowing every Identity Center, identity store and \
-             Organizations operation awsideman makes, reads and writes.",
+             Organizations operation awsideman makes, reads and writes: also every inverse \
+             rollback apply runs (each is an operation of the same table).",
             &[],
             &["iam-policy admin > awsideman-admin.json"],
             iam_policy::admin,

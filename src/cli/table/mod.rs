@@ -16,6 +16,7 @@ mod iam_policy;
 mod org;
 mod permission_set;
 mod profile;
+mod rollback;
 mod sso;
 mod status;
 mod templates;
@@ -34,6 +35,7 @@ pub const GROUPS: &[Group] = &[
     access_review::GROUP,
     status::GROUP,
     backup::GROUP,
+    rollback::GROUP,
     org::GROUP,
     sso::GROUP,
     profile::GROUP,

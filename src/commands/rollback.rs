@@ -1,0 +1,547 @@
+//! `rollback list|show|apply`: the journal of changes awsideman made (see
+//! [`crate::rollback`]) and undoing one operation by running the inverses of its changes,
+//! newest first, through the same engines as the commands that made them.
+
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use super::assignment::{self, Change};
+use super::directory::{self, GROUPS, USERS};
+use crate::audit;
+use crate::client::{self, OpKind, Operation};
+use crate::commands::args::Matches;
+use crate::error::{Error, Result};
+use crate::output::{Column, Report};
+use crate::rollback;
+
+const LIST_COLUMNS: &[Column] = &[
+    Column::new("Operation", "id"),
+    Column::new("Time", "time"),
+    Column::new("Command", "command"),
+    Column::new("Changes", "changes"),
+    Column::new("Undoable", "undoable"),
+    Column::new("Status", "status"),
+];
+
+const CHANGE_COLUMNS: &[Column] = &[
+    Column::new("#", "index"),
+    Column::new("Operation", "operation"),
+    Column::new("Target", "target"),
+    Column::new("Undone by", "inverse"),
+    Column::new("Note", "note"),
+];
+
+const STEP_COLUMNS: &[Column] = &[
+    Column::new("#", "index"),
+    Column::new("Operation", "operation"),
+    Column::new("Target", "target"),
+    Column::new("Status", "status"),
+    Column::new("Note", "note"),
+];
+
+/// The request members that name what a change is about, in the order shown.
+const TARGET_MEMBERS: &[&str] = &[
+    "UserName",
+    "DisplayName",
+    "UserId",
+    "GroupId",
+    "MembershipId",
+    "PermissionSetArn",
+    "ManagedPolicyArn",
+    "PrincipalType",
+    "PrincipalId",
+    "TargetId",
+    "Name",
+];
+
+/// What a request is about, in a few words (`UserId=... GroupId=...`).
+fn target_of(request: &Value) -> String {
+    TARGET_MEMBERS
+        .iter()
+        .filter_map(|m| match request.get(*m) {
+            Some(Value::String(s)) => Some(format!("{m}={s}")),
+            _ => None,
+        })
+        .chain(
+            request["MemberId"]["UserId"]
+                .as_str()
+                .map(|u| format!("MemberId={u}")),
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The journal's records (oldest first), with a warning for lines that are not records.
+fn records(ctx: &Context) -> Result<Vec<Value>> {
+    let Some(journal) = ctx.rollback_journal()? else {
+        ctx.warn("the rollback journal is off (rollback.enabled: false)");
+        return Ok(Vec::new());
+    };
+    let path = journal.path();
+    let contents = rollback::read(&path)?;
+    if contents.skipped > 0 {
+        ctx.warn(format!(
+            "{}: skipped {} line(s) that are not records",
+            path.display(),
+            contents.skipped
+        ));
+    }
+    Ok(contents.records)
+}
+
+/// The id of the operation that rolled back `id`, if one did.
+fn rolled_back_by<'a>(records: &'a [Value], id: &str) -> Option<&'a str> {
+    records
+        .iter()
+        .rev()
+        .find(|r| r["rolls_back"] == id)
+        .and_then(|r| r["id"].as_str())
+}
+
+fn changes_of(record: &Value) -> &[Value] {
+    record["changes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// `rollback list [--since DURATION]`.
+pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let since = match m.value("since") {
+        Some(text) => {
+            let age = audit::parse_duration(text).ok_or_else(|| {
+                Error::usage(format!(
+                    "--since: invalid duration \"{text}\" (a whole number and s, m, h, d or w: \
+                     30m, 24h, 7d)"
+                ))
+            })?;
+            Some(
+                SystemTime::now()
+                    .checked_sub(age)
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+        }
+        None => None,
+    };
+    let all = records(ctx)?;
+    let rows: Vec<Value> = all
+        .iter()
+        .filter(|r| since.is_none_or(|t| rollback::record_time(r).is_some_and(|at| at >= t)))
+        .map(|r| {
+            let id = r["id"].as_str().unwrap_or_default();
+            let changes = changes_of(r);
+            let undoable = changes
+                .iter()
+                .filter(|c| c.get("inverse").is_some())
+                .count();
+            let status = match (rolled_back_by(&all, id), r["rolls_back"].as_str()) {
+                (Some(by), _) => format!("rolled back by {by}"),
+                (None, Some(original)) => format!("rollback of {original}"),
+                (None, None) => String::new(),
+            };
+            json!({
+                "id": id,
+                "time": r["time"],
+                "user": r["user"],
+                "profile": r["profile"],
+                "command": r["command"],
+                "changes": changes.len(),
+                "undoable": undoable,
+                "status": status,
+            })
+        })
+        .collect();
+    Ok(Report::list(
+        json!({ "operations": rows }),
+        "operations",
+        LIST_COLUMNS,
+    ))
+}
+
+/// The record of operation `id` (its full id or a prefix naming one operation).
+fn find<'a>(records: &'a [Value], id: &str) -> Result<&'a Value> {
+    let exact = records.iter().find(|r| r["id"] == id);
+    if let Some(record) = exact {
+        return Ok(record);
+    }
+    let matching: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["id"].as_str().is_some_and(|r| r.starts_with(id)))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::usage(format!(
+            "no operation {id} in the rollback journal (see 'awsideman rollback list')"
+        ))),
+        _ => Err(Error::usage(format!(
+            "{id} names {} operations: give more of the id",
+            matching.len()
+        ))),
+    }
+}
+
+/// The note of a change: why it cannot be undone, that nothing needs undoing, or that its
+/// object comes back with a new id.
+fn note_of(change: &Value) -> String {
+    if let Some(why) = change["cannot_undo"].as_str() {
+        return format!("cannot be undone: {why}");
+    }
+    if let Some(why) = change["nothing_to_undo"].as_str() {
+        return format!("nothing to undo: {why}");
+    }
+    if change["recreates"] == true {
+        let groups = change["group_ids"].as_array().map_or(0, Vec::len);
+        let mut note = "recreated from its recorded attributes, with a new id".to_string();
+        if groups > 0 {
+            note.push_str(&format!(", and its {groups} membership(s)"));
+        }
+        return note;
+    }
+    String::new()
+}
+
+/// `rollback show OPERATION`.
+pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let all = records(ctx)?;
+    let record = find(&all, m.required_arg("OPERATION")?)?;
+    let rows: Vec<Value> = changes_of(record)
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({
+                "index": i + 1,
+                "operation": c["operation"],
+                "target": target_of(&c["request"]),
+                "inverse": c["inverse"]["operation"],
+                "note": note_of(c),
+                "change": c,
+            })
+        })
+        .collect();
+    let id = record["id"].as_str().unwrap_or_default();
+    Ok(Report::list(
+        json!({
+            "id": id,
+            "time": record["time"],
+            "user": record["user"],
+            "host": record["host"],
+            "profile": record["profile"],
+            "command": record["command"],
+            "rolls_back": record["rolls_back"],
+            "rolled_back_by": rolled_back_by(&all, id),
+            "changes": rows,
+        }),
+        "changes",
+        CHANGE_COLUMNS,
+    ))
+}
+
+/// One step of a rollback: the inverse of one change, newest change first.
+struct Step<'a> {
+    /// The change's place in the operation (1-based).
+    index: usize,
+    change: &'a Value,
+    /// The operation to run, when there is one.
+    op: Option<&'static Operation>,
+}
+
+/// The write of the operation table named `service` `name`.
+fn write_operation(service: &str, name: &str) -> Option<&'static Operation> {
+    client::OPERATIONS
+        .iter()
+        .find(|o| o.kind == OpKind::Write && o.service.name() == service && o.name == name)
+}
+
+/// The steps undoing `record`, newest change first; an inverse naming no write of the table
+/// is a change that cannot be undone.
+fn plan(record: &Value) -> Vec<Step<'_>> {
+    changes_of(record)
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, change)| Step {
+            index: i + 1,
+            change,
+            op: change["inverse"]["service"]
+                .as_str()
+                .zip(change["inverse"]["operation"].as_str())
+                .and_then(|(s, n)| write_operation(s, n)),
+        })
+        .collect()
+}
+
+fn step_row(step: &Step, status: &str, note: String) -> Value {
+    let inverse = &step.change["inverse"];
+    json!({
+        "index": step.index,
+        "operation": inverse["operation"].as_str().unwrap_or_else(|| step.change["operation"].as_str().unwrap_or_default()),
+        "target": target_of(if inverse.is_object() { &inverse["request"] } else { &step.change["request"] }),
+        "status": status,
+        "note": note,
+        "request": inverse["request"],
+    })
+}
+
+/// `rollback apply OPERATION [--dry-run] [--yes] [--force]`.
+pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let all = records(ctx)?;
+    let record = find(&all, m.required_arg("OPERATION")?)?;
+    let id = record["id"].as_str().unwrap_or_default().to_string();
+    let force = m.switch("force");
+    if let Some(by) = rolled_back_by(&all, &id)
+        && !force
+    {
+        return Err(Error::usage(format!(
+            "operation {id} was already rolled back by {by}: pass --force to apply its \
+             inverses again"
+        )));
+    }
+    let profile = record["profile"].as_str().unwrap_or_default();
+    if profile != ctx.profile_name && !force {
+        return Err(Error::usage(format!(
+            "operation {id} was made with profile \"{profile}\", not \"{}\": pass --profile \
+             {profile} (or --force)",
+            ctx.profile_name
+        )));
+    }
+    let steps = plan(record);
+    let runnable = steps.iter().filter(|s| s.op.is_some()).count();
+    if m.switch("dry-run") {
+        let rows: Vec<Value> = steps
+            .iter()
+            .map(|s| match s.op {
+                Some(_) => step_row(s, "would run", note_of(s.change)),
+                None => step_row(s, skipped_status(s.change), skipped_note(s.change)),
+            })
+            .collect();
+        return Ok(Report::list(
+            json!({"id": id, "dry_run": true, "steps": rows}),
+            "steps",
+            STEP_COLUMNS,
+        ));
+    }
+    if runnable == 0 {
+        return Err(Error::runtime(format!(
+            "operation {id}: none of its {} change(s) can be undone (see 'awsideman rollback \
+             show {id}')",
+            steps.len()
+        )));
+    }
+    ctx.confirm(
+        m,
+        &format!("roll back operation {id} ({runnable} inverse operation(s))"),
+    )?;
+    ctx.rolling_back(&id);
+    let mut rows = Vec::new();
+    let mut at = 0;
+    while at < steps.len() {
+        // Consecutive assignment changes go together through the assignment engine.
+        let batch: Vec<&Step> = steps[at..]
+            .iter()
+            .take_while(|s| s.op.is_some_and(|op| assignment_change(op).is_some()))
+            .collect();
+        if let Some(first) = batch.first().and_then(|s| s.op) {
+            let change = assignment_change(first).unwrap_or(Change::Create);
+            let same: Vec<&Step> = batch
+                .into_iter()
+                .take_while(|s| s.op.is_some_and(|op| op.name == first.name))
+                .collect();
+            let requests: Vec<Value> = same
+                .iter()
+                .map(|s| s.change["inverse"]["request"].clone())
+                .collect();
+            let submitted = assignment::submit_bodies(ctx, change, &requests, true)?;
+            for (step, outcome) in same.iter().zip(submitted) {
+                let status = if outcome.status == "SUCCEEDED" {
+                    "done"
+                } else {
+                    "failed"
+                };
+                rows.push(step_row(step, status, outcome.failure.unwrap_or_default()));
+            }
+            at += same.len();
+            continue;
+        }
+        let step = &steps[at];
+        at += 1;
+        let Some(op) = step.op else {
+            rows.push(step_row(
+                step,
+                skipped_status(step.change),
+                skipped_note(step.change),
+            ));
+            continue;
+        };
+        rows.push(run_step(ctx, step, op));
+    }
+    let failed = rows.iter().filter(|r| r["status"] == "failed").count();
+    let cannot = rows
+        .iter()
+        .filter(|r| r["status"] == "cannot be undone")
+        .count();
+    let report = Report::list(
+        json!({"id": id, "dry_run": false, "steps": rows}),
+        "steps",
+        STEP_COLUMNS,
+    );
+    if failed + cannot > 0 {
+        return Ok(report.failed(Error::runtime(format!(
+            "operation {id}: {failed} inverse operation(s) failed and {cannot} change(s) cannot \
+             be undone (see the Note column)"
+        ))));
+    }
+    Ok(report)
+}
+
+fn skipped_status(change: &Value) -> &'static str {
+    if change.get("nothing_to_undo").is_some() {
+        "nothing to undo"
+    } else {
+        "cannot be undone"
+    }
+}
+
+fn skipped_note(change: &Value) -> String {
+    match note_of(change) {
+        note if note.is_empty() => "its inverse is not an operation awsideman makes".into(),
+        note => note,
+    }
+}
+
+/// The assignment change an inverse operation is, if it is one.
+fn assignment_change(op: &Operation) -> Option<Change> {
+    if op.name == client::CREATE_ACCOUNT_ASSIGNMENT.name {
+        Some(Change::Create)
+    } else if op.name == client::DELETE_ACCOUNT_ASSIGNMENT.name {
+        Some(Change::Delete)
+    } else {
+        None
+    }
+}
+
+/// Before an inverse deletes a user or group (the rollback of its creation), notes what
+/// recreates it, so the rollback can be undone too. A describe that fails only costs that.
+fn note_deleted(ctx: &Context, op: &Operation, request: &Value) {
+    let resource = match op.name {
+        "DeleteUser" => &USERS,
+        "DeleteGroup" => &GROUPS,
+        _ => return,
+    };
+    let Some(id) = request[resource.id_key].as_str() else {
+        return;
+    };
+    if let Ok(object) = directory::describe(ctx, resource, id) {
+        let members = directory::member_groups(ctx, resource, id).ok();
+        ctx.note_before(op, id, &object, members);
+    }
+}
+
+/// Runs one inverse; a recreated user or group also gets its memberships back.
+fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
+    let request = step.change["inverse"]["request"].clone();
+    let client = match ctx.client() {
+        Ok(client) => client,
+        Err(e) => return step_row(step, "failed", e.to_string()),
+    };
+    note_deleted(ctx, op, &request);
+    let reply = match client.call(op, request.clone()) {
+        Ok(reply) => reply,
+        Err(e) => return step_row(step, "failed", e.to_string()),
+    };
+    if step.change["recreates"] != true {
+        return step_row(step, "done", String::new());
+    }
+    let old_key = match op.name {
+        "CreateUser" => "UserId",
+        "CreateGroup" => "GroupId",
+        _ => return step_row(step, "done", String::new()),
+    };
+    let old = step.change["request"][old_key].as_str().unwrap_or("?");
+    let new = reply[old_key].as_str().unwrap_or("?");
+    let mut note = format!(
+        "recreated from its recorded attributes with a new id {new} (was {old}): the old id cannot come back"
+    );
+    let others: Vec<&str> = step.change["group_ids"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut restored = 0;
+    let mut lost = Vec::new();
+    for other in &others {
+        let (group, user) = if old_key == "UserId" {
+            (*other, new)
+        } else {
+            (new, *other)
+        };
+        let membership = json!({
+            "IdentityStoreId": request["IdentityStoreId"],
+            "GroupId": group,
+            "MemberId": {"UserId": user},
+        });
+        match client.call(&client::CREATE_GROUP_MEMBERSHIP, membership) {
+            Ok(_) => restored += 1,
+            Err(e) => lost.push(format!("{other}: {e}")),
+        }
+    }
+    if !others.is_empty() {
+        note.push_str(&format!(
+            "; {restored} of {} membership(s) restored",
+            others.len()
+        ));
+    }
+    if lost.is_empty() {
+        step_row(step, "done", note)
+    } else {
+        note.push_str(&format!("; not restored: {}", lost.join("; ")));
+        step_row(step, "failed", note)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_runs_newest_first_and_names_what_it_cannot_do() {
+        let record = json!({"id": "x", "changes": [
+            {"operation": "CreateAccountAssignment", "request": {"TargetId": "1"},
+             "inverse": {"service": "sso-admin", "operation": "DeleteAccountAssignment",
+                         "request": {"TargetId": "1"}}},
+            {"operation": "DeletePermissionSet", "request": {}, "cannot_undo": "gone"},
+            {"operation": "X", "request": {},
+             "inverse": {"service": "sso-admin", "operation": "NotInTheTable", "request": {}}},
+        ]});
+        let steps = plan(&record);
+        let order: Vec<usize> = steps.iter().map(|s| s.index).collect();
+        assert_eq!(order, [3, 2, 1]);
+        assert!(steps[0].op.is_none() && steps[1].op.is_none());
+        assert_eq!(steps[2].op.map(|o| o.name), Some("DeleteAccountAssignment"));
+        assert_eq!(note_of(steps[1].change), "cannot be undone: gone");
+    }
+
+    #[test]
+    fn ids_are_found_whole_or_by_a_unique_prefix() {
+        let records = vec![
+            json!({"id": "20261204T070000Z-aa"}),
+            json!({"id": "20261204T070000Z-ab"}),
+        ];
+        assert!(find(&records, "20261204T070000Z-ab").is_ok());
+        assert!(find(&records, "20261204T070000Z-b").is_err());
+        assert!(find(&records, "20261204T070000Z-a").is_err());
+        assert_eq!(
+            find(&records, "20261204T070000Z-aa").unwrap()["id"],
+            "20261204T070000Z-aa"
+        );
+    }
+
+    #[test]
+    fn targets_name_the_identifying_members() {
+        let request = json!({"IdentityStoreId": "d", "GroupId": "g", "MemberId": {"UserId": "u"}});
+        assert_eq!(target_of(&request), "GroupId=g MemberId=u");
+    }
+}

@@ -1,0 +1,845 @@
+//! The rollback journal: one JSON line per command that changed AWS (an "operation"),
+//! holding each change it made and what undoes it.
+//!
+//! The client hands every successful write to a [`Recorder`]; at the end of the command the
+//! recorder's changes become one record of the journal. What undoes a change comes from the
+//! table [`INVERSES`]: the inverse operation and how its request is built from the change's
+//! request, its reply, or the state before the change that the command noted
+//! ([`Recorder::before`]: a user's attributes before a delete). A change with no inverse is
+//! recorded as one that cannot be undone, with the reason.
+//!
+//! The journal is `<dir>/operations.jsonl`, 0600 in a private directory. Appends are whole
+//! lines (see [`crate::fsutil::append_record`]) under the directory's lock file, which also
+//! guards pruning (retention by age and by count), so concurrent commands keep every record
+//! whole. Writing the journal never fails a command: a record that cannot be written is a
+//! warning on stderr.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value, json};
+
+use crate::audit::Actor;
+use crate::error::{Error, Result};
+use crate::fsutil::{self, Links};
+use crate::rfc3339::{format_rfc3339, parse_rfc3339};
+
+/// The journal's file name inside its directory.
+pub(crate) const FILE_NAME: &str = "operations.jsonl";
+/// The lock file guarding appends and pruning.
+const LOCK_NAME: &str = ".operations.lock";
+/// The largest journal read: its newest part.
+pub(crate) const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How a change is undone: a row of [`INVERSES`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Inverse {
+    /// The inverse operation takes the same request.
+    Same(&'static str),
+    /// The inverse operation's request: `keep` members of the change's request, plus members
+    /// read from its reply (`(member, reply path)`).
+    FromReply {
+        /// The inverse operation.
+        op: &'static str,
+        /// Request members copied as they are.
+        keep: &'static [&'static str],
+        /// Members taken from the reply, by dotted path.
+        reply: &'static [(&'static str, &'static str)],
+    },
+    /// The object is created again from the state noted before the change (keyed by the
+    /// request member `key`): `keep` request members plus the noted `members`.
+    Recreate {
+        /// The inverse operation.
+        op: &'static str,
+        /// The request member naming the object (its noted state is found by its value).
+        key: &'static str,
+        /// Request members copied as they are.
+        keep: &'static [&'static str],
+        /// Members of the noted state the new request takes.
+        members: &'static [&'static str],
+    },
+    /// The same operation puts back the old values of the attributes it changed (noted
+    /// before the change, keyed by the request member `key`).
+    Revert {
+        /// The request member naming the object.
+        key: &'static str,
+    },
+    /// The member `member` of the object (keyed by the request member `key`) is put back as
+    /// noted before the change with `put`, or, when it had none, removed with `delete`.
+    PutBack {
+        /// The operation that puts the old value back.
+        put: &'static str,
+        /// The operation that removes the value, when there was none.
+        delete: &'static str,
+        /// The request member naming the object.
+        key: &'static str,
+        /// Request members copied as they are.
+        keep: &'static [&'static str],
+        /// The member of the noted state (and of the put request).
+        member: &'static str,
+    },
+    /// Nothing to undo (the change only refreshed derived state).
+    Nothing(&'static str),
+    /// Cannot be undone, and why.
+    Cannot(&'static str),
+}
+
+/// The attributes a user is created with, as DescribeUser names them.
+const USER_MEMBERS: &[&str] = &[
+    "UserName",
+    "Name",
+    "DisplayName",
+    "NickName",
+    "ProfileUrl",
+    "Emails",
+    "Addresses",
+    "PhoneNumbers",
+    "UserType",
+    "Title",
+    "PreferredLanguage",
+    "Locale",
+    "Timezone",
+];
+
+/// How a change of a permission set's inline policy is undone.
+const INLINE_POLICY_BACK: Inverse = Inverse::PutBack {
+    put: "PutInlinePolicyToPermissionSet",
+    delete: "DeleteInlinePolicyFromPermissionSet",
+    key: "PermissionSetArn",
+    keep: &["InstanceArn", "PermissionSetArn"],
+    member: "InlinePolicy",
+};
+
+/// Every write awsideman makes, and how it is undone.
+pub(crate) const INVERSES: &[(&str, Inverse)] = &[
+    (
+        "CreateAccountAssignment",
+        Inverse::Same("DeleteAccountAssignment"),
+    ),
+    (
+        "DeleteAccountAssignment",
+        Inverse::Same("CreateAccountAssignment"),
+    ),
+    (
+        "AttachManagedPolicyToPermissionSet",
+        Inverse::Same("DetachManagedPolicyFromPermissionSet"),
+    ),
+    (
+        "DetachManagedPolicyFromPermissionSet",
+        Inverse::Same("AttachManagedPolicyToPermissionSet"),
+    ),
+    (
+        "CreateGroupMembership",
+        Inverse::FromReply {
+            op: "DeleteGroupMembership",
+            keep: &["IdentityStoreId"],
+            reply: &[("MembershipId", "MembershipId")],
+        },
+    ),
+    (
+        "DeleteGroupMembership",
+        Inverse::Recreate {
+            op: "CreateGroupMembership",
+            key: "MembershipId",
+            keep: &["IdentityStoreId"],
+            members: &["GroupId", "MemberId"],
+        },
+    ),
+    (
+        "CreateUser",
+        Inverse::FromReply {
+            op: "DeleteUser",
+            keep: &["IdentityStoreId"],
+            reply: &[("UserId", "UserId")],
+        },
+    ),
+    (
+        "DeleteUser",
+        Inverse::Recreate {
+            op: "CreateUser",
+            key: "UserId",
+            keep: &["IdentityStoreId"],
+            members: USER_MEMBERS,
+        },
+    ),
+    ("UpdateUser", Inverse::Revert { key: "UserId" }),
+    (
+        "CreateGroup",
+        Inverse::FromReply {
+            op: "DeleteGroup",
+            keep: &["IdentityStoreId"],
+            reply: &[("GroupId", "GroupId")],
+        },
+    ),
+    (
+        "DeleteGroup",
+        Inverse::Recreate {
+            op: "CreateGroup",
+            key: "GroupId",
+            keep: &["IdentityStoreId"],
+            members: &["DisplayName", "Description"],
+        },
+    ),
+    ("UpdateGroup", Inverse::Revert { key: "GroupId" }),
+    (
+        "CreatePermissionSet",
+        Inverse::FromReply {
+            op: "DeletePermissionSet",
+            keep: &["InstanceArn"],
+            reply: &[("PermissionSetArn", "PermissionSet.PermissionSetArn")],
+        },
+    ),
+    (
+        "ProvisionPermissionSet",
+        Inverse::Nothing("provisioning pushes the permission set as it is to its accounts"),
+    ),
+    (
+        "DeletePermissionSet",
+        Inverse::Cannot(
+            "a deleted permission set is not recreated by rollback (restore it from a backup)",
+        ),
+    ),
+    (
+        "UpdatePermissionSet",
+        Inverse::Recreate {
+            op: "UpdatePermissionSet",
+            key: "PermissionSetArn",
+            keep: &["InstanceArn", "PermissionSetArn"],
+            members: &["Description", "SessionDuration", "RelayState"],
+        },
+    ),
+    ("PutInlinePolicyToPermissionSet", INLINE_POLICY_BACK),
+    ("DeleteInlinePolicyFromPermissionSet", INLINE_POLICY_BACK),
+    (
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        Inverse::Cannot("detaching a customer managed policy is not an operation awsideman makes"),
+    ),
+    (
+        "PutPermissionsBoundaryToPermissionSet",
+        Inverse::Cannot("removing a permissions boundary is not an operation awsideman makes"),
+    ),
+];
+
+/// The row of `operation`, if it has one.
+pub(crate) fn inverse_of(operation: &str) -> Option<Inverse> {
+    INVERSES
+        .iter()
+        .find(|(name, _)| *name == operation)
+        .map(|(_, inverse)| *inverse)
+}
+
+/// The value at a dotted `path` of `value`.
+fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(value, |v, k| v.get(k))
+        .filter(|v| !v.is_null())
+}
+
+/// The member of an Identity Store object an UpdateUser/UpdateGroup attribute path names
+/// (`name.givenName` -> `Name.GivenName`).
+fn member_path(attribute_path: &str) -> String {
+    attribute_path
+        .split('.')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// One change as recorded: the operation, its request, and what undoes it.
+pub(crate) fn change_record(
+    service: &str,
+    operation: &str,
+    request: &Value,
+    reply: &Value,
+    before: Option<&Value>,
+) -> Value {
+    let mut record = json!({
+        "service": service,
+        "operation": operation,
+        "request": request,
+    });
+    let inverse =
+        |op: &str, request: Value| json!({"service": service, "operation": op, "request": request});
+    let keep = |members: &[&str]| -> Map<String, Value> {
+        members
+            .iter()
+            .filter_map(|m| request.get(*m).map(|v| (m.to_string(), v.clone())))
+            .collect()
+    };
+    match inverse_of(operation) {
+        None => record["cannot_undo"] = json!("awsideman has no inverse for this operation"),
+        Some(Inverse::Same(op)) => record["inverse"] = inverse(op, request.clone()),
+        Some(Inverse::FromReply {
+            op,
+            keep: kept,
+            reply: from,
+        }) => {
+            let mut built = keep(kept);
+            for (member, path) in from {
+                match at(reply, path) {
+                    Some(v) => {
+                        built.insert(member.to_string(), v.clone());
+                    }
+                    None => {
+                        record["cannot_undo"] = json!(format!("the reply lacks {path}"));
+                        return record;
+                    }
+                }
+            }
+            record["inverse"] = inverse(op, Value::Object(built));
+        }
+        Some(Inverse::Recreate {
+            op,
+            keep: kept,
+            members,
+            ..
+        }) => {
+            let Some(before) = before else {
+                record["cannot_undo"] = json!("its state before the change was not recorded");
+                return record;
+            };
+            let mut built = keep(kept);
+            for member in members {
+                if let Some(v) = at(&before["object"], member) {
+                    built.insert(member.to_string(), v.clone());
+                }
+            }
+            record["inverse"] = inverse(op, Value::Object(built));
+            if op.starts_with("Create") {
+                record["recreates"] = json!(true);
+            }
+            if let Some(groups) = before.get("group_ids").filter(|g| g.is_array()) {
+                record["group_ids"] = groups.clone();
+            }
+        }
+        Some(Inverse::Revert { key }) => {
+            let Some(before) = before else {
+                record["cannot_undo"] = json!("its old values were not recorded");
+                return record;
+            };
+            let operations: Vec<Value> = request["Operations"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| o["AttributePath"].as_str())
+                .map(|path| match at(&before["object"], &member_path(path)) {
+                    Some(old) => json!({"AttributePath": path, "AttributeValue": old}),
+                    None => json!({"AttributePath": path}),
+                })
+                .collect();
+            let mut built = keep(&["IdentityStoreId", key]);
+            built.insert("Operations".into(), Value::Array(operations));
+            record["inverse"] = inverse(operation, Value::Object(built));
+        }
+        Some(Inverse::PutBack {
+            put,
+            delete,
+            keep: kept,
+            member,
+            ..
+        }) => {
+            let Some(before) = before else {
+                record["cannot_undo"] = json!("its old value was not recorded");
+                return record;
+            };
+            let mut built = keep(kept);
+            let op = match at(&before["object"], member).filter(|v| v.as_str() != Some("")) {
+                Some(old) => {
+                    built.insert(member.to_string(), old.clone());
+                    put
+                }
+                None => delete,
+            };
+            record["inverse"] = inverse(op, Value::Object(built));
+        }
+        Some(Inverse::Nothing(why)) => record["nothing_to_undo"] = json!(why),
+        Some(Inverse::Cannot(why)) => record["cannot_undo"] = json!(why),
+    }
+    record
+}
+
+/// Collects the changes of one command, from every thread that writes.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    changes: Mutex<Vec<Value>>,
+    before: Mutex<HashMap<String, Value>>,
+    /// The permission sets this command created.
+    created: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    /// Notes the state of the object `id` before `operation` changes it: `object` as
+    /// described, and the groups it was a member of (or, for a group, its members) to
+    /// restore them when it is recreated.
+    pub(crate) fn before(
+        &self,
+        operation: &str,
+        id: &str,
+        object: &Value,
+        group_ids: Option<Vec<String>>,
+    ) {
+        let mut state = json!({ "object": object });
+        if let Some(groups) = group_ids {
+            state["group_ids"] = json!(groups);
+        }
+        if let Ok(mut map) = self.before.lock() {
+            map.insert(format!("{operation} {id}"), state);
+        }
+    }
+
+    /// Records a write that succeeded.
+    pub(crate) fn wrote(&self, service: &str, operation: &str, request: &Value, reply: &Value) {
+        let key = match inverse_of(operation) {
+            Some(
+                Inverse::Recreate { key, .. }
+                | Inverse::Revert { key }
+                | Inverse::PutBack { key, .. },
+            ) => request[key].as_str().map(|id| format!("{operation} {id}")),
+            _ => None,
+        };
+        let before = key.and_then(|k| self.before.lock().ok()?.get(&k).cloned());
+        let permission_set = request["PermissionSetArn"].as_str();
+        let record = if operation == "CreatePermissionSet" {
+            if let (Ok(mut created), Some(arn)) = (
+                self.created.lock(),
+                at(reply, "PermissionSet.PermissionSetArn").and_then(Value::as_str),
+            ) {
+                created.push(arn.to_string());
+            }
+            change_record(service, operation, request, reply, None)
+        } else if operation.ends_with("PermissionSet")
+            && operation != "DeletePermissionSet"
+            && permission_set.is_some_and(|arn| {
+                self.created
+                    .lock()
+                    .is_ok_and(|c| c.iter().any(|a| a == arn))
+            })
+        {
+            json!({
+                "service": service,
+                "operation": operation,
+                "request": request,
+                "nothing_to_undo": "the permission set was created by this operation: deleting it undoes this too",
+            })
+        } else {
+            change_record(service, operation, request, reply, before.as_ref())
+        };
+        if let Ok(mut changes) = self.changes.lock() {
+            changes.push(record);
+        }
+    }
+
+    /// Forgets the last recorded `operation` with `request`: a request AWS accepted that
+    /// then failed (an assignment whose status ended FAILED) changed nothing.
+    pub(crate) fn withdraw(&self, operation: &str, request: &Value) {
+        if let Ok(mut changes) = self.changes.lock()
+            && let Some(at) = changes
+                .iter()
+                .rposition(|c| c["operation"] == operation && &c["request"] == request)
+        {
+            changes.remove(at);
+        }
+    }
+
+    /// The changes recorded so far, taken out.
+    pub(crate) fn take(&self) -> Vec<Value> {
+        self.changes
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+/// Where the journal is and how long it keeps records.
+#[derive(Debug, Clone)]
+pub(crate) struct Journal {
+    /// The directory (`rollback.storage_directory`).
+    pub(crate) dir: PathBuf,
+    /// The directory awsideman keeps (a journal inside it is checked from there down).
+    pub(crate) top: PathBuf,
+    /// Records older than this many days are pruned (`rollback.retention_days`).
+    pub(crate) retention_days: Option<u64>,
+    /// At most this many records are kept (`rollback.max_operations`).
+    pub(crate) max_operations: Option<usize>,
+    /// How long to wait for other writers.
+    pub(crate) lock_timeout: Duration,
+}
+
+/// A new operation id: sortable by time (`20261204T070012Z-3f9a1c`).
+pub(crate) fn new_id(time: SystemTime) -> String {
+    let stamp: String = format_rfc3339(time)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let mut noise = [0u8; 3];
+    let _ = getrandom::getrandom(&mut noise);
+    let hex: String = noise.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{stamp}-{hex}")
+}
+
+/// The record of one operation.
+pub(crate) fn operation_record(
+    id: &str,
+    time: SystemTime,
+    actor: &Actor,
+    command: &str,
+    rolls_back: Option<&str>,
+    changes: Vec<Value>,
+) -> Value {
+    let mut record = json!({
+        "id": id,
+        "time": format_rfc3339(time),
+        "user": actor.user,
+        "host": actor.host,
+        "profile": actor.profile,
+        "command": command,
+        "changes": changes,
+    });
+    if let Some(original) = rolls_back {
+        record["rolls_back"] = json!(original);
+    }
+    record
+}
+
+impl Journal {
+    /// The journal file.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Appends `record`, then prunes what retention no longer keeps.
+    pub(crate) fn append(&self, record: &Value) -> Result<()> {
+        let mut notes = Vec::new();
+        let mut note = |n: String| notes.push(n);
+        if self.dir.starts_with(&self.top) {
+            fsutil::ensure_private_dir(&self.top, &self.dir, &mut note)?;
+        } else {
+            fsutil::ensure_private_dir(&self.dir, &self.dir, &mut note)?;
+        }
+        for n in notes {
+            eprintln!("awsideman: note: {n}");
+        }
+        let line = serde_json::to_string(record)
+            .map_err(|e| Error::runtime(format!("encoding the record: {e}")))?;
+        let _lock = fsutil::lock_file(
+            &self.dir.join(LOCK_NAME),
+            fsutil::LockKind::Exclusive,
+            self.lock_timeout,
+        )?;
+        fsutil::append_record(&self.path(), line.as_bytes(), self.lock_timeout)?;
+        self.prune(SystemTime::now())
+    }
+
+    /// Whether the journal holds more records than kept, or its oldest is past `cutoff`:
+    /// lines are counted and only the first one parsed, so a command that writes does not
+    /// parse the whole journal each time.
+    fn needs_pruning(&self, cutoff: Option<SystemTime>) -> Result<bool> {
+        let opened = fsutil::open_private_file(&self.path(), Links::Refuse, u64::MAX)?;
+        let Some(mut file) = opened else {
+            return Ok(false);
+        };
+        let (text, unread) = file.read_tail(MAX_READ_BYTES)?;
+        if unread > 0 {
+            return Ok(true);
+        }
+        let lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        let mut count = 0usize;
+        let mut first = None;
+        for line in lines {
+            count += 1;
+            first.get_or_insert(line);
+        }
+        let too_many = self.max_operations.is_some_and(|max| count > max);
+        let too_old = match (cutoff, first) {
+            (Some(cutoff), Some(line)) => serde_json::from_slice::<Value>(line)
+                .ok()
+                .and_then(|r| record_time(&r))
+                .is_none_or(|t| t < cutoff),
+            _ => false,
+        };
+        Ok(too_many || too_old)
+    }
+
+    /// Drops records older than the retention or beyond the count (under the lock).
+    fn prune(&self, now: SystemTime) -> Result<()> {
+        if self.retention_days.is_none() && self.max_operations.is_none() {
+            return Ok(());
+        }
+        let cutoff = self
+            .retention_days
+            .and_then(|d| now.checked_sub(Duration::from_secs(d.saturating_mul(86_400))));
+        if !self.needs_pruning(cutoff)? {
+            return Ok(());
+        }
+        let contents = read(&self.path())?;
+        let total = contents.records.len();
+        let mut kept: Vec<&Value> = contents
+            .records
+            .iter()
+            .filter(|r| cutoff.is_none_or(|c| record_time(r).is_none_or(|t| t >= c)))
+            .collect();
+        if let Some(max) = self.max_operations
+            && kept.len() > max
+        {
+            kept.drain(..kept.len() - max);
+        }
+        if kept.len() == total && contents.skipped == 0 {
+            return Ok(());
+        }
+        let mut text = Vec::new();
+        for record in kept {
+            let line = serde_json::to_vec(record)
+                .map_err(|e| Error::runtime(format!("encoding the record: {e}")))?;
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+        }
+        fsutil::write_private_atomically(&self.path(), &text)
+    }
+}
+
+/// What [`read`] found in the journal.
+#[derive(Debug, Default)]
+pub(crate) struct Contents {
+    /// The records, oldest first.
+    pub(crate) records: Vec<Value>,
+    /// Lines that are not records.
+    pub(crate) skipped: usize,
+}
+
+/// The records of the journal at `path` (its newest [`MAX_READ_BYTES`]); a missing file is
+/// an empty journal; a link, a FIFO or a file others can write is refused.
+pub(crate) fn read(path: &Path) -> Result<Contents> {
+    let opened = fsutil::open_private_file(path, Links::Refuse, u64::MAX)
+        .map_err(|e| Error::runtime(format!("reading the rollback journal: {e}")))?;
+    let Some(mut file) = opened else {
+        return Ok(Contents::default());
+    };
+    let (mut text, unread) = file
+        .read_tail(MAX_READ_BYTES)
+        .map_err(|e| Error::runtime(format!("reading the rollback journal: {e}")))?;
+    if unread > 0 {
+        let cut = text
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(text.len(), |i| i + 1);
+        text.drain(..cut);
+    }
+    let mut contents = Contents::default();
+    for line in text.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(record @ Value::Object(_)) if record["id"].is_string() => {
+                contents.records.push(record)
+            }
+            _ => contents.skipped += 1,
+        }
+    }
+    Ok(contents)
+}
+
+/// The time of a record, if valid.
+pub(crate) fn record_time(record: &Value) -> Option<SystemTime> {
+    record["time"].as_str().and_then(parse_rfc3339)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_undo_with_the_same_request() {
+        let request = json!({"InstanceArn": "i", "TargetId": "1", "PrincipalId": "p"});
+        let r = change_record(
+            "sso-admin",
+            "CreateAccountAssignment",
+            &request,
+            &json!({}),
+            None,
+        );
+        assert_eq!(r["inverse"]["operation"], "DeleteAccountAssignment");
+        assert_eq!(r["inverse"]["request"], request);
+    }
+
+    #[test]
+    fn a_created_membership_is_deleted_by_the_id_in_the_reply() {
+        let request = json!({"IdentityStoreId": "d", "GroupId": "g", "MemberId": {"UserId": "u"}});
+        let r = change_record(
+            "identitystore",
+            "CreateGroupMembership",
+            &request,
+            &json!({"MembershipId": "m1", "IdentityStoreId": "d"}),
+            None,
+        );
+        assert_eq!(
+            r["inverse"]["request"],
+            json!({"IdentityStoreId": "d", "MembershipId": "m1"})
+        );
+        let lost = change_record(
+            "identitystore",
+            "CreateGroupMembership",
+            &request,
+            &json!({}),
+            None,
+        );
+        assert!(lost["cannot_undo"].is_string() && lost.get("inverse").is_none());
+    }
+
+    #[test]
+    fn a_deleted_user_is_recreated_from_its_attributes() {
+        let recorder = Recorder::default();
+        let user = json!({"UserId": "u1", "IdentityStoreId": "d", "UserName": "ann",
+                          "DisplayName": "Ann", "Name": {"GivenName": "A"}, "Meta": 1});
+        recorder.before("DeleteUser", "u1", &user, Some(vec!["g1".into()]));
+        recorder.wrote(
+            "identitystore",
+            "DeleteUser",
+            &json!({"IdentityStoreId": "d", "UserId": "u1"}),
+            &json!({}),
+        );
+        let changes = recorder.take();
+        assert_eq!(
+            changes[0]["inverse"]["request"],
+            json!({"IdentityStoreId": "d", "UserName": "ann", "DisplayName": "Ann",
+                   "Name": {"GivenName": "A"}})
+        );
+        assert_eq!(changes[0]["group_ids"], json!(["g1"]));
+        // Without its attributes, it cannot be undone.
+        recorder.wrote(
+            "identitystore",
+            "DeleteUser",
+            &json!({"IdentityStoreId": "d", "UserId": "u2"}),
+            &json!({}),
+        );
+        assert!(recorder.take()[0]["cannot_undo"].is_string());
+    }
+
+    #[test]
+    fn an_update_reverts_to_the_old_values() {
+        let recorder = Recorder::default();
+        recorder.before(
+            "UpdateUser",
+            "u1",
+            &json!({"DisplayName": "Old", "Name": {"GivenName": "G"}}),
+            None,
+        );
+        recorder.wrote(
+            "identitystore",
+            "UpdateUser",
+            &json!({"IdentityStoreId": "d", "UserId": "u1", "Operations": [
+                {"AttributePath": "displayName", "AttributeValue": "New"},
+                {"AttributePath": "name.givenName", "AttributeValue": "H"},
+                {"AttributePath": "title", "AttributeValue": "T"}]}),
+            &json!({}),
+        );
+        assert_eq!(
+            recorder.take()[0]["inverse"]["request"]["Operations"],
+            json!([{"AttributePath": "displayName", "AttributeValue": "Old"},
+                   {"AttributePath": "name.givenName", "AttributeValue": "G"},
+                   {"AttributePath": "title"}])
+        );
+    }
+
+    #[test]
+    fn a_failed_request_is_withdrawn() {
+        let recorder = Recorder::default();
+        let request = json!({"TargetId": "1"});
+        recorder.wrote("sso-admin", "CreateAccountAssignment", &request, &json!({}));
+        recorder.withdraw("CreateAccountAssignment", &request);
+        assert!(recorder.take().is_empty());
+    }
+
+    #[test]
+    fn ids_sort_by_time() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_554_000);
+        let id = new_id(t);
+        assert!(id.starts_with("20261124T210000Z-"), "{id}");
+        assert!(new_id(t + Duration::from_secs(1)) > id);
+    }
+
+    #[test]
+    fn retention_prunes_by_count_and_age() {
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let hex: String = noise.iter().map(|b| format!("{b:02x}")).collect();
+        let top = std::env::temp_dir().join(format!("awsideman-rollback-{hex}"));
+        let journal = Journal {
+            dir: top.join("rollback"),
+            top: top.clone(),
+            retention_days: Some(1),
+            max_operations: Some(2),
+            lock_timeout: Duration::from_secs(1),
+        };
+        let actor = Actor {
+            user: "u".into(),
+            host: "h".into(),
+            profile: "p".into(),
+        };
+        let old = SystemTime::now() - Duration::from_secs(3 * 86_400);
+        journal
+            .append(&operation_record("old", old, &actor, "x", None, vec![]))
+            .unwrap();
+        assert!(read(&journal.path()).unwrap().records.is_empty());
+        for id in ["a", "b", "c"] {
+            let record = operation_record(id, SystemTime::now(), &actor, "x", None, vec![]);
+            journal.append(&record).unwrap();
+        }
+        let ids: Vec<Value> = read(&journal.path())
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(ids, [json!("b"), json!("c")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(journal.path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(top).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_the_journal_is_never_written_through_nor_read() {
+        let mut noise = [0u8; 6];
+        getrandom::getrandom(&mut noise).unwrap();
+        let hex: String = noise.iter().map(|b| format!("{b:02x}")).collect();
+        let top = std::env::temp_dir().join(format!("awsideman-rollback-link-{hex}"));
+        let journal = Journal {
+            dir: top.join("rollback"),
+            top: top.clone(),
+            retention_days: None,
+            max_operations: None,
+            lock_timeout: Duration::from_secs(1),
+        };
+        std::fs::create_dir_all(&journal.dir).unwrap();
+        let victim = top.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, journal.path()).unwrap();
+        let actor = Actor {
+            user: "u".into(),
+            host: "h".into(),
+            profile: "p".into(),
+        };
+        let record = operation_record("a", SystemTime::now(), &actor, "x", None, vec![]);
+        assert!(journal.append(&record).is_err());
+        assert!(read(&journal.path()).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        std::fs::remove_dir_all(top).unwrap();
+    }
+}
