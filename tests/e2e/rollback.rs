@@ -379,3 +379,43 @@ fn a_rollback_is_undone_like_any_operation() {
     assert_eq!(recent, 5);
     t.fails(2, &["rollback", "list", "--since", "soon"]);
 }
+
+/// A template applied with `--prune` (creates in one OU's accounts, and a delete of an
+/// assignment its scope holds but it does not name) is undone exactly by one rollback.
+#[test]
+fn a_template_apply_with_prune_is_undone_exactly() {
+    let t = world();
+    let before = backup(&t);
+    let template = t.write(
+        "access.yaml",
+        "\
+metadata: {name: access}
+assignments:
+  - entities: [user:alice, group:Devs]
+    permission_sets: [ReadOnly]
+    targets:
+      ous: [Root/Engineering]
+  - entities: [group:Admins]
+    permission_sets: [Admin]
+    targets:
+      account_ids: [dev-sandbox]
+",
+    );
+    let file = template.to_str().unwrap();
+    let applied = t.json(&["templates", "apply", file, "--prune", "--yes"]);
+    let counts = &applied["Summary"];
+    assert_eq!(
+        counts["Delete"], 1,
+        "Admin of Admins in prod-app is pruned: {applied}"
+    );
+    assert!(counts["Create"].as_u64().unwrap() >= 3, "{applied}");
+    assert_eq!(counts["Failed"], 0, "{applied}");
+    assert_eq!(assigned(&t, "Admin"), 1, "only dev-sandbox's: {applied}");
+    let id = last_id(&t);
+    assert_eq!(operations(&t).last().unwrap()["command"], "templates apply");
+
+    let undone = t.json(&["rollback", "apply", &id, "--yes"]);
+    let steps = undone["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["status"] == "done"), "{undone}");
+    unchanged_since(&t, &before);
+}
