@@ -270,7 +270,7 @@ pub(crate) const GLOBAL_FLAGS: &[Flag] = &[
     Flag::switch(
         "refresh",
         None,
-        "Ask AWS and store the fresh answers in the cache (after a change made elsewhere).",
+        "Ask AWS and store the fresh answers in the cache (after a change made elsewhere). On a terminal, an answer from a cache entry older than a minute says how old it is on stderr.",
     ),
     Flag::switch(
         "debug",

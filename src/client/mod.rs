@@ -881,6 +881,11 @@ impl Client {
         Ok(())
     }
 
+    /// When the oldest cached answer this client served was read from AWS, if it served any.
+    pub(crate) fn oldest_cached(&self) -> Option<u64> {
+        Some(self.oldest_hit.load(Ordering::Relaxed)).filter(|&t| t != u64::MAX)
+    }
+
     /// Records that a cached answer read from AWS at `read_at` was served.
     fn note_hit(&self, read_at: u64) {
         self.oldest_hit.fetch_min(read_at, Ordering::Relaxed);

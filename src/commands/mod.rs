@@ -215,6 +215,38 @@ impl Context {
         if let Some(cache) = self.client.get().and_then(Client::cache) {
             cache.flush_counters();
         }
+        self.say_how_old();
+    }
+
+    /// On a terminal (not for JSON), an answer served from a cache entry older than a
+    /// minute says so in one dim line on stderr.
+    fn say_how_old(&self) {
+        if self.output == OutputFormat::Json {
+            return;
+        }
+        let Some(read_at) = self.client.get().and_then(Client::oldest_cached) else {
+            return;
+        };
+        let age = crate::clock::now_secs().saturating_sub(read_at);
+        if age < 60 {
+            return;
+        }
+        // Our own words only: nothing from AWS or a file, so printed as it is.
+        let line = format!(
+            "awsideman: cached {} ago; --refresh to update",
+            age_in_words(age)
+        );
+        if self.globals.quiet
+            || !std::io::stdout().is_terminal()
+            || !std::io::stderr().is_terminal()
+        {
+            return;
+        }
+        if self.env.get("NO_COLOR").is_none() {
+            eprintln!("\x1b[2m{line}\x1b[0m");
+        } else {
+            eprintln!("{line}");
+        }
     }
 
     /// The AWS client, built on first use.
@@ -286,5 +318,16 @@ fn terminal_default() -> OutputFormat {
         OutputFormat::Table
     } else {
         OutputFormat::Json
+    }
+}
+
+/// An age as people say it: `3 min`, `2 h 5 min`, `3 days`.
+fn age_in_words(seconds: u64) -> String {
+    let minutes = seconds / 60;
+    match minutes {
+        0..=59 => format!("{minutes} min"),
+        60..=1439 if minutes.is_multiple_of(60) => format!("{} h", minutes / 60),
+        60..=1439 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes / 1440),
     }
 }

@@ -184,3 +184,49 @@ fn a_cut_list_says_how_much_more_on_a_terminal_only() {
         .unwrap();
     assert!(!quiet.screen.contains("showing"), "{}", quiet.screen);
 }
+
+/// An answer from a cache entry older than a minute says how old on a terminal (table and
+/// text), never in a pipe and never with JSON; a fresh one says nothing.
+#[test]
+fn an_old_cached_answer_says_how_old_on_a_terminal_only() {
+    let mut t = TestEnv::new();
+    let store = t.discover();
+    t.seed_user(&store, "alice", "Alice", "Liddell");
+    t.json(&["user", "list"]);
+    let Some(fresh) = t.run_in_terminal(&["user", "list"], "") else {
+        eprintln!("skipped: util-linux script not found (needed for a pseudo-terminal)");
+        return;
+    };
+    assert!(!fresh.screen.contains("cached"), "{}", fresh.screen);
+
+    // Ten minutes later (the entry lives an hour).
+    t.set_var("AWSIDEMAN_TEST_CLOCK_OFFSET_SECS", "600");
+    let table = t.run_in_terminal(&["user", "list"], "").unwrap();
+    assert!(table.screen.contains("alice"), "{}", table.screen);
+    assert!(
+        table
+            .screen
+            .contains("awsideman: cached 10 min ago; --refresh to update"),
+        "{}",
+        table.screen
+    );
+    let tsv = t
+        .run_in_terminal(&["-o", "text", "user", "list"], "")
+        .unwrap();
+    assert!(tsv.screen.contains("cached 10 min ago"), "{}", tsv.screen);
+    let json = t
+        .run_in_terminal(&["-o", "json", "user", "list"], "")
+        .unwrap();
+    assert!(!json.screen.contains("cached"), "{}", json.screen);
+    let piped = t.run(&["-o", "table", "user", "list"]);
+    assert!(
+        !text(&piped.stderr).contains("cached"),
+        "{}",
+        text(&piped.stderr)
+    );
+    // --refresh reads AWS now: nothing to say.
+    let refreshed = t
+        .run_in_terminal(&["--refresh", "user", "list"], "")
+        .unwrap();
+    assert!(!refreshed.screen.contains("cached"), "{}", refreshed.screen);
+}
