@@ -150,6 +150,16 @@ fn environment() -> String {
                 "Directory of config.yaml and the caches (default ~/.awsideman).".to_string(),
             ),
             (
+                "AWSIDEMAN_SSO_INSTANCE_ARN, AWSIDEMAN_IDENTITY_STORE_ID".to_string(),
+                "The Identity Center instance and its identity store, winning over the \
+                 profile's sso_instance_arn and identity_store_id (for CI jobs without a \
+                 configuration file). Without them and without a configured instance, the \
+                 first command finds the instance with one ListInstances when the account has \
+                 exactly one (remembered in this machine's cache for the caller); with several \
+                 it stops and lists them."
+                    .to_string(),
+            ),
+            (
                 "AWSIDEMAN_S3_ADDRESSING".to_string(),
                 "path or virtual: how backups address S3 buckets. Default: virtual-hosted \
                  (bucket.s3.region.amazonaws.com) on AWS's hosts; path style \

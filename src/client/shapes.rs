@@ -209,6 +209,16 @@ pub(crate) struct Instance {
     pub(crate) status: InstanceStatus,
 }
 
+/// An Identity Center instance as ListInstances lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct InstanceSummary {
+    /// Its ARN.
+    pub(crate) instance_arn: String,
+    /// Its identity store.
+    pub(crate) identity_store_id: String,
+}
+
 /// An account of the organization (ListAccounts, DescribeAccount).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -75,6 +75,8 @@ pub(crate) struct Context {
     recorder: std::sync::Arc<crate::rollback::Recorder>,
     /// The operation this command rolls back, when it is `rollback apply`.
     rolls_back: OnceLock<String>,
+    /// The instance found by ListInstances for a profile that names none.
+    discovered: OnceLock<(String, String)>,
 }
 
 impl Context {
@@ -91,7 +93,8 @@ impl Context {
             .or_else(|| config.default_profile().map(str::to_string))
             .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
             .unwrap_or_else(|| "default".to_string());
-        let profile = config.profile(&profile_name)?.unwrap_or_default();
+        let mut profile = config.profile(&profile_name)?.unwrap_or_default();
+        instance_from_environment(&env, &mut profile)?;
         let configured = crate::config::default_output(&config, &env)?;
         let output = output_format(&globals, configured.as_deref());
         Ok(Context {
@@ -108,6 +111,7 @@ impl Context {
             credentials_cache_checked: OnceLock::new(),
             recorder: Default::default(),
             rolls_back: OnceLock::new(),
+            discovered: OnceLock::new(),
         })
     }
 
@@ -143,6 +147,7 @@ impl Context {
             credentials_cache_checked: OnceLock::new(),
             recorder: Default::default(),
             rolls_back: OnceLock::new(),
+            discovered: OnceLock::new(),
         })
     }
 
@@ -260,18 +265,59 @@ impl Context {
 
     /// The identity store id of the profile, or a configuration error saying how to set it.
     pub(crate) fn identity_store_id(&self) -> Result<&str> {
-        self.profile
-            .identity_store_id
-            .as_deref()
-            .ok_or_else(|| self.not_configured("identity_store_id"))
+        match self.profile.identity_store_id.as_deref() {
+            Some(store) => Ok(store),
+            None => self.discovered("identity_store_id").map(|(_, store)| store),
+        }
     }
 
     /// The Identity Center instance ARN of the profile, or a configuration error.
     pub(crate) fn instance_arn(&self) -> Result<&str> {
-        self.profile
-            .sso_instance_arn
-            .as_deref()
-            .ok_or_else(|| self.not_configured("sso_instance_arn"))
+        match self.profile.sso_instance_arn.as_deref() {
+            Some(arn) => Ok(arn),
+            None => self.discovered("sso_instance_arn").map(|(arn, _)| arn),
+        }
+    }
+
+    /// The instance of a profile that names none (a CI job without a configuration file):
+    /// found with one ListInstances on first use when the account has exactly one (the
+    /// answer is cached on this machine for this caller). Never for a profile name the
+    /// configuration does not know while it knows others: that is a typo, not a CI job.
+    fn discovered(&self, key: &str) -> Result<(&str, &str)> {
+        if let Some((arn, store)) = self.discovered.get() {
+            return Ok((arn, store));
+        }
+        let known: Vec<String> = self
+            .config
+            .profiles()
+            .map(|p| p.into_keys().collect())
+            .unwrap_or_default();
+        if !known.is_empty() && !known.contains(&self.profile_name) {
+            return Err(self.not_configured(key));
+        }
+        let reply = self
+            .client()?
+            .list(&crate::client::LIST_INSTANCES, serde_json::json!({}))?;
+        let instances: Vec<crate::client::shapes::InstanceSummary> =
+            crate::client::shapes::items(&crate::client::LIST_INSTANCES, &reply, "Instances")?;
+        let found = match instances.as_slice() {
+            [] => Err(self.not_configured(key)),
+            [one] => Ok((one.instance_arn.clone(), one.identity_store_id.clone())),
+            several => Err(Error::config(format!(
+                "this account has {} Identity Center instances ({}): choose one with \
+                 AWSIDEMAN_SSO_INSTANCE_ARN and AWSIDEMAN_IDENTITY_STORE_ID, or 'awsideman sso \
+                 set ARN STORE_ID'",
+                several.len(),
+                several
+                    .iter()
+                    .map(|i| i.instance_arn.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }?;
+        let _ = self.discovered.set(found);
+        let (arn, store) = self.discovered.get().expect("set just above");
+        Ok((arn, store))
     }
 
     /// The error for a profile that lacks `key`: no configuration at all, no such profile
@@ -330,4 +376,38 @@ fn age_in_words(seconds: u64) -> String {
         60..=1439 => format!("{} h {} min", minutes / 60, minutes % 60),
         _ => format!("{} days", minutes / 1440),
     }
+}
+
+/// `AWSIDEMAN_SSO_INSTANCE_ARN` and `AWSIDEMAN_IDENTITY_STORE_ID` (for CI jobs without a
+/// configuration file) win over the profile's values, like the AWS CLI's variables over its
+/// files. A value that cannot be one is a configuration error.
+fn instance_from_environment(env: &Env, profile: &mut ProfileConfig) -> Result<()> {
+    if let Some(arn) = env
+        .get("AWSIDEMAN_SSO_INSTANCE_ARN")
+        .filter(|v| !v.is_empty())
+    {
+        let shaped = arn.starts_with("arn:") && arn.contains(":instance/") && arn.len() <= 1224;
+        if !shaped {
+            return Err(Error::config(format!(
+                "AWSIDEMAN_SSO_INSTANCE_ARN is not an instance ARN (arn:aws:sso:::instance/ssoins-...): {}",
+                printable::message(arn, printable::MAX_MESSAGE)
+            )));
+        }
+        profile.sso_instance_arn = Some(arn.to_string());
+    }
+    if let Some(store) = env
+        .get("AWSIDEMAN_IDENTITY_STORE_ID")
+        .filter(|v| !v.is_empty())
+    {
+        let shaped =
+            store.len() <= 64 && store.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !shaped {
+            return Err(Error::config(format!(
+                "AWSIDEMAN_IDENTITY_STORE_ID is not an identity store id (d-...): {}",
+                printable::message(store, printable::MAX_MESSAGE)
+            )));
+        }
+        profile.identity_store_id = Some(store.to_string());
+    }
+    Ok(())
 }

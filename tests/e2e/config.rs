@@ -211,12 +211,6 @@ fn special_commands_work_with_an_invalid_or_unsafe_config() {
 #[test]
 fn setup_mistakes_name_their_fix() {
     let t = TestEnv::new();
-    let err = t.fails(2, &["user", "list"]);
-    assert!(
-        err.contains("no awsideman profile is configured yet")
-            && err.contains("awsideman profile add default"),
-        "{err}"
-    );
     t.discover();
     let err = t.fails(2, &["--profile", "nosuch", "user", "list"]);
     assert!(
@@ -254,4 +248,56 @@ fn the_default_output_can_be_chosen() {
     t.remove_var("AWSIDEMAN_OUTPUT");
     let err = t.fails(2, &["config", "set", "output", "yaml"]);
     assert!(err.contains("output"), "{err}");
+}
+
+/// A CI job has no configuration file: with exactly one instance in the account, the first
+/// command finds it with one ListInstances (cached on this machine for the caller, so the
+/// next command asks nothing more); AWSIDEMAN_SSO_INSTANCE_ARN and
+/// AWSIDEMAN_IDENTITY_STORE_ID name it instead (no ListInstances at all) and win over the
+/// profile's values; a value that cannot be one is a configuration error (exit 2); a
+/// profile name the configuration does not know is still an error, never discovered.
+#[test]
+fn without_a_configuration_file_the_instance_is_found_or_named_by_the_environment() {
+    let configured = TestEnv::new();
+    let instance = configured.instance();
+    configured.seed_user(&instance.store, "alice", "Alice", "Liddell");
+
+    let mut ci = configured.sibling();
+    assert!(!ci.config_dir().join("config.yaml").exists());
+    let list_instances = |stderr: &str| {
+        crate::common::requests(stderr)
+            .iter()
+            .filter(|(_, op)| op == "ListInstances")
+            .count()
+    };
+    let first = ci.run(&["--debug", "--output", "json", "user", "list"]);
+    let stderr = crate::common::text(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(crate::common::text(&first.stdout).contains("alice"));
+    assert_eq!(list_instances(&stderr), 1, "{stderr}");
+    let second = ci.run(&["--debug", "--output", "json", "group", "list"]);
+    let stderr = crate::common::text(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert_eq!(list_instances(&stderr), 0, "remembered: {stderr}");
+    assert!(
+        !ci.config_dir().join("config.yaml").exists(),
+        "nothing written"
+    );
+
+    let mut named = configured.sibling();
+    named.set_var("AWSIDEMAN_SSO_INSTANCE_ARN", instance.arn.clone());
+    named.set_var("AWSIDEMAN_IDENTITY_STORE_ID", instance.store.clone());
+    let out = named.run(&["--debug", "--output", "json", "user", "list"]);
+    let stderr = crate::common::text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(crate::common::text(&out.stdout).contains("alice"));
+    assert_eq!(list_instances(&stderr), 0, "{stderr}");
+
+    ci.set_var("AWSIDEMAN_IDENTITY_STORE_ID", "d-123;rm -rf");
+    let bad = ci.fails(2, &["user", "list"]);
+    assert!(bad.contains("AWSIDEMAN_IDENTITY_STORE_ID"), "{bad}");
+
+    // A profile that is not in a configuration that has others is a typo.
+    let typo = configured.fails(2, &["--profile", "prdo", "user", "list"]);
+    assert!(typo.contains("no awsideman profile \"prdo\""), "{typo}");
 }
