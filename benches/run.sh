@@ -3,7 +3,9 @@
 # binary, installs the pinned aws CLI into its own venv (awscli pins botocore exactly, so it
 # cannot share moto's .venv), starts moto, seeds it, measures, and writes medians, ratios
 # and request counts to benches/RESULTS.md. Not part of the test suite.
-# Extra arguments go to benches/bench.py (e.g. --runs 5).
+# Extra arguments go to benches/bench.py: --runs N (default 20), --slow-runs N (the cold and
+# aws CLI rows at scale and the backups, default 3), --scale N (users in the scale section's
+# own moto_server, default 10000; e.g. --scale 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
@@ -20,8 +22,10 @@ ensure_awscli() {
 }
 
 cargo build --release --quiet
+# Times each command and reads its peak RSS (see the file); one file, no crate.
+rustc --edition 2024 -O -o target/bench-wait4 benches/tools/wait4.rs
 { cargo bench --quiet --bench crypto; echo; cargo bench --quiet --bench cache; } > target/crypto-bench.md
 ensure_awscli
 start_moto
 "$VENV/bin/python" -B benches/bench.py --binary target/release/awsideman --aws "$AWSCLI_VENV/bin/aws" \
-  --endpoint "$AWSIDEMAN_TEST_MOTO" --crypto target/crypto-bench.md "$@"
+  --endpoint "$AWSIDEMAN_TEST_MOTO" --moto-server "$AWSIDEMAN_TEST_MOTO_SERVER" --crypto target/crypto-bench.md "$@"
