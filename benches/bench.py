@@ -103,7 +103,7 @@ def main():
         backends = compare_backends(Home(root, "backends", args.binary, base))
         scale = time_scale(args, root, base)
         backups = measure_backups(args, root, base, world)
-        # Last: it adds assignments (revoked after, but the others never see them).
+        # Last: it adds assignments (revoked after, but no other row sees them).
         bulk = throttled_bulk_assign(args, root, base, world)
         info = machine_info(args.binary, aws)
     write_results(args, info, world, versus_aws, org_wide, requests, backends, scale, backups,
@@ -651,11 +651,11 @@ class ThrottlingProxy:
 
 @dataclass
 class Bulk:
-    """The throttled bulk assign: rows, wall time, peak RSS, what the proxy let through and
-    refused, and how it ended (`Summary` counts, or the error it stopped on)."""
+    """One throttled bulk assign: its file's shape, wall time, peak RSS, what the proxy let
+    through and refused, and how it ended (`Summary` counts, or the error it stopped on)."""
 
+    label: str
     rows: int
-    groups: int
     seconds: float
     rss_kb: int
     forwarded: int
@@ -666,56 +666,70 @@ class Bulk:
     error: str
 
 
-def bulk_rows(world):
-    """BULK_ROWS (group, permission set, account) rows none of which is assigned yet: in
-    account j, assigned set 0 to groups 5j+1.. (seed.py gives set 0 to group 5j only)."""
-    groups_per_account = math.ceil(BULK_ROWS / len(world.accounts))
-    rows = []
-    for j, account in enumerate(world.accounts):
-        for k in range(1, groups_per_account + 1):
-            group = (seed.ASSIGNED_SETS * j + k) % world.groups
-            rows.append(f"team-{group:03d},PermissionSet00,{account},GROUP")
-    rows = rows[:BULK_ROWS]
-    expect("distinct bulk rows", len(set(rows)), BULK_ROWS)
-    return rows
+def bulk_files(world):
+    """The two files of BULK_ROWS rows assigning PermissionSet00, none assigned yet, as
+    (label, CSV rows): users by name, and groups by name; accounts by id.
+
+    Users: users 0-49, each in the 4 accounts after its own number (the shape of the
+    end-to-end test), skipping account j for user 20j (seed.py gives it set 0 there).
+    Groups: in account j, groups 5j+1 to 5j+4 (seed.py gives set 0 to group 5j only)."""
+    accounts = world.accounts
+    per_principal = math.ceil(BULK_ROWS / 50)
+    users = []
+    for i in range(50):
+        after = ((i + 1 + m) % len(accounts) for m in range(len(accounts)))
+        free = [j for j in after if (20 * j) % world.users != i][:per_principal]
+        users += [f"user{i:05d},PermissionSet00,{accounts[j]},USER" for j in free]
+    per_account = math.ceil(BULK_ROWS / len(accounts))
+    groups = [f"team-{(seed.ASSIGNED_SETS * j + k) % world.groups:03d},PermissionSet00,"
+              f"{account},GROUP"
+              for j, account in enumerate(accounts) for k in range(1, per_account + 1)]
+    files = []
+    for what, rows in (("users", users[:BULK_ROWS]), ("groups", groups[:BULK_ROWS])):
+        expect(f"distinct bulk rows ({what})", len(set(rows)), BULK_ROWS)
+        principals = len({row.split(",")[0] for row in rows})
+        files.append((f"{BULK_ROWS} rows, {principals} {what}", rows))
+    return files
 
 
 def throttled_bulk_assign(args, root, base, world):
-    """A BULK_ROWS-row `bulk assign FILE --yes` at the default rate limit, with no cache,
-    through a ThrottlingProxy at THROTTLE_RATE requests per second in front of moto: one
-    run (it takes seconds by design), its wall time, peak RSS and outcome (a failure is
-    reported, not fatal: it is what the row measures). Then revokes the rows (straight to
-    moto) so moto holds the seeded data again."""
+    """Each of bulk_files as `bulk assign FILE --yes` at the default rate limit, with no
+    cache, through a ThrottlingProxy at THROTTLE_RATE requests per second in front of moto:
+    one run each (it takes seconds by design), its wall time, peak RSS and outcome (a
+    failure is reported, not fatal: it is what the row measures). Each file's rows are
+    revoked after (straight to moto) so moto holds the seeded data again."""
     home = Home(root, "bulk", args.binary, base)
-    path = os.path.join(root, "bulk.csv")
-    rows = bulk_rows(world)
-    with open(path, "w") as f:
-        f.write("principal_name,permission_set_name,account_name,principal_type\n")
-        f.write("\n".join(rows) + "\n")
     env = {k: v for k, v in home.env.items() if k != "AWSIDEMAN_RATE_LIMIT"}
-    argv = home.argv(["--no-cache", "--output", "json", "bulk", "assign", path, "--yes"])
-    with ThrottlingProxy(args.endpoint, THROTTLE_RATE) as proxy, \
-            tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        env["AWS_ENDPOINT_URL"] = proxy.url
-        seconds, rss, status = measure(argv, env, ok=(0, 1), stdout=out, stderr=err)
-        out.seek(0)
-        err.seek(0)
-        answer = out.read()
-        errors = [line for line in err.read().decode(errors="replace").splitlines()
-                  if line.startswith("awsideman: error")]
-    summary = json.loads(answer)["Summary"] if answer.strip() else {}
-    found = Bulk(BULK_ROWS, len({row.split(",")[0] for row in rows}), seconds, rss, proxy.forwarded["identity center"],
-                 proxy.forwarded["other"], proxy.throttled, summary.get("Succeeded", 0),
-                 summary.get("Failed", 0),
-                 "" if status == 0 else (errors[-1] if errors else f"exit {status}"))
-    print(f"bulk assign, {BULK_ROWS} rows at {THROTTLE_RATE}/s: exit {status}, "
-          f"{seconds:.2f} s {mb(rss)}, {found.succeeded} succeeded, {found.failed} failed, "
-          f"{found.forwarded} Identity Center requests (bound "
-          f"{found.forwarded / THROTTLE_RATE:.2f} s), {found.throttled} throttled, "
-          f"{found.other} others {found.error}")
-    if found.succeeded:
-        measure(home.argv(["--no-cache", "bulk", "revoke", path, "--yes",
-                           "--continue-on-error"]), home.env, ok=(0, 1))
+    found = []
+    for n, (label, rows) in enumerate(bulk_files(world)):
+        path = os.path.join(root, f"bulk-{n}.csv")
+        with open(path, "w") as f:
+            f.write("principal_name,permission_set_name,account_name,principal_type\n")
+            f.write("\n".join(rows) + "\n")
+        argv = home.argv(["--no-cache", "--output", "json", "bulk", "assign", path, "--yes"])
+        with ThrottlingProxy(args.endpoint, THROTTLE_RATE) as proxy, \
+                tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            seconds, rss, status = measure(argv, dict(env, AWS_ENDPOINT_URL=proxy.url),
+                                           ok=(0, 1), stdout=out, stderr=err)
+            out.seek(0)
+            err.seek(0)
+            answer = out.read()
+            errors = [line for line in err.read().decode(errors="replace").splitlines()
+                      if line.startswith("awsideman: error")]
+        summary = json.loads(answer)["Summary"] if answer.strip() else {}
+        bulk = Bulk(label, len(rows), seconds, rss, proxy.forwarded["identity center"],
+                    proxy.forwarded["other"], proxy.throttled, summary.get("Succeeded", 0),
+                    summary.get("Failed", 0),
+                    "" if status == 0 else (errors[-1] if errors else f"exit {status}"))
+        print(f"bulk assign, {label}, at {THROTTLE_RATE}/s: exit {status}, {seconds:.2f} s "
+              f"{mb(rss)}, {bulk.succeeded} succeeded, {bulk.failed} failed, "
+              f"{bulk.forwarded} Identity Center requests (bound "
+              f"{bulk.forwarded / THROTTLE_RATE:.2f} s), {bulk.throttled} throttled, "
+              f"{bulk.other} others {bulk.error}")
+        if bulk.succeeded:
+            measure(home.argv(["--no-cache", "bulk", "revoke", path, "--yes",
+                               "--continue-on-error"]), home.env, ok=(0, 1))
+        found.append(bulk)
     return found
 
 
@@ -800,28 +814,29 @@ def backup_lines(backups):
     return lines
 
 
-def bulk_lines(bulk):
+def bulk_lines(bulks):
     """The throttled bulk assign section of the report."""
-    bound = max(bulk.forwarded, 1) / THROTTLE_RATE
-    outcome = (f"{bulk.succeeded} succeeded, {bulk.failed} failed" if not bulk.error
-               else f"**failed**: {bulk.succeeded} succeeded, {bulk.failed} failed; "
-                    f"`{bulk.error}`")
-    return ["", f"## Bulk assign against a throttled Identity Center ({THROTTLE_RATE} "
-            "requests/s)", "",
-            f"`bulk assign FILE --yes --no-cache` of {bulk.rows} new group assignments (one "
-            f"permission set; {bulk.groups} distinct groups, named; accounts by id) at the "
-            "default rate limit, through a "
-            "proxy that answers ThrottlingException (HTTP 400, `x-amzn-errortype`) beyond "
-            f"{THROTTLE_RATE} identitystore and sso-admin requests in any one second and "
-            "forwards the rest (organizations) to moto. One run. The bound is the fastest any "
-            "client could be: the Identity Center requests that went through, at "
-            f"{THROTTLE_RATE} per second.", "",
-            "| rows | outcome | wall time | peak RSS | Identity Center requests | "
-            "throttled replies | other requests | bound | wall time / bound |",
-            "|---|---|---|---|---|---|---|---|---|",
-            f"| {bulk.rows} | {outcome} | {bulk.seconds:,.2f} s | {mb(bulk.rss_kb)} | "
-            f"{bulk.forwarded} | {bulk.throttled} | {bulk.other} | {bound:,.2f} s | "
-            f"{bulk.seconds / bound:,.2f}x |"]
+    lines = ["", f"## Bulk assign against a throttled Identity Center ({THROTTLE_RATE} "
+             "requests/s)", "",
+             "`bulk assign FILE --yes --no-cache` of new assignments of one permission set "
+             "(principals by name, accounts by id) at the default rate limit, through a proxy "
+             "that answers ThrottlingException (HTTP 400, `x-amzn-errortype`) beyond "
+             f"{THROTTLE_RATE} identitystore and sso-admin requests in any one second and "
+             "forwards the rest (organizations) to moto. One run each; the rows are revoked "
+             "after. The bound is the fastest any client could be: the Identity Center "
+             f"requests that went through, at {THROTTLE_RATE} per second.", "",
+             "| file | outcome | wall time | peak RSS | Identity Center requests | "
+             "throttled replies | other requests | bound | wall time / bound |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for bulk in bulks:
+        bound = max(bulk.forwarded, 1) / THROTTLE_RATE
+        outcome = (f"{bulk.succeeded} succeeded, {bulk.failed} failed" if not bulk.error
+                   else f"**failed**: {bulk.succeeded} succeeded, {bulk.failed} failed; "
+                        f"`{bulk.error}`")
+        lines.append(f"| {bulk.label} | {outcome} | {bulk.seconds:,.2f} s | "
+                     f"{mb(bulk.rss_kb)} | {bulk.forwarded} | {bulk.throttled} | "
+                     f"{bulk.other} | {bound:,.2f} s | {bulk.seconds / bound:,.2f}x |")
+    return lines
 
 
 def write_results(args, info, world, versus_aws, org_wide, requests, backends, scale, backups,
