@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks awsideman against a local moto_server, next to the aws CLI: builds the release
 # binary, installs the pinned aws CLI into its own venv (awscli pins botocore exactly, so it
-# cannot share moto's .venv), starts moto, seeds it, measures, and writes medians, ratios
-# and request counts to benches/RESULTS.md. Not part of the test suite.
+# cannot share moto's .venv), builds the wait4 helper that times each command and reads its
+# peak RSS, starts moto, and runs benches/bench.py: it seeds moto, measures (starting a
+# second moto_server for the scale section and a throttling proxy for the bulk rows), and
+# writes medians, peak RSS, ratios and request counts to benches/RESULTS.md. Not part of
+# the test suite. A default run takes several minutes; --scale 100000 far longer (seeding
+# and paging 100,000 users on moto is slow).
 # Extra arguments go to benches/bench.py: --runs N (default 20), --slow-runs N (the cold and
 # aws CLI rows at scale and the backups, default 3), --scale N (users in the scale section's
 # own moto_server, default 10000; e.g. --scale 100000).
