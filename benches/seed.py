@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import boto3
+import botocore.config
 
 # The largest page AWS returns (MaxResults) per service.
 PAGE = {"identitystore": 100, "sso-admin": 100, "organizations": 20}
@@ -110,8 +111,13 @@ def seed_users(pool, ids, world, count=USERS):
 
 def seed_users_only(endpoint, count):
     """Seeds `count` users (and nothing else) into the fresh moto_server at `endpoint`, the
-    scale section's identity store; returns the World."""
-    ids = boto3.client("identitystore", **client_args(endpoint))
+    scale section's identity store; returns the World.
+
+    moto checks a new user name against every user, iterating its dict while other threads
+    add to it: past some 10,000 users that sometimes fails with HTTP 500 before the user is
+    stored, so the client here retries those (harmless: nothing was created) many times."""
+    retrying = botocore.config.Config(retries={"mode": "standard", "max_attempts": 30})
+    ids = boto3.client("identitystore", config=retrying, **client_args(endpoint))
     sso = boto3.client("sso-admin", **client_args(endpoint))
     instance = sso.list_instances()["Instances"][0]
     world = World(instance["InstanceArn"], instance["IdentityStoreId"])
