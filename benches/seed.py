@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import boto3
+import botocore.config
 
 # The largest page AWS returns (MaxResults) per service.
 PAGE = {"identitystore": 100, "sso-admin": 100, "organizations": 20}
@@ -70,10 +71,15 @@ def pages(items, service):
     return max(1, math.ceil(items / PAGE[service]))
 
 
+def client_args(endpoint):
+    """boto3 client arguments for the moto_server at `endpoint`."""
+    return dict(endpoint_url=endpoint, region_name="us-east-1",
+                aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench")
+
+
 def seed(endpoint):
     """Seeds the whole data set into the moto_server at `endpoint`; returns the World."""
-    kw = dict(endpoint_url=endpoint, region_name="us-east-1",
-              aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench")
+    kw = client_args(endpoint)
     sso = boto3.client("sso-admin", **kw)
     ids = boto3.client("identitystore", **kw)
     org = boto3.client("organizations", **kw)
@@ -88,8 +94,8 @@ def seed(endpoint):
     return world
 
 
-def seed_users(pool, ids, world):
-    """Creates the users; returns their ids in order."""
+def seed_users(pool, ids, world, count=USERS):
+    """Creates `count` users; returns their ids in order."""
     def create(i):
         return ids.create_user(
             IdentityStoreId=world.store,
@@ -98,9 +104,26 @@ def seed_users(pool, ids, world):
             Name={"GivenName": "User", "FamilyName": f"{i}"},
             Emails=[{"Value": f"user{i:05d}@example.com", "Primary": True}],
         )["UserId"]
-    users = list(pool.map(create, range(USERS)))
+    users = list(pool.map(create, range(count)))
     world.users = len(users)
     return users
+
+
+def seed_users_only(endpoint, count):
+    """Seeds `count` users (and nothing else) into the fresh moto_server at `endpoint`, the
+    scale section's identity store; returns the World.
+
+    moto checks a new user name against every user, iterating its dict while other threads
+    add to it: past some 10,000 users that sometimes fails with HTTP 500 before the user is
+    stored, so the client here retries those (harmless: nothing was created) many times."""
+    retrying = botocore.config.Config(retries={"mode": "standard", "max_attempts": 30})
+    ids = boto3.client("identitystore", config=retrying, **client_args(endpoint))
+    sso = boto3.client("sso-admin", **client_args(endpoint))
+    instance = sso.list_instances()["Instances"][0]
+    world = World(instance["InstanceArn"], instance["IdentityStoreId"])
+    with ThreadPoolExecutor(WORKERS) as pool:
+        seed_users(pool, ids, world, count)
+    return world
 
 
 def seed_groups(pool, ids, world, users):
@@ -241,3 +264,19 @@ def minimum_assignment_list(world):
                           + world.users + world.groups - len(per_principal)
                           + sum(pages(n, "sso-admin") for n in per_principal.values())),
     }
+
+
+def minimum_backup(world):
+    """`backup create` (and `backup diff --live`, which reads the same): the assignment
+    plan, whose ListAccounts, ListUsers and ListGroups it shares but whose set name lookups
+    become its own DescribePermissionSet of every set; plus ListRoots, ListPermissionSets,
+    one ListGroupMemberships per group, six requests per permission set (Describe, managed
+    policies, customer managed references, inline policy, permissions boundary, tags), and
+    one ListOrganizationalUnitsForParent per root and OU."""
+    set_names = len({arn for _, arn, _, _ in world.assignments})
+    members = (sum(pages(n, "identitystore") for n in world.members.values())
+               + world.groups - len(world.members))
+    ou_listings = sum(pages(ous, "organizations") for ous, _ in world.tree.values())
+    return (minimum_assignment_list(world)["per-account"] - set_names + 1
+            + pages(world.permission_sets, "sso-admin") + members
+            + 6 * world.permission_sets + ou_listings)
