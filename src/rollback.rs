@@ -86,8 +86,9 @@ pub(crate) enum Inverse {
     Cannot(&'static str),
 }
 
-/// The attributes a user is created with, as DescribeUser names them.
-const USER_MEMBERS: &[&str] = &[
+/// The attributes a user is created with, as DescribeUser names them (CreateUser takes
+/// them as they are: rollback and restore copy these).
+pub(crate) const USER_MEMBERS: &[&str] = &[
     "UserName",
     "Name",
     "DisplayName",

@@ -263,15 +263,9 @@ fn existing(ctx: &Context, targets: &[&Target]) -> Result<BTreeSet<AccountAssign
 /// The rows of the file at `path` (`-`: standard input): JSON when it starts with `{`, else
 /// CSV.
 fn read_rows(path: &str) -> Result<Vec<Row>> {
-    let bytes = if path == "-" {
-        crate::fsutil::read_at_most(std::io::stdin(), MAX_FILE_BYTES)
-    } else {
-        crate::fsutil::read_file_at_most(std::path::Path::new(path), MAX_FILE_BYTES)
-    }
-    .map_err(|e| Error::usage(format!("reading {path}: {e}")))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::usage(format!("{path}: not UTF-8 text")))?;
-    let text = text.trim_start_matches('\u{feff}');
+    let text = crate::fsutil::read_input_text(path, MAX_FILE_BYTES)
+        .map_err(|e| Error::usage(format!("reading {path}: {e}")))?;
+    let text = text.as_str();
     let rows = if text.trim_start().starts_with('{') {
         json_rows(text)
     } else {

@@ -33,6 +33,22 @@ pub(crate) fn read_text_at_most(path: &Path, ceiling: u64) -> io::Result<String>
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// The text the user named by `path`, `-` being standard input: at most `ceiling` bytes of
+/// UTF-8, a leading byte-order mark dropped (spreadsheets write one).
+pub(crate) fn read_input_text(path: &str, ceiling: u64) -> io::Result<String> {
+    let bytes = if path == "-" {
+        read_at_most(io::stdin(), ceiling)?
+    } else {
+        read_file_at_most(Path::new(path), ceiling)?
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 /// `32 KiB`, `16 MiB` or `300 bytes`.
 fn size(bytes: u64) -> String {
     match bytes {

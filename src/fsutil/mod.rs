@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub(crate) use append::append_record;
-pub(crate) use bounded::{read_at_most, read_file_at_most, read_text_at_most};
+pub(crate) use bounded::{read_at_most, read_file_at_most, read_input_text, read_text_at_most};
 pub(crate) use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
 pub(crate) use lock::{FileLock, LockKind, lock_file};
 #[cfg(unix)]

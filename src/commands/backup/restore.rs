@@ -161,23 +161,6 @@ impl Ids {
     }
 }
 
-/// The attributes CreateUser accepts, copied from the backup as they are.
-const USER_ATTRIBUTES: &[&str] = &[
-    "UserName",
-    "Name",
-    "DisplayName",
-    "NickName",
-    "ProfileUrl",
-    "Emails",
-    "Addresses",
-    "PhoneNumbers",
-    "UserType",
-    "Title",
-    "PreferredLanguage",
-    "Locale",
-    "Timezone",
-];
-
 /// Carries out the `Create` steps of `steps`, in order; each step's action becomes
 /// [`Action::Impossible`] when what it needs does not exist. `live` gives the ids of AWS now.
 pub(crate) fn run(ctx: &Context, steps: &mut [Step], live: &Value) -> Result<()> {
@@ -194,7 +177,7 @@ pub(crate) fn run(ctx: &Context, steps: &mut [Step], live: &Value) -> Result<()>
         let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
         match step.resource {
             "Users" => {
-                let mut input = copy(item, USER_ATTRIBUTES);
+                let mut input = copy(item, crate::rollback::USER_MEMBERS);
                 input.insert("IdentityStoreId".into(), json!(store));
                 let reply = client.call(&client::CREATE_USER, Value::Object(input))?;
                 ids.users.insert(text("UserName"), id_in(&reply, "UserId")?);
@@ -419,7 +402,7 @@ mod tests {
                           "Name": {"GivenName": "A", "Formatted": null},
                           "Emails": [{"Value": "a@x", "Type": null}]});
         assert_eq!(
-            Value::Object(copy(&user, USER_ATTRIBUTES)),
+            Value::Object(copy(&user, crate::rollback::USER_MEMBERS)),
             json!({"UserName": "a", "Name": {"GivenName": "A"}, "Emails": [{"Value": "a@x"}]})
         );
     }

@@ -149,15 +149,9 @@ struct RawTargets {
 /// Reads the template at `path` (`-`: standard input). An unreadable file is an error; a
 /// readable one gives the template and its problems (none when it is well formed).
 pub(crate) fn read(path: &str) -> Result<(Template, Vec<Problem>)> {
-    let bytes = if path == "-" {
-        crate::fsutil::read_at_most(std::io::stdin(), MAX_FILE_BYTES)
-    } else {
-        crate::fsutil::read_file_at_most(std::path::Path::new(path), MAX_FILE_BYTES)
-    }
-    .map_err(|e| Error::usage(format!("reading {path}: {e}")))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::usage(format!("{path}: not UTF-8 text")))?;
-    Ok(parse(text.trim_start_matches('\u{feff}')))
+    let text = crate::fsutil::read_input_text(path, MAX_FILE_BYTES)
+        .map_err(|e| Error::usage(format!("reading {path}: {e}")))?;
+    Ok(parse(&text))
 }
 
 /// The template in `text`, and every problem of its structure.
