@@ -62,15 +62,25 @@ pub(crate) fn warm(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|g| g["GroupId"].as_str().map(str::to_string))
+                .filter_map(|g| {
+                    let id = g["GroupId"].as_str()?.to_string();
+                    let name = g["DisplayName"].as_str().unwrap_or(&id).to_string();
+                    Some((id, name))
+                })
                 .collect();
         }
         ran.push(text.clone());
     }
     let (members, group_arg) = group_members_command()?;
-    for id in group_ids {
+    let groups = group_ids.len();
+    for (n, (id, name)) in group_ids.into_iter().enumerate() {
         let text = format!("group members {id}");
-        line.show(&format!("warming: {text}"));
+        // People read names; the progress line escapes what a directory may hold.
+        line.show(&format!(
+            "warming: members of group {} ({} of {groups} groups)",
+            crate::printable::message(&name, 80),
+            n + 1
+        ));
         let mut matches = Matches::declared(declared_names(members));
         matches.push_positional(group_arg, id);
         (members.run)(ctx, &matches).map_err(|e| e.context(format!("cache warm \"{text}\"")))?;
