@@ -429,14 +429,7 @@ pub(crate) fn submit_each(
             })
         })
         .collect();
-    Ok(submit_requests(ctx, change, &requests, keep_going)?
-        .into_iter()
-        .map(|o| Submitted {
-            status: o.status.as_str(),
-            request_id: o.request_id,
-            failure: o.failure,
-        })
-        .collect())
+    submit_bodies(ctx, change, &requests, keep_going)
 }
 
 /// Like [`submit_each`], for request bodies as recorded (InstanceArn, TargetId,

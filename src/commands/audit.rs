@@ -18,9 +18,9 @@ const RECORD_COLUMNS: &[Column] = &[
     Column::new("Key id", "key_id"),
 ];
 
-/// `audit show [--since DURATION] [--event NAME]`.
-pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let since = match m.value("since") {
+/// `--since DURATION` as the time it reaches back to (`None` without the flag).
+pub(crate) fn since(m: &Matches) -> Result<Option<SystemTime>> {
+    Ok(match m.value("since") {
         Some(text) => {
             let age = audit::parse_duration(text).ok_or_else(|| {
                 Error::usage(format!(
@@ -35,7 +35,12 @@ pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
             )
         }
         None => None,
-    };
+    })
+}
+
+/// `audit show [--since DURATION] [--event NAME]`.
+pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
+    let since = since(m)?;
     let event = match m.value("event") {
         Some(name) => Some(EventKind::parse(name).ok_or_else(|| {
             let hint = crate::suggest::closest(name, EventKind::names())

@@ -2,14 +2,11 @@
 //! [`crate::rollback`]) and undoing one operation by running the inverses of its changes,
 //! newest first, through the same engines as the commands that made them.
 
-use std::time::SystemTime;
-
 use serde_json::{Value, json};
 
 use super::Context;
 use super::assignment::{self, Change};
 use super::directory::{self, GROUPS, USERS};
-use crate::audit;
 use crate::client::{self, OpKind, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
@@ -109,22 +106,7 @@ fn changes_of(record: &Value) -> &[Value] {
 
 /// `rollback list [--since DURATION]`.
 pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
-    let since = match m.value("since") {
-        Some(text) => {
-            let age = audit::parse_duration(text).ok_or_else(|| {
-                Error::usage(format!(
-                    "--since: invalid duration \"{text}\" (a whole number and s, m, h, d or w: \
-                     30m, 24h, 7d)"
-                ))
-            })?;
-            Some(
-                SystemTime::now()
-                    .checked_sub(age)
-                    .unwrap_or(SystemTime::UNIX_EPOCH),
-            )
-        }
-        None => None,
-    };
+    let since = super::audit::since(m)?;
     let all = records(ctx)?;
     let rows: Vec<Value> = all
         .iter()
