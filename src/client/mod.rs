@@ -752,6 +752,22 @@ impl Client {
         answer.into_document(op)
     }
 
+    /// The items of a list operation's first result member (`Users` of ListUsers), every
+    /// page, decoded straight from the answer's text into `T` (no tree of values).
+    pub(crate) fn list_items<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &Operation,
+        input: Value,
+    ) -> Result<Vec<T>> {
+        let Some(key) = op.paging.as_ref().and_then(|p| p.result_keys.first()) else {
+            return Err(Error::runtime(format!(
+                "internal error: {} is not a list operation",
+                op.name
+            )));
+        };
+        shapes::items_in(op, &self.list_document(op, input)?, key)
+    }
+
     /// Like [`Client::list`], with at most `limit` items (the reply then carries
     /// `"Truncated": true` when items were left out). A complete list is cached; a cut one
     /// never is, so a `--limit` cannot poison the full list.

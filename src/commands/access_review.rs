@@ -8,14 +8,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Context;
 use super::grants::{self, Names, Scope};
 use super::org;
 use super::resolve::{self, Principal, PrincipalType};
+use super::rows::{self, Layout};
 use crate::client;
-use crate::client::shapes::{self, AccountAssignment, Membership};
+use crate::client::shapes::{AccountAssignment, Membership};
 use crate::commands::args::Matches;
 use crate::error::Result;
 use crate::output::{Column, Report};
@@ -117,14 +118,9 @@ fn of_user(
     account: Option<&str>,
 ) -> Result<(BTreeSet<AccountAssignment>, BTreeSet<Grant>)> {
     let own = grants::of_principal(ctx, PrincipalType::User, &user.id, account)?;
-    let reply = ctx.client()?.list(
+    let memberships: Vec<Membership> = ctx.client()?.list_items(
         &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
         json!({"IdentityStoreId": ctx.identity_store_id()?, "MemberId": {"UserId": user.id}}),
-    )?;
-    let memberships: Vec<Membership> = shapes::items(
-        &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
-        &reply,
-        "GroupMemberships",
     )?;
     let groups: Vec<String> = memberships.into_iter().map(|m| m.group_id).collect();
     let of_groups = grants::fan_out(ctx, "access-review: groups", &groups, |group| {
@@ -270,12 +266,10 @@ fn members(ctx: &Context, groups: &[String]) -> Result<HashMap<String, Vec<Strin
     let store = ctx.identity_store_id()?;
     let client = ctx.client()?;
     let listed = grants::fan_out(ctx, "access-review: group members", groups, |group| {
-        let reply = client.list(
+        let memberships: Vec<Membership> = client.list_items(
             &client::LIST_GROUP_MEMBERSHIPS,
             json!({"IdentityStoreId": store, "GroupId": group}),
         )?;
-        let memberships: Vec<Membership> =
-            shapes::items(&client::LIST_GROUP_MEMBERSHIPS, &reply, "GroupMemberships")?;
         Ok(memberships
             .into_iter()
             .map(|m| m.member_id.user_id)
@@ -292,44 +286,56 @@ fn report(
     assignments: &BTreeSet<AccountAssignment>,
     found: &BTreeSet<Grant>,
 ) -> Result<Report> {
-    let everyone: BTreeSet<AccountAssignment> = assignments
-        .iter()
-        .cloned()
-        .chain(found.iter().map(|g| g.assignment.clone()))
-        .collect();
-    names.fill(ctx, &everyone)?;
-    let mut rows: Vec<Value> = found.iter().map(|g| row(names, g)).collect();
-    // By the way of access, then (a stable sort) by account, set and principal.
-    grants::sort_rows(&mut rows, &["Access"]);
-    grants::sort_rows(&mut rows, grants::ROW_ORDER);
-    Ok(Report::list(json!({ "Access": rows }), "Access", COLUMNS))
-}
-
-fn row(names: &Names, grant: &Grant) -> Value {
-    let a = &grant.assignment;
-    let (via, group_id, group_name, access) = match &grant.via {
-        Via::Direct => ("direct", None, None, "direct".to_string()),
-        Via::Group(id) => {
+    names.fill(
+        ctx,
+        assignments
+            .iter()
+            .chain(found.iter().map(|g| &g.assignment)),
+    )?;
+    let layout = Layout::new(names, found.iter().map(|g| &g.assignment));
+    // "direct" sorts before "via group <name>", and those by the group's name (any case).
+    let groups = rows::parts(
+        found.iter().filter_map(|g| match &g.via {
+            Via::Direct => None,
+            Via::Group(id) => Some(id.as_str()),
+        }),
+        |id| names.principal(id).unwrap_or(id).to_lowercase(),
+        |id| {
             let name = names.principal(id);
-            (
-                "group",
-                Some(id.as_str()),
-                name,
-                format!("via group {}", name.unwrap_or(id)),
-            )
-        }
+            let mut json = String::new();
+            rows::member(&mut json, "Via", Some("group"));
+            rows::member(&mut json, "ViaGroupId", Some(id));
+            rows::member(&mut json, "ViaGroupName", name);
+            let access = format!("via group {}", name.unwrap_or(id));
+            rows::member(&mut json, "Access", Some(&access));
+            json
+        },
+    );
+    let direct = {
+        let mut json = String::new();
+        rows::member(&mut json, "Via", Some("direct"));
+        rows::member(&mut json, "ViaGroupId", None);
+        rows::member(&mut json, "ViaGroupName", None);
+        rows::member(&mut json, "Access", Some("direct"));
+        json
     };
-    json!({
-        "AccountId": a.account_id,
-        "AccountName": names.account(&a.account_id),
-        "PermissionSetArn": a.permission_set_arn,
-        "PermissionSetName": names.permission_set(&a.permission_set_arn),
-        "PrincipalType": a.principal_type.as_aws(),
-        "PrincipalId": a.principal_id,
-        "PrincipalName": names.principal(&a.principal_id),
-        "Via": via,
-        "ViaGroupId": group_id,
-        "ViaGroupName": group_name,
-        "Access": access,
-    })
+    let via = |g: &Grant| match &g.via {
+        Via::Direct => None,
+        Via::Group(id) => groups.get(id.as_str()),
+    };
+    let mut keyed: Vec<(([u32; 4], u32), &Grant)> = found
+        .iter()
+        .map(|g| {
+            let rank = via(g).map_or(0, |p| 1 + p.rank);
+            ((layout.key(&g.assignment), rank), g)
+        })
+        .collect();
+    // By account, set and principal, then by the way of access; ties keep the set's order.
+    keyed.sort_by_key(|(key, _)| *key);
+    let document = rows::document("Access", &keyed, |(_, g), out| {
+        layout.write(&g.assignment, out);
+        out.push(',');
+        out.push_str(via(g).map_or(direct.as_str(), |p| p.json.as_str()));
+    });
+    Ok(Report::list(document, "Access", COLUMNS))
 }

@@ -111,7 +111,7 @@ pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let rows = grants::assignments(ctx, &scope, &mut names)?;
     names.fill(ctx, &rows)?;
     Ok(Report::list(
-        json!({ "AccountAssignments": names.rows(&rows) }),
+        super::rows::assignments(&names, &rows),
         "AccountAssignments",
         LIST_COLUMNS,
     ))
@@ -655,7 +655,7 @@ pub(crate) fn copy(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .collect();
     let mut names = Names::default();
     names.add_accounts(&accounts);
-    names.fill(ctx, &wanted.iter().cloned().collect())?;
+    names.fill(ctx, &wanted)?;
     let (skipped, to_create): (Vec<_>, Vec<_>) = wanted
         .into_iter()
         .partition(|a| already.contains(&(a.account_id.clone(), a.permission_set_arn.clone())));

@@ -189,21 +189,27 @@ impl Names {
 
     /// Looks up every name `rows` need that is not known yet: ListAccounts once for
     /// accounts, one Describe call per distinct permission set and principal, in parallel.
-    pub(crate) fn fill(&mut self, ctx: &Context, rows: &BTreeSet<AccountAssignment>) -> Result<()> {
+    pub(crate) fn fill<'r>(
+        &mut self,
+        ctx: &Context,
+        rows: impl IntoIterator<Item = &'r AccountAssignment> + Clone,
+    ) -> Result<()> {
         if !self.all_accounts
             && rows
-                .iter()
+                .clone()
+                .into_iter()
                 .any(|r| !self.accounts.contains_key(&r.account_id))
         {
             self.add_accounts(&list_accounts(ctx)?);
         }
         let sets: BTreeSet<&String> = rows
-            .iter()
+            .clone()
+            .into_iter()
             .map(|r| &r.permission_set_arn)
             .filter(|arn| !self.permission_sets.contains_key(*arn))
             .collect();
         let principals: BTreeSet<(PrincipalType, &String)> = rows
-            .iter()
+            .into_iter()
             .map(|r| (r.principal_type, &r.principal_id))
             .filter(|(_, id)| !self.principals.contains_key(*id))
             .collect();
@@ -225,26 +231,6 @@ impl Names {
             };
         }
         Ok(())
-    }
-
-    /// The output rows, sorted by account, permission set and principal name.
-    pub(crate) fn rows(&self, rows: &BTreeSet<AccountAssignment>) -> Vec<Value> {
-        let mut out: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "AccountId": r.account_id,
-                    "AccountName": self.accounts.get(&r.account_id),
-                    "PermissionSetArn": r.permission_set_arn,
-                    "PermissionSetName": self.permission_sets.get(&r.permission_set_arn),
-                    "PrincipalType": r.principal_type.as_aws(),
-                    "PrincipalId": r.principal_id,
-                    "PrincipalName": self.principals.get(&r.principal_id),
-                })
-            })
-            .collect();
-        sort_rows(&mut out, ROW_ORDER);
-        out
     }
 }
 
@@ -293,18 +279,17 @@ fn look_up(ctx: &Context, lookup: &Lookup) -> Result<Option<String>> {
 
 /// Every account of the organization (ListAccounts, every page).
 pub(crate) fn list_accounts(ctx: &Context) -> Result<Vec<shapes::Account>> {
-    let reply = ctx.client()?.list(&client::LIST_ACCOUNTS, json!({}))?;
-    shapes::items(&client::LIST_ACCOUNTS, &reply, "Accounts")
+    ctx.client()?.list_items(&client::LIST_ACCOUNTS, json!({}))
 }
 
 /// The permission sets provisioned to an account (their ARNs), each once, sorted.
 pub(crate) fn provisioned_to(ctx: &Context, account: &str) -> Result<Vec<String>> {
-    let reply = ctx.client()?.list(
-        &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
-        json!({"InstanceArn": ctx.instance_arn()?, "AccountId": account}),
-    )?;
-    let op = &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT;
-    let sets: BTreeSet<String> = shapes::items::<String>(op, &reply, "PermissionSets")?
+    let sets: BTreeSet<String> = ctx
+        .client()?
+        .list_items::<String>(
+            &client::LIST_PERMISSION_SETS_PROVISIONED_TO_ACCOUNT,
+            json!({"InstanceArn": ctx.instance_arn()?, "AccountId": account}),
+        )?
         .into_iter()
         .collect();
     Ok(sets.into_iter().collect())
@@ -328,13 +313,9 @@ pub(crate) fn of_principal(
     }
     match ctx
         .client()?
-        .list(&client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL, input)
+        .list_items(&client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL, input)
     {
-        Ok(reply) => shapes::items(
-            &client::LIST_ACCOUNT_ASSIGNMENTS_FOR_PRINCIPAL,
-            &reply,
-            "AccountAssignments",
-        ),
+        Ok(found) => Ok(found),
         Err(e) if resolve::is_not_found(&e) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
@@ -349,18 +330,10 @@ pub(crate) fn of_pairs(
     let instance = ctx.instance_arn()?;
     let client = ctx.client()?;
     let found = fan_out(ctx, "assignment list:", pairs, |(account, set)| {
-        client
-            .list(
-                &client::LIST_ACCOUNT_ASSIGNMENTS,
-                json!({"InstanceArn": instance, "AccountId": account, "PermissionSetArn": set}),
-            )
-            .and_then(|reply| {
-                shapes::items(
-                    &client::LIST_ACCOUNT_ASSIGNMENTS,
-                    &reply,
-                    "AccountAssignments",
-                )
-            })
+        client.list_items(
+            &client::LIST_ACCOUNT_ASSIGNMENTS,
+            json!({"InstanceArn": instance, "AccountId": account, "PermissionSetArn": set}),
+        )
     })?;
     Ok(found.into_iter().flatten().collect())
 }

@@ -27,6 +27,7 @@ pub(crate) mod permission_set;
 pub(crate) mod profile;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
+pub(crate) mod rows;
 pub(crate) mod sso;
 pub(crate) mod status;
 pub(crate) mod templates;
