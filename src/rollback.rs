@@ -4,9 +4,12 @@
 //! The client hands every successful write to a [`Recorder`]; at the end of the command the
 //! recorder's changes become one record of the journal. What undoes a change comes from the
 //! table [`INVERSES`]: the inverse operation and how its request is built from the change's
-//! request, its reply, or the state before the change that the command noted
-//! ([`Recorder::before`]: a user's attributes before a delete). A change with no inverse is
-//! recorded as one that cannot be undone, with the reason.
+//! request, its reply, or the state before the change ([`Recorder::before`]: a user's
+//! attributes before a delete, noted by the command; a permission set's old inline policy,
+//! boundary or settings, or the whole set before its deletion, read by the client before
+//! the write, see [`crate::client::permission_set::state_before`]). A change with no inverse is
+//! recorded as one that cannot be undone, with the reason (an operation outside the table, a
+//! state that could not be read).
 //!
 //! The journal is `<dir>/operations.jsonl`, 0600 in a private directory. Appends are whole
 //! lines (see [`crate::fsutil::append_record`]) under the directory's lock file, which also
@@ -59,6 +62,9 @@ pub(crate) enum Inverse {
         keep: &'static [&'static str],
         /// Members of the noted state the new request takes.
         members: &'static [&'static str],
+        /// Members of the noted state applied to the new object after its creation (kept
+        /// in the record as `then`: a permission set's policies, boundary).
+        then: &'static [&'static str],
     },
     /// The same operation puts back the old values of the attributes it changed (noted
     /// before the change, keyed by the request member `key`).
@@ -82,8 +88,6 @@ pub(crate) enum Inverse {
     },
     /// Nothing to undo (the change only refreshed derived state).
     Nothing(&'static str),
-    /// Cannot be undone, and why.
-    Cannot(&'static str),
 }
 
 /// The attributes a user is created with, as DescribeUser names them (CreateUser takes
@@ -112,6 +116,33 @@ const INLINE_POLICY_BACK: Inverse = Inverse::PutBack {
     keep: &["InstanceArn", "PermissionSetArn"],
     member: "InlinePolicy",
 };
+
+/// How a change of a permission set's permissions boundary is undone.
+const BOUNDARY_BACK: Inverse = Inverse::PutBack {
+    put: "PutPermissionsBoundaryToPermissionSet",
+    delete: "DeletePermissionsBoundaryFromPermissionSet",
+    key: "PermissionSetArn",
+    keep: &["InstanceArn", "PermissionSetArn"],
+    member: "PermissionsBoundary",
+};
+
+/// What a deleted permission set is created with again (CreatePermissionSet's members).
+pub(crate) const PERMISSION_SET_MEMBERS: &[&str] = &[
+    "Name",
+    "Description",
+    "SessionDuration",
+    "RelayState",
+    "Tags",
+];
+
+/// What a recreated permission set gets after its creation (see [`crate::client::permission_set`]).
+pub(crate) const PERMISSION_SET_FOLLOW_UPS: &[&str] = &[
+    "AwsManagedPolicies",
+    "CustomerManagedPolicies",
+    "InlinePolicy",
+    "PermissionsBoundary",
+    "Unknown",
+];
 
 /// Every write awsideman makes, and how it is undone.
 pub(crate) const INVERSES: &[(&str, Inverse)] = &[
@@ -146,6 +177,7 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
             key: "MembershipId",
             keep: &["IdentityStoreId"],
             members: &["GroupId", "MemberId"],
+            then: &[],
         },
     ),
     (
@@ -163,6 +195,7 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
             key: "UserId",
             keep: &["IdentityStoreId"],
             members: USER_MEMBERS,
+            then: &[],
         },
     ),
     ("UpdateUser", Inverse::Revert { key: "UserId" }),
@@ -181,6 +214,7 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
             key: "GroupId",
             keep: &["IdentityStoreId"],
             members: &["DisplayName", "Description"],
+            then: &[],
         },
     ),
     ("UpdateGroup", Inverse::Revert { key: "GroupId" }),
@@ -198,9 +232,13 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
     ),
     (
         "DeletePermissionSet",
-        Inverse::Cannot(
-            "a deleted permission set is not recreated by rollback (restore it from a backup)",
-        ),
+        Inverse::Recreate {
+            op: "CreatePermissionSet",
+            key: "PermissionSetArn",
+            keep: &["InstanceArn"],
+            members: PERMISSION_SET_MEMBERS,
+            then: PERMISSION_SET_FOLLOW_UPS,
+        },
     ),
     (
         "UpdatePermissionSet",
@@ -209,18 +247,21 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
             key: "PermissionSetArn",
             keep: &["InstanceArn", "PermissionSetArn"],
             members: &["Description", "SessionDuration", "RelayState"],
+            then: &[],
         },
     ),
     ("PutInlinePolicyToPermissionSet", INLINE_POLICY_BACK),
     ("DeleteInlinePolicyFromPermissionSet", INLINE_POLICY_BACK),
     (
         "AttachCustomerManagedPolicyReferenceToPermissionSet",
-        Inverse::Cannot("detaching a customer managed policy is not an operation awsideman makes"),
+        Inverse::Same("DetachCustomerManagedPolicyReferenceFromPermissionSet"),
     ),
     (
-        "PutPermissionsBoundaryToPermissionSet",
-        Inverse::Cannot("removing a permissions boundary is not an operation awsideman makes"),
+        "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+        Inverse::Same("AttachCustomerManagedPolicyReferenceToPermissionSet"),
     ),
+    ("PutPermissionsBoundaryToPermissionSet", BOUNDARY_BACK),
+    ("DeletePermissionsBoundaryFromPermissionSet", BOUNDARY_BACK),
 ];
 
 /// The row of `operation`, if it has one.
@@ -275,6 +316,19 @@ pub(crate) fn change_record(
             .filter_map(|m| request.get(*m).map(|v| (m.to_string(), v.clone())))
             .collect()
     };
+    // A state that could not be read is no state, and the record says why.
+    let unread = before
+        .and_then(|b| b["unread"].as_str())
+        .map(str::to_string);
+    let before = before.filter(|_| unread.is_none());
+    let no_state = |record: &mut Value, default: &str| {
+        record["cannot_undo"] = match &unread {
+            Some(why) => json!(format!(
+                "its state before the change could not be read: {why}"
+            )),
+            None => json!(default),
+        };
+    };
     match inverse_of(operation) {
         None => record["cannot_undo"] = json!("awsideman has no inverse for this operation"),
         Some(Inverse::Same(op)) => record["inverse"] = inverse(op, request.clone()),
@@ -301,21 +355,43 @@ pub(crate) fn change_record(
             op,
             keep: kept,
             members,
+            then,
             ..
         }) => {
             let Some(before) = before else {
-                record["cannot_undo"] = json!("its state before the change was not recorded");
+                no_state(&mut record, "its state before the change was not recorded");
                 return record;
             };
             let mut built = keep(kept);
+            let mut stays = Vec::new();
             for member in members {
-                if let Some(v) = at(&before["object"], member) {
-                    built.insert(member.to_string(), v.clone());
+                match at(&before["object"], member) {
+                    Some(v) => {
+                        built.insert(member.to_string(), v.clone());
+                    }
+                    // An update cannot clear what had no value: it keeps the new one.
+                    None if op == operation && request.get(*member).is_some() => {
+                        stays.push(*member)
+                    }
+                    None => {}
                 }
             }
             record["inverse"] = inverse(op, Value::Object(built));
+            if !stays.is_empty() {
+                record["partly"] = json!(format!(
+                    "{} had no value before and AWS cannot clear it: it keeps the new one",
+                    stays.join(", ")
+                ));
+            }
             if op.starts_with("Create") {
                 record["recreates"] = json!(true);
+            }
+            if !then.is_empty() {
+                let follow: Map<String, Value> = then
+                    .iter()
+                    .filter_map(|m| at(&before["object"], m).map(|v| (m.to_string(), v.clone())))
+                    .collect();
+                record["then"] = Value::Object(follow);
             }
             if let Some(groups) = before.get("group_ids").filter(|g| g.is_array()) {
                 record["group_ids"] = groups.clone();
@@ -323,7 +399,7 @@ pub(crate) fn change_record(
         }
         Some(Inverse::Revert { key }) => {
             let Some(before) = before else {
-                record["cannot_undo"] = json!("its old values were not recorded");
+                no_state(&mut record, "its old values were not recorded");
                 return record;
             };
             let operations: Vec<Value> = request["Operations"]
@@ -349,7 +425,7 @@ pub(crate) fn change_record(
             ..
         }) => {
             let Some(before) = before else {
-                record["cannot_undo"] = json!("its old value was not recorded");
+                no_state(&mut record, "its old value was not recorded");
                 return record;
             };
             let mut built = keep(kept);
@@ -363,9 +439,19 @@ pub(crate) fn change_record(
             record["inverse"] = inverse(op, Value::Object(built));
         }
         Some(Inverse::Nothing(why)) => record["nothing_to_undo"] = json!(why),
-        Some(Inverse::Cannot(why)) => record["cannot_undo"] = json!(why),
     }
     record
+}
+
+/// The id naming the object whose earlier state undoing `operation` needs (the value of
+/// its row's `key` in `request`), if its row needs one.
+fn state_key(operation: &str, request: &Value) -> Option<String> {
+    match inverse_of(operation)? {
+        Inverse::Recreate { key, .. } | Inverse::Revert { key } | Inverse::PutBack { key, .. } => {
+            request[key].as_str().map(str::to_string)
+        }
+        _ => None,
+    }
 }
 
 /// Collects the changes of one command, from every thread that writes.
@@ -397,17 +483,38 @@ impl Recorder {
         }
     }
 
+    /// Notes that the state of object `id` before `operation` could not be read, and why.
+    pub(crate) fn unread(&self, operation: &str, id: &str, why: &str) {
+        if let Ok(mut map) = self.before.lock() {
+            map.insert(format!("{operation} {id}"), json!({ "unread": why }));
+        }
+    }
+
+    /// The id of the object whose state before `operation` (with `request`) undoing it
+    /// needs and nobody noted yet; `None` when it needs none, it is noted, or the
+    /// permission set it changes was created by this same command (deleting it undoes all).
+    pub(crate) fn wants_state_before(&self, operation: &str, request: &Value) -> Option<String> {
+        let id = state_key(operation, request)?;
+        if self
+            .before
+            .lock()
+            .is_ok_and(|map| map.contains_key(&format!("{operation} {id}")))
+        {
+            return None;
+        }
+        let created = request["PermissionSetArn"].as_str().is_some_and(|arn| {
+            self.created
+                .lock()
+                .is_ok_and(|c| c.iter().any(|a| a == arn))
+        });
+        (!created).then_some(id)
+    }
+
     /// Records a write that succeeded.
     pub(crate) fn wrote(&self, service: &str, operation: &str, request: &Value, reply: &Value) {
-        let key = match inverse_of(operation) {
-            Some(
-                Inverse::Recreate { key, .. }
-                | Inverse::Revert { key }
-                | Inverse::PutBack { key, .. },
-            ) => request[key].as_str().map(|id| format!("{operation} {id}")),
-            _ => None,
-        };
-        let before = key.and_then(|k| self.before.lock().ok()?.get(&k).cloned());
+        let key = state_key(operation, request).map(|id| format!("{operation} {id}"));
+        // Each noted state serves one write: a later write to the same object reads anew.
+        let before = key.and_then(|k| self.before.lock().ok()?.remove(&k));
         let permission_set = request["PermissionSetArn"].as_str();
         let record = if operation == "CreatePermissionSet" {
             if let (Ok(mut created), Some(arn)) = (
@@ -749,6 +856,123 @@ mod tests {
                    {"AttributePath": "name.givenName", "AttributeValue": "G"},
                    {"AttributePath": "title"}])
         );
+    }
+
+    #[test]
+    fn a_boundary_put_over_another_puts_the_old_one_back_and_a_new_one_is_deleted() {
+        let request = json!({"InstanceArn": "i", "PermissionSetArn": "ps",
+                             "PermissionsBoundary": {"ManagedPolicyArn": "new"}});
+        let recorder = Recorder::default();
+        assert_eq!(
+            recorder.wants_state_before("PutPermissionsBoundaryToPermissionSet", &request),
+            Some("ps".to_string())
+        );
+        let old = json!({"PermissionsBoundary": {"ManagedPolicyArn": "old"}});
+        recorder.before("PutPermissionsBoundaryToPermissionSet", "ps", &old, None);
+        assert_eq!(
+            recorder.wants_state_before("PutPermissionsBoundaryToPermissionSet", &request),
+            None,
+            "noted once"
+        );
+        let op = "PutPermissionsBoundaryToPermissionSet";
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        let none = json!({"PermissionsBoundary": null});
+        recorder.before(op, "ps", &none, None);
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        let changes = recorder.take();
+        assert_eq!(changes[0]["inverse"]["operation"], op);
+        assert_eq!(
+            changes[0]["inverse"]["request"],
+            json!({"InstanceArn": "i", "PermissionSetArn": "ps",
+                   "PermissionsBoundary": {"ManagedPolicyArn": "old"}})
+        );
+        assert_eq!(
+            changes[1]["inverse"]["operation"],
+            "DeletePermissionsBoundaryFromPermissionSet"
+        );
+        assert_eq!(
+            changes[1]["inverse"]["request"],
+            json!({"InstanceArn": "i", "PermissionSetArn": "ps"})
+        );
+        // Each noted state serves one write: the next one wants its own.
+        assert!(recorder.wants_state_before(op, &request).is_some());
+    }
+
+    #[test]
+    fn a_deleted_permission_set_is_recreated_with_everything_recorded() {
+        let recorder = Recorder::default();
+        let set = json!({"Name": "Ops", "PermissionSetArn": "ps", "Description": "d",
+            "SessionDuration": "PT2H", "RelayState": "https://x", "CreatedDate": 1,
+            "Tags": [{"Key": "k", "Value": "v"}], "InlinePolicy": "{}",
+            "AwsManagedPolicies": [{"Arn": "a", "Name": "A"}],
+            "CustomerManagedPolicies": [{"Name": "c", "Path": "/"}],
+            "PermissionsBoundary": {"ManagedPolicyArn": "b"}, "Unknown": []});
+        recorder.before("DeletePermissionSet", "ps", &set, None);
+        let request = json!({"InstanceArn": "i", "PermissionSetArn": "ps"});
+        recorder.wrote("sso-admin", "DeletePermissionSet", &request, &json!({}));
+        let change = &recorder.take()[0];
+        assert_eq!(change["inverse"]["operation"], "CreatePermissionSet");
+        assert_eq!(
+            change["inverse"]["request"],
+            json!({"InstanceArn": "i", "Name": "Ops", "Description": "d",
+                   "SessionDuration": "PT2H", "RelayState": "https://x",
+                   "Tags": [{"Key": "k", "Value": "v"}]})
+        );
+        assert_eq!(change["recreates"], true);
+        assert_eq!(
+            change["then"],
+            json!({"AwsManagedPolicies": [{"Arn": "a", "Name": "A"}],
+                   "CustomerManagedPolicies": [{"Name": "c", "Path": "/"}],
+                   "InlinePolicy": "{}", "PermissionsBoundary": {"ManagedPolicyArn": "b"},
+                   "Unknown": []})
+        );
+    }
+
+    #[test]
+    fn a_state_that_could_not_be_read_says_why_and_created_sets_need_none() {
+        let recorder = Recorder::default();
+        let request = json!({"InstanceArn": "i", "PermissionSetArn": "ps", "InlinePolicy": "{}"});
+        let op = "PutInlinePolicyToPermissionSet";
+        recorder.unread(op, "ps", "access denied");
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        let change = &recorder.take()[0];
+        assert!(change.get("inverse").is_none());
+        assert_eq!(
+            change["cannot_undo"],
+            "its state before the change could not be read: access denied"
+        );
+        recorder.wrote(
+            "sso-admin",
+            "CreatePermissionSet",
+            &json!({"InstanceArn": "i", "Name": "N"}),
+            &json!({"PermissionSet": {"PermissionSetArn": "ps"}}),
+        );
+        assert_eq!(recorder.wants_state_before(op, &request), None);
+    }
+
+    #[test]
+    fn an_update_cannot_clear_what_had_no_value() {
+        let recorder = Recorder::default();
+        recorder.before(
+            "UpdatePermissionSet",
+            "ps",
+            &json!({"Description": "old", "SessionDuration": "PT1H"}),
+            None,
+        );
+        recorder.wrote(
+            "sso-admin",
+            "UpdatePermissionSet",
+            &json!({"InstanceArn": "i", "PermissionSetArn": "ps", "Description": "new",
+                    "SessionDuration": "PT1H", "RelayState": "https://x"}),
+            &json!({}),
+        );
+        let change = &recorder.take()[0];
+        assert_eq!(
+            change["inverse"]["request"],
+            json!({"InstanceArn": "i", "PermissionSetArn": "ps", "Description": "old",
+                   "SessionDuration": "PT1H"})
+        );
+        assert!(change["partly"].as_str().unwrap().starts_with("RelayState"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! An AWS operation is a row here (service, name, read or write, paging), not a module.
 //! Commands never reach the transport around this client.
 
+pub(crate) mod permission_set;
 pub(crate) mod shapes;
 
 use serde_json::Value;
@@ -329,6 +330,19 @@ pub(crate) const ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET: Ope
         "AttachCustomerManagedPolicyReferenceToPermissionSet",
         &["permset:{InstanceArn}:{PermissionSetArn}"],
     );
+/// sso-admin DetachCustomerManagedPolicyReferenceFromPermissionSet.
+pub(crate) const DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET: Operation =
+    Operation::write(
+        SSO,
+        "DetachCustomerManagedPolicyReferenceFromPermissionSet",
+        &["permset:{InstanceArn}:{PermissionSetArn}"],
+    );
+/// sso-admin DeletePermissionsBoundaryFromPermissionSet.
+pub(crate) const DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET: Operation = Operation::write(
+    SSO,
+    "DeletePermissionsBoundaryFromPermissionSet",
+    &["permset:{InstanceArn}:{PermissionSetArn}"],
+);
 /// sso-admin PutPermissionsBoundaryToPermissionSet.
 pub(crate) const PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET: Operation = Operation::write(
     SSO,
@@ -589,7 +603,9 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     PROVISION_PERMISSION_SET,
     DESCRIBE_INSTANCE,
     ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
+    DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET,
     PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
+    DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET,
     LIST_PERMISSION_SET_PROVISIONING_STATUS,
     LIST_ACCOUNT_ASSIGNMENT_CREATION_STATUS,
     LIST_ACCOUNT_ASSIGNMENT_DELETION_STATUS,
@@ -817,6 +833,9 @@ impl Client {
         match op.kind {
             OpKind::Status | OpKind::Stored => fetch(),
             OpKind::Write => {
+                if let Some(recorder) = &self.recorder {
+                    self.note_state_before(recorder, op, input);
+                }
                 let reply = fetch()?;
                 if let Some(recorder) = &self.recorder {
                     let value = match &reply {
@@ -865,6 +884,21 @@ impl Client {
                 }
                 Ok(answer)
             }
+        }
+    }
+
+    /// For the rollback journal: reads what undoing the write `op` needs of the state it
+    /// changes (the old inline policy, boundary or settings, a permission set in full before
+    /// its deletion), through the read path, once, unless the command noted it already or
+    /// the object was created by this same command. A read that fails is recorded as such.
+    fn note_state_before(&self, recorder: &Recorder, op: &Operation, input: &Value) {
+        let Some(id) = recorder.wants_state_before(op.name, input) else {
+            return;
+        };
+        match permission_set::state_before(self, op, input) {
+            Some(Ok(state)) => recorder.before(op.name, &id, &state, None),
+            Some(Err(e)) => recorder.unread(op.name, &id, &e.to_string()),
+            None => {}
         }
     }
 
@@ -1136,7 +1170,7 @@ mod tests {
                     assert!(OPERATIONS.iter().any(|o| o.name == *delete), "{delete}");
                     Some(*put)
                 }
-                Inverse::Nothing(_) | Inverse::Cannot(_) => None,
+                Inverse::Nothing(_) => None,
             };
             for op in std::iter::once(*name).chain(named) {
                 assert!(

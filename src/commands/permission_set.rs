@@ -121,16 +121,24 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
         (None, None) => return Err(Error::usage("which permission set? give SOURCE")),
     };
     let new_name = m.required_value("to")?;
-    let description = resolve::permission_set(ctx, source)?;
-    let from = document(ctx, description)?;
+    let described = resolve::permission_set(ctx, source)?;
+    let instance = ctx.instance_arn()?;
+    let all = client::permission_set::read(ctx.client()?, instance, &arn_of(&described)?)?;
+    for part in &all.unknown {
+        ctx.warn(format!(
+            "{} unknown, none copied: the endpoint cannot tell it",
+            part.key()
+        ));
+    }
+    let from = normalized(all.set);
     let text = |key: &str| from[key].as_str().map(str::to_string);
-    let mut input = json!({"InstanceArn": ctx.instance_arn()?, "Name": new_name});
-    let described = m
+    let mut input = json!({"InstanceArn": instance, "Name": new_name});
+    let description = m
         .value("description")
         .map(str::to_string)
         .or_else(|| text("Description"));
     for (key, value) in [
-        ("Description", described),
+        ("Description", description),
         ("SessionDuration", text("SessionDuration")),
         ("RelayState", text("RelayState")),
     ] {
@@ -138,7 +146,7 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
             input[key] = Value::String(value);
         }
     }
-    let managed: Vec<String> = from["ManagedPolicies"]
+    let managed: Vec<String> = from["AwsManagedPolicies"]
         .as_array()
         .into_iter()
         .flatten()
@@ -148,13 +156,9 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let inline = match &from["InlinePolicy"] {
-        Value::Null => None,
-        Value::String(text) => Some(text.clone()),
-        document => Some(document.to_string()),
-    };
+    let inline = from["InlinePolicy"].as_str().map(str::to_string);
     let boundary = Some(from["PermissionsBoundary"].clone()).filter(|b| !b.is_null());
-    let tags = tags(ctx, &arn_of(&from)?)?;
+    let tags: Vec<Value> = from["Tags"].as_array().cloned().unwrap_or_default();
     if !tags.is_empty() {
         input["Tags"] = Value::Array(tags.clone());
     }
@@ -165,7 +169,7 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
             "Create": input,
             "ManagedPolicies": managed,
             "CustomerManagedPolicies": customer,
-            "InlinePolicy": from["InlinePolicy"],
+            "InlinePolicy": inline_policy(&from["InlinePolicy"]),
             "PermissionsBoundary": boundary,
             "Tags": tags,
         });
@@ -187,7 +191,7 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let reply = client.call(&client::CREATE_PERMISSION_SET, input)?;
     let created = reply["PermissionSet"].clone();
     let arn = arn_of(&created)?;
-    let target = json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn});
+    let target = json!({"InstanceArn": instance, "PermissionSetArn": arn});
     let with = |key: &str, value: Value| {
         let mut input = target.clone();
         input[key] = value;
@@ -229,27 +233,6 @@ pub(crate) fn clone(ctx: &mut Context, m: &Matches) -> Result<Report> {
     Ok(details_report(document(ctx, created)?))
 }
 
-/// The tags of a permission set, as AWS lists them (`[{"Key", "Value"}]`): none, with a
-/// warning, where the endpoint does not implement tagging.
-fn tags(ctx: &Context, arn: &str) -> Result<Vec<Value>> {
-    let op = &client::LIST_PERMISSION_SET_TAGS;
-    let input = json!({"InstanceArn": ctx.instance_arn()?, "ResourceArn": arn});
-    match ctx.client()?.list(op, input) {
-        Ok(reply) => {
-            let tags: Vec<shapes::Tag> = shapes::items(op, &reply, "Tags")?;
-            Ok(tags
-                .into_iter()
-                .map(|t| json!({"Key": t.key, "Value": t.value}))
-                .collect())
-        }
-        Err(e) if is_unsupported(&e) => {
-            ctx.warn(format!("tags unknown, none copied: {e}"));
-            Ok(Vec::new())
-        }
-        Err(e) => Err(e.context("reading the source's tags")),
-    }
-}
-
 /// `permission-set update PERMISSION_SET [...]`: changes settings and policies, shows the
 /// result.
 pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
@@ -259,8 +242,8 @@ pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     if settings.is_empty() && policies.is_empty() {
         return Err(Error::usage(
             "nothing to change: give --description, --session-duration, --relay-state, \
-             --add-managed-policy, --remove-managed-policy, --inline-policy or \
-             --remove-inline-policy",
+             --add-managed-policy, --remove-managed-policy, --inline-policy, \
+             --remove-inline-policy, --permissions-boundary or --remove-permissions-boundary",
         ));
     }
     let mut description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
@@ -272,19 +255,71 @@ pub(crate) fn update(ctx: &mut Context, m: &Matches) -> Result<Report> {
     Ok(details_report(document(ctx, description)?))
 }
 
-/// `permission-set delete PERMISSION_SET [--yes]`.
+/// `permission-set delete PERMISSION_SET [--with-assignments] [--yes]`: with
+/// `--with-assignments`, its account assignments in every account are deleted first (AWS
+/// refuses to delete a set still assigned), and the set only when they all are.
 pub(crate) fn delete(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let description = resolve::permission_set(ctx, m.required_arg("PERMISSION_SET")?)?;
     let arn = arn_of(&description)?;
     let name = description["Name"].as_str().unwrap_or(&arn).to_string();
-    ctx.confirm(m, &format!("delete permission set \"{name}\" ({arn})"))?;
+    let assignments = if m.switch("with-assignments") {
+        let pairs: Vec<(String, String)> = super::grants::list_accounts(ctx)?
+            .into_iter()
+            .map(|a| (a.id, arn.clone()))
+            .collect();
+        super::grants::of_pairs(ctx, &pairs)?
+    } else {
+        Vec::new()
+    };
+    let question = match assignments.len() {
+        0 => format!("delete permission set \"{name}\" ({arn})"),
+        n => format!("delete permission set \"{name}\" ({arn}) and its {n} assignment(s)"),
+    };
+    ctx.confirm(m, &question)?;
+    if !assignments.is_empty() {
+        let outcomes = super::assignment::submit_each(
+            ctx,
+            super::assignment::Change::Delete,
+            &assignments,
+            false,
+        )?;
+        let failed: Vec<String> = assignments
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o.status != "SUCCEEDED")
+            .map(|(a, o)| {
+                format!(
+                    "{} {} in {}: {}",
+                    a.principal_type.as_aws(),
+                    a.principal_id,
+                    a.account_id,
+                    o.failure.as_deref().unwrap_or(o.status)
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            return Err(Error::runtime(format!(
+                "permission set \"{name}\" not deleted: {} of {} assignment(s) were not \
+                 deleted ({}); see 'awsideman rollback list' to undo the others",
+                failed.len(),
+                assignments.len(),
+                failed.join("; ")
+            )));
+        }
+    }
     ctx.client()?.call(
         &client::DELETE_PERMISSION_SET,
         json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn}),
     )?;
+    let removed = assignments.len();
+    let said = match removed {
+        0 => format!("Deleted permission set {name}."),
+        n => format!("Deleted permission set {name} and its {n} assignment(s)."),
+    };
     Ok(Report::message(
-        json!({"PermissionSetArn": arn, "Name": name, "Deleted": true}),
-        format!("Deleted permission set {name}."),
+        json!({"PermissionSetArn": arn, "Name": name, "Deleted": true,
+               "AssignmentsDeleted": removed}),
+        said,
     ))
 }
 
@@ -401,13 +436,9 @@ fn matches_filter(re: &regex_lite::Regex, ps: &Value) -> bool {
 
 // ---- session durations ---------------------------------------------------------------
 
-/// A DescribePermissionSet `PermissionSet` with `SessionDuration` as an ISO 8601 string,
-/// whatever form the service answered (some emulators answer a number of seconds).
-fn normalized(mut ps: Value) -> Value {
-    if let Some(seconds) = ps["SessionDuration"].as_u64() {
-        ps["SessionDuration"] = Value::String(iso_duration(seconds));
-    }
-    ps
+/// A DescribePermissionSet `PermissionSet` with `SessionDuration` as an ISO 8601 string.
+fn normalized(ps: Value) -> Value {
+    client::permission_set::normalized(ps)
 }
 
 /// Parses an ISO 8601 time duration (`PT1H`, `PT8H30M`, `PT5400S`; any case) into seconds.
@@ -431,20 +462,7 @@ fn parse_duration(text: &str) -> Option<u64> {
     Some(seconds)
 }
 
-/// Formats seconds as the shortest ISO 8601 time duration (`PT1H`, `PT1H30M`, `PT0S`).
-fn iso_duration(seconds: u64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut out = String::from("PT");
-    for (value, unit) in [(h, 'H'), (m, 'M'), (s, 'S')] {
-        if value > 0 {
-            out.push_str(&format!("{value}{unit}"));
-        }
-    }
-    if out.len() == 2 {
-        out.push_str("0S");
-    }
-    out
-}
+use client::permission_set::iso_duration;
 
 /// Checks `--session-duration` (an ISO 8601 duration from 1 to 12 hours) and returns its
 /// canonical form.
@@ -544,8 +562,8 @@ struct PolicyChanges {
     attach: Vec<String>,
     detach: Vec<String>,
     inline: InlineChange,
-    /// Whether the permission set is new (it has no inline policy yet).
-    fresh: bool,
+    /// The boundary to put (`Some(Some)`), to remove (`Some(None)`), or kept (`None`).
+    boundary: Option<Option<Value>>,
 }
 
 impl PolicyChanges {
@@ -559,7 +577,7 @@ impl PolicyChanges {
                 Some(source) => InlineChange::Put(read_policy(source)?),
                 None => InlineChange::Keep,
             },
-            fresh: true,
+            boundary: None,
         })
     }
 
@@ -577,16 +595,33 @@ impl PolicyChanges {
             (None, true) => InlineChange::Delete,
             (None, false) => InlineChange::Keep,
         };
+        let boundary = match (
+            m.value("permissions-boundary"),
+            m.switch("remove-permissions-boundary"),
+        ) {
+            (Some(_), true) => {
+                return Err(Error::usage(
+                    "--permissions-boundary and --remove-permissions-boundary cannot be used \
+                     together",
+                ));
+            }
+            (Some(policy), false) => Some(Some(boundary_of(policy)?)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        };
         Ok(PolicyChanges {
             attach: managed_policy_arns(m, "add-managed-policy")?,
             detach: managed_policy_arns(m, "remove-managed-policy")?,
             inline,
-            fresh: false,
+            boundary,
         })
     }
 
     fn is_empty(&self) -> bool {
-        self.attach.is_empty() && self.detach.is_empty() && self.inline == InlineChange::Keep
+        self.attach.is_empty()
+            && self.detach.is_empty()
+            && self.inline == InlineChange::Keep
+            && self.boundary.is_none()
     }
 
     /// Detaches, attaches, then puts or deletes the inline policy, one request each.
@@ -615,24 +650,6 @@ impl PolicyChanges {
                 )
                 .map_err(|e| e.context(format!("attaching {policy}")))?;
         }
-        if self.inline != InlineChange::Keep && ctx.journalling() {
-            // For the rollback journal: the inline policy before the change (a new
-            // permission set has none).
-            let old = if self.fresh {
-                json!({"InlinePolicy": ""})
-            } else {
-                client.call(
-                    &client::GET_INLINE_POLICY_FOR_PERMISSION_SET,
-                    target.clone(),
-                )?
-            };
-            for op in [
-                &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
-                &client::DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
-            ] {
-                ctx.note_before(op, arn, &old, None);
-            }
-        }
         match &self.inline {
             InlineChange::Keep => {}
             InlineChange::Put(policy) => {
@@ -642,11 +659,52 @@ impl PolicyChanges {
                 )?;
             }
             InlineChange::Delete => {
-                client.call(&client::DELETE_INLINE_POLICY_FROM_PERMISSION_SET, target)?;
+                client.call(
+                    &client::DELETE_INLINE_POLICY_FROM_PERMISSION_SET,
+                    target.clone(),
+                )?;
+            }
+        }
+        match &self.boundary {
+            None => {}
+            Some(Some(boundary)) => {
+                let mut input = target;
+                input["PermissionsBoundary"] = boundary.clone();
+                client.call(&client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET, input)?;
+            }
+            Some(None) => {
+                client.call(
+                    &client::DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET,
+                    target,
+                )?;
             }
         }
         Ok(())
     }
+}
+
+/// The PermissionsBoundary of `--permissions-boundary`: a managed policy by ARN, or a
+/// customer managed policy by `[PATH/]NAME` (path `/` when not given).
+fn boundary_of(policy: &str) -> Result<Value> {
+    if policy.starts_with("arn:") {
+        let arn = managed_policy_arn("permissions-boundary", policy)?;
+        return Ok(json!({ "ManagedPolicyArn": arn }));
+    }
+    let (path, name) = match policy.rfind('/') {
+        Some(at) => (&policy[..=at], &policy[at + 1..]),
+        None => ("/", policy),
+    };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    if name.is_empty() {
+        return Err(Error::usage(format!(
+            "--permissions-boundary: {policy:?} names no policy (give an ARN or PATH/NAME)"
+        )));
+    }
+    Ok(json!({"CustomerManagedPolicyReference": {"Name": name, "Path": path}}))
 }
 
 /// Checks that a managed policy is named by ARN (`arn:aws:iam::aws:policy/ReadOnlyAccess`).
@@ -711,89 +769,74 @@ fn policy_document(text: &str) -> Result<String, String> {
 
 // ---- the get document ----------------------------------------------------------------
 
-/// The parts of the `get` document besides the description, each one request (or list).
+/// The parts of the `get` document besides the description: attributes of the set as the
+/// shared reader reads them ([`client::permission_set::Part`]), and its accounts.
 #[derive(Debug, Clone, Copy)]
 enum Part {
-    ManagedPolicies,
-    CustomerManagedPolicies,
-    InlinePolicy,
-    PermissionsBoundary,
+    /// An attribute, under its key in this document, with the words a warning names it by.
+    Attribute(Attribute, &'static str, &'static str),
     ProvisionedAccounts,
 }
 
+use client::permission_set::Part as Attribute;
+
 impl Part {
     const ALL: [Part; 5] = [
-        Part::ManagedPolicies,
-        Part::CustomerManagedPolicies,
-        Part::InlinePolicy,
-        Part::PermissionsBoundary,
+        Part::Attribute(
+            Attribute::AwsManagedPolicies,
+            "ManagedPolicies",
+            "managed policies",
+        ),
+        Part::Attribute(
+            Attribute::CustomerManagedPolicies,
+            "CustomerManagedPolicies",
+            "customer managed policies",
+        ),
+        Part::Attribute(Attribute::InlinePolicy, "InlinePolicy", "inline policy"),
+        Part::Attribute(
+            Attribute::PermissionsBoundary,
+            "PermissionsBoundary",
+            "permissions boundary",
+        ),
         Part::ProvisionedAccounts,
     ];
 
     /// The key of this part in the document.
     fn key(self) -> &'static str {
         match self {
-            Part::ManagedPolicies => "ManagedPolicies",
-            Part::CustomerManagedPolicies => "CustomerManagedPolicies",
-            Part::InlinePolicy => "InlinePolicy",
-            Part::PermissionsBoundary => "PermissionsBoundary",
+            Part::Attribute(_, key, _) => key,
             Part::ProvisionedAccounts => "ProvisionedAccounts",
         }
     }
 
-    /// Asks AWS for this part of the permission set `target` ({InstanceArn, PermissionSetArn}).
-    /// `Unread` when the endpoint cannot answer for it (not the same as "none").
-    fn fetch(self, ctx: &Context, target: &Value) -> Result<Fetched> {
-        self.fetch_value(ctx, target)
-            .map(Fetched::Value)
-            .or_else(|e| match self {
-                Part::PermissionsBoundary if is_unsupported(&e) => {
-                    ctx.warn(format!("permissions boundary unknown: {e}"));
-                    Ok(Fetched::Unread(format!(
-                        "PermissionsBoundary could not be read (left out): {e}"
-                    )))
-                }
-                _ => Err(e),
-            })
-    }
-
-    /// This part's value, or the error.
-    fn fetch_value(self, ctx: &Context, target: &Value) -> Result<Value> {
+    /// Asks AWS for this part of the permission set `arn`. `Unread` when the endpoint cannot
+    /// answer for it (not the same as "none").
+    fn fetch(self, ctx: &Context, instance: &str, arn: &str) -> Result<Fetched> {
         let client = ctx.client()?;
-        let listed = |op, key: &str| -> Result<Value> {
-            let reply = client.list(op, target.clone())?;
-            Ok(array_or_empty(&reply[key]))
-        };
         match self {
-            Part::ManagedPolicies => listed(
-                &client::LIST_MANAGED_POLICIES_IN_PERMISSION_SET,
-                "AttachedManagedPolicies",
-            ),
-            Part::CustomerManagedPolicies => listed(
-                &client::LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET,
-                "CustomerManagedPolicyReferences",
-            ),
-            Part::ProvisionedAccounts => listed(
-                &client::LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET,
-                "AccountIds",
-            ),
-            Part::InlinePolicy => {
-                let reply = client.call(
-                    &client::GET_INLINE_POLICY_FOR_PERMISSION_SET,
-                    target.clone(),
-                )?;
-                Ok(inline_policy(&reply["InlinePolicy"]))
-            }
-            Part::PermissionsBoundary => {
-                match client.call(
-                    &client::GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET,
-                    target.clone(),
-                ) {
-                    Ok(reply) => Ok(reply["PermissionsBoundary"].clone()),
-                    // AWS's answer when the set has no boundary.
-                    Err(e) if resolve::is_not_found(&e) => Ok(Value::Null),
-                    Err(e) => Err(e),
+            Part::Attribute(attribute, key, words) => {
+                match attribute.fetch(client, instance, arn)? {
+                    Some(value) if key == "InlinePolicy" => {
+                        Ok(Fetched::Value(inline_policy(&value)))
+                    }
+                    Some(value) => Ok(Fetched::Value(value)),
+                    None => {
+                        ctx.warn(format!(
+                            "{words} unknown: the endpoint does not implement reading it"
+                        ));
+                        Ok(Fetched::Unread(format!(
+                            "{key} could not be read (left out): the endpoint does not \
+                             implement reading it"
+                        )))
+                    }
                 }
+            }
+            Part::ProvisionedAccounts => {
+                let reply = client.list(
+                    &client::LIST_ACCOUNTS_FOR_PROVISIONED_PERMISSION_SET,
+                    json!({"InstanceArn": instance, "PermissionSetArn": arn}),
+                )?;
+                Ok(Fetched::Value(array_or_empty(&reply["AccountIds"])))
             }
         }
     }
@@ -812,10 +855,10 @@ enum Fetched {
 /// fetched in parallel; a part that could not be read is left out and named in
 /// `"Warnings"` (present only then).
 fn document(ctx: &Context, description: Value) -> Result<Value> {
-    let target =
-        json!({"InstanceArn": ctx.instance_arn()?, "PermissionSetArn": arn_of(&description)?});
+    let instance = ctx.instance_arn()?;
+    let arn = arn_of(&description)?;
     let parts = fanout::parallel(&Part::ALL, Part::ALL.len(), |part| {
-        part.fetch(ctx, &target)
+        part.fetch(ctx, instance, &arn)
             .map_err(|e| e.context(format!("reading {}", part.key())))
     });
     let mut document = match normalized(description) {
@@ -851,16 +894,6 @@ fn array_or_empty(value: &Value) -> Value {
     match value {
         Value::Array(_) => value.clone(),
         _ => Value::Array(Vec::new()),
-    }
-}
-
-/// Whether an error says the endpoint does not implement the operation (an HTTP 5xx or 501
-/// page that is not an AWS error, or an unknown-operation code), not that the call failed.
-pub(crate) fn is_unsupported(error: &Error) -> bool {
-    match error.aws_code() {
-        Some("UnknownOperationException" | "InvalidAction") => true,
-        Some(code) => code.starts_with("Http") && error.http_status().is_some_and(|s| s >= 500),
-        None => false,
     }
 }
 
@@ -953,20 +986,22 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_means_a_non_aws_5xx() {
-        assert!(is_unsupported(&Error::aws("x", "Http500", 500)));
-        assert!(is_unsupported(&Error::aws(
-            "x",
-            "UnknownOperationException",
-            400
-        )));
-        assert!(!is_unsupported(&Error::aws(
-            "x",
-            "AccessDeniedException",
-            400
-        )));
-        assert!(!is_unsupported(&Error::aws("x", "Http404", 404)));
-        assert!(!is_unsupported(&Error::runtime("x")));
+    fn boundaries_are_an_arn_or_a_customer_policy_name() {
+        assert_eq!(
+            boundary_of("arn:aws:iam::aws:policy/PowerUserAccess").unwrap(),
+            json!({"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"})
+        );
+        assert_eq!(
+            boundary_of("dev-boundary").unwrap(),
+            json!({"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/"}})
+        );
+        assert_eq!(
+            boundary_of("engineering/dev-boundary").unwrap(),
+            json!({"CustomerManagedPolicyReference":
+                   {"Name": "dev-boundary", "Path": "/engineering/"}})
+        );
+        assert_eq!(boundary_of("arn:aws:s3:::x").unwrap_err().exit_code(), 2);
+        assert_eq!(boundary_of("team/").unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -355,9 +355,7 @@ fn user_not_found(who: &str) -> Error {
 
 /// Whether an AWS error says the thing does not exist.
 pub(crate) fn is_not_found(error: &Error) -> bool {
-    error.aws_code().is_some_and(|code| {
-        code == "ResourceNotFoundException" || code.ends_with("NotFoundException")
-    })
+    crate::client::permission_set::is_not_found(error)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! [`crate::rollback`]) and undoing one operation by running the inverses of its changes,
 //! newest first, through the same engines as the commands that made them.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use super::Context;
@@ -173,6 +175,14 @@ fn note_of(change: &Value) -> String {
     if let Some(why) = change["nothing_to_undo"].as_str() {
         return format!("nothing to undo: {why}");
     }
+    if change["recreates"] == true && change["operation"] == "DeletePermissionSet" {
+        return "recreated from its recorded attributes, policies, boundary and tags, with a \
+                new ARN; the assignments this operation deleted follow it"
+            .into();
+    }
+    if let Some(partly) = change["partly"].as_str() {
+        return format!("partly: {partly}");
+    }
     if change["recreates"] == true {
         let groups = change["group_ids"].as_array().map_or(0, Vec::len);
         let mut note = "recreated from its recorded attributes, with a new id".to_string();
@@ -317,6 +327,8 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
     )?;
     ctx.rolling_back(&id);
     let mut rows = Vec::new();
+    // Permission sets this rollback recreated: old ARN -> new ARN, for the steps after.
+    let mut recreated: HashMap<String, String> = HashMap::new();
     let mut at = 0;
     while at < steps.len() {
         // Consecutive assignment changes go together through the assignment engine.
@@ -332,7 +344,7 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 .collect();
             let requests: Vec<Value> = same
                 .iter()
-                .map(|s| s.change["inverse"]["request"].clone())
+                .map(|s| renamed(&s.change["inverse"]["request"], &recreated))
                 .collect();
             let submitted = assignment::submit_bodies(ctx, change, &requests, true)?;
             for (step, outcome) in same.iter().zip(submitted) {
@@ -356,7 +368,7 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
             ));
             continue;
         };
-        rows.push(run_step(ctx, step, op));
+        rows.push(run_step(ctx, step, op, &mut recreated));
     }
     let failed = rows.iter().filter(|r| r["status"] == "failed").count();
     let cannot = rows
@@ -420,9 +432,28 @@ fn note_deleted(ctx: &Context, op: &Operation, request: &Value) {
     }
 }
 
-/// Runs one inverse; a recreated user or group also gets its memberships back.
-fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
-    let request = step.change["inverse"]["request"].clone();
+/// `request` with its permission set's ARN replaced by the new one when this rollback
+/// recreated the set.
+fn renamed(request: &Value, recreated: &HashMap<String, String>) -> Value {
+    let mut request = request.clone();
+    if let Some(new) = request["PermissionSetArn"]
+        .as_str()
+        .and_then(|old| recreated.get(old))
+    {
+        request["PermissionSetArn"] = json!(new);
+    }
+    request
+}
+
+/// Runs one inverse; a recreated user or group also gets its memberships back, a recreated
+/// permission set its policies and boundary (and its new ARN goes into `recreated`).
+fn run_step(
+    ctx: &Context,
+    step: &Step,
+    op: &Operation,
+    recreated: &mut HashMap<String, String>,
+) -> Value {
+    let request = renamed(&step.change["inverse"]["request"], recreated);
     let client = match ctx.client() {
         Ok(client) => client,
         Err(e) => return step_row(step, "failed", e.to_string()),
@@ -433,7 +464,14 @@ fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
         Err(e) => return step_row(step, "failed", e.to_string()),
     };
     if step.change["recreates"] != true {
-        return step_row(step, "done", String::new());
+        let note = step.change["partly"]
+            .as_str()
+            .map(|p| format!("partly: {p}"))
+            .unwrap_or_default();
+        return step_row(step, "done", note);
+    }
+    if op.name == client::CREATE_PERMISSION_SET.name {
+        return recreate_permission_set(ctx, step, &request, &reply, recreated);
     }
     let old_key = match op.name {
         "CreateUser" => "UserId",
@@ -484,6 +522,112 @@ fn run_step(ctx: &Context, step: &Step, op: &Operation) -> Value {
     }
 }
 
+/// After CreatePermissionSet recreated a deleted set: its policies and boundary as
+/// recorded, against the new ARN, which the steps after it use in place of the old one.
+fn recreate_permission_set(
+    ctx: &Context,
+    step: &Step,
+    request: &Value,
+    reply: &Value,
+    recreated: &mut HashMap<String, String>,
+) -> Value {
+    let old = step.change["request"]["PermissionSetArn"]
+        .as_str()
+        .unwrap_or("?");
+    let Some(new) = reply["PermissionSet"]["PermissionSetArn"].as_str() else {
+        return step_row(
+            step,
+            "failed",
+            "CreatePermissionSet answered no PermissionSetArn".into(),
+        );
+    };
+    recreated.insert(old.to_string(), new.to_string());
+    let then = &step.change["then"];
+    let target = json!({"InstanceArn": request["InstanceArn"], "PermissionSetArn": new});
+    let with = |key: &str, value: &Value| {
+        let mut input = target.clone();
+        input[key] = value.clone();
+        input
+    };
+    let items = |key: &str| then[key].as_array().cloned().unwrap_or_default();
+    let mut writes: Vec<(&Operation, Value)> = Vec::new();
+    for policy in items("AwsManagedPolicies") {
+        writes.push((
+            &client::ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
+            with("ManagedPolicyArn", &policy["Arn"]),
+        ));
+    }
+    for reference in items("CustomerManagedPolicies") {
+        let reference = json!({"Name": reference["Name"], "Path": reference["Path"]});
+        writes.push((
+            &client::ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
+            with("CustomerManagedPolicyReference", &reference),
+        ));
+    }
+    if let Some(policy) = then["InlinePolicy"].as_str().filter(|p| !p.is_empty()) {
+        writes.push((
+            &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
+            with("InlinePolicy", &json!(policy)),
+        ));
+    }
+    if then["PermissionsBoundary"].is_object() {
+        writes.push((
+            &client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
+            with("PermissionsBoundary", &then["PermissionsBoundary"]),
+        ));
+    }
+    let tags = request["Tags"].as_array().map_or(0, Vec::len);
+    let mut note = format!(
+        "recreated from its recorded attributes with a new ARN {new} (was {old}): the old ARN \
+         cannot come back; {} managed, {} customer managed, {} inline policy, {} boundary, {tags} \
+         tag(s)",
+        items("AwsManagedPolicies").len(),
+        items("CustomerManagedPolicies").len(),
+        if then["InlinePolicy"].is_string() {
+            "an"
+        } else {
+            "no"
+        },
+        if then["PermissionsBoundary"].is_object() {
+            "a"
+        } else {
+            "no"
+        },
+    );
+    let unknown: Vec<&str> = then["Unknown"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        note.push_str(&format!(
+            "; not recorded (the endpoint could not tell them): {}",
+            unknown.join(", ")
+        ));
+    }
+    let client = match ctx.client() {
+        Ok(client) => client,
+        Err(e) => return step_row(step, "failed", format!("{note}; {e}")),
+    };
+    let failed: Vec<String> = writes
+        .into_iter()
+        .filter_map(|(op, input)| {
+            client
+                .call(op, input)
+                .err()
+                .map(|e| format!("{}: {e}", op.name))
+        })
+        .collect();
+    if failed.is_empty() {
+        step_row(step, "done", note)
+    } else {
+        note.push_str(&format!("; not restored: {}", failed.join("; ")));
+        step_row(step, "failed", note)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +648,36 @@ mod tests {
         assert!(steps[0].op.is_none() && steps[1].op.is_none());
         assert_eq!(steps[2].op.map(|o| o.name), Some("DeleteAccountAssignment"));
         assert_eq!(note_of(steps[1].change), "cannot be undone: gone");
+    }
+
+    /// Writes no command makes but a rollback does (the inverse of attaching a customer
+    /// managed policy reference).
+    const ONLY_AS_INVERSES: &[&Operation] =
+        &[&client::DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET];
+
+    #[test]
+    fn writes_made_only_by_rollback_are_inverses_of_the_table() {
+        for op in ONLY_AS_INVERSES {
+            let named = rollback::INVERSES.iter().any(|(_, inverse)| match inverse {
+                rollback::Inverse::Same(name) => *name == op.name,
+                rollback::Inverse::PutBack { delete, .. } => *delete == op.name,
+                _ => false,
+            });
+            assert!(named, "{} undoes nothing", op.name);
+            assert_eq!(write_operation("sso-admin", op.name), Some(*op));
+        }
+    }
+
+    #[test]
+    fn a_recreated_permission_set_lends_its_new_arn_to_later_steps() {
+        let recreated = HashMap::from([("old".to_string(), "new".to_string())]);
+        let request = json!({"PermissionSetArn": "old", "TargetId": "1"});
+        assert_eq!(
+            renamed(&request, &recreated),
+            json!({"PermissionSetArn": "new", "TargetId": "1"})
+        );
+        let other = json!({"PermissionSetArn": "other"});
+        assert_eq!(renamed(&other, &recreated), other);
     }
 
     #[test]

@@ -33,15 +33,20 @@ impl Context {
             self.profile.sso_instance_arn.as_deref().unwrap_or("-"),
             self.profile.identity_store_id.as_deref().unwrap_or("-")
         );
-        Ok(Client::new(
+        let client = Client::new(
             self.build_session()?,
             self.open_cache()?,
             !self.globals.no_cache,
             self.profile_name.clone(),
         )
         .with_scope(scope)
-        .refreshing(self.globals.refresh)
-        .recording(self.recorder.clone()))
+        .refreshing(self.globals.refresh);
+        // Writes are recorded (and the state they change read first) only for the journal.
+        Ok(if self.journalling() {
+            client.recording(self.recorder.clone())
+        } else {
+            client
+        })
     }
 
     /// A new AWS session for this profile: transport, profile, region. Touches nothing until

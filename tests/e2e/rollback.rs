@@ -1,13 +1,19 @@
 //! `rollback`: the journal of every change on moto, and undoing one. A bulk assign of 50
 //! rows and single assigns and revokes are undone exactly (a backup taken before them shows
 //! no difference afterwards); a deleted user comes back from its recorded attributes with a
-//! new id and its memberships; a dry run changes nothing; parallel commands each leave one
-//! whole record.
+//! new id and its memberships; a deleted permission set comes back in full with its
+//! assignments; a boundary put over another is put back; a dry run changes nothing;
+//! parallel commands each leave one whole record.
 
-use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use awsideman::testing::Service;
+use serde_json::{Value, json};
+
+use crate::common::fixture::{Gate, Reply};
 use crate::common::seed::Instance;
-use crate::common::{TestEnv, mode, text};
+use crate::common::{TestEnv, mode, moto, text};
 
 /// alice (Admins, Devs), bob (Devs), users u00..u49; ReadOnly and Admin; Admin to Admins
 /// in prod-app.
@@ -277,8 +283,25 @@ fn permission_set_changes_are_undone_exactly() {
 #[test]
 fn what_cannot_be_undone_is_reported_and_fails() {
     let t = world();
+    // moto cannot tell a set's boundary or tags: a deleted set's record says so.
     t.ok(&["permission-set", "delete", "ReadOnly", "--yes"]);
     let id = last_id(&t);
+    let shown = t.json(&["rollback", "show", &id]);
+    assert_eq!(
+        shown["changes"][0]["change"]["then"]["Unknown"],
+        json!(["PermissionsBoundary", "Tags"]),
+        "{shown}"
+    );
+    // A journal line naming an operation awsideman has no inverse for.
+    t.ok(&["group", "create", "--name", "Ops"]);
+    let journal = t.config_dir().join("rollback").join("operations.jsonl");
+    let text_of = std::fs::read_to_string(&journal).unwrap();
+    let last = text_of.lines().last().unwrap().to_string();
+    let mut record: Value = serde_json::from_str(&last).unwrap();
+    record["changes"][0] = json!({"operation": "TagResource", "request": {},
+                                  "cannot_undo": "awsideman has no inverse for this operation"});
+    std::fs::write(&journal, text_of.replace(&last, &record.to_string())).unwrap();
+    let id = record["id"].as_str().unwrap().to_string();
     let plan = t.json(&["rollback", "apply", &id, "--dry-run"]);
     assert_eq!(plan["steps"][0]["status"], "cannot be undone", "{plan}");
     let shown = t.json(&["rollback", "show", &id]);
@@ -287,6 +310,246 @@ fn what_cannot_be_undone_is_reported_and_fails() {
     let failed = t.fails(1, &["rollback", "apply", &id, "--yes"]);
     assert!(failed.contains("can be undone"), "{failed}");
     t.fails(2, &["rollback", "show", "nope"]);
+}
+
+/// A gate in front of moto keeping what moto lacks for sso-admin: permissions boundaries
+/// (Put, Get, Delete, by ARN) and the tags of the permission sets in `tags` (listed by
+/// ARN). Every CreatePermissionSet request it forwards is kept.
+struct Boundaries {
+    gate: Gate,
+    boundaries: Arc<Mutex<HashMap<String, Value>>>,
+    created: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Boundaries {
+    fn start(tags: HashMap<String, Value>) -> Boundaries {
+        let boundaries: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+        let created: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (kept, made) = (boundaries.clone(), created.clone());
+        let gate = Gate::intercepting(&moto(), move |op, body| {
+            let body: Value = serde_json::from_str(body).ok()?;
+            let arn = body["PermissionSetArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let ok = || Some(Reply::json(200, "{}"));
+            match op {
+                "PutPermissionsBoundaryToPermissionSet" => {
+                    kept.lock()
+                        .unwrap()
+                        .insert(arn, body["PermissionsBoundary"].clone());
+                    ok()
+                }
+                "DeletePermissionsBoundaryFromPermissionSet" => {
+                    kept.lock().unwrap().remove(&arn);
+                    ok()
+                }
+                "GetPermissionsBoundaryForPermissionSet" => match kept.lock().unwrap().get(&arn) {
+                    Some(b) => Some(Reply::json(
+                        200,
+                        &json!({ "PermissionsBoundary": b }).to_string(),
+                    )),
+                    None => Some(Reply {
+                        status: 400,
+                        headers: vec![(
+                            "x-amzn-errortype".into(),
+                            "ResourceNotFoundException".into(),
+                        )],
+                        body: r#"{"Message": "Could not find PermissionsBoundary"}"#.into(),
+                    }),
+                },
+                "ListTagsForResource" => {
+                    let listed = tags
+                        .get(body["ResourceArn"].as_str().unwrap_or_default())
+                        .cloned()
+                        .unwrap_or(json!([]));
+                    Some(Reply::json(200, &json!({ "Tags": listed }).to_string()))
+                }
+                "CreatePermissionSet" => {
+                    made.lock().unwrap().push(body);
+                    None
+                }
+                _ => None,
+            }
+        });
+        Boundaries {
+            gate,
+            boundaries,
+            created,
+        }
+    }
+}
+
+const POWER_USER: &str = "arn:aws:iam::aws:policy/PowerUserAccess";
+
+#[test]
+fn a_deleted_permission_set_comes_back_in_full_with_its_assignments() {
+    let mut t = TestEnv::new();
+    let org = t.seed_org();
+    let Instance { arn, store } = t.instance();
+    let alice = t.seed_user(&store, "alice", "Alice", "Able");
+    let admins = t.seed_group(&store, "Admins", &[&alice]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    let ops = t.seed_permission_set(
+        &arn,
+        "Ops",
+        &["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        Some(policy),
+    );
+    t.aws(
+        Service::SsoAdmin,
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        json!({"InstanceArn": arn, "PermissionSetArn": ops,
+               "CustomerManagedPolicyReference": {"Name": "team-extra", "Path": "/teams/"}}),
+    );
+    t.seed_assignment(&arn, &ops, "USER", &alice, &org.accounts["prod-app"]);
+    t.seed_assignment(&arn, &ops, "GROUP", &admins, &org.accounts["dev-sandbox"]);
+    let tags = json!([{"Key": "team", "Value": "platform"}]);
+    let world = Boundaries::start(HashMap::from([(ops.clone(), tags.clone())]));
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", world.gate.url.as_str());
+    world
+        .boundaries
+        .lock()
+        .unwrap()
+        .insert(ops.clone(), json!({ "ManagedPolicyArn": POWER_USER }));
+    let before = t.json(&["permission-set", "get", "Ops"]);
+    assert_eq!(
+        before["PermissionsBoundary"]["ManagedPolicyArn"],
+        POWER_USER
+    );
+    assert_eq!(assigned(&t, "Ops"), 2);
+
+    let deleted = t.json(&[
+        "permission-set",
+        "delete",
+        "Ops",
+        "--with-assignments",
+        "--yes",
+    ]);
+    assert_eq!(deleted["AssignmentsDeleted"], 2, "{deleted}");
+    let id = last_id(&t);
+    let names = |t: &TestEnv| -> Vec<String> {
+        t.json(&["--no-cache", "permission-set", "list"])["PermissionSets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!names(&t).contains(&"Ops".to_string()));
+
+    let plan = t.json(&["rollback", "apply", &id, "--dry-run"]);
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "{plan}");
+    assert_eq!(steps[0]["operation"], "CreatePermissionSet", "{plan}");
+    assert!(steps.iter().all(|s| s["status"] == "would run"), "{plan}");
+    assert!(
+        !names(&t).contains(&"Ops".to_string()),
+        "a dry run changes nothing"
+    );
+    assert!(world.created.lock().unwrap().is_empty());
+
+    let applied = t.json(&["rollback", "apply", &id, "--yes"]);
+    let steps = applied["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["status"] == "done"), "{applied}");
+    let note = steps[0]["note"].as_str().unwrap();
+    assert!(note.contains("new ARN") && note.contains(&ops), "{note}");
+
+    let after = t.json(&["--no-cache", "permission-set", "get", "Ops"]);
+    assert_ne!(after["PermissionSetArn"], before["PermissionSetArn"]);
+    for key in [
+        "Description",
+        "SessionDuration",
+        "RelayState",
+        "ManagedPolicies",
+        "CustomerManagedPolicies",
+        "InlinePolicy",
+        "PermissionsBoundary",
+    ] {
+        assert_eq!(after[key], before[key], "{key}: {after}");
+    }
+    let created = world.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["Tags"], tags, "recreated with its tags");
+    // Both assignments are back, against the new ARN.
+    let listed = t.json(&[
+        "--no-cache",
+        "assignment",
+        "list",
+        "--permission-set",
+        "Ops",
+    ]);
+    let rows = listed["AccountAssignments"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows.iter()
+            .all(|r| r["PermissionSetArn"] == after["PermissionSetArn"]),
+        "{listed}"
+    );
+}
+
+#[test]
+fn a_boundary_put_over_another_is_put_back() {
+    let mut t = TestEnv::new();
+    let Instance { arn, .. } = t.instance();
+    let dev = t.seed_permission_set(&arn, "Dev", &[], None);
+    let world = Boundaries::start(HashMap::new());
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", world.gate.url.as_str());
+    let old = json!({"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/engineering/"}});
+    world
+        .boundaries
+        .lock()
+        .unwrap()
+        .insert(dev.clone(), old.clone());
+    let boundary = |t: &TestEnv| {
+        t.json(&["--no-cache", "permission-set", "get", "Dev"])["PermissionsBoundary"].clone()
+    };
+
+    t.ok(&[
+        "permission-set",
+        "update",
+        "Dev",
+        "--permissions-boundary",
+        POWER_USER,
+    ]);
+    assert_eq!(boundary(&t), json!({ "ManagedPolicyArn": POWER_USER }));
+    let id = last_id(&t);
+    let plan = t.json(&["rollback", "apply", &id, "--dry-run"]);
+    assert_eq!(
+        plan["steps"][0]["request"]["PermissionsBoundary"], old,
+        "{plan}"
+    );
+    assert_eq!(
+        boundary(&t),
+        json!({ "ManagedPolicyArn": POWER_USER }),
+        "a dry run changes nothing"
+    );
+    t.json(&["rollback", "apply", &id, "--yes"]);
+    assert_eq!(boundary(&t), old, "the old boundary is back");
+
+    // Where there was none, undoing a put removes it.
+    t.ok(&[
+        "permission-set",
+        "update",
+        "Dev",
+        "--remove-permissions-boundary",
+    ]);
+    assert_eq!(boundary(&t), Value::Null);
+    t.ok(&[
+        "permission-set",
+        "update",
+        "Dev",
+        "--permissions-boundary",
+        "engineering/dev-boundary",
+    ]);
+    assert_eq!(boundary(&t), old);
+    let id = last_id(&t);
+    let applied = t.json(&["rollback", "apply", &id, "--yes"]);
+    assert_eq!(
+        applied["steps"][0]["operation"], "DeletePermissionsBoundaryFromPermissionSet",
+        "{applied}"
+    );
+    assert_eq!(boundary(&t), Value::Null);
 }
 
 #[test]

@@ -121,8 +121,8 @@ pub(crate) const GROUP: Group = Group {
             name: "update",
             about: "Change a permission set's settings and policies",
             doc: "Changes the description, session duration or relay state (others are \
-                  kept), detaches and attaches AWS managed policies, and replaces or removes \
-                  the inline policy. Accounts the set is provisioned to see the change after \
+                  kept), detaches and attaches AWS managed policies, replaces or removes \
+                  the inline policy, and sets or removes the permissions boundary. Accounts the set is provisioned to see the change after \
                   'permission-set provision'.",
             args: &[PERMISSION_SET],
             flags: &[
@@ -143,11 +143,23 @@ pub(crate) const GROUP: Group = Group {
                 .multiple(),
                 INLINE_POLICY,
                 Flag::switch("remove-inline-policy", None, "Delete the inline policy."),
+                Flag::value(
+                    "permissions-boundary",
+                    "POLICY",
+                    "Set the permissions boundary: a managed policy ARN, or the name of a \
+                     customer managed policy (PATH/NAME, path / by default).",
+                ),
+                Flag::switch(
+                    "remove-permissions-boundary",
+                    None,
+                    "Remove the permissions boundary.",
+                ),
             ],
             examples: &[
                 "permission-set update ReadOnly --session-duration PT4H --add-managed-policy arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
                 "permission-set update S3Reader --inline-policy - < policy.json",
                 "permission-set update S3Reader --remove-inline-policy",
+                "permission-set update Dev --permissions-boundary arn:aws:iam::aws:policy/PowerUserAccess",
             ],
             access: Access::Write,
             json: "Same as 'permission-set get': the permission set after the change.",
@@ -200,17 +212,26 @@ pub(crate) const GROUP: Group = Group {
             name: "delete",
             about: "Delete a permission set",
             doc: "Deletes a permission set after confirmation; --yes is required when stdin \
-                  is not a terminal. AWS refuses while the set is still provisioned to an \
-                  account.",
+                  is not a terminal. AWS refuses while the set is still assigned in an \
+                  account: --with-assignments deletes its assignments in every account \
+                  first (and the set only when they all are). The rollback journal records \
+                  the set in full (policies, boundary, tags) and the assignments, so \
+                  'rollback apply' recreates both.",
             args: &[PERMISSION_SET],
-            flags: &[Flag::switch(
-                "yes",
-                Some('y'),
-                "Do not ask for confirmation.",
-            )],
-            examples: &["permission-set delete OldAccess --yes"],
+            flags: &[
+                Flag::switch(
+                    "with-assignments",
+                    None,
+                    "Delete the set's account assignments first.",
+                ),
+                Flag::switch("yes", Some('y'), "Do not ask for confirmation."),
+            ],
+            examples: &[
+                "permission-set delete OldAccess --yes",
+                "permission-set delete OldAccess --with-assignments --yes",
+            ],
             access: Access::Write,
-            json: "{\"PermissionSetArn\", \"Name\", \"Deleted\": true}.",
+            json: "{\"PermissionSetArn\", \"Name\", \"Deleted\": true, \"AssignmentsDeleted\": n}.",
             run: permission_set::delete,
         },
         Command {

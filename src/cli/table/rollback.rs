@@ -48,7 +48,9 @@ pub(crate) const GROUP: Group = Group {
             doc: "Prints each change of the operation: the AWS operation, what it was about, \
                   the inverse operation that undoes it, and a note when it cannot be undone \
                   or when undoing it recreates an object (a deleted user or group comes back \
-                  from its recorded attributes with a new id, with its memberships).",
+                  from its recorded attributes with a new id, with its memberships; a deleted \
+                  permission set with its policies, boundary and tags and a new ARN), or \
+                  when it can be undone only in part.",
             args: &[OPERATION],
             flags: &[],
             examples: &["rollback show 20261204T070012Z-3f9a1c"],
@@ -56,7 +58,7 @@ pub(crate) const GROUP: Group = Group {
             json: "{id, time, user, host, profile, command, rolls_back, rolled_back_by, \
                    \"changes\": [{index, operation, target, inverse, note, change: {service, \
                    operation, request, inverse: {service, operation, request}, cannot_undo, \
-                   nothing_to_undo, recreates, group_ids}}]}.",
+                   nothing_to_undo, recreates, group_ids, then, partly}}]}.",
             run: rollback::show,
         },
         Command {
@@ -69,7 +71,12 @@ pub(crate) const GROUP: Group = Group {
                   needs --yes otherwise. Reports each step: done, failed, cannot be undone \
                   (with the reason) or nothing to undo; a deleted user or group is recreated \
                   from its recorded attributes with a new id (the old one cannot come back) \
-                  and its memberships restored. The rollback is itself an operation of the \
+                  and its memberships restored; a deleted permission set is recreated with \
+                  its description, session duration, relay state, tags, AWS managed and \
+                  customer managed policies, inline policy and boundary, with a new ARN, and \
+                  the assignments the same operation deleted follow it to the new ARN. A \
+                  boundary put over another gets the old one back (one put where there was \
+                  none is removed). The rollback is itself an operation of the \
                   journal (so it can be undone too), and the original is marked rolled back: \
                   applying it again needs --force, as does an operation made with another \
                   profile. Exit status 1 when any step failed or a change cannot be undone.",

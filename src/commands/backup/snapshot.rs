@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
+use crate::client::permission_set::{self, Part};
 use crate::client::shapes::{self, Group, User};
 use crate::client::{self, Operation};
 use crate::commands::Context;
 use crate::commands::fanout;
 use crate::commands::grants::{self, fan_out};
-use crate::commands::permission_set::is_unsupported;
 use crate::commands::resolve;
 use crate::error::{Error, Result};
 
@@ -380,88 +380,6 @@ fn memberships(
     Ok(rows)
 }
 
-/// One attribute of a permission set, one request (or one listing) each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Description,
-    AwsManagedPolicies,
-    CustomerManagedPolicies,
-    InlinePolicy,
-    PermissionsBoundary,
-    Tags,
-}
-
-impl Part {
-    const ALL: [Part; 6] = [
-        Part::Description,
-        Part::AwsManagedPolicies,
-        Part::CustomerManagedPolicies,
-        Part::InlinePolicy,
-        Part::PermissionsBoundary,
-        Part::Tags,
-    ];
-
-    fn key(self) -> &'static str {
-        match self {
-            Part::Description => "Description",
-            Part::AwsManagedPolicies => "AwsManagedPolicies",
-            Part::CustomerManagedPolicies => "CustomerManagedPolicies",
-            Part::InlinePolicy => "InlinePolicy",
-            Part::PermissionsBoundary => "PermissionsBoundary",
-            Part::Tags => "Tags",
-        }
-    }
-
-    /// Asks AWS for this part of permission set `arn`; `Ok(None)` when the endpoint does
-    /// not implement the operation (an emulator).
-    fn fetch(self, ctx: &Context, instance: &str, arn: &str) -> Result<Option<Value>> {
-        let client = ctx.client()?;
-        let target = json!({"InstanceArn": instance, "PermissionSetArn": arn});
-        let reply = match self {
-            Part::Description => client
-                .call(&client::DESCRIBE_PERMISSION_SET, target)
-                .map(|r| r["PermissionSet"].clone()),
-            Part::AwsManagedPolicies => client
-                .list(&client::LIST_MANAGED_POLICIES_IN_PERMISSION_SET, target)
-                .map(|r| sorted(array(&r["AttachedManagedPolicies"]), &["Arn"])),
-            Part::CustomerManagedPolicies => client
-                .list(
-                    &client::LIST_CUSTOMER_MANAGED_POLICY_REFERENCES_IN_PERMISSION_SET,
-                    target,
-                )
-                .map(|r| {
-                    sorted(
-                        array(&r["CustomerManagedPolicyReferences"]),
-                        &["Path", "Name"],
-                    )
-                }),
-            Part::InlinePolicy => client
-                .call(&client::GET_INLINE_POLICY_FOR_PERMISSION_SET, target)
-                .map(|r| match r["InlinePolicy"].as_str() {
-                    Some(text) if !text.trim().is_empty() => json!(text),
-                    _ => Value::Null,
-                }),
-            Part::PermissionsBoundary => {
-                match client.call(&client::GET_PERMISSIONS_BOUNDARY_FOR_PERMISSION_SET, target) {
-                    Err(e) if resolve::is_not_found(&e) => Ok(Value::Null),
-                    other => other.map(|r| r["PermissionsBoundary"].clone()),
-                }
-            }
-            Part::Tags => client
-                .list(
-                    &client::LIST_PERMISSION_SET_TAGS,
-                    json!({"InstanceArn": instance, "ResourceArn": arn}),
-                )
-                .map(|r| sorted(array(&r["Tags"]), &["Key"])),
-        };
-        match reply {
-            Ok(value) => Ok(Some(value)),
-            Err(e) if self != Part::Description && is_unsupported(&e) => Ok(None),
-            Err(e) => Err(e.context(format!("reading {} of {arn}", self.key()))),
-        }
-    }
-}
-
 /// Every permission set with every attribute: six requests per set, all in parallel.
 /// Attributes the endpoint cannot tell are named in `unknown` (and null in the sets).
 fn permission_sets(
@@ -474,34 +392,19 @@ fn permission_sets(
         .iter()
         .flat_map(|arn| Part::ALL.iter().map(move |p| (arn, *p)))
         .collect();
+    let client = ctx.client()?;
     let found = fan_out(ctx, "backup: permission sets", &jobs, |(arn, part)| {
-        part.fetch(ctx, instance, arn)
+        part.fetch(client, instance, arn)
     })?;
-    let mut sets: BTreeMap<&String, Map<String, Value>> = BTreeMap::new();
+    let mut parts: BTreeMap<&String, Vec<(Part, Option<Value>)>> = BTreeMap::new();
     for ((arn, part), value) in jobs.iter().zip(found) {
-        let set = sets.entry(arn).or_default();
-        let value = match value {
-            Some(value) => value,
-            None => {
-                unknown.insert(part.key());
-                Value::Null
-            }
-        };
-        match (part, value) {
-            (Part::Description, Value::Object(description)) => {
-                for (k, v) in description {
-                    set.insert(k, v);
-                }
-            }
-            (Part::Description, _) => {
-                return Err(Error::runtime(format!(
-                    "sso-admin DescribePermissionSet: no description of {arn}"
-                )));
-            }
-            (part, value) => {
-                set.insert(part.key().to_string(), value);
-            }
-        }
+        parts.entry(arn).or_default().push((*part, value));
+    }
+    let mut sets = Vec::new();
+    for (arn, parts) in parts {
+        let all = permission_set::assemble(arn, parts)?;
+        unknown.extend(all.unknown.iter().map(|p| p.key()));
+        sets.push(all.set);
     }
     if !unknown.is_empty() {
         ctx.warn(format!(
@@ -510,10 +413,7 @@ fn permission_sets(
             unknown.iter().copied().collect::<Vec<_>>().join(", ")
         ));
     }
-    let sets: Vec<Value> = sets
-        .into_values()
-        .map(|set| canonical(Value::Object(set)))
-        .collect();
+    let sets: Vec<Value> = sets.into_iter().map(canonical).collect();
     Ok(sorted_values(sets, &["Name", "PermissionSetArn"]))
 }
 
@@ -524,8 +424,9 @@ fn describe_names(
     arns: &BTreeSet<String>,
 ) -> Result<HashMap<String, String>> {
     let arns: Vec<&String> = arns.iter().collect();
+    let client = ctx.client()?;
     let found = fan_out(ctx, "backup: permission set names", &arns, |arn| {
-        Part::Description.fetch(ctx, instance, arn)
+        Part::Description.fetch(client, instance, arn)
     })?;
     Ok(arns
         .into_iter()
