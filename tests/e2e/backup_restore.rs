@@ -280,6 +280,11 @@ fn restore_into_an_account_without_an_organization_skips_assignments_per_account
     assert_eq!(created["Counts"]["Accounts"], 0);
     assert_eq!(created["Counts"]["Users"], 3);
     let target = id_of(&created);
+    let stderr = t.fails(
+        2,
+        &["backup", "restore", &target, "--resources", "assignments"],
+    );
+    assert!(stderr.contains("holds no assignments"), "{stderr}");
     let doc = differences(&t, &source, &target);
     let compared: Vec<&str> = doc["Compared"]
         .as_array()
@@ -349,6 +354,10 @@ fn overwrite_gives_existing_items_the_backups_attributes_and_skip_leaves_them() 
     assert_eq!(
         read_only["Changes"],
         serde_json::json!([{"Field": "SessionDuration", "Before": "PT8H", "After": "PT4H"}])
+    );
+    assert_eq!(
+        read_only["Detail"],
+        r#"SessionDuration "PT8H" -> "PT4H"; then provisioned to its accounts"#
     );
     let user = step(&plan, "Users", "carol");
     assert_eq!(user["Action"], "would update");

@@ -363,7 +363,7 @@ pub(crate) fn rows(steps: &[Step], dry_run: bool) -> Vec<Value> {
                 "Key": s.key,
                 "Action": s.action.text(dry_run),
                 "Changes": s.changes,
-                "Detail": detail(s),
+                "Detail": detail(s, dry_run),
             });
             if !s.left.is_empty() {
                 row["Left"] = json!(s.left);
@@ -381,7 +381,7 @@ pub(crate) fn rows(steps: &[Step], dry_run: bool) -> Vec<Value> {
 
 /// One line saying exactly what an update changes (`SessionDuration "PT8H" -> "PT4H"`),
 /// what it leaves, or why a step failed.
-fn detail(step: &Step) -> String {
+fn detail(step: &Step, dry_run: bool) -> String {
     let mut parts: Vec<String> = step
         .changes
         .iter()
@@ -396,6 +396,9 @@ fn detail(step: &Step) -> String {
         .collect();
     if !step.left.is_empty() {
         parts.push(format!("left as is: {}", step.left.join(", ")));
+    }
+    if dry_run && step.resource == "PermissionSets" && step.action == Action::Update {
+        parts.push("then provisioned to its accounts".into());
     }
     if let Some(n) = step.provisioned.filter(|n| *n > 0) {
         parts.push(format!("provisioned to {n} account(s)"));
