@@ -340,6 +340,15 @@ fn overwrite_gives_existing_items_the_backups_attributes_and_skip_leaves_them() 
         t.json(&["permission-set", "get", "ReadOnly"])["SessionDuration"],
         "PT8H"
     );
+    assert_eq!(
+        step(&skip, "Users", "carol")["Action"],
+        "exists, differs (left as is)"
+    );
+    assert_eq!(
+        t.json(&["--no-cache", "user", "get", "carol"])["DisplayName"],
+        "Caroline Cook"
+    );
+    assert_eq!(skip["Counts"]["Update"], 0);
 
     let plan = t.json(&[
         "backup",
