@@ -115,6 +115,23 @@ fn restore_to_another_profile_recreates_everything_by_name() {
     let done = t.json(&["backup", "restore", &source, "--to-profile", "dr", "--yes"]);
     assert_eq!(actions(&done), BTreeSet::from(["created".to_string()]));
     assert_eq!(done["SkippedAccounts"], serde_json::json!([]));
+    // The rollback journal has the changes, under the profile they were made in.
+    let journal = t.json(&["rollback", "list"]);
+    let restores: Vec<&Value> = journal["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .filter(|o| o["command"] == "backup restore")
+        .collect();
+    assert_eq!(restores.len(), 1, "{journal}");
+    assert_eq!(restores[0]["profile"], "dr");
+    // Users, groups, permission sets (2 created, 2 managed policies, 1 inline policy),
+    // memberships, assignments.
+    assert_eq!(
+        restores[0]["changes"],
+        3 + 2 + (2 + 2 + 1) + 3 + 4,
+        "{journal}"
+    );
 
     // AWS provisions a permission set with its first assignment in an account; moto does
     // not, and lists assignments only of sets it was asked to provision.
