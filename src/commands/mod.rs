@@ -152,6 +152,52 @@ impl Context {
         })
     }
 
+    /// A context for another configured awsideman profile (`backup restore --to-profile`):
+    /// the same environment, configuration and global options, with that profile's own AWS
+    /// profile, region and instance, and its own client and cache built on first use like
+    /// this one's. `--region` and the instance variables (`AWSIDEMAN_SSO_INSTANCE_ARN`, ...)
+    /// apply to the command's own profile, never to this one.
+    pub(crate) fn for_profile(&self, name: &str) -> Result<Context> {
+        let profile = self.config.profile(name)?.ok_or_else(|| {
+            let known: Vec<String> = self
+                .config
+                .profiles()
+                .map(|p| p.into_keys().collect())
+                .unwrap_or_default();
+            Error::config(format!(
+                "no awsideman profile \"{}\" (profiles: {}): add it with 'awsideman profile \
+                 add'",
+                printable::one_line(name),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })?;
+        let globals = Globals {
+            profile: Some(name.to_string()),
+            region: None,
+            ..self.globals.clone()
+        };
+        Ok(Context {
+            env: self.env.clone(),
+            globals,
+            config_dir: self.config_dir.clone(),
+            config: self.config.clone(),
+            profile_name: name.to_string(),
+            profile,
+            profile_from_flag: true,
+            output: self.output,
+            key_state: self.key_state.clone(),
+            client: OnceLock::new(),
+            credentials_cache_checked: OnceLock::new(),
+            recorder: Default::default(),
+            rolls_back: OnceLock::new(),
+            discovered: OnceLock::new(),
+        })
+    }
+
     /// Whether a person is at the terminal (prompts and progress allowed).
     pub(crate) fn interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

@@ -16,7 +16,7 @@ const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 /// alice (Admins, Devs), bob (Devs), carol (no group); Admin (a managed and an inline
 /// policy) and ReadOnly (a managed policy); Admin to alice in prod-app, to Admins in
 /// prod-app and prod-data; ReadOnly to Devs in dev-sandbox.
-fn world() -> TestEnv {
+pub(crate) fn world() -> TestEnv {
     let t = TestEnv::new();
     let org = t.seed_org();
     let Instance { arn, store } = t.instance();
@@ -80,7 +80,7 @@ fn bucket_name(t: &TestEnv) -> String {
 }
 
 /// The `Id` of a `backup create` answer.
-fn id_of(created: &Value) -> String {
+pub(crate) fn id_of(created: &Value) -> String {
     created["Id"].as_str().expect("backup id").to_string()
 }
 
@@ -524,7 +524,7 @@ fn diff_shows_exactly_what_changed_since_a_backup() {
 }
 
 /// The `(Key, Action)` of a restore's steps of `resource`.
-fn steps(doc: &Value, resource: &str) -> Vec<(String, String)> {
+pub(crate) fn steps(doc: &Value, resource: &str) -> Vec<(String, String)> {
     doc["Steps"]
         .as_array()
         .expect("Steps")
@@ -539,7 +539,7 @@ fn steps(doc: &Value, resource: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pair(key: &str, action: &str) -> (String, String) {
+pub(crate) fn pair(key: &str, action: &str) -> (String, String) {
     (key.to_string(), action.to_string())
 }
 

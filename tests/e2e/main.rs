@@ -7,6 +7,7 @@ mod access_review;
 mod assignments;
 mod audit;
 mod backup;
+mod backup_restore;
 mod bulk;
 mod cache;
 mod cache_dir;

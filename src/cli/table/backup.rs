@@ -42,7 +42,10 @@ pub(crate) const GROUP: Group = Group {
                   does), and the organization's accounts and OUs for names. Requests: one \
                   listing each of accounts, roots, users, groups and permission sets, one \
                   membership listing per group, six per permission set, one OU listing per \
-                  root and OU, plus the assignment plan. The file is a versioned JSON \
+                  root and OU, plus the assignment plan. In an account that is in no \
+                  organization (AWSOrganizationsNotInUseException) it warns once and backs up \
+                  no accounts, OUs or assignments (assignments are then not among the \
+                  backup's Resources). The file is a versioned JSON \
                   document, compressed, with a SHA-256 checksum; --encrypt seals it with the \
                   cache's encryption keys (cache.encryption_key_source: with kms, every machine \
                   with access to the KMS key can read it). The document format is described in \
@@ -154,30 +157,80 @@ pub(crate) const GROUP: Group = Group {
         },
         Command {
             name: "restore",
-            about: "Recreate by name what a backup holds and AWS no longer has",
+            about: "Recreate by name what a backup holds; optionally overwrite and prune",
             doc: "Reads AWS now (as backup diff --live does) and recreates, in order, the \
                   users, groups, permission sets (with every attribute: policies, inline \
                   policy, boundary, tags), memberships and assignments of the backup that are \
                   missing, matched by name; the ids of the backup are mapped to the ids AWS \
-                  has now or gives the new items. It only adds: an item that exists under its \
-                  name is left as it is (the plan says when it differs), nothing is deleted. \
-                  An assignment whose account left the organization is skipped. --dry-run \
-                  prints the plan; otherwise it asks on a terminal (--yes without one).",
+                  has now or gives the new items. --resources restores only some of what the \
+                  backup holds. An item that exists under its name is left as it is \
+                  (--conflict skip, the default; the plan says how it differs). With \
+                  --conflict overwrite, existing users get the backup's display name, names, \
+                  emails and other attributes (UpdateUser), groups its description, and \
+                  permission sets its description, session duration, relay state, inline \
+                  policy, AWS managed policies (attached and detached to match), missing \
+                  customer managed policy references and boundary; each overwritten \
+                  permission set is then provisioned to the accounts it is provisioned to. \
+                  Tags, and removing a customer managed policy reference or a boundary, have \
+                  no operation here: the plan lists them as left. Nothing is deleted unless \
+                  --prune: then what AWS has and the backup lacks, within the resources \
+                  restored, is deleted, assignments first, then memberships, permission \
+                  sets, groups and users. --to-profile restores into the instance of another \
+                  configured profile (a move, or disaster recovery): users match by user \
+                  name, groups by display name, permission sets by name, accounts by id; an \
+                  assignment whose account is not in that organization (or an instance with \
+                  no organization) is skipped, with one warning per account, and counted in \
+                  SkippedAccounts. --dry-run prints the plan, each change exactly (before -> \
+                  after, as backup diff compares); otherwise it asks on a terminal (--yes \
+                  without one). Items AWS refuses are reported with their reason and the \
+                  rest go on (exit status 1).",
             args: &[ID],
             flags: &[
                 FROM,
+                Flag::value(
+                    "resources",
+                    "LIST",
+                    "Comma-separated: some of users,groups,memberships,permission-sets,\
+                     assignments the backup holds (default: all it holds).",
+                ),
+                Flag::value(
+                    "conflict",
+                    "MODE",
+                    "What to do with an item that exists and differs: skip (leave it, the \
+                     default) or overwrite (give it the backup's attributes).",
+                )
+                .choices(&["skip", "overwrite"]),
+                Flag::switch(
+                    "prune",
+                    None,
+                    "Also delete what AWS has and the backup lacks (within --resources).",
+                ),
+                Flag::value(
+                    "to-profile",
+                    "PROFILE",
+                    "Restore into the instance of this configured profile instead.",
+                ),
                 Flag::switch("dry-run", None, "Print the plan; change nothing."),
                 Flag::switch("yes", Some('y'), "Do not ask for confirmation."),
             ],
             examples: &[
                 "backup restore 20261204T061500Z-3f9a0c --dry-run",
                 "backup restore 20261204T061500Z-3f9a0c --from s3://my-backups/awsideman --yes",
+                "backup restore 20261204T061500Z-3f9a0c --conflict overwrite --prune --dry-run",
+                "backup restore 20261204T061500Z-3f9a0c --to-profile dr --yes",
             ],
             access: Access::Write,
-            json: "{\"Id\", \"DryRun\": bool, \"Steps\": [{\"Resource\", \"Key\", \"Action\": \
-                   \"created\" | \"would create\" | \"exists\" | \"exists, differs (left as \
-                   is)\" | \"skipped: REASON\"}]}, in the order of the restore: users, groups, \
-                   permission sets, memberships, assignments, each sorted by key.",
+            json: "{\"Id\", \"Profile\" (restored into), \"DryRun\": bool, \"Conflict\": \
+                   \"skip\" | \"overwrite\", \"Prune\": bool, \"Counts\": {\"Create\", \
+                   \"Update\", \"Delete\", \"Failed\"}, \"SkippedAccounts\": [{\"AccountId\", \
+                   \"AccountName\", \"Assignments\"}], \"Steps\": [{\"Resource\", \"Key\", \
+                   \"Action\": \"created\" | \"would create\" | \"updated\" | \"would \
+                   update\" | \"deleted\" | \"would delete\" | \"exists\" | \"exists, differs \
+                   (left as is)\" | \"skipped: REASON\" | \"failed\", \"Changes\": \
+                   [{\"Field\", \"Before\" (AWS now), \"After\" (the backup)}], \"Detail\", \
+                   \"Left\": [attributes not set], \"ProvisionedTo\": accounts, \"Error\"}], \
+                   in the order of the restore: users, groups, permission sets, memberships, \
+                   assignments, each sorted by key, then the deletes the other way round.",
             run: backup::restore,
         },
         Command {

@@ -97,8 +97,9 @@ pub(crate) fn keyed<'a>(items: &'a [Value], key_fields: &[&str]) -> BTreeMap<Str
     out
 }
 
-/// The top-level members of two items that differ, each whole, before and after.
-fn changed_fields(a: &Value, b: &Value) -> Vec<Value> {
+/// The top-level members of two items that differ, each whole, before and after:
+/// `[{"Field", "Before", "After"}]` by field name.
+pub(crate) fn changed_fields(a: &Value, b: &Value) -> Vec<Value> {
     let empty = serde_json::Map::new();
     let a = a.as_object().unwrap_or(&empty);
     let b = b.as_object().unwrap_or(&empty);

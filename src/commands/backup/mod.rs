@@ -6,8 +6,10 @@
 //! - `format.rs`: the file: compressed, checksummed, optionally sealed with the cache's keys.
 //! - `store.rs`: where backups are kept (directory or S3) and how they are listed.
 //! - `diff.rs`: the exact difference between two documents.
-//! - `restore.rs`: recreating by name what AWS no longer has.
+//! - `restore.rs`: the plan of a restore (create, overwrite, prune), matched by name.
+//! - `apply.rs`: carrying the plan out, with ids mapped by name.
 
+pub(crate) mod apply;
 pub(crate) mod diff;
 pub(crate) mod format;
 pub(crate) mod restore;
@@ -67,6 +69,7 @@ const RESTORE_COLUMNS: &[Column] = &[
     Column::new("Resource", "Resource"),
     Column::new("Key", "Key"),
     Column::new("Action", "Action"),
+    Column::new("Detail", "Detail"),
 ];
 
 /// `backup create`.
@@ -261,49 +264,135 @@ pub(crate) fn diff(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ))))
 }
 
-/// `backup restore`: recreates by name what the backup holds and AWS no longer has.
+/// `backup restore`: recreates by name what the backup holds and AWS no longer has; with
+/// `--conflict overwrite` gives existing items the backup's attributes, with `--prune`
+/// deletes what the backup lacks; into this profile's instance or `--to-profile`'s.
 pub(crate) fn restore(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let (destination, id) = target(ctx, m)?;
+    let chosen = m.value("resources").map(Resource::parse_list).transpose()?;
+    let conflict = restore::Conflict::parse(m.value("conflict"));
+    let mut other = m
+        .value("to-profile")
+        .map(|name| ctx.for_profile(name))
+        .transpose()?;
     let bytes = destination.get(ctx, &id)?;
     let (backup, _) = open(ctx, &bytes).map_err(|e| e.context(format!("backup {id}")))?;
     let held: Vec<&str> = backup["Resources"]
         .as_array()
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let mut resources = Resource::parse_list(&held.join(","))?;
+    let held = Resource::parse_list(&held.join(","))?;
+    let selected = match chosen {
+        Some(chosen) => {
+            if let Some(missing) = chosen.difference(&held).next() {
+                return Err(Error::usage(format!(
+                    "--resources: backup {id} holds no {} (it holds {})",
+                    missing.name(),
+                    held.iter().map(|r| r.name()).collect::<Vec<_>>().join(",")
+                )));
+            }
+            chosen
+        }
+        None => held,
+    };
+    let options = restore::Options {
+        members: selected.iter().map(|r| r.member()).collect(),
+        conflict,
+        prune: m.switch("prune"),
+    };
+    let run = |into: &mut Context| restore_into(into, m, &id, &backup, &selected, &options);
+    match other.as_mut() {
+        Some(into) => {
+            let report = run(into);
+            // The other profile's changes are journalled under it, also after a failure.
+            into.journal_changes("backup restore");
+            into.finish();
+            report
+        }
+        None => run(ctx),
+    }
+}
+
+/// The restore of `backup` into the instance of `into`: reads AWS there, plans, asks, writes.
+fn restore_into(
+    into: &mut Context,
+    m: &Matches,
+    id: &str,
+    backup: &Value,
+    selected: &BTreeSet<Resource>,
+    options: &restore::Options,
+) -> Result<Report> {
     // Ids by name need the users, groups and permission sets of AWS now.
+    let mut resources = selected.clone();
     if resources.contains(&Resource::Memberships) || resources.contains(&Resource::Assignments) {
         resources.extend([Resource::Users, Resource::Groups]);
     }
     if resources.contains(&Resource::Assignments) {
         resources.insert(Resource::PermissionSets);
     }
-    ctx.globals.refresh = true;
+    into.globals.refresh = true;
     let created_at = crate::rfc3339::format_rfc3339(crate::clock::now());
     let source = Source {
         id: "live",
         created_at: &created_at,
     };
-    let live = snapshot::read(ctx, &resources, &source)?;
-    let mut steps = restore::plan(&backup, &live);
-    let creating = steps
-        .iter()
-        .filter(|s| s.action == restore::Action::Create)
-        .count();
+    let live = snapshot::read(into, &resources, &source)?;
+    let mut steps = restore::plan(backup, &live, options);
+    let skipped = restore::skipped_accounts(&steps);
+    for (account, name, count) in &skipped {
+        let name = if name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({name})")
+        };
+        into.warn(format!(
+            "account {account}{name} is not in the organization of profile {}: its {count} \
+             assignment(s) are skipped",
+            into.profile_name
+        ));
+    }
+    let count = |action: restore::Action| steps.iter().filter(|s| s.action == action).count();
+    let (creating, updating, deleting) = (
+        count(restore::Action::Create),
+        count(restore::Action::Update),
+        count(restore::Action::Delete),
+    );
     let dry_run = m.switch("dry-run");
-    if !dry_run && creating > 0 {
-        ctx.confirm(
+    let mut failed = 0;
+    if !dry_run && creating + updating + deleting > 0 {
+        into.confirm(
             m,
-            &format!("restore backup {id}: create {creating} missing item(s)"),
+            &format!(
+                "restore backup {id} into profile {}: create {creating}, update {updating}, \
+                 delete {deleting} item(s)",
+                into.profile_name
+            ),
         )?;
-        restore::run(ctx, &mut steps, &live)?;
+        failed = apply::run(into, &mut steps, &live)?;
     }
     let data = json!({
         "Id": id,
+        "Profile": into.profile_name,
         "DryRun": dry_run,
+        "Conflict": match options.conflict {
+            restore::Conflict::Skip => "skip",
+            restore::Conflict::Overwrite => "overwrite",
+        },
+        "Prune": options.prune,
+        "Counts": {"Create": creating, "Update": updating, "Delete": deleting,
+                   "Failed": failed},
+        "SkippedAccounts": skipped.iter().map(|(account, name, count)| json!({
+            "AccountId": account, "AccountName": name, "Assignments": count,
+        })).collect::<Vec<_>>(),
         "Steps": restore::rows(&steps, dry_run),
     });
-    Ok(Report::list(data, "Steps", RESTORE_COLUMNS))
+    let report = Report::list(data, "Steps", RESTORE_COLUMNS);
+    if failed > 0 {
+        return Ok(report.failed(Error::runtime(format!(
+            "backup restore: AWS refused {failed} item(s) (see their Error)"
+        ))));
+    }
+    Ok(report)
 }
 
 /// The destination (`--from`) and the checked `ID` of a command on one backup.

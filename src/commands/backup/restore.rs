@@ -1,23 +1,37 @@
-//! Restoring a backup: recreating by name what AWS no longer has, in dependency order
-//! (users, groups, permission sets, then memberships and assignments), with the ids of the
-//! backup mapped to the ids of AWS now (the ones that exist, and the ones just created).
+//! The plan of a restore: for every item of the backup (and, with `--prune`, every item of
+//! AWS now that the backup lacks), what a restore does with it, matched by name as
+//! [`diff`] matches items, in dependency order (users, groups, permission sets, then
+//! memberships and assignments; deletes the other way round).
 //!
-//! A restore only adds: an item that exists under its name is left as it is (when it differs
-//! from the backup, the plan says so); nothing is deleted.
+//! The plan never writes; `apply.rs` carries it out. An item that exists under its name is
+//! left as it is unless `--conflict overwrite`; nothing is deleted without `--prune`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::client::shapes::{AccountAssignment, PrincipalType};
-use crate::client::{self, Operation};
-use crate::commands::Context;
-use crate::commands::assignment::{self, Change};
-use crate::error::{Error, Result};
-
 use super::diff;
 
-/// What a restore does with one item of the backup.
+/// What happens to an item that exists under its name but differs (`--conflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conflict {
+    /// Left as it is.
+    Skip,
+    /// Given the backup's attributes.
+    Overwrite,
+}
+
+impl Conflict {
+    /// Parses `--conflict skip|overwrite` (the parser has checked the choice).
+    pub(crate) fn parse(text: Option<&str>) -> Conflict {
+        match text {
+            Some("overwrite") => Conflict::Overwrite,
+            _ => Conflict::Skip,
+        }
+    }
+}
+
+/// What a restore does with one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     /// Missing from AWS: created.
@@ -26,37 +40,66 @@ pub(crate) enum Action {
     Same,
     /// In AWS under its name but different: left as it is.
     Differs,
-    /// Cannot be created (its account left the organization, its user or group is gone).
+    /// In AWS under its name but different: given the backup's attributes.
+    Update,
+    /// In AWS and not in the backup (`--prune`): deleted.
+    Delete,
+    /// Cannot be done (its account is not in the organization, its user or group is gone).
     Impossible(&'static str),
+    /// AWS refused it (the reason is in the step's `error`).
+    Failed,
 }
 
 impl Action {
-    fn text(self, dry_run: bool) -> String {
+    /// The words of the report.
+    pub(crate) fn text(self, dry_run: bool) -> String {
         match self {
             Action::Create if dry_run => "would create".into(),
             Action::Create => "created".into(),
             Action::Same => "exists".into(),
             Action::Differs => "exists, differs (left as is)".into(),
+            Action::Update if dry_run => "would update".into(),
+            Action::Update => "updated".into(),
+            Action::Delete if dry_run => "would delete".into(),
+            Action::Delete => "deleted".into(),
             Action::Impossible(why) => format!("skipped: {why}"),
+            Action::Failed => "failed".into(),
         }
+    }
+
+    /// Whether it writes.
+    pub(crate) fn writes(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Delete)
     }
 }
 
-/// One step of the plan: an item of the backup and what happens to it.
+/// One step of the plan: an item and what happens to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
     /// The document member (`Users`, ...).
     pub(crate) resource: &'static str,
     /// The item's key (see [`diff`]).
     pub(crate) key: String,
-    /// The item as the backup holds it.
+    /// The item as the backup holds it (for a delete: as AWS holds it).
     pub(crate) item: Value,
+    /// The item as AWS holds it now, when it exists.
+    pub(crate) live: Option<Value>,
     /// What happens to it.
     pub(crate) action: Action,
+    /// For an item that differs: each attribute an overwrite sets, `{"Field", "Before"
+    /// (AWS now), "After" (the backup)}`.
+    pub(crate) changes: Vec<Value>,
+    /// Attributes that differ and that a restore cannot set (`Tags`, ...).
+    pub(crate) left: Vec<String>,
+    /// For a permission set updated: how many accounts it was provisioned to afterwards.
+    pub(crate) provisioned: Option<usize>,
+    /// Why AWS refused it.
+    pub(crate) error: Option<String>,
 }
 
-/// The resources a restore recreates, in the order it does.
-const ORDER: &[&str] = &[
+/// The resources a restore writes, in the order it creates and updates them (deletes go
+/// the other way round).
+pub(crate) const ORDER: &[&str] = &[
     "Users",
     "Groups",
     "PermissionSets",
@@ -64,47 +107,203 @@ const ORDER: &[&str] = &[
     "Assignments",
 ];
 
-/// The plan: every item of the members both documents hold, in [`ORDER`].
-pub(crate) fn plan(backup: &Value, live: &Value) -> Vec<Step> {
-    let accounts: Vec<&str> = live["Accounts"]
+/// The attributes `--conflict overwrite` sets, per resource (the rest are the item's key,
+/// ids, or what AWS assigns). Permission sets' `Tags` and removing a boundary or a customer
+/// managed policy reference have no write operation here: they are reported as left.
+const OVERWRITTEN: &[(&str, &[&str])] = &[
+    (
+        "Users",
+        &[
+            "DisplayName",
+            "Name",
+            "Emails",
+            "NickName",
+            "Title",
+            "UserType",
+            "PreferredLanguage",
+            "Locale",
+            "Timezone",
+            "ProfileUrl",
+            "Addresses",
+            "PhoneNumbers",
+        ],
+    ),
+    ("Groups", &["Description"]),
+    (
+        "PermissionSets",
+        &[
+            "Description",
+            "SessionDuration",
+            "RelayState",
+            "InlinePolicy",
+            "AwsManagedPolicies",
+            "CustomerManagedPolicies",
+            "PermissionsBoundary",
+        ],
+    ),
+];
+
+/// What the plan is asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// The document members restored (`--resources`).
+    pub(crate) members: BTreeSet<&'static str>,
+    /// What happens to items that differ.
+    pub(crate) conflict: Conflict,
+    /// Whether what AWS has and the backup lacks is deleted.
+    pub(crate) prune: bool,
+}
+
+/// The plan: every item of the selected members both documents hold, creates and updates
+/// in [`ORDER`], then (with `prune`) deletes in the reverse order.
+pub(crate) fn plan(backup: &Value, live: &Value, options: &Options) -> Vec<Step> {
+    let accounts: BTreeSet<&str> = live["Accounts"]
         .as_array()
         .map(|a| a.iter().filter_map(|a| a["Id"].as_str()).collect())
         .unwrap_or_default();
+    let unknown: BTreeSet<&str> = [backup, live]
+        .iter()
+        .flat_map(|d| d["Unknown"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    // AWS now without a member the backup has: none of it there (assignments of an
+    // instance in no organization).
+    let pairs = |resource: &str| -> Option<(Vec<Value>, Vec<Value>)> {
+        Some((
+            backup[resource].as_array()?.clone(),
+            live[resource].as_array().cloned().unwrap_or_default(),
+        ))
+    };
     let mut steps = Vec::new();
-    for resource in ORDER {
-        let (Some(ours), Some(theirs)) = (backup[*resource].as_array(), live[*resource].as_array())
-        else {
+    for resource in ORDER.iter().filter(|r| options.members.contains(*r)) {
+        let Some((ours, theirs)) = pairs(resource) else {
             continue;
         };
         let fields = diff::key_fields(resource);
-        let theirs = diff::keyed(theirs, fields);
-        for (key, item) in diff::keyed(ours, fields) {
-            let action = match theirs.get(&key) {
-                Some(now) if comparable(resource, item) == comparable(resource, now) => {
-                    Action::Same
-                }
-                Some(_) => Action::Differs,
-                None if *resource == "Assignments"
-                    && !accounts.contains(&item["AccountId"].as_str().unwrap_or("")) =>
-                {
-                    Action::Impossible("the account is not in the organization")
-                }
-                None => Action::Create,
-            };
-            steps.push(Step {
+        let theirs = diff::keyed(&theirs, fields);
+        for (key, item) in diff::keyed(&ours, fields) {
+            let now = theirs.get(&key).copied();
+            let mut step = Step {
                 resource,
                 key,
                 item: item.clone(),
-                action,
-            });
+                live: now.cloned(),
+                action: Action::Create,
+                changes: Vec::new(),
+                left: Vec::new(),
+                provisioned: None,
+                error: None,
+            };
+            match now {
+                Some(now) => {
+                    let (changes, left) = differences(resource, now, item, &unknown);
+                    step.action = if changes.is_empty() && left.is_empty() {
+                        Action::Same
+                    } else if options.conflict == Conflict::Overwrite && !changes.is_empty() {
+                        Action::Update
+                    } else {
+                        Action::Differs
+                    };
+                    step.changes = changes;
+                    step.left = left;
+                }
+                None if *resource == "Assignments"
+                    && !accounts.contains(item["AccountId"].as_str().unwrap_or("")) =>
+                {
+                    step.action = Action::Impossible("the account is not in the organization");
+                }
+                None => {}
+            }
+            steps.push(step);
+        }
+    }
+    if options.prune {
+        for resource in ORDER.iter().rev().filter(|r| options.members.contains(*r)) {
+            let Some((ours, theirs)) = pairs(resource) else {
+                continue;
+            };
+            let fields = diff::key_fields(resource);
+            let ours = diff::keyed(&ours, fields);
+            for (key, item) in diff::keyed(&theirs, fields) {
+                if !ours.contains_key(&key) {
+                    steps.push(Step {
+                        resource,
+                        key,
+                        item: item.clone(),
+                        live: Some(item.clone()),
+                        action: Action::Delete,
+                        changes: Vec::new(),
+                        left: Vec::new(),
+                        provisioned: None,
+                        error: None,
+                    });
+                }
+            }
         }
     }
     steps
 }
 
+/// How an item in AWS (`now`) differs from the backup's (`wanted`): the changes an
+/// overwrite makes (`{"Field", "Before", "After"}`, by the diff engine), and the names of
+/// the attributes that differ and that it cannot set.
+fn differences(
+    resource: &str,
+    now: &Value,
+    wanted: &Value,
+    unknown: &BTreeSet<&str>,
+) -> (Vec<Value>, Vec<String>) {
+    let settable = OVERWRITTEN
+        .iter()
+        .find(|(member, _)| *member == resource)
+        .map(|(_, fields)| *fields)
+        .unwrap_or(&[]);
+    let mut changes = Vec::new();
+    let mut left = Vec::new();
+    let (before, after) = (
+        comparable(resource, now, unknown),
+        comparable(resource, wanted, unknown),
+    );
+    for change in diff::changed_fields(&before, &after) {
+        let field = change["Field"].as_str().unwrap_or_default();
+        if settable.contains(&field) && settable_change(resource, field, &change) {
+            changes.push(change);
+        } else {
+            left.push(field.to_string());
+        }
+    }
+    (changes, left)
+}
+
+/// Whether an overwrite can make `change` of permission set attribute `field` (with the
+/// operations of the table, which attach a boundary or a customer managed policy reference
+/// but do not remove one); anything else the table lists can be set.
+fn settable_change(resource: &str, field: &str, change: &Value) -> bool {
+    if resource != "PermissionSets" {
+        return true;
+    }
+    match field {
+        "PermissionsBoundary" => change["After"].is_object(),
+        "CustomerManagedPolicies" => {
+            let listed = |v: &Value| -> BTreeSet<String> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(Value::to_string)
+                    .collect()
+            };
+            listed(&change["Before"]).is_subset(&listed(&change["After"]))
+        }
+        // UpdatePermissionSet sets these; it cannot clear one.
+        "Description" | "SessionDuration" | "RelayState" => !change["After"].is_null(),
+        _ => true,
+    }
+}
+
 /// An item without the members AWS assigns (ids, ARNs, dates), which a recreated item
-/// cannot keep: what must match for an item to count as the same.
-fn comparable(resource: &str, item: &Value) -> Value {
+/// cannot keep, nor the attributes either document could not tell: what must match for
+/// an item to count as the same.
+pub(crate) fn comparable(resource: &str, item: &Value, unknown: &BTreeSet<&str>) -> Value {
     const ASSIGNED: &[&str] = &[
         "UserId",
         "GroupId",
@@ -120,243 +319,114 @@ fn comparable(resource: &str, item: &Value) -> Value {
         map.remove(*field);
     }
     if resource == "PermissionSets" {
-        // What an endpoint could not tell is no difference.
         for part in ["PermissionsBoundary", "Tags"] {
-            if map.get(part).is_some_and(Value::is_null) {
+            if unknown.contains(part) || map.get(part).is_some_and(Value::is_null) {
                 map.remove(part);
             }
         }
     }
+    // Absent and null are the same attribute: no value.
+    map.retain(|_, v| !v.is_null());
     Value::Object(map)
 }
 
-/// Ids by name in AWS now, grown by what the restore creates.
-#[derive(Debug, Default)]
-struct Ids {
-    users: HashMap<String, String>,
-    groups: HashMap<String, String>,
-    permission_sets: HashMap<String, String>,
-}
-
-impl Ids {
-    fn of(live: &Value) -> Ids {
-        let map = |member: &str, name: &str, id: &str| -> HashMap<String, String> {
-            live[member]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| {
-                            Some((i[name].as_str()?.to_string(), i[id].as_str()?.to_string()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        Ids {
-            users: map("Users", "UserName", "UserId"),
-            groups: map("Groups", "DisplayName", "GroupId"),
-            permission_sets: map("PermissionSets", "Name", "PermissionSetArn"),
-        }
+/// The assignments the plan skips because their account is not in the organization, by
+/// account: `(account id, account name, how many)`.
+pub(crate) fn skipped_accounts(steps: &[Step]) -> Vec<(String, String, usize)> {
+    let mut by_account: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for step in steps.iter().filter(|s| {
+        s.resource == "Assignments" && matches!(s.action, Action::Impossible(_)) && s.live.is_none()
+    }) {
+        let id = step.item["AccountId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = step.item["AccountName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        by_account.entry(id).or_insert((name, 0)).1 += 1;
     }
-}
-
-/// Carries out the `Create` steps of `steps`, in order; each step's action becomes
-/// [`Action::Impossible`] when what it needs does not exist. `live` gives the ids of AWS now.
-pub(crate) fn run(ctx: &Context, steps: &mut [Step], live: &Value) -> Result<()> {
-    let client = ctx.client()?;
-    let store = ctx.identity_store_id()?.to_string();
-    let instance = ctx.instance_arn()?.to_string();
-    let mut ids = Ids::of(live);
-    let mut assignments: Vec<(usize, AccountAssignment)> = Vec::new();
-    for (index, step) in steps.iter_mut().enumerate() {
-        if step.action != Action::Create {
-            continue;
-        }
-        let item = &step.item;
-        let text = |k: &str| item[k].as_str().unwrap_or_default().to_string();
-        match step.resource {
-            "Users" => {
-                let mut input = copy(item, crate::rollback::USER_MEMBERS);
-                input.insert("IdentityStoreId".into(), json!(store));
-                let reply = client.call(&client::CREATE_USER, Value::Object(input))?;
-                ids.users.insert(text("UserName"), id_in(&reply, "UserId")?);
-            }
-            "Groups" => {
-                let mut input = copy(item, &["DisplayName", "Description"]);
-                input.insert("IdentityStoreId".into(), json!(store));
-                let reply = client.call(&client::CREATE_GROUP, Value::Object(input))?;
-                ids.groups
-                    .insert(text("DisplayName"), id_in(&reply, "GroupId")?);
-            }
-            "PermissionSets" => {
-                let arn = create_permission_set(ctx, &instance, item)?;
-                ids.permission_sets.insert(text("Name"), arn);
-            }
-            "Memberships" => {
-                let (Some(group), Some(user)) = (
-                    ids.groups.get(&text("GroupName")),
-                    ids.users.get(&text("UserName")),
-                ) else {
-                    step.action = Action::Impossible("the group or user does not exist");
-                    continue;
-                };
-                client.call(
-                    &client::CREATE_GROUP_MEMBERSHIP,
-                    json!({"IdentityStoreId": store, "GroupId": group,
-                           "MemberId": {"UserId": user}}),
-                )?;
-            }
-            "Assignments" => {
-                let kind = PrincipalType::parse(&text("PrincipalType"))?;
-                let principals = match kind {
-                    PrincipalType::User => &ids.users,
-                    PrincipalType::Group => &ids.groups,
-                };
-                let (Some(principal), Some(set)) = (
-                    principals.get(&text("PrincipalName")),
-                    ids.permission_sets.get(&text("PermissionSetName")),
-                ) else {
-                    step.action =
-                        Action::Impossible("the principal or permission set does not exist");
-                    continue;
-                };
-                assignments.push((
-                    index,
-                    AccountAssignment {
-                        account_id: text("AccountId"),
-                        permission_set_arn: set.clone(),
-                        principal_type: kind,
-                        principal_id: principal.clone(),
-                    },
-                ));
-            }
-            _ => {}
-        }
-    }
-    if !assignments.is_empty() {
-        let wanted: Vec<AccountAssignment> = assignments.iter().map(|(_, a)| a.clone()).collect();
-        let submitted = assignment::submit_each(ctx, Change::Create, &wanted, true)?;
-        let mut failed = 0;
-        for ((index, _), outcome) in assignments.iter().zip(&submitted) {
-            if let Some(failure) = &outcome.failure {
-                failed += 1;
-                ctx.warn(format!("assignment {}: {failure}", steps[*index].key));
-                steps[*index].action = Action::Impossible("AWS refused the assignment");
-            }
-        }
-        if failed > 0 {
-            return Err(Error::runtime(format!(
-                "{failed} assignment(s) could not be restored (see the warnings)"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Creates a permission set with every attribute of the backup; returns its ARN.
-fn create_permission_set(ctx: &Context, instance: &str, item: &Value) -> Result<String> {
-    let client = ctx.client()?;
-    let mut input = copy(
-        item,
-        &["Name", "Description", "SessionDuration", "RelayState"],
-    );
-    input.insert("InstanceArn".into(), json!(instance));
-    if let Some(tags) = item["Tags"].as_array().filter(|t| !t.is_empty()) {
-        input.insert("Tags".into(), json!(tags));
-    }
-    let reply = client.call(&client::CREATE_PERMISSION_SET, Value::Object(input))?;
-    let arn = reply["PermissionSet"]["PermissionSetArn"]
-        .as_str()
-        .ok_or_else(|| Error::runtime("sso-admin CreatePermissionSet: no ARN in the reply"))?
-        .to_string();
-    let target = |extra: Value| -> Value {
-        let mut input = json!({"InstanceArn": instance, "PermissionSetArn": arn});
-        if let (Some(map), Value::Object(more)) = (input.as_object_mut(), extra) {
-            map.extend(more);
-        }
-        input
-    };
-    let call = |op: &Operation, input: Value| client.call(op, input).map(|_| ());
-    for policy in item["AwsManagedPolicies"].as_array().into_iter().flatten() {
-        call(
-            &client::ATTACH_MANAGED_POLICY_TO_PERMISSION_SET,
-            target(json!({"ManagedPolicyArn": policy["Arn"]})),
-        )?;
-    }
-    for reference in item["CustomerManagedPolicies"]
-        .as_array()
+    by_account
         .into_iter()
-        .flatten()
-    {
-        call(
-            &client::ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
-            target(json!({"CustomerManagedPolicyReference": reference})),
-        )?;
-    }
-    if let Some(policy) = item["InlinePolicy"].as_str() {
-        call(
-            &client::PUT_INLINE_POLICY_TO_PERMISSION_SET,
-            target(json!({"InlinePolicy": policy})),
-        )?;
-    }
-    if item["PermissionsBoundary"].is_object() {
-        call(
-            &client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
-            target(json!({"PermissionsBoundary": item["PermissionsBoundary"]})),
-        )?;
-    }
-    Ok(arn)
-}
-
-/// The members `fields` of `item` that it has, without null members at any depth (a
-/// request names what it sets; an absent attribute is no attribute).
-fn copy(item: &Value, fields: &[&str]) -> Map<String, Value> {
-    fields
-        .iter()
-        .filter_map(|f| {
-            item.get(*f)
-                .filter(|v| !v.is_null())
-                .map(|v| (f.to_string(), without_nulls(v.clone())))
-        })
+        .map(|(id, (name, n))| (id, name, n))
         .collect()
-}
-
-fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
-}
-
-fn id_in(reply: &Value, member: &str) -> Result<String> {
-    reply[member]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::runtime(format!("the reply lacks {member}")))
 }
 
 /// The plan as output rows.
 pub(crate) fn rows(steps: &[Step], dry_run: bool) -> Vec<Value> {
     steps
         .iter()
-        .map(|s| json!({"Resource": s.resource, "Key": s.key, "Action": s.action.text(dry_run)}))
+        .map(|s| {
+            let mut row = json!({
+                "Resource": s.resource,
+                "Key": s.key,
+                "Action": s.action.text(dry_run),
+                "Changes": s.changes,
+                "Detail": detail(s, dry_run),
+            });
+            if !s.left.is_empty() {
+                row["Left"] = json!(s.left);
+            }
+            if let Some(n) = s.provisioned {
+                row["ProvisionedTo"] = json!(n);
+            }
+            if let Some(error) = &s.error {
+                row["Error"] = json!(error);
+            }
+            row
+        })
         .collect()
+}
+
+/// One line saying exactly what an update changes (`SessionDuration "PT8H" -> "PT4H"`),
+/// what it leaves, or why a step failed.
+fn detail(step: &Step, dry_run: bool) -> String {
+    let mut parts: Vec<String> = step
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} -> {}",
+                c["Field"].as_str().unwrap_or("?"),
+                c["Before"],
+                c["After"]
+            )
+        })
+        .collect();
+    if !step.left.is_empty() {
+        parts.push(format!("left as is: {}", step.left.join(", ")));
+    }
+    if dry_run && step.resource == "PermissionSets" && step.action == Action::Update {
+        parts.push("then provisioned to its accounts".into());
+    }
+    if let Some(n) = step.provisioned.filter(|n| *n > 0) {
+        parts.push(format!("provisioned to {n} account(s)"));
+    }
+    if let Some(error) = &step.error {
+        parts.push(error.clone());
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_plan_creates_what_is_missing_and_leaves_the_rest() {
-        let backup = json!({
+    fn options(conflict: Conflict, prune: bool) -> Options {
+        Options {
+            members: ORDER.iter().copied().collect(),
+            conflict,
+            prune,
+        }
+    }
+
+    fn actions(steps: &[Step]) -> Vec<(String, Action)> {
+        steps.iter().map(|s| (s.key.clone(), s.action)).collect()
+    }
+
+    fn backup() -> Value {
+        json!({
             "Users": [
                 {"UserName": "alice", "UserId": "old-1", "DisplayName": "Alice"},
                 {"UserName": "bob", "UserId": "old-2", "DisplayName": "Bob"},
@@ -368,20 +438,29 @@ mod tests {
                 {"AccountId": "999", "PermissionSetName": "A", "PrincipalType": "USER",
                  "PrincipalName": "bob"},
             ],
-        });
-        let live = json!({
+        })
+    }
+
+    fn live() -> Value {
+        json!({
             "Users": [
                 {"UserName": "alice", "UserId": "new-1", "DisplayName": "Alice"},
                 {"UserName": "carol", "UserId": "old-3", "DisplayName": "Carol C."},
+                {"UserName": "dave", "UserId": "new-4", "DisplayName": "Dave"},
             ],
-            "Assignments": [],
+            "Assignments": [
+                {"AccountId": "111", "PermissionSetName": "A", "PrincipalType": "USER",
+                 "PrincipalName": "dave"},
+            ],
             "Accounts": [{"Id": "111"}],
-        });
-        let steps = plan(&backup, &live);
-        let actions: Vec<(String, Action)> =
-            steps.iter().map(|s| (s.key.clone(), s.action)).collect();
+        })
+    }
+
+    #[test]
+    fn the_plan_creates_what_is_missing_and_leaves_the_rest() {
+        let steps = plan(&backup(), &live(), &options(Conflict::Skip, false));
         assert_eq!(
-            actions,
+            actions(&steps),
             vec![
                 ("alice".to_string(), Action::Same),
                 ("bob".to_string(), Action::Create),
@@ -394,16 +473,62 @@ mod tests {
             ]
         );
         assert_eq!(rows(&steps, true)[1]["Action"], "would create");
+        assert_eq!(
+            skipped_accounts(&steps),
+            vec![("999".to_string(), String::new(), 1)]
+        );
     }
 
     #[test]
-    fn requests_name_only_what_is_set() {
-        let user = json!({"UserName": "a", "UserId": "1", "Title": null,
-                          "Name": {"GivenName": "A", "Formatted": null},
-                          "Emails": [{"Value": "a@x", "Type": null}]});
+    fn overwrite_lists_each_change_and_prune_deletes_in_reverse_order() {
+        let steps = plan(&backup(), &live(), &options(Conflict::Overwrite, true));
         assert_eq!(
-            Value::Object(copy(&user, crate::rollback::USER_MEMBERS)),
-            json!({"UserName": "a", "Name": {"GivenName": "A"}, "Emails": [{"Value": "a@x"}]})
+            actions(&steps),
+            vec![
+                ("alice".to_string(), Action::Same),
+                ("bob".to_string(), Action::Create),
+                ("carol".to_string(), Action::Update),
+                ("111 / A / USER / bob".to_string(), Action::Create),
+                (
+                    "999 / A / USER / bob".to_string(),
+                    Action::Impossible("the account is not in the organization")
+                ),
+                ("111 / A / USER / dave".to_string(), Action::Delete),
+                ("dave".to_string(), Action::Delete),
+            ]
         );
+        assert_eq!(
+            steps[2].changes,
+            vec![json!({"Field": "DisplayName", "Before": "Carol C.", "After": "Carol"})]
+        );
+        assert_eq!(
+            rows(&steps, true)[2]["Detail"],
+            r#"DisplayName "Carol C." -> "Carol""#
+        );
+        // Only the selected resources are pruned.
+        let mut users_only = options(Conflict::Skip, true);
+        users_only.members = ["Users"].into_iter().collect();
+        let steps = plan(&backup(), &live(), &users_only);
+        assert!(steps.iter().all(|s| s.resource == "Users"));
+        assert_eq!(steps.last().map(|s| s.action), Some(Action::Delete));
+    }
+
+    #[test]
+    fn permission_set_changes_an_overwrite_cannot_make_are_left() {
+        let now = json!({"Name": "A", "SessionDuration": "PT8H", "Tags": [{"Key": "k", "Value": "1"}],
+                         "CustomerManagedPolicies": [{"Name": "x", "Path": "/"}],
+                         "PermissionsBoundary": null});
+        let wanted = json!({"Name": "A", "SessionDuration": "PT4H", "Tags": [],
+                            "CustomerManagedPolicies": [], "PermissionsBoundary": null});
+        let (changes, left) = differences("PermissionSets", &now, &wanted, &BTreeSet::new());
+        assert_eq!(
+            changes,
+            vec![json!({"Field": "SessionDuration", "Before": "PT8H", "After": "PT4H"})]
+        );
+        assert_eq!(left, ["CustomerManagedPolicies", "Tags"]);
+        // What an endpoint could not tell is no difference.
+        let unknown: BTreeSet<&str> = ["Tags"].into_iter().collect();
+        let (_, left) = differences("PermissionSets", &now, &wanted, &unknown);
+        assert_eq!(left, ["CustomerManagedPolicies"]);
     }
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
+use crate::aws::service::Service;
 use crate::client::permission_set::{self, Part};
 use crate::client::shapes::{self, Group, User};
 use crate::client::{self, Operation};
@@ -199,9 +200,29 @@ pub(crate) fn read(
         Ok::<Vec<Value>, Error>(array(&reply[*key]))
     });
     let mut by_key: HashMap<&str, Vec<Value>> = HashMap::new();
-    for ((_, _, key), items) in listings.iter().zip(listed) {
-        by_key.insert(key, items?);
+    let mut no_organization = false;
+    for ((op, _, key), items) in listings.iter().zip(listed) {
+        let items = match items {
+            // An account outside any organization has no accounts, OUs or assignments.
+            Err(e) if op.service == Service::Organizations && no_organization_error(&e) => {
+                no_organization = true;
+                Vec::new()
+            }
+            other => other?,
+        };
+        by_key.insert(key, items);
     }
+    let mut resources = resources.clone();
+    if no_organization {
+        let dropped = resources.remove(&Resource::Assignments);
+        ctx.warn(format!(
+            "profile {}: the account is in no AWS Organization (AWSOrganizationsNotInUseException): \
+             no accounts or OUs{} read",
+            ctx.profile_name,
+            if dropped { ", and no assignments, are" } else { " are" }
+        ));
+    }
+    let has = |r: Resource| resources.contains(&r);
     let mut take = |key: &str| by_key.remove(key).unwrap_or_default();
     let accounts_raw = take("Accounts");
     let roots = take("Roots");
@@ -472,6 +493,11 @@ fn organizational_units(ctx: &Context, roots: &[Value]) -> Result<Vec<Value>> {
         level = next;
     }
     Ok(sorted_values(out, &["Path", "Id"]))
+}
+
+/// Whether an Organizations error says the caller's account is in no organization.
+fn no_organization_error(error: &Error) -> bool {
+    error.aws_code() == Some("AWSOrganizationsNotInUseException")
 }
 
 fn decode_all<T: serde::de::DeserializeOwned>(op: &Operation, items: &[Value]) -> Result<Vec<T>> {
