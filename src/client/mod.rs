@@ -265,6 +265,7 @@ pub(crate) const CREATE_GROUP_MEMBERSHIP: Operation = Operation::write(
     "CreateGroupMembership",
     &[
         "members:{IdentityStoreId}:{GroupId}",
+        "members:{IdentityStoreId}:any",
         "memberof:{IdentityStoreId}:{MemberId.UserId}",
     ],
 );
@@ -550,7 +551,7 @@ pub(crate) const DELETE_OBJECT: Operation = Operation::stored(S3, "DeleteObject"
 /// a few entries instead of hundreds. A composite's tags cover everything its parts depend
 /// on (coarse tags that every write to a part also invalidates), and it expires with its
 /// oldest part ([`Client::composite`]). Not AWS operations: never in IAM policies.
-pub(crate) const COMPOSITES: &[Operation] = &[ORGANIZATION_ASSIGNMENTS];
+pub(crate) const COMPOSITES: &[Operation] = &[ORGANIZATION_ASSIGNMENTS, GROUP_MEMBERS];
 
 /// Every account assignment of the organization, by the cheaper reading plan (accounts,
 /// the sets provisioned to each, the assignments of each set in each account).
@@ -564,6 +565,20 @@ pub(crate) const ORGANIZATION_ASSIGNMENTS: Operation = Operation::read(
         "provisioned:{InstanceArn}",
         "assignments:{InstanceArn}",
         "assignments:{InstanceArn}:any",
+    ],
+);
+
+/// The member user ids of each group of a list (`GroupIds`): one ListGroupMemberships per
+/// group. Any membership added (`:any`) or deleted (the store-wide tag), any user or group
+/// deleted, changes it.
+pub(crate) const GROUP_MEMBERS: Operation = Operation::read(
+    IS,
+    "GroupMembers",
+    &[
+        "users:{IdentityStoreId}",
+        "groups:{IdentityStoreId}",
+        "members:{IdentityStoreId}",
+        "members:{IdentityStoreId}:any",
     ],
 );
 

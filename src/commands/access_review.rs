@@ -14,28 +14,33 @@ use super::Context;
 use super::grants::{self, Names, Scope};
 use super::org;
 use super::resolve::{self, Principal, PrincipalType};
-use super::rows::{self, Layout};
+use super::rows::{self, Layout, Part};
 use crate::client;
-use crate::client::shapes::{AccountAssignment, Membership};
+use crate::client::shapes::{self, AccountAssignment, Membership};
 use crate::commands::args::Matches;
 use crate::error::Result;
 use crate::output::{Column, Report};
 
-/// How a principal holds an assignment.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Via {
-    /// Its own assignment.
-    Direct,
-    /// An assignment of this group (id), which it is a member of.
-    Group(String),
+/// What a review found: the assignments that grant access, and the members of the groups
+/// whose assignments reach users. Rows are made from it without copying an assignment per
+/// member: one row per assignment shown as held directly, one per member of a group's.
+#[derive(Debug, Default)]
+struct Access {
+    /// The assignments that grant access.
+    held: BTreeSet<AccountAssignment>,
+    /// Whether a group's assignment is a row of its own (`direct`), or only reaches its
+    /// members (a user's review, where the rows are the user's).
+    groups_are_rows: bool,
+    /// The member user ids of each group whose assignments reach users.
+    members: HashMap<String, Vec<String>>,
 }
 
-/// One way a principal reaches an account with a permission set: `assignment` names the
-/// principal who reaches it (a member user when `via` is a group).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Grant {
-    assignment: AccountAssignment,
-    via: Via,
+impl Access {
+    /// Only the assignments `keep` keeps.
+    fn filter(mut self, keep: impl Fn(&AccountAssignment) -> bool) -> Access {
+        self.held.retain(|a| keep(a));
+        self
+    }
 }
 
 const COLUMNS: &[Column] = &[
@@ -53,14 +58,14 @@ pub(crate) fn principal(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let who = resolve::principal(ctx, m.required_arg("PRINCIPAL")?, kind)?;
     let mut names = Names::default();
     let account = named_account(ctx, m.value("account"), &mut names)?;
-    let (assignments, found) = of_principal(
+    let access = of_principal(
         ctx,
         &who,
         account.as_deref(),
         m.switch("members"),
         &mut names,
     )?;
-    report(ctx, &mut names, &assignments, &found)
+    report(ctx, &mut names, &access)
 }
 
 /// What `who` can reach (in `account` only, when given): a user's own assignments and
@@ -71,21 +76,25 @@ fn of_principal(
     account: Option<&str>,
     members: bool,
     names: &mut Names,
-) -> Result<(BTreeSet<AccountAssignment>, BTreeSet<Grant>)> {
+) -> Result<Access> {
     names.learn_principal(&who.id, &who.name);
     match who.kind {
         PrincipalType::User => of_user(ctx, who, account),
         PrincipalType::Group => {
-            let own: BTreeSet<AccountAssignment> =
+            let held: BTreeSet<AccountAssignment> =
                 grants::of_principal(ctx, who.kind, &who.id, account)?
                     .into_iter()
                     .collect();
-            let found = if members {
-                expand(ctx, &own)?
+            let members = if members {
+                group_members(ctx, &held)?
             } else {
-                direct(&own)
+                HashMap::new()
             };
-            Ok((own, found))
+            Ok(Access {
+                held,
+                groups_are_rows: true,
+                members,
+            })
         }
     }
 }
@@ -112,11 +121,7 @@ fn named_permission_set(
 
 /// A user's access: its own assignments, and those of each group it belongs to (one
 /// listing of its groups, one of each group's assignments, in parallel).
-fn of_user(
-    ctx: &Context,
-    user: &Principal,
-    account: Option<&str>,
-) -> Result<(BTreeSet<AccountAssignment>, BTreeSet<Grant>)> {
+fn of_user(ctx: &Context, user: &Principal, account: Option<&str>) -> Result<Access> {
     let own = grants::of_principal(ctx, PrincipalType::User, &user.id, account)?;
     let memberships: Vec<Membership> = ctx.client()?.list_items(
         &client::LIST_GROUP_MEMBERSHIPS_FOR_MEMBER,
@@ -126,22 +131,19 @@ fn of_user(
     let of_groups = grants::fan_out(ctx, "access-review: groups", &groups, |group| {
         grants::of_principal(ctx, PrincipalType::Group, group, account)
     })?;
-    let mut assignments: BTreeSet<AccountAssignment> = own.into_iter().collect();
-    let mut found = direct(&assignments);
-    for (group, held) in groups.iter().zip(of_groups) {
-        for a in held {
-            found.insert(Grant {
-                assignment: AccountAssignment {
-                    principal_type: PrincipalType::User,
-                    principal_id: user.id.clone(),
-                    ..a.clone()
-                },
-                via: Via::Group(group.clone()),
-            });
-            assignments.insert(a);
-        }
-    }
-    Ok((assignments, found))
+    let held = own
+        .into_iter()
+        .chain(of_groups.into_iter().flatten())
+        .collect();
+    let members = groups
+        .into_iter()
+        .map(|group| (group, vec![user.id.clone()]))
+        .collect();
+    Ok(Access {
+        held,
+        groups_are_rows: false,
+        members,
+    })
 }
 
 /// `access-review account ACCOUNT [--permission-set P]`.
@@ -184,16 +186,13 @@ pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
     };
     if let Some(who) = m.value("principal") {
         let who = resolve::principal(ctx, who, None)?;
-        let (assignments, found) = of_principal(ctx, &who, account.as_deref(), true, &mut names)?;
-        let keep = |a: &AccountAssignment| {
+        let access = of_principal(ctx, &who, account.as_deref(), true, &mut names)?.filter(|a| {
             permission_set
                 .as_ref()
                 .is_none_or(|p| *p == a.permission_set_arn)
                 && below.as_ref().is_none_or(|b| b.contains(&a.account_id))
-        };
-        let found = found.into_iter().filter(|g| keep(&g.assignment)).collect();
-        let assignments = assignments.into_iter().filter(|a| keep(a)).collect();
-        return report(ctx, &mut names, &assignments, &found);
+        });
+        return report(ctx, &mut names, &access);
     }
     let scope = Scope {
         account,
@@ -211,94 +210,92 @@ fn scoped(
     names: &mut Names,
     below: Option<&BTreeSet<String>>,
 ) -> Result<Report> {
-    let assignments: BTreeSet<AccountAssignment> = grants::assignments(ctx, scope, names)?
+    let held: BTreeSet<AccountAssignment> = grants::assignments(ctx, scope, names)?
         .into_iter()
         .filter(|a| below.is_none_or(|b| b.contains(&a.account_id)))
         .collect();
-    let found = expand(ctx, &assignments)?;
-    report(ctx, names, &assignments, &found)
+    let members = group_members(ctx, &held)?;
+    let access = Access {
+        held,
+        groups_are_rows: true,
+        members,
+    };
+    report(ctx, names, &access)
 }
 
-/// Each assignment as held directly.
-fn direct(assignments: &BTreeSet<AccountAssignment>) -> BTreeSet<Grant> {
-    assignments
-        .iter()
-        .map(|a| Grant {
-            assignment: a.clone(),
-            via: Via::Direct,
-        })
-        .collect()
-}
-
-/// Each assignment as held directly, plus, for a group's, one grant per member user via
-/// that group.
-fn expand(ctx: &Context, assignments: &BTreeSet<AccountAssignment>) -> Result<BTreeSet<Grant>> {
-    let groups: Vec<String> = assignments
+/// The members of each group that holds one of `held`.
+fn group_members(
+    ctx: &Context,
+    held: &BTreeSet<AccountAssignment>,
+) -> Result<HashMap<String, Vec<String>>> {
+    let groups: Vec<String> = held
         .iter()
         .filter(|a| a.principal_type == PrincipalType::Group)
         .map(|a| a.principal_id.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let members = members(ctx, &groups)?;
-    let mut found = direct(assignments);
-    for a in assignments
-        .iter()
-        .filter(|a| a.principal_type == PrincipalType::Group)
-    {
-        for user in members.get(&a.principal_id).into_iter().flatten() {
-            found.insert(Grant {
-                assignment: AccountAssignment {
-                    principal_type: PrincipalType::User,
-                    principal_id: user.clone(),
-                    ..a.clone()
-                },
-                via: Via::Group(a.principal_id.clone()),
-            });
-        }
-    }
-    Ok(found)
+    members(ctx, &groups)
 }
 
 /// The member user ids of each group: one paged ListGroupMemberships per group, in
-/// parallel (cached like every read).
+/// parallel, the whole answer cached as one entry (see `client::GROUP_MEMBERS`): a warm
+/// review reads it instead of one entry per group.
 fn members(ctx: &Context, groups: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    if groups.is_empty() {
+        return Ok(HashMap::new());
+    }
     let store = ctx.identity_store_id()?;
     let client = ctx.client()?;
-    let listed = grants::fan_out(ctx, "access-review: group members", groups, |group| {
-        let memberships: Vec<Membership> = client.list_items(
-            &client::LIST_GROUP_MEMBERSHIPS,
-            json!({"IdentityStoreId": store, "GroupId": group}),
-        )?;
-        Ok(memberships
-            .into_iter()
-            .map(|m| m.member_id.user_id)
-            .collect::<Vec<_>>())
+    let input = json!({"IdentityStoreId": store, "GroupIds": groups});
+    let answer = client.composite(&client::GROUP_MEMBERS, input, || {
+        let listed = grants::fan_out(ctx, "access-review: group members", groups, |group| {
+            let memberships: Vec<Membership> = client.list_items(
+                &client::LIST_GROUP_MEMBERSHIPS,
+                json!({"IdentityStoreId": store, "GroupId": group}),
+            )?;
+            Ok(memberships
+                .into_iter()
+                .map(|m| m.member_id.user_id)
+                .collect::<Vec<_>>())
+        })?;
+        let found: Vec<GroupMembers> = groups
+            .iter()
+            .cloned()
+            .zip(listed)
+            .map(|(group_id, user_ids)| GroupMembers { group_id, user_ids })
+            .collect();
+        Ok(json!({ "Groups": found }))
     })?;
-    Ok(groups.iter().cloned().zip(listed).collect())
+    let found: Vec<GroupMembers> = shapes::items_in(&client::GROUP_MEMBERS, &answer, "Groups")?;
+    Ok(found
+        .into_iter()
+        .map(|g| (g.group_id, g.user_ids))
+        .collect())
 }
 
-/// The report of `found`: names looked up once per distinct id (`assignments` are the
-/// assignments the grants come from, whose groups name the `via`s).
-fn report(
-    ctx: &Context,
-    names: &mut Names,
-    assignments: &BTreeSet<AccountAssignment>,
-    found: &BTreeSet<Grant>,
-) -> Result<Report> {
-    names.fill(
-        ctx,
-        assignments
-            .iter()
-            .chain(found.iter().map(|g| &g.assignment)),
-    )?;
-    let layout = Layout::new(names, found.iter().map(|g| &g.assignment));
+/// One group's members, as the [`client::GROUP_MEMBERS`] answer holds them.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupMembers {
+    group_id: String,
+    user_ids: Vec<String>,
+}
+
+/// The report of `access`: names looked up once per distinct id; one row per assignment
+/// held directly (a group's too, unless the review is a user's) and one per member of a
+/// group holding one, sorted by account, permission set and principal, then by the way of
+/// access.
+fn report(ctx: &Context, names: &mut Names, access: &Access) -> Result<Report> {
+    let member_ids = || access.members.values().flatten().map(String::as_str);
+    names.fill(ctx, &access.held)?;
+    names.fill_users(ctx, member_ids())?;
+    let names = &*names;
+    let users = member_ids().map(|id| (id, PrincipalType::User));
+    let layout = Layout::new(names, &access.held, users);
     // "direct" sorts before "via group <name>", and those by the group's name (any case).
     let groups = rows::parts(
-        found.iter().filter_map(|g| match &g.via {
-            Via::Direct => None,
-            Via::Group(id) => Some(id.as_str()),
-        }),
+        access.members.keys().map(String::as_str),
         |id| names.principal(id).unwrap_or(id).to_lowercase(),
         |id| {
             let name = names.principal(id);
@@ -317,25 +314,89 @@ fn report(
         rows::member(&mut json, "ViaGroupId", None);
         rows::member(&mut json, "ViaGroupName", None);
         rows::member(&mut json, "Access", Some("direct"));
-        json
+        Part { rank: 0, json }
     };
-    let via = |g: &Grant| match &g.via {
-        Via::Direct => None,
-        Via::Group(id) => groups.get(id.as_str()),
-    };
-    let mut keyed: Vec<(([u32; 4], u32), &Grant)> = found
-        .iter()
-        .map(|g| {
-            let rank = via(g).map_or(0, |p| 1 + p.rank);
-            ((layout.key(&g.assignment), rank), g)
-        })
-        .collect();
-    // By account, set and principal, then by the way of access; ties keep the set's order.
-    keyed.sort_by_key(|(key, _)| *key);
-    let document = rows::document("Access", &keyed, |(_, g), out| {
-        layout.write(&g.assignment, out);
-        out.push(',');
-        out.push_str(via(g).map_or(direct.as_str(), |p| p.json.as_str()));
+    let mut found: Vec<Row> = Vec::new();
+    for a in &access.held {
+        let (Some(account), Some(set), Some(principal)) = (
+            layout.account(&a.account_id),
+            layout.permission_set(&a.permission_set_arn),
+            layout.principal(&a.principal_id),
+        ) else {
+            continue;
+        };
+        let is_group = a.principal_type == PrincipalType::Group;
+        if !is_group || access.groups_are_rows {
+            found.push(Row::new(
+                [account, set, principal, &direct],
+                a.principal_type,
+                0,
+            ));
+        }
+        let (true, Some(users), Some(via)) = (
+            is_group,
+            access.members.get(&a.principal_id),
+            groups.get(a.principal_id.as_str()),
+        ) else {
+            continue;
+        };
+        for user in users {
+            if let Some(user) = layout.principal(user) {
+                found.push(Row::new(
+                    [account, set, user, via],
+                    PrincipalType::User,
+                    1 + via.rank,
+                ));
+            }
+        }
+    }
+    // Ties keep the order they were made in: the position is the key's last field.
+    for (i, row) in found.iter_mut().enumerate() {
+        row.key |= u128::try_from(i).unwrap_or(POSITION) & POSITION;
+    }
+    found.sort_unstable_by_key(|r| r.key);
+    let document = rows::document("Access", &found, |r, out| {
+        for (i, part) in r.parts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&part.json);
+        }
     });
     Ok(Report::list(document, "Access", COLUMNS))
+}
+
+/// One row of a review: its sort key and the parts it is written from (account, permission
+/// set, principal, way of access).
+struct Row<'a> {
+    /// Account, permission set, principal type, principal and way-of-access ranks, then
+    /// the row's position, packed high to low: one integer comparison per step of the sort.
+    key: u128,
+    parts: [&'a Part; 4],
+}
+
+/// The bits of a row's key that hold a rank (each rank is below 2^24: there are never that
+/// many distinct accounts, sets or principals in one review).
+const RANK: u128 = (1 << 24) - 1;
+
+/// The low bits of a row's key: its position.
+const POSITION: u128 = (1 << 31) - 1;
+
+impl<'a> Row<'a> {
+    /// The row of `parts`, whose principal is of `kind`, reached the way ranked `via`.
+    fn new(parts: [&'a Part; 4], kind: PrincipalType, via: u32) -> Row<'a> {
+        // Groups sort before users (by the text, any case).
+        let kind: u128 = match kind {
+            PrincipalType::Group => 0,
+            PrincipalType::User => 1,
+        };
+        let [account, set, principal, _] = parts;
+        let rank = |r: u32| u128::from(r) & RANK;
+        let key = rank(account.rank) << 104
+            | rank(set.rank) << 80
+            | kind << 79
+            | rank(principal.rank) << 55
+            | rank(via) << 31;
+        Row { key, parts }
+    }
 }

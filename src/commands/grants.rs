@@ -5,8 +5,9 @@
 //! principals they mention, looked up once per distinct id. `assignment list` and
 //! `access-review` read through here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use foldhash::HashMap;
 use serde_json::{Value, json};
 
 use super::Context;
@@ -187,6 +188,24 @@ impl Names {
         self.principals.get(id).map(String::as_str)
     }
 
+    /// Looks up the names of users not known yet (group members): one DescribeUser each,
+    /// in parallel.
+    pub(crate) fn fill_users<'r>(
+        &mut self,
+        ctx: &Context,
+        ids: impl IntoIterator<Item = &'r str>,
+    ) -> Result<()> {
+        let missing: BTreeSet<&str> = ids
+            .into_iter()
+            .filter(|id| !self.principals.contains_key(*id))
+            .collect();
+        let lookups: Vec<Lookup> = missing
+            .into_iter()
+            .map(|id| Lookup::Principal(PrincipalType::User, id.to_string()))
+            .collect();
+        self.look_up_all(ctx, lookups)
+    }
+
     /// Looks up every name `rows` need that is not known yet: ListAccounts once for
     /// accounts, one Describe call per distinct permission set and principal, in parallel.
     pub(crate) fn fill<'r>(
@@ -222,6 +241,11 @@ impl Names {
                     .map(|(kind, id)| Lookup::Principal(kind, id.clone())),
             )
             .collect();
+        self.look_up_all(ctx, lookups)
+    }
+
+    /// Runs name look-ups in parallel and records what they found.
+    fn look_up_all(&mut self, ctx: &Context, lookups: Vec<Lookup>) -> Result<()> {
         let found = fanout::parallel(&lookups, fanout::WORKERS, |l| look_up(ctx, l));
         for (lookup, name) in lookups.into_iter().zip(found) {
             let Some(name) = name? else { continue };

@@ -5,9 +5,7 @@
 //! principals, so the sort rank and the JSON members of each id are made once (names
 //! lowercased, text escaped by serde_json) and a row is a few lookups and copies.
 
-use std::collections::HashMap;
-
-use serde_json::Value;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::grants::Names;
 use crate::client::shapes::{AccountAssignment, PrincipalType};
@@ -28,9 +26,9 @@ pub(crate) fn parts<'a, K: Ord>(
     key: impl Fn(&str) -> K,
     json: impl Fn(&str) -> String,
 ) -> HashMap<&'a str, Part> {
-    let mut distinct: Vec<&str> = ids.into_iter().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
+    // Rows repeat few ids many times: hash them to find the distinct ones, sort only those.
+    let mut seen = HashSet::new();
+    let distinct = ids.into_iter().filter(|id| seen.insert(*id));
     let mut keyed: Vec<(K, &str)> = distinct.into_iter().map(|id| (key(id), id)).collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut found = HashMap::with_capacity(keyed.len());
@@ -64,9 +62,36 @@ pub(crate) fn member(out: &mut String, key: &str, value: Option<&str>) {
     }
 }
 
-/// Appends `text` as a JSON string (escaped as serde_json escapes it).
+/// Appends `text` as a JSON string, escaped exactly as serde_json escapes it: `"`, `\\`
+/// and control characters (short forms where JSON has them, else `\u00xx`).
 fn string(out: &mut String, text: &str) {
-    out.push_str(&Value::String(text.to_owned()).to_string());
+    out.push('"');
+    let mut plain = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escaped);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
 }
 
 /// The account, permission set and principal members of assignment rows, with their sort
@@ -80,17 +105,19 @@ pub(crate) struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    /// The layout of `rows`, named by `names`.
+    /// The layout of `rows` and of more principals rows will name (group members), named
+    /// by `names`.
     pub(crate) fn new(
         names: &Names,
         rows: impl IntoIterator<Item = &'a AccountAssignment> + Clone,
+        more: impl IntoIterator<Item = (&'a str, PrincipalType)>,
     ) -> Layout<'a> {
         let lower = |name: Option<&str>| name.unwrap_or_default().to_lowercase();
-        let kinds: HashMap<&str, PrincipalType> = rows
-            .clone()
-            .into_iter()
-            .map(|a| (a.principal_id.as_str(), a.principal_type))
-            .collect();
+        let mut kinds: HashMap<&str, PrincipalType> = HashMap::new();
+        for a in rows.clone() {
+            kinds.insert(&a.principal_id, a.principal_type);
+        }
+        kinds.extend(more);
         Layout {
             accounts: parts(
                 rows.clone().into_iter().map(|a| a.account_id.as_str()),
@@ -115,7 +142,7 @@ impl<'a> Layout<'a> {
                 },
             ),
             principals: parts(
-                rows.into_iter().map(|a| a.principal_id.as_str()),
+                kinds.keys().copied(),
                 |id| (lower(names.principal(id)), id.to_lowercase()),
                 |id| {
                     let mut json = String::new();
@@ -127,6 +154,21 @@ impl<'a> Layout<'a> {
                 },
             ),
         }
+    }
+
+    /// The part of an account of the rows.
+    pub(crate) fn account(&self, id: &str) -> Option<&Part> {
+        self.accounts.get(id)
+    }
+
+    /// The part of a permission set of the rows.
+    pub(crate) fn permission_set(&self, arn: &str) -> Option<&Part> {
+        self.permission_sets.get(arn)
+    }
+
+    /// The part of a principal of the rows (or of the more the layout was made with).
+    pub(crate) fn principal(&self, id: &str) -> Option<&Part> {
+        self.principals.get(id)
     }
 
     /// The sort key of one of the rows the layout was made from.
@@ -187,7 +229,7 @@ pub(crate) fn assignments<'a>(
     names: &Names,
     rows: impl IntoIterator<Item = &'a AccountAssignment> + Clone,
 ) -> Document {
-    let layout = Layout::new(names, rows.clone());
+    let layout = Layout::new(names, rows.clone(), []);
     let mut keyed: Vec<([u32; 4], &AccountAssignment)> =
         rows.into_iter().map(|a| (layout.key(a), a)).collect();
     // Equal keys keep the given order (the sort is stable).
@@ -200,7 +242,7 @@ pub(crate) fn assignments<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn assignment(account: &str, set: &str, kind: PrincipalType, id: &str) -> AccountAssignment {
         AccountAssignment {
@@ -253,6 +295,24 @@ mod tests {
         ));
         assert!(!printed.as_str().contains('\u{1b}'));
         assert!(!printed.as_str().contains('\n'));
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let all_controls: String = (0u8..0x20).map(char::from).collect();
+        for text in [
+            "",
+            "plain",
+            "quote\" back\\slash",
+            "tab\tnew\nline\r\u{8}\u{c}",
+            "\u{1b}[31mred\u{7f}",
+            "é 名前 🦀",
+            all_controls.as_str(),
+        ] {
+            let mut out = String::new();
+            string(&mut out, text);
+            assert_eq!(out, Value::String(text.to_owned()).to_string(), "{text:?}");
+        }
     }
 
     #[test]

@@ -202,3 +202,38 @@ fn the_org_export_makes_the_fewest_requests() {
     let out = t.run(&["--debug", "access-review", "org"]);
     assert_eq!(requests(&crate::common::text(&out.stderr)), Vec::new());
 }
+
+/// The warm export reads group members as one cache entry; adding or removing a member
+/// (through awsideman) is seen at once, never a stale list.
+#[test]
+fn a_membership_change_is_seen_by_the_next_export() {
+    let World { t, .. } = world();
+    let carol_rows = |t: &TestEnv| -> BTreeSet<(String, String, String, String)> {
+        rows(&t.json(&["access-review", "org"]))
+            .into_iter()
+            .filter(|r| r.0 == "carol")
+            .collect()
+    };
+    assert_eq!(carol_rows(&t), BTreeSet::new());
+    let added = t.run(&["group", "add-member", "Admins", "carol"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        crate::common::text(&added.stderr)
+    );
+    let via = "via group Admins";
+    assert_eq!(
+        carol_rows(&t),
+        BTreeSet::from([
+            row("carol", "prod-app", "Admin", via),
+            row("carol", "prod-data", "Admin", via),
+        ])
+    );
+    let removed = t.run(&["group", "remove-member", "Admins", "carol", "--yes"]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        crate::common::text(&removed.stderr)
+    );
+    assert_eq!(carol_rows(&t), BTreeSet::new());
+}
