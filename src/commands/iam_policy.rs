@@ -59,7 +59,11 @@ pub(crate) fn read_only_actions() -> Vec<String> {
 /// what those requests are also authorized as ([`ALSO_AUTHORIZED_AS`]).
 pub(crate) fn admin_actions() -> Vec<String> {
     let mut actions = table_actions(|_| true);
-    actions.extend(ALSO_AUTHORIZED_AS.iter().map(|(_, _, needs)| needs.iam_action()));
+    actions.extend(
+        ALSO_AUTHORIZED_AS
+            .iter()
+            .map(|(_, _, needs)| needs.iam_action()),
+    );
     actions.sort();
     actions.dedup();
     actions
@@ -323,7 +327,11 @@ mod tests {
     #[test]
     fn admin_allows_tagging_permission_sets_and_creating_tagged_ones() {
         let admin = admin_actions();
-        for action in ["sso:TagResource", "sso:UntagResource", "sso:CreatePermissionSet"] {
+        for action in [
+            "sso:TagResource",
+            "sso:UntagResource",
+            "sso:CreatePermissionSet",
+        ] {
             assert!(admin.contains(&action.to_string()), "{action}");
         }
         for (op, member, needs) in ALSO_AUTHORIZED_AS {

@@ -195,6 +195,18 @@ fn note_of(change: &Value) -> String {
     String::new()
 }
 
+/// The operations undoing a change (`UntagResource + TagResource`), null when none does.
+fn undone_by(change: &Value) -> Value {
+    let ops: Vec<&str> = inverses_of(change)
+        .iter()
+        .filter_map(|i| i["operation"].as_str())
+        .collect();
+    match ops.as_slice() {
+        [] => Value::Null,
+        ops => json!(ops.join(" + ")),
+    }
+}
+
 /// `rollback show OPERATION`.
 pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let all = records(ctx)?;
@@ -207,11 +219,7 @@ pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 "index": i + 1,
                 "operation": c["operation"],
                 "target": target_of(&c["request"]),
-                "inverse": inverses_of(c)
-                    .iter()
-                    .filter_map(|i| i["operation"].as_str())
-                    .collect::<Vec<_>>()
-                    .join(" + "),
+                "inverse": undone_by(c),
                 "note": note_of(c),
                 "change": c,
             })
@@ -688,6 +696,11 @@ mod tests {
             step_row(&steps[1], "would run", String::new())["target"],
             "ResourceArn=ps"
         );
+        assert_eq!(
+            undone_by(&record["changes"][0]),
+            "UntagResource + TagResource"
+        );
+        assert_eq!(undone_by(&json!({"cannot_undo": "gone"})), Value::Null);
     }
 
     #[test]
