@@ -6,7 +6,7 @@
 //! table [`INVERSES`]: the inverse operation and how its request is built from the change's
 //! request, its reply, or the state before the change ([`Recorder::before`]: a user's
 //! attributes before a delete, noted by the command; a permission set's old inline policy,
-//! boundary or settings, or the whole set before its deletion, read by the client before
+//! boundary, tags or settings, or the whole set before its deletion, read by the client before
 //! the write, see [`crate::client::permission_set::state_before`]). A change with no inverse is
 //! recorded as one that cannot be undone, with the reason (an operation outside the table, a
 //! state that could not be read).
@@ -86,6 +86,21 @@ pub(crate) enum Inverse {
         /// The member of the noted state (and of the put request).
         member: &'static str,
     },
+    /// A permission set's tags (the set named by the request member `key`) put back as noted
+    /// before the change: of the keys the change touched (`Tags[].Key`, or `TagKeys`), those
+    /// it added are removed with `untag`, and those whose value it overwrote or removed are
+    /// tagged again with `tag`. A change that did both has two inverses (the second in the
+    /// record's `also`).
+    Retag {
+        /// The operation that puts tags (back).
+        tag: &'static str,
+        /// The operation that removes tags.
+        untag: &'static str,
+        /// The request member naming the tagged resource.
+        key: &'static str,
+        /// Request members copied as they are.
+        keep: &'static [&'static str],
+    },
     /// Nothing to undo (the change only refreshed derived state).
     Nothing(&'static str),
 }
@@ -124,6 +139,14 @@ const BOUNDARY_BACK: Inverse = Inverse::PutBack {
     key: "PermissionSetArn",
     keep: &["InstanceArn", "PermissionSetArn"],
     member: "PermissionsBoundary",
+};
+
+/// How a change of a permission set's tags is undone.
+const TAGS_BACK: Inverse = Inverse::Retag {
+    tag: "TagResource",
+    untag: "UntagResource",
+    key: "ResourceArn",
+    keep: &["InstanceArn", "ResourceArn"],
 };
 
 /// What a deleted permission set is created with again (CreatePermissionSet's members).
@@ -262,6 +285,8 @@ pub(crate) const INVERSES: &[(&str, Inverse)] = &[
     ),
     ("PutPermissionsBoundaryToPermissionSet", BOUNDARY_BACK),
     ("DeletePermissionsBoundaryFromPermissionSet", BOUNDARY_BACK),
+    ("TagResource", TAGS_BACK),
+    ("UntagResource", TAGS_BACK),
 ];
 
 /// The row of `operation`, if it has one.
@@ -438,19 +463,103 @@ pub(crate) fn change_record(
             };
             record["inverse"] = inverse(op, Value::Object(built));
         }
+        Some(Inverse::Retag {
+            tag,
+            untag,
+            keep: kept,
+            ..
+        }) => {
+            let Some(old) = before.and_then(|b| b["object"]["Tags"].as_array()) else {
+                no_state(&mut record, "its old tags were not recorded");
+                return record;
+            };
+            let (removed, put_back) = tags_to_undo(request, old);
+            let with = |op: &str, member: &str, value: Value| {
+                let mut built = keep(kept);
+                built.insert(member.to_string(), value);
+                inverse(op, Value::Object(built))
+            };
+            let mut inverses = Vec::new();
+            if !removed.is_empty() {
+                inverses.push(with(untag, "TagKeys", json!(removed)));
+            }
+            if !put_back.is_empty() {
+                inverses.push(with(tag, "Tags", json!(put_back)));
+            }
+            let mut inverses = inverses.into_iter();
+            match inverses.next() {
+                None => record["nothing_to_undo"] = json!("the tags were already so"),
+                Some(first) => {
+                    record["inverse"] = first;
+                    let also: Vec<Value> = inverses.collect();
+                    if !also.is_empty() {
+                        record["also"] = json!(also);
+                    }
+                }
+            }
+        }
         Some(Inverse::Nothing(why)) => record["nothing_to_undo"] = json!(why),
     }
     record
+}
+
+/// What undoes a tag write (`request`: TagResource's `Tags` or UntagResource's `TagKeys`)
+/// on a resource that had the tags `old`: the keys it added (to remove), and the tags whose
+/// value it overwrote or removed, with their old values (to put back).
+fn tags_to_undo<'a>(request: &'a Value, old: &'a [Value]) -> (Vec<&'a str>, Vec<Value>) {
+    let old: HashMap<&str, &Value> = old
+        .iter()
+        .filter_map(|t| Some((t["Key"].as_str()?, &t["Value"])))
+        .collect();
+    let touched: Vec<(&str, Option<&Value>)> = match request["Tags"].as_array() {
+        Some(tags) => tags
+            .iter()
+            .filter_map(|t| Some((t["Key"].as_str()?, Some(&t["Value"]))))
+            .collect(),
+        None => request["TagKeys"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|k| Some((k.as_str()?, None)))
+            .collect(),
+    };
+    let mut removed = Vec::new();
+    let mut put_back = Vec::new();
+    for (key, new) in touched {
+        match (old.get(key), new) {
+            // Added by the change.
+            (None, Some(_)) => removed.push(key),
+            // Removed where there was none, or written as it was: nothing changed.
+            (None, None) => {}
+            (Some(was), Some(now)) if *was == now => {}
+            (Some(was), _) => put_back.push(json!({"Key": key, "Value": was})),
+        }
+    }
+    (removed, put_back)
 }
 
 /// The id naming the object whose earlier state undoing `operation` needs (the value of
 /// its row's `key` in `request`), if its row needs one.
 fn state_key(operation: &str, request: &Value) -> Option<String> {
     match inverse_of(operation)? {
-        Inverse::Recreate { key, .. } | Inverse::Revert { key } | Inverse::PutBack { key, .. } => {
-            request[key].as_str().map(str::to_string)
-        }
+        Inverse::Recreate { key, .. }
+        | Inverse::Revert { key }
+        | Inverse::PutBack { key, .. }
+        | Inverse::Retag { key, .. } => request[key].as_str().map(str::to_string),
         _ => None,
+    }
+}
+
+/// The permission set a write changes: `PermissionSetArn` of the writes of a permission set
+/// (`...PermissionSet`), `ResourceArn` of its tag writes.
+fn permission_set_of<'a>(operation: &str, request: &'a Value) -> Option<&'a str> {
+    if operation.ends_with("PermissionSet") {
+        request["PermissionSetArn"].as_str()
+    } else if matches!(inverse_of(operation), Some(Inverse::Retag { .. })) {
+        request["ResourceArn"].as_str()
+    } else {
+        None
     }
 }
 
@@ -502,7 +611,7 @@ impl Recorder {
         {
             return None;
         }
-        let created = request["PermissionSetArn"].as_str().is_some_and(|arn| {
+        let created = permission_set_of(operation, request).is_some_and(|arn| {
             self.created
                 .lock()
                 .is_ok_and(|c| c.iter().any(|a| a == arn))
@@ -515,7 +624,7 @@ impl Recorder {
         let key = state_key(operation, request).map(|id| format!("{operation} {id}"));
         // Each noted state serves one write: a later write to the same object reads anew.
         let before = key.and_then(|k| self.before.lock().ok()?.remove(&k));
-        let permission_set = request["PermissionSetArn"].as_str();
+        let permission_set = permission_set_of(operation, request);
         let record = if operation == "CreatePermissionSet" {
             if let (Ok(mut created), Some(arn)) = (
                 self.created.lock(),
@@ -524,8 +633,7 @@ impl Recorder {
                 created.push(arn.to_string());
             }
             change_record(service, operation, request, reply, None)
-        } else if operation.ends_with("PermissionSet")
-            && operation != "DeletePermissionSet"
+        } else if operation != "DeletePermissionSet"
             && permission_set.is_some_and(|arn| {
                 self.created
                     .lock()
@@ -896,6 +1004,82 @@ mod tests {
         );
         // Each noted state serves one write: the next one wants its own.
         assert!(recorder.wants_state_before(op, &request).is_some());
+    }
+
+    #[test]
+    fn a_tag_write_removes_the_keys_it_added_and_puts_back_what_it_overwrote() {
+        let recorder = Recorder::default();
+        let op = "TagResource";
+        let request = json!({"InstanceArn": "i", "ResourceArn": "ps",
+            "Tags": [{"Key": "new", "Value": "1"}, {"Key": "team", "Value": "ops"},
+                     {"Key": "same", "Value": "s"}]});
+        assert_eq!(
+            recorder.wants_state_before(op, &request),
+            Some("ps".to_string())
+        );
+        let old = json!({"Tags": [{"Key": "same", "Value": "s"},
+                                  {"Key": "team", "Value": "platform"}]});
+        recorder.before(op, "ps", &old, None);
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        let change = &recorder.take()[0];
+        assert_eq!(
+            change["inverse"],
+            json!({"service": "sso-admin", "operation": "UntagResource",
+                   "request": {"InstanceArn": "i", "ResourceArn": "ps", "TagKeys": ["new"]}})
+        );
+        assert_eq!(
+            change["also"],
+            json!([{"service": "sso-admin", "operation": "TagResource",
+                    "request": {"InstanceArn": "i", "ResourceArn": "ps",
+                                "Tags": [{"Key": "team", "Value": "platform"}]}}])
+        );
+        // Only new keys: one inverse, no `also`.
+        let fresh = json!({"InstanceArn": "i", "ResourceArn": "ps",
+                           "Tags": [{"Key": "new", "Value": "1"}]});
+        recorder.before(op, "ps", &old, None);
+        recorder.wrote("sso-admin", op, &fresh, &json!({}));
+        let change = &recorder.take()[0];
+        assert_eq!(change["inverse"]["operation"], "UntagResource");
+        assert!(change.get("also").is_none());
+        // Written as it was: nothing to undo. Unread: cannot be undone.
+        let same = json!({"InstanceArn": "i", "ResourceArn": "ps",
+                          "Tags": [{"Key": "same", "Value": "s"}]});
+        recorder.before(op, "ps", &old, None);
+        recorder.wrote("sso-admin", op, &same, &json!({}));
+        recorder.wrote("sso-admin", op, &same, &json!({}));
+        let changes = recorder.take();
+        assert!(changes[0]["nothing_to_undo"].is_string(), "{}", changes[0]);
+        assert!(changes[1]["cannot_undo"].is_string(), "{}", changes[1]);
+    }
+
+    #[test]
+    fn an_untag_tags_the_removed_keys_again_with_their_old_values() {
+        let recorder = Recorder::default();
+        let op = "UntagResource";
+        let request = json!({"InstanceArn": "i", "ResourceArn": "ps",
+                             "TagKeys": ["team", "missing"]});
+        let old = json!({"Tags": [{"Key": "team", "Value": "platform"},
+                                  {"Key": "other", "Value": "o"}]});
+        recorder.before(op, "ps", &old, None);
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        let change = &recorder.take()[0];
+        assert_eq!(
+            change["inverse"],
+            json!({"service": "sso-admin", "operation": "TagResource",
+                   "request": {"InstanceArn": "i", "ResourceArn": "ps",
+                               "Tags": [{"Key": "team", "Value": "platform"}]}})
+        );
+        assert!(change.get("also").is_none());
+        // The tags of a set this command created need no undoing of their own.
+        recorder.wrote(
+            "sso-admin",
+            "CreatePermissionSet",
+            &json!({"InstanceArn": "i", "Name": "N"}),
+            &json!({"PermissionSet": {"PermissionSetArn": "ps"}}),
+        );
+        assert_eq!(recorder.wants_state_before(op, &request), None);
+        recorder.wrote("sso-admin", op, &request, &json!({}));
+        assert!(recorder.take()[1]["nothing_to_undo"].is_string());
     }
 
     #[test]

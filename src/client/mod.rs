@@ -538,6 +538,16 @@ pub(crate) const LIST_PERMISSION_SET_TAGS: Operation = Operation {
         &["permset:{InstanceArn}:{ResourceArn}"],
     )
 };
+/// sso-admin TagResource (tags added to or changed on a permission set, `ResourceArn`): it
+/// changes what LIST_PERMISSION_SET_TAGS answers for that set.
+pub(crate) const TAG_RESOURCE: Operation =
+    Operation::write(SSO, "TagResource", &["permset:{InstanceArn}:{ResourceArn}"]);
+/// sso-admin UntagResource (tags removed from a permission set, `ResourceArn`).
+pub(crate) const UNTAG_RESOURCE: Operation = Operation::write(
+    SSO,
+    "UntagResource",
+    &["permset:{InstanceArn}:{ResourceArn}"],
+);
 /// s3 PutObject (a backup written).
 pub(crate) const PUT_OBJECT: Operation = Operation::stored(S3, "PutObject", "PutObject");
 /// s3 GetObject (a backup read).
@@ -643,6 +653,8 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     DESCRIBE_ORGANIZATIONAL_UNIT,
     LIST_TAGS_FOR_RESOURCE,
     LIST_PERMISSION_SET_TAGS,
+    TAG_RESOURCE,
+    UNTAG_RESOURCE,
     PUT_OBJECT,
     GET_OBJECT,
     LIST_OBJECTS_V2,
@@ -1185,6 +1197,10 @@ mod tests {
                     assert!(OPERATIONS.iter().any(|o| o.name == *delete), "{delete}");
                     Some(*put)
                 }
+                Inverse::Retag { tag, untag, .. } => {
+                    assert!(OPERATIONS.iter().any(|o| o.name == *untag), "{untag}");
+                    Some(*tag)
+                }
                 Inverse::Nothing(_) => None,
             };
             for op in std::iter::once(*name).chain(named) {
@@ -1195,6 +1211,32 @@ mod tests {
                     "{name}: {op} is not a write of the table"
                 );
             }
+        }
+    }
+
+    /// A tag write of a permission set invalidates the cached tag listing of that set (the
+    /// tags its answer is filed under), and not the listing of another set.
+    #[test]
+    fn tag_writes_invalidate_the_tag_listing_of_their_set() {
+        let of = |arn: &str| serde_json::json!({"InstanceArn": "i", "ResourceArn": arn});
+        let listing = key::expand_tags(LIST_PERMISSION_SET_TAGS.tags, &of("ps1"));
+        assert!(!listing.is_empty());
+        for op in [TAG_RESOURCE, UNTAG_RESOURCE] {
+            let mut request = of("ps1");
+            request["Tags"] = serde_json::json!([{"Key": "k", "Value": "v"}]);
+            request["TagKeys"] = serde_json::json!(["k"]);
+            let written = key::expand_tags(op.tags, &request);
+            assert!(
+                listing.iter().all(|t| written.contains(t)),
+                "{}: {written:?} misses {listing:?}",
+                op.name
+            );
+            let elsewhere = key::expand_tags(op.tags, &of("ps2"));
+            assert!(
+                listing.iter().all(|t| !elsewhere.contains(t)),
+                "{}",
+                op.name
+            );
         }
     }
 

@@ -158,7 +158,8 @@ fn inline_text(reply: &Value) -> Value {
 }
 
 /// The state the rollback journal needs before the write `op` with `request` changes it
-/// (see [`crate::rollback::Recorder::before`]), read through the client's read path:
+/// (see [`crate::rollback::Recorder::before`]; a permission set's tags before a tag write),
+/// read through the client's read path:
 /// `None` for writes whose undoing needs no earlier state read here.
 pub(crate) fn state_before(
     client: &Client,
@@ -166,9 +167,22 @@ pub(crate) fn state_before(
     request: &Value,
 ) -> Option<Result<Value>> {
     let instance = request["InstanceArn"].as_str()?;
+    let is = |ops: &[&Operation]| ops.contains(&op);
+    if is(&[&super::TAG_RESOURCE, &super::UNTAG_RESOURCE]) {
+        let arn = request["ResourceArn"].as_str()?;
+        return Some(
+            Part::Tags
+                .fetch(client, instance, arn)
+                .and_then(|tags| {
+                    tags.ok_or_else(|| {
+                        Error::runtime("the endpoint does not list a permission set's tags")
+                    })
+                })
+                .map(|tags| json!({"Tags": tags})),
+        );
+    }
     let arn = request["PermissionSetArn"].as_str()?;
     let target = json!({"InstanceArn": instance, "PermissionSetArn": arn});
-    let is = |ops: &[&Operation]| ops.contains(&op);
     let read = if is(&[
         &super::PUT_INLINE_POLICY_TO_PERMISSION_SET,
         &super::DELETE_INLINE_POLICY_FROM_PERMISSION_SET,

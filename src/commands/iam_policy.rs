@@ -16,7 +16,7 @@ use crate::aws::endpoint::partition;
 use crate::aws::service::Service;
 use crate::cache::dynamodb::dynamodb_iam_actions;
 use crate::cache::keys::KMS_OPERATIONS;
-use crate::client::{OPERATIONS, OpKind};
+use crate::client::{OPERATIONS, OpKind, Operation};
 use crate::commands::args::Matches;
 use crate::error::{Error, Result};
 use crate::output::Report;
@@ -27,6 +27,17 @@ pub(crate) const IDENTITY_CENTER_SERVICES: &[Service] = &[
     Service::SsoAdmin,
     Service::Organizations,
 ];
+
+/// Requests AWS authorizes with a second action besides their operation's own: the
+/// operation, the request member that brings it in, and the operation whose action it also
+/// needs (CreatePermissionSet with `Tags`, as `permission-set clone` and a restore send it,
+/// is also authorized as sso:TagResource). The needed operations are rows of the table, so
+/// the admin policy has them.
+pub(crate) const ALSO_AUTHORIZED_AS: &[(&Operation, &str, &Operation)] = &[(
+    &crate::client::CREATE_PERMISSION_SET,
+    "Tags",
+    &crate::client::TAG_RESOURCE,
+)];
 
 /// The IAM actions of the operation-table rows of [`IDENTITY_CENTER_SERVICES`] that `keep`
 /// accepts, sorted and without duplicates.
@@ -44,9 +55,18 @@ pub(crate) fn read_only_actions() -> Vec<String> {
     table_actions(|kind| matches!(kind, OpKind::Read | OpKind::Status))
 }
 
-/// The actions of full management: every operation of the table, reads and writes.
+/// The actions of full management: every operation of the table, reads and writes, and
+/// what those requests are also authorized as ([`ALSO_AUTHORIZED_AS`]).
 pub(crate) fn admin_actions() -> Vec<String> {
-    table_actions(|_| true)
+    let mut actions = table_actions(|_| true);
+    actions.extend(
+        ALSO_AUTHORIZED_AS
+            .iter()
+            .map(|(_, _, needs)| needs.iam_action()),
+    );
+    actions.sort();
+    actions.dedup();
+    actions
 }
 
 /// The actions of the DynamoDB cache backend.
@@ -302,6 +322,30 @@ mod tests {
                 .any(|o| o.kind == OpKind::Write && actions.contains(&o.iam_action())),
             "admin includes writes"
         );
+    }
+
+    #[test]
+    fn admin_allows_tagging_permission_sets_and_creating_tagged_ones() {
+        let admin = admin_actions();
+        for action in [
+            "sso:TagResource",
+            "sso:UntagResource",
+            "sso:CreatePermissionSet",
+        ] {
+            assert!(admin.contains(&action.to_string()), "{action}");
+        }
+        for (op, member, needs) in ALSO_AUTHORIZED_AS {
+            assert!(OPERATIONS.contains(needs), "{} is a row", needs.name);
+            assert!(
+                admin.contains(&op.iam_action()) && admin.contains(&needs.iam_action()),
+                "{} with {member} needs {}",
+                op.name,
+                needs.iam_action()
+            );
+        }
+        let read_only = read_only_actions();
+        assert!(!read_only.contains(&"sso:TagResource".to_string()));
+        assert!(read_only.contains(&"sso:ListTagsForResource".to_string()));
     }
 
     #[test]

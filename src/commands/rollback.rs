@@ -48,6 +48,7 @@ const TARGET_MEMBERS: &[&str] = &[
     "GroupId",
     "MembershipId",
     "PermissionSetArn",
+    "ResourceArn",
     "ManagedPolicyArn",
     "PrincipalType",
     "PrincipalId",
@@ -194,6 +195,18 @@ fn note_of(change: &Value) -> String {
     String::new()
 }
 
+/// The operations undoing a change (`UntagResource + TagResource`), null when none does.
+fn undone_by(change: &Value) -> Value {
+    let ops: Vec<&str> = inverses_of(change)
+        .iter()
+        .filter_map(|i| i["operation"].as_str())
+        .collect();
+    match ops.as_slice() {
+        [] => Value::Null,
+        ops => json!(ops.join(" + ")),
+    }
+}
+
 /// `rollback show OPERATION`.
 pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let all = records(ctx)?;
@@ -206,7 +219,7 @@ pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 "index": i + 1,
                 "operation": c["operation"],
                 "target": target_of(&c["request"]),
-                "inverse": c["inverse"]["operation"],
+                "inverse": undone_by(c),
                 "note": note_of(c),
                 "change": c,
             })
@@ -230,13 +243,24 @@ pub(crate) fn show(ctx: &mut Context, m: &Matches) -> Result<Report> {
     ))
 }
 
-/// One step of a rollback: the inverse of one change, newest change first.
+/// One step of a rollback: an inverse of one change, newest change first.
 struct Step<'a> {
     /// The change's place in the operation (1-based).
     index: usize,
     change: &'a Value,
+    /// The inverse this step runs (`{service, operation, request}`; null when there is none):
+    /// the change's `inverse`, or one of its `also` (a tag write undone by an untag and a
+    /// tag).
+    inverse: &'a Value,
     /// The operation to run, when there is one.
     op: Option<&'static Operation>,
+}
+
+/// The inverses of a change: its `inverse` then its `also`, or only null when it has none.
+fn inverses_of(change: &Value) -> Vec<&Value> {
+    std::iter::once(&change["inverse"])
+        .chain(change["also"].as_array().into_iter().flatten())
+        .collect()
 }
 
 /// The write of the operation table named `service` `name`.
@@ -246,26 +270,29 @@ fn write_operation(service: &str, name: &str) -> Option<&'static Operation> {
         .find(|o| o.kind == OpKind::Write && o.service.name() == service && o.name == name)
 }
 
-/// The steps undoing `record`, newest change first; an inverse naming no write of the table
-/// is a change that cannot be undone.
+/// The steps undoing `record`, newest change first (each inverse of a change one step); an
+/// inverse naming no write of the table is a change that cannot be undone.
 fn plan(record: &Value) -> Vec<Step<'_>> {
     changes_of(record)
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, change)| Step {
-            index: i + 1,
-            change,
-            op: change["inverse"]["service"]
-                .as_str()
-                .zip(change["inverse"]["operation"].as_str())
-                .and_then(|(s, n)| write_operation(s, n)),
+        .flat_map(|(i, change)| {
+            inverses_of(change).into_iter().map(move |inverse| Step {
+                index: i + 1,
+                change,
+                inverse,
+                op: inverse["service"]
+                    .as_str()
+                    .zip(inverse["operation"].as_str())
+                    .and_then(|(s, n)| write_operation(s, n)),
+            })
         })
         .collect()
 }
 
 fn step_row(step: &Step, status: &str, note: String) -> Value {
-    let inverse = &step.change["inverse"];
+    let inverse = step.inverse;
     json!({
         "index": step.index,
         "operation": inverse["operation"].as_str().unwrap_or_else(|| step.change["operation"].as_str().unwrap_or_default()),
@@ -344,7 +371,7 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 .collect();
             let requests: Vec<Value> = same
                 .iter()
-                .map(|s| renamed(&s.change["inverse"]["request"], &recreated))
+                .map(|s| renamed(&s.inverse["request"], &recreated))
                 .collect();
             let submitted = assignment::submit_bodies(ctx, change, &requests, true)?;
             for (step, outcome) in same.iter().zip(submitted) {
@@ -432,15 +459,14 @@ fn note_deleted(ctx: &Context, op: &Operation, request: &Value) {
     }
 }
 
-/// `request` with its permission set's ARN replaced by the new one when this rollback
-/// recreated the set.
+/// `request` with its permission set's ARN (`PermissionSetArn`, or a tag write's
+/// `ResourceArn`) replaced by the new one when this rollback recreated the set.
 fn renamed(request: &Value, recreated: &HashMap<String, String>) -> Value {
     let mut request = request.clone();
-    if let Some(new) = request["PermissionSetArn"]
-        .as_str()
-        .and_then(|old| recreated.get(old))
-    {
-        request["PermissionSetArn"] = json!(new);
+    for member in ["PermissionSetArn", "ResourceArn"] {
+        if let Some(new) = request[member].as_str().and_then(|old| recreated.get(old)) {
+            request[member] = json!(new);
+        }
     }
     request
 }
@@ -453,7 +479,7 @@ fn run_step(
     op: &Operation,
     recreated: &mut HashMap<String, String>,
 ) -> Value {
-    let request = renamed(&step.change["inverse"]["request"], recreated);
+    let request = renamed(&step.inverse["request"], recreated);
     let client = match ctx.client() {
         Ok(client) => client,
         Err(e) => return step_row(step, "failed", e.to_string()),
@@ -650,22 +676,31 @@ mod tests {
         assert_eq!(note_of(steps[1].change), "cannot be undone: gone");
     }
 
-    /// Writes no command makes but a rollback does (the inverse of attaching a customer
-    /// managed policy reference).
-    const ONLY_AS_INVERSES: &[&Operation] =
-        &[&client::DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET];
-
     #[test]
-    fn writes_made_only_by_rollback_are_inverses_of_the_table() {
-        for op in ONLY_AS_INVERSES {
-            let named = rollback::INVERSES.iter().any(|(_, inverse)| match inverse {
-                rollback::Inverse::Same(name) => *name == op.name,
-                rollback::Inverse::PutBack { delete, .. } => *delete == op.name,
-                _ => false,
-            });
-            assert!(named, "{} undoes nothing", op.name);
-            assert_eq!(write_operation("sso-admin", op.name), Some(*op));
-        }
+    fn a_change_with_two_inverses_is_two_steps() {
+        let record = json!({"id": "x", "changes": [
+            {"operation": "TagResource", "request": {"ResourceArn": "ps"},
+             "inverse": {"service": "sso-admin", "operation": "UntagResource",
+                         "request": {"ResourceArn": "ps", "TagKeys": ["new"]}},
+             "also": [{"service": "sso-admin", "operation": "TagResource",
+                       "request": {"ResourceArn": "ps",
+                                   "Tags": [{"Key": "team", "Value": "platform"}]}}]},
+        ]});
+        let steps = plan(&record);
+        let ops: Vec<(usize, Option<&str>)> = steps
+            .iter()
+            .map(|s| (s.index, s.op.map(|o| o.name)))
+            .collect();
+        assert_eq!(ops, [(1, Some("UntagResource")), (1, Some("TagResource"))]);
+        assert_eq!(
+            step_row(&steps[1], "would run", String::new())["target"],
+            "ResourceArn=ps"
+        );
+        assert_eq!(
+            undone_by(&record["changes"][0]),
+            "UntagResource + TagResource"
+        );
+        assert_eq!(undone_by(&json!({"cannot_undo": "gone"})), Value::Null);
     }
 
     #[test]
@@ -675,6 +710,11 @@ mod tests {
         assert_eq!(
             renamed(&request, &recreated),
             json!({"PermissionSetArn": "new", "TargetId": "1"})
+        );
+        let tags = json!({"ResourceArn": "old", "TagKeys": ["k"]});
+        assert_eq!(
+            renamed(&tags, &recreated),
+            json!({"ResourceArn": "new", "TagKeys": ["k"]})
         );
         let other = json!({"PermissionSetArn": "other"});
         assert_eq!(renamed(&other, &recreated), other);

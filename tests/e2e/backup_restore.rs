@@ -4,10 +4,10 @@
 //! organization (a move: assignments are skipped per account), and `backup create` in an
 //! account without an organization.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::backup::{id_of, pair, steps, world};
 use crate::common::fixture::{Gate, Reply};
@@ -539,4 +539,355 @@ fn prune_deletes_what_the_backup_lacks_only_when_asked() {
     assert!(!t.ok(&["--output", "text", "group", "list"]).contains("Ops"));
     let live = t.run(&["--output", "json", "backup", "diff", &id, "--live"]);
     assert_eq!(live.status.code(), Some(0), "{}", text(&live.stdout));
+}
+
+/// What moto lacks for sso-admin, kept by a gate in front of it: permissions boundaries
+/// (Put, Get, Delete) and tags (TagResource, UntagResource, ListTagsForResource), answered
+/// as AWS documents them, by permission set ARN. Every request of those operations and of
+/// DetachCustomerManagedPolicyReferenceFromPermissionSet is kept, in order.
+struct TagsAndBoundaries {
+    gate: Gate,
+    tags: Arc<Mutex<HashMap<String, BTreeMap<String, String>>>>,
+    boundaries: Arc<Mutex<HashMap<String, Value>>>,
+    sent: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl TagsAndBoundaries {
+    fn start() -> TagsAndBoundaries {
+        let tags: Arc<Mutex<HashMap<String, BTreeMap<String, String>>>> = Arc::default();
+        let boundaries: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+        let sent: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let (tagged, bounded, kept) = (tags.clone(), boundaries.clone(), sent.clone());
+        let gate = Gate::intercepting(&crate::common::moto(), move |op, body| {
+            let body: Value = serde_json::from_str(body).ok()?;
+            if matches!(op, "TagResource" | "UntagResource" | "ListTagsForResource")
+                || op.contains("PermissionsBoundary")
+                || op == "DetachCustomerManagedPolicyReferenceFromPermissionSet"
+            {
+                kept.lock()
+                    .expect("lock")
+                    .push((op.to_string(), body.clone()));
+            }
+            let set = |member: &str| body[member].as_str().unwrap_or_default().to_string();
+            let ok = || Some(Reply::json(200, "{}"));
+            match op {
+                "TagResource" => {
+                    let mut all = tagged.lock().expect("lock");
+                    let on = all.entry(set("ResourceArn")).or_default();
+                    for tag in body["Tags"].as_array()? {
+                        on.insert(
+                            tag["Key"].as_str()?.to_string(),
+                            tag["Value"].as_str()?.to_string(),
+                        );
+                    }
+                    ok()
+                }
+                "UntagResource" => {
+                    let mut all = tagged.lock().expect("lock");
+                    let on = all.entry(set("ResourceArn")).or_default();
+                    for key in body["TagKeys"].as_array()? {
+                        on.remove(key.as_str()?);
+                    }
+                    ok()
+                }
+                "ListTagsForResource" => {
+                    let all = tagged.lock().expect("lock");
+                    let listed: Vec<Value> = all
+                        .get(&set("ResourceArn"))
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| json!({"Key": k, "Value": v}))
+                        .collect();
+                    Some(Reply::json(200, &json!({ "Tags": listed }).to_string()))
+                }
+                "PutPermissionsBoundaryToPermissionSet" => {
+                    bounded
+                        .lock()
+                        .expect("lock")
+                        .insert(set("PermissionSetArn"), body["PermissionsBoundary"].clone());
+                    ok()
+                }
+                "DeletePermissionsBoundaryFromPermissionSet" => {
+                    bounded
+                        .lock()
+                        .expect("lock")
+                        .remove(&set("PermissionSetArn"));
+                    ok()
+                }
+                "GetPermissionsBoundaryForPermissionSet" => {
+                    match bounded.lock().expect("lock").get(&set("PermissionSetArn")) {
+                        Some(b) => Some(Reply::json(
+                            200,
+                            &json!({ "PermissionsBoundary": b }).to_string(),
+                        )),
+                        None => Some(Reply {
+                            status: 400,
+                            headers: vec![(
+                                "x-amzn-errortype".into(),
+                                "ResourceNotFoundException".into(),
+                            )],
+                            body: r#"{"Message": "Could not find PermissionsBoundary"}"#.into(),
+                        }),
+                    }
+                }
+                _ => None,
+            }
+        });
+        TagsAndBoundaries {
+            gate,
+            tags,
+            boundaries,
+            sent,
+        }
+    }
+
+    /// The requests kept so far, taken out.
+    fn take(&self) -> Vec<(String, Value)> {
+        std::mem::take(&mut *self.sent.lock().expect("lock"))
+    }
+}
+
+/// Validates request bodies against botocore's sso-admin model (the test venv's): one line
+/// per body, "ok" or the validator's report.
+fn valid_for_botocore(requests: &[(String, Value)]) -> Vec<String> {
+    let script = r#"
+import sys, json, botocore.session
+from botocore.validate import ParamValidator
+model = botocore.session.get_session().get_service_model("sso-admin")
+for line in sys.stdin.read().splitlines():
+    op, body = line.split(" ", 1)
+    report = ParamValidator().validate(json.loads(body), model.operation_model(op).input_shape)
+    print("ok" if not report.has_errors() else op + ": " + report.generate_report())
+"#;
+    let lines: Vec<String> = requests
+        .iter()
+        .map(|(op, body)| format!("{op} {body}"))
+        .collect();
+    crate::common::botocore(script, &lines)
+}
+
+const POWER_USER: &str = "arn:aws:iam::aws:policy/PowerUserAccess";
+
+/// A customer managed policy reference, a boundary and tags changed after the backup
+/// (a tag added, one changed, one removed): `--conflict overwrite` shows each change,
+/// detaches the reference, deletes the boundary, untags and tags to match (the exact
+/// requests, valid for botocore's model), and the set reads back as in the backup; `rollback
+/// apply` of the restore puts every one of them back.
+#[test]
+fn overwrite_removes_a_reference_and_a_boundary_and_matches_tags_and_rollback_undoes_it() {
+    let mut t = world();
+    let world = TagsAndBoundaries::start();
+    t.set_var("AWS_ENDPOINT_URL_SSO_ADMIN", world.gate.url.clone());
+    let read = |t: &TestEnv| t.json(&["--no-cache", "permission-set", "get", "ReadOnly"]);
+    let arn = read(&t)["PermissionSetArn"]
+        .as_str()
+        .expect("ARN")
+        .to_string();
+    let instance = t.json(&["sso", "discover"])["Instances"][0]["InstanceArn"]
+        .as_str()
+        .expect("instance")
+        .to_string();
+    let set_tags = |pairs: &[(&str, &str)]| {
+        world.tags.lock().expect("lock").insert(
+            arn.clone(),
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+    };
+    set_tags(&[("env", "prod"), ("team", "platform")]);
+    let id = id_of(&t.json(&["backup", "create"]));
+
+    // After the backup: a reference (in moto), a boundary, and other tags.
+    let reference = json!({"Name": "team-extra", "Path": "/teams/"});
+    t.aws(
+        awsideman::testing::Service::SsoAdmin,
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        json!({"InstanceArn": instance, "PermissionSetArn": arn,
+               "CustomerManagedPolicyReference": reference}),
+    );
+    let boundary = json!({ "ManagedPolicyArn": POWER_USER });
+    world
+        .boundaries
+        .lock()
+        .expect("lock")
+        .insert(arn.clone(), boundary.clone());
+    set_tags(&[("owner", "x"), ("team", "ops")]);
+    let changed = read(&t);
+    assert_eq!(changed["CustomerManagedPolicies"], json!([reference]));
+    assert_eq!(changed["PermissionsBoundary"], boundary);
+    world.take();
+
+    let skip = t.json(&["backup", "restore", &id, "--dry-run"]);
+    let read_only = step(&skip, "PermissionSets", "ReadOnly");
+    assert_eq!(read_only["Action"], "exists, differs (left as is)");
+    let plan = t.json(&[
+        "backup",
+        "restore",
+        &id,
+        "--conflict",
+        "overwrite",
+        "--dry-run",
+    ]);
+    let read_only = step(&plan, "PermissionSets", "ReadOnly");
+    assert_eq!(read_only["Action"], "would update", "{read_only}");
+    assert!(read_only.get("Left").is_none(), "{read_only}");
+    let backed_up = json!([{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "platform"}]);
+    assert_eq!(
+        read_only["Changes"],
+        json!([
+            {"Field": "CustomerManagedPolicies", "Before": [reference], "After": []},
+            {"Field": "PermissionsBoundary", "Before": boundary, "After": null},
+            {"Field": "Tags", "Before": [{"Key": "owner", "Value": "x"},
+                                         {"Key": "team", "Value": "ops"}],
+             "After": backed_up},
+        ]),
+        "{read_only}"
+    );
+    let detail = read_only["Detail"].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with(r#"CustomerManagedPolicies [{"Name":"team-extra","Path":"/teams/"}] -> []; PermissionsBoundary {"ManagedPolicyArn":"arn:aws:iam::aws:policy/PowerUserAccess"} -> null; Tags "#),
+        "{detail}"
+    );
+    assert!(
+        world
+            .take()
+            .iter()
+            .all(|(op, _)| op.starts_with("List") || op.starts_with("Get")),
+        "a dry run writes nothing"
+    );
+
+    let done = t.json(&["backup", "restore", &id, "--conflict", "overwrite", "--yes"]);
+    assert_eq!(
+        step(&done, "PermissionSets", "ReadOnly")["Action"],
+        "updated",
+        "{done}"
+    );
+    let writes: Vec<(String, Value)> = world
+        .take()
+        .into_iter()
+        .filter(|(op, _)| !op.starts_with("List") && !op.starts_with("Get"))
+        .collect();
+    let target = json!({"InstanceArn": instance, "PermissionSetArn": arn});
+    let tagged = json!({"InstanceArn": instance, "ResourceArn": arn});
+    let with = |base: &Value, member: &str, value: Value| {
+        let mut body = base.clone();
+        body[member] = value;
+        body
+    };
+    assert_eq!(
+        writes,
+        [
+            (
+                "DetachCustomerManagedPolicyReferenceFromPermissionSet".to_string(),
+                with(&target, "CustomerManagedPolicyReference", reference.clone())
+            ),
+            (
+                "DeletePermissionsBoundaryFromPermissionSet".to_string(),
+                target.clone()
+            ),
+            (
+                "UntagResource".to_string(),
+                with(&tagged, "TagKeys", json!(["owner"]))
+            ),
+            (
+                "TagResource".to_string(),
+                with(&tagged, "Tags", backed_up.clone())
+            ),
+        ]
+    );
+    assert_eq!(valid_for_botocore(&writes), ["ok", "ok", "ok", "ok"]);
+    let after = read(&t);
+    assert_eq!(after["CustomerManagedPolicies"], json!([]));
+    assert_eq!(after["PermissionsBoundary"], Value::Null);
+    let tags_now = || -> Vec<(String, String)> {
+        world.tags.lock().expect("lock")[&arn]
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(tags_now(), pairs(&[("env", "prod"), ("team", "platform")]));
+    let live = t.run(&["--output", "json", "backup", "diff", &id, "--live"]);
+    assert_eq!(live.status.code(), Some(0), "{}", text(&live.stdout));
+    let again = t.json(&[
+        "backup",
+        "restore",
+        &id,
+        "--conflict",
+        "overwrite",
+        "--dry-run",
+        "--resources",
+        "permission-sets",
+    ]);
+    assert_eq!(
+        step(&again, "PermissionSets", "ReadOnly")["Action"],
+        "exists"
+    );
+
+    // The rollback of the restore: the tags as they were, the boundary put back, the
+    // reference attached again.
+    let restore = t.json(&["rollback", "list"])["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .rev()
+        .find(|o| o["command"] == "backup restore")
+        .and_then(|o| o["id"].as_str())
+        .expect("the restore in the journal")
+        .to_string();
+    let shown = t.json(&["rollback", "show", &restore]);
+    let undone_by: Vec<&str> = shown["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["inverse"].as_str())
+        .collect();
+    assert_eq!(
+        undone_by,
+        [
+            "AttachCustomerManagedPolicyReferenceToPermissionSet",
+            "PutPermissionsBoundaryToPermissionSet",
+            "TagResource",
+            "UntagResource + TagResource",
+        ],
+        "{shown}"
+    );
+    t.json(&["rollback", "apply", &restore, "--yes"]);
+    let writes: Vec<(String, Value)> = world
+        .take()
+        .into_iter()
+        .filter(|(op, _)| !op.starts_with("List") && !op.starts_with("Get"))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            (
+                "UntagResource".to_string(),
+                with(&tagged, "TagKeys", json!(["env"]))
+            ),
+            (
+                "TagResource".to_string(),
+                with(&tagged, "Tags", json!([{"Key": "team", "Value": "ops"}]))
+            ),
+            (
+                "TagResource".to_string(),
+                with(&tagged, "Tags", json!([{"Key": "owner", "Value": "x"}]))
+            ),
+            (
+                "PutPermissionsBoundaryToPermissionSet".to_string(),
+                with(&target, "PermissionsBoundary", boundary.clone())
+            ),
+        ]
+    );
+    assert_eq!(valid_for_botocore(&writes), ["ok", "ok", "ok", "ok"]);
+    let back = read(&t);
+    assert_eq!(back["CustomerManagedPolicies"], json!([reference]));
+    assert_eq!(back["PermissionsBoundary"], boundary);
+    assert_eq!(tags_now(), pairs(&[("owner", "x"), ("team", "ops")]));
 }

@@ -54,6 +54,17 @@ fn iam_policies_are_valid_json_with_resources_substituted() {
     let admin = actions(&t.json(&["iam-policy", "admin"]));
     assert!(admin.contains(&"identitystore:CreateUser".to_string()));
     assert!(reads.iter().all(|a| admin.contains(a)));
+    // Tag writes of permission sets, which AWS also requires for CreatePermissionSet with
+    // tags (permission-set clone of a tagged set); reading tags is browsing.
+    for action in [
+        "sso:CreatePermissionSet",
+        "sso:TagResource",
+        "sso:UntagResource",
+    ] {
+        assert!(admin.contains(&action.to_string()), "{action}: {admin:?}");
+    }
+    assert!(reads.contains(&"sso:ListTagsForResource".to_string()));
+    assert!(!reads.iter().any(|a| a.ends_with(":TagResource")));
 
     let table = t.json(&["iam-policy", "cache-dynamodb", "--account", "123456789012"]);
     assert_eq!(

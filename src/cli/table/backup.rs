@@ -168,11 +168,12 @@ pub(crate) const GROUP: Group = Group {
                   --conflict overwrite, existing users get the backup's display name, names, \
                   emails and other attributes (UpdateUser), groups its description, and \
                   permission sets its description, session duration, relay state, inline \
-                  policy, AWS managed policies (attached and detached to match), missing \
-                  customer managed policy references and boundary; each overwritten \
-                  permission set is then provisioned to the accounts it is provisioned to. \
-                  Tags, and removing a customer managed policy reference or a boundary, have \
-                  no operation here: the plan lists them as left. Nothing is deleted unless \
+                  policy, AWS managed policies and customer managed policy references \
+                  (detached and attached to match), boundary (put, replaced or deleted) and \
+                  tags (UntagResource and TagResource to match); each overwritten permission \
+                  set is then provisioned to the accounts it is provisioned to. AWS cannot \
+                  clear a description, session duration or relay state: the plan lists such \
+                  a change as left. Nothing is deleted unless \
                   --prune: then what AWS has and the backup lacks, within the resources \
                   restored, is deleted, assignments first, then memberships, permission \
                   sets, groups and users. --to-profile restores into the instance of another \

@@ -56,7 +56,10 @@ pub(crate) const GROUP: Group = Group {
             "Policy for managing Identity Center",
             "Prints the IAM policy allowing every Identity Center, identity store and \
              Organizations operation awsideman makes, reads and writes: also every inverse \
-             rollback apply runs (each is an operation of the same table).",
+             rollback apply runs (each is an operation of the same table). It includes \
+             sso:TagResource and sso:UntagResource, which AWS also requires for \
+             CreatePermissionSet with tags (permission-set clone, backup restore, rollback \
+             apply recreating a deleted set).",
             &[],
             &["iam-policy admin > awsideman-admin.json"],
             iam_policy::admin,

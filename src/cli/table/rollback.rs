@@ -46,7 +46,8 @@ pub(crate) const GROUP: Group = Group {
             name: "show",
             about: "Show the changes of one operation and how each is undone",
             doc: "Prints each change of the operation: the AWS operation, what it was about, \
-                  the inverse operation that undoes it, and a note when it cannot be undone \
+                  the inverse operation that undoes it (two joined by +, as UntagResource + \
+                  TagResource for a tag write that added some keys and changed others), and a note when it cannot be undone \
                   or when undoing it recreates an object (a deleted user or group comes back \
                   from its recorded attributes with a new id, with its memberships; a deleted \
                   permission set with its policies, boundary and tags and a new ARN), or \
@@ -57,7 +58,8 @@ pub(crate) const GROUP: Group = Group {
             access: Access::Local,
             json: "{id, time, user, host, profile, command, rolls_back, rolled_back_by, \
                    \"changes\": [{index, operation, target, inverse, note, change: {service, \
-                   operation, request, inverse: {service, operation, request}, cannot_undo, \
+                   operation, request, inverse: {service, operation, request}, also: [a second \
+                   inverse, run after it], cannot_undo, \
                    nothing_to_undo, recreates, group_ids, then, partly}}]}.",
             run: rollback::show,
         },
@@ -76,7 +78,9 @@ pub(crate) const GROUP: Group = Group {
                   customer managed policies, inline policy and boundary, with a new ARN, and \
                   the assignments the same operation deleted follow it to the new ARN. A \
                   boundary put over another gets the old one back (one put where there was \
-                  none is removed). The rollback is itself an operation of the \
+                  none is removed); a tag write untags the keys it added and tags again the \
+                  values it overwrote or removed (two steps when it did both). The rollback \
+                  is itself an operation of the \
                   journal (so it can be undone too), and the original is marked rolled back: \
                   applying it again needs --force, as does an operation made with another \
                   profile. Exit status 1 when any step failed or a change cannot be undone.",

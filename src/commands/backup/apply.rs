@@ -6,7 +6,7 @@
 //! Every write goes through the context's cached client and is noted for the rollback
 //! journal with the state it changes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
@@ -346,8 +346,9 @@ impl Target<'_> {
     }
 
     /// Gives permission set `arn` (`live` in AWS now) the attributes of `wanted` that
-    /// `changes` name: settings, inline policy, AWS managed policies attached and detached
-    /// to match, missing customer managed policy references, the boundary.
+    /// `changes` name: settings, inline policy, AWS managed policies and customer managed
+    /// policy references detached and attached to match, the boundary put or deleted, tags
+    /// untagged and tagged to match.
     fn update_permission_set(
         &self,
         arn: &str,
@@ -410,28 +411,78 @@ impl Target<'_> {
             }
         }
         if changed.contains("CustomerManagedPolicies") {
-            let now: Vec<&Value> = live["CustomerManagedPolicies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .collect();
-            for reference in wanted["CustomerManagedPolicies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| !now.contains(r))
-            {
+            let (now, want) = (references(live), references(wanted));
+            // Detached first: a set holds at most ten references.
+            for (_, reference) in now.iter().filter(|(k, _)| !want.contains_key(*k)) {
+                call(
+                    &client::DETACH_CUSTOMER_MANAGED_POLICY_REFERENCE_FROM_PERMISSION_SET,
+                    json!({"CustomerManagedPolicyReference": reference}),
+                )?;
+            }
+            for (_, reference) in want.iter().filter(|(k, _)| !now.contains_key(*k)) {
                 call(
                     &client::ATTACH_CUSTOMER_MANAGED_POLICY_REFERENCE_TO_PERMISSION_SET,
-                    json!({"CustomerManagedPolicyReference": without_nulls(reference.clone())}),
+                    json!({"CustomerManagedPolicyReference": reference}),
                 )?;
             }
         }
-        if changed.contains("PermissionsBoundary") && wanted["PermissionsBoundary"].is_object() {
-            call(
-                &client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET,
-                json!({"PermissionsBoundary": without_nulls(wanted["PermissionsBoundary"].clone())}),
-            )?;
+        if changed.contains("PermissionsBoundary") {
+            // The journal's old boundary is the one AWS has now (no read before the write).
+            let before = json!({"PermissionsBoundary": live["PermissionsBoundary"]});
+            let boundary = &wanted["PermissionsBoundary"];
+            let op = if boundary.is_object() {
+                &client::PUT_PERMISSIONS_BOUNDARY_TO_PERMISSION_SET
+            } else {
+                &client::DELETE_PERMISSIONS_BOUNDARY_FROM_PERMISSION_SET
+            };
+            self.ctx.note_before(op, arn, &before, None);
+            if boundary.is_object() {
+                call(
+                    op,
+                    json!({"PermissionsBoundary": without_nulls(boundary.clone())}),
+                )?;
+            } else {
+                call(op, json!({}))?;
+            }
+        }
+        if changed.contains("Tags") {
+            self.retag(arn, live, wanted)?;
+        }
+        Ok(())
+    }
+
+    /// Gives permission set `arn` the tags of `wanted`: the keys AWS has (`live`) and the
+    /// backup lacks untagged, the missing and changed ones tagged (each request at most
+    /// [`TAG_BATCH`] keys). The journal's old tags are the ones AWS has now.
+    fn retag(&self, arn: &str, live: &Value, wanted: &Value) -> Result<()> {
+        let client = self.ctx.client()?;
+        let (now, want) = (tags(live), tags(wanted));
+        let untag: Vec<&str> = now
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        let tag: Vec<Value> = want
+            .iter()
+            .filter(|(k, v)| now.get(*k) != Some(*v))
+            .map(|(k, v)| json!({"Key": k, "Value": v}))
+            .collect();
+        let target = json!({"InstanceArn": self.instance, "ResourceArn": arn});
+        let before = json!({"Tags": live["Tags"]});
+        let with = |member: &str, value: Value| {
+            let mut input = target.clone();
+            input[member] = value;
+            input
+        };
+        for keys in untag.chunks(TAG_BATCH) {
+            self.ctx
+                .note_before(&client::UNTAG_RESOURCE, arn, &before, None);
+            client.call(&client::UNTAG_RESOURCE, with("TagKeys", json!(keys)))?;
+        }
+        for tags in tag.chunks(TAG_BATCH) {
+            self.ctx
+                .note_before(&client::TAG_RESOURCE, arn, &before, None);
+            client.call(&client::TAG_RESOURCE, with("Tags", json!(tags)))?;
         }
         Ok(())
     }
@@ -482,6 +533,40 @@ impl Target<'_> {
             ))),
         }
     }
+}
+
+/// The most tags one TagResource or UntagResource request names (AWS allows 50 on a
+/// permission set; a request takes 75).
+const TAG_BATCH: usize = 50;
+
+/// The customer managed policy references of a permission set, by `(Path, Name)` (a
+/// reference without a path has AWS's default `/`), as requests name them.
+fn references(set: &Value) -> BTreeMap<(String, String), Value> {
+    set["CustomerManagedPolicies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let name = r["Name"].as_str()?.to_string();
+            let path = r["Path"].as_str().unwrap_or("/").to_string();
+            Some(((path, name), without_nulls(r.clone())))
+        })
+        .collect()
+}
+
+/// The tags of a permission set, by key.
+fn tags(set: &Value) -> BTreeMap<String, String> {
+    set["Tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some((
+                t["Key"].as_str()?.to_string(),
+                t["Value"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// The UpdateUser operations that give a user (`live`) the attributes of `wanted` that

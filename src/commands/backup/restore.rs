@@ -108,8 +108,8 @@ pub(crate) const ORDER: &[&str] = &[
 ];
 
 /// The attributes `--conflict overwrite` sets, per resource (the rest are the item's key,
-/// ids, or what AWS assigns). Permission sets' `Tags` and removing a boundary or a customer
-/// managed policy reference have no write operation here: they are reported as left.
+/// ids, or what AWS assigns). A permission set's policies, boundary and tags are added,
+/// replaced and removed to match; see [`settable_change`] for what cannot be set.
 const OVERWRITTEN: &[(&str, &[&str])] = &[
     (
         "Users",
@@ -139,6 +139,7 @@ const OVERWRITTEN: &[(&str, &[&str])] = &[
             "AwsManagedPolicies",
             "CustomerManagedPolicies",
             "PermissionsBoundary",
+            "Tags",
         ],
     ),
 ];
@@ -275,25 +276,15 @@ fn differences(
     (changes, left)
 }
 
-/// Whether an overwrite can make `change` of permission set attribute `field` (with the
-/// operations of the table, which attach a boundary or a customer managed policy reference
-/// but do not remove one); anything else the table lists can be set.
+/// Whether an overwrite can make `change` of permission set attribute `field` with the
+/// operations of the table (policies, references, the boundary and tags are attached, put,
+/// detached, deleted, tagged and untagged to match); anything else the table lists can be
+/// set.
 fn settable_change(resource: &str, field: &str, change: &Value) -> bool {
     if resource != "PermissionSets" {
         return true;
     }
     match field {
-        "PermissionsBoundary" => change["After"].is_object(),
-        "CustomerManagedPolicies" => {
-            let listed = |v: &Value| -> BTreeSet<String> {
-                v.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(Value::to_string)
-                    .collect()
-            };
-            listed(&change["Before"]).is_subset(&listed(&change["After"]))
-        }
         // UpdatePermissionSet sets these; it cannot clear one.
         "Description" | "SessionDuration" | "RelayState" => !change["After"].is_null(),
         _ => true,
@@ -514,21 +505,50 @@ mod tests {
     }
 
     #[test]
-    fn permission_set_changes_an_overwrite_cannot_make_are_left() {
-        let now = json!({"Name": "A", "SessionDuration": "PT8H", "Tags": [{"Key": "k", "Value": "1"}],
+    fn overwrite_removes_references_boundaries_and_tags_and_leaves_what_it_cannot_clear() {
+        let boundary = json!({"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"});
+        let now = json!({"Name": "A", "SessionDuration": "PT8H", "Description": "d",
+                         "Tags": [{"Key": "k", "Value": "1"}],
                          "CustomerManagedPolicies": [{"Name": "x", "Path": "/"}],
-                         "PermissionsBoundary": null});
+                         "PermissionsBoundary": boundary});
         let wanted = json!({"Name": "A", "SessionDuration": "PT4H", "Tags": [],
                             "CustomerManagedPolicies": [], "PermissionsBoundary": null});
         let (changes, left) = differences("PermissionSets", &now, &wanted, &BTreeSet::new());
         assert_eq!(
             changes,
-            vec![json!({"Field": "SessionDuration", "Before": "PT8H", "After": "PT4H"})]
+            vec![
+                json!({"Field": "CustomerManagedPolicies",
+                       "Before": [{"Name": "x", "Path": "/"}], "After": []}),
+                json!({"Field": "PermissionsBoundary", "Before": boundary, "After": null}),
+                json!({"Field": "SessionDuration", "Before": "PT8H", "After": "PT4H"}),
+                json!({"Field": "Tags", "Before": [{"Key": "k", "Value": "1"}], "After": []}),
+            ]
         );
-        assert_eq!(left, ["CustomerManagedPolicies", "Tags"]);
+        // UpdatePermissionSet cannot clear a description.
+        assert_eq!(left, ["Description"]);
+        let steps = plan(
+            &json!({"PermissionSets": [wanted]}),
+            &json!({"PermissionSets": [now.clone()]}),
+            &options(Conflict::Overwrite, false),
+        );
+        assert_eq!(steps[0].action, Action::Update);
+        let detail = rows(&steps, true)[0]["Detail"].clone();
+        assert_eq!(
+            detail,
+            format!(
+                "CustomerManagedPolicies [{{\"Name\":\"x\",\"Path\":\"/\"}}] -> []; \
+                 PermissionsBoundary {boundary} -> null; SessionDuration \"PT8H\" -> \"PT4H\"; \
+                 Tags [{{\"Key\":\"k\",\"Value\":\"1\"}}] -> []; left as is: Description; \
+                 then provisioned to its accounts"
+            )
+        );
         // What an endpoint could not tell is no difference.
-        let unknown: BTreeSet<&str> = ["Tags"].into_iter().collect();
-        let (_, left) = differences("PermissionSets", &now, &wanted, &unknown);
-        assert_eq!(left, ["CustomerManagedPolicies"]);
+        let unknown: BTreeSet<&str> = ["Tags", "PermissionsBoundary"].into_iter().collect();
+        let mut unknown_now = now.clone();
+        unknown_now["Tags"] = Value::Null;
+        unknown_now["PermissionsBoundary"] = Value::Null;
+        let (changes, _) = differences("PermissionSets", &unknown_now, &wanted, &unknown);
+        let fields: Vec<&str> = changes.iter().filter_map(|c| c["Field"].as_str()).collect();
+        assert_eq!(fields, ["CustomerManagedPolicies", "SessionDuration"]);
     }
 }
