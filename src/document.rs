@@ -11,11 +11,22 @@
 
 use serde_json::Value;
 
-/// One JSON object as compact text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One JSON object as compact text: `text` from `start` (a cached answer keeps the bytes
+/// before it, the entry's header and request, rather than move half a megabyte to drop
+/// them).
+#[derive(Debug, Clone)]
 pub struct Document {
     text: String,
+    start: usize,
 }
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Document {}
 
 /// Why bytes are not a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +44,7 @@ impl Document {
         // Serialising a `Value` cannot fail: its keys are strings and its numbers finite.
         value.is_object().then(|| Document {
             text: value.to_string(),
+            start: 0,
         })
     }
 
@@ -40,36 +52,37 @@ impl Document {
     /// right by construction, so not checked again.
     pub(crate) fn from_serialized(text: String) -> Document {
         debug_assert!(check_object(&text).is_ok(), "{text}");
-        Document { text }
+        Document { text, start: 0 }
     }
 
-    /// Checks that `text` is exactly one JSON object (surrounding whitespace allowed) and
-    /// keeps it as it is. The check walks the text once without building values.
-    pub(crate) fn from_text(text: String) -> Result<Document, NotADocument> {
-        check_object(&text)?;
-        Ok(Document { text })
-    }
-
-    /// Like [`Document::from_text`], for bytes that must first be UTF-8.
-    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<Document, NotADocument> {
+    /// Checks that `bytes` from `start` on are exactly one JSON object (surrounding
+    /// whitespace allowed) and keeps them as they are; all of `bytes` must be UTF-8 (what
+    /// comes before `start` is kept, unread). The check walks the text once without
+    /// building values.
+    pub(crate) fn from_bytes_at(bytes: Vec<u8>, start: usize) -> Result<Document, NotADocument> {
         let text = String::from_utf8(bytes).map_err(|_| NotADocument("not UTF-8".into()))?;
-        Document::from_text(text)
+        if !text.is_char_boundary(start) {
+            return Err(NotADocument("starts inside a character".into()));
+        }
+        check_object(&text[start..])?;
+        Ok(Document { text, start })
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // `start` is a character boundary of `text` (checked when the document was made).
+        self.text.get(self.start..).unwrap_or_default()
     }
 
     /// Its length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.text.len()
+        self.as_str().len()
     }
 
     /// The parsed value. A document was checked when it was made, so this fails only where
     /// parsing has limits the check does not (none known): it then reads as an empty object.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|_| Value::Object(Default::default()))
+        serde_json::from_str(self.as_str()).unwrap_or_else(|_| Value::Object(Default::default()))
     }
 
     /// The value, consuming the document.
@@ -152,6 +165,7 @@ fn check_object(text: &str) -> Result<(), NotADocument> {
     }
 }
 
+#[inline(always)]
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
         at += 1;
@@ -160,6 +174,7 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// An object key and its colon; returns where its value starts.
+#[inline(always)]
 fn key(bytes: &[u8], at: usize) -> Result<usize, NotADocument> {
     if bytes.get(at) != Some(&b'"') {
         return Err(NotADocument(format!("expected a key at byte {at}")));
@@ -172,6 +187,7 @@ fn key(bytes: &[u8], at: usize) -> Result<usize, NotADocument> {
 }
 
 /// A string starting at its opening quote; returns the position after its closing quote.
+#[inline(always)]
 fn string(bytes: &[u8], start: usize) -> Result<usize, NotADocument> {
     let bad = |what: &str, at: usize| NotADocument(format!("{what} at byte {at}"));
     let mut at = start + 1;
@@ -208,6 +224,7 @@ fn string(bytes: &[u8], start: usize) -> Result<usize, NotADocument> {
 
 /// Skips plain string characters (anything but a quote, a backslash or a control
 /// character) from `at`, eight bytes a step while none of them is special.
+#[inline(always)]
 fn plain_run(bytes: &[u8], mut at: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -244,8 +261,9 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     u32::from_str_radix(text, 16).ok()
 }
 
+#[inline(always)]
 fn literal(bytes: &[u8], at: usize, word: &[u8]) -> Result<usize, NotADocument> {
-    if bytes.get(at..at + word.len()) == Some(word) {
+    if bytes.get(at..).is_some_and(|rest| rest.starts_with(word)) {
         Ok(at + word.len())
     } else {
         Err(NotADocument(format!("expected a value at byte {at}")))
@@ -299,7 +317,26 @@ fn number(bytes: &[u8], start: usize) -> Result<usize, NotADocument> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn from_text(text: String) -> Result<Document, NotADocument> {
+        Document::from_bytes_at(text.into_bytes(), 0)
+    }
     use serde_json::json;
+
+    #[test]
+    fn a_document_can_start_inside_its_buffer() {
+        let doc = Document::from_bytes_at(b"{\"v\":3}\n[1]\n{\"a\":1}".to_vec(), 12).unwrap();
+        assert_eq!(doc.as_str(), "{\"a\":1}");
+        assert_eq!(doc.len(), 7);
+        assert_eq!(doc, from_text("{\"a\":1}".into()).unwrap());
+        assert_eq!(doc.to_value(), serde_json::json!({"a": 1}));
+        // What comes before is not checked as JSON, but it must be text, and the start
+        // must fall between characters.
+        assert!(Document::from_bytes_at(b"not json\n{}".to_vec(), 9).is_ok());
+        assert!(Document::from_bytes_at(b"\xff\n{}".to_vec(), 2).is_err());
+        assert!(Document::from_bytes_at("é{}".as_bytes().to_vec(), 1).is_err());
+        assert!(Document::from_bytes_at(b"{}\n{".to_vec(), 3).is_err());
+    }
 
     #[test]
     fn a_value_prints_as_compact_json() {
@@ -327,10 +364,10 @@ mod tests {
             "{\"a\":1,}",
             "{\"a\":\"\u{1b}\"}",
         ] {
-            assert!(Document::from_text(bad.into()).is_err(), "{bad:?} accepted");
+            assert!(from_text(bad.into()).is_err(), "{bad:?} accepted");
         }
-        assert!(Document::from_bytes(vec![b'{', 0xff, b'}']).is_err());
-        let doc = Document::from_text(" {\"a\": [1, 2]}\n".into()).unwrap();
+        assert!(Document::from_bytes_at(vec![b'{', 0xff, b'}'], 0).is_err());
+        let doc = from_text(" {\"a\": [1, 2]}\n".into()).unwrap();
         assert_eq!(doc.to_value(), json!({"a": [1, 2]}));
     }
 
@@ -357,7 +394,7 @@ mod tests {
     fn nesting_is_bounded_exactly_as_the_parser_bounds_it() {
         for depth in 100..140 {
             let text = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
-            let checked = Document::from_text(text.clone()).is_ok();
+            let checked = from_text(text.clone()).is_ok();
             assert_eq!(checked, parser_accepts(&text), "depth {depth}");
         }
     }
@@ -407,7 +444,7 @@ mod tests {
         ];
         for case in cases {
             assert_eq!(
-                Document::from_text(case.to_string()).is_ok(),
+                from_text(case.to_string()).is_ok(),
                 parser_accepts(case),
                 "{case}"
             );
@@ -448,7 +485,7 @@ mod tests {
                 continue;
             };
             assert_eq!(
-                Document::from_text(text.clone()).is_ok(),
+                from_text(text.clone()).is_ok(),
                 parser_accepts(&text),
                 "{text}"
             );

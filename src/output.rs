@@ -200,8 +200,22 @@ pub(crate) fn write(
 ) -> std::io::Result<()> {
     match (&report.data, format) {
         (Data::Document(document), OutputFormat::Json) if !terminal.pretty_json => {
-            out.write_all(document.as_str().as_bytes())?;
-            out.write_all(b"\n")
+            // One vectored write with the newline last: a line-buffered stdout then finds
+            // the line end at once instead of searching the whole document for one.
+            let mut parts = [
+                std::io::IoSlice::new(document.as_str().as_bytes()),
+                std::io::IoSlice::new(b"\n"),
+            ];
+            let mut left = &mut parts[..];
+            while !left.is_empty() {
+                match out.write_vectored(left) {
+                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => std::io::IoSlice::advance_slices(&mut left, n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
         }
         _ => out.write_all(render(report, format, terminal).as_bytes()),
     }

@@ -180,24 +180,31 @@ impl Envelope {
 
     /// Like [`Envelope::decode`], reusing the stored bytes' buffer for the payload (an
     /// answer of many megabytes is not copied).
-    pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Envelope, DecodeError> {
+    pub fn decode_owned(bytes: Vec<u8>) -> Result<Envelope, DecodeError> {
+        let (header, mut payload, start) = Envelope::decode_in_place(bytes)?;
+        payload.drain(..start);
+        Ok(Envelope { header, payload })
+    }
+
+    /// Like [`Envelope::decode_owned`], leaving the header line in the buffer: the header,
+    /// the buffer, and where the (checked) payload starts in it. Nothing is moved.
+    pub fn decode_in_place(bytes: Vec<u8>) -> Result<(Header, Vec<u8>, usize), DecodeError> {
         let header = Envelope::decode_header(&bytes)?;
         let start = bytes
             .iter()
             .position(|&b| b == b'\n')
             .map_or(bytes.len(), |i| i + 1);
-        bytes.drain(..start);
-        let payload = bytes;
+        let payload = &bytes[start..];
         if payload.len() as u64 != header.len {
             return Err(DecodeError::Length {
                 expected: header.len,
                 found: payload.len() as u64,
             });
         }
-        if !checksum_matches(&payload, &header.checksum) {
+        if !checksum_matches(payload, &header.checksum) {
             return Err(DecodeError::Checksum);
         }
-        Ok(Envelope { header, payload })
+        Ok((header, bytes, start))
     }
 
     /// Reads only the header (for listings), checking its version.

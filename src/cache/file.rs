@@ -211,9 +211,8 @@ impl FileBackend {
                 header.len
             ));
         }
-        match file.read_exact(header.len) {
-            Ok(payload) => bytes.extend_from_slice(&payload),
-            Err(e) => return EntryFile::Damaged(e.to_string()),
+        if let Err(e) = file.read_exact_into(&mut bytes, header.len) {
+            return EntryFile::Damaged(e.to_string());
         }
         EntryFile::Found(bytes, Box::new(header))
     }

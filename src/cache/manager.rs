@@ -617,8 +617,8 @@ impl CacheManager {
 
     /// Like [`CacheManager::decode`], reusing the stored bytes' buffer.
     pub fn decode_owned(&self, bytes: Vec<u8>) -> Result<Decoded, Unusable> {
-        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes, true)?;
-        parse_payload(header, plaintext)
+        let (header, plaintext, start) = open_entry(self.encryption.as_ref(), bytes, true)?;
+        parse_payload(header, plaintext, start)
     }
 
     /// Rewrites stored bytes for `target` (another key set, or `None` for plaintext):
@@ -628,7 +628,9 @@ impl CacheManager {
         bytes: &[u8],
         target: Option<&Encryption>,
     ) -> Result<Option<(Header, Vec<u8>)>, Unusable> {
-        let (header, plaintext) = open_entry(self.encryption.as_ref(), bytes.to_vec(), false)?;
+        let (header, mut plaintext, start) =
+            open_entry(self.encryption.as_ref(), bytes.to_vec(), false)?;
+        plaintext.drain(..start);
         let wanted_key = target.map(|t| t.active.as_str());
         if header.key_id.as_deref() == wanted_key {
             return Ok(None);
@@ -800,21 +802,22 @@ fn payload(params: &Value, value: &Document) -> Vec<u8> {
 
 /// Opens stored bytes: checks the envelope, then authenticates and decrypts an encrypted
 /// payload. With `strict`, a plaintext entry is refused while encryption is on.
+/// The header of stored bytes and their plaintext payload: the buffer and where the payload
+/// starts in it (a plaintext entry is not moved; a sealed one is opened into a new buffer).
 fn open_entry(
     encryption: Option<&Encryption>,
     bytes: Vec<u8>,
     strict: bool,
-) -> Result<(Header, Vec<u8>), Unusable> {
-    let envelope = Envelope::decode_owned(bytes).map_err(|e| match e {
+) -> Result<(Header, Vec<u8>, usize), Unusable> {
+    let (header, bytes, start) = Envelope::decode_in_place(bytes).map_err(|e| match e {
         DecodeError::Version(_) => Unusable::foreign(e.to_string()),
         e => Unusable::corrupt(e.to_string()),
     })?;
-    let header = envelope.header;
     match (&header.encryption, encryption) {
         (Scheme::None, Some(_)) if strict => Err(Unusable::foreign(
             "plaintext entry while encryption is on; it will be replaced",
         )),
-        (Scheme::None, _) => Ok((header, envelope.payload)),
+        (Scheme::None, _) => Ok((header, bytes, start)),
         (Scheme::Sealed, None) => Err(Unusable::foreign(
             "entry is encrypted and cache encryption is not enabled here",
         )),
@@ -827,9 +830,9 @@ fn open_entry(
                 ))
             })?;
             let plaintext = cipher
-                .open(&associated_data(&header), &envelope.payload)
+                .open(&associated_data(&header), &bytes[start..])
                 .map_err(|e| Unusable::corrupt(e.to_string()))?;
-            Ok((header, plaintext))
+            Ok((header, plaintext, 0))
         }
         (other @ (Scheme::HybridCopy | Scheme::Other(_)), _) => {
             Err(Unusable::foreign(format!("unknown encryption {other}")))
@@ -859,20 +862,21 @@ fn associated_data(header: &Header) -> Vec<u8> {
 /// one object `{"params": ..., "value": ...}` (format 2). Every AWS answer is a JSON object:
 /// anything else (a string, number, array, boolean or nothing, checksummed or not) is
 /// damage, never handed to a command.
-fn parse_payload(header: Header, mut plaintext: Vec<u8>) -> Result<Decoded, Unusable> {
+fn parse_payload(header: Header, plaintext: Vec<u8>, start: usize) -> Result<Decoded, Unusable> {
     let not_an_object = || Unusable::corrupt("the cached answer is not a JSON object");
-    if let Some(newline) = plaintext.iter().position(|&b| b == b'\n') {
-        let params: Value = serde_json::from_slice(&plaintext[..newline])
+    let payload = plaintext.get(start..).unwrap_or_default();
+    if let Some(newline) = payload.iter().position(|&b| b == b'\n') {
+        let params: Value = serde_json::from_slice(&payload[..newline])
             .map_err(|e| Unusable::corrupt(format!("parameters are not JSON: {e}")))?;
-        plaintext.drain(..=newline);
-        let value = Document::from_bytes(plaintext).map_err(|_| not_an_object())?;
+        let value =
+            Document::from_bytes_at(plaintext, start + newline + 1).map_err(|_| not_an_object())?;
         return Ok(Decoded {
             header,
             params,
             value,
         });
     }
-    let payload: Value = serde_json::from_slice(&plaintext)
+    let payload: Value = serde_json::from_slice(payload)
         .map_err(|e| Unusable::corrupt(format!("payload is not JSON: {e}")))?;
     let Value::Object(mut payload) = payload else {
         return Err(Unusable::corrupt("payload is not an object"));

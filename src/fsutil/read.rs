@@ -172,23 +172,26 @@ impl PrivateFile {
         Ok(line)
     }
 
-    /// Exactly the next `n` bytes: [`Problem::Damaged`] when fewer remain (decided from
-    /// the size first, so a stated length larger than the file allocates nothing).
-    pub(crate) fn read_exact(&mut self, n: u64) -> Result<Vec<u8>, PathError> {
+    /// Exactly `n` more bytes, appended to `out` (reserved first: no copy and no zeroing
+    /// of a buffer the read fills anyway); damage if fewer follow (nothing is allocated
+    /// for a stated length the file does not hold).
+    pub(crate) fn read_exact_into(&mut self, out: &mut Vec<u8>, n: u64) -> Result<(), PathError> {
         let left = self.len.saturating_sub(self.consumed);
         if n > left {
             return Err(self.damaged(format!("states {n} more bytes, but only {left} follow")));
         }
-        let mut bytes = vec![0; n as usize];
-        match self.reader.read_exact(&mut bytes) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
-                return Err(self.damaged("became shorter while being read".into()));
-            }
-            Err(e) => return Err(PathError::io(&self.path, "reading", &e)),
+        let wanted = usize::try_from(n)
+            .map_err(|_| self.damaged(format!("states {n} more bytes, more than memory holds")))?;
+        out.reserve_exact(wanted);
+        let read = (&mut self.reader)
+            .take(n)
+            .read_to_end(out)
+            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
+        if read != wanted {
+            return Err(self.damaged("became shorter while being read".into()));
         }
         self.consumed += n;
-        Ok(bytes)
+        Ok(())
     }
 
     /// The rest of the file, up to the ceiling: [`Problem::TooLarge`] if it grew beyond it.
