@@ -74,11 +74,6 @@ impl Document {
         self.text.get(self.start..).unwrap_or_default()
     }
 
-    /// Its length in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.as_str().len()
-    }
-
     /// The parsed value. A document was checked when it was made, so this fails only where
     /// parsing has limits the check does not (none known): it then reads as an empty object.
     pub fn to_value(&self) -> Value {
@@ -327,7 +322,6 @@ mod tests {
     fn a_document_can_start_inside_its_buffer() {
         let doc = Document::from_bytes_at(b"{\"v\":3}\n[1]\n{\"a\":1}".to_vec(), 12).unwrap();
         assert_eq!(doc.as_str(), "{\"a\":1}");
-        assert_eq!(doc.len(), 7);
         assert_eq!(doc, from_text("{\"a\":1}".into()).unwrap());
         assert_eq!(doc.to_value(), serde_json::json!({"a": 1}));
         // What comes before is not checked as JSON, but it must be text, and the start

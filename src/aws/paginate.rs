@@ -158,24 +158,53 @@ pub(crate) fn collect_pages_text(
         }
         true
     })?;
-    let mut text = String::from("{");
-    for (n, (key, member)) in members.iter().enumerate() {
+    // The largest list's text becomes the answer's: the rest is written around it in
+    // place, so a long list is never copied into a second buffer.
+    let largest = members
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (_, member))| match member {
+            Member::Items(items) => Some((items.len(), n)),
+            Member::Value(_) => None,
+        })
+        .max()
+        .map(|(_, n)| n);
+    let mut before = String::from("{");
+    let mut after = String::new();
+    let mut body = String::new();
+    for (n, (key, member)) in members.iter_mut().enumerate() {
+        let out = match largest {
+            Some(l) if n > l => &mut after,
+            _ => &mut before,
+        };
         if n > 0 {
-            text.push(',');
+            out.push(',');
         }
-        text.push_str(&Value::from(key.as_str()).to_string());
-        text.push(':');
+        out.push_str(&Value::from(key.as_str()).to_string());
+        out.push(':');
         match member {
-            Member::Value(value) => text.push_str(&value.to_string()),
+            Member::Value(value) => out.push_str(&value.to_string()),
+            Member::Items(items) if Some(n) == largest => {
+                out.push('[');
+                body = std::mem::take(items);
+            }
             Member::Items(items) => {
-                text.push('[');
-                text.push_str(items);
-                text.push(']');
+                out.push('[');
+                out.push_str(items);
+                out.push(']');
             }
         }
     }
-    text.push('}');
-    Ok(Document::from_serialized(text))
+    if largest.is_some() {
+        body.reserve_exact(before.len() + 1 + after.len() + 1);
+        body.insert_str(0, &before);
+        body.push(']');
+        body.push_str(&after);
+    } else {
+        body = before;
+    }
+    body.push('}');
+    Ok(Document::from_serialized(body))
 }
 
 /// A member of a reply being merged: a list member's items so far, or any other value.

@@ -74,6 +74,12 @@ pub trait CacheBackend: Send + Sync {
     /// Stores `bytes` (an envelope whose header records the generations it was read
     /// against) under `key`, valid until `expires_at` (Unix seconds).
     fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()>;
+    /// Like [`CacheBackend::set`], for bytes given in parts that follow one another (an
+    /// entry's header line, then its answer as the caller holds it). A backend that writes
+    /// them one by one never joins them; by default they are joined.
+    fn set_parts(&self, key: &CacheKey, parts: &[&[u8]], expires_at: u64) -> Result<()> {
+        self.set(key, &parts.concat(), expires_at)
+    }
     /// The current generations of `tags`; a tag without one is left out. Reads only.
     fn generations(&self, tags: &[String]) -> Result<Generations>;
     /// Gives each tag of `wanted` that has no generation the token `wanted` names (never

@@ -165,6 +165,18 @@ impl Envelope {
         Envelope { header, payload }
     }
 
+    /// The header line (JSON and a newline) of a plaintext entry whose payload is `parts`
+    /// one after another (version, length and checksum set): stored, it is followed by
+    /// the parts as they are, never joined into one buffer.
+    pub fn header_line(mut header: Header, parts: &[&[u8]]) -> Vec<u8> {
+        header.v = FORMAT_VERSION;
+        header.len = parts.iter().map(|p| p.len() as u64).sum();
+        header.checksum = format!("mix64:{:016x}", mix64_parts(parts));
+        let mut line = serde_json::to_vec(&header).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
     /// The stored bytes: header JSON, a newline, the payload.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec(&self.header).unwrap_or_default();
@@ -251,20 +263,43 @@ fn checksum_matches(payload: &[u8], stored: &str) -> bool {
 /// result; the xor-shift carries high bits down, so a damaged bit is not cancelled by
 /// another one in the next word. The final mix spreads every bit over the whole output.
 fn mix64(payload: &[u8]) -> u64 {
+    mix64_parts(&[payload])
+}
+
+/// [`mix64`] of the concatenation of `parts`, without joining them.
+fn mix64_parts(parts: &[&[u8]]) -> u64 {
     const MUL: u64 = 0xff51_afd7_ed55_8ccd;
     let step = |h: u64, word: [u8; 8]| {
         let h = (h ^ u64::from_le_bytes(word)).wrapping_mul(MUL);
         h ^ (h >> 29)
     };
-    let mut h = 0x9e37_79b9_7f4a_7c15 ^ payload.len() as u64;
-    let mut words = payload.chunks_exact(8);
-    for chunk in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = step(h, word);
-    }
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut h = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
+    // Bytes of a word that a part ended in the middle of.
     let mut last = [0u8; 8];
-    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    let mut filled = 0;
+    for part in parts {
+        let mut rest = *part;
+        if filled > 0 {
+            let take = rest.len().min(8 - filled);
+            last[filled..filled + take].copy_from_slice(&rest[..take]);
+            filled += take;
+            rest = &rest[take..];
+            if filled < 8 {
+                continue;
+            }
+            h = step(h, last);
+        }
+        let mut words = rest.chunks_exact(8);
+        for chunk in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            h = step(h, word);
+        }
+        filled = words.remainder().len();
+        last[..filled].copy_from_slice(words.remainder());
+    }
+    last[filled..].fill(0);
     h = step(h, last);
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
@@ -324,6 +359,32 @@ mod tests {
         bytes.push(b'\n');
         bytes.extend_from_slice(&e.payload);
         assert_eq!(Envelope::decode(&bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn parts_are_stored_as_if_joined() {
+        let joined: Vec<u8> = (0u8..=200).collect();
+        for cuts in [
+            vec![],
+            vec![0],
+            vec![3],
+            vec![8],
+            vec![1, 2, 3],
+            vec![7, 9, 16, 17, 200],
+        ] {
+            let mut parts: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for &cut in &cuts {
+                parts.push(&joined[from..cut]);
+                from = cut;
+            }
+            parts.push(&joined[from..]);
+            assert_eq!(mix64_parts(&parts), mix64(&joined), "{cuts:?}");
+            let header = sample().header;
+            let mut stored = Envelope::header_line(header.clone(), &parts);
+            stored.extend_from_slice(&joined);
+            assert_eq!(stored, Envelope::seal(header, joined.clone()).encode());
+        }
     }
 
     #[test]

@@ -233,7 +233,7 @@ impl FileBackend {
     fn write_generation(&self, tag: &str, token: &str, only_if_absent: bool) -> Result<bool> {
         let dir = self.gens_dir();
         self.ensure_dir(&dir)?;
-        let temp = write_temp(&dir, format!("{token} {tag}\n").as_bytes(), None)?;
+        let temp = write_temp(&dir, &[format!("{token} {tag}\n").as_bytes()], None)?;
         let path = self.generation_path(tag);
         let outcome = if only_if_absent {
             match fs::hard_link(&temp, &path) {
@@ -397,7 +397,7 @@ impl FileBackend {
                 .map_or(0, |d| d.as_secs());
             text.push_str(&format!("{key} {size} {expires}\n"));
         }
-        if let Ok(temp) = write_temp(&self.dir, text.as_bytes(), None)
+        if let Ok(temp) = write_temp(&self.dir, &[text.as_bytes()], None)
             && fs::rename(&temp, self.ledger_path()).is_err()
         {
             let _ = fs::remove_file(&temp);
@@ -503,6 +503,10 @@ impl CacheBackend for FileBackend {
     }
 
     fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+        self.set_parts(key, &[bytes], expires_at)
+    }
+
+    fn set_parts(&self, key: &CacheKey, bytes: &[&[u8]], expires_at: u64) -> Result<()> {
         self.ensure_private()?;
         let dir = self.entries_dir();
         self.ensure_dir(&dir)?;
@@ -520,7 +524,8 @@ impl CacheBackend for FileBackend {
             }
             return Err(io_error("storing", &path, e));
         }
-        self.append_ledger(key, bytes.len() as u64, expires_at);
+        let len = bytes.iter().map(|part| part.len() as u64).sum();
+        self.append_ledger(key, len, expires_at);
         let writes = self
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -659,7 +664,7 @@ impl Failures {
 
 /// Writes `bytes` to a new randomly named file in `dir` (created exclusively, never through
 /// a link, 0600), its modification time set to `modified` when given; returns its path.
-fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Result<PathBuf> {
+fn write_temp(dir: &Path, parts: &[&[u8]], modified: Option<SystemTime>) -> Result<PathBuf> {
     let mut noise = [0u8; 8];
     getrandom::getrandom(&mut noise)
         .map_err(|e| Error::runtime(format!("naming a temporary file: {e}")))?;
@@ -678,8 +683,9 @@ fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> Result<
     let mut file = options
         .open(&path)
         .map_err(|e| io_error("creating", &path, e))?;
-    let written = file
-        .write_all(bytes)
+    let written = parts
+        .iter()
+        .try_for_each(|part| file.write_all(part))
         .and_then(|()| modified.map_or(Ok(()), |t| file.set_modified(t)));
     if let Err(e) = written {
         let _ = fs::remove_file(&path);

@@ -420,7 +420,6 @@ impl CacheManager {
         if entry.ttl == 0 || !self.serving {
             return;
         }
-        let payload = payload(entry.params, entry.value);
         let created_at = read_at.min(now_secs());
         let header = Header {
             v: 0,
@@ -437,8 +436,36 @@ impl CacheManager {
             checksum: String::new(),
         };
         let expires_at = header.expires_at;
-        let bytes = encode(self.encryption.as_ref(), header, payload);
-        let write = || self.backend.set(key, &bytes, expires_at);
+        let params = entry.params.to_string();
+        let answer = entry.value.as_str().as_bytes();
+        // A plaintext entry is written as its parts (header line, request, answer): a
+        // large answer is never copied into a second buffer to be stored.
+        let bytes = match self.encryption.as_ref() {
+            None => {
+                let parts: [&[u8]; 3] = [params.as_bytes(), b"\n", answer];
+                let line = Envelope::header_line(header, &parts);
+                Stored::Parts {
+                    line,
+                    params,
+                    answer,
+                }
+            }
+            Some(_) => {
+                let payload = payload(&params, answer);
+                Stored::Joined(encode(self.encryption.as_ref(), header, payload))
+            }
+        };
+        let write = || match &bytes {
+            Stored::Parts {
+                line,
+                params,
+                answer,
+            } => {
+                let parts: [&[u8]; 4] = [line, params.as_bytes(), b"\n", answer];
+                self.backend.set_parts(key, &parts, expires_at)
+            }
+            Stored::Joined(bytes) => self.backend.set(key, bytes, expires_at),
+        };
         let stored = match &self.key_state {
             Some(state) => state.while_unchanged(write).map(|done| done.is_some()),
             None => write().map(|()| true),
@@ -791,13 +818,23 @@ fn encode(encryption: Option<&Encryption>, mut header: Header, payload: Vec<u8>)
 
 /// The plaintext payload of an entry: the request parameters on one line, then the answer,
 /// so a hit takes the answer's text as it is (no newline occurs in compact JSON).
-fn payload(params: &Value, value: &Document) -> Vec<u8> {
-    let params = params.to_string();
-    let mut payload = Vec::with_capacity(params.len() + 1 + value.len());
+fn payload(params: &str, answer: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(params.len() + 1 + answer.len());
     payload.extend_from_slice(params.as_bytes());
     payload.push(b'\n');
-    payload.extend_from_slice(value.as_str().as_bytes());
+    payload.extend_from_slice(answer);
     payload
+}
+
+/// An entry as it is handed to the backend: in parts (header line, request, answer), or
+/// joined (a sealed entry).
+enum Stored<'a> {
+    Parts {
+        line: Vec<u8>,
+        params: String,
+        answer: &'a [u8],
+    },
+    Joined(Vec<u8>),
 }
 
 /// Opens stored bytes: checks the envelope, then authenticates and decrypts an encrypted
