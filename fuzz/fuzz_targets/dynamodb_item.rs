@@ -83,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     w.backend.stats().expect("measuring the fake table");
 
     // Last: a miss on a damaged entry removes it from the table.
-    if let Read::Hit(value, _) = w.manager.read(&w.key, &entry_tags(), MAX_TTL) {
+    if let Read::Hit(value, ..) = w.manager.read(&w.key, &entry_tags(), MAX_TTL) {
         let bytes = read.ok().flatten().expect("a hit the backend did not read");
         let decoded = w
             .decoder

@@ -145,7 +145,7 @@ fn check_get(
     let before = now_secs();
     let tags = entry_tags();
     let hit = match manager.read(key, &tags, MAX_TTL) {
-        Read::Hit(value, _) => Some(value),
+        Read::Hit(value, ..) => Some(value),
         Read::Miss(_) => None,
     };
     match (hit, decoded) {

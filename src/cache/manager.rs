@@ -147,11 +147,29 @@ impl std::fmt::Display for Unusable {
     }
 }
 
+/// What an answer built from other cached answers was made of: when its oldest part was
+/// read from AWS and when its first part expires (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// When the oldest part was read.
+    pub read_at: u64,
+    /// When the first part expires.
+    pub expire_at: u64,
+}
+
+impl Parts {
+    /// No parts: an answer read from AWS now.
+    pub const NONE: Parts = Parts {
+        read_at: u64::MAX,
+        expire_at: u64::MAX,
+    };
+}
+
 /// The answer to [`CacheManager::read`].
 #[derive(Debug)]
 pub enum Read {
-    /// The cached answer, and when it was read from AWS (Unix seconds).
-    Hit(Document, u64),
+    /// The cached answer, when it was read from AWS and when it expires (Unix seconds).
+    Hit(Document, u64, u64),
     /// No usable entry. The ticket, when there is one, lets the answer read from AWS next
     /// be stored ([`CacheManager::store`]); without one it must not be (the cache could not
     /// tell which generations the answer would be read against, or the entry belongs to a
@@ -371,7 +389,9 @@ impl CacheManager {
             }
             Ok(decoded) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                return Read::Hit(decoded.value, decoded.header.created_at);
+                let (created_at, expires_at) =
+                    (decoded.header.created_at, decoded.header.expires_at);
+                return Read::Hit(decoded.value, created_at, expires_at);
             }
             Err(e) if e.corrupt => {
                 self.corrupt(key, &e.message);
@@ -395,7 +415,7 @@ impl CacheManager {
     /// [`CacheManager::read`] allowing lifetimes of up to a week.
     pub fn get(&self, key: &CacheKey, tags: &[String]) -> Option<Value> {
         match self.read(key, tags, LONGEST_TTL_SECS) {
-            Read::Hit(document, _) => Some(document.into_value()),
+            Read::Hit(document, ..) => Some(document.into_value()),
             Read::Miss(_) => None,
         }
     }
@@ -404,23 +424,25 @@ impl CacheManager {
     /// is a warning, never an error. Not stored when the encryption state changed since this
     /// process loaded its keys (see `keystate.rs`).
     pub(crate) fn store(&self, key: &CacheKey, entry: &NewEntry<'_>, ticket: Ticket) {
-        self.store_as_of(key, entry, ticket, now_secs());
+        self.store_as_of(key, entry, ticket, Parts::NONE);
     }
 
-    /// Like [`CacheManager::store`], for an answer built from others, the oldest of which
-    /// was read from AWS at `read_at`: the entry is as old as that part, so it expires with
-    /// it (a composite never outlives what it was made of).
+    /// Like [`CacheManager::store`], for an answer built from others: dated as old as the
+    /// oldest part and expiring with the first part to expire (a composite never outlives
+    /// what it was made of, and is not born expired when an old part lives longer).
     pub(crate) fn store_as_of(
         &self,
         key: &CacheKey,
         entry: &NewEntry<'_>,
         ticket: Ticket,
-        read_at: u64,
+        parts: Parts,
     ) {
         if entry.ttl == 0 || !self.serving {
             return;
         }
-        let created_at = read_at.min(now_secs());
+        let now = now_secs();
+        let created_at = parts.read_at.min(now);
+        let expires_at = now.saturating_add(entry.ttl).min(parts.expire_at);
         let header = Header {
             v: 0,
             key: key.to_string(),
@@ -428,7 +450,7 @@ impl CacheManager {
             operation: entry.operation.to_string(),
             profile: entry.profile.to_string(),
             created_at,
-            expires_at: created_at.saturating_add(entry.ttl),
+            expires_at,
             encryption: Scheme::None,
             key_id: None,
             gens: ticket.generations.into_map(),
@@ -1037,6 +1059,54 @@ mod tests {
 
     fn stored(m: &CacheManager, k: &CacheKey) -> Option<Vec<u8>> {
         m.backend().get(k).unwrap()
+    }
+
+    /// A composite is dated by its oldest part and expires with its first part to expire:
+    /// built from a part read two hours ago that lives three, it is a hit (not born
+    /// expired, as it would be if its own lifetime ran from its oldest part's date).
+    #[test]
+    fn a_composite_expires_with_its_first_part() {
+        let w = world();
+        let m = manager(&w, &[], None);
+        let now = now_secs();
+        let value = doc(&json!({"x": 1}));
+        let store = |k: &CacheKey, parts: Parts| {
+            let ticket = match m.read(k, &tags(), 600) {
+                Read::Miss(Some(ticket)) => ticket,
+                other => panic!("{other:?}"),
+            };
+            m.store_as_of(k, &entry(&value, &tags()), ticket, parts);
+        };
+        store(
+            &key(1),
+            Parts {
+                read_at: now - 7200,
+                expire_at: now + 3 * 3600,
+            },
+        );
+        match m.read(&key(1), &tags(), 600) {
+            Read::Hit(_, created_at, expires_at) => {
+                assert_eq!(created_at, now - 7200);
+                // Its own lifetime (600 s) from now, not from the part's date.
+                assert!(
+                    (now + 600..=now + 601).contains(&expires_at),
+                    "{expires_at}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A part that expires sooner ends it sooner.
+        store(
+            &key(2),
+            Parts {
+                read_at: now - 60,
+                expire_at: now + 30,
+            },
+        );
+        match m.read(&key(2), &tags(), 600) {
+            Read::Hit(_, _, expires_at) => assert_eq!(expires_at, now + 30),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

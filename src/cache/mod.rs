@@ -21,7 +21,7 @@ pub(crate) mod stale;
 
 pub(crate) use backend::{CacheBackend, EntryInfo, Invalidation};
 pub(crate) use key::{CacheKey, Namespace};
-pub(crate) use manager::{CacheManager, NewEntry, Read, Ticket};
+pub(crate) use manager::{CacheManager, NewEntry, Parts, Read, Ticket};
 
 #[cfg(test)]
 mod mutation_tests;

@@ -16,7 +16,7 @@ use crate::aws::service::Service;
 use crate::aws::session::Session;
 use crate::aws::transport::RestRequest;
 use crate::cache::key::{self, CacheKey, Namespace};
-use crate::cache::{CacheManager, Invalidation, NewEntry, Read, Ticket};
+use crate::cache::{CacheManager, Invalidation, NewEntry, Parts, Read, Ticket};
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::rollback::Recorder;
@@ -561,7 +561,11 @@ pub(crate) const DELETE_OBJECT: Operation = Operation::stored(S3, "DeleteObject"
 /// a few entries instead of hundreds. A composite's tags cover everything its parts depend
 /// on (coarse tags that every write to a part also invalidates), and it expires with its
 /// oldest part ([`Client::composite`]). Not AWS operations: never in IAM policies.
-pub(crate) const COMPOSITES: &[Operation] = &[ORGANIZATION_ASSIGNMENTS, GROUP_MEMBERS];
+pub(crate) const COMPOSITES: &[Operation] = &[
+    ORGANIZATION_ASSIGNMENTS,
+    ORGANIZATION_ASSIGNMENT_ROWS,
+    GROUP_MEMBERS,
+];
 
 /// Every account assignment of the organization, by the cheaper reading plan (accounts,
 /// the sets provisioned to each, the assignments of each set in each account).
@@ -572,6 +576,24 @@ pub(crate) const ORGANIZATION_ASSIGNMENTS: Operation = Operation::read(
         "org",
         "users:{IdentityStoreId}",
         "groups:{IdentityStoreId}",
+        "provisioned:{InstanceArn}",
+        "assignments:{InstanceArn}",
+        "assignments:{InstanceArn}:any",
+    ],
+);
+
+/// `assignment list` of the whole organization as printed: every assignment with the names
+/// of its account, permission set and principal. Depends on what
+/// [`ORGANIZATION_ASSIGNMENTS`] depends on (the users and groups tags also cover renames)
+/// and on the permission sets there are.
+pub(crate) const ORGANIZATION_ASSIGNMENT_ROWS: Operation = Operation::read(
+    SSO,
+    "OrganizationAssignmentRows",
+    &[
+        "org",
+        "users:{IdentityStoreId}",
+        "groups:{IdentityStoreId}",
+        "permsets:{InstanceArn}",
         "provisioned:{InstanceArn}",
         "assignments:{InstanceArn}",
         "assignments:{InstanceArn}:any",
@@ -674,6 +696,9 @@ pub(crate) struct Client {
     /// When the oldest cached answer this client served was read from AWS (Unix seconds;
     /// `u64::MAX` before any): a composite built now is no younger than that.
     oldest_hit: std::sync::atomic::AtomicU64,
+    /// When the first cached answer this client served or stored expires (Unix seconds;
+    /// `u64::MAX` before any): a composite built now expires no later.
+    first_expiry: std::sync::atomic::AtomicU64,
     recorder: Option<std::sync::Arc<Recorder>>,
 }
 
@@ -696,6 +721,7 @@ impl Client {
             scope: String::new(),
             namespace_shown: std::sync::Once::new(),
             oldest_hit: std::sync::atomic::AtomicU64::new(u64::MAX),
+            first_expiry: std::sync::atomic::AtomicU64::new(u64::MAX),
             recorder: None,
         }
     }
@@ -833,8 +859,8 @@ impl Client {
                 .through_cache(op, &input, || fetch_all().map(Answer::fresh))?
                 .into_value(),
             Some(limit) => match self.cached(op, &input)? {
-                Some(Read::Hit(hit, read_at)) => {
-                    self.note_hit(read_at);
+                Some(Read::Hit(hit, read_at, expires_at)) => {
+                    self.note_hit(read_at, expires_at);
                     hit.into_value()
                 }
                 _ => paginate::collect_pages(&input, paging, Some(limit), |page| {
@@ -886,8 +912,8 @@ impl Client {
             }
             OpKind::Read => {
                 let ticket = match self.cached(op, input)? {
-                    Some(Read::Hit(hit, read_at)) => {
-                        self.note_hit(read_at);
+                    Some(Read::Hit(hit, read_at, expires_at)) => {
+                        self.note_hit(read_at, expires_at);
                         return Ok(Answer::Text(hit));
                     }
                     Some(Read::Miss(ticket)) => ticket,
@@ -895,18 +921,22 @@ impl Client {
                 };
                 let mut answer = fetch()?;
                 if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
-                    // A composite is as old as the oldest cached part it was built from.
-                    let read_at = if COMPOSITES.contains(op) {
-                        self.oldest_hit.load(Ordering::Relaxed)
+                    // A composite is as old as the oldest cached part it was built from, and
+                    // expires with the first of them to expire.
+                    let parts = if COMPOSITES.contains(op) {
+                        Parts {
+                            read_at: self.oldest_hit.load(Ordering::Relaxed),
+                            expire_at: self.first_expiry.load(Ordering::Relaxed),
+                        }
                     } else {
-                        u64::MAX
+                        Parts::NONE
                     };
                     // Serialised once: stored, and kept for a caller that prints it.
                     if let Answer::Parsed(reply, document @ None) = &mut answer {
                         *document = Document::from_value(reply);
                     }
                     if let Answer::Parsed(_, Some(document)) | Answer::Text(document) = &answer {
-                        self.store(cache, op, input, document, ticket, read_at)?;
+                        self.store(cache, op, input, document, ticket, parts)?;
                     }
                 }
                 Ok(answer)
@@ -937,10 +967,17 @@ impl Client {
         input: &Value,
         reply: &Document,
         ticket: Ticket,
-        read_at: u64,
+        parts: Parts,
     ) -> Result<()> {
         let key = self.key(op, input)?;
         let tags = key::expand_tags(op.tags, input);
+        let ttl = self.ttl(cache, op);
+        if ttl > 0 {
+            let expires_at = crate::clock::now_secs()
+                .saturating_add(ttl)
+                .min(parts.expire_at);
+            self.first_expiry.fetch_min(expires_at, Ordering::Relaxed);
+        }
         cache.store_as_of(
             &key,
             &NewEntry {
@@ -949,11 +986,11 @@ impl Client {
                 profile: &self.profile,
                 params: &key::without_paging(input),
                 value: reply,
-                ttl: self.ttl(cache, op),
+                ttl,
                 tags: &tags,
             },
             ticket,
-            read_at,
+            parts,
         );
         Ok(())
     }
@@ -963,9 +1000,11 @@ impl Client {
         Some(self.oldest_hit.load(Ordering::Relaxed)).filter(|&t| t != u64::MAX)
     }
 
-    /// Records that a cached answer read from AWS at `read_at` was served.
-    fn note_hit(&self, read_at: u64) {
+    /// Records that a cached answer read from AWS at `read_at`, expiring at `expires_at`,
+    /// was served.
+    fn note_hit(&self, read_at: u64, expires_at: u64) {
         self.oldest_hit.fetch_min(read_at, Ordering::Relaxed);
+        self.first_expiry.fetch_min(expires_at, Ordering::Relaxed);
     }
 
     /// An answer built from many reads by `build` (a row of [`COMPOSITES`]), cached as one
@@ -979,6 +1018,18 @@ impl Client {
     ) -> Result<Document> {
         debug_assert!(COMPOSITES.contains(op), "{} is not a composite", op.name);
         self.through_cache(op, &input, || build().map(Answer::fresh))?
+            .into_document(op)
+    }
+
+    /// Like [`Client::composite`], for an answer `build` writes as JSON text itself.
+    pub(crate) fn composite_text(
+        &self,
+        op: &Operation,
+        input: Value,
+        build: impl FnOnce() -> Result<Document>,
+    ) -> Result<Document> {
+        debug_assert!(COMPOSITES.contains(op), "{} is not a composite", op.name);
+        self.through_cache(op, &input, || build().map(Answer::Text))?
             .into_document(op)
     }
 

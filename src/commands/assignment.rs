@@ -20,6 +20,7 @@ use super::{Context, org};
 use crate::client::shapes::{self, AccountAssignment, RequestState, RequestStatus};
 use crate::client::{self, Client, Operation};
 use crate::commands::args::Matches;
+use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::output::{Column, Report, View};
 
@@ -108,13 +109,26 @@ pub(crate) fn list(ctx: &mut Context, m: &Matches) -> Result<Report> {
         permission_set: filters.permission_set.as_ref().map(|(arn, _)| arn.clone()),
         principal: filters.principal.as_ref().map(|p| (p.kind, p.id.clone())),
     };
-    let rows = grants::assignments(ctx, &scope, &mut names)?;
-    names.fill(ctx, &rows)?;
-    Ok(Report::list(
-        super::rows::assignments(&names, &rows),
-        "AccountAssignments",
-        LIST_COLUMNS,
-    ))
+    let mut rows = || -> Result<Document> {
+        let rows = grants::assignments(ctx, &scope, &mut names)?;
+        names.fill(ctx, &rows)?;
+        Ok(super::rows::assignments(&names, &rows))
+    };
+    let whole_organization =
+        scope.account.is_none() && scope.permission_set.is_none() && scope.principal.is_none();
+    let document = if whole_organization {
+        // The printed list of the whole organization is one cache entry of its own
+        // (`client::ORGANIZATION_ASSIGNMENT_ROWS`): a warm listing reads only that.
+        let input = json!({
+            "InstanceArn": ctx.instance_arn()?,
+            "IdentityStoreId": ctx.identity_store_id()?,
+        });
+        ctx.client()?
+            .composite_text(&client::ORGANIZATION_ASSIGNMENT_ROWS, input, rows)?
+    } else {
+        rows()?
+    };
+    Ok(Report::list(document, "AccountAssignments", LIST_COLUMNS))
 }
 
 /// Which asynchronous change `assign` or `revoke` makes.

@@ -509,13 +509,7 @@ fn run_step(
     let mut note = format!(
         "recreated from its recorded attributes with a new id {new} (was {old}): the old id cannot come back"
     );
-    let others: Vec<&str> = step.change["group_ids"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let others = strings(&step.change["group_ids"]);
     let mut restored = 0;
     let mut lost = Vec::new();
     for other in &others {
@@ -620,13 +614,7 @@ fn recreate_permission_set(
             "no"
         },
     );
-    let unknown: Vec<&str> = then["Unknown"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let unknown = strings(&then["Unknown"]);
     if !unknown.is_empty() {
         note.push_str(&format!(
             "; not recorded (the endpoint could not tell them): {}",
@@ -652,6 +640,17 @@ fn recreate_permission_set(
         note.push_str(&format!("; not restored: {}", failed.join("; ")));
         step_row(step, "failed", note)
     }
+}
+
+/// The strings of a recorded JSON array (none when it is missing or not an array).
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 #[cfg(test)]
