@@ -18,16 +18,6 @@ use crate::client::{self, Operation};
 use crate::document::Document;
 use crate::error::{Error, Result};
 
-/// The members output rows are sorted by, in order.
-pub(crate) const ROW_ORDER: &[&str] = &[
-    "AccountName",
-    "AccountId",
-    "PermissionSetName",
-    "PrincipalType",
-    "PrincipalName",
-    "PrincipalId",
-];
-
 /// Sorts JSON rows by the text of `keys` (any case), in order.
 pub(crate) fn sort_rows(rows: &mut [Value], keys: &[&str]) {
     rows.sort_by_cached_key(|v| -> Vec<String> {

@@ -96,7 +96,7 @@ fn string(out: &mut String, text: &str) {
 
 /// The account, permission set and principal members of assignment rows, with their sort
 /// order: account (name, id), permission set name, principal type, principal (name, id),
-/// names in any case (the order of [`super::grants::ROW_ORDER`]).
+/// names in any case (the order of every printed list of assignments, backups included).
 #[derive(Debug)]
 pub(crate) struct Layout<'a> {
     accounts: HashMap<&'a str, Part>,

@@ -17,7 +17,7 @@ use crate::client::{self, Operation};
 use crate::commands::Context;
 use crate::commands::fanout;
 use crate::commands::grants::{self, fan_out};
-use crate::commands::resolve;
+use crate::commands::rows;
 use crate::error::{Error, Result};
 
 /// The name of the document format, its first member.
@@ -326,26 +326,19 @@ pub(crate) fn read(
         document.insert("PermissionSets".into(), Value::Array(sets));
     }
     if let Some(found) = assignments {
-        let mut rows: Vec<Value> = found
-            .iter()
-            .map(|a| {
-                let principal = match a.principal_type {
-                    resolve::PrincipalType::User => user_names.get(a.principal_id.as_str()),
-                    resolve::PrincipalType::Group => group_names.get(a.principal_id.as_str()),
-                };
-                json!({
-                    "AccountId": a.account_id,
-                    "AccountName": account_names.get(a.account_id.as_str()),
-                    "PermissionSetArn": a.permission_set_arn,
-                    "PermissionSetName": set_names.get(&a.permission_set_arn),
-                    "PrincipalType": a.principal_type.as_aws(),
-                    "PrincipalId": a.principal_id,
-                    "PrincipalName": principal,
-                })
-            })
-            .collect();
-        grants::sort_rows(&mut rows, grants::ROW_ORDER);
-        document.insert("Assignments".into(), Value::Array(rows));
+        // Named and sorted as `assignment list` prints them.
+        let mut names = grants::Names::default();
+        for (id, name) in &account_names {
+            names.learn_account(id, name);
+        }
+        for (arn, name) in &set_names {
+            names.learn_permission_set(arn, name);
+        }
+        for (id, name) in user_names.iter().chain(&group_names) {
+            names.learn_principal(id, name);
+        }
+        let mut listed = rows::assignments(&names, &found).into_value();
+        document.insert("Assignments".into(), listed["AccountAssignments"].take());
     }
     document.insert("Accounts".into(), sorted(accounts_raw, &["Name", "Id"]));
     document.insert("OrganizationalUnits".into(), Value::Array(ous));
