@@ -620,14 +620,7 @@ impl TagsAndBoundaries {
                             200,
                             &json!({ "PermissionsBoundary": b }).to_string(),
                         )),
-                        None => Some(Reply {
-                            status: 400,
-                            headers: vec![(
-                                "x-amzn-errortype".into(),
-                                "ResourceNotFoundException".into(),
-                            )],
-                            body: r#"{"Message": "Could not find PermissionsBoundary"}"#.into(),
-                        }),
+                        None => Some(Reply::no_boundary()),
                     }
                 }
                 _ => None,

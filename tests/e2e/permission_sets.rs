@@ -703,14 +703,7 @@ fn get_with_a_managed_or_no_boundary() {
     assert!(has_field(&table, "Boundary policy", ADMIN), "{table}");
 
     // AWS answers ResourceNotFoundException when no boundary is set.
-    let none = Reply {
-        status: 400,
-        headers: vec![(
-            "x-amzn-errortype".into(),
-            "ResourceNotFoundException".into(),
-        )],
-        body: r#"{"Message": "Could not find PermissionsBoundary"}"#.into(),
-    };
+    let none = Reply::no_boundary();
     let router = permission_set_endpoint(none);
     let t = sso_admin_at(&router.url);
     let out = t.run(&["--output", "json", "permission-set", "get", PS_ARN]);

@@ -349,14 +349,7 @@ impl Boundaries {
                         200,
                         &json!({ "PermissionsBoundary": b }).to_string(),
                     )),
-                    None => Some(Reply {
-                        status: 400,
-                        headers: vec![(
-                            "x-amzn-errortype".into(),
-                            "ResourceNotFoundException".into(),
-                        )],
-                        body: r#"{"Message": "Could not find PermissionsBoundary"}"#.into(),
-                    }),
+                    None => Some(Reply::no_boundary()),
                 },
                 "ListTagsForResource" => {
                     let listed = tags

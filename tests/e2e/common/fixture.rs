@@ -36,6 +36,23 @@ impl Reply {
         }
     }
 
+    /// An AWS JSON-protocol error: HTTP 400 with its type in `x-amzn-errortype`.
+    pub fn error(error_type: &str, message: &str) -> Reply {
+        Reply {
+            status: 400,
+            headers: vec![("x-amzn-errortype".into(), error_type.into())],
+            body: serde_json::json!({ "Message": message }).to_string(),
+        }
+    }
+
+    /// What sso-admin answers GetPermissionsBoundaryForPermissionSet for a set without one.
+    pub fn no_boundary() -> Reply {
+        Reply::error(
+            "ResourceNotFoundException",
+            "Could not find PermissionsBoundary",
+        )
+    }
+
     /// A JSON reply that claims `claimed` bytes of body (more than `body`), sends `body` and
     /// closes the connection: a body cut short.
     pub fn truncated(status: u16, body: &str, claimed: usize) -> Reply {
