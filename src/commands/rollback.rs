@@ -303,6 +303,14 @@ fn step_row(step: &Step, status: &str, note: String) -> Value {
     })
 }
 
+/// A step's row showing the request as it was sent: with the new ARN or id of something
+/// this rollback recreated, not the recorded one.
+fn as_sent(mut row: Value, request: &Value) -> Value {
+    row["target"] = json!(target_of(request));
+    row["request"] = request.clone();
+    row
+}
+
 /// `rollback apply OPERATION [--dry-run] [--yes] [--force]`.
 pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
     let all = records(ctx)?;
@@ -374,13 +382,14 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 .map(|s| renamed(&s.inverse["request"], &recreated))
                 .collect();
             let submitted = assignment::submit_bodies(ctx, change, &requests, true)?;
-            for (step, outcome) in same.iter().zip(submitted) {
+            for ((step, outcome), request) in same.iter().zip(submitted).zip(&requests) {
                 let status = if outcome.status == "SUCCEEDED" {
                     "done"
                 } else {
                     "failed"
                 };
-                rows.push(step_row(step, status, outcome.failure.unwrap_or_default()));
+                let row = step_row(step, status, outcome.failure.unwrap_or_default());
+                rows.push(as_sent(row, request));
             }
             at += same.len();
             continue;
@@ -395,7 +404,9 @@ pub(crate) fn apply(ctx: &mut Context, m: &Matches) -> Result<Report> {
             ));
             continue;
         };
-        rows.push(run_step(ctx, step, op, &mut recreated));
+        let request = renamed(&step.inverse["request"], &recreated);
+        let row = run_step(ctx, step, op, &request, &mut recreated);
+        rows.push(as_sent(row, &request));
     }
     let failed = rows.iter().filter(|r| r["status"] == "failed").count();
     let cannot = rows
@@ -471,20 +482,21 @@ fn renamed(request: &Value, recreated: &HashMap<String, String>) -> Value {
     request
 }
 
-/// Runs one inverse; a recreated user or group also gets its memberships back, a recreated
+/// Runs one inverse (`request`: its recorded request, renamed for what this rollback
+/// recreated); a recreated user or group also gets its memberships back, a recreated
 /// permission set its policies and boundary (and its new ARN goes into `recreated`).
 fn run_step(
     ctx: &Context,
     step: &Step,
     op: &Operation,
+    request: &Value,
     recreated: &mut HashMap<String, String>,
 ) -> Value {
-    let request = renamed(&step.inverse["request"], recreated);
     let client = match ctx.client() {
         Ok(client) => client,
         Err(e) => return step_row(step, "failed", e.to_string()),
     };
-    note_deleted(ctx, op, &request);
+    note_deleted(ctx, op, request);
     let reply = match client.call(op, request.clone()) {
         Ok(reply) => reply,
         Err(e) => return step_row(step, "failed", e.to_string()),
@@ -497,7 +509,7 @@ fn run_step(
         return step_row(step, "done", note);
     }
     if op.name == client::CREATE_PERMISSION_SET.name {
-        return recreate_permission_set(ctx, step, &request, &reply, recreated);
+        return recreate_permission_set(ctx, step, request, &reply, recreated);
     }
     let old_key = match op.name {
         "CreateUser" => "UserId",

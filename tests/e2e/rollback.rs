@@ -450,6 +450,13 @@ fn a_deleted_permission_set_comes_back_in_full_with_its_assignments() {
 
     let after = t.json(&["--no-cache", "permission-set", "get", "Ops"]);
     assert_ne!(after["PermissionSetArn"], before["PermissionSetArn"]);
+    // The report shows the assignment requests as sent: with the new ARN.
+    for step in &steps[1..] {
+        assert_eq!(
+            step["request"]["PermissionSetArn"], after["PermissionSetArn"],
+            "{step}"
+        );
+    }
     for key in [
         "Description",
         "SessionDuration",
