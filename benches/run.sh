@@ -10,7 +10,9 @@
 # users seeding took 2 minutes and one cold `user list` 54 s), so pair it with --slow-runs 1.
 # Extra arguments go to benches/bench.py: --runs N (default 20), --slow-runs N (the cold and
 # aws CLI rows at scale and the backups, default 3), --scale N (users in the scale section's
-# own moto_server, default 10000; e.g. --scale 100000).
+# own moto_server, default 10000; e.g. --scale 100000), --scale-only (measure only the scale
+# section, into benches/RESULTS-scale.md: `benches/run.sh --scale-only --scale 100000
+# --slow-runs 1` is the 100,000-user run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
@@ -29,8 +31,12 @@ ensure_awscli() {
 cargo build --release --quiet
 # Times each command and reads its peak RSS (see the file); one file, no crate.
 rustc --edition 2024 -O -o target/bench-wait4 benches/tools/wait4.rs
-{ cargo bench --quiet --bench crypto; echo; cargo bench --quiet --bench cache; } > target/crypto-bench.md
+crypto=()
+if [[ " $* " != *" --scale-only "* ]]; then
+  { cargo bench --quiet --bench crypto; echo; cargo bench --quiet --bench cache; } > target/crypto-bench.md
+  crypto=(--crypto target/crypto-bench.md)
+fi
 ensure_awscli
 start_moto
 "$VENV/bin/python" -B benches/bench.py --binary target/release/awsideman --aws "$AWSCLI_VENV/bin/aws" \
-  --endpoint "$AWSIDEMAN_TEST_MOTO" --moto-server "$AWSIDEMAN_TEST_MOTO_SERVER" --crypto target/crypto-bench.md "$@"
+  --endpoint "$AWSIDEMAN_TEST_MOTO" --moto-server "$AWSIDEMAN_TEST_MOTO_SERVER" "${crypto[@]}" "$@"
