@@ -68,6 +68,24 @@ impl Document {
         Ok(Document { text, start })
     }
 
+    /// Bytes that awsideman itself stored from a document, read back from storage only this
+    /// user can write, their checksum matched: kept after checking only that they are text
+    /// and start with `{`, not walked as JSON again (what the cache's `Answer::Stored`
+    /// means).
+    pub(crate) fn from_stored_bytes_at(
+        bytes: Vec<u8>,
+        start: usize,
+    ) -> Result<Document, NotADocument> {
+        let text = String::from_utf8(bytes).map_err(|_| NotADocument("not UTF-8".into()))?;
+        if !text.is_char_boundary(start) {
+            return Err(NotADocument("starts inside a character".into()));
+        }
+        if !text[start..].starts_with('{') {
+            return Err(NotADocument("not a JSON object".into()));
+        }
+        Ok(Document { text, start })
+    }
+
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         // `start` is a character boundary of `text` (checked when the document was made).

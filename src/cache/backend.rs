@@ -31,6 +31,12 @@ pub struct Lookup {
     /// Something to report once that did not prevent the lookup: a damaged entry found (and
     /// removed) instead of an entry, one side of a hybrid cache that failed.
     pub problem: Option<String>,
+    /// The entry comes from storage only this user can write (the file backend's private
+    /// directory), where nothing but this user's awsideman puts entries: once its checksum
+    /// matches, its answer is the document awsideman stored, and need not be checked as
+    /// JSON again. False for anything shared (DynamoDB, and the hybrid cache's local
+    /// copies of shared entries).
+    pub private: bool,
 }
 
 /// One stored entry, as listed (the header is `None` when it cannot be read).

@@ -474,6 +474,7 @@ impl CacheBackend for FileBackend {
                 bytes: Some(bytes),
                 generations: current,
                 problem: None,
+                private: true,
             });
         }
         let missing = super::backend::missing_generations(tags, &current)?;
@@ -487,6 +488,7 @@ impl CacheBackend for FileBackend {
             bytes: None,
             generations,
             problem: damaged,
+            private: true,
         })
     }
 

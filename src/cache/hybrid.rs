@@ -182,6 +182,8 @@ impl CacheBackend for HybridBackend {
                 bytes: Some(inner),
                 generations: recorded,
                 problem: None,
+                // A copy of a shared entry: checked as any shared entry is.
+                private: false,
             });
         }
         let local_generations = local.generations;
@@ -197,6 +199,7 @@ impl CacheBackend for HybridBackend {
                     bytes: None,
                     generations: local_generations,
                     problem: Some(e.to_string()),
+                    private: false,
                 });
             }
             Err(e) => return Err(e),
@@ -215,7 +218,10 @@ impl CacheBackend for HybridBackend {
                     .insert(key.clone(), (tags.to_vec(), local_generations));
             }
         }
-        Ok(remote)
+        Ok(Lookup {
+            private: false,
+            ..remote
+        })
     }
 
     fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {

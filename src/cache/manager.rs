@@ -365,7 +365,12 @@ impl CacheManager {
             return Read::Miss(ticket);
         };
         let now = now_secs();
-        let read = match self.decode_owned(bytes) {
+        let checked = if looked.private {
+            Answer::Stored
+        } else {
+            Answer::Unchecked
+        };
+        let read = match self.decode_as(bytes, checked) {
             Ok(decoded) if decoded.header.key != key.as_str() => {
                 self.corrupt(key, "entry stored under another key");
                 Read::Miss(ticket)
@@ -666,8 +671,13 @@ impl CacheManager {
 
     /// Like [`CacheManager::decode`], reusing the stored bytes' buffer.
     pub fn decode_owned(&self, bytes: Vec<u8>) -> Result<Decoded, Unusable> {
+        self.decode_as(bytes, Answer::Unchecked)
+    }
+
+    /// Like [`CacheManager::decode_owned`], trusting the answer as `answer` says.
+    fn decode_as(&self, bytes: Vec<u8>, answer: Answer) -> Result<Decoded, Unusable> {
         let (header, plaintext, start) = open_entry(self.encryption.as_ref(), bytes, true)?;
-        parse_payload(header, plaintext, start)
+        parse_payload(header, plaintext, start, answer)
     }
 
     /// Rewrites stored bytes for `target` (another key set, or `None` for plaintext):
@@ -917,18 +927,38 @@ fn associated_data(header: &Header) -> Vec<u8> {
     canonical_json(&fields).into_bytes()
 }
 
+/// How far a stored answer is trusted when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// From anywhere others can write: checked as JSON before use.
+    Unchecked,
+    /// From this user's private storage, its checksum matched: the document awsideman
+    /// stored, not checked again (at half a megabyte, the check is most of a warm read).
+    Stored,
+}
+
 /// Splits a plaintext payload into parameters and answer: `params\nanswer` (format 3), or
 /// one object `{"params": ..., "value": ...}` (format 2). Every AWS answer is a JSON object:
 /// anything else (a string, number, array, boolean or nothing, checksummed or not) is
-/// damage, never handed to a command.
-fn parse_payload(header: Header, plaintext: Vec<u8>, start: usize) -> Result<Decoded, Unusable> {
+/// damage, never handed to a command. A [`Answer::Stored`] answer is only checked to be
+/// text that opens an object: awsideman wrote it from a document.
+fn parse_payload(
+    header: Header,
+    plaintext: Vec<u8>,
+    start: usize,
+    answer: Answer,
+) -> Result<Decoded, Unusable> {
     let not_an_object = || Unusable::corrupt("the cached answer is not a JSON object");
     let payload = plaintext.get(start..).unwrap_or_default();
     if let Some(newline) = payload.iter().position(|&b| b == b'\n') {
         let params: Value = serde_json::from_slice(&payload[..newline])
             .map_err(|e| Unusable::corrupt(format!("parameters are not JSON: {e}")))?;
-        let value =
-            Document::from_bytes_at(plaintext, start + newline + 1).map_err(|_| not_an_object())?;
+        let at = start + newline + 1;
+        let value = match answer {
+            Answer::Unchecked => Document::from_bytes_at(plaintext, at),
+            Answer::Stored => Document::from_stored_bytes_at(plaintext, at),
+        }
+        .map_err(|_| not_an_object())?;
         return Ok(Decoded {
             header,
             params,
@@ -1228,8 +1258,6 @@ mod tests {
         assert!(matches!(m.read(&key(2), &tags(), 600), Read::Hit(..)));
     }
 
-    /// A cached answer that is not an object (well formed, checksum valid) is a miss and is
-    /// removed: no command ever sees it.
     /// An entry written by an earlier build (format 2: FNV-1a checksum, the payload one
     /// object) is still a hit with the same answer.
     #[test]
@@ -1257,10 +1285,63 @@ mod tests {
         assert_eq!(get(&m, &k), Some(json!({"Users": [{"UserName": "old"}]})));
     }
 
+    /// A file backend whose lookups say the entry came from storage others can write too,
+    /// as DynamoDB's do.
+    struct Shared(FileBackend);
+
+    impl CacheBackend for Shared {
+        fn name(&self) -> &'static str {
+            "shared"
+        }
+        fn location(&self) -> String {
+            self.0.location()
+        }
+        fn lookup(&self, key: &CacheKey, tags: &[String]) -> Result<crate::cache::backend::Lookup> {
+            let looked = self.0.lookup(key, tags)?;
+            Ok(crate::cache::backend::Lookup {
+                private: false,
+                ..looked
+            })
+        }
+        fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
+            self.0.get(key)
+        }
+        fn set(&self, key: &CacheKey, bytes: &[u8], expires_at: u64) -> Result<()> {
+            self.0.set(key, bytes, expires_at)
+        }
+        fn generations(&self, tags: &[String]) -> Result<Generations> {
+            self.0.generations(tags)
+        }
+        fn create_generations(&self, wanted: &Generations) -> Result<Generations> {
+            self.0.create_generations(wanted)
+        }
+        fn invalidate(&self, what: Invalidation<'_>) -> Result<u64> {
+            self.0.invalidate(what)
+        }
+        fn entries(&self) -> Result<Vec<super::super::EntryInfo>> {
+            self.0.entries()
+        }
+        fn stats(&self) -> Result<crate::cache::backend::BackendStats> {
+            self.0.stats()
+        }
+        fn health_check(&self) -> Result<()> {
+            self.0.health_check()
+        }
+    }
+
+    /// A cached answer that is not an object (well formed, checksum valid) is a miss and is
+    /// removed: no command ever sees it. From shared storage every answer is checked as
+    /// JSON; from this user's private files (where only awsideman writes, and the checksum
+    /// matched) only its first byte, so there a planted `{` or `{}{}` would be served.
     #[test]
     fn answers_that_are_not_objects_are_misses_and_removed() {
         let w = world();
-        let m = manager(&w, &[], None);
+        let shared = CacheManager::with_backend(
+            Box::new(Shared(FileBackend::new(w.dir.clone(), 1 << 20))),
+            settings(&w.dir),
+            true,
+        );
+        let private = manager(&w, &[], None);
         let answers = ["\"x\"", "1", "[1]", "true", "null", "", "{", "{}{}"];
         let layouts = answers.iter().flat_map(|answer| {
             [
@@ -1268,14 +1349,22 @@ mod tests {
                 format!("null\n{answer}"),
             ]
         });
-        for (n, payload) in layouts.enumerate() {
-            let k = key(n as u32 + 10);
-            put(&m, &k, json!({"x": 1}));
-            let planted = Envelope::decode(&stored(&m, &k).unwrap()).unwrap();
-            let bytes = Envelope::seal(planted.header, payload.clone().into_bytes()).encode();
-            m.backend().set(&k, &bytes, u64::MAX).unwrap();
-            assert_eq!(get(&m, &k), None, "{payload}");
-            assert!(stored(&m, &k).is_none(), "{payload}: removed");
+        let layouts: Vec<String> = layouts.collect();
+        for (m, first) in [(&shared, 10), (&private, 100)] {
+            for (n, payload) in layouts.iter().enumerate() {
+                let k = key(n as u32 + first);
+                put(m, &k, json!({"x": 1}));
+                let planted = Envelope::decode(&stored(m, &k).unwrap()).unwrap();
+                let bytes = Envelope::seal(planted.header, payload.clone().into_bytes()).encode();
+                m.backend().set(&k, &bytes, u64::MAX).unwrap();
+                if first == 100 && payload.starts_with("null\n{") {
+                    // Trusted as awsideman's own; values read from it come out empty.
+                    assert_eq!(get(m, &k), Some(json!({})), "{payload}");
+                    continue;
+                }
+                assert_eq!(get(m, &k), None, "{payload}");
+                assert!(stored(m, &k).is_none(), "{payload}: removed");
+            }
         }
     }
 

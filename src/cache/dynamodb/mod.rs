@@ -681,6 +681,7 @@ impl CacheBackend for DynamoBackend {
                 bytes,
                 generations,
                 problem: None,
+                private: false,
             })
         })();
         looked.map_err(|e| self.failed("reading", e))
