@@ -612,10 +612,24 @@ fn parse_yaml(text: &str) -> std::result::Result<Value, String> {
     };
     let mut value: Value = serde_saphyr::from_str_with_options(text, loose_options)
         .map_err(|e| e.without_snippet().to_string())?;
-    if let Ok(strict) = serde_saphyr::from_str_with_options::<Value>(text, strict_options) {
+    // The second reading only matters where the first found a boolean (most files have
+    // none, and a parse is most of the start-up of a command answered from the cache).
+    if has_boolean(&value)
+        && let Ok(strict) = serde_saphyr::from_str_with_options::<Value>(text, strict_options)
+    {
         keep_non_pyyaml_booleans_as_strings(&mut value, &strict);
     }
     Ok(value)
+}
+
+/// Whether `value` holds a boolean anywhere.
+fn has_boolean(value: &Value) -> bool {
+    match value {
+        Value::Bool(_) => true,
+        Value::Array(items) => items.iter().any(has_boolean),
+        Value::Object(map) => map.values().any(has_boolean),
+        _ => false,
+    }
 }
 
 /// Where `loose` read a boolean that YAML 1.2 reads as a string PyYAML does not take for a
