@@ -15,7 +15,7 @@
 //! 8. Leaves: `fsutil`, `env`, `error`, `parallel`, `clock`, `printable`, `redact`, `rfc3339`,
 //!    `suggest`, `document`.
 //!
-//! The binary (`main.rs`) sits on top and calls `cli` (through [`main`]); `testing`, beside
+//! The binary (`main.rs`) sits on top and calls `cli` (through [`run`]); `testing`, beside
 //! it, re-exports what the integration tests, fuzz targets and benches use.
 
 mod audit;
@@ -38,7 +38,7 @@ mod rfc3339;
 mod rollback;
 mod suggest;
 
-pub use cli::entry::main;
+pub use cli::entry::main as run;
 
 #[doc(hidden)]
 pub mod testing;

@@ -2,7 +2,6 @@
 //! the outcome to an exit code.
 
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use super::parse::{self, Parsed};
 use super::spec::Access;
@@ -13,10 +12,10 @@ use crate::error::{Error, Kind, Result};
 use crate::output;
 
 /// Runs awsideman with the process's arguments and environment: parse, run, print, and
-/// map the outcome to an exit code.
-pub fn main() -> ExitCode {
+/// map the outcome to an exit status (0, 1, 2 or 3; see [`Error::exit_code`]).
+pub fn main() -> u8 {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             let shown = crate::printable::message(&e.to_string(), crate::printable::MAX_MESSAGE)
                 .into_owned();
@@ -28,7 +27,7 @@ pub fn main() -> ExitCode {
                 "error: "
             };
             let _ = writeln!(std::io::stderr(), "awsideman: {label}{shown}");
-            ExitCode::from(e.exit_code() as u8)
+            e.exit_code() as u8
         }
     }
 }

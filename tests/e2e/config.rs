@@ -301,3 +301,30 @@ fn without_a_configuration_file_the_instance_is_found_or_named_by_the_environmen
     let typo = configured.fails(2, &["--profile", "prdo", "user", "list"]);
     assert!(typo.contains("no awsideman profile \"prdo\""), "{typo}");
 }
+
+/// Started with stdout closed, a command that writes the configuration succeeds and the
+/// file holds only YAML: whatever descriptor the file was given, the report never went
+/// into it.
+#[test]
+fn closed_standard_descriptors_never_become_files() {
+    let t = TestEnv::new();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(crate::common::binary())
+        .args(["profile", "add", "prod", "--region", "us-east-1"])
+        .env_clear()
+        .envs(&t.vars)
+        .current_dir(&t.home)
+        .output()
+        .expect("run awsideman");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = t.json(&["profile", "list"]);
+    assert_eq!(list["profiles"][0]["name"], "prod", "{list}");
+    let text = std::fs::read_to_string(t.home.join(".awsideman/config.yaml")).unwrap();
+    assert!(!text.contains("prod\"") && text.contains("prod:"), "{text}");
+}
