@@ -11,13 +11,48 @@
 
 use serde_json::Value;
 
+use crate::fsutil::Contents;
+
 /// One JSON object as compact text: `text` from `start` (a cached answer keeps the bytes
 /// before it, the entry's header and request, rather than move half a megabyte to drop
 /// them).
 #[derive(Debug, Clone)]
 pub struct Document {
-    text: String,
+    text: Text,
     start: usize,
+}
+
+/// Where a document's text is.
+#[derive(Debug, Clone)]
+enum Text {
+    Owned(String),
+    /// A cache entry file, mapped (shared by clones).
+    #[cfg(unix)]
+    Mapped(std::sync::Arc<crate::fsutil::MappedText>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(text) => text,
+            #[cfg(unix)]
+            Text::Mapped(text) => text.as_str(),
+        }
+    }
+
+    /// The text of `contents`, if it is UTF-8.
+    fn of(contents: Contents) -> Result<Text, NotADocument> {
+        let not_text = || NotADocument("not UTF-8".into());
+        match contents {
+            Contents::Read(bytes) => String::from_utf8(bytes)
+                .map(Text::Owned)
+                .map_err(|_| not_text()),
+            #[cfg(unix)]
+            Contents::Mapped(mapped) => crate::fsutil::MappedText::new(mapped)
+                .map(|text| Text::Mapped(std::sync::Arc::new(text)))
+                .map_err(|_| not_text()),
+        }
+    }
 }
 
 impl PartialEq for Document {
@@ -43,7 +78,7 @@ impl Document {
     pub fn from_value(value: &Value) -> Option<Document> {
         // Serialising a `Value` cannot fail: its keys are strings and its numbers finite.
         value.is_object().then(|| Document {
-            text: value.to_string(),
+            text: Text::Owned(value.to_string()),
             start: 0,
         })
     }
@@ -52,19 +87,25 @@ impl Document {
     /// right by construction, so not checked again.
     pub(crate) fn from_serialized(text: String) -> Document {
         debug_assert!(check_object(&text).is_ok(), "{text}");
-        Document { text, start: 0 }
+        Document {
+            text: Text::Owned(text),
+            start: 0,
+        }
     }
 
     /// Checks that `bytes` from `start` on are exactly one JSON object (surrounding
     /// whitespace allowed) and keeps them as they are; all of `bytes` must be UTF-8 (what
     /// comes before `start` is kept, unread). The check walks the text once without
     /// building values.
-    pub(crate) fn from_bytes_at(bytes: Vec<u8>, start: usize) -> Result<Document, NotADocument> {
-        let text = String::from_utf8(bytes).map_err(|_| NotADocument("not UTF-8".into()))?;
-        if !text.is_char_boundary(start) {
+    pub(crate) fn from_bytes_at(
+        bytes: impl Into<Contents>,
+        start: usize,
+    ) -> Result<Document, NotADocument> {
+        let text = Text::of(bytes.into())?;
+        let Some(rest) = text.as_str().get(start..) else {
             return Err(NotADocument("starts inside a character".into()));
-        }
-        check_object(&text[start..])?;
+        };
+        check_object(rest)?;
         Ok(Document { text, start })
     }
 
@@ -73,14 +114,14 @@ impl Document {
     /// and start with `{`, not walked as JSON again (what the cache's `Answer::Stored`
     /// means).
     pub(crate) fn from_stored_bytes_at(
-        bytes: Vec<u8>,
+        bytes: impl Into<Contents>,
         start: usize,
     ) -> Result<Document, NotADocument> {
-        let text = String::from_utf8(bytes).map_err(|_| NotADocument("not UTF-8".into()))?;
-        if !text.is_char_boundary(start) {
+        let text = Text::of(bytes.into())?;
+        let Some(rest) = text.as_str().get(start..) else {
             return Err(NotADocument("starts inside a character".into()));
-        }
-        if !text[start..].starts_with('{') {
+        };
+        if !rest.starts_with('{') {
             return Err(NotADocument("not a JSON object".into()));
         }
         Ok(Document { text, start })
@@ -89,7 +130,7 @@ impl Document {
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         // `start` is a character boundary of `text` (checked when the document was made).
-        self.text.get(self.start..).unwrap_or_default()
+        self.text.as_str().get(self.start..).unwrap_or_default()
     }
 
     /// The parsed value. A document was checked when it was made, so this fails only where

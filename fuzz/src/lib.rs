@@ -111,9 +111,11 @@ impl CacheBackend for MemoryBackend {
             Envelope::decode_header(bytes).map_or(true, |h| now.current_for(tags, &h.gens))
         });
         Ok(Lookup {
-            bytes,
+            bytes: bytes.map(Into::into),
             generations: now.restricted_to(tags),
             problem: None,
+            // As a shared store: every answer read is checked as JSON.
+            private: false,
         })
     }
 

@@ -6,6 +6,7 @@ use super::envelope::{Header, Scheme};
 use super::generation::Generations;
 use super::key::CacheKey;
 use crate::error::Result;
+use crate::fsutil::Contents;
 
 /// What to invalidate.
 #[derive(Debug, Clone, Copy)]
@@ -20,11 +21,11 @@ pub enum Invalidation<'a> {
 }
 
 /// The answer to a [`CacheBackend::lookup`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Lookup {
     /// The stored entry, when there is one whose header records, for every tag asked
-    /// about, the generation that is current now.
-    pub bytes: Option<Vec<u8>>,
+    /// about, the generation that is current now (a large entry file is mapped, not read).
+    pub bytes: Option<Contents>,
     /// The current generation of every tag asked about, each created if it had none: what
     /// an answer read from AWS after this lookup is stored against.
     pub generations: Generations,

@@ -200,7 +200,9 @@ impl Envelope {
 
     /// Like [`Envelope::decode_owned`], leaving the header line in the buffer: the header,
     /// the buffer, and where the (checked) payload starts in it. Nothing is moved.
-    pub fn decode_in_place(bytes: Vec<u8>) -> Result<(Header, Vec<u8>, usize), DecodeError> {
+    pub fn decode_in_place<B: std::ops::Deref<Target = [u8]>>(
+        bytes: B,
+    ) -> Result<(Header, B, usize), DecodeError> {
         let header = Envelope::decode_header(&bytes)?;
         let start = bytes
             .iter()

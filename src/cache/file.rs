@@ -36,7 +36,7 @@ use super::key::CacheKey;
 use crate::clock::now_secs;
 use crate::error::{Error, Result};
 pub(crate) use crate::fsutil::private_options;
-use crate::fsutil::{Links, open_private_file, read_private_file};
+use crate::fsutil::{Contents, Links, open_private_file, read_private_file};
 
 /// Where notes go (a directory repaired to 0700): shown to the user once each.
 pub(crate) type Notes = Arc<dyn Fn(String) + Send + Sync>;
@@ -102,6 +102,11 @@ impl Clone for FileBackend {
     }
 }
 
+/// Entry files of at least this size are mapped rather than read: above it, the page
+/// faults of a new buffer cost more than a mapping (see [`crate::fsutil::Mapped`]).
+#[cfg(unix)]
+const MAP_AT_LEAST: u64 = 128 * 1024;
+
 /// What reading an entry file found.
 enum EntryFile {
     /// Nothing there.
@@ -109,7 +114,7 @@ enum EntryFile {
     /// Not an entry: a link, a directory, a FIFO, too large, or unreadable as one.
     Damaged(String),
     /// The whole file and its decoded header.
-    Found(Vec<u8>, Box<Header>),
+    Found(Contents, Box<Header>),
 }
 
 impl FileBackend {
@@ -192,6 +197,12 @@ impl FileBackend {
             Ok(None) => return EntryFile::Missing,
             Err(e) => return EntryFile::Damaged(e.to_string()),
         };
+        #[cfg(unix)]
+        if file.len() >= MAP_AT_LEAST
+            && let Some(mapped) = file.map()
+        {
+            return whole_entry(Contents::Mapped(mapped));
+        }
         let mut bytes = match file.read_line(MAX_HEADER) {
             Ok(line) => line,
             Err(e) => return EntryFile::Damaged(e.to_string()),
@@ -214,7 +225,7 @@ impl FileBackend {
         if let Err(e) = file.read_exact_into(&mut bytes, header.len) {
             return EntryFile::Damaged(e.to_string());
         }
-        EntryFile::Found(bytes, Box::new(header))
+        EntryFile::Found(bytes.into(), Box::new(header))
     }
 
     /// The generation token of `tag`, if it has a readable one. Anything else at its path
@@ -495,7 +506,7 @@ impl CacheBackend for FileBackend {
     fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>> {
         self.ensure_private()?;
         match self.read_entry(key) {
-            EntryFile::Found(bytes, _) => Ok(Some(bytes)),
+            EntryFile::Found(bytes, _) => Ok(Some(bytes.into_vec())),
             EntryFile::Missing => Ok(None),
             EntryFile::Damaged(why) => Err(Error::runtime(format!(
                 "entry {}…: {why}",
@@ -734,6 +745,29 @@ fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::runtime(format!("{what} {}: {e}", path.display()))
 }
 
+/// An entry file held whole (mapped): its header, checked against the file's size.
+#[cfg(unix)]
+fn whole_entry(contents: Contents) -> EntryFile {
+    let header = match Envelope::decode_header(&contents) {
+        Ok(header) => header,
+        Err(DecodeError::Version(_)) => return EntryFile::Missing,
+        Err(e) => return EntryFile::Damaged(e.to_string()),
+    };
+    // The header line ends within MAX_HEADER bytes: decode_header found its newline.
+    let line = contents
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(contents.len(), |i| i + 1);
+    let size = contents.len() as u64;
+    if (line as u64).checked_add(header.len) != Some(size) {
+        return EntryFile::Damaged(format!(
+            "the file holds {size} bytes, its header states {line} + {}",
+            header.len
+        ));
+    }
+    EntryFile::Found(contents, Box::new(header))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -807,6 +841,36 @@ mod tests {
         assert!(b.lookup(&key(3), &tb).unwrap().bytes.is_none());
         assert_eq!(b.invalidate(Invalidation::Keys(&[key(3)])).unwrap(), 1);
         assert!(b.get(&key(3)).unwrap().is_none());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// An entry of at least [`MAP_AT_LEAST`] bytes is mapped, not read, and comes back
+    /// byte for byte; one whose file is shorter or longer than its header states is damage,
+    /// removed, whichever way it was read.
+    #[test]
+    #[cfg(unix)]
+    fn large_entries_are_mapped_and_checked_like_small_ones() {
+        let (b, dir) = temp_backend(1 << 24);
+        let t = tags(&["t:a"]);
+        for (n, size) in [(1, 100), (2, MAP_AT_LEAST as usize + 1)] {
+            let seen = b.lookup(&key(n), &t).unwrap();
+            let bytes = entry(&key(n), &seen.generations, size);
+            b.set(&key(n), &bytes, now_secs() + 600).unwrap();
+            let found = b.lookup(&key(n), &t).unwrap().bytes.unwrap();
+            assert_eq!(
+                matches!(found, Contents::Mapped(_)),
+                n == 2,
+                "mapped only when large"
+            );
+            assert_eq!(&found[..], &bytes[..]);
+            assert!(b.lookup(&key(n), &t).unwrap().private);
+            // Cut short: damage, reported and removed.
+            fs::write(b.entry_path(&key(n)), &bytes[..bytes.len() - 1]).unwrap();
+            let damaged = b.lookup(&key(n), &t).unwrap();
+            assert!(damaged.bytes.is_none());
+            assert!(damaged.problem.unwrap().contains("states"), "{n}");
+            assert!(b.get(&key(n)).unwrap().is_none(), "removed");
+        }
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -179,7 +179,7 @@ impl CacheBackend for HybridBackend {
                 .map(|h| Generations::from_map(h.gens).restricted_to(tags))
                 .unwrap_or_default();
             return Ok(Lookup {
-                bytes: Some(inner),
+                bytes: Some(inner.into()),
                 generations: recorded,
                 problem: None,
                 // A copy of a shared entry: checked as any shared entry is.
@@ -511,7 +511,11 @@ mod tests {
     }
 
     fn hit(w: &World, n: usize) -> Option<Vec<u8>> {
-        w.hybrid.lookup(&key(n), &tags(n)).unwrap().bytes
+        w.hybrid
+            .lookup(&key(n), &tags(n))
+            .unwrap()
+            .bytes
+            .map(crate::fsutil::Contents::into_vec)
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::clock::now_secs;
 use crate::config::CacheSettings;
 use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::fsutil::Contents;
 
 /// What is cached for one answer.
 #[derive(Debug, Clone)]
@@ -671,11 +672,11 @@ impl CacheManager {
 
     /// Like [`CacheManager::decode`], reusing the stored bytes' buffer.
     pub fn decode_owned(&self, bytes: Vec<u8>) -> Result<Decoded, Unusable> {
-        self.decode_as(bytes, Answer::Unchecked)
+        self.decode_as(bytes.into(), Answer::Unchecked)
     }
 
     /// Like [`CacheManager::decode_owned`], trusting the answer as `answer` says.
-    fn decode_as(&self, bytes: Vec<u8>, answer: Answer) -> Result<Decoded, Unusable> {
+    fn decode_as(&self, bytes: Contents, answer: Answer) -> Result<Decoded, Unusable> {
         let (header, plaintext, start) = open_entry(self.encryption.as_ref(), bytes, true)?;
         parse_payload(header, plaintext, start, answer)
     }
@@ -687,8 +688,9 @@ impl CacheManager {
         bytes: &[u8],
         target: Option<&Encryption>,
     ) -> Result<Option<(Header, Vec<u8>)>, Unusable> {
-        let (header, mut plaintext, start) =
-            open_entry(self.encryption.as_ref(), bytes.to_vec(), false)?;
+        let (header, plaintext, start) =
+            open_entry(self.encryption.as_ref(), bytes.to_vec().into(), false)?;
+        let mut plaintext = plaintext.into_vec();
         plaintext.drain(..start);
         let wanted_key = target.map(|t| t.active.as_str());
         if header.key_id.as_deref() == wanted_key {
@@ -875,9 +877,9 @@ enum Stored<'a> {
 /// starts in it (a plaintext entry is not moved; a sealed one is opened into a new buffer).
 fn open_entry(
     encryption: Option<&Encryption>,
-    bytes: Vec<u8>,
+    bytes: Contents,
     strict: bool,
-) -> Result<(Header, Vec<u8>, usize), Unusable> {
+) -> Result<(Header, Contents, usize), Unusable> {
     let (header, bytes, start) = Envelope::decode_in_place(bytes).map_err(|e| match e {
         DecodeError::Version(_) => Unusable::foreign(e.to_string()),
         e => Unusable::corrupt(e.to_string()),
@@ -901,7 +903,7 @@ fn open_entry(
             let plaintext = cipher
                 .open(&associated_data(&header), &bytes[start..])
                 .map_err(|e| Unusable::corrupt(e.to_string()))?;
-            Ok((header, plaintext, 0))
+            Ok((header, plaintext.into(), 0))
         }
         (other @ (Scheme::HybridCopy | Scheme::Other(_)), _) => {
             Err(Unusable::foreign(format!("unknown encryption {other}")))
@@ -944,7 +946,7 @@ enum Answer {
 /// text that opens an object: awsideman wrote it from a document.
 fn parse_payload(
     header: Header,
-    plaintext: Vec<u8>,
+    plaintext: Contents,
     start: usize,
     answer: Answer,
 ) -> Result<Decoded, Unusable> {

@@ -532,7 +532,7 @@ fn measure(
     for (i, (key, bytes)) in entries.iter().enumerate() {
         line.show(&format!("benchmark: read {}/{}", i + 1, entries.len()));
         let (read, took) = timed(|| backend.lookup(key, tags));
-        measured.misses += usize::from(read?.bytes.as_ref() != Some(bytes));
+        measured.misses += usize::from(read?.bytes.as_deref() != Some(bytes.as_slice()));
         measured.gets.push(took);
     }
     Ok(measured)

@@ -13,6 +13,7 @@
 //!   no-follow, 0600, renamed into place.
 //! - [`lock_file`] / [`wait_for_lock`]: shared or exclusive, with a timeout naming the holder.
 //! - [`append_record`]: a whole line or nothing, for logs.
+//! - [`Contents`]: a file's bytes, read or (a large private file) mapped.
 //! - [`read_at_most`] / [`read_file_at_most`]: what the user names (a policy, standard
 //!   input, a token file), read up to a ceiling that fits its purpose.
 //!
@@ -23,6 +24,7 @@ mod append;
 mod bounded;
 mod dir;
 mod lock;
+mod map;
 mod owner;
 mod read;
 mod refusal;
@@ -39,6 +41,9 @@ pub(crate) use append::append_record;
 pub(crate) use bounded::{read_at_most, read_file_at_most, read_input_text, read_text_at_most};
 pub(crate) use dir::{check_private_dir, ensure_private_dir, verify_private_dir};
 pub(crate) use lock::{FileLock, LockKind, lock_file};
+pub(crate) use map::Contents;
+#[cfg(unix)]
+pub(crate) use map::{Mapped, MappedText};
 #[cfg(unix)]
 pub use owner::effective_uid;
 pub(crate) use owner::safe_flags;

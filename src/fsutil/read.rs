@@ -137,6 +137,14 @@ impl PrivateFile {
         self.len
     }
 
+    /// The whole file mapped into memory (see [`super::Mapped`]), or `None` when it is
+    /// empty or cannot be mapped. Only for files nobody writes into: awsideman's own,
+    /// replaced by renaming.
+    #[cfg(unix)]
+    pub(crate) fn map(&self) -> Option<super::Mapped> {
+        super::Mapped::of(self.reader.get_ref(), self.len)
+    }
+
     /// Its permission bits (0 where the platform has none).
     pub(crate) fn mode(&self) -> u32 {
         self.mode

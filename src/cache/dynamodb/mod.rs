@@ -678,7 +678,7 @@ impl CacheBackend for DynamoBackend {
                 }
             }
             Ok(Lookup {
-                bytes,
+                bytes: bytes.map(Into::into),
                 generations,
                 problem: None,
                 private: false,
