@@ -564,6 +564,7 @@ pub(crate) const DELETE_OBJECT: Operation = Operation::stored(S3, "DeleteObject"
 pub(crate) const COMPOSITES: &[Operation] = &[
     ORGANIZATION_ASSIGNMENTS,
     ORGANIZATION_ASSIGNMENT_ROWS,
+    ORGANIZATION_ACCESS_ROWS,
     GROUP_MEMBERS,
 ];
 
@@ -593,6 +594,26 @@ pub(crate) const ORGANIZATION_ASSIGNMENT_ROWS: Operation = Operation::read(
         "org",
         "users:{IdentityStoreId}",
         "groups:{IdentityStoreId}",
+        "permsets:{InstanceArn}",
+        "provisioned:{InstanceArn}",
+        "assignments:{InstanceArn}",
+        "assignments:{InstanceArn}:any",
+    ],
+);
+
+/// `access-review org` of the whole organization as printed: every assignment and every
+/// user each group assignment reaches, named. Depends on what
+/// [`ORGANIZATION_ASSIGNMENT_ROWS`] depends on and on every group's members (see
+/// [`GROUP_MEMBERS`]).
+pub(crate) const ORGANIZATION_ACCESS_ROWS: Operation = Operation::read(
+    SSO,
+    "OrganizationAccessRows",
+    &[
+        "org",
+        "users:{IdentityStoreId}",
+        "groups:{IdentityStoreId}",
+        "members:{IdentityStoreId}",
+        "members:{IdentityStoreId}:any",
         "permsets:{InstanceArn}",
         "provisioned:{InstanceArn}",
         "assignments:{InstanceArn}",

@@ -200,11 +200,18 @@ fn the_org_export_makes_the_fewest_requests() {
     let out = t.run(&["--debug", "access-review", "org"]);
     assert!(out.status.success());
     let out = t.run(&["--debug", "access-review", "org"]);
-    assert_eq!(requests(&crate::common::text(&out.stderr)), Vec::new());
+    let stderr = crate::common::text(&out.stderr);
+    assert_eq!(requests(&stderr), Vec::new());
+    // The printed export is one entry: nothing per account, group or name.
+    assert_eq!(
+        crate::common::cache_hits(&stderr),
+        ["OrganizationAccessRows"],
+        "{stderr}"
+    );
 }
 
-/// The warm export reads group members as one cache entry; adding or removing a member
-/// (through awsideman) is seen at once, never a stale list.
+/// The warm export is one cache entry; adding or removing a member, or assigning or
+/// revoking (through awsideman), is seen at once, never a stale list.
 #[test]
 fn a_membership_change_is_seen_by_the_next_export() {
     let World { t, .. } = world();
@@ -235,5 +242,19 @@ fn a_membership_change_is_seen_by_the_next_export() {
         "{}",
         crate::common::text(&removed.stderr)
     );
+    assert_eq!(carol_rows(&t), BTreeSet::new());
+    t.json(&["assignment", "assign", "ReadOnly", "carol", "prod-data"]);
+    assert_eq!(
+        carol_rows(&t),
+        BTreeSet::from([row("carol", "prod-data", "ReadOnly", "direct")])
+    );
+    t.json(&[
+        "assignment",
+        "revoke",
+        "ReadOnly",
+        "carol",
+        "prod-data",
+        "--yes",
+    ]);
     assert_eq!(carol_rows(&t), BTreeSet::new());
 }

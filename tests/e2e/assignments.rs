@@ -1243,15 +1243,6 @@ fn copy_gives_one_principal_what_another_holds() {
     assert_eq!(bobs["Access"].as_array().unwrap().len(), 3, "{bobs}");
 }
 
-/// The cache entries a `--debug` run read (hits), by operation.
-fn hits(stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter_map(|l| l.split("cache hit ").nth(1))
-        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
-        .collect()
-}
-
 /// A warm organization-wide list reads one entry (the named rows), not one per account,
 /// permission set or name; and every
 /// write that changes an assignment, a provisioning or the directory makes the next list
@@ -1274,7 +1265,11 @@ fn a_warm_organization_list_reads_one_entry_and_every_write_refreshes_it() {
         "a warm list asks AWS nothing: {stderr}"
     );
     // The printed list is one entry: nothing per account, principal or name.
-    assert_eq!(hits(&stderr), ["OrganizationAssignmentRows"], "{stderr}");
+    assert_eq!(
+        crate::common::cache_hits(&stderr),
+        ["OrganizationAssignmentRows"],
+        "{stderr}"
+    );
 
     // An assignment made by awsideman is seen at once.
     t.json(&["assignment", "assign", "ReadOnly", "bob", "prod-app"]);

@@ -604,3 +604,12 @@ impl TestEnv {
         })
     }
 }
+
+/// The cache entries a `--debug` run read (hits), by operation.
+pub fn cache_hits(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("cache hit ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
