@@ -117,8 +117,8 @@ fn terminal_width(env: &Env) -> Option<usize> {
     None
 }
 
-/// Writes to stdout; a closed pipe (`awsideman user list | head -1`) ends quietly.
-/// Writes a report to stdout; a closed pipe (`| head`) ends the process quietly.
+/// Writes a report to stdout; a closed pipe (`awsideman user list | head -1`) ends the
+/// process quietly.
 fn write_report(
     report: &output::Report,
     format: output::OutputFormat,
@@ -131,6 +131,7 @@ fn write_report(
     }
 }
 
+/// Writes `text` to stdout, as [`write_report`] does.
 fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
