@@ -101,12 +101,7 @@ impl Document {
         bytes: impl Into<Contents>,
         start: usize,
     ) -> Result<Document, NotADocument> {
-        let text = Text::of(bytes.into())?;
-        let Some(rest) = text.as_str().get(start..) else {
-            return Err(NotADocument("starts inside a character".into()));
-        };
-        check_object(rest)?;
-        Ok(Document { text, start })
+        Document::text_at(bytes.into(), start, check_object)
     }
 
     /// Bytes that awsideman itself stored from a document, read back from storage only this
@@ -117,13 +112,24 @@ impl Document {
         bytes: impl Into<Contents>,
         start: usize,
     ) -> Result<Document, NotADocument> {
-        let text = Text::of(bytes.into())?;
-        let Some(rest) = text.as_str().get(start..) else {
-            return Err(NotADocument("starts inside a character".into()));
-        };
-        if !rest.starts_with('{') {
-            return Err(NotADocument("not a JSON object".into()));
-        }
+        Document::text_at(bytes.into(), start, |rest| match rest.starts_with('{') {
+            true => Ok(()),
+            false => Err(NotADocument("not a JSON object".into())),
+        })
+    }
+
+    /// `contents` as text whose part from `start` passes `check`.
+    fn text_at(
+        contents: Contents,
+        start: usize,
+        check: impl FnOnce(&str) -> Result<(), NotADocument>,
+    ) -> Result<Document, NotADocument> {
+        let text = Text::of(contents)?;
+        let rest = text
+            .as_str()
+            .get(start..)
+            .ok_or_else(|| NotADocument("starts inside a character".into()))?;
+        check(rest)?;
         Ok(Document { text, start })
     }
 
