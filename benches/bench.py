@@ -796,8 +796,9 @@ def scale_lines(scale, warm_main, main_users):
     `warm_main` is given)."""
     lines = ["", f"## Scale: {scale.users:,} users", "",
              f"A second moto_server holding {scale.users:,} users and nothing else (seeded "
-             "with boto3; `benches/run.sh --scale N` seeds N), so the rows above keep their "
-             f"data. Warm: medians of {scale.warm.runs()} runs; cold and the aws CLI: "
+             "with boto3; `benches/run.sh --scale N` seeds N)"
+             + (", so the rows above keep their data" if warm_main is not None else "")
+             + f". Warm: medians of {scale.warm.runs()} runs; cold and the aws CLI: "
              f"medians of {scale.cold.runs()} runs. \"RSS / answer\": peak RSS over the "
              "size of the JSON the command printed.", "",
              "| measurement | median | peak RSS | answer | RSS / answer |",
