@@ -929,6 +929,20 @@ fn associated_data(header: &Header) -> Vec<u8> {
     canonical_json(&fields).into_bytes()
 }
 
+/// Whether a plaintext entry's payload holds an answer a command may be given (as a read
+/// from shared storage checks it); a sealed entry's payload cannot be read without its
+/// key, and authenticates instead: true.
+pub(crate) fn holds_an_answer(envelope: &Envelope) -> bool {
+    !matches!(envelope.header.encryption, Scheme::None)
+        || parse_payload(
+            envelope.header.clone(),
+            envelope.payload.clone().into(),
+            0,
+            Answer::Unchecked,
+        )
+        .is_ok()
+}
+
 /// How far a stored answer is trusted when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Answer {
