@@ -27,6 +27,7 @@ import importlib.metadata
 import json
 import math
 import os
+import shutil
 import platform
 import re
 import socket
@@ -298,9 +299,10 @@ def largest_entry(home):
 
 
 def time_versus_aws(homes, aws, runs):
-    """Start-up and `user list` in every variant, each next to the aws CLI, and `cat` of
-    the warm file cache's entry as the floor of a warm `user list`. Returns (rows (label,
-    awsideman Case, aws Case), the `cat` Case, the entry's size in bytes)."""
+    """Start-up and `user list` in every variant, each next to the aws CLI, `cat` of the
+    warm file cache's entry as the floor of a warm `user list` and `true` as the floor of
+    any command. Returns (rows (label, awsideman Case, aws Case), (the `cat` Case, the
+    `true` Case), the entry's size in bytes)."""
     aws_version = Case("aws --version", aws.argv(["--version"]), aws.env)
     aws_users = Case("aws identitystore list-users", aws.argv(aws.list_users), aws.env)
     home = homes["uncached"]
@@ -315,8 +317,9 @@ def time_versus_aws(homes, aws, runs):
                                f"user list {variant} {temperature}"), aws_users))
     entry, size = largest_entry(homes["file-warm"])
     cat = Case("cat of the warm cache entry", ["cat", entry], home.env)
-    time_round_robin([aws_version, aws_users, cat] + [c for _, c, _ in pairs], runs)
-    return pairs, cat, size
+    true = Case("true", [shutil.which("true") or "/bin/true"], home.env)
+    time_round_robin([aws_version, aws_users, cat, true] + [c for _, c, _ in pairs], runs)
+    return pairs, (cat, true), size
 
 
 def time_org_wide(homes, runs):
@@ -871,7 +874,7 @@ def bulk_lines(bulks):
 def write_results(args, info, world, versus_aws, org_wide, requests, backends, scale, backups,
                   bulk):
     """Writes the Markdown report."""
-    versus_aws, cat, entry_size = versus_aws
+    versus_aws, (cat, true), entry_size = versus_aws
     plans = seed.minimum_assignment_list(world)
     tree = world.tree
     lines = [
@@ -911,11 +914,16 @@ def write_results(args, info, world, versus_aws, org_wide, requests, backends, s
                      f"{ms(theirs.median_ms())} | {mb(theirs.median_rss_kb())} | "
                      f"{theirs.median_ms() / ours.median_ms():,.1f}x |")
     warm = next(ours for label, ours, _ in versus_aws if label == "`user list`, file cache, warm")
-    lines += ["", "The floor of a warm `user list`: `cat` of its cache entry (the largest file "
-              f"in the warm HOME's cache, {entry_size / 1024:,.1f} KB), timed the same way:", "",
-              "| measurement | median | peak RSS | warm `user list` / this |", "|---|---|---|---|",
+    version = next(ours for label, ours, _ in versus_aws if label == "`--version`")
+    lines += ["", "The floors, timed the same way: of a warm `user list`, `cat` of its cache "
+              f"entry (the largest file in the warm HOME's cache, {entry_size / 1024:,.1f} KB); "
+              "of any command, `true` (a process that does nothing):", "",
+              "| measurement | median | peak RSS | awsideman / this |", "|---|---|---|---|",
               f"| `cat` of the warm cache entry | {ms(cat.median_ms())} | "
-              f"{mb(cat.median_rss_kb())} | {warm.median_ms() / cat.median_ms():,.1f}x |"]
+              f"{mb(cat.median_rss_kb())} | {warm.median_ms() / cat.median_ms():,.1f}x "
+              "(warm `user list`) |",
+              f"| `true` | {ms(true.median_ms())} | {mb(true.median_rss_kb())} | "
+              f"{version.median_ms() / true.median_ms():,.2f}x (`--version`) |"]
     lines += ["", "## Organization-wide reads (file cache)", "",
               "Median time, peak RSS.", "",
               "| command | `--no-cache` | cold | warm | cold / warm |", "|---|---|---|---|---|"]
