@@ -66,7 +66,7 @@ pub(crate) fn principal(ctx: &mut Context, m: &Matches) -> Result<Report> {
         m.switch("members"),
         &mut names,
     )?;
-    report(ctx, &mut names, &access)
+    access_rows(ctx, &mut names, &access).map(review)
 }
 
 /// What `who` can reach (in `account` only, when given): a user's own assignments and
@@ -155,7 +155,7 @@ pub(crate) fn account(ctx: &mut Context, m: &Matches) -> Result<Report> {
         permission_set: named_permission_set(ctx, m.value("permission-set"), &mut names)?,
         principal: None,
     };
-    scoped(ctx, &scope, &mut names, None)
+    scoped(ctx, &scope, &mut names, None).map(review)
 }
 
 /// `access-review permission-set PERMISSION_SET [--account A]`.
@@ -166,7 +166,7 @@ pub(crate) fn permission_set(ctx: &mut Context, m: &Matches) -> Result<Report> {
         permission_set: named_permission_set(ctx, m.arg("PERMISSION_SET"), &mut names)?,
         principal: None,
     };
-    scoped(ctx, &scope, &mut names, None)
+    scoped(ctx, &scope, &mut names, None).map(review)
 }
 
 /// `access-review org [--account A] [--ou OU] [--permission-set P] [--principal X]`.
@@ -193,7 +193,7 @@ pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
                 .is_none_or(|p| *p == a.permission_set_arn)
                 && below.as_ref().is_none_or(|b| b.contains(&a.account_id))
         });
-        return report(ctx, &mut names, &access);
+        return access_rows(ctx, &mut names, &access).map(review);
     }
     let scope = Scope {
         account,
@@ -207,30 +207,24 @@ pub(crate) fn org(ctx: &mut Context, m: &Matches) -> Result<Report> {
             "InstanceArn": ctx.instance_arn()?,
             "IdentityStoreId": ctx.identity_store_id()?,
         });
-        let document =
-            ctx.client()?
-                .composite_text(&client::ORGANIZATION_ACCESS_ROWS, input, || {
-                    scoped_document(ctx, &scope, &mut names, None)
-                })?;
-        return Ok(Report::list(document, "Access", COLUMNS));
+        return ctx
+            .client()?
+            .composite_text(&client::ORGANIZATION_ACCESS_ROWS, input, || {
+                scoped(ctx, &scope, &mut names, None)
+            })
+            .map(review);
     }
-    scoped(ctx, &scope, &mut names, below.as_ref())
+    scoped(ctx, &scope, &mut names, below.as_ref()).map(review)
 }
 
-/// The access in `scope` (and, when given, only in the `below` accounts): its assignments,
-/// every group expanded into its members.
+/// A review's report of its rows.
+fn review(rows: Document) -> Report {
+    Report::list(rows, "Access", COLUMNS)
+}
+
+/// The rows of the access in `scope` (and, when given, only in the `below` accounts): its
+/// assignments, every group expanded into its members.
 fn scoped(
-    ctx: &Context,
-    scope: &Scope,
-    names: &mut Names,
-    below: Option<&BTreeSet<String>>,
-) -> Result<Report> {
-    let document = scoped_document(ctx, scope, names, below)?;
-    Ok(Report::list(document, "Access", COLUMNS))
-}
-
-/// The rows of [`scoped`], as the report's JSON document.
-fn scoped_document(
     ctx: &Context,
     scope: &Scope,
     names: &mut Names,
@@ -246,7 +240,7 @@ fn scoped_document(
         groups_are_rows: true,
         members,
     };
-    rows_document(ctx, names, &access)
+    access_rows(ctx, names, &access)
 }
 
 /// The members of each group that holds one of `held`.
@@ -308,17 +302,11 @@ struct GroupMembers {
     user_ids: Vec<String>,
 }
 
-/// The report of `access`: names looked up once per distinct id; one row per assignment
-/// held directly (a group's too, unless the review is a user's) and one per member of a
-/// group holding one, sorted by account, permission set and principal, then by the way of
-/// access.
-fn report(ctx: &Context, names: &mut Names, access: &Access) -> Result<Report> {
-    let document = rows_document(ctx, names, access)?;
-    Ok(Report::list(document, "Access", COLUMNS))
-}
-
-/// The rows of `access`, named and sorted, as the report's JSON document.
-fn rows_document(ctx: &Context, names: &mut Names, access: &Access) -> Result<Document> {
+/// The rows of `access` as the report's JSON document: names looked up once per distinct
+/// id; one row per assignment held directly (a group's too, unless the review is a user's)
+/// and one per member of a group holding one, sorted by account, permission set and
+/// principal, then by the way of access.
+fn access_rows(ctx: &Context, names: &mut Names, access: &Access) -> Result<Document> {
     let member_ids = || access.members.values().flatten().map(String::as_str);
     names.fill(ctx, &access.held)?;
     names.fill_users(ctx, member_ids())?;
