@@ -1037,9 +1037,7 @@ impl Client {
         input: Value,
         build: impl FnOnce() -> Result<Value>,
     ) -> Result<Document> {
-        debug_assert!(COMPOSITES.contains(op), "{} is not a composite", op.name);
-        self.through_cache(op, &input, || build().map(Answer::fresh))?
-            .into_document(op)
+        self.composite_text(op, input, || build().map(Answer::fresh)?.into_document(op))
     }
 
     /// Like [`Client::composite`], for an answer `build` writes as JSON text itself.
