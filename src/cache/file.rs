@@ -188,8 +188,8 @@ impl FileBackend {
         }
     }
 
-    /// Reads an entry file: never following a link, never blocking on a non-file, reading
-    /// the header and then exactly the payload length it states.
+    /// Reads an entry file (never following a link, never blocking on a non-file, within
+    /// the size limit), mapped when large, and checks its header against its size.
     fn read_entry(&self, key: &CacheKey) -> EntryFile {
         let path = self.entry_path(key);
         let mut file = match open_private_file(&path, Links::Refuse, self.max_entry_bytes()) {
@@ -203,29 +203,10 @@ impl FileBackend {
         {
             return whole_entry(Contents::Mapped(mapped));
         }
-        let mut bytes = match file.read_line(MAX_HEADER) {
-            Ok(line) => line,
-            Err(e) => return EntryFile::Damaged(e.to_string()),
-        };
-        let header = match Envelope::decode_header(&bytes) {
-            Ok(header) => header,
-            // An older build's entry: not damage, just nothing this build can use (it is
-            // replaced when the answer is stored again).
-            Err(DecodeError::Version(_)) => return EntryFile::Missing,
-            Err(e) => return EntryFile::Damaged(e.to_string()),
-        };
-        let size = file.len();
-        if (bytes.len() as u64).checked_add(header.len) != Some(size) {
-            return EntryFile::Damaged(format!(
-                "the file holds {size} bytes, its header states {} + {}",
-                bytes.len(),
-                header.len
-            ));
+        match file.read_rest() {
+            Ok(bytes) => whole_entry(Contents::Read(bytes)),
+            Err(e) => EntryFile::Damaged(e.to_string()),
         }
-        if let Err(e) = file.read_exact_into(&mut bytes, header.len) {
-            return EntryFile::Damaged(e.to_string());
-        }
-        EntryFile::Found(bytes.into(), Box::new(header))
     }
 
     /// The generation token of `tag`, if it has a readable one. Anything else at its path
@@ -745,11 +726,12 @@ fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::runtime(format!("{what} {}: {e}", path.display()))
 }
 
-/// An entry file held whole (mapped): its header, checked against the file's size.
-#[cfg(unix)]
+/// An entry file held whole: its header, checked against the file's size.
 fn whole_entry(contents: Contents) -> EntryFile {
     let header = match Envelope::decode_header(&contents) {
         Ok(header) => header,
+        // An older build's entry: not damage, just nothing this build can use (it is
+        // replaced when the answer is stored again).
         Err(DecodeError::Version(_)) => return EntryFile::Missing,
         Err(e) => return EntryFile::Damaged(e.to_string()),
     };

@@ -8,7 +8,8 @@
 //!   directory we own, from the top one down, ours and not writable by others (repaired to
 //!   0700 when ours but too open, except by `verify`).
 //! - [`open_private_file`] / [`read_private_file`]: no-follow, non-blocking, type- and
-//!   owner-checked on the handle, bounded; a header line then exactly N bytes.
+//!   owner-checked on the handle, bounded; a header line, the rest, or (large files) a
+//!   mapping ([`Contents`]).
 //! - [`write_private_temp_with`] / [`write_private_atomically`]: random names, `create_new`,
 //!   no-follow, 0600, renamed into place.
 //! - [`lock_file`] / [`wait_for_lock`]: shared or exclusive, with a timeout naming the holder.

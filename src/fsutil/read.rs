@@ -180,28 +180,6 @@ impl PrivateFile {
         Ok(line)
     }
 
-    /// Exactly `n` more bytes, appended to `out` (reserved first: no copy and no zeroing
-    /// of a buffer the read fills anyway); damage if fewer follow (nothing is allocated
-    /// for a stated length the file does not hold).
-    pub(crate) fn read_exact_into(&mut self, out: &mut Vec<u8>, n: u64) -> Result<(), PathError> {
-        let left = self.len.saturating_sub(self.consumed);
-        if n > left {
-            return Err(self.damaged(format!("states {n} more bytes, but only {left} follow")));
-        }
-        let wanted = usize::try_from(n)
-            .map_err(|_| self.damaged(format!("states {n} more bytes, more than memory holds")))?;
-        out.reserve_exact(wanted);
-        let read = (&mut self.reader)
-            .take(n)
-            .read_to_end(out)
-            .map_err(|e| PathError::io(&self.path, "reading", &e))?;
-        if read != wanted {
-            return Err(self.damaged("became shorter while being read".into()));
-        }
-        self.consumed += n;
-        Ok(())
-    }
-
     /// The rest of the file, up to the ceiling: [`Problem::TooLarge`] if it grew beyond it.
     pub(crate) fn read_rest(&mut self) -> Result<Vec<u8>, PathError> {
         let mut bytes = Vec::new();
