@@ -872,9 +872,9 @@ enum Stored<'a> {
 }
 
 /// Opens stored bytes: checks the envelope, then authenticates and decrypts an encrypted
-/// payload. With `strict`, a plaintext entry is refused while encryption is on.
-/// The header of stored bytes and their plaintext payload: the buffer and where the payload
-/// starts in it (a plaintext entry is not moved; a sealed one is opened into a new buffer).
+/// payload. Returns the header, the buffer holding the plaintext payload and where it
+/// starts there (a plaintext entry is not moved; a sealed one is opened into a new
+/// buffer). With `strict`, a plaintext entry is refused while encryption is on.
 fn open_entry(
     encryption: Option<&Encryption>,
     bytes: Contents,
