@@ -133,6 +133,7 @@ fn explain_open_error(path: &Path, links: Links, error: &std::io::Error) -> Path
 
 impl PrivateFile {
     /// Its size when it was opened.
+    #[cfg(unix)]
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
