@@ -1,5 +1,5 @@
 # Shared by tests/run.sh and benches/run.sh: install and start the local AWS emulators.
-# Source it, then call `start_moto` (exports AWSIDEMAN_TEST_MOTO, and
+# Source it, then call `start_moto` (exports AWSIDEMAN_TEST_MOTO(S), and
 # AWSIDEMAN_TEST_MOTO_SERVER: the moto_server executable, for tests that start and stop a
 # private one) and optionally `start_dynalite` (exports AWSIDEMAN_TEST_DYNALITE, the
 # stricter DynamoDB); both stop when the calling shell exits.
@@ -29,25 +29,40 @@ ensure_moto() {
   fi
 }
 
+# `start_moto [N]` starts N moto_servers (default 1): AWSIDEMAN_TEST_MOTO is the first,
+# AWSIDEMAN_TEST_MOTOS all of them, space-separated. moto handles one request at a time (one
+# core at most), so the test suite spreads its tests over two.
 start_moto() {
   ensure_moto
   AWSIDEMAN_TEST_MOTO_SERVER="$(cd "$VENV/bin" && pwd)/moto_server"
   export AWSIDEMAN_TEST_MOTO_SERVER
-  local port
+  trap stop_emulators EXIT
+  local urls=() i
+  for i in $(seq 1 "${1:-1}"); do
+    start_one_moto "$i" || return 1
+    urls+=("$STARTED_MOTO")
+  done
+  export AWSIDEMAN_TEST_MOTO="${urls[0]}"
+  export AWSIDEMAN_TEST_MOTOS="${urls[*]}"
+  echo "moto_server $MOTO_VERSION on ${urls[*]}" >&2
+}
+
+# Starts moto_server number $1 on a free port; sets STARTED_MOTO to its URL.
+start_one_moto() {
+  local port pid log="target/moto_server${1#1}.log"
   port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p target
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >target/moto_server.log 2>&1 &
-  MOTO_PID=$!
-  trap stop_emulators EXIT
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  pid=$!
+  MOTO_PID="$MOTO_PID $pid"
   for _ in $(seq 1 100); do
     if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
-      export AWSIDEMAN_TEST_MOTO="http://127.0.0.1:$port"
-      echo "moto_server $MOTO_VERSION on $AWSIDEMAN_TEST_MOTO" >&2
+      STARTED_MOTO="http://127.0.0.1:$port"
       return 0
     fi
-    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       echo "moto_server failed to start:" >&2
-      cat target/moto_server.log >&2
+      cat "$log" >&2
       return 1
     fi
     sleep 0.2

@@ -31,11 +31,27 @@ pub fn binary() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_awsideman")))
 }
 
-/// The moto_server the test script started.
+/// The moto_server this test uses: one of those the test script started
+/// (`AWSIDEMAN_TEST_MOTOS`), chosen by the test's name, so every call in a test gives the
+/// same server and the tests spread over all of them.
 pub fn moto() -> String {
-    std::env::var("AWSIDEMAN_TEST_MOTO").unwrap_or_else(|_| {
+    let first = std::env::var("AWSIDEMAN_TEST_MOTO").unwrap_or_else(|_| {
         panic!("AWSIDEMAN_TEST_MOTO is not set: run the suite with ./tests/run.sh")
-    })
+    });
+    let all = std::env::var("AWSIDEMAN_TEST_MOTOS").unwrap_or_default();
+    let servers: Vec<&str> = all.split_whitespace().collect();
+    // libtest names each test's thread after the test; a thread a test spawns has no name
+    // and gets the first server, so a test calls this from its own thread.
+    let name = std::thread::current().name().map(str::to_owned);
+    match name {
+        Some(name) if !servers.is_empty() => {
+            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            servers[(hash % servers.len() as u64) as usize].to_string()
+        }
+        _ => first,
+    }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
