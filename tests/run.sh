@@ -4,8 +4,8 @@
 # Installs moto[server] (pinned) into .venv and dynalite (npm, pinned) into target/node when
 # missing, starts them on free 127.0.0.1 ports (two moto_servers, each test using one, as
 # moto is the bottleneck and answers one request at a time), runs `cargo test` with
-# AWSIDEMAN_TEST_MOTO(S) and AWSIDEMAN_TEST_DYNALITE pointing at them, and stops them whatever happens. Extra
-# arguments go to `cargo test`.
+# AWSIDEMAN_TEST_MOTO(S) and AWSIDEMAN_TEST_DYNALITE pointing at them, and stops them
+# whatever happens. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/moto.sh
