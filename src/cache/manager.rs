@@ -929,18 +929,21 @@ fn associated_data(header: &Header) -> Vec<u8> {
     canonical_json(&fields).into_bytes()
 }
 
-/// Whether a plaintext entry's payload holds an answer a command may be given (as a read
-/// from shared storage checks it); a sealed entry's payload cannot be read without its
-/// key, and authenticates instead: true.
-pub(crate) fn holds_an_answer(envelope: &Envelope) -> bool {
-    !matches!(envelope.header.encryption, Scheme::None)
-        || parse_payload(
-            envelope.header.clone(),
-            envelope.payload.clone().into(),
-            0,
-            Answer::Unchecked,
-        )
-        .is_ok()
+/// The header of an entry whose plaintext payload holds an answer a command may be given
+/// (checked as a read from shared storage checks it), `None` when it does not. A sealed
+/// entry's payload cannot be read without its key, and authenticates instead: kept.
+pub(crate) fn answer_header(envelope: Envelope) -> Option<Header> {
+    if !matches!(envelope.header.encryption, Scheme::None) {
+        return Some(envelope.header);
+    }
+    parse_payload(
+        envelope.header,
+        envelope.payload.into(),
+        0,
+        Answer::Unchecked,
+    )
+    .ok()
+    .map(|decoded| decoded.header)
 }
 
 /// How far a stored answer is trusted when read.

@@ -214,13 +214,13 @@ fn live_entry(
     let header = match Envelope::decode(&bytes) {
         // A plaintext answer is checked as JSON here, once: copied into a file cache, it is
         // served from there as awsideman's own, unchecked (see `Lookup::private`).
-        Ok(envelope)
-            if envelope.header.key == entry.key.as_str()
-                && super::manager::holds_an_answer(&envelope) =>
-        {
-            envelope.header
+        Ok(envelope) if envelope.header.key == entry.key.as_str() => {
+            super::manager::answer_header(envelope)
         }
-        _ => return Ok(Err(Unusable::Corrupt)),
+        _ => None,
+    };
+    let Some(header) = header else {
+        return Ok(Err(Unusable::Corrupt));
     };
     if header.expires_at <= now {
         return Ok(Err(Unusable::Expired));
