@@ -49,7 +49,7 @@ start_moto() {
 
 # Starts moto_server number $1 on a free port; sets STARTED_MOTO to its URL.
 start_one_moto() {
-  local port pid log="target/moto_server${1#1}.log"
+  local port pid log="target/moto_server-$1.log"
   port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   mkdir -p target
   "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
